@@ -1,0 +1,3 @@
+from tpi_chart.app import main
+
+raise SystemExit(main())

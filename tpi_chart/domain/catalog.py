@@ -1,0 +1,149 @@
+"""The shipped catalog: regions, muscles, formulary and payer profiles, read from resources/.
+
+Everything clinical or numeric lives in those data files so a clinic can review or tighten it
+without touching code. This module only loads and indexes them.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tpi_chart.domain.resources import resource_path
+
+UNSPECIFIED = "unspecified"
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Region(_Data):
+    id: str
+    name: str
+    icd10_hint: str
+
+
+class RiskFlag(_Data):
+    flag: str
+    message: str
+    source: str | None = None
+    verified: bool
+
+
+class Muscle(_Data):
+    id: str
+    name: str
+    region: str
+    icd10_hint: str
+    risks: tuple[RiskFlag, ...] = ()
+
+    @property
+    def pneumothorax_risk(self) -> bool:
+        return any(risk.flag == "pneumothorax" for risk in self.risks)
+
+
+class MaxDose(_Data):
+    mg_per_kg: float | None
+    max_mg: float
+    verified: bool
+    source: str
+
+
+class HcpcsUnit(_Data):
+    code: str
+    unit_mg: float
+    verified: bool
+    source: str
+
+
+class Equivalence(_Data):
+    factor: float
+    verified: bool
+    source: str
+
+
+AgentClass = Literal["local_anesthetic", "corticosteroid", "nsaid", "diluent", "other"]
+
+
+class Agent(_Data):
+    id: str
+    name: str
+    agent_class: AgentClass = Field(alias="class")
+    parent: str | None = None
+    allergy_classes: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    strengths: tuple[str, ...] = ()
+    max_dose: MaxDose | None = None
+    hcpcs: HcpcsUnit | None = None
+    methylprednisolone_equivalent_per_mg: Equivalence | None = None
+
+
+class PayerProfile(_Data):
+    id: str
+    name: str
+    effective: str
+    source: str | None = None
+    bilateral_counts_as_two: bool = True
+    max_sessions_per_365_days: int | None = None
+    min_days_same_muscle_side: int | None = None
+    min_relief_percent_for_repeat: int | None = None
+    max_regions_per_session: int | None = None
+    covered_diagnoses: tuple[str, ...] | None = None
+    anesthetic_billable: bool = False
+
+
+class Catalog(_Data):
+    regions: dict[str, Region]
+    muscles: dict[str, Muscle]
+    unspecified_name: str
+    unspecified_message: str
+    agents: dict[str, Agent]
+    payers: dict[str, PayerProfile]
+
+    def muscle_name(self, muscle_id: str) -> str:
+        if muscle_id == UNSPECIFIED:
+            return self.unspecified_name
+        return self.muscles[muscle_id].name
+
+    def region_of(self, muscle_id: str) -> str | None:
+        muscle = self.muscles.get(muscle_id)
+        return muscle.region if muscle else None
+
+
+def _read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def load_payer_profiles(directory: Path) -> dict[str, PayerProfile]:
+    profiles: dict[str, PayerProfile] = {}
+    for path in sorted(directory.glob("*.json")):
+        profile = PayerProfile.model_validate(_read_json(path))
+        profiles[profile.id] = profile
+    return profiles
+
+
+@cache
+def load_catalog() -> Catalog:
+    muscles_doc = _read_json(resource_path("catalog/muscles.json"))
+    formulary_doc = _read_json(resource_path("catalog/formulary.json"))
+    regions = {r["id"]: Region.model_validate(r) for r in muscles_doc["regions"]}
+    muscles = {m["id"]: Muscle.model_validate(m) for m in muscles_doc["muscles"]}
+    agents = {a["id"]: Agent.model_validate(a) for a in formulary_doc["agents"]}
+    return Catalog(
+        regions=regions,
+        muscles=muscles,
+        unspecified_name=muscles_doc["unspecified"]["name"],
+        unspecified_message=muscles_doc["unspecified"]["message"],
+        agents=agents,
+        payers=load_payer_profiles(resource_path("payers")),
+    )
+
+
+def muscle_ids() -> frozenset[str]:
+    return frozenset(load_catalog().muscles) | {UNSPECIFIED}

@@ -1,0 +1,336 @@
+"""The procedure document (`tpi-chart.procedure/1`) as frozen pydantic models.
+
+These models are the interchange format (product.md §5), the shape the store persists and the
+input of the rules and the note. Unknown fields are rejected; every message names what is allowed.
+Extend only by adding optional fields.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
+
+FORMAT_ID = "tpi-chart.procedure/1"
+
+Sex = Literal["female", "male", "other", "unknown"]
+Side = Literal["left", "right", "midline"]
+Twitch = Literal["none", "weak", "brisk"]
+ViewId = Literal["anterior", "posterior", "head_left", "head_right"]
+ProcedureStatus = Literal["planned", "in_progress", "signed"]
+SiteState = Literal["planned", "injected"]
+Position = Literal["seated", "prone", "side_lying", "supine"]
+SkinPrep = Literal["alcohol", "povidone_iodine", "chlorhexidine"]
+TechniqueStep = Literal[
+    "flat_palpation",
+    "pincer_palpation",
+    "aspiration",
+    "fanning",
+    "fast_in_fast_out",
+    "single_pass",
+]
+ImageGuidance = Literal["none", "ultrasound", "fluoroscopy"]
+Complication = Literal[
+    "vasovagal",
+    "bleeding",
+    "hematoma",
+    "paresthesia",
+    "pneumothorax_suspected",
+    "anesthetic_toxicity_signs",
+    "allergic_reaction",
+    "other",
+]
+Tolerance = Literal["well", "fair", "poor"]
+
+_CONCENTRATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|mg/ml)\s*$", re.IGNORECASE)
+_ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
+
+
+def _known_muscle(value: str) -> str:
+    if value != UNSPECIFIED and value not in load_catalog().muscles:
+        raise ValueError(
+            f"unknown muscle id {value!r}; use an id from the muscle catalog "
+            f"(`tpi-chart schema`) or {UNSPECIFIED!r}"
+        )
+    return value
+
+
+def _known_agent(value: str) -> str:
+    agents = load_catalog().agents
+    if value not in agents:
+        raise ValueError(f"unknown agent {value!r}; allowed: {', '.join(sorted(agents))}")
+    return value
+
+
+def _known_payer(value: str) -> str:
+    payers = load_catalog().payers
+    if value not in payers:
+        raise ValueError(f"unknown payer profile {value!r}; allowed: {', '.join(sorted(payers))}")
+    return value
+
+
+def _valid_concentration(value: str) -> str:
+    if not _CONCENTRATION.match(value):
+        raise ValueError(f"{value!r} is not a concentration; write it as '1%' or '40 mg/mL'")
+    if concentration_mg_per_ml(value) <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _valid_icd10(value: str) -> str:
+    if not _ICD10.match(value):
+        raise ValueError(f"{value!r} is not an ICD-10-CM code (for example M79.12)")
+    return value
+
+
+def concentration_mg_per_ml(concentration: str) -> float:
+    """Parse '1%' or '40 mg/mL'. Percent is w/v: 1 % = 10 mg/mL (clinical-reference §5.1)."""
+    match = _CONCENTRATION.match(concentration)
+    if match is None:
+        raise ValueError(f"not a concentration: {concentration!r}")
+    amount = float(match.group(1))
+    return amount * 10.0 if match.group(2) == "%" else amount
+
+
+MuscleId = Annotated[str, AfterValidator(_known_muscle)]
+AgentId = Annotated[str, AfterValidator(_known_agent)]
+PayerId = Annotated[str, AfterValidator(_known_payer)]
+Concentration = Annotated[str, AfterValidator(_valid_concentration)]
+Icd10 = Annotated[str, AfterValidator(_valid_icd10)]
+PainScore = Annotated[int, Field(ge=0, le=10, description="NRS 0-10")]
+Percent = Annotated[int, Field(ge=0, le=100)]
+Volume = Annotated[float, Field(gt=0, le=100, description="millilitres")]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
+Unit = Annotated[float, Field(ge=0, le=1)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Patient(Model):
+    mrn: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
+    family_name: NonEmpty
+    given_name: NonEmpty
+    birth_date: date
+    sex: Sex
+    weight_kg: Annotated[float, Field(gt=0, le=400)] | None = None
+    allergies: tuple[NonEmpty, ...] = ()
+    anticoagulated: bool = False
+    anticoagulant: NonEmpty | None = None
+    pregnant: bool | None = None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+
+class Component(Model):
+    agent: AgentId
+    concentration: Concentration
+    volume_ml: Volume
+    lot: NonEmpty | None = None
+    expires: date | None = None
+    ndc: NonEmpty | None = None
+
+    @property
+    def mg_per_ml(self) -> float:
+        return concentration_mg_per_ml(self.concentration)
+
+
+class Preparation(Model):
+    id: Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z0-9_-]+$")]
+    label: NonEmpty | None = None
+    components: Annotated[tuple[Component, ...], Field(min_length=1)]
+
+    @property
+    def total_volume_ml(self) -> float:
+        return sum(component.volume_ml for component in self.components)
+
+
+class Needle(Model):
+    gauge: Annotated[int, Field(ge=18, le=32)]
+    length_in: Annotated[float, Field(gt=0, le=6)]
+
+    def __str__(self) -> str:
+        return f"{self.gauge}G × {self.length_in:g} in"
+
+
+class Findings(Model):
+    taut_band: bool = False
+    referred_pain: bool = False
+    jump_sign: bool = False
+    negative_aspiration: bool = False
+
+
+class Site(Model):
+    muscle: MuscleId
+    side: Side
+    state: SiteState = "injected"
+    view: ViewId | None = None
+    x: Unit | None = None
+    y: Unit | None = None
+    preparation: str | None = None
+    volume_ml: Volume | None = None
+    twitch: Twitch | None = None
+    findings: Findings = Findings()
+    trigger_points: Annotated[int, Field(ge=1, le=20)] | None = None
+    needle: Needle | None = None
+    depth_cm: Annotated[float, Field(gt=0, le=15)] | None = None
+    notes: Annotated[str, Field(max_length=2000)] | None = None
+    injected_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _coordinates_complete(self) -> Site:
+        placed = [self.view is not None, self.x is not None, self.y is not None]
+        if any(placed) and not all(placed):
+            raise ValueError("view, x and y go together: give all three or none")
+        return self
+
+
+class Consent(Model):
+    obtained: bool
+    method: Literal["written", "verbal"] | None = None
+    risks_discussed: tuple[NonEmpty, ...] = ()
+    obtained_by: NonEmpty | None = None
+    at: AwareDatetime | None = None
+
+
+class SafetyScreen(Model):
+    anticoagulation_reviewed: bool = False
+    bleeding_disorder_excluded: bool = False
+    infection_at_site_excluded: bool = False
+    allergies_reviewed: bool = False
+    pregnancy_reviewed: bool = False
+    prior_reaction_reviewed: bool = False
+    notes: NonEmpty | None = None
+
+
+class TimeOut(Model):
+    performed_by: NonEmpty
+    at: AwareDatetime
+    patient_identity_confirmed: bool = True
+    procedure_confirmed: bool = True
+    site_and_side_confirmed: bool = True
+    consent_confirmed: bool = True
+    position_confirmed: bool = True
+    safety_precautions_confirmed: bool = True
+
+
+class WarningAcknowledgement(Model):
+    code: NonEmpty
+    sites: tuple[Annotated[int, Field(ge=1)], ...] = ()
+    reason: NonEmpty
+
+
+class Signature(Model):
+    signed_by: NonEmpty
+    signed_at: AwareDatetime
+    content_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    acknowledged_warnings: tuple[WarningAcknowledgement, ...] = ()
+
+
+class Addendum(Model):
+    text: Annotated[str, Field(min_length=1, max_length=20000)]
+    author: NonEmpty
+    at: AwareDatetime
+    sites: tuple[Site, ...] | None = None
+    content_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
+class Procedure(Model):
+    performed_at: AwareDatetime
+    status: ProcedureStatus = "in_progress"
+    payer_profile: PayerId = "none"
+    diagnoses: tuple[Icd10, ...] = ()
+    indication: Annotated[str, Field(max_length=2000)] | None = None
+    physician: NonEmpty | None = None
+    pain_before: PainScore | None = None
+    pain_after: PainScore | None = None
+    prior_relief_percent: Percent | None = None
+    prior_relief_weeks: Annotated[float, Field(ge=0, le=520)] | None = None
+    preparations: tuple[Preparation, ...] = ()
+    sites: tuple[Site, ...] = ()
+    consent: Consent | None = None
+    safety_screen: SafetyScreen | None = None
+    time_out: TimeOut | None = None
+    position: Position | None = None
+    skin_prep: SkinPrep | None = None
+    needle: Needle | None = None
+    technique: tuple[TechniqueStep, ...] = ()
+    image_guidance: ImageGuidance = "none"
+    complications: tuple[Complication, ...] | None = None
+    complication_notes: Annotated[str, Field(max_length=2000)] | None = None
+    tolerance: Tolerance | None = None
+    observed_minutes: Annotated[int, Field(ge=0, le=600)] | None = None
+    aftercare_given: bool = False
+    aftercare_notes: Annotated[str, Field(max_length=2000)] | None = None
+    follow_up: Annotated[str, Field(max_length=2000)] | None = None
+    notes: Annotated[str, Field(max_length=5000)] | None = None
+    signature: Signature | None = None
+    addenda: tuple[Addendum, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Procedure:
+        ids = [preparation.id for preparation in self.preparations]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"preparation ids must be unique; repeated: {', '.join(duplicates)}")
+        for index, site in enumerate(self.sites):
+            if site.preparation is not None and site.preparation not in ids:
+                allowed = ", ".join(ids) or "none defined"
+                raise ValueError(
+                    f"sites[{index}].preparation: {site.preparation!r} is not one of the "
+                    f"preparations ({allowed})"
+                )
+        if self.status == "signed" and self.signature is None:
+            raise ValueError("status: a signed procedure needs a signature")
+        if self.status != "signed" and self.signature is not None:
+            raise ValueError("signature: only a signed procedure carries a signature")
+        if self.addenda and self.status != "signed":
+            raise ValueError("addenda: only a signed procedure can have addenda")
+        return self
+
+    def preparation(self, preparation_id: str | None) -> Preparation | None:
+        for preparation in self.preparations:
+            if preparation.id == preparation_id:
+                return preparation
+        return None
+
+    @property
+    def injected_sites(self) -> tuple[Site, ...]:
+        return tuple(site for site in self.sites if site.state == "injected")
+
+
+class PriorSite(Model):
+    muscle: MuscleId
+    side: Side
+
+
+class PriorProcedure(Model):
+    performed_at: AwareDatetime
+    relief_percent: Percent | None = None
+    relief_weeks: Annotated[float, Field(ge=0, le=520)] | None = None
+    sites: tuple[PriorSite, ...] = ()
+
+
+class ProcedureDocument(Model):
+    format: Literal["tpi-chart.procedure/1"]
+    patient: Patient
+    procedure: Procedure
+    prior_procedures: tuple[PriorProcedure, ...] = ()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The document as JSON data, leaving out what equals its default (as people write it)."""
+        return self.model_dump(mode="json", exclude_defaults=True)
