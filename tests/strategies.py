@@ -21,7 +21,7 @@ from tpi_chart.domain.models import (
 )
 
 CATALOG = load_catalog()
-MUSCLES = sorted(CATALOG.muscles) + ["unspecified"]
+MUSCLES = [*sorted(CATALOG.muscles), "unspecified"]
 AGENTS = sorted(CATALOG.agents)
 PAYERS = sorted(CATALOG.payers)
 
@@ -30,7 +30,9 @@ text = st.text(
     min_size=1,
     max_size=20,
 )
-names = st.one_of(text, st.sampled_from(["José", "Nguyễn", "Ødegård", "李", "O'Neil", "Müller-Lüdenscheidt"]))
+names = st.one_of(
+    text, st.sampled_from(["José", "Nguyễn", "Ødegård", "李", "O'Neil", "Müller-Lüdenscheidt"])
+)
 volumes = st.floats(min_value=0.1, max_value=20, allow_nan=False).map(lambda v: round(v, 2))
 zones = st.sampled_from([timezone(timedelta(hours=h)) for h in (-8, -7, -5, 0, 1, 5)] + [UTC])
 
@@ -49,8 +51,26 @@ def patients(draw: st.DrawFn) -> Patient:
         given_name=draw(names).strip() or "Jane",
         birth_date=draw(st.dates(min_value=date(1920, 1, 1), max_value=date(2010, 12, 31))),
         sex=draw(st.sampled_from(["female", "male", "other", "unknown"])),
-        weight_kg=draw(st.one_of(st.none(), st.floats(min_value=30, max_value=200).map(lambda w: round(w, 1)))),
-        allergies=tuple(draw(st.lists(st.sampled_from(["sulfonamides", "lidocaine", "latex", "amide local anesthetic", "penicillin"]), max_size=2, unique=True))),
+        weight_kg=draw(
+            st.one_of(st.none(), st.floats(min_value=30, max_value=200).map(lambda w: round(w, 1)))
+        ),
+        allergies=tuple(
+            draw(
+                st.lists(
+                    st.sampled_from(
+                        [
+                            "sulfonamides",
+                            "lidocaine",
+                            "latex",
+                            "amide local anesthetic",
+                            "penicillin",
+                        ]
+                    ),
+                    max_size=2,
+                    unique=True,
+                )
+            )
+        ),
         anticoagulated=draw(st.booleans()),
     )
 
@@ -71,8 +91,14 @@ def preparations(draw: st.DrawFn, prep_id: str) -> Preparation:
                 agent=agent,
                 concentration=draw(st.sampled_from(strengths)),
                 volume_ml=draw(volumes),
-                lot=draw(st.one_of(st.none(), st.from_regex(r"[A-Z]{1,3}[0-9]{2,6}", fullmatch=True))),
-                expires=draw(st.one_of(st.none(), st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 1, 1)))),
+                lot=draw(
+                    st.one_of(st.none(), st.from_regex(r"[A-Z]{1,3}[0-9]{2,6}", fullmatch=True))
+                ),
+                expires=draw(
+                    st.one_of(
+                        st.none(), st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 1, 1))
+                    )
+                ),
             )
         )
     return Preparation(id=prep_id, components=tuple(components))
@@ -85,10 +111,14 @@ def sites(draw: st.DrawFn, preparation_ids: tuple[str, ...]) -> Site:
         muscle=draw(st.sampled_from(MUSCLES)),
         side=draw(st.sampled_from(["left", "right", "midline"])),
         state=draw(st.sampled_from(["planned", "injected"])),
-        view=draw(st.sampled_from(["anterior", "posterior", "head_left", "head_right"])) if placed else None,
+        view=draw(st.sampled_from(["anterior", "posterior", "head_left", "head_right"]))
+        if placed
+        else None,
         x=round(draw(st.floats(0, 1)), 4) if placed else None,
         y=round(draw(st.floats(0, 1)), 4) if placed else None,
-        preparation=draw(st.one_of(st.none(), st.sampled_from(preparation_ids))) if preparation_ids else None,
+        preparation=draw(st.one_of(st.none(), st.sampled_from(preparation_ids)))
+        if preparation_ids
+        else None,
         volume_ml=draw(st.one_of(st.none(), volumes)),
         twitch=draw(st.one_of(st.none(), st.sampled_from(["none", "weak", "brisk"]))),
         findings=Findings(
@@ -110,7 +140,15 @@ def procedures(draw: st.DrawFn, status: str = "in_progress") -> Procedure:
         performed_at=draw(aware_datetimes()),
         status=status,  # type: ignore[arg-type]
         payer_profile=draw(st.sampled_from(PAYERS)),
-        diagnoses=tuple(draw(st.lists(st.sampled_from(["M79.12", "M79.18", "M54.2", "G44.209"]), max_size=3, unique=True))),
+        diagnoses=tuple(
+            draw(
+                st.lists(
+                    st.sampled_from(["M79.12", "M79.18", "M54.2", "G44.209"]),
+                    max_size=3,
+                    unique=True,
+                )
+            )
+        ),
         pain_before=draw(st.one_of(st.none(), st.integers(0, 10))),
         pain_after=draw(st.one_of(st.none(), st.integers(0, 10))),
         preparations=preps,
@@ -128,7 +166,10 @@ def prior_procedures(draw: st.DrawFn) -> PriorProcedure:
         sites=tuple(
             PriorSite(muscle=m, side=s)
             for m, s in draw(
-                st.lists(st.tuples(st.sampled_from(MUSCLES), st.sampled_from(["left", "right"])), max_size=6)
+                st.lists(
+                    st.tuples(st.sampled_from(MUSCLES), st.sampled_from(["left", "right"])),
+                    max_size=6,
+                )
             )
         ),
     )

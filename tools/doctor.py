@@ -18,11 +18,11 @@ QT_SYSTEM_PACKAGES = (
 
 
 def check_python() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (runs under any system python)
         sys.exit(f"TPI Chart needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     try:
-        import venv  # noqa: F401
         import ensurepip  # noqa: F401
+        import venv  # noqa: F401
     except ImportError:
         sys.exit("Python's venv module is missing. Install it: sudo apt-get install python3-venv")
 

@@ -44,7 +44,9 @@ def test_reference_visit_parses_and_round_trips() -> None:
     ("concentration", "mg_per_ml"),
     [("1%", 10.0), ("0.25 %", 2.5), ("2%", 20.0), ("40 mg/mL", 40.0), ("4 MG/ML", 4.0)],
 )
-def test_concentrations_convert_percent_at_ten_mg_per_ml(concentration: str, mg_per_ml: float) -> None:
+def test_concentrations_convert_percent_at_ten_mg_per_ml(
+    concentration: str, mg_per_ml: float
+) -> None:
     assert concentration_mg_per_ml(concentration) == pytest.approx(mg_per_ml)
 
 
@@ -55,7 +57,10 @@ def test_bad_muscle_negative_volume_and_pain_eleven_each_name_their_field() -> N
     document["procedure"]["sites"][3]["volume_ml"] = -1
     lines = problems(document)
     assert "procedure.pain_before: must be at most 10" in lines
-    assert any(line.startswith("procedure.sites[2].muscle: unknown muscle id 'trapezoid'") for line in lines)
+    assert any(
+        line.startswith("procedure.sites[2].muscle: unknown muscle id 'trapezoid'")
+        for line in lines
+    )
     assert "procedure.sites[3].volume_ml: must be greater than 0" in lines
 
 
@@ -63,14 +68,17 @@ def test_unknown_field_is_refused() -> None:
     document = reference()
     document["procedure"]["sites"][0]["colour"] = "red"
     assert problems(document) == [
-        "procedure.sites[0].colour: unknown field; it is not part of the tpi-chart.procedure/1 format"
+        "procedure.sites[0].colour: unknown field; "
+        "it is not part of the tpi-chart.procedure/1 format"
     ]
 
 
 def test_site_referring_to_a_missing_preparation_is_refused() -> None:
     document = reference()
     document["procedure"]["sites"][4]["preparation"] = "B"
-    assert problems(document) == ["procedure.sites[4].preparation: 'B' is not one of the preparations (A)"]
+    assert problems(document) == [
+        "procedure.sites[4].preparation: 'B' is not one of the preparations (A)"
+    ]
 
 
 def test_bad_concentration_and_unknown_agent_say_what_is_allowed() -> None:
@@ -80,21 +88,27 @@ def test_bad_concentration_and_unknown_agent_say_what_is_allowed() -> None:
     component["agent"] = "cocaine"
     lines = problems(document)
     assert any("components[0].agent: unknown agent 'cocaine'; allowed:" in line for line in lines)
-    assert any("components[0].concentration: 'one percent' is not a concentration" in line for line in lines)
+    assert any(
+        "components[0].concentration: 'one percent' is not a concentration" in line
+        for line in lines
+    )
 
 
 def test_performed_at_needs_a_time_zone() -> None:
     document = reference()
     document["procedure"]["performed_at"] = "2026-11-20T09:30:00"
     assert problems(document) == [
-        "procedure.performed_at: must include a time zone offset, for example 2026-11-20T09:30:00-07:00"
+        "procedure.performed_at: must include a time zone offset, "
+        "for example 2026-11-20T09:30:00-07:00"
     ]
 
 
 def test_coordinates_come_with_a_view() -> None:
     document = reference()
     document["procedure"]["sites"][0]["x"] = 0.4
-    assert problems(document) == ["procedure.sites[0]: view, x and y go together: give all three or none"]
+    assert problems(document) == [
+        "procedure.sites[0]: view, x and y go together: give all three or none"
+    ]
 
 
 def test_models_are_frozen() -> None:

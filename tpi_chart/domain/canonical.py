@@ -10,13 +10,13 @@ from tpi_chart.domain.models import Addendum, ProcedureDocument
 
 
 def canonical_json(data: Any) -> bytes:
-    """Sorted keys, no insignificant whitespace, UTF-8: the same data always gives the same bytes."""
+    """Sorted keys, no insignificant whitespace, UTF-8: equal data always gives equal bytes."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def signed_content(document: ProcedureDocument) -> dict[str, Any]:
     """The part of a document a signature covers: patient and procedure, without the signature,
-    the addenda (each signed on its own) or the status, and without the history used by the rules."""
+    the addenda (each signed on its own), the status, or the history the rules read."""
     data = document.model_dump(mode="json", exclude_defaults=True)
     procedure = data["procedure"]
     for key in ("signature", "addenda", "status"):

@@ -83,6 +83,13 @@ class Agent(_Data):
     methylprednisolone_equivalent_per_mg: Equivalence | None = None
 
 
+class NearMax(_Data):
+    """Fraction of the maximum local anesthetic dose at which the rules start to warn."""
+
+    fraction: float = Field(gt=0, le=1)
+    source: str
+
+
 class PayerProfile(_Data):
     id: str
     name: str
@@ -103,6 +110,7 @@ class Catalog(_Data):
     unspecified_name: str
     unspecified_message: str
     agents: dict[str, Agent]
+    anesthetic_near_max: NearMax
     payers: dict[str, PayerProfile]
 
     def muscle_name(self, muscle_id: str) -> str:
@@ -141,6 +149,7 @@ def load_catalog() -> Catalog:
         unspecified_name=muscles_doc["unspecified"]["name"],
         unspecified_message=muscles_doc["unspecified"]["message"],
         agents=agents,
+        anesthetic_near_max=NearMax.model_validate(formulary_doc["anesthetic_near_max"]),
         payers=load_payer_profiles(resource_path("payers")),
     )
 

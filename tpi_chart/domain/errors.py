@@ -13,7 +13,7 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    """Bad input: one line per problem, each naming the field (`procedure.sites[2].volume_ml: …`)."""
+    """Bad input: one line per problem, naming its field (`procedure.sites[2].volume_ml: …`)."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
@@ -86,5 +86,5 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> list[
 
 
 def _is_validator_tag(part: int | str) -> bool:
-    # pydantic inserts tags such as 'function-after[_known_muscle()]' into union/validator locations.
+    # pydantic puts tags such as 'function-after[_known_muscle()]' into validator locations.
     return isinstance(part, str) and "[" in part and part.endswith("]")
