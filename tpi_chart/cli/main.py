@@ -18,7 +18,9 @@ EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 
 # Each module defines `register(subparsers)`, which adds its commands and sets `handler` on them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "tpi_chart.cli.commands_check",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,71 @@
+"""`tpi-chart check FILE.json`: evaluate a procedure document with the rules; no database.
+
+Prints the evaluation (product.md §6) as JSON on stdout and exits 0. Bad input exits 2 with one
+line per problem on stderr, each naming the field (or the file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from tpi_chart.domain.errors import describe_validation_error
+from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.domain.rules import evaluate
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="evaluate a procedure document; JSON result on stdout",
+        description=(
+            "Evaluate a tpi-chart.procedure/1 document: muscle count, CPT and HCPCS codes, dose "
+            "totals, percent of the maximum local anesthetic dose and warnings, as JSON."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE.json", help="procedure document")
+    parser.set_defaults(handler=run_check)
+
+
+def load_document(path: Path) -> ProcedureDocument | list[str]:
+    """The parsed document, or the problems (one line each) that make it bad input."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [f"{name}: no such file"]
+    except IsADirectoryError:
+        return [f"{name}: is a directory, not a file"]
+    except UnicodeDecodeError:
+        return [f"{name}: not valid JSON: the file is not UTF-8 text"]
+    except OSError as error:
+        return [f"{name}: cannot read: {error.strerror or error}"]
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        return [f"{name}: not valid JSON: line {error.lineno} column {error.colno}: {error.msg}"]
+    if not isinstance(data, dict):
+        return [f"{name}: not a procedure document: expected a JSON object"]
+    try:
+        return ProcedureDocument.model_validate(data)
+    except ValidationError as error:
+        return describe_validation_error(error)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    loaded = load_document(Path(args.file))
+    if isinstance(loaded, list):
+        for line in loaded:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    result = evaluate(loaded).model_dump(mode="json")
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
