@@ -173,18 +173,27 @@ class UserRepository:
     # -- login attempts ------------------------------------------------------------------------
 
     def record_login(
-        self, username: str, *, success: bool, at: datetime, detail: Mapping[str, Any]
+        self,
+        username: str,
+        *,
+        success: bool,
+        at: datetime,
+        detail: Mapping[str, Any],
+        counts: bool = True,
     ) -> None:
         """Record one attempt and its audit row (`login` or `login_failed`) in one transaction.
 
-        `detail` says why (wrong password, unknown account, locked out…); never a password."""
+        `detail` says why (wrong password, unknown account, locked out…); never a password.
+        `counts=False` audits without counting (an attempt refused while locked out must not
+        extend the lockout)."""
         name = normalise_username(username)[:80] or "(empty)"
         try:
             with transaction(self._conn):
-                self._conn.execute(
-                    "INSERT INTO login_attempts (username, at, success) VALUES (?, ?, ?)",
-                    (name, _utc(at), int(success)),
-                )
+                if counts:
+                    self._conn.execute(
+                        "INSERT INTO login_attempts (username, at, success) VALUES (?, ?, ?)",
+                        (name, _utc(at), int(success)),
+                    )
                 row = self._conn.execute(
                     "SELECT id FROM users WHERE username = ?", (name,)
                 ).fetchone()

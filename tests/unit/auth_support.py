@@ -1,0 +1,68 @@
+"""Shared helpers for the auth, signing and audit tests: a migrated database with the users
+tables, a fake clock and a recording sleep."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+
+from tpi_chart.storage import audit
+from tpi_chart.storage.db import open_database, split_statements
+from tpi_chart.storage.migrations import v0003_users
+
+KEY = b"k" * 32
+# Cheap Argon2id parameters for tests that log in many times; one test checks the defaults.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def open_with_users(path: Path) -> sqlite3.Connection:
+    conn = open_database(path)
+    has_users = conn.execute(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'users'"
+    ).fetchone()[0]
+    if not has_users:  # until the migration is registered in storage/migrations/__init__.py
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in split_statements(v0003_users.SQL):
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    return conn
+
+
+class KeyedTrail:
+    """An AuditTrail on one connection and key (what the store provides)."""
+
+    def __init__(self, conn: sqlite3.Connection, key: bytes = KEY) -> None:
+        self.conn = conn
+        self.key = key
+
+    def record(self, **fields: Any) -> audit.AuditRow:
+        return audit.record(self.conn, self.key, **fields)
+
+    def verify(self) -> audit.AuditReport:
+        return audit.verify_audit_chain(self.conn, self.key)
+
+    def rows(
+        self, mrn: str | None = None, date_from: Any = None, date_to: Any = None
+    ) -> list[audit.AuditRow]:
+        return audit.audit_rows(self.conn, mrn, date_from, date_to)
+
+
+@dataclass
+class FakeClock:
+    now: datetime = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)

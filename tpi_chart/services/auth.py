@@ -1,0 +1,370 @@
+"""Accounts and sign-in (reliability.md §3.1, S1–S3).
+
+* Passwords are hashed with Argon2id, argon2-cffi `PasswordHasher()` defaults (t=3, m=64 MiB,
+  p=4), and upgraded at the next sign-in when the parameters change. A password is never logged,
+  stored, put in an exception or in an audit row; only this module and argon2 ever see it.
+* Failed sign-ins are counted per username: from the 3rd failure on each attempt first waits
+  (1 s, 2 s, 4 s … up to 16 s); 5 failures within 15 minutes lock the account for 15 minutes.
+  Every sign-in and every failure is audited. The clock and the sleep are injectable for tests.
+* Accounts are created, changed and deactivated by an administrator; the very first account, on a
+  new database, is an administrator created without one (first run).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import ValidationError
+
+from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validation_error
+from tpi_chart.domain.users import Role, User, normalise_username
+from tpi_chart.services.access import PermissionDenied, require
+from tpi_chart.storage.errors import DuplicateRecord
+from tpi_chart.storage.interfaces import AuditTrail
+from tpi_chart.storage.users import UserRepository
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+# A handful of the most common choices (NIST SP 800-63B asks for a blocklist check).
+_COMMON = frozenset(
+    {
+        "password",
+        "password1",
+        "password123",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwertyuiop",
+        "qwerty123",
+        "iloveyou",
+        "letmein1",
+        "welcome1",
+        "admin123",
+        "administrator",
+        "changeme",
+        "trustno1",
+        "11111111",
+        "00000000",
+        "abc12345",
+        "passw0rd",
+    }
+)
+
+
+class AuthError(DomainError):
+    """Sign-in or account management refused; the message is for the user."""
+
+
+class AccountLocked(AuthError):
+    """Too many failed sign-ins; `until` says when the account opens again."""
+
+    def __init__(self, username: str, until: datetime, now: datetime) -> None:
+        self.username = username
+        self.until = until
+        minutes = max(1, int((until - now).total_seconds() + 59) // 60)
+        super().__init__(
+            f"too many failed sign-ins for {username!r}: the account is locked for "
+            f"{minutes} more minute{'s' if minutes != 1 else ''}; try again later or ask an "
+            "administrator"
+        )
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    delay_after_failures: int = 3
+    first_delay_s: float = 1.0
+    max_delay_s: float = 16.0
+    lockout_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    lockout: timedelta = timedelta(minutes=15)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def password_problems(password: str, username: str = "") -> list[str]:
+    """Why a new password is not acceptable, one line each; never repeats the password."""
+    problems: list[str] = []
+    if len(password) < MIN_PASSWORD:
+        problems.append(f"password: must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        problems.append(f"password: must be at most {MAX_PASSWORD} characters")
+    if not password.strip():
+        problems.append("password: must not be only spaces")
+    lowered = password.strip().lower()
+    if lowered in _COMMON:
+        problems.append("password: is one of the most common passwords; choose another")
+    if username and lowered == normalise_username(username):
+        problems.append("password: must not be the username")
+    return problems
+
+
+class AuthService:
+    def __init__(
+        self,
+        users: UserRepository,
+        audit: AuditTrail | None = None,
+        *,
+        clock: Clock = utc_now,
+        sleep: Sleep = time.sleep,
+        hasher: PasswordHasher | None = None,
+        policy: LoginPolicy | None = None,
+    ) -> None:
+        self._users = users
+        self._audit = audit
+        self._clock = clock
+        self._sleep = sleep
+        self._hasher = hasher if hasher is not None else PasswordHasher()
+        self._policy = policy if policy is not None else LoginPolicy()
+        self._dummy_hash: str | None = None
+
+    # -- first run ---------------------------------------------------------------------------
+
+    def needs_first_run(self) -> bool:
+        """True on a database without any account: the first administrator must be created."""
+        return self._users.count() == 0
+
+    def create_first_administrator(
+        self, username: str, display_name: str, password: str, *, physician: bool = False
+    ) -> User:
+        if not self.needs_first_run():
+            raise AuthError(
+                "an administrator already exists; sign in as an administrator to add accounts"
+            )
+        roles: set[Role] = {"administrator"}
+        if physician:
+            roles.add("physician")
+        user = self._new_user(username, display_name, roles)
+        self._check_password(password, user.username)
+        return self._users.create(user, self._hash(password), by=user.username, at=self._clock())
+
+    # -- sign-in -------------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> User | None:
+        """The user when the password is right and the account active; None otherwise.
+
+        Raises AccountLocked (without checking the password) while the account is locked."""
+        name = normalise_username(username)
+        now = self._clock()
+        locked_until = self._locked_until(name, now)
+        if locked_until is not None:
+            self._users.record_login(
+                name, success=False, at=now, detail={"reason": "locked"}, counts=False
+            )
+            raise AccountLocked(name, locked_until, now)
+        failures = len(self._users.recent_failures(name, now - self._policy.window))
+        if failures >= self._policy.delay_after_failures:
+            extra = failures - self._policy.delay_after_failures
+            delay = min(self._policy.first_delay_s * 2**extra, self._policy.max_delay_s)
+            self._sleep(delay)
+        user = self._users.get(name)
+        stored = self._users.password_hash(name) if user is not None else None
+        if user is None or stored is None:
+            self._verify(self._dummy(), password)  # the same work whether or not the name exists
+            self._fail(name, "unknown account")
+            return None
+        if not self._verify(stored, password):
+            self._fail(name, "wrong password")
+            return None
+        if not user.active:
+            self._fail(name, "account deactivated")
+            return None
+        if self._hasher.check_needs_rehash(stored):
+            self._users.set_password_hash(
+                name, self._hash(password), by=name, at=self._clock(), audit=False
+            )
+        self._users.record_login(name, success=True, at=self._clock(), detail={})
+        return user
+
+    def locked_until(self, username: str) -> datetime | None:
+        return self._locked_until(normalise_username(username), self._clock())
+
+    def _fail(self, name: str, reason: str) -> None:
+        now = self._clock()
+        self._users.record_login(name, success=False, at=now, detail={"reason": reason})
+        locked_until = self._locked_until(name, now)
+        if locked_until is not None:
+            raise AccountLocked(name, locked_until, now)
+
+    def _locked_until(self, name: str, now: datetime) -> datetime | None:
+        policy = self._policy
+        failures = self._users.recent_failures(name, now - policy.window - policy.lockout)
+        if len(failures) < policy.lockout_failures:
+            return None
+        last = failures[-1]
+        run = [at for at in failures if last - policy.window <= at <= last]
+        if len(run) < policy.lockout_failures:
+            return None
+        until = last + policy.lockout
+        return until if now < until else None
+
+    # -- accounts (administrator) -----------------------------------------------------------
+
+    def users(self, admin: User) -> list[User]:
+        self._require_admin(admin)
+        return self._users.all()
+
+    def get(self, username: str) -> User | None:
+        return self._users.get(username)
+
+    def create_user(
+        self,
+        admin: User,
+        username: str,
+        display_name: str,
+        roles: Iterable[Role],
+        password: str,
+    ) -> User:
+        self._require_admin(admin)
+        user = self._new_user(username, display_name, set(roles))
+        self._check_password(password, user.username)
+        try:
+            return self._users.create(
+                user, self._hash(password), by=admin.username, at=self._clock()
+            )
+        except DuplicateRecord as error:
+            raise AuthError(str(error)) from error
+
+    def update_user(
+        self,
+        admin: User,
+        username: str,
+        *,
+        display_name: str | None = None,
+        roles: Collection[Role] | None = None,
+        active: bool | None = None,
+    ) -> User:
+        self._require_admin(admin)
+        current = self._users.get(username)
+        if current is None:
+            raise AuthError(f"there is no account {normalise_username(username)!r}")
+        changes: dict[str, Any] = {}
+        if display_name is not None:
+            changes["display_name"] = display_name
+        if roles is not None:
+            changes["roles"] = frozenset(roles)
+        if active is not None:
+            changes["active"] = active
+        data = current.model_dump()
+        data.update(changes)
+        try:
+            updated = User.model_validate(data)
+        except ValidationError as error:
+            raise InvalidInput(describe_validation_error(error, "user.")) from error
+        if (
+            current.is_administrator
+            and current.active
+            and not (updated.is_administrator and updated.active)
+            and self._users.active_administrators() <= 1
+        ):
+            raise AuthError(
+                f"{current.display_name} is the only active administrator; make another account "
+                "an administrator first"
+            )
+        return self._users.update(updated, by=admin.username)
+
+    def deactivate(self, admin: User, username: str) -> User:
+        return self.update_user(admin, username, active=False)
+
+    def reset_password(self, admin: User, username: str, new_password: str) -> None:
+        """An administrator sets a new password (the user should change it at next sign-in)."""
+        self._require_admin(admin)
+        name = normalise_username(username)
+        if self._users.get(name) is None:
+            raise AuthError(f"there is no account {name!r}")
+        self._check_password(new_password, name)
+        self._users.set_password_hash(
+            name, self._hash(new_password), by=admin.username, at=self._clock()
+        )
+
+    def change_password(self, user: User, old_password: str, new_password: str) -> None:
+        """The user changes their own password; the current one must be right."""
+        stored = self._users.password_hash(user.username)
+        if stored is None or not self._verify(stored, old_password):
+            self._users.record_login(
+                user.username,
+                success=False,
+                at=self._clock(),
+                detail={"reason": "wrong current password at password change"},
+            )
+            raise AuthError("the current password is not right; the password was not changed")
+        self._check_password(new_password, user.username)
+        if self._verify(stored, new_password):
+            raise InvalidInput(["password: the new password must differ from the current one"])
+        self._users.set_password_hash(
+            user.username, self._hash(new_password), by=user.username, at=self._clock()
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _require_admin(self, admin: User) -> None:
+        current = self._users.get(admin.username)
+        actor = current if current is not None else admin
+        require(actor, "manage_accounts", on_denied=self._audit_denial)
+
+    def _audit_denial(self, user: User, action: str) -> None:
+        if self._audit is None:
+            return
+        from tpi_chart.storage.audit import ACTIONS
+
+        if "access_denied" in ACTIONS:
+            self._audit.record(
+                user=user.username, action="access_denied", entity="user", after={"action": action}
+            )
+
+    def _new_user(self, username: str, display_name: str, roles: set[Role]) -> User:
+        try:
+            return User.model_validate(
+                {"username": username, "display_name": display_name, "roles": frozenset(roles)}
+            )
+        except ValidationError as error:
+            lines = describe_validation_error(error, "user.")
+            raise InvalidInput([_plain_user_problem(line) for line in lines]) from error
+
+    def _check_password(self, password: str, username: str) -> None:
+        problems = password_problems(password, username)
+        if problems:
+            raise InvalidInput(problems)
+
+    def _hash(self, password: str) -> str:
+        return str(self._hasher.hash(password))
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return bool(self._hasher.verify(stored, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hash("not a password: equalises timing for unknown names")
+        return self._dummy_hash
+
+
+def _plain_user_problem(line: str) -> str:
+    if line.startswith("user.username:") and "not allowed" in line:
+        return (
+            "user.username: use lower-case letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit"
+        )
+    return line
+
+
+__all__ = [
+    "AccountLocked",
+    "AuthError",
+    "AuthService",
+    "LoginPolicy",
+    "PermissionDenied",
+    "password_problems",
+]
