@@ -1,0 +1,215 @@
+"""Opening the database safely: pragmas on every connection, explicit transactions, checked
+identity and integrity, ordered migrations with a copy of the file taken first.
+
+The only module (with the repositories) that talks to sqlite3. A "saved" result is given to a
+caller only after COMMIT has returned (`transaction()`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tpi_chart.storage.errors import (
+    CorruptDatabase,
+    NotOurDatabase,
+    SchemaTooNew,
+    StorageError,
+    translate,
+)
+from tpi_chart.storage.migrations import MIGRATIONS, SCHEMA_VERSION
+
+#: PRAGMA application_id of a TPI Chart database ("TPIC" in ASCII).
+APPLICATION_ID = 0x54504943
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "backup_copy",
+    "connect",
+    "migrate",
+    "open_database",
+    "transaction",
+]
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection with driver autocommit (we issue BEGIN IMMEDIATE/COMMIT ourselves) and the
+    durability and hardening pragmas set (reliability.md R8)."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StorageError(f"cannot use write-ahead logging for {path} (journal mode {mode})")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.execute("PRAGMA secure_delete = ON")
+        if sys.platform == "darwin":
+            conn.execute("PRAGMA fullfsync = ON")
+            conn.execute("PRAGMA checkpoint_fullfsync = ON")
+    except sqlite3.Error as error:
+        conn.close()
+        raise translate(error, path) from error
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception. Re-entrant: inside an open
+    transaction it joins it (the outermost one commits or rolls back)."""
+    if _in_transaction(conn):
+        yield conn
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        raise translate(error) from error
+    try:
+        yield conn
+    except BaseException:
+        if _in_transaction(conn):
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as error:
+        if _in_transaction(conn):
+            conn.execute("ROLLBACK")
+        raise translate(error) from error
+
+
+def _in_transaction(conn: sqlite3.Connection) -> bool:
+    return conn.in_transaction
+
+
+def split_statements(script: str) -> list[str]:
+    """Split SQL text into complete statements (trigger bodies stay whole)."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete SQL statement: {current.strip()[:80]}")
+    return statements
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Apply the missing migrations up to `target`; each step commits with its version bump."""
+    current = user_version(conn)
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(_too_new_message(current))
+    for version in range(current + 1, target + 1):
+        with transaction(conn):
+            for statement in split_statements(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+            conn.execute(f"PRAGMA user_version = {version:d}")
+    return user_version(conn)
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _too_new_message(version: int) -> str:
+    return (
+        f"this database was written by a newer version of TPI Chart (schema {version}; this "
+        f"version understands up to {SCHEMA_VERSION}); install the newer version to open it. "
+        "The file was not changed."
+    )
+
+
+def backup_copy(source: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of `source` at `target` through the online backup API."""
+    with closing(sqlite3.connect(str(target), isolation_level=None)) as out:
+        source.backup(out)
+
+
+def _inspect(path: Path) -> tuple[int, int, bool]:
+    """(application_id, user_version, has tables) of an existing file, refusing what is not ours
+    or is damaged, without changing the file (read-only connection)."""
+    with path.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise NotOurDatabase(
+            f"{path} is not a TPI Chart database (it is not an SQLite file); choose another file. "
+            "The file was not changed."
+        )
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True, isolation_level=None)) as conn:
+            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
+                raise NotOurDatabase(
+                    f"{path} is not a TPI Chart database (it belongs to another application); "
+                    "choose another file. The file was not changed."
+                )
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(_too_new_message(version))
+            rows = [row[0] for row in conn.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as error:
+        raise CorruptDatabase(_corrupt_message(path, str(error))) from error
+    if rows != ["ok"]:
+        raise CorruptDatabase(_corrupt_message(path, "; ".join(str(r) for r in rows[:3])))
+    return app_id, version, bool(tables)
+
+
+def _corrupt_message(path: Path, detail: str) -> str:
+    return (
+        f"{path} is damaged and was not opened ({detail}). Restore the latest backup with "
+        "`tpi-chart restore FILE`; the damaged file was left as it is."
+    )
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the database at `path`.
+
+    Refuses, without changing the file: a non-SQLite file, another application's database, a
+    database from a newer version, a damaged database. Before migrating an existing database it
+    copies it to `<db>.v<N>-<timestamp>.bak`.
+    """
+    existing = path.exists() and path.stat().st_size > 0
+    version = 0
+    if existing:
+        _, version, _ = _inspect(path)
+    conn = connect(path)
+    try:
+        if existing and 0 < version < SCHEMA_VERSION:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            backup_copy(conn, path.with_name(f"{path.name}.v{version}-{stamp}.bak"))
+        migrate(conn)
+    except sqlite3.Error as error:
+        conn.close()
+        raise translate(error, path) from error
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """Empty when `integrity_check` is ok and `foreign_key_check` finds nothing."""
+    problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+    if problems == ["ok"]:
+        problems = []
+    for row in conn.execute("PRAGMA foreign_key_check"):
+        problems.append(f"foreign key: {row[0]} row {row[1]} -> {row[2]}")
+    return problems

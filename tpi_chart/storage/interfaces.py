@@ -1,0 +1,116 @@
+"""What the services need from a store, as Protocols, so another backend could be added later.
+
+Write methods take the acting user for the audit trail and record the audit row in the same
+transaction as the change. `Store.transaction()` groups several writes into one commit.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from tpi_chart.domain.models import Addendum, Patient, Preparation, Procedure, Signature, Site
+from tpi_chart.storage.audit import AuditReport, AuditRow
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    id: int
+    patient: Patient
+
+
+@dataclass(frozen=True)
+class SiteRecord:
+    id: int
+    procedure_id: int
+    seq: int
+    number: int  # 1-based order among the procedure's non-removed sites (as if restored)
+    removed: bool
+    site: Site
+
+
+@dataclass(frozen=True)
+class ProcedureRecord:
+    id: int
+    patient_id: int
+    procedure: Procedure  # sites: the non-removed ones in charting order
+    site_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ProcedureSummaryRecord:
+    id: int
+    patient_id: int
+    performed_at: datetime
+    status: str
+    site_count: int
+    injected_count: int
+
+
+class PatientRepository(Protocol):
+    def get(self, patient_id: int) -> PatientRecord | None: ...
+    def by_mrn(self, mrn: str) -> PatientRecord | None: ...
+    def search(self, text: str, limit: int) -> list[PatientRecord]: ...
+    def add(self, patient: Patient, user: str) -> PatientRecord: ...
+    def update(self, patient_id: int, patient: Patient, user: str) -> PatientRecord: ...
+    def with_lot(self, lot: str) -> list[tuple[PatientRecord, int, str]]: ...
+
+
+class ProcedureRepository(Protocol):
+    def get(self, procedure_id: int) -> ProcedureRecord | None: ...
+    def list_for_patient(self, patient_id: int) -> list[ProcedureSummaryRecord]: ...
+    def ids_for_patient(self, patient_id: int) -> list[int]: ...
+    def add(self, patient_id: int, procedure: Procedure, user: str) -> ProcedureRecord: ...
+    def update_header(
+        self, procedure_id: int, procedure: Procedure, user: str
+    ) -> ProcedureRecord: ...
+    def set_preparations(
+        self, procedure_id: int, preparations: tuple[Preparation, ...], user: str
+    ) -> ProcedureRecord: ...
+    def sites(self, procedure_id: int, include_removed: bool = False) -> list[SiteRecord]: ...
+    def get_site(self, site_id: int) -> SiteRecord | None: ...
+    def add_site(self, procedure_id: int, site: Site, user: str) -> SiteRecord: ...
+    def update_site(self, site_id: int, site: Site, user: str) -> SiteRecord: ...
+    def set_site_removed(self, site_id: int, removed: bool, user: str) -> SiteRecord: ...
+    def sign(self, procedure_id: int, signature: Signature, user: str) -> ProcedureRecord: ...
+    def add_addendum(self, procedure_id: int, addendum: Addendum, user: str) -> ProcedureRecord: ...
+
+
+class SettingsRepository(Protocol):
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str, user: str) -> None: ...
+
+
+class AuditTrail(Protocol):
+    def record(
+        self,
+        *,
+        user: str,
+        action: str,
+        entity: str,
+        entity_id: int | None = None,
+        patient_id: int | None = None,
+        procedure_id: int | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> AuditRow: ...
+    def verify(self) -> AuditReport: ...
+    def rows(
+        self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
+    ) -> list[AuditRow]: ...
+
+
+class Store(Protocol):
+    path: Path
+    clinic_id: str
+    patients: PatientRepository
+    procedures: ProcedureRepository
+    settings: SettingsRepository
+    audit: AuditTrail
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def backup_to(self, target: Path) -> list[str]: ...
+    def close(self) -> None: ...

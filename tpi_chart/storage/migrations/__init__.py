@@ -1,0 +1,12 @@
+"""Ordered schema migrations: MIGRATIONS[i] takes the schema from version i to version i + 1.
+
+Each step is SQL text, run statement by statement inside one transaction together with the
+`PRAGMA user_version` bump (see `tpi_chart.storage.db.migrate`). Never edit a shipped step: add one.
+"""
+
+from __future__ import annotations
+
+from tpi_chart.storage.migrations import v0001_initial, v0002_lot_recall
+
+MIGRATIONS: tuple[str, ...] = (v0001_initial.SQL, v0002_lot_recall.SQL)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,780 @@
+"""SQLite repositories: rows ⇄ domain models, every change audited in its own transaction.
+
+Dates and times are ISO-8601 text written by pydantic (`model_dump(mode="json")`) and read back
+through the models; no sqlite3 adapters are used.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from tpi_chart.domain.models import Addendum, Patient, Preparation, Procedure, Signature, Site
+from tpi_chart.storage import audit as audit_log
+from tpi_chart.storage.audit import AuditReport, AuditRow
+from tpi_chart.storage.db import backup_copy, integrity_problems, open_database, transaction
+from tpi_chart.storage.errors import StorageError, translate
+from tpi_chart.storage.interfaces import (
+    PatientRecord,
+    ProcedureRecord,
+    ProcedureSummaryRecord,
+    SiteRecord,
+)
+
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th"})
+
+#: Header fields kept in their own columns or child tables (the rest goes to `header` JSON).
+_PROCEDURE_COLUMNS = {
+    "performed_at",
+    "status",
+    "payer_profile",
+    "preparations",
+    "sites",
+    "signature",
+    "addenda",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, for searching names ("Nguyễn" → "nguyen", "Ø" → "o")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.translate(_FOLD)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _utc_key(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Base:
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._store.conn
+
+    def _record(self, **fields: Any) -> AuditRow:
+        return self._store.audit.record(**fields)
+
+
+class SqlitePatients(_Base):
+    def _from_row(self, row: sqlite3.Row) -> PatientRecord:
+        return PatientRecord(int(row["id"]), Patient.model_validate_json(row["data"]))
+
+    def get(self, patient_id: int) -> PatientRecord | None:
+        row = self._conn.execute(
+            "SELECT id, data FROM patients WHERE id = ?", (patient_id,)
+        ).fetchone()
+        return None if row is None else self._from_row(row)
+
+    def by_mrn(self, mrn: str) -> PatientRecord | None:
+        row = self._conn.execute("SELECT id, data FROM patients WHERE mrn = ?", (mrn,)).fetchone()
+        return None if row is None else self._from_row(row)
+
+    def search(self, text: str, limit: int) -> list[PatientRecord]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for token in text.split():
+            folded = _like_escape(fold(token))
+            clauses.append(
+                "(search_name LIKE ? ESCAPE '\\' OR mrn LIKE ? ESCAPE '\\'"
+                " OR birth_date LIKE ? ESCAPE '\\')"
+            )
+            params += [f"%{folded}%", f"{_like_escape(token)}%", f"{_like_escape(token)}%"]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._conn.execute(
+            f"SELECT id, data FROM patients {where} ORDER BY search_name, birth_date, id LIMIT ?",
+            (*params, limit),
+        )
+        return [self._from_row(row) for row in rows]
+
+    def _columns(self, patient: Patient) -> tuple[Any, ...]:
+        data = patient.model_dump(mode="json")
+        search = fold(f"{patient.family_name} {patient.given_name} {patient.family_name}")
+        return (
+            patient.mrn,
+            patient.family_name,
+            patient.given_name,
+            data["birth_date"],
+            patient.sex,
+            search,
+            _dumps(data),
+        )
+
+    def add(self, patient: Patient, user: str) -> PatientRecord:
+        with self._store.transaction():
+            cursor = self._conn.execute(
+                "INSERT INTO patients (mrn, family_name, given_name, birth_date, sex, search_name,"
+                " data) VALUES (?,?,?,?,?,?,?)",
+                self._columns(patient),
+            )
+            patient_id = int(cursor.lastrowid or 0)
+            self._record(
+                user=user,
+                action="create",
+                entity="patient",
+                entity_id=patient_id,
+                patient_id=patient_id,
+                after=patient.model_dump(mode="json"),
+            )
+        return PatientRecord(patient_id, patient)
+
+    def update(self, patient_id: int, patient: Patient, user: str) -> PatientRecord:
+        with self._store.transaction():
+            before = self.get(patient_id)
+            if before is None:
+                raise KeyError(patient_id)
+            self._conn.execute(
+                "UPDATE patients SET mrn=?, family_name=?, given_name=?, birth_date=?, sex=?,"
+                " search_name=?, data=? WHERE id=?",
+                (*self._columns(patient), patient_id),
+            )
+            self._record(
+                user=user,
+                action="update",
+                entity="patient",
+                entity_id=patient_id,
+                patient_id=patient_id,
+                before=before.patient.model_dump(mode="json"),
+                after=patient.model_dump(mode="json"),
+            )
+        return PatientRecord(patient_id, patient)
+
+    def with_lot(self, lot: str) -> list[tuple[PatientRecord, int, str]]:
+        rows = self._conn.execute(
+            "SELECT DISTINCT pa.id, pa.data, pr.id AS procedure_id, c.agent, pr.performed_at_utc"
+            " FROM components c JOIN preparations r ON r.id = c.preparation_id"
+            " JOIN procedures pr ON pr.id = r.procedure_id"
+            " JOIN patients pa ON pa.id = pr.patient_id"
+            " WHERE c.lot = ? COLLATE NOCASE"
+            " ORDER BY pr.performed_at_utc, pr.id, c.agent",
+            (lot.strip(),),
+        )
+        return [(self._from_row(row), int(row["procedure_id"]), str(row["agent"])) for row in rows]
+
+
+class SqliteProcedures(_Base):
+    # ---- reading -------------------------------------------------------------------------
+    def _site_from_row(self, row: sqlite3.Row) -> Site:
+        data: dict[str, Any] = {
+            "muscle": row["muscle"],
+            "side": row["side"],
+            "state": row["state"],
+            "findings": {
+                "taut_band": bool(row["taut_band"]),
+                "referred_pain": bool(row["referred_pain"]),
+                "jump_sign": bool(row["jump_sign"]),
+                "negative_aspiration": bool(row["negative_aspiration"]),
+            },
+        }
+        for name in (
+            "view",
+            "x",
+            "y",
+            "preparation",
+            "volume_ml",
+            "twitch",
+            "trigger_points",
+            "depth_cm",
+            "notes",
+            "injected_at",
+        ):
+            if row[name] is not None:
+                data[name] = row[name]
+        if row["needle_gauge"] is not None:
+            data["needle"] = {"gauge": row["needle_gauge"], "length_in": row["needle_length_in"]}
+        return Site.model_validate(data)
+
+    def sites(self, procedure_id: int, include_removed: bool = False) -> list[SiteRecord]:
+        records: list[SiteRecord] = []
+        number = 0
+        for row in self._conn.execute(
+            "SELECT * FROM sites WHERE procedure_id = ? ORDER BY seq", (procedure_id,)
+        ):
+            removed = bool(row["removed"])
+            if not removed:
+                number += 1
+            if removed and not include_removed:
+                continue
+            records.append(
+                SiteRecord(
+                    id=int(row["id"]),
+                    procedure_id=procedure_id,
+                    seq=int(row["seq"]),
+                    number=number if not removed else number + 1,
+                    removed=removed,
+                    site=self._site_from_row(row),
+                )
+            )
+        return records
+
+    def get_site(self, site_id: int) -> SiteRecord | None:
+        row = self._conn.execute(
+            "SELECT procedure_id FROM sites WHERE id = ?", (site_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        for record in self.sites(int(row[0]), include_removed=True):
+            if record.id == site_id:
+                return record
+        return None  # pragma: no cover - the row was just read
+
+    def _preparations(self, procedure_id: int) -> list[dict[str, Any]]:
+        preparations: list[dict[str, Any]] = []
+        for prep in self._conn.execute(
+            "SELECT id, code, label FROM preparations WHERE procedure_id = ? ORDER BY seq",
+            (procedure_id,),
+        ):
+            components = []
+            for row in self._conn.execute(
+                "SELECT agent, concentration, volume_ml, lot, expires, ndc FROM components"
+                " WHERE preparation_id = ? ORDER BY seq",
+                (prep["id"],),
+            ):
+                names = ("agent", "concentration", "volume_ml", "lot", "expires", "ndc")
+                component = {k: row[k] for k in names if row[k] is not None}
+                components.append(component)
+            data: dict[str, Any] = {"id": prep["code"], "components": components}
+            if prep["label"] is not None:
+                data["label"] = prep["label"]
+            preparations.append(data)
+        return preparations
+
+    def get(self, procedure_id: int) -> ProcedureRecord | None:
+        row = self._conn.execute(
+            "SELECT * FROM procedures WHERE id = ?", (procedure_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        data: dict[str, Any] = json.loads(row["header"])
+        data["performed_at"] = row["performed_at"]
+        data["status"] = row["status"]
+        data["payer_profile"] = row["payer_profile"]
+        data["preparations"] = self._preparations(procedure_id)
+        site_records = self.sites(procedure_id)
+        data["sites"] = [record.site for record in site_records]
+        if row["signed_by"] is not None:
+            data["signature"] = {
+                "signed_by": row["signed_by"],
+                "signed_at": row["signed_at"],
+                "content_hash": row["content_hash"],
+                "acknowledged_warnings": json.loads(row["acknowledgements"] or "[]"),
+            }
+        data["addenda"] = [
+            json.loads(a["data"])
+            for a in self._conn.execute(
+                "SELECT data FROM addenda WHERE procedure_id = ? ORDER BY seq", (procedure_id,)
+            )
+        ]
+        return ProcedureRecord(
+            id=procedure_id,
+            patient_id=int(row["patient_id"]),
+            procedure=Procedure.model_validate(data),
+            site_ids=tuple(record.id for record in site_records),
+        )
+
+    def list_for_patient(self, patient_id: int) -> list[ProcedureSummaryRecord]:
+        rows = self._conn.execute(
+            "SELECT p.id, p.patient_id, p.performed_at, p.status,"
+            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0)"
+            "   AS site_count,"
+            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0"
+            "   AND s.state = 'injected') AS injected_count"
+            " FROM procedures p WHERE p.patient_id = ?"
+            " ORDER BY p.performed_at_utc DESC, p.id DESC",
+            (patient_id,),
+        )
+        return [
+            ProcedureSummaryRecord(
+                id=int(r["id"]),
+                patient_id=int(r["patient_id"]),
+                performed_at=datetime.fromisoformat(r["performed_at"]),
+                status=str(r["status"]),
+                site_count=int(r["site_count"]),
+                injected_count=int(r["injected_count"]),
+            )
+            for r in rows
+        ]
+
+    def ids_for_patient(self, patient_id: int) -> list[int]:
+        """The patient's procedure ids, oldest first."""
+        return [
+            int(r[0])
+            for r in self._conn.execute(
+                "SELECT id FROM procedures WHERE patient_id = ? ORDER BY performed_at_utc, id",
+                (patient_id,),
+            )
+        ]
+
+    # ---- writing -------------------------------------------------------------------------
+    def _header(self, procedure: Procedure) -> tuple[str, str, str, str]:
+        data = procedure.model_dump(mode="json", exclude=_PROCEDURE_COLUMNS)
+        performed = procedure.model_dump(mode="json", include={"performed_at"})["performed_at"]
+        return performed, _utc_key(procedure.performed_at), procedure.payer_profile, _dumps(data)
+
+    def _patient_of(self, procedure_id: int) -> int:
+        row = self._conn.execute(
+            "SELECT patient_id FROM procedures WHERE id = ?", (procedure_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(procedure_id)
+        return int(row[0])
+
+    def _insert_preparations(
+        self, procedure_id: int, preparations: tuple[Preparation, ...]
+    ) -> None:
+        for seq, prep in enumerate(preparations, start=1):
+            cursor = self._conn.execute(
+                "INSERT INTO preparations (procedure_id, seq, code, label) VALUES (?,?,?,?)",
+                (procedure_id, seq, prep.id, prep.label),
+            )
+            prep_id = cursor.lastrowid
+            for cseq, component in enumerate(prep.components, start=1):
+                c = component.model_dump(mode="json")
+                self._conn.execute(
+                    "INSERT INTO components (preparation_id, seq, agent, concentration, volume_ml,"
+                    " lot, expires, ndc) VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        prep_id,
+                        cseq,
+                        c["agent"],
+                        c["concentration"],
+                        c["volume_ml"],
+                        c["lot"],
+                        c["expires"],
+                        c["ndc"],
+                    ),
+                )
+
+    def _site_values(self, site: Site) -> tuple[Any, ...]:
+        d = site.model_dump(mode="json")
+        f = d["findings"]
+        needle = d["needle"] or {}
+        return (
+            d["muscle"],
+            d["side"],
+            d["state"],
+            d["view"],
+            d["x"],
+            d["y"],
+            d["preparation"],
+            d["volume_ml"],
+            d["twitch"],
+            int(f["taut_band"]),
+            int(f["referred_pain"]),
+            int(f["jump_sign"]),
+            int(f["negative_aspiration"]),
+            d["trigger_points"],
+            needle.get("gauge"),
+            needle.get("length_in"),
+            d["depth_cm"],
+            d["notes"],
+            d["injected_at"],
+        )
+
+    _SITE_COLUMNS = (
+        "muscle, side, state, view, x, y, preparation, volume_ml, twitch, taut_band,"
+        " referred_pain, jump_sign, negative_aspiration, trigger_points, needle_gauge,"
+        " needle_length_in, depth_cm, notes, injected_at"
+    )
+
+    def _insert_site(self, procedure_id: int, site: Site) -> int:
+        (seq,) = self._conn.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM sites WHERE procedure_id = ?", (procedure_id,)
+        ).fetchone()
+        cursor = self._conn.execute(
+            f"INSERT INTO sites (procedure_id, seq, {self._SITE_COLUMNS})"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (procedure_id, seq, *self._site_values(site)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def add(self, patient_id: int, procedure: Procedure, user: str) -> ProcedureRecord:
+        """Store a procedure with its preparations and sites; a signed one is inserted unsigned,
+        then signed by the signing update, then its addenda appended (all in one transaction)."""
+        with self._store.transaction():
+            performed, utc, payer, header = self._header(procedure)
+            status = "in_progress" if procedure.status == "signed" else procedure.status
+            cursor = self._conn.execute(
+                "INSERT INTO procedures (patient_id, performed_at, performed_at_utc, status,"
+                " payer_profile, header) VALUES (?,?,?,?,?,?)",
+                (patient_id, performed, utc, status, payer, header),
+            )
+            procedure_id = int(cursor.lastrowid or 0)
+            self._insert_preparations(procedure_id, procedure.preparations)
+            for site in procedure.sites:
+                self._insert_site(procedure_id, site)
+            unsigned = procedure.model_copy(
+                update={"status": status, "signature": None, "addenda": ()}
+            )
+            self._record(
+                user=user,
+                action="create",
+                entity="procedure",
+                entity_id=procedure_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                after=unsigned.model_dump(mode="json"),
+            )
+            if procedure.signature is not None:
+                self.sign(procedure_id, procedure.signature, user)
+            for addendum in procedure.addenda:
+                self.add_addendum(procedure_id, addendum, user)
+            record = self.get(procedure_id)
+        assert record is not None
+        return record
+
+    def update_header(self, procedure_id: int, procedure: Procedure, user: str) -> ProcedureRecord:
+        """Write the header fields (not sites, preparations, signature or addenda)."""
+        if procedure.status == "signed":
+            raise ValueError("use sign() to sign a procedure")
+        with self._store.transaction():
+            before = self.get(procedure_id)
+            if before is None:
+                raise KeyError(procedure_id)
+            performed, utc, payer, header = self._header(procedure)
+            self._conn.execute(
+                "UPDATE procedures SET performed_at=?, performed_at_utc=?, status=?,"
+                " payer_profile=?, header=? WHERE id=?",
+                (performed, utc, procedure.status, payer, header, procedure_id),
+            )
+            exclude = {"sites", "preparations", "signature", "addenda"}
+            self._record(
+                user=user,
+                action="update",
+                entity="procedure",
+                entity_id=procedure_id,
+                patient_id=before.patient_id,
+                procedure_id=procedure_id,
+                before=before.procedure.model_dump(mode="json", exclude=exclude),
+                after=procedure.model_dump(mode="json", exclude=exclude),
+            )
+            record = self.get(procedure_id)
+        assert record is not None
+        return record
+
+    def set_preparations(
+        self, procedure_id: int, preparations: tuple[Preparation, ...], user: str
+    ) -> ProcedureRecord:
+        with self._store.transaction():
+            before = self.get(procedure_id)
+            if before is None:
+                raise KeyError(procedure_id)
+            self._conn.execute(
+                "DELETE FROM components WHERE preparation_id IN"
+                " (SELECT id FROM preparations WHERE procedure_id = ?)",
+                (procedure_id,),
+            )
+            self._conn.execute("DELETE FROM preparations WHERE procedure_id = ?", (procedure_id,))
+            self._insert_preparations(procedure_id, preparations)
+            self._record(
+                user=user,
+                action="update",
+                entity="preparation",
+                entity_id=procedure_id,
+                patient_id=before.patient_id,
+                procedure_id=procedure_id,
+                before=[p.model_dump(mode="json") for p in before.procedure.preparations],
+                after=[p.model_dump(mode="json") for p in preparations],
+            )
+            record = self.get(procedure_id)
+        assert record is not None
+        return record
+
+    def add_site(self, procedure_id: int, site: Site, user: str) -> SiteRecord:
+        with self._store.transaction():
+            patient_id = self._patient_of(procedure_id)
+            site_id = self._insert_site(procedure_id, site)
+            self._record(
+                user=user,
+                action="create",
+                entity="site",
+                entity_id=site_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                after=site.model_dump(mode="json"),
+            )
+            record = self.get_site(site_id)
+        assert record is not None
+        return record
+
+    def update_site(self, site_id: int, site: Site, user: str) -> SiteRecord:
+        with self._store.transaction():
+            before = self.get_site(site_id)
+            if before is None:
+                raise KeyError(site_id)
+            self._conn.execute(
+                f"UPDATE sites SET ({self._SITE_COLUMNS}) ="
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?",
+                (*self._site_values(site), site_id),
+            )
+            self._record(
+                user=user,
+                action="update",
+                entity="site",
+                entity_id=site_id,
+                patient_id=self._patient_of(before.procedure_id),
+                procedure_id=before.procedure_id,
+                before=before.site.model_dump(mode="json"),
+                after=site.model_dump(mode="json"),
+            )
+            record = self.get_site(site_id)
+        assert record is not None
+        return record
+
+    def set_site_removed(self, site_id: int, removed: bool, user: str) -> SiteRecord:
+        with self._store.transaction():
+            before = self.get_site(site_id)
+            if before is None:
+                raise KeyError(site_id)
+            self._conn.execute("UPDATE sites SET removed = ? WHERE id = ?", (int(removed), site_id))
+            self._record(
+                user=user,
+                action="delete" if removed else "restore",
+                entity="site",
+                entity_id=site_id,
+                patient_id=self._patient_of(before.procedure_id),
+                procedure_id=before.procedure_id,
+                before={"removed": before.removed},
+                after={"removed": removed},
+            )
+            record = self.get_site(site_id)
+        assert record is not None
+        return record
+
+    def sign(self, procedure_id: int, signature: Signature, user: str) -> ProcedureRecord:
+        """The signing update: status → signed with the signature columns; after it the triggers
+        refuse every change to the procedure, its sites, preparations and components."""
+        with self._store.transaction():
+            patient_id = self._patient_of(procedure_id)
+            s = signature.model_dump(mode="json")
+            self._conn.execute(
+                "UPDATE procedures SET status = 'signed', signed_by = ?, signed_at = ?,"
+                " content_hash = ?, acknowledgements = ? WHERE id = ?",
+                (
+                    s["signed_by"],
+                    s["signed_at"],
+                    s["content_hash"],
+                    _dumps(s["acknowledged_warnings"]),
+                    procedure_id,
+                ),
+            )
+            self._record(
+                user=user,
+                action="sign",
+                entity="procedure",
+                entity_id=procedure_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                after=s,
+            )
+            record = self.get(procedure_id)
+        assert record is not None
+        return record
+
+    def add_addendum(self, procedure_id: int, addendum: Addendum, user: str) -> ProcedureRecord:
+        with self._store.transaction():
+            patient_id = self._patient_of(procedure_id)
+            (seq,) = self._conn.execute(
+                "SELECT coalesce(max(seq), 0) + 1 FROM addenda WHERE procedure_id = ?",
+                (procedure_id,),
+            ).fetchone()
+            data = addendum.model_dump(mode="json", exclude_defaults=True)
+            cursor = self._conn.execute(
+                "INSERT INTO addenda (procedure_id, seq, author, at, data) VALUES (?,?,?,?,?)",
+                (procedure_id, seq, addendum.author, data["at"], _dumps(data)),
+            )
+            self._record(
+                user=user,
+                action="addendum",
+                entity="addendum",
+                entity_id=int(cursor.lastrowid or 0),
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                after=data,
+            )
+            record = self.get(procedure_id)
+        assert record is not None
+        return record
+
+
+class SqliteSettings(_Base):
+    def get(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set(self, key: str, value: str, user: str) -> None:
+        with self._store.transaction():
+            before = self.get(key)
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+            self._record(
+                user=user,
+                action="settings",
+                entity="setting",
+                before={key: before},
+                after={key: value},
+            )
+
+
+class SqliteAudit(_Base):
+    def record(
+        self,
+        *,
+        user: str,
+        action: str,
+        entity: str,
+        entity_id: int | None = None,
+        patient_id: int | None = None,
+        procedure_id: int | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> AuditRow:
+        with self._store.transaction():
+            return audit_log.record(
+                self._conn,
+                self._store.key,
+                user=user,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                before=before,
+                after=after,
+            )
+
+    def verify(self) -> AuditReport:
+        return audit_log.verify_audit_chain(self._conn, self._store.key)
+
+    def rows(
+        self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
+    ) -> list[AuditRow]:
+        return audit_log.audit_rows(self._conn, mrn, date_from, date_to)
+
+
+CLINIC_ID = "clinic_id"
+
+
+class SqliteStore:
+    """One open database: connection, audit key and the repositories over it."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, key_dir: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.key_dir = key_dir
+        self.patients = SqlitePatients(self)
+        self.procedures = SqliteProcedures(self)
+        self.settings = SqliteSettings(self)
+        self.audit = SqliteAudit(self)
+        self.clinic_id = self._ensure_clinic_id()
+        self.key = audit_log.load_or_create_key(key_dir, self.clinic_id)
+
+    def _ensure_clinic_id(self) -> str:
+        with self.transaction():
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
+            if row is not None:
+                return str(row[0])
+            clinic_id = str(uuid.uuid4())
+            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (CLINIC_ID, clinic_id))
+            return clinic_id
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One BEGIN IMMEDIATE … COMMIT (joined by nested calls); driver errors become
+        StorageError with a plain message."""
+        try:
+            with transaction(self.conn):
+                yield
+        except sqlite3.Error as error:
+            raise translate(error, self.path) from error
+
+    def is_empty(self) -> bool:
+        (count,) = self.conn.execute("SELECT count(*) FROM patients").fetchone()
+        return int(count) == 0
+
+    def backup_to(self, target: Path) -> list[str]:
+        """Copy through the online backup API; return the copy's integrity problems (empty: ok)."""
+        try:
+            backup_copy(self.conn, target)
+            return check_file(target)
+        except sqlite3.Error as error:
+            raise translate(error, target) from error
+
+    def restore_from(self, source: Path, keep_aside: Path) -> None:
+        """Replace the database's content with `source` (checked first), keeping the current
+        content at `keep_aside`."""
+        problems = check_file(source)
+        if problems:
+            raise StorageError(
+                f"{source} failed its integrity check and was not restored: "
+                + "; ".join(problems[:3])
+            )
+        try:
+            backup_copy(self.conn, keep_aside)
+            src = open_database_readonly(source)
+            try:
+                src.backup(self.conn)
+            finally:
+                src.close()
+            from tpi_chart.storage.db import migrate
+
+            migrate(self.conn)
+        except sqlite3.Error as error:
+            raise translate(error, self.path) from error
+        self.clinic_id = self._ensure_clinic_id()
+        self.key = audit_log.load_or_create_key(self.key_dir, self.clinic_id)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_database_readonly(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+
+
+def check_file(path: Path) -> list[str]:
+    """Identity and integrity of a database file other than the open one (for backup/restore):
+    empty when it is a TPI Chart database that passes `integrity_check` and `foreign_key_check`."""
+    from tpi_chart.storage.db import _inspect
+
+    try:
+        _inspect(path)
+    except StorageError as error:
+        return [str(error)]
+    conn = open_database_readonly(path)
+    try:
+        return integrity_problems(conn)
+    except sqlite3.Error as error:
+        return [str(error)]
+    finally:
+        conn.close()
+
+
+def open_store(path: Path, key_dir: Path) -> SqliteStore:
+    """Open, check and migrate the database at `path` (see `open_database`) with its audit key."""
+    conn = open_database(path)
+    try:
+        return SqliteStore(conn, path, key_dir)
+    except BaseException:
+        conn.close()
+        raise
