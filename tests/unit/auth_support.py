@@ -66,3 +66,37 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += timedelta(seconds=seconds)
+
+
+REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
+
+
+def reference_document(**procedure_changes: Any) -> Any:
+    import json
+
+    from tpi_chart.domain.models import ProcedureDocument
+
+    data = json.loads(REFERENCE.read_text())
+    data["procedure"].update(procedure_changes)
+    return ProcedureDocument.model_validate(data)
+
+
+class StoreCharting:
+    """The two ChartingService calls signing uses, over a store (until the service is wired)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def get(self, procedure_id: int) -> Any:
+        record = self.store.procedures.get(procedure_id)
+        assert record is not None
+        return record
+
+    def document(self, procedure_id: int) -> Any:
+        from tpi_chart.domain.models import ProcedureDocument
+
+        record = self.get(procedure_id)
+        patient = self.store.patients.get(record.patient_id)
+        return ProcedureDocument(
+            format="tpi-chart.procedure/1", patient=patient.patient, procedure=record.procedure
+        )

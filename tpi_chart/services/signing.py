@@ -1,0 +1,217 @@
+"""Signing a procedure note and adding addenda (product.md §2, §9 "signed means frozen", S7).
+
+Signing needs a physician, every required item documented (`domain.signing.missing_items`) and a
+reason for each open rule warning. The signature stores who, when, the acknowledgements and the
+SHA-256 of the canonical content (`domain.canonical.content_hash`), as OpenEMR's e-sign stores a
+hash of the signed form. After signing the database triggers freeze the procedure; corrections are
+addenda, each hashed together with the hash of the note it amends (`addendum_hash`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from tpi_chart.domain.canonical import addendum_hash, content_hash
+from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validation_error
+from tpi_chart.domain.models import Addendum, Procedure, ProcedureDocument, Signature, Site
+from tpi_chart.domain.rules import RuleWarning, evaluate
+from tpi_chart.domain.signing import (
+    MissingItem,
+    acknowledgement_records,
+    missing_items,
+    unacknowledged,
+)
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import Action, DeniedHook, require
+from tpi_chart.storage.interfaces import ProcedureRecord
+
+Clock = Callable[[], datetime]
+
+
+class StoredProcedureLike(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def procedure(self) -> Procedure: ...
+
+
+class ChartingLike(Protocol):
+    """What signing needs from `ChartingService`."""
+
+    def get(self, procedure_id: int) -> StoredProcedureLike: ...
+
+    def document(self, procedure_id: int) -> ProcedureDocument: ...
+
+
+class SigningStore(Protocol):
+    """What signing needs from the store's procedure repository."""
+
+    def sign(self, procedure_id: int, signature: Signature, user: str) -> ProcedureRecord: ...
+
+    def add_addendum(self, procedure_id: int, addendum: Addendum, user: str) -> ProcedureRecord: ...
+
+
+class SigningRefused(DomainError):
+    """Signing or an addendum was refused; the message says what to do."""
+
+
+class AlreadySigned(SigningRefused):
+    def __init__(self, signature: Signature) -> None:
+        self.signature = signature
+        super().__init__(
+            f"This note was signed by {signature.signed_by} on {format_time(signature.signed_at)}; "
+            "add an addendum instead"
+        )
+
+
+class NotReadyToSign(SigningRefused):
+    """Required items missing and/or warnings not acknowledged: one line per problem."""
+
+    def __init__(self, missing: Sequence[MissingItem], unacknowledged_codes: Sequence[str]) -> None:
+        self.missing = tuple(missing)
+        self.unacknowledged = tuple(unacknowledged_codes)
+        lines = ["The note cannot be signed yet:"]
+        lines += [f"- {item}" for item in self.missing]
+        if self.unacknowledged:
+            lines.append(
+                "- warnings not acknowledged (give a reason for each): "
+                + ", ".join(self.unacknowledged)
+            )
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What stands between a procedure and its signature."""
+
+    procedure_id: int
+    missing: tuple[MissingItem, ...]
+    warnings: tuple[RuleWarning, ...]
+    signature: Signature | None = None
+
+    @property
+    def signed(self) -> bool:
+        return self.signature is not None
+
+    @property
+    def codes_to_acknowledge(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(warning.code for warning in self.warnings))
+
+    def ready(self, acknowledgements: Mapping[str, str] | None = None) -> bool:
+        return (
+            not self.signed
+            and not self.missing
+            and not unacknowledged(self.warnings, acknowledgements or {})
+        )
+
+
+def format_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %z").strip()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).astimezone()
+
+
+class SigningService:
+    def __init__(
+        self,
+        charting: ChartingLike,
+        procedures: SigningStore,
+        *,
+        clock: Clock = _now,
+        transaction: Callable[[], AbstractContextManager[object]] | None = None,
+        on_denied: DeniedHook | None = None,
+    ) -> None:
+        self._charting = charting
+        self._procedures = procedures
+        self._clock = clock
+        self._transaction = transaction if transaction is not None else nullcontext
+        self._on_denied = on_denied
+
+    def readiness(self, procedure_id: int, *, allow_planned_sites: bool = False) -> Readiness:
+        stored = self._charting.get(procedure_id)
+        document = self._charting.document(procedure_id)
+        return Readiness(
+            procedure_id=procedure_id,
+            missing=tuple(
+                missing_items(document.procedure, allow_planned_sites=allow_planned_sites)
+            ),
+            warnings=evaluate(document).warnings,
+            signature=stored.procedure.signature,
+        )
+
+    def sign(
+        self,
+        procedure_id: int,
+        user: User,
+        acknowledgements: Mapping[str, str] | None = None,
+        *,
+        allow_planned_sites: bool = False,
+    ) -> StoredProcedureLike:
+        """Sign as `user` (a physician). `acknowledgements` maps each open warning code to the
+        reason it is accepted. Refuses with AlreadySigned or NotReadyToSign; stores nothing then."""
+        self._require(user, "sign")
+        reasons = dict(acknowledgements or {})
+        with self._transaction():
+            stored = self._charting.get(procedure_id)
+            if stored.procedure.signature is not None:
+                raise AlreadySigned(stored.procedure.signature)
+            document = self._charting.document(procedure_id)
+            warnings = evaluate(document).warnings
+            missing = missing_items(document.procedure, allow_planned_sites=allow_planned_sites)
+            open_codes = unacknowledged(warnings, reasons)
+            if missing or open_codes:
+                raise NotReadyToSign(missing, open_codes)
+            signature = Signature(
+                signed_by=user.display_name,
+                signed_at=self._clock(),
+                content_hash=content_hash(document),
+                acknowledged_warnings=acknowledgement_records(warnings, reasons),
+            )
+            self._procedures.sign(procedure_id, signature, user.username)
+        return self._charting.get(procedure_id)
+
+    def add_addendum(
+        self,
+        procedure_id: int,
+        user: User,
+        text: str,
+        corrected_sites: Sequence[Site] | None = None,
+    ) -> StoredProcedureLike:
+        """Append a hashed addendum to a signed note (physician only); the note stays as signed."""
+        self._require(user, "addendum")
+        with self._transaction():
+            stored = self._charting.get(procedure_id)
+            signature = stored.procedure.signature
+            if signature is None:
+                raise SigningRefused(
+                    "only a signed note takes addenda; this one is not signed yet, so edit it "
+                    "directly"
+                )
+            try:
+                addendum = Addendum(
+                    text=text,
+                    author=user.display_name,
+                    at=self._clock(),
+                    sites=tuple(corrected_sites) if corrected_sites is not None else None,
+                )
+            except ValidationError as error:
+                raise InvalidInput(describe_validation_error(error, "addendum.")) from error
+            if not addendum.text.strip():
+                raise InvalidInput(["addendum.text: must not be empty"])
+            hashed = addendum.model_copy(
+                update={"content_hash": addendum_hash(addendum, signature.content_hash)}
+            )
+            self._procedures.add_addendum(procedure_id, hashed, user.username)
+        return self._charting.get(procedure_id)
+
+    def _require(self, user: User, action: Action) -> None:
+        require(user, action, on_denied=self._on_denied)
