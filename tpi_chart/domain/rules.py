@@ -801,7 +801,7 @@ def _unspecified_warnings(context: _Context, numbered: list[tuple[int, Site]]) -
         RuleWarning(
             code="muscle_unspecified",
             message=(
-                f"{_sites_word(sites).capitalize()} {_site_list(sites)}: "
+                f"{_sites_word(sites).capitalize()} {_site_list(sites)} — "
                 f"{context.catalog.unspecified_message}"
             ),
             sites=sites,
