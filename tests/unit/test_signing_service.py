@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.unit.auth_support import StoreCharting, reference_document
+from tests.unit.auth_support import reference_document
 from tpi_chart.domain.canonical import addendum_hash, content_hash
 from tpi_chart.domain.models import Site
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import PermissionDenied
+from tpi_chart.services.charting import ChartingService
+from tpi_chart.services.errors import ProcedureLocked
 from tpi_chart.services.signing import AlreadySigned, NotReadyToSign, SigningRefused, SigningService
 from tpi_chart.storage.repositories import open_store
 
@@ -32,7 +34,7 @@ ACKS = {
 class Env:
     def __init__(self, tmp_path: Path) -> None:
         self.store = open_store(tmp_path / "chart.db", tmp_path / "keys")
-        self.charting = StoreCharting(self.store)
+        self.charting = ChartingService(self.store, "rivera")
         self.now = SIGNED_AT
         self.service = SigningService(
             self.charting,
@@ -181,3 +183,17 @@ def test_the_database_refuses_plain_sql_changes_to_a_signed_procedure(env: Env) 
         with pytest.raises(sqlite3.IntegrityError, match=r"signed|insert-only"):
             conn.execute(sql, params)
     assert env.charting.document(procedure_id) == before
+
+
+def test_the_charting_service_refuses_edits_to_a_signed_procedure(env: Env) -> None:
+    procedure_id = env.add()
+    stored = env.service.sign(procedure_id, CHEN, ACKS)
+    site = stored.procedure.sites[0]
+    with pytest.raises(ProcedureLocked, match="add an addendum instead"):
+        env.charting.update_site(env.charting.get(procedure_id).site_ids[0], site)
+    with pytest.raises(ProcedureLocked):
+        env.charting.add_site(procedure_id, site)
+    with pytest.raises(ProcedureLocked):
+        env.charting.update(procedure_id, {"pain_after": 0})
+    with pytest.raises(ProcedureLocked):
+        env.service.sign(procedure_id, CHEN, ACKS)  # AlreadySigned is a ProcedureLocked

@@ -29,6 +29,7 @@ from tpi_chart.domain.signing import (
 )
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, require
+from tpi_chart.services.errors import ProcedureLocked
 from tpi_chart.storage.interfaces import ProcedureRecord
 
 Clock = Callable[[], datetime]
@@ -62,7 +63,7 @@ class SigningRefused(DomainError):
     """Signing or an addendum was refused; the message says what to do."""
 
 
-class AlreadySigned(SigningRefused):
+class AlreadySigned(SigningRefused, ProcedureLocked):
     def __init__(self, signature: Signature) -> None:
         self.signature = signature
         super().__init__(

@@ -1,0 +1,172 @@
+"""`tpi-chart audit verify` and `tpi-chart audit show` (product.md §7; ONC (d)(2), (d)(3)).
+
+`verify` walks the HMAC chain: "audit trail intact: N rows" (exit 0) or "audit trail BROKEN at
+row S: <why>" (exit 1). `show` prints a readable table: time, user, action, entity, patient MRN and
+a summary of what changed, filtered by MRN and/or a date range (UTC dates, inclusive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from tpi_chart.services.paths import key_dir, resolve_db_path
+from tpi_chart.storage.audit import AuditRow, decode
+from tpi_chart.storage.errors import StorageError
+from tpi_chart.storage.repositories import SqliteStore, open_store
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
+
+SUMMARY_WIDTH = 70
+_HIDDEN = frozenset({"password", "password_hash"})
+
+
+def register(subparsers: Any) -> None:
+    audit = subparsers.add_parser(
+        "audit",
+        help="check or show the audit trail",
+        description="Check the audit trail's hash chain, or show it as a table.",
+    )
+    commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = commands.add_parser(
+        "verify",
+        help="check the hash chain; exit 1 on a break",
+        description="Recompute every row's HMAC; report the first row that was changed, "
+        "deleted, inserted or reordered.",
+    )
+    verify.set_defaults(handler=run_verify)
+    show = commands.add_parser(
+        "show",
+        help="print audit rows as a table",
+        description="Print audit rows (oldest first): time (UTC), user, action, entity, patient "
+        "MRN and what changed.",
+    )
+    show.add_argument("--mrn", metavar="MRN", help="only rows about this patient")
+    show.add_argument("--from", dest="date_from", metavar="DATE", type=_date, help="YYYY-MM-DD")
+    show.add_argument("--to", dest="date_to", metavar="DATE", type=_date, help="YYYY-MM-DD")
+    show.set_defaults(handler=run_show)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; write it as YYYY-MM-DD"
+        ) from None
+
+
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[SqliteStore]:
+    path = resolve_db_path(getattr(args, "db", None))
+    if not path.exists():
+        raise StorageError(f"{path}: no such database; check --db or TPI_CHART_DB")
+    store = open_store(path, key_dir())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    try:
+        with _store(args) as store:
+            report = store.audit.verify()
+    except StorageError as error:
+        print(f"tpi-chart audit verify: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if report.ok:
+        print(f"audit trail intact: {report.rows_checked} rows")
+        return EXIT_OK
+    print(f"audit trail BROKEN at row {report.first_broken_seq}: {report.reason}")
+    return EXIT_ERROR
+
+
+def run_show(args: argparse.Namespace) -> int:
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        print("--from: must not be after --to", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        with _store(args) as store:
+            rows = store.audit.rows(args.mrn, args.date_from, args.date_to)
+            mrns = _mrns(store, rows)
+    except StorageError as error:
+        print(f"tpi-chart audit show: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(format_table(rows, mrns))
+    return EXIT_OK
+
+
+def _mrns(store: SqliteStore, rows: Sequence[AuditRow]) -> dict[int, str]:
+    mrns: dict[int, str] = {}
+    for patient_id in {row.patient_id for row in rows if row.patient_id is not None}:
+        record = store.patients.get(patient_id)
+        mrns[patient_id] = record.patient.mrn if record is not None else f"#{patient_id}"
+    return mrns
+
+
+HEADERS = ("TIME (UTC)", "USER", "ACTION", "ENTITY", "MRN", "CHANGES")
+
+
+def format_table(rows: Sequence[AuditRow], mrns: dict[int, str]) -> str:
+    lines = [
+        (
+            _time(row.at),
+            row.user,
+            row.action,
+            row.entity if row.entity_id is None else f"{row.entity} {row.entity_id}",
+            mrns.get(row.patient_id, "") if row.patient_id is not None else "",
+            summarise(decode(row.before), decode(row.after)),
+        )
+        for row in rows
+    ]
+    widths = [max([len(h)] + [len(line[i]) for line in lines]) for i, h in enumerate(HEADERS)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True)).rstrip()]
+    out += [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    ]
+    out.append(f"({len(lines)} row{'s' if len(lines) != 1 else ''})")
+    return "\n".join(out)
+
+
+def _time(text: str) -> str:
+    try:
+        return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return text
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        text = "{…}"
+    elif isinstance(value, list):
+        text = f"[{len(value)} item{'s' if len(value) != 1 else ''}]"
+    elif value is None:
+        text = "—"
+    else:
+        text = str(value)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def summarise(before: Any, after: Any) -> str:
+    """'volume_ml 1.5→1.0; twitch none→brisk' for an update; the fields set for a creation."""
+    parts: list[str] = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            if key in _HIDDEN:
+                parts.append(f"{key} changed")
+            elif before.get(key) != after.get(key):
+                parts.append(f"{key} {_short(before.get(key))}→{_short(after.get(key))}")
+    elif isinstance(after, dict):
+        for key in sorted(after):
+            parts.append(f"{key} changed" if key in _HIDDEN else f"{key}={_short(after[key])}")
+    elif after is not None:
+        parts.append(_short(after))
+    text = "; ".join(parts)
+    return text if len(text) <= SUMMARY_WIDTH else text[: SUMMARY_WIDTH - 1] + "…"
