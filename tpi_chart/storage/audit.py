@@ -41,6 +41,7 @@ ACTIONS = frozenset(
         "backup",
         "restore_db",
         "settings",
+        "access_denied",
     }
 )
 

@@ -139,6 +139,8 @@ def backup_copy(source: sqlite3.Connection, target: Path) -> None:
     """A consistent copy of `source` at `target` through the online backup API."""
     with closing(sqlite3.connect(str(target), isolation_level=None)) as out:
         source.backup(out)
+        # A stand-alone single file: no -wal/-shm beside the copy.
+        out.execute("PRAGMA journal_mode = DELETE")
 
 
 def _inspect(path: Path) -> tuple[int, int, bool]:

@@ -1,0 +1,153 @@
+"""Importing and exporting procedure documents (`tpi-chart.procedure/1`, product.md §5)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from tpi_chart.domain.canonical import content_hash
+from tpi_chart.domain.errors import describe_validation_error
+from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.services.charting import ChartingService
+from tpi_chart.services.errors import InvalidInput
+from tpi_chart.storage.interfaces import Store
+
+
+def document_json(document: ProcedureDocument) -> str:
+    """The export text: sorted keys, 2-space indent, UTF-8 as is, trailing newline."""
+    return json.dumps(document.to_json_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, fsync, rename over `path`, fsync the folder: a
+    reader sees the old file or the new one, never a partial one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def read_document(path: Path, prefix: str = "") -> tuple[ProcedureDocument | None, list[str]]:
+    """Parse one document file: (document, []) or (None, problems), one line per problem."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [f"{name}: no such file"]
+    except IsADirectoryError:
+        return None, [f"{name}: is a folder, not a file"]
+    except UnicodeDecodeError:
+        return None, [f"{name}: not UTF-8 text"]
+    except OSError as error:
+        return None, [f"{name}: cannot be read ({error.strerror or error})"]
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        return None, [
+            f"{name}: not valid JSON: line {error.lineno} column {error.colno}: {error.msg}"
+        ]
+    try:
+        document = ProcedureDocument.model_validate(data)
+    except ValidationError as error:
+        return None, [f"{prefix}{line}" for line in describe_validation_error(error)]
+    signature = document.procedure.signature
+    if signature is not None and signature.content_hash != content_hash(document):
+        return None, [
+            f"{prefix}procedure.signature.content_hash: does not match the document's content "
+            "(the signed content was changed)"
+        ]
+    return document, []
+
+
+class DocumentService:
+    def __init__(self, store: Store, charting: ChartingService, user: str) -> None:
+        self._store = store
+        self._charting = charting
+        self._user = user
+
+    def import_documents(self, paths: Sequence[Path]) -> list[int]:
+        """Store each document's procedure (with its sites, preparations, signature and addenda)
+        and return the new procedure ids in the order of `paths`.
+
+        Patients are matched by MRN: a new MRN creates the patient; an existing patient is
+        updated only if the document's patient data differs (audited). A document's
+        `prior_procedures` are informational (used by `check` and the rules) and are NOT stored:
+        the history comes from the procedures in the database.
+
+        All documents are validated first; if any is invalid, InvalidInput lists every problem
+        (prefixed with the file name when several files are given) and nothing is written. The
+        writes happen in one transaction.
+        """
+        documents: list[tuple[Path, ProcedureDocument]] = []
+        problems: list[str] = []
+        for path in paths:
+            prefix = f"{path}: " if len(paths) > 1 else ""
+            document, found = read_document(path, prefix)
+            problems += found
+            if document is not None:
+                documents.append((path, document))
+        if problems:
+            raise InvalidInput(problems)
+        ids: list[int] = []
+        with self._store.transaction():
+            for path, document in documents:
+                existing = self._store.patients.by_mrn(document.patient.mrn)
+                if existing is None:
+                    patient_id = self._store.patients.add(document.patient, self._user).id
+                else:
+                    patient_id = existing.id
+                    if existing.patient != document.patient:
+                        self._store.patients.update(patient_id, document.patient, self._user)
+                record = self._store.procedures.add(patient_id, document.procedure, self._user)
+                self._store.audit.record(
+                    user=self._user,
+                    action="import",
+                    entity="procedure",
+                    entity_id=record.id,
+                    patient_id=patient_id,
+                    procedure_id=record.id,
+                    after={"file": path.name},
+                )
+                ids.append(record.id)
+        return ids
+
+    def export_json(self, procedure_id: int, path: Path) -> Path:
+        """Write `document(procedure_id)` as JSON to `path` atomically; audited as `export`."""
+        document = self._charting.document(procedure_id)
+        data = document_json(document).encode("utf-8")
+        stored = self._charting.get(procedure_id)
+        with self._store.transaction():
+            self._store.audit.record(
+                user=self._user,
+                action="export",
+                entity="procedure",
+                entity_id=procedure_id,
+                patient_id=stored.patient_id,
+                procedure_id=procedure_id,
+                after={
+                    "file": str(path),
+                    "format": "json",
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                },
+            )
+            write_atomically(path, data)
+        return path

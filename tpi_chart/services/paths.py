@@ -1,0 +1,110 @@
+"""Where the database and the audit key live (shared by the GUI and the CLI).
+
+The database: `--db`, else `TPI_CHART_DB`, else
+`platformdirs.user_data_dir("tpi-chart")/tpi-chart.db`.
+The audit key folder: `TPI_CHART_KEY_DIR`, else `platformdirs.user_config_dir("tpi-chart")/keys`
+(outside the database folder, so a copied database does not carry its key).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from tpi_chart.storage.errors import UnsafeLocation
+
+APP_DIR_NAME = "tpi-chart"
+DB_FILE_NAME = "tpi-chart.db"
+DB_ENV = "TPI_CHART_DB"
+KEY_DIR_ENV = "TPI_CHART_KEY_DIR"
+
+#: Folder names of cloud-sync clients (compared case-insensitively with each path component).
+CLOUD_SYNC_NAMES = (
+    "onedrive",
+    "dropbox",
+    "icloud drive",
+    "icloud",
+    "mobile documents",
+    "google drive",
+    "googledrive",
+    "box sync",
+    "pcloud drive",
+    "nextcloud",
+    "owncloud",
+)
+NETWORK_FSTYPES = frozenset(
+    {"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "afs", "fuse.sshfs", "9p", "ncpfs"}
+)
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False)) / DB_FILE_NAME
+
+
+def resolve_db_path(explicit: Path | str | None = None) -> Path:
+    """The database file to use: the explicit path, else $TPI_CHART_DB, else the default."""
+    if explicit is not None and str(explicit) != "":
+        chosen = Path(explicit)
+    elif os.environ.get(DB_ENV):
+        chosen = Path(os.environ[DB_ENV])
+    else:
+        chosen = default_db_path()
+    return chosen.expanduser().absolute()
+
+
+def key_dir() -> Path:
+    override = os.environ.get(KEY_DIR_ENV)
+    if override:
+        return Path(override).expanduser().absolute()
+    return Path(platformdirs.user_config_dir(APP_DIR_NAME, appauthor=False)) / "keys"
+
+
+def _mounts(mounts_file: Path) -> list[tuple[str, str]]:
+    try:
+        text = mounts_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    mounts = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            mounts.append((parts[1].replace("\\040", " "), parts[2]))
+    return mounts
+
+
+def network_fstype(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | None:
+    """The file system type if `path` lies on a network mount (Linux /proc/mounts), else None."""
+    best = ("", "")
+    text = str(path)
+    for mount_point, fstype in _mounts(mounts_file):
+        prefix = mount_point.rstrip("/") + "/"
+        if (text == mount_point or text.startswith(prefix) or mount_point == "/") and len(
+            mount_point
+        ) > len(best[0]):
+            best = (mount_point, fstype)
+    fstype = best[1].lower()
+    return fstype if fstype in NETWORK_FSTYPES or fstype.startswith("nfs") else None
+
+
+def check_location(path: Path, mounts_file: Path = Path("/proc/mounts")) -> None:
+    """Refuse a database path in a cloud-sync folder or on a network mount (WAL needs a local
+    disk; sync clients copy the file while it is written)."""
+    for part in path.parts:
+        lowered = part.lower()
+        if any(lowered == name or lowered.startswith(name + " ") for name in CLOUD_SYNC_NAMES) or (
+            lowered.startswith("onedrive")
+        ):
+            raise UnsafeLocation(
+                f"{path} is inside a cloud-sync folder ({part}); keep the database on a local "
+                "disk outside it (sync can corrupt a database that is being written). Use --db "
+                f"or {DB_ENV} to choose another place."
+            )
+    fstype = network_fstype(path, mounts_file)
+    if fstype is not None:
+        raise UnsafeLocation(
+            f"{path} is on a network drive ({fstype}); keep the database on a local disk (SQLite "
+            f"cannot safely share a database over the network). Use --db or {DB_ENV} to choose "
+            "another place."
+        )

@@ -1,0 +1,73 @@
+"""Finding, creating and editing patients; lot recall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tpi_chart.domain.models import Patient
+from tpi_chart.services.errors import InvalidInput, NotFound
+from tpi_chart.storage.errors import DuplicateRecord
+from tpi_chart.storage.interfaces import PatientRecord, Store
+
+
+@dataclass(frozen=True)
+class StoredPatient:
+    id: int
+    patient: Patient
+
+
+def _stored(record: PatientRecord) -> StoredPatient:
+    return StoredPatient(record.id, record.patient)
+
+
+def _duplicate(mrn: str) -> InvalidInput:
+    return InvalidInput([f"patient.mrn: a patient with MRN {mrn} already exists"])
+
+
+class PatientService:
+    def __init__(self, store: Store, user: str) -> None:
+        self._store = store
+        self._user = user
+
+    def search(self, text: str = "", limit: int = 200) -> list[StoredPatient]:
+        """Patients whose name, MRN or birth date (YYYY-MM-DD or a prefix such as 1974-05)
+        matches every word of `text`; names ignore case and accents."""
+        return [_stored(r) for r in self._store.patients.search(text, limit)]
+
+    def get(self, patient_id: int) -> StoredPatient:
+        record = self._store.patients.get(patient_id)
+        if record is None:
+            raise NotFound(f"patient {patient_id} does not exist")
+        return _stored(record)
+
+    def by_mrn(self, mrn: str) -> StoredPatient | None:
+        record = self._store.patients.by_mrn(mrn.strip())
+        return None if record is None else _stored(record)
+
+    def create(self, patient: Patient) -> StoredPatient:
+        if self._store.patients.by_mrn(patient.mrn) is not None:
+            raise _duplicate(patient.mrn)
+        try:
+            return _stored(self._store.patients.add(patient, self._user))
+        except DuplicateRecord as error:
+            raise _duplicate(patient.mrn) from error
+
+    def update(self, patient_id: int, patient: Patient) -> StoredPatient:
+        current = self.get(patient_id)
+        if current.patient == patient:
+            return current
+        other = self._store.patients.by_mrn(patient.mrn)
+        if other is not None and other.id != patient_id:
+            raise _duplicate(patient.mrn)
+        try:
+            return _stored(self._store.patients.update(patient_id, patient, self._user))
+        except DuplicateRecord as error:
+            raise _duplicate(patient.mrn) from error
+
+    def patients_with_lot(self, lot: str) -> list[tuple[StoredPatient, int, str]]:
+        """Lot recall: (patient, procedure id, agent) for every procedure that used `lot`
+        (case-insensitive), oldest procedure first."""
+        return [
+            (_stored(record), procedure_id, agent)
+            for record, procedure_id, agent in self._store.patients.with_lot(lot)
+        ]
