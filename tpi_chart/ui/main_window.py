@@ -1,0 +1,240 @@
+"""The main window: the patient page and the procedure workspace, one at a time.
+
+It remembers the last patient, procedure and diagram view in QSettings and reopens them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QSizePolicy,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBar,
+    QWidget,
+)
+
+from tpi_chart.domain.users import User
+from tpi_chart.ui.patients import PatientsPage
+from tpi_chart.ui.workspace import WorkspacePage
+from tpi_chart.ui.workspace.session import user_from
+
+log = logging.getLogger(__name__)
+
+KEY_PATIENT = "session/patient_id"
+KEY_PROCEDURE = "session/procedure_id"
+KEY_VIEW = "session/view"
+KEY_GEOMETRY = "window/geometry"
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self, services: Any, user: User | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.user: User = user or user_from(getattr(services, "user", None))
+        clinic = self._clinic_name()
+        self.setWindowTitle(f"TPI Chart — {clinic}" if clinic else "TPI Chart")
+        self.setMinimumSize(1200, 700)
+
+        self.stack = QStackedWidget()
+        self.patients = PatientsPage(services)
+        self.workspace = WorkspacePage(services, self.user)
+        self.stack.addWidget(self.patients)
+        self.stack.addWidget(self.workspace)
+        self.setCentralWidget(self.stack)
+
+        self.patients.procedure_opened.connect(self.open_procedure)
+        self.patients.failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
+        self.workspace.closed.connect(self.show_patients)
+        self.workspace.view_changed.connect(lambda view: QSettings().setValue(KEY_VIEW, view))
+
+        self._build_toolbar()
+        self._build_keys_dock()
+        self.statusBar().showMessage(f"Database: {getattr(services, 'db_path', '')}")
+        geometry = QSettings().value(KEY_GEOMETRY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    def _clinic_name(self) -> str:
+        settings = getattr(self.services, "settings", None)
+        for name in ("clinic_name", "get_clinic_name"):
+            value = getattr(settings, name, None)
+            try:
+                value = value() if callable(value) else value
+            except Exception:
+                value = None
+            if isinstance(value, str) and value:
+                return value
+        return ""
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main")
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(bar)
+        self.patients_action = QAction("Patients", self)
+        self.patients_action.setShortcut(QKeySequence("Ctrl+P"))
+        self.patients_action.setToolTip("Patient list and search (Ctrl+P)")
+        self.patients_action.triggered.connect(self.show_patients)
+        bar.addAction(self.patients_action)
+        self.find_action = QAction("Find patient", self)
+        self.find_action.setShortcut(QKeySequence("Ctrl+F"))
+        self.find_action.setToolTip("Search by name, MRN or date of birth (Ctrl+F)")
+        self.find_action.triggered.connect(self.find_patient)
+        bar.addAction(self.find_action)
+        bar.addSeparator()
+        self.undo_action = self.workspace.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setToolTip("Undo (Ctrl+Z)")
+        self.redo_action = self.workspace.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setToolTip("Redo (Ctrl+Shift+Z)")
+        bar.addAction(self.undo_action)
+        bar.addAction(self.redo_action)
+        notes = getattr(self.services, "notes", None)
+        if notes is not None:
+            bar.addSeparator()
+            export = QAction("Export note", self)
+            export.setObjectName("exportNote")
+            export.setToolTip("Write the note PDF to the export folder")
+            export.triggered.connect(self.export_note)
+            bar.addAction(export)
+            handout = QAction("Print aftercare handout", self)
+            handout.setObjectName("printHandout")
+            handout.triggered.connect(self.print_handout)
+            bar.addAction(handout)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        self.keys_action = QAction("Keys", self)
+        self.keys_action.setCheckable(True)
+        self.keys_action.setShortcuts([QKeySequence("F12"), QKeySequence("?")])
+        self.keys_action.setToolTip("Show every keyboard shortcut (F12 or ?)")
+        bar.addAction(self.keys_action)
+        user_label = QLabel(f"  {self.user.display_name} · {self.user.role_text}  ")
+        user_label.setObjectName("userLabel")
+        bar.addWidget(user_label)
+
+    def _build_keys_dock(self) -> None:
+        dock = QDockWidget("Keys", self)
+        dock.setObjectName("keysDock")
+        rows = self.workspace.keys_help()
+        table = QTableWidget(len(rows), 2)
+        table.setHorizontalHeaderLabels(["Action", "Keys"])
+        table.verticalHeader().hide()
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for row, (label, keys) in enumerate(rows):
+            table.setItem(row, 0, QTableWidgetItem(label))
+            table.setItem(row, 1, QTableWidgetItem(keys))
+        table.resizeColumnToContents(1)
+        dock.setWidget(table)
+        dock.hide()
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.keys_dock = dock
+        self.keys_action.toggled.connect(dock.setVisible)
+        dock.visibilityChanged.connect(self.keys_action.setChecked)
+
+    # -- navigation --------------------------------------------------------------------------
+
+    def show_patients(self) -> None:
+        if self.patients.patient_id is not None:
+            self.patients.show_patient(self.patients.patient_id)
+        self.stack.setCurrentWidget(self.patients)
+        QSettings().setValue(KEY_PROCEDURE, None)
+
+    def find_patient(self) -> None:
+        self.show_patients()
+        self.patients.search.setFocus()
+        self.patients.search.selectAll()
+
+    def open_patient(self, patient_id: int) -> None:
+        self.patients.show_patient(patient_id)
+        self.stack.setCurrentWidget(self.patients)
+        QSettings().setValue(KEY_PATIENT, patient_id)
+
+    def open_procedure(self, patient_id: int, procedure_id: int, view: str | None = None) -> None:
+        self.patients.patient_id = patient_id
+        self.workspace.open_procedure(procedure_id, view)
+        self.stack.setCurrentWidget(self.workspace)
+        settings = QSettings()
+        settings.setValue(KEY_PATIENT, patient_id)
+        settings.setValue(KEY_PROCEDURE, procedure_id)
+        try:
+            patient = self.services.patients.get(patient_id).patient
+            self.setWindowTitle(f"{patient.display_name} (MRN {patient.mrn}) — TPI Chart")
+        except Exception:
+            log.exception("patient %s not readable", patient_id)
+
+    def restore_last(self) -> bool:
+        """Reopen the last patient/procedure/view if they still exist; True if something opened."""
+        settings = QSettings()
+        patient_id = _int(settings.value(KEY_PATIENT))
+        procedure_id = _int(settings.value(KEY_PROCEDURE))
+        view = settings.value(KEY_VIEW)
+        if patient_id is None:
+            return False
+        try:
+            self.services.patients.get(patient_id)
+        except Exception:
+            return False
+        if procedure_id is not None:
+            try:
+                stored = self.services.charting.get(procedure_id)
+            except Exception:
+                stored = None
+            if stored is not None and stored.patient_id == patient_id:
+                self.open_procedure(
+                    patient_id, procedure_id, view if isinstance(view, str) else None
+                )
+                return True
+        self.open_patient(patient_id)
+        return True
+
+    # -- notes -------------------------------------------------------------------------------
+
+    def export_note(self) -> None:
+        procedure_id = self.workspace.session.procedure_id
+        if procedure_id is None:
+            return
+        try:
+            path = self.services.notes.export(procedure_id)
+        except Exception as error:
+            self.workspace.banner.show_message(f"note not exported: {error}", "warn")
+            return
+        self.statusBar().showMessage(f"Note written to {path}", 10000)
+
+    def print_handout(self) -> None:
+        procedure_id = self.workspace.session.procedure_id
+        notes = self.services.notes
+        render = getattr(notes, "export_handout", None) or getattr(notes, "handout", None)
+        if procedure_id is None or render is None:
+            return
+        try:
+            path = render(procedure_id)
+        except Exception as error:
+            self.workspace.banner.show_message(f"handout not written: {error}", "warn")
+            return
+        self.statusBar().showMessage(f"Aftercare handout written to {path}", 10000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # Every edit is already committed; only the window state is left to remember.
+        QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
+        super().closeEvent(event)
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,214 @@
+"""Create / edit a patient. Problems appear next to their field; nothing is stored on error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.errors import InvalidInput, describe_validation_error
+from tpi_chart.domain.models import Patient
+from tpi_chart.ui.style import repolish
+
+FIELDS = (
+    "family_name",
+    "given_name",
+    "mrn",
+    "birth_date",
+    "sex",
+    "weight_kg",
+    "allergies",
+    "anticoagulated",
+    "anticoagulant",
+    "pregnant",
+)
+
+
+class PatientForm(QGroupBox):
+    """Emits `saved(patient_id)` after the service stored the patient."""
+
+    saved = Signal(int)
+    cancelled = Signal()
+
+    def __init__(self, patients: Any, parent: QWidget | None = None) -> None:
+        super().__init__("Patient details", parent)
+        self.setObjectName("patientForm")
+        self.patients = patients
+        self.patient_id: int | None = None
+        outer = QVBoxLayout(self)
+        form = QFormLayout()
+        form.setVerticalSpacing(2)
+        self.widgets: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+
+        self.family_name = QLineEdit()
+        self.given_name = QLineEdit()
+        self.mrn = QLineEdit()
+        self.birth_date = QDateEdit()
+        self.birth_date.setDisplayFormat("yyyy-MM-dd")
+        self.birth_date.setCalendarPopup(True)
+        self.birth_date.setMinimumDate(QDate(1900, 1, 1))
+        self.birth_date.setMaximumDate(QDate.currentDate())
+        self.sex = QComboBox()
+        for value in ("female", "male", "other", "unknown"):
+            self.sex.addItem(value.capitalize(), value)
+        self.weight_kg = QDoubleSpinBox()
+        self.weight_kg.setRange(0, 400)
+        self.weight_kg.setDecimals(1)
+        self.weight_kg.setSuffix(" kg")
+        self.weight_kg.setSpecialValueText("not recorded")
+        self.allergies = QLineEdit()
+        self.allergies.setPlaceholderText(
+            "comma-separated, e.g. sulfonamides, latex (empty = none known)"
+        )
+        self.anticoagulated = QCheckBox("Anticoagulated")
+        self.anticoagulant = QLineEdit()
+        self.anticoagulant.setPlaceholderText("agent, e.g. apixaban")
+        self.pregnant = QComboBox()
+        self.pregnant.addItem("Not recorded", None)
+        self.pregnant.addItem("Not pregnant", False)
+        self.pregnant.addItem("Pregnant", True)
+        labels = {
+            "family_name": "Family name",
+            "given_name": "Given name",
+            "mrn": "MRN",
+            "birth_date": "Date of birth",
+            "sex": "Sex",
+            "weight_kg": "Weight",
+            "allergies": "Allergies",
+            "anticoagulated": "Anticoagulation",
+            "anticoagulant": "Anticoagulant",
+            "pregnant": "Pregnancy",
+        }
+        for name in FIELDS:
+            widget = getattr(self, name)
+            widget.setObjectName(f"patient_{name}")
+            self.widgets[name] = widget
+            error = QLabel()
+            error.setObjectName(f"error_{name}")
+            error.setProperty("role", "error")
+            error.setWordWrap(True)
+            error.hide()
+            self.errors[name] = error
+            holder = QWidget()
+            column = QVBoxLayout(holder)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(0)
+            column.addWidget(widget)
+            column.addWidget(error)
+            form.addRow(labels[name], holder)
+        outer.addLayout(form)
+        self.general_error = QLabel()
+        self.general_error.setProperty("role", "error")
+        self.general_error.setWordWrap(True)
+        self.general_error.hide()
+        outer.addWidget(self.general_error)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancelled)
+        self.save_button = QPushButton("Save patient")
+        self.save_button.setObjectName("savePatient")
+        self.save_button.setProperty("role", "primary")
+        self.save_button.clicked.connect(self.save)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.save_button)
+        outer.addLayout(buttons)
+
+    def edit(self, patient_id: int | None, patient: Patient | None) -> None:
+        self.patient_id = patient_id
+        self.clear_errors()
+        self.setTitle("Edit patient" if patient_id is not None else "New patient")
+        p = patient
+        self.family_name.setText(p.family_name if p else "")
+        self.given_name.setText(p.given_name if p else "")
+        self.mrn.setText(p.mrn if p else "")
+        if p:
+            self.birth_date.setDate(QDate(p.birth_date.year, p.birth_date.month, p.birth_date.day))
+        else:
+            self.birth_date.setDate(QDate(1970, 1, 1))
+        self.sex.setCurrentIndex(max(0, self.sex.findData(p.sex if p else "unknown")))
+        self.weight_kg.setValue(p.weight_kg or 0 if p else 0)
+        self.allergies.setText(", ".join(p.allergies) if p else "")
+        self.anticoagulated.setChecked(bool(p and p.anticoagulated))
+        self.anticoagulant.setText((p.anticoagulant or "") if p else "")
+        index = self.pregnant.findData(p.pregnant) if p and p.pregnant is not None else 0
+        self.pregnant.setCurrentIndex(max(0, index))
+
+    def value(self) -> dict[str, Any]:
+        allergies = tuple(a.strip() for a in self.allergies.text().split(",") if a.strip())
+        return {
+            "family_name": self.family_name.text(),
+            "given_name": self.given_name.text(),
+            "mrn": self.mrn.text().strip(),
+            "birth_date": self.birth_date.date().toPython(),
+            "sex": self.sex.currentData(),
+            "weight_kg": round(self.weight_kg.value(), 1) or None,
+            "allergies": allergies,
+            "anticoagulated": self.anticoagulated.isChecked(),
+            "anticoagulant": self.anticoagulant.text().strip() or None,
+            "pregnant": self.pregnant.currentData(),
+        }
+
+    def clear_errors(self) -> None:
+        for name, label in self.errors.items():
+            label.hide()
+            label.setText("")
+            self.widgets[name].setProperty("invalid", False)
+            repolish(self.widgets[name])
+        self.general_error.hide()
+
+    def show_problems(self, problems: list[str] | tuple[str, ...]) -> None:
+        self.clear_errors()
+        general: list[str] = []
+        for line in problems:
+            path, _, message = line.partition(": ")
+            field = path.removeprefix("patient.").split(".")[0].split("[")[0]
+            if field in self.errors and message:
+                label = self.errors[field]
+                label.setText((label.text() + "\n" if label.text() else "") + message)
+                label.show()
+                self.widgets[field].setProperty("invalid", True)
+                repolish(self.widgets[field])
+            else:
+                general.append(line)
+        if general:
+            self.general_error.setText("\n".join(general))
+            self.general_error.show()
+
+    def save(self) -> bool:
+        try:
+            patient = Patient.model_validate(self.value())
+        except ValidationError as error:
+            self.show_problems(describe_validation_error(error, "patient."))
+            return False
+        try:
+            if self.patient_id is None:
+                stored = self.patients.create(patient)
+            else:
+                stored = self.patients.update(self.patient_id, patient)
+        except InvalidInput as error:
+            self.show_problems(error.problems)
+            return False
+        except Exception as error:  # storage refusal: shown in place, nothing claimed
+            self.show_problems([str(error)])
+            return False
+        self.clear_errors()
+        self.patient_id = int(stored.id)
+        self.saved.emit(self.patient_id)
+        return True

@@ -1,0 +1,312 @@
+"""The patient page: instant search on the left; the chosen patient, their procedures and the
+start buttons on the right (copy forward is the default when the patient has history)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.models import Procedure
+from tpi_chart.ui.patients.form import PatientForm
+
+STATUS_TEXT = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}
+
+
+def _age(birth: date) -> int:
+    today = date.today()
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+class PatientsPage(QWidget):
+    procedure_opened = Signal(int, int)  # patient id, procedure id
+    failed = Signal(str)
+
+    def __init__(self, services: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("patientsPage")
+        self.services = services
+        self.patient_id: int | None = None
+        self.summaries: list[Any] = []
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(splitter)
+
+        left = QFrame()
+        left.setProperty("role", "card")
+        left_layout = QVBoxLayout(left)
+        self.search = QLineEdit()
+        self.search.setObjectName("patientSearch")
+        self.search.setPlaceholderText("Search name, MRN or date of birth (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        left_layout.addWidget(self.search)
+        self.results = QListWidget()
+        self.results.setObjectName("patientResults")
+        self.results.setAlternatingRowColors(True)
+        self.results.setStyleSheet("QListWidget::item { min-height: 40px; padding: 2px 6px; }")
+        left_layout.addWidget(self.results, 1)
+        self.new_button = QPushButton("+ New patient")
+        self.new_button.setObjectName("newPatient")
+        self.new_button.clicked.connect(self.new_patient)
+        left_layout.addWidget(self.new_button)
+        splitter.addWidget(left)
+
+        self.right = QStackedWidget()
+        splitter.addWidget(self.right)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 5)
+        splitter.setSizes([340, 900])
+
+        empty = QLabel("Find a patient on the left, or create a new one.")
+        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty.setProperty("role", "muted")
+        self.right.addWidget(empty)
+        self.detail = self._build_detail()
+        self.right.addWidget(self.detail)
+        self.form = PatientForm(services.patients)
+        self.form.saved.connect(self._form_saved)
+        self.form.cancelled.connect(self._form_cancelled)
+        form_holder = QWidget()
+        form_layout = QVBoxLayout(form_holder)
+        form_layout.addWidget(self.form)
+        form_layout.addStretch(1)
+        self.right.addWidget(form_holder)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(120)
+        self._debounce.timeout.connect(self.run_search)
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.returnPressed.connect(self._open_first_result)
+        self.results.currentItemChanged.connect(self._result_changed)
+        self.run_search()
+
+    def _build_detail(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        card = QFrame()
+        card.setProperty("role", "card")
+        card_layout = QVBoxLayout(card)
+        top = QHBoxLayout()
+        self.name_label = QLabel()
+        self.name_label.setObjectName("patientName")
+        self.name_label.setProperty("role", "big")
+        top.addWidget(self.name_label)
+        top.addStretch(1)
+        self.edit_button = QPushButton("Edit details")
+        self.edit_button.setObjectName("editPatient")
+        self.edit_button.clicked.connect(self.edit_patient)
+        top.addWidget(self.edit_button)
+        card_layout.addLayout(top)
+        self.facts_label = QLabel()
+        self.facts_label.setObjectName("patientFacts")
+        self.facts_label.setWordWrap(True)
+        card_layout.addWidget(self.facts_label)
+        self.alert_label = QLabel()
+        self.alert_label.setObjectName("patientAlerts")
+        self.alert_label.setWordWrap(True)
+        card_layout.addWidget(self.alert_label)
+        layout.addWidget(card)
+
+        actions = QHBoxLayout()
+        self.primary_button = QPushButton()
+        self.primary_button.setObjectName("primaryProcedureAction")
+        self.primary_button.setProperty("role", "primary")
+        self.primary_button.setMinimumHeight(44)
+        self.primary_button.clicked.connect(self._primary_action)
+        self.copy_button = QPushButton("Copy forward last visit")
+        self.copy_button.setObjectName("copyForward")
+        self.copy_button.setToolTip("New procedure today with the last visit's sites as planned")
+        self.copy_button.clicked.connect(self.copy_forward)
+        self.blank_button = QPushButton("New blank procedure")
+        self.blank_button.setObjectName("newBlankProcedure")
+        self.blank_button.clicked.connect(self.new_blank)
+        actions.addWidget(self.primary_button)
+        actions.addWidget(self.copy_button)
+        actions.addWidget(self.blank_button)
+        actions.addStretch(1)
+        layout.addLayout(actions)
+
+        self.procedures = QTableWidget(0, 3)
+        self.procedures.setObjectName("procedureList")
+        self.procedures.setHorizontalHeaderLabels(["Date", "Status", "Sites"])
+        self.procedures.verticalHeader().hide()
+        self.procedures.verticalHeader().setDefaultSectionSize(36)
+        self.procedures.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.procedures.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.procedures.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.procedures.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.procedures.cellDoubleClicked.connect(lambda row, _c: self._open_row(row))
+        self.procedures.setToolTip("Double-click a procedure to open it")
+        layout.addWidget(self.procedures, 1)
+        return page
+
+    # -- search ------------------------------------------------------------------------------
+
+    def run_search(self) -> None:
+        text = self.search.text().strip()
+        try:
+            found = self.services.patients.search(text)
+        except Exception as error:
+            self.failed.emit(str(error))
+            return
+        self.results.blockSignals(True)
+        self.results.clear()
+        for stored in found:
+            p = stored.patient
+            item = QListWidgetItem(f"{p.display_name}\nMRN {p.mrn} · {p.birth_date:%Y-%m-%d}")
+            item.setData(Qt.ItemDataRole.UserRole, int(stored.id))
+            self.results.addItem(item)
+            if stored.id == self.patient_id:
+                self.results.setCurrentItem(item)
+        self.results.blockSignals(False)
+
+    def _result_changed(self, current: QListWidgetItem | None, _previous: Any) -> None:
+        if current is not None:
+            self.show_patient(int(current.data(Qt.ItemDataRole.UserRole)))
+
+    def _open_first_result(self) -> None:
+        if self.results.count():
+            self.results.setCurrentRow(0)
+
+    # -- one patient -------------------------------------------------------------------------
+
+    def show_patient(self, patient_id: int) -> None:
+        try:
+            stored = self.services.patients.get(patient_id)
+            self.summaries = list(self.services.charting.list_for_patient(patient_id))
+        except Exception as error:
+            self.failed.emit(str(error))
+            return
+        self.patient_id = patient_id
+        p = stored.patient
+        self.name_label.setText(p.display_name)
+        weight = f"{p.weight_kg:g} kg" if p.weight_kg else "weight not recorded"
+        self.facts_label.setText(
+            f"MRN {p.mrn} · born {p.birth_date:%Y-%m-%d} ({_age(p.birth_date)} y) · "
+            f"{p.sex} · {weight}"
+        )
+        alerts = [f"Allergies: {', '.join(p.allergies)}" if p.allergies else "No known allergies"]
+        if p.anticoagulated:
+            alerts.append(f"⚠ Anticoagulated{f' ({p.anticoagulant})' if p.anticoagulant else ''}")
+        if p.pregnant:
+            alerts.append("⚠ Pregnant")
+        self.alert_label.setText(" · ".join(alerts))
+        self.procedures.setRowCount(len(self.summaries))
+        for row, summary in enumerate(self.summaries):
+            when = summary.performed_at.astimezone()
+            cells = (
+                f"{when:%Y-%m-%d %H:%M}",
+                STATUS_TEXT.get(summary.status, summary.status),
+                f"{summary.injected_count} injected / {summary.site_count}",
+            )
+            for column, text in enumerate(cells):
+                self.procedures.setItem(row, column, QTableWidgetItem(text))
+        self._update_actions()
+        self.right.setCurrentIndex(1)
+
+    def _open_today(self) -> Any:
+        today = date.today()
+        for summary in self.summaries:
+            if summary.status != "signed" and summary.performed_at.astimezone().date() == today:
+                return summary
+        return None
+
+    def _update_actions(self) -> None:
+        today = self._open_today()
+        has_history = bool(self.summaries)
+        self.copy_button.setVisible(has_history and today is None)
+        if today is not None:
+            self.primary_button.setText(f"Open today's procedure  ({today.site_count} sites)")
+            self.primary_button.setToolTip("Open today's unsigned procedure (Enter)")
+            self.copy_button.setVisible(False)
+        elif has_history:
+            self.primary_button.setText("Copy forward last visit")
+            self.primary_button.setToolTip(
+                "Start today's procedure from the last visit's sites, as planned"
+            )
+            self.copy_button.setVisible(False)
+        else:
+            self.primary_button.setText("New procedure")
+            self.primary_button.setToolTip("Start a blank procedure for today")
+        self.blank_button.setVisible(has_history or today is not None)
+
+    def _primary_action(self) -> None:
+        today = self._open_today()
+        if today is not None:
+            self.procedure_opened.emit(self.patient_id, int(today.id))
+        elif self.summaries:
+            self.copy_forward()
+        else:
+            self.new_blank()
+
+    def _open_row(self, row: int) -> None:
+        if 0 <= row < len(self.summaries) and self.patient_id is not None:
+            self.procedure_opened.emit(self.patient_id, int(self.summaries[row].id))
+
+    def copy_forward(self) -> None:
+        if self.patient_id is None:
+            return
+        try:
+            stored = self.services.charting.copy_forward(
+                self.patient_id, datetime.now().astimezone()
+            )
+        except Exception as error:
+            self.failed.emit(str(error))
+            return
+        self.procedure_opened.emit(self.patient_id, int(stored.id))
+
+    def new_blank(self) -> None:
+        if self.patient_id is None:
+            return
+        procedure = Procedure(
+            performed_at=datetime.now().astimezone().replace(microsecond=0), status="planned"
+        )
+        try:
+            stored = self.services.charting.create(self.patient_id, procedure)
+        except Exception as error:
+            self.failed.emit(str(error))
+            return
+        self.procedure_opened.emit(self.patient_id, int(stored.id))
+
+    # -- form --------------------------------------------------------------------------------
+
+    def new_patient(self) -> None:
+        self.form.edit(None, None)
+        self.right.setCurrentIndex(2)
+        self.form.family_name.setFocus()
+
+    def edit_patient(self) -> None:
+        if self.patient_id is None:
+            return
+        self.form.edit(self.patient_id, self.services.patients.get(self.patient_id).patient)
+        self.right.setCurrentIndex(2)
+
+    def _form_saved(self, patient_id: int) -> None:
+        self.patient_id = patient_id
+        self.run_search()
+        self.show_patient(patient_id)
+
+    def _form_cancelled(self) -> None:
+        self.right.setCurrentIndex(1 if self.patient_id is not None else 0)

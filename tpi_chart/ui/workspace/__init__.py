@@ -1,0 +1,5 @@
+"""The charting workspace for one procedure: diagram, site table, syringes, checklist, rules, sign."""
+
+from tpi_chart.ui.workspace.page import WorkspacePage
+
+__all__ = ["WorkspacePage"]

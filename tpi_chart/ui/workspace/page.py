@@ -1,0 +1,632 @@
+"""The workspace for one procedure: diagram beside the site table, the selected site's controls,
+pain scores, syringes, checklist, the live rules panel and the signing step.
+
+Refresh path (one direction only): widget or key → `ChartSession` edit (through an undo command)
+→ ChartingService commits → session re-reads the stored rows → `saved` (indicator says "Saved
+hh:mm:ss") → `changed(kind)` → table, diagram, rules, forms and header redraw from the stored rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.models import Findings, Site
+from tpi_chart.services.access import allowed
+from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel, time_out_now
+from tpi_chart.ui.workspace.preparations_panel import PreparationsPanel
+from tpi_chart.ui.workspace.presets import volume_presets
+from tpi_chart.ui.workspace.rules_panel import RulesPanel, evaluate
+from tpi_chart.ui.workspace.session import (
+    ChartSession,
+    HeaderEditCommand,
+    RemoveSiteCommand,
+    SiteEditCommand,
+    signing_service,
+)
+from tpi_chart.ui.workspace.sign_panel import SignPanel
+from tpi_chart.ui.workspace.site_editor import SiteEditor
+from tpi_chart.ui.workspace.site_model import SiteTableModel
+from tpi_chart.ui.workspace.widgets import Banner, NrsRow, SavedIndicator
+
+log = logging.getLogger(__name__)
+
+VIEWS = (
+    ("anterior", "Front"),
+    ("posterior", "Back"),
+    ("head_left", "Head L"),
+    ("head_right", "Head R"),
+)
+
+# (action id, label, keys) — also the content of the "Keys" help panel.
+KEYMAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("inject", "Mark selected planned site injected", ("Space", "Return", "Enter")),
+    ("twitch_none", "Twitch: none (injects a planned site, then next)", ("N", "0")),
+    ("twitch_weak", "Twitch: weak (injects a planned site, then next)", ("W", "1")),
+    ("twitch_brisk", "Twitch: brisk (injects a planned site, then next)", ("B", "2")),
+    ("volume_1", "Volume preset 1", ("Alt+1",)),
+    ("volume_2", "Volume preset 2", ("Alt+2",)),
+    ("volume_3", "Volume preset 3", ("Alt+3",)),
+    ("volume_4", "Volume preset 4", ("Alt+4",)),
+    ("next", "Next site", ("J", "Down")),
+    ("previous", "Previous site", ("K", "Up")),
+    ("view_anterior", "Front view", ("F1",)),
+    ("view_posterior", "Back view", ("F2",)),
+    ("view_head_left", "Head, left side", ("F3",)),
+    ("view_head_right", "Head, right side", ("F4",)),
+    ("remove", "Remove selected site (undoable)", ("Delete",)),
+    ("timeout", "Time-out done (you, now)", ("Ctrl+T",)),
+    ("sign", "Sign the note", ("Ctrl+Return",)),
+    ("undo", "Undo", ("Ctrl+Z",)),
+    ("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
+)
+# Tab / Shift+Tab move between sites while the site table has the focus (SiteTableView).
+
+
+class SiteTableView(QTableView):
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and self.model() is not None:
+            step = -1 if key == Qt.Key.Key_Backtab else 1
+            row = self.currentIndex().row() + step
+            if 0 <= row < self.model().rowCount():
+                self.selectRow(row)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+def _load_diagram(charting: Any) -> Any:
+    """The body-diagram widget from tpi_chart.ui.diagram, or None while it is not installed."""
+    try:
+        from tpi_chart.ui import diagram as diagram_package
+    except ImportError:
+        return None
+    for name in ("BodyDiagram", "BodyDiagramWidget", "DiagramWidget", "BodyDiagramView"):
+        widget_class = getattr(diagram_package, name, None)
+        if widget_class is not None:
+            return widget_class(charting)
+    return None
+
+
+class WorkspacePage(QWidget):
+    closed = Signal()  # "back to the patient"
+    view_changed = Signal(str)
+
+    def __init__(self, services: Any, user: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("workspace")
+        self.services = services
+        self.user = user
+        self.session = ChartSession(services.charting, user, self)
+        self.selected_id: int | None = None
+        self.evaluation: Any = None
+        self.current_view = "posterior"
+        self._syncing = False
+
+        self.diagram = _load_diagram(services.charting)
+        stack = getattr(self.diagram, "undo_stack", None) if self.diagram is not None else None
+        self.undo_stack: QUndoStack = stack if isinstance(stack, QUndoStack) else QUndoStack(self)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(6)
+        self.banner = Banner()
+        outer.addWidget(self.banner)
+        outer.addLayout(self._build_header())
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self._build_diagram_panel())
+        splitter.addWidget(self._build_sites_panel())
+        splitter.addWidget(self._build_side_panel())
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 6)
+        splitter.setStretchFactor(2, 5)
+        self.splitter = splitter
+        outer.addWidget(splitter, 1)
+
+        self.clock = QTimer(self)
+        self.clock.setInterval(1000)
+        self.clock.timeout.connect(self._tick)
+
+        self.session.saving.connect(self.saved_indicator.show_saving)
+        self.session.saved.connect(self.saved_indicator.show_saved)
+        self.session.saved.connect(lambda _t: self.banner.hide())
+        self.session.failed.connect(self._failed)
+        self.session.changed.connect(self._on_changed)
+        self.actions_by_id: dict[str, QAction] = {}
+        self._install_actions()
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build_header(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.back_button = QPushButton("◀ Patient")
+        self.back_button.setObjectName("backToPatient")
+        self.back_button.setToolTip("Back to the patient's page (Esc)")
+        self.back_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.back_button.clicked.connect(self.closed)
+        row.addWidget(self.back_button)
+        self.title = QLabel()
+        self.title.setObjectName("procedureTitle")
+        self.title.setProperty("role", "title")
+        row.addWidget(self.title)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("statusLabel")
+        row.addWidget(self.status_label)
+        row.addStretch(1)
+        self.elapsed = QLabel()
+        self.elapsed.setObjectName("elapsedClock")
+        self.elapsed.setProperty("role", "big")
+        self.elapsed.setToolTip("Time since the time-out")
+        row.addWidget(self.elapsed)
+        self.timeout_header = QPushButton("Time-out done  (Ctrl+T)")
+        self.timeout_header.setObjectName("timeoutHeaderButton")
+        self.timeout_header.setProperty("role", "primary")
+        self.timeout_header.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.timeout_header.setToolTip("Record the time-out: performed by you, now (Ctrl+T)")
+        self.timeout_header.clicked.connect(self.record_time_out)
+        row.addWidget(self.timeout_header)
+        self.saved_indicator = SavedIndicator()
+        row.addWidget(self.saved_indicator)
+        return row
+
+    def _build_diagram_panel(self) -> QWidget:
+        panel = QFrame()
+        panel.setProperty("role", "card")
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(6, 6, 6, 6)
+        views = QHBoxLayout()
+        self.view_buttons: dict[str, QPushButton] = {}
+        for index, (view, text) in enumerate(VIEWS):
+            button = QPushButton(f"{text} (F{index + 1})")
+            button.setObjectName(f"view_{view}")
+            button.setCheckable(True)
+            button.setAutoExclusive(True)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setToolTip(f"Show the {text.lower()} view (F{index + 1})")
+            button.clicked.connect(lambda _c=False, v=view: self.set_view(v))
+            self.view_buttons[view] = button
+            views.addWidget(button)
+        layout.addLayout(views)
+        if self.diagram is not None:
+            layout.addWidget(self.diagram, 1)
+            signal = getattr(self.diagram, "site_selected", None)
+            if signal is not None:
+                signal.connect(self._diagram_selected)
+            for name in ("sites_changed", "changed", "site_changed"):
+                external = getattr(self.diagram, name, None)
+                if external is not None and hasattr(external, "connect"):
+                    external.connect(lambda *_a: self.session.after_external_edit())
+                    break
+        else:
+            placeholder = QLabel("Body diagram not installed:\nsites are listed on the right.")
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            placeholder.setProperty("role", "muted")
+            layout.addWidget(placeholder, 1)
+        return panel
+
+    def _build_sites_panel(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        self.model = SiteTableModel(self)
+        self.table = SiteTableView()
+        self.table.setObjectName("siteTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
+        layout.addWidget(self.table, 1)
+
+        self.editor = SiteEditor(volume_presets())
+        self.editor.inject_requested.connect(self.inject_selected)
+        self.editor.twitch_requested.connect(self.set_twitch)
+        self.editor.volume_requested.connect(self.set_volume)
+        self.editor.preparation_requested.connect(self.set_preparation)
+        self.editor.findings_requested.connect(self.set_finding)
+        self.editor.remove_requested.connect(self.remove_selected)
+        layout.addWidget(self.editor)
+
+        pain = QFrame()
+        pain.setProperty("role", "card")
+        pain_layout = QVBoxLayout(pain)
+        pain_layout.setContentsMargins(10, 6, 10, 6)
+        self.pain_before = NrsRow("Pain before")
+        self.pain_before.setObjectName("painBefore")
+        self.pain_after = NrsRow("Pain after")
+        self.pain_after.setObjectName("painAfter")
+        self.pain_before.chosen.connect(
+            lambda v: self.edit_header({"pain_before": v}, "Pain before")
+        )
+        self.pain_after.chosen.connect(lambda v: self.edit_header({"pain_after": v}, "Pain after"))
+        pain_layout.addWidget(self.pain_before)
+        pain_layout.addWidget(self.pain_after)
+        layout.addWidget(pain)
+        return panel
+
+    def _build_side_panel(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        self.rules = RulesPanel()
+        layout.addWidget(self.rules, 2)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("workspaceTabs")
+        self.checklist = ChecklistPanel(self.session, self.edit_header)
+        self.checklist.timeout_requested.connect(self.record_time_out)
+        self.preparations = PreparationsPanel(self.session)
+        self.preparations.failed.connect(self._failed)
+        self.outcome = OutcomePanel(self.session, self.edit_header)
+        self.sign_panel = SignPanel(
+            self.session, signing_service(self.services), lambda: self.can("sign")
+        )
+        self.sign_panel.failed.connect(self._failed)
+        self.sign_panel.signed.connect(self._after_signing)
+        self.tabs.addTab(self.checklist, "Checklist")
+        self.tabs.addTab(self.preparations, "Syringes")
+        self.tabs.addTab(self.outcome, "Outcome")
+        self.tabs.addTab(self.sign_panel, "Sign")
+        layout.addWidget(self.tabs, 3)
+        return panel
+
+    def _install_actions(self) -> None:
+        handlers = {
+            "inject": self.inject_selected,
+            "twitch_none": lambda: self.set_twitch("none"),
+            "twitch_weak": lambda: self.set_twitch("weak"),
+            "twitch_brisk": lambda: self.set_twitch("brisk"),
+            "next": lambda: self.step(1),
+            "previous": lambda: self.step(-1),
+            "remove": self.remove_selected,
+            "timeout": self.record_time_out,
+            "sign": self.sign_panel.sign,
+            "undo": self.undo_stack.undo,
+            "redo": self.undo_stack.redo,
+        }
+        presets = volume_presets()
+        for index in range(4):
+            if index < len(presets):
+                handlers[f"volume_{index + 1}"] = lambda v=presets[index]: self.set_volume(v)
+        for view, _text in VIEWS:
+            handlers[f"view_{view}"] = lambda v=view: self.set_view(v)
+        for action_id, label, keys in KEYMAP:
+            handler = handlers.get(action_id)
+            if handler is None:
+                continue
+            action = QAction(label, self)
+            action.setObjectName(f"action_{action_id}")
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(handler)
+            self.addAction(action)
+            self.actions_by_id[action_id] = action
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def open_procedure(self, procedure_id: int, view: str | None = None) -> None:
+        self.undo_stack.clear()
+        self.selected_id = None
+        self.banner.hide()
+        self.saved_indicator.setText("Opened")
+        if self.diagram is not None and hasattr(self.diagram, "set_procedure"):
+            self.diagram.set_procedure(procedure_id)
+        self.session.load(procedure_id)
+        first = next((s for s in self.session.sites if s.site.state == "planned"), None)
+        first = first or (self.session.sites[0] if self.session.sites else None)
+        if first is not None:
+            self.select_site(int(first.id))
+        self.set_view(view or self._best_view())
+        self.setFocus()
+
+    def _best_view(self) -> str:
+        for stored in self.session.sites:
+            if stored.site.view:
+                return str(stored.site.view)
+        return "posterior"
+
+    # -- permissions -------------------------------------------------------------------------
+
+    def can(self, action: str) -> bool:
+        return allowed(self.user, action)  # type: ignore[arg-type]
+
+    def _editable(self) -> bool:
+        return self.session.procedure is not None and not self.session.signed
+
+    # -- refreshing --------------------------------------------------------------------------
+
+    def _on_changed(self, kind: str) -> None:
+        self.model.set_sites(self.session.sites)
+        if (
+            kind in ("sites", "all")
+            and self.diagram is not None
+            and hasattr(self.diagram, "refresh")
+        ):
+            self.diagram.refresh()
+        try:
+            self.evaluation = evaluate(self.session.document())
+        except Exception as error:  # a half-filled chart must never stop charting
+            log.info("rules not evaluated: %s", error)
+            self.evaluation = None
+        self.rules.show_evaluation(self.evaluation)
+        self.checklist.refresh()
+        self.outcome.refresh()
+        self.preparations.refresh(kind)
+        self.sign_panel.refresh(self.evaluation)
+        self._refresh_header()
+        if self.selected_id is not None and self.session.site(self.selected_id) is None:
+            self.selected_id = None
+        self._sync_selection()
+        self._refresh_editor()
+
+    def _refresh_header(self) -> None:
+        p = self.session.procedure
+        if p is None:
+            return
+        self.title.setText(f"Procedure {p.performed_at.astimezone():%Y-%m-%d %H:%M}")
+        status = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}[p.status]
+        injected = sum(1 for s in self.session.sites if s.site.state == "injected")
+        self.status_label.setText(f"· {status} · {injected}/{len(self.session.sites)} injected")
+        self.pain_before.set_value(p.pain_before)
+        self.pain_after.set_value(p.pain_after)
+        for row in (self.pain_before, self.pain_after):
+            for button in row.buttons:
+                button.setEnabled(self._editable())
+        self.timeout_header.setVisible(p.time_out is None and self._editable())
+        if p.time_out is not None and p.status != "signed":
+            self.clock.start()
+        else:
+            self.clock.stop()
+        self._tick()
+
+    def _tick(self) -> None:
+        p = self.session.procedure
+        if p is None or p.time_out is None:
+            self.elapsed.setText("")
+            return
+        seconds = max(0, int((datetime.now().astimezone() - p.time_out.at).total_seconds()))
+        self.elapsed.setText(f"⏱ {seconds // 60:02d}:{seconds % 60:02d}")
+
+    def _refresh_editor(self) -> None:
+        site = self.session.site(self.selected_id) if self.selected_id is not None else None
+        number = self.session.number_of(self.selected_id) if self.selected_id is not None else None
+        preps = (
+            tuple(p.id for p in self.session.procedure.preparations)
+            if self.session.procedure
+            else ()
+        )
+        self.editor.show_site(
+            number, site, preps, editable=self._editable(), can_chart=self.can("chart")
+        )
+
+    def _failed(self, message: str) -> None:
+        self.saved_indicator.show_failed()
+        self.banner.show_message(message)
+
+    def _after_signing(self) -> None:
+        self.undo_stack.clear()
+        self.session.load(self.session.procedure_id)  # type: ignore[arg-type]
+        self.saved_indicator.show_saved(datetime.now())
+
+    # -- selection (table ⇄ diagram) ---------------------------------------------------------
+
+    def select_site(self, site_id: int | None) -> None:
+        self.selected_id = site_id
+        self._sync_selection()
+        self._refresh_editor()
+
+    def _sync_selection(self) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            row = self.model.row_of(self.selected_id) if self.selected_id is not None else None
+            selection = self.table.selectionModel()
+            if row is None:
+                selection.clearSelection()
+            elif self.table.currentIndex().row() != row or not selection.isRowSelected(row):
+                selection.setCurrentIndex(
+                    self.model.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+                self.table.scrollTo(self.model.index(row, 0))
+            if self.diagram is not None and self.selected_id is not None:
+                if hasattr(self.diagram, "select_site"):
+                    self.diagram.select_site(self.selected_id)
+        finally:
+            self._syncing = False
+
+    def _table_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._syncing:
+            return
+        site_id = self.model.site_id_at(current.row()) if current.isValid() else None
+        if site_id is not None and site_id != self.selected_id:
+            self.select_site(site_id)
+
+    def _diagram_selected(self, site_id: int) -> None:
+        if self._syncing:
+            return
+        if site_id not in [s.id for s in self.session.sites]:
+            self.session.after_external_edit()  # a new site placed on the diagram
+        self.select_site(site_id if site_id >= 0 else None)
+
+    def step(self, delta: int) -> None:
+        if not self.session.sites:
+            return
+        ids = [int(s.id) for s in self.session.sites]
+        if self.selected_id not in ids:
+            self.select_site(ids[0])
+            return
+        index = ids.index(self.selected_id) + delta  # type: ignore[arg-type]
+        self.select_site(ids[max(0, min(len(ids) - 1, index))])
+
+    def _next_planned_after(self, site_id: int) -> int | None:
+        ids = [int(s.id) for s in self.session.sites]
+        start = ids.index(site_id) if site_id in ids else -1
+        ordered = self.session.sites[start + 1 :] + self.session.sites[: start + 1]
+        for stored in ordered:
+            if stored.site.state == "planned" and stored.id != site_id:
+                return int(stored.id)
+        return None
+
+    def set_view(self, view: str) -> None:
+        self.current_view = view
+        button = self.view_buttons.get(view)
+        if button is not None:
+            button.setChecked(True)
+        if self.diagram is not None and hasattr(self.diagram, "set_view"):
+            self.diagram.set_view(view)
+        self.view_changed.emit(view)
+
+    # -- edits -------------------------------------------------------------------------------
+
+    def edit_header(self, changes: dict[str, Any], text: str) -> None:
+        p = self.session.procedure
+        if p is None or not self._editable():
+            return
+        before = {key: getattr(p, key) for key in changes}
+        if before == changes:
+            return
+        self.undo_stack.push(HeaderEditCommand(self.session, before, changes, text))
+
+    def record_time_out(self) -> None:
+        p = self.session.procedure
+        if p is None or not self._editable():
+            return
+        changes: dict[str, Any] = {"time_out": time_out_now(self.user.display_name)}
+        if p.status == "planned":
+            changes["status"] = "in_progress"
+        self.edit_header(changes, "Time-out")
+
+    def _edit_site(self, site_id: int, after: Site, text: str) -> bool:
+        before = self.session.site(site_id)
+        if before is None or before == after:
+            return False
+        count = self.undo_stack.count()
+        self.undo_stack.push(SiteEditCommand(self.session, site_id, before, after, text))
+        return self.undo_stack.count() > count or self.session.site(site_id) == after
+
+    def _require_chart(self) -> bool:
+        if self.can("chart"):
+            return True
+        self.banner.show_message(
+            "only a physician can chart injections; planning stays open", "warn"
+        )
+        return False
+
+    def _injected(self, site: Site) -> Site:
+        """`site` as injected now: volume from the plan, else from the last injected site."""
+        volume = site.volume_ml
+        if volume is None:
+            for stored in reversed(self.session.sites):
+                if stored.site.state == "injected" and stored.site.volume_ml:
+                    volume = stored.site.volume_ml
+                    break
+        preparation = site.preparation
+        procedure = self.session.procedure
+        if preparation is None and procedure is not None and procedure.preparations:
+            preparation = procedure.preparations[0].id
+        return site.model_copy(
+            update={
+                "state": "injected",
+                "volume_ml": volume,
+                "preparation": preparation,
+                "injected_at": datetime.now().astimezone().replace(microsecond=0),
+            }
+        )
+
+    def _ensure_in_progress(self) -> None:
+        p = self.session.procedure
+        if p is not None and p.status == "planned":
+            self.session.update_header({"status": "in_progress"})
+
+    def inject_selected(self) -> None:
+        site = self._selected_site()
+        if site is None or site.state != "planned" or not self._require_chart():
+            return
+        if self._edit_site(self.selected_id, self._injected(site), "Injected"):  # type: ignore[arg-type]
+            self._ensure_in_progress()
+
+    def set_twitch(self, twitch: str) -> None:
+        site = self._selected_site()
+        if site is None or not self._require_chart():
+            return
+        site_id = self.selected_id
+        assert site_id is not None
+        after = self._injected(site) if site.state == "planned" else site
+        after = after.model_copy(update={"twitch": twitch})
+        if self._edit_site(site_id, after, f"Twitch {twitch}"):
+            self._ensure_in_progress()
+            following = self._next_planned_after(site_id)
+            if following is not None:
+                self.select_site(following)
+
+    def set_volume(self, volume: float) -> None:
+        site = self._selected_site()
+        if site is None:
+            return
+        if site.state == "injected" and not self._require_chart():
+            return
+        self._edit_site(self.selected_id, site.model_copy(update={"volume_ml": volume}), "Volume")  # type: ignore[arg-type]
+
+    def set_preparation(self, preparation: str) -> None:
+        site = self._selected_site()
+        if site is None:
+            return
+        value = preparation or None
+        self._edit_site(self.selected_id, site.model_copy(update={"preparation": value}), "Syringe")  # type: ignore[arg-type]
+
+    def set_finding(self, key: str, value: bool) -> None:
+        site = self._selected_site()
+        if site is None:
+            return
+        findings = Findings(**{**site.findings.model_dump(), key: value})
+        self._edit_site(
+            self.selected_id, site.model_copy(update={"findings": findings}), "Findings"
+        )  # type: ignore[arg-type]
+
+    def remove_selected(self) -> None:
+        if self.selected_id is None or not self._editable():
+            return
+        site = self._selected_site()
+        if site is not None and site.state == "injected" and not self._require_chart():
+            return
+        self.undo_stack.push(RemoveSiteCommand(self.session, self.selected_id))
+
+    def _selected_site(self) -> Site | None:
+        if self.selected_id is None or not self._editable():
+            return None
+        return self.session.site(self.selected_id)
+
+    def keys_help(self) -> list[tuple[str, str]]:
+        rows = [(label, " or ".join(keys)) for _id, label, keys in KEYMAP]
+        rows.append(("Next / previous site in the table", "Tab / Shift+Tab"))
+        return rows

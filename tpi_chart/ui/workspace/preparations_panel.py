@@ -1,0 +1,259 @@
+"""Syringes (preparations): agent from the formulary, strength from that agent's strengths, volume,
+lot, expiry; a running total drawn vs given per syringe. Every field commits when it is left."""
+
+from __future__ import annotations
+
+import string
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.errors import describe_validation_error
+from tpi_chart.domain.models import Component, Preparation
+from tpi_chart.ui.workspace.session import ChartSession
+
+
+class ComponentRow:
+    def __init__(
+        self, grid: QGridLayout, row: int, component: Component | None, on_edit: Any
+    ) -> None:
+        catalog = load_catalog()
+        self.agent = QComboBox()
+        for agent in catalog.agents.values():
+            self.agent.addItem(agent.name, agent.id)
+        self.strength = QComboBox()
+        self.volume = QDoubleSpinBox()
+        self.volume.setRange(0.1, 100)
+        self.volume.setDecimals(1)
+        self.volume.setSingleStep(0.5)
+        self.volume.setSuffix(" mL")
+        self.volume.setKeyboardTracking(False)
+        self.lot = QLineEdit()
+        self.lot.setPlaceholderText("Lot")
+        self.expires = QLineEdit()
+        self.expires.setPlaceholderText("YYYY-MM-DD")
+        self.expires.setToolTip("Expiry date, for example 2027-06-30")
+        self.remove = QPushButton("✕")
+        self.remove.setToolTip("Remove this drug from the syringe")
+        self.remove.setMaximumWidth(38)
+        if component is not None:
+            self.agent.setCurrentIndex(max(0, self.agent.findData(component.agent)))
+        self._fill_strengths(component.concentration if component else None)
+        if component is not None:
+            self.volume.setValue(component.volume_ml)
+            self.lot.setText(component.lot or "")
+            self.expires.setText(component.expires.isoformat() if component.expires else "")
+        else:
+            self.volume.setValue(1.0)
+        for column, widget in enumerate(
+            (self.agent, self.strength, self.volume, self.lot, self.expires, self.remove)
+        ):
+            grid.addWidget(widget, row, column)
+        self.agent.activated.connect(lambda _i: (self._fill_strengths(None), on_edit()))
+        self.strength.activated.connect(lambda _i: on_edit())
+        self.volume.valueChanged.connect(lambda _v: on_edit())
+        self.lot.editingFinished.connect(on_edit)
+        self.expires.editingFinished.connect(on_edit)
+
+    def _fill_strengths(self, current: str | None) -> None:
+        agent = load_catalog().agents[self.agent.currentData()]
+        self.strength.clear()
+        for strength in agent.strengths:
+            self.strength.addItem(strength)
+        if current is not None:
+            if self.strength.findText(current) < 0:
+                self.strength.addItem(current)
+            self.strength.setCurrentText(current)
+
+    def widgets(self) -> tuple[QWidget, ...]:
+        return (self.agent, self.strength, self.volume, self.lot, self.expires, self.remove)
+
+    def value(self) -> dict[str, Any]:
+        expires: Any = self.expires.text().strip() or None
+        if expires is not None:
+            try:
+                expires = date.fromisoformat(expires)
+            except ValueError:
+                pass  # left as text: validation names the field
+        return {
+            "agent": self.agent.currentData(),
+            "concentration": self.strength.currentText(),
+            "volume_ml": round(self.volume.value(), 2),
+            "lot": self.lot.text().strip() or None,
+            "expires": expires,
+        }
+
+
+class PreparationsPanel(QScrollArea):
+    failed = Signal(str)
+
+    def __init__(self, session: ChartSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._body = QWidget()
+        self._layout = QVBoxLayout(self._body)
+        self._layout.setContentsMargins(6, 6, 6, 6)
+        self.setWidget(self._body)
+        self._rows: list[tuple[str, str | None, list[ComponentRow], QLabel]] = []
+        self._shape: list[int] = []
+        self._building = False
+        self.error = QLabel()
+        self.error.setProperty("role", "error")
+        self.error.setWordWrap(True)
+
+    # -- building ----------------------------------------------------------------------------
+
+    def refresh(self, kind: str) -> None:
+        procedure = self.session.procedure
+        if procedure is None:
+            return
+        shape = [len(p.components) for p in procedure.preparations]
+        if kind == "all" or shape != self._shape:
+            self._rebuild(procedure.preparations)
+        self._update_totals()
+
+    def _rebuild(self, preparations: tuple[Preparation, ...]) -> None:
+        self._building = True
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget() is not None and item.widget() is not self.error:
+                item.widget().deleteLater()
+        self._rows = []
+        self._shape = [len(p.components) for p in preparations]
+        editable = not self.session.signed
+        for preparation in preparations:
+            box = QGroupBox(preparation.label or f"Syringe {preparation.id}")
+            grid = QGridLayout(box)
+            grid.setHorizontalSpacing(6)
+            for column, title in enumerate(("Drug", "Strength", "Volume", "Lot", "Expires")):
+                header = QLabel(title)
+                header.setProperty("role", "muted")
+                grid.addWidget(header, 0, column)
+            rows: list[ComponentRow] = []
+            for index, component in enumerate(preparation.components):
+                row = ComponentRow(grid, index + 1, component, self._commit)
+                row.remove.clicked.connect(
+                    lambda _c=False, p=preparation.id, i=index: self._remove_component(p, i)
+                )
+                for widget in row.widgets():
+                    widget.setEnabled(editable)
+                rows.append(row)
+            total = QLabel()
+            total.setObjectName(f"prepTotal_{preparation.id}")
+            grid.addWidget(total, len(rows) + 1, 0, 1, 4)
+            add = QPushButton("+ Drug")
+            add.setEnabled(editable)
+            add.clicked.connect(lambda _c=False, p=preparation.id: self._add_component(p))
+            grid.addWidget(add, len(rows) + 1, 4, 1, 2)
+            self._rows.append((preparation.id, preparation.label, rows, total))
+            self._layout.addWidget(box)
+        buttons = QHBoxLayout()
+        add_syringe = QPushButton("+ Syringe")
+        add_syringe.setObjectName("addSyringe")
+        add_syringe.setEnabled(editable)
+        add_syringe.setToolTip("Add a syringe (lidocaine 1 % to start; change drug and strength)")
+        add_syringe.clicked.connect(self._add_preparation)
+        holder = QWidget()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        holder.setLayout(buttons)
+        buttons.addWidget(add_syringe)
+        buttons.addStretch(1)
+        self._layout.addWidget(holder)
+        self._layout.addWidget(self.error)
+        self._layout.addStretch(1)
+        self._building = False
+
+    def _update_totals(self) -> None:
+        given: dict[str, float] = {}
+        for stored in self.session.sites:
+            site = stored.site
+            if site.state == "injected" and site.preparation and site.volume_ml:
+                given[site.preparation] = given.get(site.preparation, 0.0) + site.volume_ml
+        procedure = self.session.procedure
+        if procedure is None:
+            return
+        for prep_id, _label, _rows, label in self._rows:
+            preparation = procedure.preparation(prep_id)
+            drawn = preparation.total_volume_ml if preparation else 0.0
+            used = given.get(prep_id, 0.0)
+            left = drawn - used
+            text = f"Drawn {drawn:g} mL · given {used:g} mL · left {left:g} mL"
+            if left < 0:
+                text = f"⚠ {text} — more given than drawn"
+            label.setText(text)
+
+    # -- editing -----------------------------------------------------------------------------
+
+    def _collect(self) -> list[dict[str, Any]]:
+        return [
+            {"id": prep_id, "label": label, "components": [row.value() for row in rows]}
+            for prep_id, label, rows, _total in self._rows
+        ]
+
+    def _store(self, raw: list[dict[str, Any]]) -> None:
+        try:
+            preparations = [Preparation.model_validate(p) for p in raw]
+        except ValidationError as error:
+            problems = "; ".join(describe_validation_error(error, "syringe."))
+            self.error.setText(problems)
+            self.failed.emit(problems)
+            return
+        self.error.setText("")
+        self.session.set_preparations(preparations)
+
+    def _commit(self) -> None:
+        if not self._building:
+            self._store(self._collect())
+
+    def _add_component(self, prep_id: str) -> None:
+        raw = self._collect()
+        for prep in raw:
+            if prep["id"] == prep_id:
+                prep["components"].append(
+                    {"agent": "triamcinolone", "concentration": "40 mg/mL", "volume_ml": 1.0}
+                )
+        self._store(raw)
+
+    def _remove_component(self, prep_id: str, index: int) -> None:
+        raw = self._collect()
+        for prep in raw:
+            if prep["id"] == prep_id:
+                del prep["components"][index]
+        self._store([p for p in raw if p["components"]])
+
+    def _add_preparation(self) -> None:
+        raw = self._collect()
+        used = {p["id"] for p in raw}
+        new_id = next(letter for letter in string.ascii_uppercase if letter not in used)
+        raw.append(
+            {
+                "id": new_id,
+                "label": f"Syringe {new_id}",
+                "components": [{"agent": "lidocaine", "concentration": "1%", "volume_ml": 5.0}],
+            }
+        )
+        self._store(raw)
+
+    def preparation_ids(self) -> list[str]:
+        return [prep_id for prep_id, *_rest in self._rows]
+
+
+_ = Qt  # keep the import for type checkers of signal connections

@@ -1,0 +1,125 @@
+"""Live rules panel: CPT, HCPCS units, totals, % of maximum anesthetic, warnings with site numbers.
+
+Refreshed after each committed edit from `rules.evaluate(charting.document(id))`; it only reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.ui.style import repolish
+
+log = logging.getLogger(__name__)
+
+try:
+    from tpi_chart.domain.rules import evaluate as _evaluate
+except ImportError:  # the rules module arrives from another change; the panel says so meanwhile
+    _evaluate = None
+
+
+def evaluate(document: Any) -> Any:
+    if _evaluate is None:
+        return None
+    return _evaluate(document)
+
+
+class RulesPanel(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "card")
+        self.setObjectName("rulesPanel")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(4)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
+        self.cpt = QLabel("–")
+        self.cpt.setObjectName("cptLabel")
+        self.cpt.setProperty("role", "big")
+        self.muscles = QLabel("")
+        self.muscles.setProperty("role", "muted")
+        self.hcpcs = QLabel("–")
+        self.hcpcs.setObjectName("hcpcsLabel")
+        self.totals = QLabel("–")
+        self.totals.setObjectName("totalsLabel")
+        self.totals.setWordWrap(True)
+        cpt_title = QLabel("CPT")
+        cpt_title.setProperty("role", "section")
+        hcpcs_title = QLabel("HCPCS")
+        hcpcs_title.setProperty("role", "section")
+        grid.addWidget(cpt_title, 0, 0)
+        grid.addWidget(hcpcs_title, 0, 1)
+        grid.addWidget(self.cpt, 1, 0)
+        grid.addWidget(self.hcpcs, 1, 1)
+        grid.addWidget(self.muscles, 2, 0)
+        grid.setColumnStretch(1, 1)
+        layout.addLayout(grid)
+        layout.addWidget(self.totals)
+        self.dose_bar = QProgressBar()
+        self.dose_bar.setObjectName("doseBar")
+        self.dose_bar.setRange(0, 100)
+        self.dose_bar.setFormat("Local anesthetic: %p % of maximum")
+        self.dose_bar.setToolTip(
+            "Sum of each local anesthetic as a fraction of its own maximum dose"
+        )
+        layout.addWidget(self.dose_bar)
+        self.warnings = QListWidget()
+        self.warnings.setObjectName("warningsList")
+        self.warnings.setWordWrap(True)
+        self.warnings.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.warnings.setMinimumHeight(60)
+        layout.addWidget(self.warnings, 1)
+        self.evaluation: Any = None
+
+    def show_evaluation(self, evaluation: Any) -> None:
+        self.evaluation = evaluation
+        self.warnings.clear()
+        if evaluation is None:
+            self.cpt.setText("–")
+            self.hcpcs.setText("rules not available")
+            return
+        cpt = getattr(evaluation, "cpt", None)
+        self.cpt.setText(cpt or "none yet")
+        count = getattr(evaluation, "muscle_count", 0)
+        self.muscles.setText(f"{count} muscle{'s' if count != 1 else ''}")
+        lines = [f"{h.code} × {h.units}" for h in getattr(evaluation, "hcpcs", ())]
+        self.hcpcs.setText(", ".join(lines) if lines else "none")
+        totals = [
+            f"{getattr(t, 'name', t.agent)} {t.mg:g} mg ({t.ml:g} mL)"
+            for t in getattr(evaluation, "totals", ())
+        ]
+        self.totals.setText("Given: " + "; ".join(totals) if totals else "Given: nothing yet")
+        anesthetic = getattr(evaluation, "anesthetic", None)
+        percent = getattr(anesthetic, "percent_of_max", None) if anesthetic else None
+        if percent is None:
+            self.dose_bar.setValue(0)
+            self.dose_bar.setFormat("Local anesthetic: maximum unknown (weight missing?)")
+        else:
+            self.dose_bar.setValue(min(100, round(percent)))
+            self.dose_bar.setFormat(f"Local anesthetic: {percent:.1f} % of maximum")
+        level = "over" if (percent or 0) >= 100 else "near" if (percent or 0) >= 80 else "ok"
+        self.dose_bar.setProperty("level", level)
+        repolish(self.dose_bar)
+        for warning in getattr(evaluation, "warnings", ()):
+            sites = ", ".join(str(s) for s in warning.sites)
+            text = f"⚠ {warning.message}" + (f"  (sites {sites})" if sites else "")
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, warning.code)
+            item.setToolTip(warning.code)
+            self.warnings.addItem(item)
+        if not self.warnings.count():
+            self.warnings.addItem(QListWidgetItem("No warnings"))

@@ -1,0 +1,235 @@
+"""The workspace's one door to the charting service for the open procedure.
+
+Every edit goes `widget → ChartSession.<edit>() → ChartingService → COMMIT`; only when the service
+returned does the session re-read the stored rows, emit `saved(time)` and then `changed(kind)`, and
+every view (site table, diagram, rules panel, forms) refreshes from what is stored (Anki's "services
+return, views refresh"). A refused edit emits `failed(message)` and nothing on screen claims it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand
+
+from tpi_chart.domain.errors import DomainError, InvalidInput
+from tpi_chart.domain.models import Preparation, Procedure, Site
+from tpi_chart.domain.users import User
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def fallback_user(name: str | None) -> User:
+    """The user when no login service is installed: the OS login, allowed to plan and chart."""
+    raw = (name or getpass.getuser() or "clinician").strip()
+    username = re.sub(r"[^a-z0-9._-]", "", raw.lower()) or "clinician"
+    if len(username) < 2 or not username[0].isalnum():
+        username = f"u{username}".ljust(2, "0")
+    return User(username=username, display_name=raw, roles=frozenset({"physician", "assistant"}))
+
+
+def user_from(value: object, name: str | None = None) -> User:
+    if isinstance(value, User):
+        return value
+    if isinstance(value, str) and value:
+        return fallback_user(value)
+    return fallback_user(name)
+
+
+def signing_service(services: Any) -> Any:
+    """The signing service: from the services bundle if it carries one, else built on it."""
+    existing = getattr(services, "signing", None)
+    if existing is not None:
+        return existing
+    try:
+        from tpi_chart.services.signing import SigningService
+
+        store = services.store
+        return SigningService(services.charting, store.procedures, transaction=store.transaction)
+    except (ImportError, AttributeError):
+        log.exception("signing service unavailable")
+        return None
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, InvalidInput):
+        return "; ".join(error.problems)
+    text = str(error).strip()
+    return text or error.__class__.__name__
+
+
+class ChartSession(QObject):
+    """State of the one open procedure, as last read back from the service."""
+
+    saving = Signal()
+    saved = Signal(datetime)
+    failed = Signal(str)
+    # "header", "sites", "preparations" or "all": which part of the stored procedure changed.
+    changed = Signal(str)
+
+    def __init__(self, charting: Any, user: User, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.charting = charting
+        self.user = user
+        self.procedure_id: int | None = None
+        self.patient_id: int | None = None
+        self.procedure: Procedure | None = None
+        self.sites: list[Any] = []  # StoredSite(id, number, site), in number order
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def load(self, procedure_id: int) -> None:
+        self.procedure_id = procedure_id
+        self._reload("all")
+        self.changed.emit("all")
+
+    def _reload(self, kind: str) -> None:
+        assert self.procedure_id is not None
+        if kind in ("header", "preparations", "all", "sites"):
+            stored = self.charting.get(self.procedure_id)
+            self.patient_id = stored.patient_id
+            self.procedure = stored.procedure
+        if kind in ("sites", "all", "preparations"):
+            self.sites = sorted(self.charting.sites(self.procedure_id), key=lambda s: s.number)
+
+    def site(self, site_id: int) -> Site | None:
+        for stored in self.sites:
+            if stored.id == site_id:
+                return stored.site  # type: ignore[no-any-return]
+        return None
+
+    def number_of(self, site_id: int) -> int | None:
+        for stored in self.sites:
+            if stored.id == site_id:
+                return int(stored.number)
+        return None
+
+    @property
+    def signed(self) -> bool:
+        return self.procedure is not None and self.procedure.status == "signed"
+
+    def document(self) -> Any:
+        assert self.procedure_id is not None
+        return self.charting.document(self.procedure_id)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _commit(self, kind: str, action: Callable[[], T]) -> T | None:
+        if self.procedure_id is None:
+            return None
+        self.saving.emit()
+        try:
+            result = action()
+        except Exception as error:  # every refusal becomes a banner, never a traceback dialog
+            if not isinstance(error, DomainError):
+                log.exception("edit refused")
+            self.failed.emit(describe(error))
+            try:
+                self._reload("all")
+            except Exception:
+                log.exception("reload after a refused edit failed")
+            self.changed.emit("all")
+            return None
+        self._reload(kind)
+        self.saved.emit(datetime.now())
+        self.changed.emit(kind)
+        return result if result is not None else True  # type: ignore[return-value]
+
+    def update_header(self, changes: dict[str, Any]) -> bool:
+        assert self.procedure_id is not None
+        pid = self.procedure_id
+        return self._commit("header", lambda: self.charting.update(pid, changes)) is not None
+
+    def update_site(self, site_id: int, site: Site) -> bool:
+        return self._commit("sites", lambda: self.charting.update_site(site_id, site)) is not None
+
+    def set_preparations(self, preparations: Sequence[Preparation]) -> bool:
+        assert self.procedure_id is not None
+        pid = self.procedure_id
+        return (
+            self._commit(
+                "preparations", lambda: self.charting.set_preparations(pid, tuple(preparations))
+            )
+            is not None
+        )
+
+    def add_site(self, site: Site) -> Any:
+        assert self.procedure_id is not None
+        pid = self.procedure_id
+        return self._commit("sites", lambda: self.charting.add_site(pid, site))
+
+    def remove_site(self, site_id: int) -> bool:
+        return self._commit("sites", lambda: self.charting.remove_site(site_id)) is not None
+
+    def restore_site(self, site_id: int) -> bool:
+        return self._commit("sites", lambda: self.charting.restore_site(site_id)) is not None
+
+    def after_external_edit(self) -> None:
+        """The diagram changed sites through the service itself: re-read and tell everyone."""
+        if self.procedure_id is None:
+            return
+        self._reload("sites")
+        self.saved.emit(datetime.now())
+        self.changed.emit("sites")
+
+
+class SiteEditCommand(QUndoCommand):
+    """One site edit (inject, twitch, volume, findings …) as an undoable step through the service."""
+
+    def __init__(
+        self, session: ChartSession, site_id: int, before: Site, after: Site, text: str
+    ) -> None:
+        super().__init__(text)
+        self.session = session
+        self.site_id = site_id
+        self.before = before
+        self.after = after
+
+    def redo(self) -> None:
+        if not self.session.update_site(self.site_id, self.after):
+            self.setObsolete(True)
+
+    def undo(self) -> None:
+        self.session.update_site(self.site_id, self.before)
+
+
+class HeaderEditCommand(QUndoCommand):
+    """A change of procedure header fields (pain, checklist …), undoable."""
+
+    def __init__(
+        self, session: ChartSession, before: dict[str, Any], after: dict[str, Any], text: str
+    ) -> None:
+        super().__init__(text)
+        self.session = session
+        self.before = before
+        self.after = after
+
+    def redo(self) -> None:
+        if not self.session.update_header(self.after):
+            self.setObsolete(True)
+
+    def undo(self) -> None:
+        self.session.update_header(self.before)
+
+
+class RemoveSiteCommand(QUndoCommand):
+    """Remove a site through the service; undo restores the same stored site."""
+
+    def __init__(self, session: ChartSession, site_id: int) -> None:
+        super().__init__("Remove site")
+        self.session = session
+        self.site_id = site_id
+
+    def redo(self) -> None:
+        if not self.session.remove_site(self.site_id):
+            self.setObsolete(True)
+
+    def undo(self) -> None:
+        self.session.restore_site(self.site_id)

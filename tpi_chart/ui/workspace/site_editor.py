@@ -1,0 +1,196 @@
+"""The selected site's controls: injected, twitch, volume presets, syringe, findings. Large targets."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
+
+from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.models import Site
+
+FINDINGS = (
+    ("taut_band", "Taut band"),
+    ("referred_pain", "Referred pain"),
+    ("jump_sign", "Jump sign"),
+    ("negative_aspiration", "Neg. aspiration"),
+)
+TWITCH_BUTTONS = (("none", "None", "N / 0"), ("weak", "Weak", "W / 1"), ("brisk", "Brisk", "B / 2"))
+
+
+class SiteEditor(QFrame):
+    inject_requested = Signal()
+    twitch_requested = Signal(str)
+    volume_requested = Signal(float)
+    preparation_requested = Signal(str)
+    findings_requested = Signal(str, bool)
+    remove_requested = Signal()
+
+    def __init__(self, presets: tuple[float, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "card")
+        self.setObjectName("siteEditor")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(10, 8, 10, 8)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(6)
+
+        self.title = QLabel("No site selected")
+        self.title.setObjectName("siteTitle")
+        self.title.setProperty("role", "title")
+        grid.addWidget(self.title, 0, 0, 1, 3)
+        self.inject = QPushButton("Injected  (Space)")
+        self.inject.setObjectName("injectButton")
+        self.inject.setProperty("role", "primary")
+        self.inject.setMinimumHeight(44)
+        self.inject.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.inject.setToolTip("Mark the selected planned site injected (Space or Enter)")
+        self.inject.clicked.connect(self.inject_requested)
+        grid.addWidget(self.inject, 0, 3)
+
+        grid.addWidget(QLabel("Twitch"), 1, 0)
+        twitch_row = QHBoxLayout()
+        self.twitch_group = QButtonGroup(self)
+        self.twitch: dict[str, QPushButton] = {}
+        for value, text, keys in TWITCH_BUTTONS:
+            button = QPushButton(f"{text}  ({keys})")
+            button.setObjectName(f"twitch_{value}")
+            button.setCheckable(True)
+            button.setMinimumHeight(40)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setToolTip(
+                f"Local twitch response: {text.lower()} ({keys}). On a planned site this also "
+                "marks it injected; then the next planned site is selected."
+            )
+            button.clicked.connect(lambda _c=False, v=value: self.twitch_requested.emit(v))
+            self.twitch_group.addButton(button)
+            self.twitch[value] = button
+            twitch_row.addWidget(button)
+        grid.addLayout(twitch_row, 1, 1, 1, 3)
+
+        grid.addWidget(QLabel("Volume"), 2, 0)
+        volume_row = QHBoxLayout()
+        self.volume = QDoubleSpinBox()
+        self.volume.setObjectName("siteVolume")
+        self.volume.setRange(0.0, 100.0)
+        self.volume.setDecimals(1)
+        self.volume.setSingleStep(0.1)
+        self.volume.setSuffix(" mL")
+        self.volume.setSpecialValueText("–")
+        self.volume.setKeyboardTracking(False)
+        self.volume.setMinimumWidth(90)
+        self.volume.valueChanged.connect(self._volume_changed)
+        volume_row.addWidget(self.volume)
+        self.presets: list[QPushButton] = []
+        for index, preset in enumerate(presets):
+            button = QPushButton(f"{preset:g}")
+            button.setObjectName(f"preset_{index + 1}")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setToolTip(f"{preset:g} mL at this site (Alt+{index + 1}); UI preset")
+            button.clicked.connect(lambda _c=False, v=preset: self.volume_requested.emit(v))
+            volume_row.addWidget(button)
+            self.presets.append(button)
+        volume_row.addSpacing(8)
+        volume_row.addWidget(QLabel("Syringe"))
+        self.preparation = QComboBox()
+        self.preparation.setObjectName("sitePreparation")
+        self.preparation.activated.connect(
+            lambda _i: self.preparation_requested.emit(self.preparation.currentData() or "")
+        )
+        volume_row.addWidget(self.preparation)
+        volume_row.addStretch(1)
+        grid.addLayout(volume_row, 2, 1, 1, 3)
+
+        grid.addWidget(QLabel("Findings"), 3, 0)
+        findings_row = QHBoxLayout()
+        self.findings: dict[str, QCheckBox] = {}
+        for key, text in FINDINGS:
+            box = QCheckBox(text)
+            box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            box.clicked.connect(
+                lambda checked, k=key: self.findings_requested.emit(k, bool(checked))
+            )
+            self.findings[key] = box
+            findings_row.addWidget(box)
+        findings_row.addStretch(1)
+        self.remove = QPushButton("Remove site  (Del)")
+        self.remove.setObjectName("removeSite")
+        self.remove.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.remove.clicked.connect(self.remove_requested)
+        findings_row.addWidget(self.remove)
+        grid.addLayout(findings_row, 3, 1, 1, 3)
+        grid.setColumnStretch(2, 1)
+        self._updating = False
+        self.show_site(None, None, (), editable=False, can_chart=False)
+
+    def _volume_changed(self, value: float) -> None:
+        if not self._updating and value > 0:
+            self.volume_requested.emit(round(value, 2))
+
+    def show_site(
+        self,
+        number: int | None,
+        site: Site | None,
+        preparation_ids: tuple[str, ...],
+        *,
+        editable: bool,
+        can_chart: bool,
+    ) -> None:
+        self._updating = True
+        try:
+            self.preparation.clear()
+            self.preparation.addItem("—", None)
+            for prep_id in preparation_ids:
+                self.preparation.addItem(f"Syringe {prep_id}", prep_id)
+            if site is None:
+                self.title.setText("No site selected — click a marker or a row")
+                self.volume.setValue(0)
+                for button in self.twitch.values():
+                    button.setChecked(False)
+                for box in self.findings.values():
+                    box.setChecked(False)
+                for widget in self._all():
+                    widget.setEnabled(False)
+                return
+            name = load_catalog().muscle_name(site.muscle)
+            state = "● injected" if site.state == "injected" else "○ planned"
+            self.title.setText(f"{number} · {name}, {site.side} — {state}")
+            self.volume.setValue(site.volume_ml or 0)
+            self.preparation.setCurrentIndex(max(0, self.preparation.findData(site.preparation)))
+            self.twitch_group.setExclusive(False)
+            for value, button in self.twitch.items():
+                button.setChecked(site.twitch == value)
+            self.twitch_group.setExclusive(True)
+            for key, box in self.findings.items():
+                box.setChecked(bool(getattr(site.findings, key)))
+            for widget in self._all():
+                widget.setEnabled(editable)
+            charting_ok = editable and can_chart
+            self.inject.setEnabled(charting_ok and site.state == "planned")
+            for button in self.twitch.values():
+                button.setEnabled(charting_ok)
+            for box in self.findings.values():
+                box.setEnabled(charting_ok)
+        finally:
+            self._updating = False
+
+    def _all(self) -> list[QWidget]:
+        return [
+            self.inject,
+            self.volume,
+            self.preparation,
+            self.remove,
+            *self.twitch.values(),
+            *self.presets,
+            *self.findings.values(),
+        ]

@@ -1,0 +1,143 @@
+"""SiteTableModel: the stored sites of the open procedure, one row per site, numbered as on the diagram."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFont
+
+from tpi_chart.domain.catalog import load_catalog
+
+SITE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+COLUMNS = ("#", "Muscle", "Side", "State", "mL", "Twitch", "Syringe")
+TWITCH_TEXT = {"none": "none", "weak": "weak", "brisk": "brisk", None: "–"}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class SiteTableModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []  # StoredSite(id, number, site)
+        self._catalog = load_catalog()
+
+    # -- feeding -----------------------------------------------------------------------------
+
+    def set_sites(self, sites: Sequence[Any]) -> None:
+        """Show `sites`; rows keep their identity when only their content changed (selection stays)."""
+        new = list(sites)
+        if [s.id for s in new] == [s.id for s in self._rows]:
+            changed = [i for i, (a, b) in enumerate(zip(self._rows, new, strict=True)) if a != b]
+            self._rows = new
+            if changed:
+                self.dataChanged.emit(
+                    self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1)
+                )
+            return
+        self.beginResetModel()
+        self._rows = new
+        self.endResetModel()
+
+    def site_id_at(self, row: int) -> int | None:
+        if 0 <= row < len(self._rows):
+            return int(self._rows[row].id)
+        return None
+
+    def row_of(self, site_id: int) -> int | None:
+        for row, stored in enumerate(self._rows):
+            if stored.id == site_id:
+                return row
+        return None
+
+    # -- Qt model ------------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return (
+                    "Site number as on the diagram",
+                    "Muscle",
+                    "The patient's side",
+                    "Planned (hollow marker) or injected (filled)",
+                    "Volume injected at this site, mL",
+                    "Local twitch response",
+                    "Syringe (preparation) used",
+                )[section]
+        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            if 0 <= section < len(self._rows):
+                return str(self._rows[section].number)
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        stored = self._rows[index.row()]
+        site = stored.site
+        column = index.column()
+        if role == SITE_ID_ROLE:
+            return int(stored.id)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(stored, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            warn = self._ptx(site.muscle)
+            text = f"Site {stored.number}: {self._catalog.muscle_name(site.muscle)}, {site.side}"
+            return text + (" — pneumothorax risk" if warn else "")
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column in (0, 4):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and column == 3 and site.state == "injected":
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == 3:
+                return QColor("#1d7a46") if site.state == "injected" else QColor("#56636f")
+            if column == 1 and (site.muscle == "unspecified" or self._ptx(site.muscle)):
+                return QColor("#a15c00")
+        return None
+
+    def _ptx(self, muscle: str) -> bool:
+        entry = self._catalog.muscles.get(muscle)
+        return bool(entry and entry.pneumothorax_risk)
+
+    def _text(self, stored: Any, column: int) -> str:
+        site = stored.site
+        if column == 0:
+            return str(stored.number)
+        if column == 1:
+            name = self._catalog.muscle_name(site.muscle)
+            return f"⚠ {name}" if site.muscle == "unspecified" or self._ptx(site.muscle) else name
+        if column == 2:
+            return str(site.side)
+        if column == 3:
+            return "● injected" if site.state == "injected" else "○ planned"
+        if column == 4:
+            return f"{site.volume_ml:g}" if site.volume_ml is not None else "–"
+        if column == 5:
+            return TWITCH_TEXT.get(site.twitch, str(site.twitch))
+        if column == 6:
+            return site.preparation or "–"
+        return ""
