@@ -20,6 +20,7 @@ EXIT_BAD_INPUT = 2
 # Each module defines `register(subparsers)`, which adds its commands and sets `handler` on them.
 COMMAND_MODULES: tuple[str, ...] = (
     "tpi_chart.cli.commands_check",
+    "tpi_chart.cli.commands_data",
 )
 
 
