@@ -15,7 +15,7 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
-from tpi_chart.domain.diagram import DiagramView, Path, flatten_path
+from tpi_chart.domain.diagram import DiagramView, Path
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.fonts import SANS, SANS_BOLD
 
@@ -69,7 +69,7 @@ def crop_for(view: DiagramView, markers: Sequence[Marker]) -> Crop:
     if not points:
         return Crop(0.0, 0.0, aspect, 1.0)
     x0, y0, x1, y1 = _bounds(points)
-    pad = 0.035
+    pad = 0.05
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     # Body views are symmetric: centre the crop on the midline so left and right read evenly.
     if view.id in ("anterior", "posterior"):
@@ -247,10 +247,3 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
         canvas.setFont(SANS_BOLD, 7.5)
         canvas.setFillColor(st.MUTED)
         canvas.drawString(0, self.drawing_height + 4, self.view.title.upper())
-
-
-def zone_polygon_bounds(view: DiagramView, muscle: str, side: str) -> tuple[float, float, float, float] | None:
-    zone = view.zone_for(muscle, side)
-    if zone is None:
-        return None
-    return _bounds(list(zone.polygon) or list(flatten_path(zone.path)))

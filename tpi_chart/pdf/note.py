@@ -385,25 +385,24 @@ class ProcedureNoteRenderer:
             f"   ·   {SEX_NAMES[patient.sex]}"
         )
         draw_text(canvas, x, y, details, SANS, 9)
-        draw_text(
-            canvas,
-            right,
-            y,
-            f"Date of service {format_datetime(procedure.performed_at)}",
-            SANS,
-            9,
-            "right",
-        )
-        y -= 13
-        canvas.setFillColor(st.MUTED)
-        draw_text(canvas, left, y, f"Physician: {procedure.physician or 'not recorded'}", SANS, 8.5)
         if self.signed:
             canvas.setFillColor(st.OK)
             status = "Signed"
         else:
             canvas.setFillColor(st.DRAFT)
             status = "DRAFT — not signed"
-        draw_text(canvas, right, y, status, SANS_BOLD, 8.5, "right")
+        draw_text(canvas, right, y, status, SANS_BOLD, 9, "right")
+        y -= 13
+        canvas.setFillColor(st.MUTED)
+        draw_text(
+            canvas,
+            left,
+            y,
+            f"Date of service {format_datetime(procedure.performed_at)}   ·   "
+            f"Physician: {procedure.physician or 'not recorded'}",
+            SANS,
+            8.5,
+        )
         canvas.setStrokeColor(st.ACCENT)
         canvas.setLineWidth(1.2)
         rule_y = height - self.margin_top - self.header_height + 8
@@ -809,7 +808,7 @@ class ProcedureNoteRenderer:
                 row.append(format_number(mg, 1) if mg is not None else "—")
                 if mg is not None:
                     totals_mg[agent] += mg
-            row.append(site.twitch.capitalize() if site.twitch else "—")
+            row.append(site.twitch.capitalize() if site.twitch and injected else "—")
             findings = findings_text(site)
             if not injected:
                 row.append(_m(f"<i>Planned — not injected.</i> {markup(findings)}", s.muted))
