@@ -48,21 +48,21 @@ class Muscle(_Data):
 
 
 class MaxDose(_Data):
-    mg_per_kg: float | None
-    max_mg: float
+    mg_per_kg: float | None = Field(gt=0)
+    max_mg: float = Field(gt=0)
     verified: bool
     source: str
 
 
 class HcpcsUnit(_Data):
     code: str
-    unit_mg: float
+    unit_mg: float = Field(gt=0)
     verified: bool
     source: str
 
 
 class Equivalence(_Data):
-    factor: float
+    factor: float = Field(ge=0)
     verified: bool
     source: str
 
