@@ -113,7 +113,7 @@ class Diagram:
     def view(self, view_id: str) -> DiagramView:
         if view_id not in self.views:
             raise KeyError(f"unknown diagram view: {view_id!r}")
-        return self.views[cast(ViewId, view_id)]
+        return self.views[view_id]
 
     @property
     def muscles(self) -> frozenset[str]:
@@ -125,7 +125,9 @@ class Diagram:
 # --------------------------------------------------------------------------------------------
 
 
-def flatten_path(path: Iterable[Sequence[str | float]], steps: int = BEZIER_STEPS) -> tuple[Point, ...]:
+def flatten_path(
+    path: Iterable[Sequence[str | float]], steps: int = BEZIER_STEPS
+) -> tuple[Point, ...]:
     """Polygonise a path's first closed sub-path (lines kept, Béziers sampled)."""
     points: list[Point] = []
     current: Point = (0.0, 0.0)
@@ -209,7 +211,7 @@ def _view(raw: dict[str, object]) -> DiagramView:
     view_id = raw["id"]
     if view_id not in VIEW_IDS:
         raise ValueError(f"unknown diagram view {view_id!r}")
-    vid = cast(ViewId, view_id)
+    vid: ViewId = view_id
     zones: list[Zone] = []
     raw_zones = raw["zones"]
     assert isinstance(raw_zones, list)
@@ -232,7 +234,8 @@ def _view(raw: dict[str, object]) -> DiagramView:
         )
     outline = raw["outline"]
     details = raw.get("details", [])
-    assert isinstance(outline, list) and isinstance(details, list)
+    assert isinstance(outline, list)
+    assert isinstance(details, list)
     aspect = raw["aspect"]
     assert isinstance(aspect, int | float)
     return DiagramView(
@@ -278,8 +281,9 @@ def resolve_point(view: str, x: float, y: float) -> tuple[str, str]:
 
 
 def _view_preference(side: str) -> tuple[ViewId, ...]:
-    head: tuple[ViewId, ...] = ("head_right", "head_left") if side == "right" else ("head_left", "head_right")
-    return ("posterior", "anterior", *head)
+    if side == "right":
+        return ("posterior", "anterior", "head_right", "head_left")
+    return ("posterior", "anterior", "head_left", "head_right")
 
 
 def default_position(muscle: str, side: str) -> tuple[str, float, float] | None:
