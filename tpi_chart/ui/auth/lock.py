@@ -1,0 +1,336 @@
+"""The idle lock (reliability.md §3.2, S4; HIPAA §164.312(a)(2)(iii); ONC (d)(5)).
+
+Lock, do not log out: after the idle time the window's central area is swapped for a lock screen
+that shows no patient data, and every other part of the window that may carry it (docks, tool
+bars, status bar, menu bar, the title) is hidden until someone signs in. The charting widgets are
+kept exactly as they were (only hidden), so the same user resumes where they left off; everything
+is already saved, so a different user can take over without anything being lost: the window is
+told through `user_changed` and reloads for them.
+
+Install on any QMainWindow after its central widget is set::
+
+    self.idle_lock = IdleLock(self, services.auth.login, minutes=10, user=user)
+    self.idle_lock.user_changed.connect(self.on_user_changed)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QWindow
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QStatusBar,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.errors import DomainError
+from tpi_chart.domain.users import User
+
+VerifyPassword = Callable[[str, str], User | None]
+
+DEFAULT_MINUTES = 10
+MIN_MINUTES = 2
+MAX_MINUTES = 15
+WARNING_SECONDS = 60
+APP_NAME = "TPI Chart"
+
+_INPUT_EVENTS = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseButtonDblClick,
+        QEvent.Type.MouseMove,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TouchUpdate,
+        QEvent.Type.TabletPress,
+    }
+)
+_BLOCKED_WHILE_LOCKED = _INPUT_EVENTS | {
+    QEvent.Type.KeyRelease,
+    QEvent.Type.MouseButtonRelease,
+    QEvent.Type.Shortcut,
+    QEvent.Type.ShortcutOverride,
+}
+
+
+def check_minutes(minutes: float) -> float:
+    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        raise ValueError(
+            f"idle lock: {minutes:g} minutes is outside the allowed {MIN_MINUTES}-{MAX_MINUTES}"
+        )
+    return minutes
+
+
+class LockScreen(QFrame):
+    """App name, 'Locked — sign in to continue', username and password. Nothing else."""
+
+    submitted = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lockScreen")
+        self.setStyleSheet(
+            "#lockScreen { background: #24313d; }"
+            "#lockCard { background: white; border-radius: 10px; }"
+            "#lockTitle { font-size: 22pt; font-weight: 600; }"
+            "#lockState { font-size: 13pt; color: #56636f; }"
+            "#lockError { color: #b3261e; }"
+        )
+        card = QFrame(self)
+        card.setObjectName("lockCard")
+        card.setFixedWidth(380)
+        title = QLabel(APP_NAME, card)
+        title.setObjectName("lockTitle")
+        state = QLabel("Locked — sign in to continue", card)
+        state.setObjectName("lockState")
+        self.username = QLineEdit(card)
+        self.username.setObjectName("lockUsername")
+        self.username.setAccessibleName("Username")
+        self.password = QLineEdit(card)
+        self.password.setObjectName("lockPassword")
+        self.password.setAccessibleName("Password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.error = QLabel("", card)
+        self.error.setObjectName("lockError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.unlock_button = QPushButton("Sign in", card)
+        self.unlock_button.setDefault(True)
+
+        form = QFormLayout()
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+        inner = QVBoxLayout(card)
+        inner.setContentsMargins(28, 24, 28, 24)
+        inner.setSpacing(12)
+        inner.addWidget(title)
+        inner.addWidget(state)
+        inner.addLayout(form)
+        inner.addWidget(self.error)
+        inner.addWidget(self.unlock_button)
+
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+
+        self.unlock_button.clicked.connect(self._submit)
+        self.password.returnPressed.connect(self._submit)
+        self.username.returnPressed.connect(self.password.setFocus)
+
+    def _submit(self) -> None:
+        self.submitted.emit(self.username.text(), self.password.text())
+
+    def reset(self, username: str) -> None:
+        self.username.setText(username)
+        self.password.clear()
+        self.error.hide()
+        (self.password if username else self.username).setFocus()
+
+    def show_error(self, message: str) -> None:
+        self.password.clear()
+        self.error.setText(message)
+        self.error.show()
+        self.password.setFocus()
+
+
+class IdleLock(QObject):
+    """Locks `window` after `minutes` without keyboard, mouse or touch input anywhere in the app.
+
+    `verify_password(username, password)` returns the user or None (it may raise a DomainError,
+    e.g. an account locked out, whose message is shown). `clock` is a monotonic seconds source;
+    tests pass a fake one and call `check()` instead of waiting.
+    """
+
+    warning_shown = Signal(int)  # seconds left
+    locked = Signal()
+    unlocked = Signal(object)  # the User who signed in
+    user_changed = Signal(object)  # a different User signed in: reload/reset for them
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        verify_password: VerifyPassword,
+        minutes: float = DEFAULT_MINUTES,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        user: User | None = None,
+        poll_ms: int = 1000,
+    ) -> None:
+        super().__init__(window)
+        self._window = window
+        self._verify = verify_password
+        self._clock = clock
+        self._timeout = check_minutes(minutes) * 60.0
+        self.user = user
+        self._last_input = clock()
+        self._locked = False
+        self._hidden: list[QWidget] = []
+        self._title = ""
+
+        content = window.takeCentralWidget()
+        self.content = content if content is not None else QWidget()
+        self.banner = QLabel("", objectName="idleWarning")
+        self.banner.setStyleSheet(
+            "#idleWarning { background: #fff4e0; color: #a15c00; padding: 8px 12px;"
+            " border-bottom: 1px solid #e8c98f; font-weight: 600; }"
+        )
+        self.banner.hide()
+        self.lock_screen = LockScreen()
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("idleLockStack")
+        self.stack.addWidget(self.content)
+        self.stack.addWidget(self.lock_screen)
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.stack, 1)
+        window.setCentralWidget(holder)
+
+        self.lock_screen.submitted.connect(self._try_unlock)
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self.check)
+        self._timer.start()
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+            window.destroyed.connect(lambda: app.removeEventFilter(self))
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def is_locked(self) -> bool:
+        return self._locked
+
+    @property
+    def minutes(self) -> float:
+        return self._timeout / 60.0
+
+    def set_minutes(self, minutes: float) -> None:
+        self._timeout = check_minutes(minutes) * 60.0
+        self.check()
+
+    def seconds_left(self) -> float:
+        return self._timeout - (self._clock() - self._last_input)
+
+    def touch(self) -> None:
+        """Input happened: restart the idle time and take the warning away."""
+        self._last_input = self._clock()
+        if self.banner.isVisibleTo(self._window):
+            self.banner.hide()
+
+    def check(self) -> None:
+        """Called by the poll timer (and by tests): warn in the last minute, lock at zero."""
+        if self._locked:
+            return
+        left = self.seconds_left()
+        if left <= 0:
+            self.lock()
+        elif left <= WARNING_SECONDS:
+            seconds = int(left + 0.999)
+            self.banner.setText(
+                f"For privacy this window locks in {seconds} s. Move the mouse or press a key to "
+                "stay signed in; nothing will be lost."
+            )
+            if not self.banner.isVisibleTo(self._window):
+                self.banner.show()
+            self.warning_shown.emit(seconds)
+
+    # -- locking -------------------------------------------------------------------------------
+
+    def lock(self) -> None:
+        if self._locked:
+            return
+        self._locked = True
+        self.banner.hide()
+        window = self._window
+        self._title = window.windowTitle()
+        window.setWindowTitle(f"{APP_NAME} — Locked")
+        self._hidden = []
+        candidates: list[QWidget] = [
+            *window.findChildren(QDockWidget),
+            *window.findChildren(QToolBar),
+            *window.findChildren(QStatusBar),
+        ]
+        menu = window.menuWidget()
+        if menu is not None:
+            candidates.append(menu)
+        for widget in candidates:
+            if widget.isVisibleTo(window):
+                widget.hide()
+                self._hidden.append(widget)
+        for top in QApplication.topLevelWidgets():
+            if top is not window and top.isVisible() and not top.isModal():
+                top.hide()
+                self._hidden.append(top)
+        self.lock_screen.reset(self.user.username if self.user is not None else "")
+        self.stack.setCurrentWidget(self.lock_screen)
+        self.content.hide()
+        self.locked.emit()
+
+    def _try_unlock(self, username: str, password: str) -> None:
+        try:
+            user = self._verify(username, password)
+        except DomainError as error:
+            self.lock_screen.show_error(str(error))
+            return
+        if user is None:
+            self.lock_screen.show_error("Wrong username or password.")
+            return
+        self._unlock(user)
+
+    def _unlock(self, user: User) -> None:
+        previous = self.user
+        self.user = user
+        self._locked = False
+        self.lock_screen.reset("")
+        self.stack.setCurrentWidget(self.content)
+        self.content.show()
+        for widget in self._hidden:
+            widget.show()
+        self._hidden = []
+        self._window.setWindowTitle(self._title)
+        self._last_input = self._clock()
+        self.unlocked.emit(user)
+        if previous is None or previous.username != user.username:
+            self.user_changed.emit(user)
+
+    # -- input -----------------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if self._locked:
+            if isinstance(watched, QWindow):
+                return False  # Qt passes it on to the target widget, which is filtered then
+            # No shortcut, key or click reaches the hidden chart.
+            return kind in _BLOCKED_WHILE_LOCKED and not self._inside_lock_screen(watched)
+        if kind in _INPUT_EVENTS:
+            self.touch()
+        return False
+
+    def _inside_lock_screen(self, watched: QObject) -> bool:
+        """True for what must keep working while locked: the lock screen itself, and anything
+        that is not part of this window (another window's lock, for instance)."""
+        if isinstance(watched, QWidget):
+            if watched.window() is not self._window:
+                return True
+            return watched is self.lock_screen or self.lock_screen.isAncestorOf(watched)
+        # A QAction's shortcut: blocked while this window is the active one.
+        return QApplication.activeWindow() not in (None, self._window)
