@@ -113,6 +113,8 @@ class WorkspacePage(QWidget):
     def __init__(self, services: Any, user: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("workspace")
+        # The workspace itself takes the focus so the charting keys work before anything is clicked.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.services = services
         self.user = user
         self.session = ChartSession(services.charting, user, self)
