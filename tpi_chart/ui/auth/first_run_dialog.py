@@ -1,0 +1,100 @@
+"""First run: a new database has no accounts, so the first person creates the administrator.
+
+"I am also a physician" gives the same account the physician role (a one-doctor clinic)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.errors import DomainError
+from tpi_chart.domain.users import User
+
+# (username, display name, password, physician) -> the new administrator
+CreateAdministrator = Callable[[str, str, str, bool], User]
+
+
+class FirstRunDialog(QDialog):
+    def __init__(self, create: CreateAdministrator, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("TPI Chart — Create the administrator")
+        self._create = create
+        self.user: User | None = None
+        intro = QLabel(
+            "Welcome. This database has no accounts yet. Create the administrator account: it "
+            "adds and removes the other users. Everyone signs in with their own account."
+        )
+        intro.setWordWrap(True)
+        self.username = QLineEdit()
+        self.username.setAccessibleName("Username")
+        self.display_name = QLineEdit()
+        self.display_name.setAccessibleName("Full name")
+        self.password = QLineEdit()
+        self.password.setAccessibleName("Password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm = QLineEdit()
+        self.confirm.setAccessibleName("Repeat password")
+        self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        self.physician = QCheckBox("I am also a physician (I chart and sign procedures)")
+        self.error = QLabel("")
+        self.error.setObjectName("firstRunError")
+        self.error.setStyleSheet("color: #b3261e;")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.create_button.setText("Create administrator")
+        form = QFormLayout()
+        form.addRow("Username", self.username)
+        form.addRow("Full name", self.display_name)
+        form.addRow("Password (8+ characters)", self.password)
+        form.addRow("Repeat password", self.confirm)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.physician)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+
+    def submit(self) -> None:
+        password, confirm = self.password.text(), self.confirm.text()
+        if password != confirm:
+            self._fail("The two passwords differ; type the same password twice.")
+            return
+        try:
+            user = self._create(
+                self.username.text(), self.display_name.text(), password, self.physician.isChecked()
+            )
+        except DomainError as error:
+            self._fail(str(error))
+            return
+        self.password.clear()
+        self.confirm.clear()
+        self.user = user
+        self.accept()
+
+    def _fail(self, message: str) -> None:
+        self.password.clear()
+        self.confirm.clear()
+        self.error.setText(message)
+        self.error.show()
+
+    @classmethod
+    def ask(cls, create: CreateAdministrator, parent: QWidget | None = None) -> User | None:
+        dialog = cls(create, parent)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        return dialog.user if accepted else None

@@ -1,0 +1,88 @@
+"""Sign in: username and password. A wrong password keeps the dialog open and says so; nothing
+about the attempt other than the username is kept anywhere (the password field is cleared)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.errors import DomainError
+from tpi_chart.domain.users import User
+
+Login = Callable[[str, str], User | None]
+
+
+class LoginDialog(QDialog):
+    def __init__(self, login: Login, username: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("TPI Chart — Sign in")
+        self._login = login
+        self.user: User | None = None
+        heading = QLabel("Sign in to TPI Chart")
+        heading.setStyleSheet("font-size: 15pt; font-weight: 600;")
+        self.username = QLineEdit(username)
+        self.username.setAccessibleName("Username")
+        self.password = QLineEdit()
+        self.password.setAccessibleName("Password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.error = QLabel("")
+        self.error.setObjectName("loginError")
+        self.error.setStyleSheet("color: #b3261e;")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Sign in")
+        self.sign_in_button = ok
+        form = QFormLayout()
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        (self.password if username else self.username).setFocus()
+
+    def submit(self) -> None:
+        username = self.username.text().strip()
+        password = self.password.text()
+        self.password.clear()
+        if not username or not password:
+            self._fail("Enter your username and password.")
+            return
+        try:
+            user = self._login(username, password)
+        except DomainError as error:
+            self._fail(str(error))
+            return
+        if user is None:
+            self._fail("Wrong username or password.")
+            return
+        self.user = user
+        self.accept()
+
+    def _fail(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
+        self.password.setFocus()
+
+    @classmethod
+    def ask(cls, login: Login, username: str = "", parent: QWidget | None = None) -> User | None:
+        """Show the dialog until a successful sign-in (the user) or Cancel (None)."""
+        dialog = cls(login, username, parent)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        return dialog.user if accepted else None
