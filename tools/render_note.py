@@ -34,7 +34,9 @@ def main() -> int:
     reference = ProcedureDocument.model_validate(
         json.loads((ROOT / "tests/examples/reference-visit.json").read_text("utf-8"))
     )
-    options = NoteOptions(clinic_name="Riverside Pain & Spine Clinic", clinic_phone="(555) 010-2030")
+    options = NoteOptions(
+        clinic_name="Riverside Pain & Spine Clinic", clinic_phone="(555) 010-2030"
+    )
     signed = signed_copy(reference)
     outputs = {
         "reference-note.pdf": render_note(signed, options),

@@ -17,7 +17,7 @@ from reportlab.platypus import Flowable
 
 from tpi_chart.domain.diagram import DiagramView, Path
 from tpi_chart.pdf import styles as st
-from tpi_chart.pdf.fonts import SANS, SANS_BOLD
+from tpi_chart.pdf.fonts import SANS_BOLD
 
 #: Marker radius in points (the printed size does not depend on the zoom).
 MARKER_RADIUS = 6.2
@@ -226,8 +226,13 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
                 canvas.setLineWidth(0.5)
                 canvas.line(cx, cy, true_x - offset_x, self.drawing_height - (true_y - offset_y))
                 canvas.setFillColor(st.MUTED)
-                canvas.circle(true_x - offset_x, self.drawing_height - (true_y - offset_y), 1.1,
-                              stroke=0, fill=1)
+                canvas.circle(
+                    true_x - offset_x,
+                    self.drawing_height - (true_y - offset_y),
+                    1.1,
+                    stroke=0,
+                    fill=1,
+                )
             if marker.warning:
                 canvas.setStrokeColor(st.WARNING)
                 canvas.setLineWidth(1.6)

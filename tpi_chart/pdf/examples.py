@@ -26,7 +26,9 @@ def signed_copy(
     procedure = data["procedure"]
     procedure.pop("signature", None)
     procedure["status"] = "signed"
-    unsigned = ProcedureDocument.model_validate({**data, "procedure": {**procedure, "status": "in_progress", "addenda": []}})
+    unsigned = ProcedureDocument.model_validate(
+        {**data, "procedure": {**procedure, "status": "in_progress", "addenda": []}}
+    )
     signer = signed_by or document.procedure.physician or "Physician"
     acknowledgements = []
     if acknowledge:
@@ -35,19 +37,27 @@ def signed_copy(
             sites = merged.setdefault(warning.code, [])
             sites.extend(s for s in warning.sites if s not in sites)
         acknowledgements = [
-            {"code": code, "sites": sites, "reason": "Reviewed with the patient; clinically indicated."}
+            {
+                "code": code,
+                "sites": sites,
+                "reason": "Reviewed with the patient; clinically indicated.",
+            }
             for code, sites in merged.items()
         ]
     procedure["signature"] = {
         "signed_by": signer,
-        "signed_at": (document.procedure.performed_at + timedelta(minutes=minutes_after)).isoformat(),
+        "signed_at": (
+            document.procedure.performed_at + timedelta(minutes=minutes_after)
+        ).isoformat(),
         "content_hash": content_hash(unsigned),
         "acknowledged_warnings": acknowledgements,
     }
     return ProcedureDocument.model_validate(data)
 
 
-def with_addendum(document: ProcedureDocument, text: str, author: str, hours_after: int = 20) -> ProcedureDocument:
+def with_addendum(
+    document: ProcedureDocument, text: str, author: str, hours_after: int = 20
+) -> ProcedureDocument:
     """A signed document with one more (hashed) addendum."""
     data = document.to_json_dict()
     signature = document.procedure.signature
@@ -65,7 +75,9 @@ def with_addendum(document: ProcedureDocument, text: str, author: str, hours_aft
 def forty_site_document(base: ProcedureDocument | None = None) -> ProcedureDocument:
     """A (clinically unrealistic) 40-site procedure to test that the note lays out at scale."""
     catalog = load_catalog()
-    muscles = [m for m in catalog.muscles if default_position(m, "left") or default_position(m, "right")]
+    muscles = [
+        m for m in catalog.muscles if default_position(m, "left") or default_position(m, "right")
+    ]
     sites: list[dict[str, Any]] = []
     sides = ("left", "right")
     index = 0
@@ -110,8 +122,20 @@ def forty_site_document(base: ProcedureDocument | None = None) -> ProcedureDocum
                     "id": "A",
                     "label": "Syringe A",
                     "components": [
-                        {"agent": "lidocaine", "concentration": "0.5%", "volume_ml": 20.0, "lot": "LD5", "expires": "2027-01-31"},
-                        {"agent": "sodium_chloride", "concentration": "0.9%", "volume_ml": 10.0, "lot": "NS1", "expires": "2027-02-28"},
+                        {
+                            "agent": "lidocaine",
+                            "concentration": "0.5%",
+                            "volume_ml": 20.0,
+                            "lot": "LD5",
+                            "expires": "2027-01-31",
+                        },
+                        {
+                            "agent": "sodium_chloride",
+                            "concentration": "0.9%",
+                            "volume_ml": 10.0,
+                            "lot": "NS1",
+                            "expires": "2027-02-28",
+                        },
                     ],
                 }
             ],

@@ -41,7 +41,12 @@ def register_fonts() -> None:
     pdfmetrics.registerFontFamily(
         SANS, normal=SANS, bold=SANS_BOLD, italic=SANS_ITALIC, boldItalic=SANS_BOLD
     )
-    for bold, italic, face in ((0, 0, SANS), (1, 0, SANS_BOLD), (0, 1, SANS_ITALIC), (1, 1, SANS_BOLD)):
+    for bold, italic, face in (
+        (0, 0, SANS),
+        (1, 0, SANS_BOLD),
+        (0, 1, SANS_ITALIC),
+        (1, 1, SANS_BOLD),
+    ):
         addMapping(SANS, bold, italic, face)
 
 

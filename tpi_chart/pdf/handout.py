@@ -98,17 +98,37 @@ class AftercareHandoutRenderer:
         draw_text(canvas, self.margin, top - 6, self.options.clinic_name, SANS_BOLD, 14)
         if self.options.clinic_phone:
             canvas.setFillColor(st.INK)
-            draw_text(canvas, width - self.margin, top - 6, f"Phone {self.options.clinic_phone}",
-                      SANS_BOLD, 11, "right")
+            draw_text(
+                canvas,
+                width - self.margin,
+                top - 6,
+                f"Phone {self.options.clinic_phone}",
+                SANS_BOLD,
+                11,
+                "right",
+            )
         canvas.setStrokeColor(st.ACCENT)
         canvas.setLineWidth(1.2)
         canvas.line(self.margin, top - 16, width - self.margin, top - 16)
         canvas.setFillColor(st.MUTED)
-        draw_text(canvas, self.margin, self.margin - 18, "Keep this sheet. Bring it to your next visit "
-                  "if you have questions.", SANS, 8)
+        draw_text(
+            canvas,
+            self.margin,
+            self.margin - 18,
+            "Keep this sheet. Bring it to your next visit if you have questions.",
+            SANS,
+            8,
+        )
         if total > 1:
-            draw_text(canvas, width - self.margin, self.margin - 18, f"Page {page} of {total}", SANS, 8,
-                      "right")
+            draw_text(
+                canvas,
+                width - self.margin,
+                self.margin - 18,
+                f"Page {page} of {total}",
+                SANS,
+                8,
+                "right",
+            )
         canvas.restoreState()
 
     def _story(self) -> list[Any]:
@@ -123,13 +143,22 @@ class AftercareHandoutRenderer:
         ]
         facts = [
             ("Patient", f"{patient.given_name} {patient.family_name}"),
-            ("Date", f"{procedure.performed_at:%B} {procedure.performed_at.day}, {procedure.performed_at.year}"),
-            ("Areas treated", plain_join(areas).capitalize() if areas else "See your procedure note"),
+            (
+                "Date",
+                f"{procedure.performed_at:%B} {procedure.performed_at.day}, {procedure.performed_at.year}",
+            ),
+            (
+                "Areas treated",
+                plain_join(areas).capitalize() if areas else "See your procedure note",
+            ),
         ]
         if procedure.physician:
             facts.append(("Your doctor", procedure.physician))
         table = Table(
-            [[Paragraph(markup(k), s.label), Paragraph(markup(v), s.handout_body)] for k, v in facts],
+            [
+                [Paragraph(markup(k), s.label), Paragraph(markup(v), s.handout_body)]
+                for k, v in facts
+            ],
             colWidths=[100, self.pagesize[0] - 2 * self.margin - 100],
         )
         table.setStyle(
@@ -183,4 +212,4 @@ def render_handout(document: ProcedureDocument, options: NoteOptions | None = No
     return AftercareHandoutRenderer(document, options).render()
 
 
-__all__ = ["AftercareHandoutRenderer", "SANS", "render_handout"]
+__all__ = ["SANS", "AftercareHandoutRenderer", "render_handout"]

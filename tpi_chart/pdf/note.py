@@ -76,7 +76,11 @@ TECHNIQUE_NAMES = {
     "fast_in_fast_out": "fast-in/fast-out",
     "single_pass": "single pass",
 }
-GUIDANCE_NAMES = {"none": "None (landmark and palpation)", "ultrasound": "Ultrasound", "fluoroscopy": "Fluoroscopy"}
+GUIDANCE_NAMES = {
+    "none": "None (landmark and palpation)",
+    "ultrasound": "Ultrasound",
+    "fluoroscopy": "Fluoroscopy",
+}
 COMPLICATION_NAMES = {
     "vasovagal": "vasovagal reaction",
     "bleeding": "bleeding",
@@ -134,7 +138,11 @@ def render_info(options: NoteOptions) -> dict[str, Any]:
 def format_datetime(value: datetime) -> str:
     """'2026-11-20 09:30 UTC−07:00': the time as charted, with its offset (never converted)."""
     offset = value.strftime("%z")
-    zone = "UTC" if offset in ("", "+0000") else f"UTC{offset[0].replace('-', '−')}{offset[1:3]}:{offset[3:5]}"
+    zone = (
+        "UTC"
+        if offset in ("", "+0000")
+        else f"UTC{offset[0].replace('-', '−')}{offset[1:3]}:{offset[3:5]}"
+    )
     return f"{value:%Y-%m-%d %H:%M} {zone}"
 
 
@@ -375,7 +383,9 @@ class ProcedureNoteRenderer:
         canvas.setFillColor(st.ACCENT)
         draw_text(canvas, left, top - 12, self.options.clinic_name, SANS_BOLD, 12)
         canvas.setFillColor(st.MUTED)
-        draw_text(canvas, right, top - 11, "Trigger point injection — procedure note", SANS, 8.5, "right")
+        draw_text(
+            canvas, right, top - 11, "Trigger point injection — procedure note", SANS, 8.5, "right"
+        )
         # Patient: two identifiers (name + MRN + date of birth).
         canvas.setFillColor(st.INK)
         y = top - 29
@@ -586,7 +596,9 @@ class ProcedureNoteRenderer:
 
         def line(ok: bool, text: str) -> str:
             mark = (
-                f'<font color="#166534">{CHECK}</font>' if ok else f'<font color="#c2410c">{CROSS}</font>'
+                f'<font color="#166534">{CHECK}</font>'
+                if ok
+                else f'<font color="#c2410c">{CROSS}</font>'
             )
             return f"{mark} {markup(text)}"
 
@@ -595,9 +607,16 @@ class ProcedureNoteRenderer:
             consent_lines = [line(False, "Consent not documented")]
         else:
             method = f" ({consent.method})" if consent.method else ""
-            consent_lines = [line(consent.obtained, f"Consent obtained{method}" if consent.obtained else "Consent NOT obtained")]
+            consent_lines = [
+                line(
+                    consent.obtained,
+                    f"Consent obtained{method}" if consent.obtained else "Consent NOT obtained",
+                )
+            ]
             if consent.risks_discussed:
-                consent_lines.append(markup("Risks discussed: " + ", ".join(consent.risks_discussed)))
+                consent_lines.append(
+                    markup("Risks discussed: " + ", ".join(consent.risks_discussed))
+                )
             if consent.obtained_by:
                 consent_lines.append(markup(f"By {consent.obtained_by}"))
             if consent.at is not None:
@@ -618,11 +637,19 @@ class ProcedureNoteRenderer:
             if screen.notes:
                 screen_lines.append(markup(screen.notes))
         facts = [
-            f"Weight {format_number(patient.weight_kg, 1)} kg" if patient.weight_kg else "Weight not recorded",
-            "Allergies: " + (", ".join(patient.allergies) if patient.allergies else "none recorded"),
+            f"Weight {format_number(patient.weight_kg, 1)} kg"
+            if patient.weight_kg
+            else "Weight not recorded",
+            "Allergies: "
+            + (", ".join(patient.allergies) if patient.allergies else "none recorded"),
             "Anticoagulated: "
-            + (f"yes ({patient.anticoagulant})" if patient.anticoagulated and patient.anticoagulant
-               else "yes" if patient.anticoagulated else "no"),
+            + (
+                f"yes ({patient.anticoagulant})"
+                if patient.anticoagulated and patient.anticoagulant
+                else "yes"
+                if patient.anticoagulated
+                else "no"
+            ),
         ]
         if patient.pregnant is not None:
             facts.append("Pregnant: " + ("yes" if patient.pregnant else "no"))
@@ -648,8 +675,13 @@ class ProcedureNoteRenderer:
 
         width = self.content_width / 3
         table = Table(
-            [[column("Consent", consent_lines), column("Safety screen", screen_lines),
-              column("Time-out (Universal Protocol)", time_out_lines)]],
+            [
+                [
+                    column("Consent", consent_lines),
+                    column("Safety screen", screen_lines),
+                    column("Time-out (Universal Protocol)", time_out_lines),
+                ]
+            ],
             colWidths=[width] * 3,
         )
         table.setStyle(
@@ -672,8 +704,14 @@ class ProcedureNoteRenderer:
             else "Not documented"
         )
         pairs: list[tuple[str, Flowable | str]] = [
-            ("Position", POSITION_NAMES[procedure.position] if procedure.position else "Not documented"),
-            ("Skin prep", SKIN_PREP_NAMES[procedure.skin_prep] if procedure.skin_prep else "Not documented"),
+            (
+                "Position",
+                POSITION_NAMES[procedure.position] if procedure.position else "Not documented",
+            ),
+            (
+                "Skin prep",
+                SKIN_PREP_NAMES[procedure.skin_prep] if procedure.skin_prep else "Not documented",
+            ),
             ("Needle", needle_text(procedure.needle)),
             ("Technique", technique),
             ("Image guidance", GUIDANCE_NAMES[procedure.image_guidance]),
@@ -722,7 +760,11 @@ class ProcedureNoteRenderer:
             panels = [DiagramPanel(diagram.views[v], by_view[v], height) for v in views]
             total = sum(p.width for p in panels) + gap * (len(panels) - 1)
             if total > self.content_width:
-                height = height * (self.content_width - gap * (len(panels) - 1)) / (total - gap * (len(panels) - 1))
+                height = (
+                    height
+                    * (self.content_width - gap * (len(panels) - 1))
+                    / (total - gap * (len(panels) - 1))
+                )
                 panels = [DiagramPanel(diagram.views[v], by_view[v], height) for v in views]
             cells: list[Any] = []
             widths: list[float] = []
@@ -747,15 +789,17 @@ class ProcedureNoteRenderer:
             flow.append(Spacer(1, 4))
             flow.append(table)
         legend = (
-            f'<font color="#1f4e79">●</font> injected    '
-            f'<font color="#1f4e79">○</font> planned, not injected    '
-            f'<font color="#c2410c">◯</font> pneumothorax-risk site    '
+            '<font color="#1f4e79">●</font> injected    '
+            '<font color="#1f4e79">○</font> planned, not injected    '
+            '<font color="#c2410c">◯</font> pneumothorax-risk site    '
             "L / R = patient's left / right. Numbers match the site table."
         )
         if unplaced:
-            legend += " Not on the diagram (no zone for the muscle): " + ", ".join(
-                f"#{n}" for n in unplaced
-            ) + "."
+            legend += (
+                " Not on the diagram (no zone for the muscle): "
+                + ", ".join(f"#{n}" for n in unplaced)
+                + "."
+            )
         flow.append(Spacer(1, 3))
         flow.append(_m(legend, s.muted))
         return flow
@@ -827,10 +871,14 @@ class ProcedureNoteRenderer:
         ]
         exact = {total.agent: total.mg for total in self.evaluation.totals}
         for agent in agents:
-            total_row.append(_m(f"<b>{format_number(exact.get(agent, totals_mg[agent]), 1)}</b>", s.cell_right))
+            total_row.append(
+                _m(f"<b>{format_number(exact.get(agent, totals_mg[agent]), 1)}</b>", s.cell_right)
+            )
         total_row += ["", ""]
         rows.append(total_row)
-        return self._grid(header, rows, widths, right_columns=right, total_row=True, muted_rows=muted)
+        return self._grid(
+            header, rows, widths, right_columns=right, total_row=True, muted_rows=muted
+        )
 
     def _sites_section(self) -> list[Flowable]:
         s = self._get_stylesheet()
@@ -861,7 +909,9 @@ class ProcedureNoteRenderer:
                 share_total = preparation.total_volume_ml
                 for index, component in enumerate(preparation.components):
                     given = (
-                        usage.given_ml * component.volume_ml / share_total if usage is not None else 0.0
+                        usage.given_ml * component.volume_ml / share_total
+                        if usage is not None
+                        else 0.0
                     )
                     label = preparation.id
                     if preparation.label and preparation.label != preparation.id:
@@ -886,10 +936,13 @@ class ProcedureNoteRenderer:
     def _totals_block(self) -> Flowable:
         s = self._get_stylesheet()
         evaluation = self.evaluation
-        totals = "; ".join(
-            f"{t.name} {format_number(t.mg, 1)} mg ({format_number(t.ml)} mL)"
-            for t in evaluation.totals
-        ) or "None"
+        totals = (
+            "; ".join(
+                f"{t.name} {format_number(t.mg, 1)} mg ({format_number(t.ml)} mL)"
+                for t in evaluation.totals
+            )
+            or "None"
+        )
         anesthetic = evaluation.anesthetic
         if anesthetic.agents:
             parts = [
@@ -903,9 +956,8 @@ class ProcedureNoteRenderer:
                 )
                 for a in anesthetic.agents
             ]
-            dose = (
-                f"<b>{format_number(anesthetic.percent_of_max, 1)} % of maximum</b> — "
-                + markup("; ".join(parts))
+            dose = f"<b>{format_number(anesthetic.percent_of_max, 1)} % of maximum</b> — " + markup(
+                "; ".join(parts)
             )
         else:
             dose = "No local anesthetic"
@@ -930,17 +982,24 @@ class ProcedureNoteRenderer:
         procedure = self.procedure
         before = "—" if procedure.pain_before is None else str(procedure.pain_before)
         after = "—" if procedure.pain_after is None else str(procedure.pain_after)
-        pain = _m(f'<font size="13"><b>{before} → {after}</b></font>  <font color="#5b6470">'
-                  "NRS 0–10, before → after</font>", s.body)
+        pain = _m(
+            f'<font size="13"><b>{before} → {after}</b></font>  <font color="#5b6470">'
+            "NRS 0–10, before → after</font>",
+            s.body,
+        )
         if procedure.complications is None:
             complications = "Not documented"
         elif not procedure.complications:
             complications = "None"
         else:
-            complications = ", ".join(COMPLICATION_NAMES[c] for c in procedure.complications).capitalize()
+            complications = ", ".join(
+                COMPLICATION_NAMES[c] for c in procedure.complications
+            ).capitalize()
         if procedure.complication_notes:
             complications += f". {procedure.complication_notes}"
-        tolerance = TOLERANCE_NAMES[procedure.tolerance] if procedure.tolerance else "Not documented"
+        tolerance = (
+            TOLERANCE_NAMES[procedure.tolerance] if procedure.tolerance else "Not documented"
+        )
         if procedure.observed_minutes is not None:
             tolerance += f"; observed {procedure.observed_minutes} min after the procedure"
         aftercare = (
@@ -957,7 +1016,10 @@ class ProcedureNoteRenderer:
             ("Aftercare", aftercare),
             ("Follow-up", procedure.follow_up or "Not documented"),
         ]
-        flow: list[Flowable] = [self._heading("Outcome, aftercare and follow-up"), self._fields(pairs)]
+        flow: list[Flowable] = [
+            self._heading("Outcome, aftercare and follow-up"),
+            self._fields(pairs),
+        ]
         if procedure.notes:
             flow.append(_p(procedure.notes, s.body))
         return [KeepTogether(flow)]
@@ -1004,7 +1066,10 @@ class ProcedureNoteRenderer:
             text = markup(warning.message if warning else code)
             rows.append(
                 [
-                    _m(f'<font color="#166534"><b>Acknowledged</b></font><br/>{markup(code)}', s.cell),
+                    _m(
+                        f'<font color="#166534"><b>Acknowledged</b></font><br/>{markup(code)}',
+                        s.cell,
+                    ),
                     sites,
                     _m(f"{text}<br/><i>Reason: {markup(ack.reason)}</i>", s.cell),
                 ]
@@ -1014,7 +1079,10 @@ class ProcedureNoteRenderer:
                 continue
             rows.append(
                 [
-                    _m(f'<font color="#c2410c"><b>Open</b></font><br/>{markup(warning.code)}', s.cell),
+                    _m(
+                        f'<font color="#c2410c"><b>Open</b></font><br/>{markup(warning.code)}',
+                        s.cell,
+                    ),
                     ", ".join(str(n) for n in warning.sites) or "—",
                     warning.message,
                 ]
@@ -1034,8 +1102,11 @@ class ProcedureNoteRenderer:
         signature = self.procedure.signature
         if signature is None or not self.signed:
             body: list[Flowable] = [
-                _m('<font color="#b91c1c"><b>Not signed.</b></font> This draft carries no signature '
-                   "and no content hash.", s.body)
+                _m(
+                    '<font color="#b91c1c"><b>Not signed.</b></font> This draft carries no signature '
+                    "and no content hash.",
+                    s.body,
+                )
             ]
             background = st.DRAFT_LIGHT
         else:

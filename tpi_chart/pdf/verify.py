@@ -62,7 +62,9 @@ def verify_note(pdf: bytes) -> VerifyResult:
     except ValidationError:
         return _mismatch("embedded document altered (it is no longer a valid procedure document)")
     if canonical_json(document.to_json_dict()) != embedded:
-        return _mismatch("embedded document altered (not the bytes the note was rendered from)", document)
+        return _mismatch(
+            "embedded document altered (not the bytes the note was rendered from)", document
+        )
     procedure = document.procedure
     signature = procedure.signature
     if procedure.status != "signed" or signature is None:
@@ -100,4 +102,6 @@ def verify_note(pdf: bytes) -> VerifyResult:
             "visible content altered (the pages differ from the embedded, signed document)",
             document,
         )
-    return _mismatch("file altered outside the page content (fonts, metadata or structure)", document)
+    return _mismatch(
+        "file altered outside the page content (fonts, metadata or structure)", document
+    )

@@ -1,0 +1,163 @@
+"""Procedure notes: render, export (single and batch), verify, aftercare handout.
+
+The PDF itself comes from :mod:`tpi_chart.pdf` (pure: document in, bytes out). This service adds
+what needs the database and the clinic's settings: the stored document, the clinic name, phone
+and page size, the export folder, stable file names, atomic writes and the audit trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol, cast
+
+from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.pdf.handout import render_handout
+from tpi_chart.pdf.note import PAGE_SIZES, NoteOptions, PageSize, ProcedureNoteRenderer
+from tpi_chart.pdf.verify import VerifyResult, verify_note
+from tpi_chart.services.charting import ChartingService
+from tpi_chart.services.documents import document_json, write_atomically
+from tpi_chart.services.errors import InvalidInput
+from tpi_chart.storage.interfaces import Store
+
+CLINIC_PHONE = "clinic_phone"
+PAGE_SIZE = "page_size"
+DEFAULT_CLINIC_NAME = "TPI Chart clinic"
+
+
+class ClinicSettings(Protocol):
+    """What notes read from the settings service (tpi_chart.services.context.SettingsService)."""
+
+    def clinic_name(self) -> str: ...
+
+    def export_folder(self) -> Path | None: ...
+
+
+@dataclass(frozen=True)
+class ExportedNote:
+    procedure_id: int
+    pdf: Path
+    json: Path
+    signed: bool
+
+
+def note_file_name(document: ProcedureDocument, procedure_id: int) -> str:
+    """``MRN_YYYY-MM-DD_<id>.pdf`` (``…_DRAFT.pdf`` when unsigned): stable, so re-exporting a
+    note replaces the same file with the same bytes."""
+    day = document.procedure.performed_at.date().isoformat()
+    draft = "" if document.procedure.status == "signed" else "_DRAFT"
+    return f"{document.patient.mrn}_{day}_{procedure_id}{draft}.pdf"
+
+
+class NoteService:
+    def __init__(
+        self, store: Store, charting: ChartingService, settings: ClinicSettings, user: str
+    ) -> None:
+        self._store = store
+        self._charting = charting
+        self._settings = settings
+        self._user = user
+
+    # ---- options ---------------------------------------------------------------------------
+
+    def options(self) -> NoteOptions:
+        """The clinic's note options from the settings (name, phone, Letter or A4)."""
+        page_size = (self._store.settings.get(PAGE_SIZE) or "letter").lower()
+        if page_size not in PAGE_SIZES:
+            page_size = "letter"
+        phone = self._store.settings.get(CLINIC_PHONE) or None
+        return NoteOptions(
+            clinic_name=self._settings.clinic_name() or DEFAULT_CLINIC_NAME,
+            clinic_phone=phone,
+            page_size=cast(PageSize, page_size),
+        )
+
+    # ---- rendering -------------------------------------------------------------------------
+
+    def render(self, procedure_id: int) -> bytes:
+        """The note PDF of a stored procedure (a DRAFT note when it is not signed)."""
+        return ProcedureNoteRenderer(self._charting.document(procedure_id), self.options()).render()
+
+    def render_handout(self, procedure_id: int) -> bytes:
+        return render_handout(self._charting.document(procedure_id), self.options())
+
+    @staticmethod
+    def verify(pdf: bytes) -> VerifyResult:
+        return verify_note(pdf)
+
+    def verify_file(self, path: Path) -> VerifyResult:
+        return verify_note(path.read_bytes())
+
+    # ---- export ----------------------------------------------------------------------------
+
+    def _folder(self, folder: Path | None) -> Path:
+        chosen = folder or self._settings.export_folder()
+        if chosen is None:
+            raise InvalidInput(
+                [
+                    "settings.export_folder: no export folder is set; choose one in Settings or pass a folder"
+                ]
+            )
+        return chosen
+
+    def export(self, procedure_id: int, folder: Path | None = None) -> Path:
+        """Write the note (and the JSON document beside it) to the export folder; returns the
+        PDF path. Signed → ``MRN_date_id.pdf``; unsigned → ``MRN_date_id_DRAFT.pdf``."""
+        document = self._charting.document(procedure_id)
+        path = self._folder(folder) / note_file_name(document, procedure_id)
+        return self.export_to(procedure_id, path, document=document).pdf
+
+    def export_to(
+        self, procedure_id: int, path: Path, *, document: ProcedureDocument | None = None
+    ) -> ExportedNote:
+        """Write the note to ``path`` (atomically) and the JSON to ``path.with_suffix('.json')``;
+        audited as ``export``."""
+        document = document or self._charting.document(procedure_id)
+        pdf = ProcedureNoteRenderer(document, self.options()).render()
+        data = document_json(document).encode("utf-8")
+        json_path = path.with_suffix(".json")
+        stored = self._charting.get(procedure_id)
+        with self._store.transaction():
+            self._store.audit.record(
+                user=self._user,
+                action="export",
+                entity="procedure",
+                entity_id=procedure_id,
+                patient_id=stored.patient_id,
+                procedure_id=procedure_id,
+                after={
+                    "file": str(path),
+                    "format": "pdf",
+                    "signed": document.procedure.status == "signed",
+                    "sha256": hashlib.sha256(pdf).hexdigest(),
+                    "json": str(json_path),
+                    "json_sha256": hashlib.sha256(data).hexdigest(),
+                },
+            )
+            write_atomically(path, pdf)
+            write_atomically(json_path, data)
+        return ExportedNote(procedure_id, path, json_path, document.procedure.status == "signed")
+
+    def signed_between(self, start: date, end: date) -> list[int]:
+        """Ids of signed procedures performed from ``start`` to ``end`` (inclusive, by the date of
+        service as charted), oldest first."""
+        if end < start:
+            raise InvalidInput([f"--to: {end.isoformat()} is before --from {start.isoformat()}"])
+        found: list[tuple[datetime, int]] = []
+        for patient in self._store.patients.search("", 1_000_000):
+            for summary in self._charting.list_for_patient(patient.id):
+                if summary.status == "signed" and start <= summary.performed_at.date() <= end:
+                    found.append((summary.performed_at, summary.id))
+        found.sort()
+        return [procedure_id for _, procedure_id in found]
+
+    def export_signed_between(
+        self, start: date, end: date, folder: Path | None = None
+    ) -> list[Path]:
+        """Export every signed note of the date range; returns the PDF paths written."""
+        target = self._folder(folder)
+        return [
+            self.export(procedure_id, target) for procedure_id in self.signed_between(start, end)
+        ]
