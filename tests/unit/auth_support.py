@@ -12,7 +12,7 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from tpi_chart.storage import audit
-from tpi_chart.storage.db import open_database, split_statements
+from tpi_chart.storage.db import open_database, split_statements, transaction
 from tpi_chart.storage.migrations import v0003_users
 
 KEY = b"k" * 32
@@ -41,7 +41,8 @@ class KeyedTrail:
         self.key = key
 
     def record(self, **fields: Any) -> audit.AuditRow:
-        return audit.record(self.conn, self.key, **fields)
+        with transaction(self.conn):
+            return audit.record(self.conn, self.key, **fields)
 
     def verify(self) -> audit.AuditReport:
         return audit.verify_audit_chain(self.conn, self.key)

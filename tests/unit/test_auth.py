@@ -15,7 +15,7 @@ from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import PermissionDenied
 from tpi_chart.services.auth import AccountLocked, AuthError, AuthService, LoginPolicy
-from tpi_chart.storage.audit import decode
+from tpi_chart.storage.audit import ACTIONS, decode
 from tpi_chart.storage.users import UserRepository
 
 ADMIN_PASSWORD = "Granite-Otter-4471"
@@ -176,10 +176,13 @@ def test_new_passwords_are_checked_without_repeating_them(env: Env) -> None:
 
 def test_only_an_administrator_manages_accounts(env: Env, admin: User) -> None:
     assistant = env.auth.create_user(admin, "rivera", "J. Rivera, MA", ["assistant"], SECRET)
-    with pytest.raises(PermissionDenied, match="only a administrator can manage user accounts"):
+    with pytest.raises(PermissionDenied, match="only an administrator can manage user accounts"):
         env.auth.create_user(assistant, "mallory", "Mallory", ["physician"], SECRET)
     with pytest.raises(PermissionDenied):
         env.auth.users(assistant)
+    if "access_denied" in ACTIONS:
+        denials = [(u, e) for u, action, e in env.actions() if action == "access_denied"]
+        assert denials == [("rivera", "user"), ("rivera", "user")]
     assert [user.username for user in env.auth.users(admin)] == ["admin", "rivera"]
     with pytest.raises(AuthError, match="already taken"):
         env.auth.create_user(admin, "Rivera", "Someone", ["assistant"], SECRET)

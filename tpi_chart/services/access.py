@@ -67,8 +67,9 @@ class PermissionDenied(DomainError):
             message = f"{user.display_name}'s account is deactivated; it cannot {what}"
         else:
             who = " or ".join(ROLE_LABELS[role].lower() for role in ROLES if role in MATRIX[action])
+            article = "an" if who[:1] in "aeiou" else "a"
             message = (
-                f"only a {who} can {what}; {user.display_name} is signed in as "
+                f"only {article} {who} can {what}; {user.display_name} is signed in as "
                 f"{user.role_text.lower()}"
             )
         super().__init__(message)
