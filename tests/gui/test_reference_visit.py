@@ -32,14 +32,20 @@ class Counted:
         self.count = 0
 
     def click(self, widget: QWidget, pos: QPoint | None = None) -> None:
-        assert widget.isVisible() and widget.isEnabled(), widget.objectName()
+        assert widget.isVisible(), widget.objectName()
+        assert widget.isEnabled(), widget.objectName()
         self.count += 1
         if pos is None:
             self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
         else:
             self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
 
-    def key(self, widget: QWidget, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    def key(
+        self,
+        widget: QWidget,
+        key: Qt.Key,
+        modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
+    ) -> None:
         self.count += 1
         self.qtbot.keyClick(widget, key, modifier)
 

@@ -48,18 +48,23 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 
 def login(services: Any, name: str | None) -> User | None:
-    """Sign in through the auth UI when it is installed; otherwise the OS login as clinician.
+    """Sign in with the login dialog (first run: create the administrator) once the services
+    carry an auth service; until then the OS login (or --user) charts as clinician.
 
-    Returns None when the person cancelled the login."""
-    try:
-        from tpi_chart.ui import auth as auth_ui  # arrives with the auth change
-    except ImportError:
+    Returns None when the person cancelled."""
+    auth = getattr(services, "auth", None)
+    if auth is None:
         return user_from(getattr(services, "user", None), name)
-    run = getattr(auth_ui, "login_flow", None) or getattr(auth_ui, "run_login", None)
-    if run is None:
-        return user_from(getattr(services, "user", None), name)
-    result = run(services)
-    return result if isinstance(result, User) else None
+    from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
+    from tpi_chart.ui.auth.login_dialog import LoginDialog
+
+    if auth.needs_first_run():
+        return FirstRunDialog.ask(
+            lambda username, display, password, physician: auth.create_first_administrator(
+                username, display, password, physician=physician
+            )
+        )
+    return LoginDialog.ask(auth.login, name or "")
 
 
 def _fail(title: str, message: str) -> int:
@@ -86,7 +91,7 @@ def launch(args: argparse.Namespace) -> int:
         from tpi_chart.ui.main_window import MainWindow
 
         window = MainWindow(services, user)
-        _install_idle_lock(window, services)
+        _install_idle_lock(window, services, user)
         window.restore_last()
         window.show()
         return int(app.exec())
@@ -94,9 +99,13 @@ def launch(args: argparse.Namespace) -> int:
         services.close()
 
 
-def _install_idle_lock(window: Any, services: Any) -> None:
-    try:
-        from tpi_chart.ui.auth import IdleLock  # type: ignore[attr-defined]
-    except ImportError:
+def _install_idle_lock(window: Any, services: Any, user: User) -> None:
+    """Lock the window after the clinic's idle minutes, once accounts (auth) are installed."""
+    auth = getattr(services, "auth", None)
+    if auth is None:
         return
-    window.idle_lock = IdleLock(window, services)
+    from tpi_chart.ui.auth.lock import IdleLock
+
+    window.idle_lock = IdleLock(
+        window, auth.login, minutes=services.settings.idle_lock_minutes(), user=user
+    )

@@ -58,8 +58,12 @@ QLabel[role="title"] {{ font-size: 17px; font-weight: 600; }}
 QLabel[role="section"] {{ font-weight: 600; color: {MUTED}; text-transform: uppercase; }}
 QLabel[role="big"] {{ font-size: 20px; font-weight: 600; }}
 QFrame[role="card"] {{ background: {CARD}; border: 1px solid {LINE}; border-radius: 8px; }}
-QFrame[role="banner-error"] {{ background: {DANGER_BG}; border: 1px solid {DANGER}; border-radius: 6px; }}
-QFrame[role="banner-warn"] {{ background: {WARN_BG}; border: 1px solid {WARN}; border-radius: 6px; }}
+QFrame[role="banner-error"] {{
+    background: {DANGER_BG}; border: 1px solid {DANGER}; border-radius: 6px;
+}}
+QFrame[role="banner-warn"] {{
+    background: {WARN_BG}; border: 1px solid {WARN}; border-radius: 6px;
+}}
 QTableView, QListView, QTreeView {{
     background: {CARD}; border: 1px solid {LINE}; border-radius: 6px; gridline-color: #e4e8eb;
     selection-background-color: {SELECTION}; selection-color: {INK};
@@ -71,11 +75,14 @@ QHeaderView::section {{
 QTabWidget::pane {{ border: 1px solid {LINE}; border-radius: 6px; background: {CARD}; top: -1px; }}
 QTabBar::tab {{
     min-height: {TOUCH - 4}px; padding: 0 14px; border: 1px solid {LINE}; border-bottom: none;
-    border-top-left-radius: 6px; border-top-right-radius: 6px; background: #eef1f4; margin-right: 2px;
+    border-top-left-radius: 6px; border-top-right-radius: 6px; background: #eef1f4;
+    margin-right: 2px;
 }}
 QTabBar::tab:selected {{ background: {CARD}; font-weight: 600; }}
-QProgressBar {{ border: 1px solid {LINE}; border-radius: 4px; background: #eef1f4; text-align: center;
-    min-height: 18px; }}
+QProgressBar {{
+    border: 1px solid {LINE}; border-radius: 4px; background: #eef1f4; text-align: center;
+    min-height: 18px;
+}}
 QProgressBar::chunk {{ background: {OK}; border-radius: 3px; }}
 QProgressBar[level="near"]::chunk {{ background: {WARN}; }}
 QProgressBar[level="over"]::chunk {{ background: {DANGER}; }}

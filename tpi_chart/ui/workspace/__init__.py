@@ -1,4 +1,4 @@
-"""The charting workspace for one procedure: diagram, site table, syringes, checklist, rules, sign."""
+"""The charting workspace for one procedure: diagram, sites, syringes, checklist, rules, sign."""
 
 from tpi_chart.ui.workspace.page import WorkspacePage
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, get_args
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -67,7 +67,7 @@ def _scroll(inner: QWidget) -> QScrollArea:
 
 
 class ChecklistPanel(QScrollArea):
-    """Before the first needle: consent, safety screen, time-out, position, prep, needle, technique."""
+    """Before the first needle: consent, safety screen, time-out, position, prep, needle…"""
 
     timeout_requested = Signal()
 
@@ -279,6 +279,3 @@ class OutcomePanel(QWidget):
         else:
             value = tuple(v for v, box in self.complications.items() if box.isChecked())
         self.edit({"complications": value}, "Complications")
-
-
-_ = Qt

@@ -44,7 +44,7 @@ from tpi_chart.ui.workspace.session import (
 from tpi_chart.ui.workspace.sign_panel import SignPanel
 from tpi_chart.ui.workspace.site_editor import SiteEditor
 from tpi_chart.ui.workspace.site_model import SiteTableModel
-from tpi_chart.ui.workspace.widgets import Banner, NrsRow, SavedIndicator
+from tpi_chart.ui.workspace.widgets import Banner, NrsRow, SavedIndicator, section_label
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +139,12 @@ class WorkspacePage(QWidget):
         splitter.addWidget(self._build_diagram_panel())
         splitter.addWidget(self._build_sites_panel())
         splitter.addWidget(self._build_side_panel())
-        splitter.setStretchFactor(0, 5)
-        splitter.setStretchFactor(1, 6)
-        splitter.setStretchFactor(2, 5)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 4)
+        splitter.setStretchFactor(2, 3)
+        splitter.setSizes([300, 400, 300])
+        if self.diagram is None:  # until the diagram is installed its space goes to the sites
+            splitter.widget(0).hide()
         self.splitter = splitter
         outer.addWidget(splitter, 1)
 
@@ -261,6 +264,7 @@ class WorkspacePage(QWidget):
         pain_layout = QVBoxLayout(pain)
         pain_layout.setContentsMargins(10, 6, 10, 6)
         self.pain_before = NrsRow("Pain before")
+        self.pain_before.setToolTip("Pain before the procedure, NRS 0-10: one click records it")
         self.pain_before.setObjectName("painBefore")
         self.pain_after = NrsRow("Pain after")
         self.pain_after.setObjectName("painAfter")
@@ -268,6 +272,7 @@ class WorkspacePage(QWidget):
             lambda v: self.edit_header({"pain_before": v}, "Pain before")
         )
         self.pain_after.chosen.connect(lambda v: self.edit_header({"pain_after": v}, "Pain after"))
+        pain_layout.addWidget(section_label("Pain (NRS 0–10)"))
         pain_layout.addWidget(self.pain_before)
         pain_layout.addWidget(self.pain_after)
         layout.addWidget(pain)
@@ -316,9 +321,11 @@ class WorkspacePage(QWidget):
         presets = volume_presets()
         for index in range(4):
             if index < len(presets):
-                handlers[f"volume_{index + 1}"] = lambda v=presets[index]: self.set_volume(v)
+                handlers[f"volume_{index + 1}"] = lambda _c=False, v=presets[index]: (
+                    self.set_volume(v)
+                )
         for view, _text in VIEWS:
-            handlers[f"view_{view}"] = lambda v=view: self.set_view(v)
+            handlers[f"view_{view}"] = lambda _c=False, v=view: self.set_view(v)
         for action_id, label, keys in KEYMAP:
             handler = handlers.get(action_id)
             if handler is None:
@@ -392,7 +399,8 @@ class WorkspacePage(QWidget):
         p = self.session.procedure
         if p is None:
             return
-        self.title.setText(f"Procedure {p.performed_at.astimezone():%Y-%m-%d %H:%M}")
+        when = f"{p.performed_at.astimezone():%Y-%m-%d %H:%M}"
+        self.title.setText(f"{self._patient_text()}  ·  {when}")
         status = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}[p.status]
         injected = sum(1 for s in self.session.sites if s.site.state == "injected")
         self.status_label.setText(f"· {status} · {injected}/{len(self.session.sites)} injected")
@@ -408,13 +416,21 @@ class WorkspacePage(QWidget):
             self.clock.stop()
         self._tick()
 
+    def _patient_text(self) -> str:
+        """Two identifiers on screen at all times: name and MRN, plus date of birth."""
+        try:
+            patient = self.services.patients.get(self.session.patient_id).patient
+        except Exception:
+            return "Patient ?"
+        return f"{patient.display_name} · MRN {patient.mrn} · DOB {patient.birth_date:%Y-%m-%d}"
+
     def _tick(self) -> None:
         p = self.session.procedure
         if p is None or p.time_out is None:
             self.elapsed.setText("")
             return
         seconds = max(0, int((datetime.now().astimezone() - p.time_out.at).total_seconds()))
-        self.elapsed.setText(f"⏱ {seconds // 60:02d}:{seconds % 60:02d}")
+        self.elapsed.setText(f"Time-out + {seconds // 60:02d}:{seconds % 60:02d}")
 
     def _refresh_editor(self) -> None:
         site = self.session.site(self.selected_id) if self.selected_id is not None else None
@@ -460,9 +476,8 @@ class WorkspacePage(QWidget):
                     | QItemSelectionModel.SelectionFlag.Rows,
                 )
                 self.table.scrollTo(self.model.index(row, 0))
-            if self.diagram is not None and self.selected_id is not None:
-                if hasattr(self.diagram, "select_site"):
-                    self.diagram.select_site(self.selected_id)
+            if self.selected_id is not None and hasattr(self.diagram, "select_site"):
+                self.diagram.select_site(self.selected_id)
         finally:
             self._syncing = False
 

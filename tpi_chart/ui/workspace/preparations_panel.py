@@ -3,12 +3,13 @@ lot, expiry; a running total drawn vs given per syringe. Every field commits whe
 
 from __future__ import annotations
 
+import contextlib
 import string
 from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -87,10 +88,8 @@ class ComponentRow:
     def value(self) -> dict[str, Any]:
         expires: Any = self.expires.text().strip() or None
         if expires is not None:
-            try:
+            with contextlib.suppress(ValueError):  # left as text: validation names the field
                 expires = date.fromisoformat(expires)
-            except ValueError:
-                pass  # left as text: validation names the field
         return {
             "agent": self.agent.currentData(),
             "concentration": self.strength.currentText(),
@@ -254,6 +253,3 @@ class PreparationsPanel(QScrollArea):
 
     def preparation_ids(self) -> list[str]:
         return [prep_id for prep_id, *_rest in self._rows]
-
-
-_ = Qt  # keep the import for type checkers of signal connections

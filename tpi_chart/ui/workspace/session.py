@@ -181,7 +181,7 @@ class ChartSession(QObject):
 
 
 class SiteEditCommand(QUndoCommand):
-    """One site edit (inject, twitch, volume, findings …) as an undoable step through the service."""
+    """One site edit (inject, twitch, volume, findings) as an undoable step via the service."""
 
     def __init__(
         self, session: ChartSession, site_id: int, before: Site, after: Site, text: str

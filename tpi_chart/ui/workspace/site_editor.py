@@ -1,4 +1,4 @@
-"""The selected site's controls: injected, twitch, volume presets, syringe, findings. Large targets."""
+"""The selected site's controls: injected, twitch, volume presets, syringe, findings."""
 
 from __future__ import annotations
 
@@ -48,7 +48,17 @@ class SiteEditor(QFrame):
         self.title = QLabel("No site selected")
         self.title.setObjectName("siteTitle")
         self.title.setProperty("role", "title")
-        grid.addWidget(self.title, 0, 0, 1, 3)
+        self.title.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        self.remove = QPushButton("Remove  (Del)")
+        self.remove.setObjectName("removeSite")
+        self.remove.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.remove.setToolTip("Remove the selected site (undo with Ctrl+Z)")
+        self.remove.clicked.connect(self.remove_requested)
+        top.addWidget(self.remove)
+        grid.addLayout(top, 0, 0, 1, 2)
+
         self.inject = QPushButton("Injected  (Space)")
         self.inject.setObjectName("injectButton")
         self.inject.setProperty("role", "primary")
@@ -56,62 +66,62 @@ class SiteEditor(QFrame):
         self.inject.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.inject.setToolTip("Mark the selected planned site injected (Space or Enter)")
         self.inject.clicked.connect(self.inject_requested)
-        grid.addWidget(self.inject, 0, 3)
-
-        grid.addWidget(QLabel("Twitch"), 1, 0)
+        grid.addWidget(self.inject, 1, 0)
         twitch_row = QHBoxLayout()
+        twitch_row.setSpacing(4)
         self.twitch_group = QButtonGroup(self)
         self.twitch: dict[str, QPushButton] = {}
         for value, text, keys in TWITCH_BUTTONS:
-            button = QPushButton(f"{text}  ({keys})")
+            button = QPushButton(f"{text} ({keys.split(' ')[0]})")
             button.setObjectName(f"twitch_{value}")
             button.setCheckable(True)
-            button.setMinimumHeight(40)
+            button.setMinimumHeight(44)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setToolTip(
-                f"Local twitch response: {text.lower()} ({keys}). On a planned site this also "
+                f"Twitch response {text.lower()} ({keys}). On a planned site this also "
                 "marks it injected; then the next planned site is selected."
             )
             button.clicked.connect(lambda _c=False, v=value: self.twitch_requested.emit(v))
             self.twitch_group.addButton(button)
             self.twitch[value] = button
             twitch_row.addWidget(button)
-        grid.addLayout(twitch_row, 1, 1, 1, 3)
+        grid.addLayout(twitch_row, 1, 1)
 
-        grid.addWidget(QLabel("Volume"), 2, 0)
         volume_row = QHBoxLayout()
+        volume_row.setSpacing(4)
+        volume_row.addWidget(QLabel("mL"))
         self.volume = QDoubleSpinBox()
         self.volume.setObjectName("siteVolume")
         self.volume.setRange(0.0, 100.0)
         self.volume.setDecimals(1)
         self.volume.setSingleStep(0.1)
-        self.volume.setSuffix(" mL")
         self.volume.setSpecialValueText("–")
         self.volume.setKeyboardTracking(False)
-        self.volume.setMinimumWidth(90)
+        self.volume.setMinimumWidth(70)
+        self.volume.setToolTip("Volume injected at this site, mL")
         self.volume.valueChanged.connect(self._volume_changed)
         volume_row.addWidget(self.volume)
         self.presets: list[QPushButton] = []
         for index, preset in enumerate(presets):
             button = QPushButton(f"{preset:g}")
             button.setObjectName(f"preset_{index + 1}")
+            button.setMinimumWidth(44)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setToolTip(f"{preset:g} mL at this site (Alt+{index + 1}); UI preset")
             button.clicked.connect(lambda _c=False, v=preset: self.volume_requested.emit(v))
             volume_row.addWidget(button)
             self.presets.append(button)
-        volume_row.addSpacing(8)
-        volume_row.addWidget(QLabel("Syringe"))
+        volume_row.addSpacing(10)
         self.preparation = QComboBox()
         self.preparation.setObjectName("sitePreparation")
+        self.preparation.setToolTip("Syringe used at this site")
         self.preparation.activated.connect(
             lambda _i: self.preparation_requested.emit(self.preparation.currentData() or "")
         )
         volume_row.addWidget(self.preparation)
         volume_row.addStretch(1)
-        grid.addLayout(volume_row, 2, 1, 1, 3)
+        grid.addLayout(volume_row, 2, 0, 1, 2)
 
-        grid.addWidget(QLabel("Findings"), 3, 0)
         findings_row = QHBoxLayout()
         self.findings: dict[str, QCheckBox] = {}
         for key, text in FINDINGS:
@@ -123,13 +133,8 @@ class SiteEditor(QFrame):
             self.findings[key] = box
             findings_row.addWidget(box)
         findings_row.addStretch(1)
-        self.remove = QPushButton("Remove site  (Del)")
-        self.remove.setObjectName("removeSite")
-        self.remove.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.remove.clicked.connect(self.remove_requested)
-        findings_row.addWidget(self.remove)
-        grid.addLayout(findings_row, 3, 1, 1, 3)
-        grid.setColumnStretch(2, 1)
+        grid.addLayout(findings_row, 3, 0, 1, 2)
+        grid.setColumnStretch(1, 1)
         self._updating = False
         self.show_site(None, None, (), editable=False, can_chart=False)
 
@@ -149,7 +154,7 @@ class SiteEditor(QFrame):
         self._updating = True
         try:
             self.preparation.clear()
-            self.preparation.addItem("—", None)
+            self.preparation.addItem("No syringe", None)
             for prep_id in preparation_ids:
                 self.preparation.addItem(f"Syringe {prep_id}", prep_id)
             if site is None:
@@ -163,8 +168,8 @@ class SiteEditor(QFrame):
                     widget.setEnabled(False)
                 return
             name = load_catalog().muscle_name(site.muscle)
-            state = "● injected" if site.state == "injected" else "○ planned"
-            self.title.setText(f"{number} · {name}, {site.side} — {state}")
+            state = "injected" if site.state == "injected" else "planned"
+            self.title.setText(f"{number} · {name}, {site.side} · {state}")
             self.volume.setValue(site.volume_ml or 0)
             self.preparation.setCurrentIndex(max(0, self.preparation.findData(site.preparation)))
             self.twitch_group.setExclusive(False)

@@ -1,4 +1,4 @@
-"""SiteTableModel: the stored sites of the open procedure, one row per site, numbered as on the diagram."""
+"""SiteTableModel: the stored sites of the open procedure, numbered as on the diagram."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class SiteTableModel(QAbstractTableModel):
     # -- feeding -----------------------------------------------------------------------------
 
     def set_sites(self, sites: Sequence[Any]) -> None:
-        """Show `sites`; rows keep their identity when only their content changed (selection stays)."""
+        """Show `sites`; rows keep their identity when only their content changed."""
         new = list(sites)
         if [s.id for s in new] == [s.id for s in self._rows]:
             changed = [i for i, (a, b) in enumerate(zip(self._rows, new, strict=True)) if a != b]
@@ -76,9 +76,9 @@ class SiteTableModel(QAbstractTableModel):
                     "Local twitch response",
                     "Syringe (preparation) used",
                 )[section]
-        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
-            if 0 <= section < len(self._rows):
-                return str(self._rows[section].number)
+        vertical = orientation == Qt.Orientation.Vertical
+        if vertical and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self._rows):
+            return str(self._rows[section].number)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
