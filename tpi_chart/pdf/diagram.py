@@ -163,7 +163,7 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
         self._draw_title(canvas)
 
     def _draw_frame(self, canvas: Any) -> None:
-        canvas.setFillColor(st.colors.white)
+        canvas.setFillColor(st.WHITE)
         canvas.setStrokeColor(st.RULE)
         canvas.setLineWidth(0.6)
         canvas.rect(0, 0, self.width, self.drawing_height, stroke=1, fill=1)
@@ -236,16 +236,16 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
             if marker.warning:
                 canvas.setStrokeColor(st.WARNING)
                 canvas.setLineWidth(1.6)
-                canvas.setFillColor(st.colors.white)
+                canvas.setFillColor(st.WHITE)
                 canvas.circle(cx, cy, MARKER_RADIUS + 2.0, stroke=1, fill=1)
             canvas.setLineWidth(1.1)
             canvas.setStrokeColor(st.ACCENT)
-            canvas.setFillColor(st.ACCENT if marker.injected else st.colors.white)
+            canvas.setFillColor(st.ACCENT if marker.injected else st.WHITE)
             canvas.circle(cx, cy, MARKER_RADIUS, stroke=1, fill=1)
             label = str(marker.number)
             size = 6.8 if len(label) < 2 else 5.8
             canvas.setFont(SANS_BOLD, size)
-            canvas.setFillColor(st.colors.white if marker.injected else st.ACCENT)
+            canvas.setFillColor(st.WHITE if marker.injected else st.ACCENT)
             canvas.drawCentredString(cx, cy - size * 0.36, label)
 
     def _draw_title(self, canvas: Any) -> None:

@@ -145,7 +145,8 @@ class AftercareHandoutRenderer:
             ("Patient", f"{patient.given_name} {patient.family_name}"),
             (
                 "Date",
-                f"{procedure.performed_at:%B} {procedure.performed_at.day}, {procedure.performed_at.year}",
+                f"{procedure.performed_at:%B} {procedure.performed_at.day}, "
+                f"{procedure.performed_at.year}",
             ),
             (
                 "Areas treated",
@@ -200,7 +201,8 @@ class AftercareHandoutRenderer:
             else:
                 story.append(KeepTogether(block))
         call = (
-            f"Questions? Call {markup(self.options.clinic_name)} at <b>{markup(self.options.clinic_phone)}</b>."
+            f"Questions? Call {markup(self.options.clinic_name)} at "
+            f"<b>{markup(self.options.clinic_phone)}</b>."
             if self.options.clinic_phone
             else f"Questions? Call {markup(self.options.clinic_name)}."
         )

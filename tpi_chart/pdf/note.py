@@ -25,6 +25,7 @@ from typing import Any, Literal
 import reportlab
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -158,6 +159,26 @@ def group_hash(value: str, size: int = 4) -> str:
     return " ".join(value[i : i + size] for i in range(0, len(value), size))
 
 
+def site_ranges(numbers: Sequence[int]) -> str:
+    """'1–4, 6' for [1, 2, 3, 4, 6]; '—' for none."""
+    ordered = sorted(set(numbers))
+    if not ordered:
+        return "—"
+    parts: list[str] = []
+    start = previous = ordered[0]
+    for number in [*ordered[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        if previous - start >= 2:
+            parts.append(f"{start}–{previous}")
+        else:
+            parts.extend(str(n) for n in range(start, previous + 1))
+        if number is not None:
+            start = previous = number
+    return ", ".join(parts)
+
+
 def side_name(side: str) -> str:
     return side.capitalize()
 
@@ -211,7 +232,7 @@ def draw_text(
 ) -> float:
     """Draw user text on a canvas with the CJK fallback; returns its width."""
     pieces = [(run, font_for_run(font, fallback)) for run, fallback in runs(text)]
-    width = sum(canvas.stringWidth(run, face, size) for run, face in pieces)
+    width = float(sum(canvas.stringWidth(run, face, size) for run, face in pieces))
     if align == "right":
         x -= width
     elif align == "centre":
@@ -239,7 +260,7 @@ class ProcedureNoteRenderer:
     margin_bottom = 0.55 * inch
     header_height = 58.0
     footer_height = 14.0
-    diagram_height = 215.0
+    diagram_height = 190.0
 
     def __init__(
         self,
@@ -354,8 +375,7 @@ class ProcedureNoteRenderer:
             story.append(self._draft_banner())
         story += self._indication_section()
         story += self._pre_procedure_section()
-        story += self._procedure_section()
-        story += self._sites_section()
+        story += self._procedure_and_sites_section()
         story += self._medication_section()
         story += self._outcome_section()
         story += self._billing_section()
@@ -458,14 +478,19 @@ class ProcedureNoteRenderer:
                     ("LINEBELOW", (0, 0), (-1, -1), 0.6, st.RULE),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
                     ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                    ("TOPPADDING", (0, 0), (-1, -1), 8),
+                    ("TOPPADDING", (0, 0), (-1, -1), 6),
                     ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 ]
             )
         )
         return table
 
-    def _fields(self, pairs: Sequence[tuple[str, Flowable | str]], columns: int = 3) -> Flowable:
+    def _fields(
+        self,
+        pairs: Sequence[tuple[str, Flowable | str]],
+        columns: int = 3,
+        width: float | None = None,
+    ) -> Flowable:
         """Label-over-value cells in a grid."""
         s = self._get_stylesheet()
         cells: list[list[Flowable]] = []
@@ -477,8 +502,8 @@ class ProcedureNoteRenderer:
             row: list[Any] = cells[index : index + columns]
             row += [""] * (columns - len(row))
             rows.append(row)
-        width = self.content_width / columns
-        table = Table(rows, colWidths=[width] * columns)
+        column_width = (width or self.content_width) / columns
+        table = Table(rows, colWidths=[column_width] * columns)
         table.setStyle(
             TableStyle(
                 [
@@ -524,7 +549,7 @@ class ProcedureNoteRenderer:
         commands: list[tuple[Any, ...]] = [
             ("BACKGROUND", (0, 0), (-1, 0), st.ACCENT),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [st.colors.white, st.ZEBRA]),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [st.WHITE, st.ZEBRA]),
             ("LINEBELOW", (0, -1), (-1, -1), 0.6, st.RULE),
             ("TOPPADDING", (0, 0), (-1, -1), 3),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
@@ -532,6 +557,9 @@ class ProcedureNoteRenderer:
             ("RIGHTPADDING", (0, 0), (-1, -1), 4),
         ]
         if total_row:
+            # Never leave the total row alone on a page: keep it with the last site row.
+            if len(body) >= 2:
+                commands.append(("NOSPLIT", (0, -2), (-1, -1)))
             commands += [
                 ("BACKGROUND", (0, -1), (-1, -1), st.ACCENT_LIGHT),
                 ("LINEABOVE", (0, -1), (-1, -1), 0.8, st.ACCENT),
@@ -543,7 +571,8 @@ class ProcedureNoteRenderer:
         s = self._get_stylesheet()
         text = (
             "<b>DRAFT — not signed.</b> "
-            '<font size="8.5" color="#5b6470">This note is not part of the medical record until the '
+            '<font size="8.5" color="#5b6470">This note is not part of the medical record '
+            "until the "
             "physician signs it. Content may still change.</font>"
         )
         table = Table([[_m(text, s.banner)]], colWidths=[self.content_width])
@@ -574,7 +603,10 @@ class ProcedureNoteRenderer:
                 if procedure.prior_relief_weeks is not None
                 else ""
             )
-            prior = f"Repeat: {procedure.prior_relief_percent} % relief{weeks} after the previous session"
+            prior = (
+                f"Repeat: {procedure.prior_relief_percent} % relief{weeks} "
+                "after the previous session"
+            )
         flow: list[Flowable] = [self._heading("Indication and diagnoses")]
         flow.append(_p(procedure.indication or "Indication not recorded.", s.body))
         flow.append(Spacer(1, 4))
@@ -696,7 +728,7 @@ class ProcedureNoteRenderer:
         )
         return [KeepTogether([self._heading("Consent, safety screen and time-out"), table])]
 
-    def _procedure_section(self) -> list[Flowable]:
+    def _procedure_pairs(self) -> list[tuple[str, Flowable | str]]:
         procedure = self.procedure
         technique = (
             ", ".join(TECHNIQUE_NAMES[t] for t in procedure.technique).capitalize()
@@ -717,7 +749,7 @@ class ProcedureNoteRenderer:
             ("Image guidance", GUIDANCE_NAMES[procedure.image_guidance]),
             ("Sites", self._site_summary()),
         ]
-        return [KeepTogether([self._heading("Procedure"), self._fields(pairs)])]
+        return pairs
 
     def _site_summary(self) -> str:
         injected = len(self.procedure.injected_sites)
@@ -748,51 +780,51 @@ class ProcedureNoteRenderer:
             )
         return by_view, unplaced
 
-    def _diagram_row(self) -> list[Flowable]:
-        s = self._get_stylesheet()
-        by_view, unplaced = self._markers_by_view()
+    def _diagram_table(self, max_width: float) -> tuple[Table | None, float]:
+        """The panels of the views used, side by side, at most ``max_width`` wide."""
+        by_view, _ = self._markers_by_view()
         diagram = load_diagram()
         views = [v for v in VIEW_IDS if v in by_view]
-        flow: list[Flowable] = []
-        if views:
-            height = self.diagram_height
-            gap = 14.0
+        if not views:
+            return None, 0.0
+        height = self.diagram_height
+        gap = 14.0
+        gaps = gap * (len(views) - 1)
+        panels = [DiagramPanel(diagram.views[v], by_view[v], height) for v in views]
+        total = sum(p.width for p in panels) + gaps
+        if total > max_width:
+            height = height * (max_width - gaps) / (total - gaps)
             panels = [DiagramPanel(diagram.views[v], by_view[v], height) for v in views]
-            total = sum(p.width for p in panels) + gap * (len(panels) - 1)
-            if total > self.content_width:
-                height = (
-                    height
-                    * (self.content_width - gap * (len(panels) - 1))
-                    / (total - gap * (len(panels) - 1))
-                )
-                panels = [DiagramPanel(diagram.views[v], by_view[v], height) for v in views]
-            cells: list[Any] = []
-            widths: list[float] = []
-            for index, panel in enumerate(panels):
-                if index:
-                    cells.append("")
-                    widths.append(gap)
-                cells.append(panel)
-                widths.append(panel.width)
-            table = Table([cells], colWidths=widths, hAlign="CENTER")
-            table.setStyle(
-                TableStyle(
-                    [
-                        ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                        ("TOPPADDING", (0, 0), (-1, -1), 0),
-                        ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
-                        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                    ]
-                )
+        cells: list[Any] = []
+        widths: list[float] = []
+        for index, panel in enumerate(panels):
+            if index:
+                cells.append("")
+                widths.append(gap)
+            cells.append(panel)
+            widths.append(panel.width)
+        table = Table([cells], colWidths=widths, hAlign="CENTER")
+        table.setStyle(
+            TableStyle(
+                [
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 0),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+                    ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ]
             )
-            flow.append(Spacer(1, 4))
-            flow.append(table)
+        )
+        return table, sum(widths)
+
+    def _legend(self) -> Flowable:
+        s = self._get_stylesheet()
+        _, unplaced = self._markers_by_view()
         legend = (
-            '<font color="#1f4e79">●</font> injected    '
-            '<font color="#1f4e79">○</font> planned, not injected    '
-            '<font color="#c2410c">◯</font> pneumothorax-risk site    '
-            "L / R = patient's left / right. Numbers match the site table."
+            '<font color="#1f4e79">●</font> injected   '
+            '<font color="#1f4e79">○</font> planned, not injected   '
+            '<font color="#c2410c">◯</font> pneumothorax-risk site. '
+            "L / R: the patient's left / right. Numbers match the site table."
         )
         if unplaced:
             legend += (
@@ -800,9 +832,7 @@ class ProcedureNoteRenderer:
                 + ", ".join(f"#{n}" for n in unplaced)
                 + "."
             )
-        flow.append(Spacer(1, 3))
-        flow.append(_m(legend, s.muted))
-        return flow
+        return _m(legend, s.muted)
 
     def _agent_columns(self) -> list[str]:
         """Agents shown with a mg column: every non-diluent agent used, in preparation order."""
@@ -824,7 +854,10 @@ class ProcedureNoteRenderer:
         header = ["#", "Muscle", "Side", "Prep", "mL"]
         header += [f"{self._agent_short_name(a)} mg" for a in agents]
         header += ["Twitch", "Findings"]
-        fixed = [20.0, 112.0, 44.0, 30.0, 32.0] + [50.0] * len(agents) + [40.0]
+        agent_widths = [
+            max(42.0, stringWidth(self._agent_short_name(a), SANS_BOLD, 7.5) + 10) for a in agents
+        ]
+        fixed = [20.0, 118.0, 38.0, 30.0, 28.0, *agent_widths, 38.0]
         widths = [*fixed, self.content_width - sum(fixed)]
         right = [4, *range(5, 5 + len(agents))]
         rows: list[list[Flowable | str]] = []
@@ -880,15 +913,53 @@ class ProcedureNoteRenderer:
             header, rows, widths, right_columns=right, total_row=True, muted_rows=muted
         )
 
-    def _sites_section(self) -> list[Flowable]:
+    def _procedure_and_sites_section(self) -> list[Flowable]:
+        """Procedure details and the diagram side by side when the diagram is narrow (one or two
+        views), else stacked; then the site table, which may break across pages (its header
+        row repeats)."""
         s = self._get_stylesheet()
+        pairs = self._procedure_pairs()
         if not self.procedure.sites:
-            return [self._heading("Injection sites"), _p("No sites recorded.", s.body)]
-        head = [self._heading("Injection sites"), *self._diagram_row(), Spacer(1, 8)]
-        table = self._site_table()
-        # Keep the diagram with the start of the table; the table itself may break across pages
-        # (its header row repeats).
-        return [KeepTogether(head), table]
+            return [
+                KeepTogether([self._heading("Procedure"), self._fields(pairs)]),
+                self._heading("Injection sites"),
+                _p("No sites recorded.", s.body),
+            ]
+        panels, width = self._diagram_table(self.content_width)
+        flow: list[Flowable] = []
+        if panels is not None and width <= self.content_width * 0.55:
+            gutter = 18.0
+            right_width = self.content_width - width - gutter
+            right = [
+                self._fields(pairs, columns=2, width=right_width),
+                Spacer(1, 6),
+                self._legend(),
+            ]
+            combo = Table([[panels, "", right]], colWidths=[width, gutter, right_width])
+            combo.setStyle(
+                TableStyle(
+                    [
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                        ("TOPPADDING", (0, 0), (-1, -1), 4),
+                        ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+                    ]
+                )
+            )
+            head: list[Flowable] = [
+                self._heading("Procedure and injection sites"),
+                combo,
+                Spacer(1, 10),
+            ]
+        else:
+            flow.append(KeepTogether([self._heading("Procedure"), self._fields(pairs)]))
+            head = [self._heading("Injection sites")]
+            if panels is not None:
+                head += [Spacer(1, 4), panels]
+            head += [Spacer(1, 3), self._legend(), Spacer(1, 8)]
+        flow += [KeepTogether(head), self._site_table()]
+        return flow
 
     # ---- medication ----------------------------------------------------------------------
 
@@ -913,9 +984,9 @@ class ProcedureNoteRenderer:
                         if usage is not None
                         else 0.0
                     )
-                    label = preparation.id
-                    if preparation.label and preparation.label != preparation.id:
-                        label = f"{preparation.id} ({preparation.label})"
+                    label = preparation.label or preparation.id
+                    if not label.endswith(preparation.id):
+                        label = f"{preparation.id}: {label}"
                     rows.append(
                         [
                             label if index == 0 else "",
@@ -949,7 +1020,8 @@ class ProcedureNoteRenderer:
                 f"{self._agent_short_name(a.agent)} {format_number(a.mg, 1)} mg of "
                 f"{format_number(a.max_mg, 1)} mg maximum"
                 + (
-                    f" ({format_number(a.mg_per_kg or 0, 1)} mg/kg × {format_number(anesthetic.weight_kg or 0, 1)} kg,"
+                    f" ({format_number(a.mg_per_kg or 0, 1)} mg/kg × "
+                    f"{format_number(anesthetic.weight_kg or 0, 1)} kg,"
                     f" cap {format_number(a.cap_mg, 0)} mg)"
                     if a.weight_based
                     else f" (fixed cap {format_number(a.cap_mg, 0)} mg)"
@@ -1003,7 +1075,7 @@ class ProcedureNoteRenderer:
         if procedure.observed_minutes is not None:
             tolerance += f"; observed {procedure.observed_minutes} min after the procedure"
         aftercare = (
-            "Aftercare instructions given (activity, expected soreness, warning signs, when to call)"
+            "Written instructions given: activity, soreness, warning signs, when to call"
             if procedure.aftercare_given
             else "Aftercare instructions not documented"
         )
@@ -1033,10 +1105,14 @@ class ProcedureNoteRenderer:
             cpt = "None (no injected sites)"
         else:
             description = "1 or 2 muscles" if evaluation.cpt == "20552" else "3 or more muscles"
-            cpt = f"<b>{evaluation.cpt}</b> — trigger point injection(s), {description} ({evaluation.muscle_count} muscles injected)"
+            cpt = (
+                f"<b>{evaluation.cpt}</b> — trigger point injection(s), {description} "
+                f"({evaluation.muscle_count} muscles injected)"
+            )
         if evaluation.hcpcs:
             hcpcs = "<br/>".join(
-                f"<b>{line.code} × {line.units}</b> — {markup(self.catalog.agents[line.agent].name)} "
+                f"<b>{line.code} × {line.units}</b> — "
+                f"{markup(self.catalog.agents[line.agent].name)} "
                 f"{format_number(line.mg, 1)} mg, {format_number(line.unit_mg, 1)} mg per unit"
                 + ("" if line.verified else " (unit size unverified)")
                 for line in evaluation.hcpcs
@@ -1057,12 +1133,12 @@ class ProcedureNoteRenderer:
         s = self._get_stylesheet()
         signature = self.procedure.signature
         acknowledged = {a.code: a for a in signature.acknowledged_warnings} if signature else {}
-        messages = {w.code: w for w in self.evaluation.warnings}
+        messages: dict[str, Any] = {w.code: w for w in self.evaluation.warnings}
         flow: list[Flowable] = [self._heading("Warnings")]
         rows: list[list[Flowable | str]] = []
         for code, ack in acknowledged.items():
             warning = messages.get(code)
-            sites = ", ".join(str(n) for n in ack.sites) or "—"
+            sites = site_ranges(ack.sites)
             text = markup(warning.message if warning else code)
             rows.append(
                 [
@@ -1083,7 +1159,7 @@ class ProcedureNoteRenderer:
                         f'<font color="#c2410c"><b>Open</b></font><br/>{markup(warning.code)}',
                         s.cell,
                     ),
-                    ", ".join(str(n) for n in warning.sites) or "—",
+                    site_ranges(warning.sites),
                     warning.message,
                 ]
             )
@@ -1103,7 +1179,8 @@ class ProcedureNoteRenderer:
         if signature is None or not self.signed:
             body: list[Flowable] = [
                 _m(
-                    '<font color="#b91c1c"><b>Not signed.</b></font> This draft carries no signature '
+                    '<font color="#b91c1c"><b>Not signed.</b></font> '
+                    "This draft carries no signature "
                     "and no content hash.",
                     s.body,
                 )

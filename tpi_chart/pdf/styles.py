@@ -17,6 +17,7 @@ RULE = colors.HexColor("#c9ced6")
 ACCENT = colors.HexColor("#1f4e79")
 ACCENT_LIGHT = colors.HexColor("#e8eef5")
 ZEBRA = colors.HexColor("#f4f6f9")
+WHITE = colors.white
 WARNING = colors.HexColor("#c2410c")
 WARNING_LIGHT = colors.HexColor("#fff4ec")
 DRAFT = colors.HexColor("#b91c1c")

@@ -97,7 +97,8 @@ class NoteService:
         if chosen is None:
             raise InvalidInput(
                 [
-                    "settings.export_folder: no export folder is set; choose one in Settings or pass a folder"
+                    "settings.export_folder: no export folder is set; "
+                    "choose one in Settings or pass a folder"
                 ]
             )
         return chosen
