@@ -143,7 +143,7 @@ def backup_copy(source: sqlite3.Connection, target: Path) -> None:
         out.execute("PRAGMA journal_mode = DELETE")
 
 
-def _inspect(path: Path) -> tuple[int, int, bool]:
+def inspect_file(path: Path) -> tuple[int, int, bool]:
     """(application_id, user_version, has tables) of an existing file, refusing what is not ours
     or is damaged, without changing the file (read-only connection)."""
     with path.open("rb") as handle:
@@ -191,7 +191,7 @@ def open_database(path: Path) -> sqlite3.Connection:
     existing = path.exists() and path.stat().st_size > 0
     version = 0
     if existing:
-        _, version, _ = _inspect(path)
+        _, version, _ = inspect_file(path)
     conn = connect(path)
     try:
         if existing and 0 < version < SCHEMA_VERSION:

@@ -19,7 +19,14 @@ from typing import Any
 from tpi_chart.domain.models import Addendum, Patient, Preparation, Procedure, Signature, Site
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.audit import AuditReport, AuditRow
-from tpi_chart.storage.db import backup_copy, integrity_problems, open_database, transaction
+from tpi_chart.storage.db import (
+    backup_copy,
+    inspect_file,
+    integrity_problems,
+    migrate,
+    open_database,
+    transaction,
+)
 from tpi_chart.storage.errors import StorageError, translate
 from tpi_chart.storage.interfaces import (
     PatientRecord,
@@ -736,8 +743,6 @@ class SqliteStore:
                 src.backup(self.conn)
             finally:
                 src.close()
-            from tpi_chart.storage.db import migrate
-
             migrate(self.conn)
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
@@ -755,10 +760,8 @@ def open_database_readonly(path: Path) -> sqlite3.Connection:
 def check_file(path: Path) -> list[str]:
     """Identity and integrity of a database file other than the open one (for backup/restore):
     empty when it is a TPI Chart database that passes `integrity_check` and `foreign_key_check`."""
-    from tpi_chart.storage.db import _inspect
-
     try:
-        _inspect(path)
+        inspect_file(path)
     except StorageError as error:
         return [str(error)]
     conn = open_database_readonly(path)
