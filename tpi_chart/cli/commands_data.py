@@ -48,8 +48,12 @@ def register(subparsers: Any) -> None:
         help="write a procedure as JSON (or a PDF note)",
         description="Write one procedure; the format follows the extension of --out.",
     )
-    export.add_argument("--procedure", type=int, required=True, metavar="ID")
-    export.add_argument("--out", type=Path, required=True, metavar="FILE.json|FILE.pdf")
+    export.add_argument("--procedure", type=int, metavar="ID")
+    export.add_argument("--out", type=Path, metavar="FILE.json|FILE.pdf")
+    # Batch export of signed notes (tpi_chart.cli.commands_notes): --from DATE --to DATE --dir DIR
+    export.add_argument("--from", dest="date_from", metavar="DATE")
+    export.add_argument("--to", dest="date_to", metavar="DATE")
+    export.add_argument("--dir", type=Path, metavar="DIR")
     export.set_defaults(handler=run_export)
 
     demo = subparsers.add_parser(
@@ -124,7 +128,9 @@ def _export_json(services: Services, procedure_id: int, out: Path) -> None:
 
 
 def _export_pdf(services: Services, procedure_id: int, out: Path) -> None:
-    raise DomainError("exporting PDF notes is not available yet")
+    from tpi_chart.cli.commands_notes import export_pdf
+
+    export_pdf(services, procedure_id, out)
 
 
 #: Export writers by file extension; the PDF note plugs in here (tpi_chart.services.notes).
@@ -135,6 +141,16 @@ EXPORTERS: dict[str, Callable[[Services, int, Path], None]] = {
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if args.date_from is not None or args.date_to is not None or args.dir is not None:
+        from tpi_chart.cli.commands_notes import run_batch_export
+
+        return run_batch_export(args, _open, _guarded)
+    if args.procedure is None or args.out is None:
+        print(
+            "export: give --procedure ID --out FILE, or --from DATE --to DATE --dir DIR",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     out: Path = args.out
     exporter = EXPORTERS.get(out.suffix.lower())
     if exporter is None:

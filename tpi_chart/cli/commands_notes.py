@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,32 @@ def batch_problems(args: argparse.Namespace) -> list[str]:
 def export_batch(services: Services, start: date, end: date, folder: Path) -> list[Path]:
     """``export --from DATE --to DATE --dir DIR``: every signed note in the range."""
     return note_service(services).export_signed_between(start, end, folder)
+
+
+def run_batch_export(
+    args: argparse.Namespace,
+    open_services: Callable[[argparse.Namespace], Services],
+    guarded: Callable[[Callable[[], int]], int],
+) -> int:
+    """Handler for ``export --from DATE --to DATE --dir DIR`` (called by commands_data.export)."""
+    problems = batch_problems(args)
+    start = end = None
+    if not problems:
+        start = parse_date(args.date_from, "--from")
+        end = parse_date(args.date_to, "--to")
+        problems = [p for p in (start, end) if isinstance(p, str)]
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    assert isinstance(start, date)
+    assert isinstance(end, date)
+
+    def run() -> int:
+        with open_services(args) as services:
+            paths = export_batch(services, start, end, args.dir)
+        for path in paths:
+            print(path)
+        return EXIT_OK
+
+    return guarded(run)

@@ -21,6 +21,7 @@ EXIT_BAD_INPUT = 2
 COMMAND_MODULES: tuple[str, ...] = (
     "tpi_chart.cli.commands_check",
     "tpi_chart.cli.commands_data",
+    "tpi_chart.cli.commands_notes",
     "tpi_chart.cli.commands_audit",
 )
 

@@ -1011,6 +1011,7 @@ class ProcedureNoteRenderer:
             "; ".join(
                 f"{t.name} {format_number(t.mg, 1)} mg ({format_number(t.ml)} mL)"
                 for t in evaluation.totals
+                if t.agent_class != "diluent"
             )
             or "None"
         )

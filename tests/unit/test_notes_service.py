@@ -1,0 +1,93 @@
+"""NoteService and the note commands end to end: import, export (single, batch), verify."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tpi_chart.cli.main import main
+from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.pdf.examples import signed_copy
+from tpi_chart.services.context import open_services
+from tpi_chart.services.notes import NoteService
+
+
+@pytest.fixture
+def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
+    """A database with the reference visit twice: signed, and a later unsigned draft."""
+    reference = ProcedureDocument.model_validate(
+        json.loads((examples_dir / "reference-visit.json").read_text(encoding="utf-8"))
+    )
+    signed_file = tmp_path / "signed.json"
+    signed_file.write_text(json.dumps(signed_copy(reference).to_json_dict()), encoding="utf-8")
+    draft = reference.to_json_dict()
+    draft["procedure"]["performed_at"] = "2026-12-20T09:30:00-07:00"
+    draft_file = tmp_path / "draft.json"
+    draft_file.write_text(json.dumps(draft), encoding="utf-8")
+    path = tmp_path / "clinic.db"
+    with open_services(path, "tester") as services:
+        signed_id, draft_id = services.documents.import_documents([signed_file, draft_file])
+        services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
+    return path, signed_id, draft_id
+
+
+def test_export_names_drafts_and_writes_json_beside(
+    db: tuple[Path, int, int], tmp_path: Path
+) -> None:
+    path, signed_id, draft_id = db
+    out = tmp_path / "export"
+    with open_services(path, "tester") as services:
+        notes = NoteService(services.store, services.charting, services.settings, services.user)
+        final = notes.export(signed_id, out)
+        draft = notes.export(draft_id, out)
+        again = notes.render(signed_id)
+    assert final.name == f"D1001_2026-11-20_{signed_id}.pdf"
+    assert draft.name == f"D1001_2026-12-20_{draft_id}_DRAFT.pdf"
+    assert final.with_suffix(".json").is_file()
+    assert final.read_bytes() == again
+    assert NoteService.verify(final.read_bytes()).ok
+    assert str(NoteService.verify(draft.read_bytes())).startswith("mismatch: unsigned draft")
+
+
+def test_cli_export_verify_and_batch(
+    db: tuple[Path, int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, signed_id, _ = db
+    note = tmp_path / "note.pdf"
+    assert (
+        main(["--db", str(path), "export", "--procedure", str(signed_id), "--out", str(note)]) == 0
+    )
+    capsys.readouterr()
+    assert main(["verify", str(note)]) == 0
+    assert capsys.readouterr().out.strip() == "match"
+
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(note.read_bytes() + b"%x\n")
+    assert main(["verify", str(tampered)]) == 1
+    assert capsys.readouterr().out.startswith("mismatch: ")
+
+    assert main(["verify", str(tmp_path / "missing.pdf")]) == 2
+    assert "missing.pdf: no such file" in capsys.readouterr().err
+
+    folder = tmp_path / "batch"
+    code = main(
+        [
+            "--db",
+            str(path),
+            "export",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--dir",
+            str(folder),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(folder / f"D1001_2026-11-20_{signed_id}.pdf")]
+    assert (
+        main(["--db", str(path), "export", "--from", "2026-13-01", "--to", "x", "--dir", "d"]) == 2
+    )
