@@ -174,10 +174,6 @@ def test_malformed_json_and_missing_file(
 
 def test_export_refusals(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path) -> None:
     code, _, err = run(
-        capsys, "--db", str(db), "export", "--procedure", "1", "--out", str(tmp_path / "n.pdf")
-    )
-    assert (code, err.strip()) == (1, "tpi-chart: exporting PDF notes is not available yet")
-    code, _, err = run(
         capsys, "--db", str(db), "export", "--procedure", "1", "--out", str(tmp_path / "n.txt")
     )
     assert code == 2
@@ -187,6 +183,9 @@ def test_export_refusals(capsys: pytest.CaptureFixture[str], db: Path, tmp_path:
     )
     assert (code, err.strip()) == (1, "tpi-chart: procedure 999 does not exist")
     assert not (tmp_path / "n.json").exists()
+    code, _, err = run(capsys, "--db", str(db), "export", "--procedure", "1")
+    assert code == 2
+    assert "--procedure ID --out FILE" in err
 
 
 def test_demo_refuses_to_seed_twice(capsys: pytest.CaptureFixture[str], db: Path) -> None:
