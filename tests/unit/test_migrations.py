@@ -102,6 +102,10 @@ def test_upgrade_from_the_frozen_v1_file_keeps_the_data_and_a_copy(tmp_path: Pat
             r[0] for r in store.conn.execute("SELECT name FROM sqlite_schema WHERE type='index'")
         }
         assert "components_lot" in indexes
+        tables = {
+            r[0] for r in store.conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")
+        }
+        assert {"users", "login_attempts"} <= tables
         assert [r.patient.mrn for r in store.patients.search("odegard", 10)] == ["V1001"]
     finally:
         store.close()
