@@ -68,7 +68,8 @@ def zone_pen(zone: Zone, hover: bool = False, scale: float = 1.0) -> QPen:
     pen.setCosmetic(True)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
     if zone.deep:
-        pen.setStyle(Qt.PenStyle.CustomDashLine)
+        # setDashPattern alone (it implies CustomDashLine): in PySide6 6.12, setStyle(
+        # CustomDashLine) followed by setDashPattern over-releases None and aborts the process.
         pen.setDashPattern([3.0, 2.5])
     return pen
 

@@ -1,0 +1,10 @@
+"""The interactive body diagram (product.md §3).
+
+:class:`BodyDiagram` is the widget the workspace embeds; the picture comes from
+:mod:`tpi_chart.domain.diagram` and every edit goes through the charting service as an undo
+command (see :mod:`tpi_chart.ui.diagram.widget` for the flow and the keys).
+"""
+
+from tpi_chart.ui.diagram.widget import BodyDiagram, DiagramLegend, WarningBanner
+
+__all__ = ["BodyDiagram", "DiagramLegend", "WarningBanner"]

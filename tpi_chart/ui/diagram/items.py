@@ -1,0 +1,267 @@
+"""Scene items: the artwork layers, one item per muscle zone, one marker per stored site.
+
+Markers ignore the view's zoom (``ItemIgnoresTransformations``): they stay the same size on
+screen, legible and easy to hit however far the diagram is zoomed.
+
+Marker legend (also drawn by :func:`paint_marker` in the legend strip):
+
+* planned site: hollow ring, number in blue; injected site: filled blue disc, number in white;
+* twitch response: none = no glyph, weak = one small arc, brisk = a lightning bolt, on a white
+  badge at the marker's upper right;
+* pneumothorax-risk muscle: red outer ring; not yet coded to a muscle (``unspecified``): dashed
+  amber outer ring and a "?" badge;
+* selected: a light blue halo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QWidget
+
+from tpi_chart.domain.diagram import DiagramView, Zone
+from tpi_chart.ui.diagram.artwork import (
+    SKIN,
+    detail_pen,
+    outline_pen,
+    to_qpath,
+    view_size,
+    zone_brush,
+    zone_pen,
+)
+
+#: Radius of the drawn marker disc, px.
+MARKER_RADIUS = 11.0
+#: Radius of the marker's touch target, px (34 px across: about 9 mm at 96 dpi).
+HIT_RADIUS = 17.0
+
+BLUE = QColor("#1f6fb2")
+BLUE_DARK = QColor("#175a91")
+RISK = QColor("#c62828")
+UNCODED = QColor("#b26a00")
+HALO = QColor(31, 111, 178, 70)
+GLYPH = QColor("#1d2731")
+
+Z_SILHOUETTE = 0.0
+Z_ZONES = 1.0
+Z_DETAILS = 2.0
+Z_MARKERS = 10.0
+Z_SELECTED = 11.0
+
+
+@dataclass(frozen=True)
+class MarkerStyle:
+    number: int
+    planned: bool
+    twitch: str | None
+    risk: bool
+    uncoded: bool
+    selected: bool = False
+    hovered: bool = False
+
+
+def _twitch_glyph(painter: QPainter, centre: QPointF, twitch: str) -> None:
+    """A white badge with one arc (weak) or a lightning bolt (brisk)."""
+    badge = 6.5
+    painter.setPen(QPen(GLYPH, 1.0))
+    painter.setBrush(QBrush(Qt.GlobalColor.white))
+    painter.drawEllipse(centre, badge, badge)
+    if twitch == "weak":
+        pen = QPen(GLYPH, 1.6)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        rect = QRectF(centre.x() - 3.5, centre.y() - 4.5, 7.0, 7.0)
+        painter.drawArc(rect, 200 * 16, 140 * 16)
+    elif twitch == "brisk":
+        x, y = centre.x(), centre.y()
+        bolt = QPolygonF(
+            [
+                QPointF(x + 1.2, y - 5.0),
+                QPointF(x - 3.0, y + 0.8),
+                QPointF(x - 0.2, y + 0.8),
+                QPointF(x - 1.4, y + 5.0),
+                QPointF(x + 3.0, y - 1.0),
+                QPointF(x + 0.2, y - 1.0),
+            ]
+        )
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(GLYPH))
+        painter.drawPolygon(bolt)
+
+
+def paint_marker(painter: QPainter, centre: QPointF, style: MarkerStyle) -> None:
+    """Draw one marker centred on ``centre`` in device-independent pixels."""
+    r = MARKER_RADIUS
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+    if style.selected or style.hovered:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(HALO if style.selected else QColor(31, 111, 178, 35)))
+        painter.drawEllipse(centre, r + 6.5, r + 6.5)
+    if style.risk or style.uncoded:
+        pen = QPen(RISK if style.risk else UNCODED, 2.4)
+        if style.uncoded and not style.risk:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(QBrush(Qt.GlobalColor.white))
+        painter.drawEllipse(centre, r + 3.2, r + 3.2)
+    ring = QPen(BLUE_DARK if style.selected else BLUE, 2.2)
+    painter.setPen(ring)
+    painter.setBrush(QBrush(Qt.GlobalColor.white if style.planned else BLUE))
+    painter.drawEllipse(centre, r - 1.1, r - 1.1)
+    font = QFont()
+    font.setPixelSize(11 if style.number < 100 else 9)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(QPen(BLUE_DARK if style.planned else QColor(Qt.GlobalColor.white)))
+    painter.drawText(
+        QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r),
+        int(Qt.AlignmentFlag.AlignCenter),
+        str(style.number),
+    )
+    badge = QPointF(centre.x() + r * 0.85, centre.y() - r * 0.85)
+    if style.uncoded:
+        painter.setPen(QPen(UNCODED, 1.0))
+        painter.setBrush(QBrush(Qt.GlobalColor.white))
+        painter.drawEllipse(QPointF(centre.x() - r * 0.85, centre.y() - r * 0.85), 6.5, 6.5)
+        font.setPixelSize(10)
+        painter.setFont(font)
+        painter.setPen(QPen(UNCODED))
+        painter.drawText(
+            QRectF(centre.x() - r * 0.85 - 6.5, centre.y() - r * 0.85 - 6.5, 13, 13),
+            int(Qt.AlignmentFlag.AlignCenter),
+            "?",
+        )
+    if style.twitch in ("weak", "brisk"):
+        _twitch_glyph(painter, badge, style.twitch)
+    painter.restore()
+
+
+class SilhouetteItem(QGraphicsItem):
+    """The filled body outline of one view."""
+
+    def __init__(self, view: DiagramView) -> None:
+        super().__init__()
+        w, h = view_size(view)
+        self._paths = [to_qpath(p, w, h) for p in view.outline]
+        self._rect = QRectF(0, 0, w, h)
+        self.setZValue(Z_SILHOUETTE)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-4, -4, 4, 4)
+
+    def contains_point(self, point: QPointF) -> bool:
+        return any(p.contains(point) for p in self._paths)
+
+    def paint(self, painter: QPainter, _option: object, _widget: QWidget | None = None) -> None:
+        painter.setPen(outline_pen())
+        painter.setBrush(QBrush(SKIN))
+        for path in self._paths:
+            painter.drawPath(path)
+
+
+class DetailsItem(QGraphicsItem):
+    """Thin detail lines (jaw, clavicles, ear, fingers ...), drawn above the zones."""
+
+    def __init__(self, view: DiagramView) -> None:
+        super().__init__()
+        w, h = view_size(view)
+        self._path = QPainterPath()
+        for detail in view.details:
+            self._path.addPath(to_qpath(detail, w, h))
+        self._rect = QRectF(0, 0, w, h)
+        self.setZValue(Z_DETAILS)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-4, -4, 4, 4)
+
+    def paint(self, painter: QPainter, _option: object, _widget: QWidget | None = None) -> None:
+        painter.setPen(detail_pen())
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._path)
+
+
+class ZoneItem(QGraphicsPathItem):
+    """One muscle zone; highlighted while the pointer is over it."""
+
+    def __init__(self, zone: Zone, width: float, height: float) -> None:
+        super().__init__(to_qpath(zone.path, width, height))
+        self.zone = zone
+        self.hovered = False
+        self.setZValue(Z_ZONES)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._apply()
+
+    def set_hovered(self, hovered: bool) -> None:
+        if hovered != self.hovered:
+            self.hovered = hovered
+            self._apply()
+
+    def _apply(self) -> None:
+        self.setPen(zone_pen(self.zone, hover=self.hovered))
+        self.setBrush(zone_brush(self.zone, hover=self.hovered))
+
+
+class MarkerItem(QGraphicsObject):
+    """A stored site drawn at its normalised position; constant size on screen."""
+
+    def __init__(self, site_id: int, style: MarkerStyle, tooltip: str) -> None:
+        super().__init__()
+        self.site_id = site_id
+        self.style = style
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(Z_MARKERS)
+        self.setToolTip(tooltip)
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        self._hovered = False
+
+    def boundingRect(self) -> QRectF:
+        extent = HIT_RADIUS + 2
+        return QRectF(-extent, -extent, 2 * extent, 2 * extent)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addEllipse(QPointF(0, 0), HIT_RADIUS, HIT_RADIUS)
+        return path
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.setZValue(Z_SELECTED if bool(value) else Z_MARKERS)
+            self.update()
+        return super().itemChange(change, value)
+
+    def hoverEnterEvent(self, event: object) -> None:
+        self._hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: object) -> None:
+        self._hovered = False
+        self.update()
+
+    def paint(self, painter: QPainter, _option: object, _widget: QWidget | None = None) -> None:
+        style = MarkerStyle(
+            number=self.style.number,
+            planned=self.style.planned,
+            twitch=self.style.twitch,
+            risk=self.style.risk,
+            uncoded=self.style.uncoded,
+            selected=self.isSelected(),
+            hovered=self._hovered,
+        )
+        paint_marker(painter, QPointF(0, 0), style)

@@ -1,0 +1,552 @@
+"""BodyDiagram: the interactive body diagram widget (view tabs, zoom, markers, warnings, legend).
+
+Flow of one edit (the scene only mirrors stored data)::
+
+    click → PlaceSiteInteraction → BodyDiagram.place_site → AddSiteCommand (undo stack)
+          → SiteDocument.add → ChartingService.add_site (commits) → SiteDocument.reload
+          → sites_changed → DiagramScene.set_sites (markers redrawn from the stored rows)
+
+Keys (while the diagram has focus):
+
+==========================  ======================================================
+F1 / F2 / F3 / F4           anterior / posterior / head left / head right view
+Ctrl+1 … Ctrl+4             the same (for keyboards whose F-keys are taken)
++ / -, mouse wheel          zoom in / out (wheel zooms around the pointer)
+F or 0                      fit the figure to the window
+middle drag, Space + drag   pan
+Tab / Shift+Tab             select the next / previous site in number order
+Delete / Backspace          remove the selected site (undoable)
+Ctrl+Z / Ctrl+Shift+Z       undo / redo (Ctrl+Y also redoes)
+Escape                      cancel a drag, else clear the selection
+==========================  ======================================================
+
+A click on the figure places a site (inside a muscle zone: that muscle and the patient's side;
+elsewhere on the figure: ``unspecified``, flagged until coded). A click on the empty background
+clears the selection and places nothing. A click within a marker's 34 px touch target selects
+that marker instead of placing a new one: zoom in to place sites closer together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTabBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
+from tpi_chart.domain.diagram import VIEW_IDS, load_diagram, resolve_point
+from tpi_chart.domain.models import Site
+from tpi_chart.ui.diagram.commands import (
+    AddSiteCommand,
+    ChangeSiteCommand,
+    MoveSiteCommand,
+    RemoveSiteCommand,
+    site_label,
+)
+from tpi_chart.ui.diagram.items import MarkerStyle, paint_marker
+from tpi_chart.ui.diagram.model import SiteDocument, SiteService
+from tpi_chart.ui.diagram.scene import DiagramScene, site_position
+from tpi_chart.ui.diagram.view import DiagramGraphicsView
+
+Mode = Literal["plan", "chart"]
+
+TAB_TITLES = {
+    "anterior": "Anterior",
+    "posterior": "Posterior",
+    "head_left": "Head L",
+    "head_right": "Head R",
+}
+VIEW_KEYS = {
+    Qt.Key.Key_F1: "anterior",
+    Qt.Key.Key_F2: "posterior",
+    Qt.Key.Key_F3: "head_left",
+    Qt.Key.Key_F4: "head_right",
+}
+CTRL_VIEW_KEYS = {
+    Qt.Key.Key_1: "anterior",
+    Qt.Key.Key_2: "posterior",
+    Qt.Key.Key_3: "head_left",
+    Qt.Key.Key_4: "head_right",
+}
+
+
+def warnings_for(muscle: str) -> list[tuple[str, str]]:
+    """(kind, text) messages shown when a site lands on ``muscle``; kind "risk" or "caution"."""
+    catalog = load_catalog()
+    if muscle == UNSPECIFIED:
+        return [("caution", catalog.unspecified_message)]
+    entry = catalog.muscles.get(muscle)
+    if entry is None:
+        return []
+    name = entry.name
+    out: list[tuple[str, str]] = []
+    for risk in entry.risks:
+        kind = "risk" if risk.flag == "pneumothorax" else "caution"
+        out.append((kind, f"{name}: {risk.message}"))
+    return out
+
+
+class WarningBanner(QFrame):
+    """A non-modal warning strip under the diagram; it never blocks charting."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("diagramWarning")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        self.label = QLabel()
+        self.label.setObjectName("diagramWarningText")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.label, 1)
+        self.dismiss = QPushButton("Dismiss")
+        self.dismiss.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.dismiss.clicked.connect(self.hide)
+        layout.addWidget(self.dismiss)
+        self.kind = ""
+        self.hide()
+
+    def show_message(self, text: str, kind: str) -> None:
+        self.kind = kind
+        colours = {
+            "risk": ("#fdecea", "#b3261e"),
+            "caution": ("#fff4e0", "#a15c00"),
+            "error": ("#fdecea", "#b3261e"),
+        }
+        background, ink = colours.get(kind, ("#eef4fa", "#1f6fb2"))
+        self.setStyleSheet(
+            f"QFrame#diagramWarning {{ background: {background}; border: 1px solid {ink};"
+            f" border-radius: 6px; }} QLabel#diagramWarningText {{ color: {ink};"
+            " font-weight: 600; }"
+        )
+        self.label.setText(text)
+        self.show()
+
+
+class DiagramLegend(QWidget):
+    """The marker legend, drawn with the same painter code as the markers themselves."""
+
+    ENTRIES: tuple[tuple[str, MarkerStyle], ...] = (
+        ("Planned", MarkerStyle(1, True, None, False, False)),
+        ("Injected", MarkerStyle(2, False, None, False, False)),
+        ("Weak twitch", MarkerStyle(3, False, "weak", False, False)),
+        ("Brisk twitch", MarkerStyle(4, False, "brisk", False, False)),
+        ("Pneumothorax risk", MarkerStyle(5, False, None, True, False)),
+        ("Not coded", MarkerStyle(6, True, None, False, True)),
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("diagramLegend")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setToolTip(
+            "Markers: hollow = planned, filled = injected, number = charting order.\n"
+            "Twitch: no glyph = none, one arc = weak, lightning = brisk.\n"
+            "Red ring = pneumothorax-risk muscle; dashed amber ring and ? = not coded."
+        )
+
+    def _entry_width(self, text: str) -> int:
+        return 34 + self.fontMetrics().horizontalAdvance(text) + 12
+
+    def sizeHint(self) -> QSize:
+        return QSize(sum(self._entry_width(t) for t, _ in self.ENTRIES), 36)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, 36)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        x = 4.0
+        y = self.height() / 2
+        for text, style in self.ENTRIES:
+            width = self._entry_width(text)
+            if x + width > self.width() and x > 4:
+                break  # the tooltip carries the full legend on a narrow panel
+            paint_marker(painter, QPointF(x + 16, y), style)
+            painter.setPen(QColor("#1d2731"))
+            painter.drawText(int(x + 32), int(y + self.fontMetrics().ascent() / 2 - 1), text)
+            x += width
+        painter.end()
+
+
+class BodyDiagram(QWidget):
+    """The body diagram for one procedure: click to place, drag to move, Delete to remove.
+
+    Construct with the charting service (anything with ``sites``, ``add_site``, ``update_site``,
+    ``remove_site`` and ``restore_site``); then :meth:`set_procedure`.
+    """
+
+    #: A site was selected on the diagram by the user (site id; -1 when the selection was
+    #: cleared). Also emitted with the new id right after a click placed a site.
+    site_selected = Signal(int)
+    #: The diagram changed stored sites through the service (place, move, remove, undo, redo).
+    sites_changed = Signal()
+    #: The shown view changed (view id).
+    view_changed = Signal(str)
+    #: A warning was shown for a placed or moved site: (kind "risk"/"caution", text).
+    warning_shown = Signal(str, str)
+
+    def __init__(
+        self,
+        service: SiteService,
+        parent: QWidget | None = None,
+        *,
+        undo_stack: QUndoStack | None = None,
+        show_view_tabs: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("bodyDiagram")
+        self.document = SiteDocument(service, self)
+        self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
+        #: Fills in new sites placed by a click: receives the resolved draft, returns the site
+        #: to store (e.g. with the syringe's preparation and default volume). None: unchanged.
+        self.new_site_defaults: Callable[[Site], Site] | None = None
+        self.mode: Mode = "chart"
+        self.selected_id: int | None = None
+        self._read_only = False
+
+        self.scene = DiagramScene(self)
+        self.view = DiagramGraphicsView(self.scene, self, self)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        self.tabs = QTabBar()
+        self.tabs.setObjectName("diagramViewTabs")
+        self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tabs.setExpanding(False)
+        self.tabs.setDrawBase(False)
+        for index, view_id in enumerate(VIEW_IDS):
+            self.tabs.addTab(TAB_TITLES[view_id])
+            self.tabs.setTabToolTip(
+                index, f"{load_diagram().views[view_id].title} view (F{index + 1})"
+            )
+        self.tabs.currentChanged.connect(lambda index: self.set_view(VIEW_IDS[index]))
+        self.tabs.setVisible(show_view_tabs)
+        top.addWidget(self.tabs)
+        top.addStretch(1)
+        self.zoom_out_button = self._tool_button("−", "Zoom out (-)", self.zoom_out)
+        self.zoom_in_button = self._tool_button("+", "Zoom in (+ or mouse wheel)", self.zoom_in)
+        self.fit_button = self._tool_button("Fit", "Fit to window (F)", self.fit)
+        for button in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
+            top.addWidget(button)
+        layout.addLayout(top)
+
+        layout.addWidget(self.view, 1)
+
+        self.hover_label = QLabel(" ")
+        self.hover_label.setObjectName("diagramHover")
+        self.hover_label.setProperty("role", "muted")
+        layout.addWidget(self.hover_label)
+        # The warning floats over the bottom of the picture so showing it never re-fits the view.
+        self.banner = WarningBanner(self.view)
+        self.legend = DiagramLegend(self)
+        layout.addWidget(self.legend)
+
+        self.document.sites_changed.connect(self._redraw)
+        self.document.edited.connect(self.sites_changed)
+        self.document.failed.connect(lambda text: self._warn("error", f"Not saved: {text}"))
+        self.scene.hovered_zone_changed.connect(self._show_hovered)
+
+        self.set_view("posterior")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_banner()
+
+    def _place_banner(self) -> None:
+        margin = 6
+        width = max(120, self.view.width() - 2 * margin)
+        self.banner.setFixedWidth(width)
+        self.banner.adjustSize()
+        height = self.banner.sizeHint().height()
+        self.banner.setGeometry(margin, self.view.height() - height - margin, width, height)
+        self.banner.raise_()
+
+    def _tool_button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.setMinimumSize(34, 34)
+        button.clicked.connect(slot)
+        return button
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def set_procedure(self, procedure_id: int | None) -> None:
+        """Show the sites of a procedure (clears the selection, keeps the undo stack)."""
+        self.selected_id = None
+        self.banner.hide()
+        self.document.set_procedure(procedure_id)
+
+    def refresh(self) -> None:
+        """Re-read the stored sites and redraw (after edits made elsewhere)."""
+        self.document.reload()
+
+    def set_view(self, view_id: str) -> None:
+        if view_id not in VIEW_IDS:
+            raise ValueError(f"unknown diagram view {view_id!r}")
+        changed = self.scene.view_id != view_id
+        self.scene.show_view(view_id)
+        index = VIEW_IDS.index(view_id)  # type: ignore[arg-type]
+        if self.tabs.currentIndex() != index:
+            self.tabs.blockSignals(True)
+            self.tabs.setCurrentIndex(index)
+            self.tabs.blockSignals(False)
+        if changed:
+            self.view.reset_scene_rect()
+            self._redraw()
+            self.view.fit()
+            self.view_changed.emit(view_id)
+
+    def current_view(self) -> str:
+        return str(self.scene.view_id)
+
+    def set_mode(self, mode: Mode) -> None:
+        """ "plan": new sites are planned (hollow); "chart": new sites are injected."""
+        if mode not in ("plan", "chart"):
+            raise ValueError(f"mode must be 'plan' or 'chart', not {mode!r}")
+        self.mode = mode
+
+    def set_read_only(self, read_only: bool) -> None:
+        """A signed procedure: markers still show and select, but nothing can be edited."""
+        self._read_only = read_only
+
+    def is_read_only(self) -> bool:
+        return self._read_only
+
+    def select_site(self, site_id: int | None) -> None:
+        """Select a site's marker (switching to the view it is drawn in). Emits nothing."""
+        self.selected_id = site_id
+        if site_id is not None:
+            stored = self.document.stored(site_id)
+            place = site_position(stored.site) if stored is not None else None
+            if place is not None and place[0] != self.scene.view_id:
+                self.set_view(place[0])
+        self.scene.select_marker(site_id)
+        marker = self.scene.markers.get(site_id) if site_id is not None else None
+        if marker is not None:
+            self.view.ensureVisible(marker, 40, 40)
+
+    def selected_site_id(self) -> int | None:
+        return self.selected_id
+
+    def fit(self) -> None:
+        self.view.fit()
+
+    def zoom_in(self) -> None:
+        self.view.zoom_by(1.25)
+
+    def zoom_out(self) -> None:
+        self.view.zoom_by(1 / 1.25)
+
+    # -- edits (each is one undo command) ------------------------------------------------------
+
+    def place_site(self, x: float, y: float) -> int | None:
+        """Place a new site at normalised (x, y) of the current view; returns its id."""
+        if self._read_only or self.document.procedure_id is None:
+            return None
+        view_id = self.current_view()
+        x, y = _clamp(x), _clamp(y)
+        muscle, side = resolve_point(view_id, x, y)
+        site = Site.model_validate(
+            {
+                "muscle": muscle,
+                "side": side,
+                "state": "planned" if self.mode == "plan" else "injected",
+                "view": view_id,
+                "x": round(x, 4),
+                "y": round(y, 4),
+            }
+        )
+        if self.new_site_defaults is not None:
+            site = self.new_site_defaults(site)
+        command = AddSiteCommand(self.document, site)
+        self.undo_stack.push(command)
+        if command.site_id is None or command.isObsolete():
+            return None
+        self.selected_id = command.site_id
+        self.scene.select_marker(command.site_id)
+        self._warn_for(muscle)
+        self.site_selected.emit(command.site_id)
+        return command.site_id
+
+    def move_site(self, site_id: int, x: float, y: float) -> bool:
+        """Move a site to normalised (x, y) of the current view; re-resolves muscle and side."""
+        stored = self.document.stored(site_id)
+        if self._read_only or stored is None:
+            return False
+        view_id = self.current_view()
+        x, y = _clamp(x), _clamp(y)
+        muscle, side = resolve_point(view_id, x, y)
+        before: Site = stored.site
+        after = before.model_copy(
+            update={
+                "muscle": muscle,
+                "side": side,
+                "view": view_id,
+                "x": round(x, 4),
+                "y": round(y, 4),
+            }
+        )
+        after = Site.model_validate(after.model_dump())
+        if after == before:
+            return True
+        count = self.undo_stack.count()
+        self.undo_stack.push(MoveSiteCommand(self.document, site_id, before, after))
+        moved = self.undo_stack.count() > count
+        if moved and (muscle, side) != (before.muscle, before.side):
+            self._warn_for(muscle)
+        return moved
+
+    def remove_site(self, site_id: int) -> bool:
+        stored = self.document.stored(site_id)
+        if self._read_only or stored is None:
+            return False
+        count = self.undo_stack.count()
+        self.undo_stack.push(RemoveSiteCommand(self.document, site_id, stored.site))
+        removed = self.undo_stack.count() > count
+        if removed and self.selected_id == site_id:
+            self.selected_id = None
+            self.site_selected.emit(-1)
+        return removed
+
+    def change_site(self, site_id: int, changes: dict[str, Any], text: str) -> bool:
+        """Any other edit of one site's fields as an undoable step (e.g. state → injected)."""
+        stored = self.document.stored(site_id)
+        if self._read_only or stored is None:
+            return False
+        after = Site.model_validate({**stored.site.model_dump(), **changes})
+        count = self.undo_stack.count()
+        self.undo_stack.push(ChangeSiteCommand(self.document, site_id, stored.site, after, text))
+        return self.undo_stack.count() > count
+
+    # -- controller hooks (called by the view and its interactions) --------------------------
+
+    def user_selected(self, site_id: int | None) -> None:
+        if site_id == self.selected_id:
+            return
+        self.selected_id = site_id
+        self.scene.select_marker(site_id)
+        self.site_selected.emit(site_id if site_id is not None else -1)
+
+    def handle_key(self, event: QKeyEvent) -> bool:
+        key = event.key()
+        modifiers = event.modifiers()
+        ctrl = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
+        shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+        if key in VIEW_KEYS and not ctrl:
+            self.set_view(VIEW_KEYS[Qt.Key(key)])
+            return True
+        if ctrl and key in CTRL_VIEW_KEYS:
+            self.set_view(CTRL_VIEW_KEYS[Qt.Key(key)])
+            return True
+        if ctrl and key == Qt.Key.Key_Z:
+            (self.undo_stack.redo if shift else self.undo_stack.undo)()
+            return True
+        if (ctrl and key == Qt.Key.Key_Y) or event.matches(QKeySequence.StandardKey.Redo):
+            self.undo_stack.redo()
+            return True
+        if ctrl:
+            return False
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_in()
+            return True
+        if key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.zoom_out()
+            return True
+        if key in (Qt.Key.Key_F, Qt.Key.Key_0):
+            self.fit()
+            return True
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            if self.selected_id is not None:
+                self.remove_site(self.selected_id)
+            return True
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            self.step_selection(-1 if key == Qt.Key.Key_Backtab or shift else 1)
+            return True
+        if key == Qt.Key.Key_Escape and self.selected_id is not None:
+            self.user_selected(None)
+            return True
+        return False
+
+    def step_selection(self, delta: int) -> None:
+        """Select the next (delta 1) or previous (-1) site in number order, wrapping around."""
+        ids = [int(s.id) for s in self.document.sites if site_position(s.site) is not None]
+        if not ids:
+            return
+        if self.selected_id not in ids:
+            target = ids[0] if delta > 0 else ids[-1]
+        else:
+            target = ids[(ids.index(self.selected_id) + delta) % len(ids)]  # type: ignore[arg-type]
+        self.select_site(target)
+        self.site_selected.emit(target)
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def _redraw(self) -> None:
+        known = {int(s.id) for s in self.document.sites}
+        if self.selected_id is not None and self.selected_id not in known:
+            self.selected_id = None
+        self.scene.set_sites(self.document.sites, self.selected_id)
+        counts = dict.fromkeys(VIEW_IDS, 0)
+        for stored in self.document.sites:
+            place = site_position(stored.site)
+            if place is not None and place[0] in counts:
+                counts[place[0]] += 1  # type: ignore[index]
+        for index, view_id in enumerate(VIEW_IDS):
+            count = counts[view_id]
+            title = TAB_TITLES[view_id]
+            self.tabs.setTabText(index, f"{title} ({count})" if count else title)
+
+    def _show_hovered(self, muscle: str, side: str) -> None:
+        if not muscle:
+            self.hover_label.setText(" ")
+            return
+        name = load_catalog().muscle_name(muscle)
+        self.hover_label.setText(f"{name} ({side})" if side != "midline" else name)
+
+    def _warn_for(self, muscle: str) -> None:
+        messages = warnings_for(muscle)
+        if not messages:
+            return
+        kind = "risk" if any(k == "risk" for k, _ in messages) else "caution"
+        text = "  ".join(t for _, t in messages)
+        self._warn(kind, text)
+
+    def _warn(self, kind: str, text: str) -> None:
+        self.banner.show_message(text, kind)
+        self._place_banner()
+        self.warning_shown.emit(kind, text)
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+__all__ = ["BodyDiagram", "DiagramLegend", "WarningBanner", "site_label", "warnings_for"]
