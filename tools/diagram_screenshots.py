@@ -1,0 +1,153 @@
+"""Render the four body-diagram views to ``docs/screenshots/diagram-<view>.png``.
+
+Each picture is the real widget (``tpi_chart.ui.diagram.BodyDiagram``) fitted to a window
+``--height`` pixels tall (default 900), rendered at 2x for crisp print-like output, with the
+reference visit's six sites (product.md §2) on the posterior view and a few example sites on the
+other views so every marker style is visible. A second, 300 px tall copy of each view
+(``diagram-<view>-300.png``) shows how the drawing reads at small size.
+
+Usage: ``python tools/diagram_screenshots.py [--height 900] [--out docs/screenshots]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QRectF, Qt  # noqa: E402
+from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from tpi_chart.domain.diagram import VIEW_IDS, default_position  # noqa: E402
+from tpi_chart.domain.models import Site  # noqa: E402
+from tpi_chart.ui.diagram import BodyDiagram  # noqa: E402
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    number: int
+    site: Site
+
+
+class _MemoryService:
+    """An in-memory stand-in for the charting service (screenshots need no database)."""
+
+    def __init__(self) -> None:
+        self.rows: list[_Stored] = []
+
+    def sites(self, procedure_id: int) -> list[Any]:
+        return list(self.rows)
+
+    def add_site(self, procedure_id: int, site: Site) -> Any:
+        stored = _Stored(len(self.rows) + 1, len(self.rows) + 1, site)
+        self.rows.append(stored)
+        return stored
+
+    def update_site(self, site_id: int, site: Site) -> Any:
+        raise NotImplementedError
+
+    def remove_site(self, site_id: int) -> None:
+        raise NotImplementedError
+
+    def restore_site(self, site_id: int) -> Any:
+        raise NotImplementedError
+
+
+EXAMPLE_SITES: tuple[tuple[str, str, str, str | None], ...] = (
+    # the reference visit: (muscle, side, state, twitch)
+    ("upper_trapezius", "left", "injected", "brisk"),
+    ("upper_trapezius", "right", "injected", "weak"),
+    ("levator_scapulae", "left", "injected", "none"),
+    ("levator_scapulae", "right", "injected", "brisk"),
+    ("rhomboid_major", "right", "injected", "weak"),
+    ("infraspinatus", "right", "injected", "none"),
+    # other views
+    ("pectoralis_major", "left", "planned", None),
+    ("tensor_fasciae_latae", "right", "injected", "weak"),
+    ("masseter", "left", "injected", "brisk"),
+    ("temporalis", "left", "planned", None),
+    ("sternocleidomastoid", "right", "injected", None),
+)
+
+
+def _example_service() -> _MemoryService:
+    service = _MemoryService()
+    for muscle, side, state, twitch in EXAMPLE_SITES:
+        position = default_position(muscle, side)
+        assert position is not None, muscle
+        view, x, y = position
+        service.add_site(
+            1,
+            Site.model_validate(
+                {
+                    "muscle": muscle,
+                    "side": side,
+                    "state": state,
+                    "twitch": twitch,
+                    "view": view,
+                    "x": x,
+                    "y": y,
+                    "volume_ml": 1.5,
+                }
+            ),
+        )
+    return service
+
+
+def render(diagram: BodyDiagram, view_id: str, height: int, out: Path, scale: float = 2.0) -> Path:
+    diagram.set_view(view_id)
+    view = diagram.view
+    figure = diagram.scene.figure_rect().adjusted(-12, -12, 12, 12)
+    width = round(height * figure.width() / figure.height())
+    view.setFixedSize(width, height)
+    view.fit()
+    view.fitInView(figure, Qt.AspectRatioMode.KeepAspectRatio)
+    image = QImage(round(width * scale), round(height * scale), QImage.Format.Format_ARGB32)
+    image.setDevicePixelRatio(scale)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    view.render(painter, QRectF(0, 0, width, height), view.viewport().rect())
+    painter.end()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(out))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args(argv)
+    app = QApplication.instance() or QApplication([])
+    host = QWidget()
+    diagram = BodyDiagram(_example_service(), host)
+    diagram.legend.hide()
+    diagram.hover_label.hide()
+    diagram.tabs.hide()
+    for button in (diagram.zoom_in_button, diagram.zoom_out_button, diagram.fit_button):
+        button.hide()
+    host.show()
+    diagram.set_procedure(1)
+    written = []
+    for view_id in VIEW_IDS:
+        written.append(render(diagram, view_id, args.height, args.out / f"diagram-{view_id}.png"))
+        written.append(render(diagram, view_id, 300, args.out / f"diagram-{view_id}-300.png"))
+    for path in written:
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    host.close()
+    del app
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
