@@ -124,5 +124,10 @@ def test_reference_visit_is_charted_in_at_most_20_interactions(
     acknowledged = {a.code for a in stored.signature.acknowledged_warnings}
     assert {"ptx_risk_site", "multi_region"} <= acknowledged
 
+    # Signing filed the note in the export folder, and it verifies.
+    exported = list(services.settings.export_folder().glob(f"D1001_*_{procedure_id}.pdf"))
+    assert len(exported) == 1
+    assert str(services.notes.verify_file(exported[0])) == "match"
+
     assert ui.count <= 20, f"{ui.count} interactions"
     print(f"reference visit: {ui.count} interactions after the patient was open")

@@ -6,18 +6,26 @@ import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import platformdirs
+
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import Action
+from tpi_chart.services.auth import AuthService
 from tpi_chart.services.backup import BackupService
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.notes import NoteService
 from tpi_chart.services.paths import check_location, key_dir, resolve_db_path
 from tpi_chart.services.patients import PatientService
+from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.interfaces import Store
 from tpi_chart.storage.repositories import open_store
 
 CLINIC_NAME = "clinic_name"
 EXPORT_FOLDER = "export_folder"
 IDLE_LOCK_MINUTES = "idle_lock_minutes"
+DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
 
@@ -42,9 +50,12 @@ class SettingsService:
             raise InvalidInput(["settings.clinic_name: give a name of 1 to 200 characters"])
         self._store.settings.set(CLINIC_NAME, name, self._user)
 
-    def export_folder(self) -> Path | None:
+    def export_folder(self) -> Path:
+        """Where signed notes go: the configured folder, else "TPI Chart notes" in Documents."""
         value = self._store.settings.get(EXPORT_FOLDER)
-        return Path(value) if value else None
+        return (
+            Path(value) if value else Path(platformdirs.user_documents_dir()) / DEFAULT_EXPORT_NAME
+        )
 
     def set_export_folder(self, folder: Path | None) -> None:
         if folder is not None and not folder.is_absolute():
@@ -69,9 +80,17 @@ class Services:
     documents: DocumentService
     backups: BackupService
     settings: SettingsService
+    auth: AuthService
+    signing: SigningService
+    notes: NoteService
     user: str
     db_path: Path
     store: Store = field(repr=False)
+
+    def as_user(self, user: str) -> Services:
+        """The same open database, with every change audited under `user` (after a sign-in or
+        when another person unlocks the workstation)."""
+        return build_services(self.store, user)
 
     def close(self) -> None:
         self.store.close()
@@ -95,12 +114,27 @@ def current_user(user: str | None = None) -> str:
 
 def build_services(store: Store, user: str) -> Services:
     charting = ChartingService(store, user)
+    settings = SettingsService(store, user)
+
+    def audit_denial(actor: User, action: Action) -> None:
+        store.audit.record(
+            user=actor.username,
+            action="access_denied",
+            entity="procedure",
+            after={"action": action},
+        )
+
     return Services(
         patients=PatientService(store, user),
         charting=charting,
         documents=DocumentService(store, charting, user),
         backups=BackupService(store, user),
-        settings=SettingsService(store, user),
+        settings=settings,
+        auth=AuthService(store.users, store.audit),
+        signing=SigningService(
+            charting, store.procedures, transaction=store.transaction, on_denied=audit_denial
+        ),
+        notes=NoteService(store, charting, settings, user),
         user=user,
         db_path=store.path,
         store=store,

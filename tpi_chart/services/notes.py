@@ -32,7 +32,7 @@ class ClinicSettings(Protocol):
 
     def clinic_name(self) -> str: ...
 
-    def export_folder(self) -> Path | None: ...
+    def export_folder(self) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,7 @@ class NoteService:
     # ---- export ----------------------------------------------------------------------------
 
     def _folder(self, folder: Path | None) -> Path:
-        chosen = folder or self._settings.export_folder()
-        if chosen is None:
-            raise InvalidInput(
-                [
-                    "settings.export_folder: no export folder is set; "
-                    "choose one in Settings or pass a folder"
-                ]
-            )
-        return chosen
+        return folder or self._settings.export_folder()
 
     def export(self, procedure_id: int, folder: Path | None = None) -> Path:
         """Write the note (and the JSON document beside it) to the export folder; returns the
@@ -109,6 +101,14 @@ class NoteService:
         document = self._charting.document(procedure_id)
         path = self._folder(folder) / note_file_name(document, procedure_id)
         return self.export_to(procedure_id, path, document=document).pdf
+
+    def export_handout(self, procedure_id: int, folder: Path | None = None) -> Path:
+        """Write the patient's aftercare handout beside the notes (``…_aftercare.pdf``)."""
+        document = self._charting.document(procedure_id)
+        day = document.procedure.performed_at.date().isoformat()
+        path = self._folder(folder) / f"{document.patient.mrn}_{day}_{procedure_id}_aftercare.pdf"
+        write_atomically(path, render_handout(document, self.options()))
+        return path
 
     def export_to(
         self, procedure_id: int, path: Path, *, document: ProcedureDocument | None = None

@@ -10,10 +10,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tpi_chart.domain.models import Addendum, Patient, Preparation, Procedure, Signature, Site
 from tpi_chart.storage.audit import AuditReport, AuditRow
+
+if TYPE_CHECKING:  # users.py builds on these interfaces
+    from tpi_chart.storage.users import UserRepository
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class Store(Protocol):
     def settings(self) -> SettingsRepository: ...
     @property
     def audit(self) -> AuditTrail: ...
+    @property
+    def users(self) -> UserRepository: ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def backup_to(self, target: Path) -> list[str]: ...

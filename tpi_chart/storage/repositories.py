@@ -34,6 +34,7 @@ from tpi_chart.storage.interfaces import (
     ProcedureSummaryRecord,
     SiteRecord,
 )
+from tpi_chart.storage.users import UserRepository
 
 _FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th"})
 
@@ -693,6 +694,7 @@ class SqliteStore:
         self.procedures = SqliteProcedures(self)
         self.settings = SqliteSettings(self)
         self.audit = SqliteAudit(self)
+        self.users = UserRepository(conn, self.audit)
         self.clinic_id = self._ensure_clinic_id()
         self.key = audit_log.load_or_create_key(key_dir, self.clinic_id)
 

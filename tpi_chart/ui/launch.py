@@ -19,10 +19,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from tpi_chart import __version__
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
-from tpi_chart.services.context import open_services
+from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
 from tpi_chart.ui.style import apply_theme
-from tpi_chart.ui.workspace.session import user_from
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +46,12 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def login(services: Any, name: str | None) -> User | None:
-    """Sign in with the login dialog (first run: create the administrator) once the services
-    carry an auth service; until then the OS login (or --user) charts as clinician.
-
-    Returns None when the person cancelled."""
-    auth = getattr(services, "auth", None)
-    if auth is None:
-        return user_from(getattr(services, "user", None), name)
+def login(services: Services, name: str | None) -> User | None:
+    """Sign in (on the very first run: create the administrator). None when the person cancelled."""
     from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
     from tpi_chart.ui.auth.login_dialog import LoginDialog
 
+    auth = services.auth
     if auth.needs_first_run():
         return FirstRunDialog.ask(
             lambda username, display, password, physician: auth.create_first_administrator(
@@ -88,24 +82,34 @@ def launch(args: argparse.Namespace) -> int:
         user = login(services, user_name)
         if user is None:
             return 0
-        from tpi_chart.ui.main_window import MainWindow
-
-        window = MainWindow(services, user)
-        _install_idle_lock(window, services, user)
-        window.restore_last()
-        window.show()
+        open_window(services, user)
         return int(app.exec())
     finally:
         services.close()
 
 
-def _install_idle_lock(window: Any, services: Any, user: User) -> None:
-    """Lock the window after the clinic's idle minutes, once accounts (auth) are installed."""
-    auth = getattr(services, "auth", None)
-    if auth is None:
-        return
-    from tpi_chart.ui.auth.lock import IdleLock
+_windows: list[Any] = []  # the open main window; Qt does not own top-level windows
 
+
+def open_window(services: Services, user: User) -> Any:
+    """The main window for `user`, every change audited under their name, behind the idle lock.
+    When someone else unlocks the workstation they get a window of their own on the same record
+    (everything was already saved), and the previous person's window closes."""
+    from tpi_chart.ui.auth.lock import IdleLock
+    from tpi_chart.ui.main_window import MainWindow
+
+    window = MainWindow(services.as_user(user.username), user)
     window.idle_lock = IdleLock(
-        window, auth.login, minutes=services.settings.idle_lock_minutes(), user=user
+        window, services.auth.login, minutes=services.settings.idle_lock_minutes(), user=user
     )
+
+    def hand_over(new_user: User) -> None:
+        open_window(services, new_user)
+        _windows.remove(window)
+        window.close()
+
+    window.idle_lock.user_changed.connect(hand_over)
+    window.restore_last()
+    window.show()
+    _windows.append(window)
+    return window

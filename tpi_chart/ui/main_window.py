@@ -6,10 +6,11 @@ It remembers the last patient, procedure and diagram view in QSettings and reope
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QHeaderView,
@@ -57,6 +58,10 @@ class MainWindow(QMainWindow):
         self.patients.procedure_opened.connect(self.open_procedure)
         self.patients.failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
         self.workspace.closed.connect(self.show_patients)
+        # Signing files the note in the export folder at once (product.md §2, workflow 3).
+        self.workspace.signed.connect(
+            lambda procedure_id: self.export_note(procedure_id, open_it=False)
+        )
         self.workspace.view_changed.connect(lambda view: QSettings().setValue(KEY_VIEW, view))
 
         self._build_toolbar()
@@ -67,16 +72,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
 
     def _clinic_name(self) -> str:
-        settings = getattr(self.services, "settings", None)
-        for name in ("clinic_name", "get_clinic_name"):
-            value = getattr(settings, name, None)
-            try:
-                value = value() if callable(value) else value
-            except Exception:
-                value = None
-            if isinstance(value, str) and value:
-                return value
-        return ""
+        return str(self.services.settings.clinic_name())
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main")
@@ -101,18 +97,17 @@ class MainWindow(QMainWindow):
         self.redo_action.setToolTip("Redo (Ctrl+Shift+Z)")
         bar.addAction(self.undo_action)
         bar.addAction(self.redo_action)
-        notes = getattr(self.services, "notes", None)
-        if notes is not None:
-            bar.addSeparator()
-            export = QAction("Export note", self)
-            export.setObjectName("exportNote")
-            export.setToolTip("Write the note PDF to the export folder")
-            export.triggered.connect(self.export_note)
-            bar.addAction(export)
-            handout = QAction("Print aftercare handout", self)
-            handout.setObjectName("printHandout")
-            handout.triggered.connect(self.print_handout)
-            bar.addAction(handout)
+        bar.addSeparator()
+        export = QAction("Export note", self)
+        export.setObjectName("exportNote")
+        export.setToolTip("Write the note (DRAFT until signed) to the export folder and open it")
+        export.triggered.connect(self.export_note)
+        bar.addAction(export)
+        handout = QAction("Aftercare handout", self)
+        handout.setObjectName("printHandout")
+        handout.setToolTip("Write the patient's one-page aftercare handout and open it to print")
+        handout.triggered.connect(self.print_handout)
+        bar.addAction(handout)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
@@ -203,29 +198,34 @@ class MainWindow(QMainWindow):
 
     # -- notes -------------------------------------------------------------------------------
 
-    def export_note(self) -> None:
-        procedure_id = self.workspace.session.procedure_id
+    def export_note(self, procedure_id: int | None = None, *, open_it: bool = True) -> None:
+        procedure_id = procedure_id or self.workspace.session.procedure_id
         if procedure_id is None:
             return
         try:
             path = self.services.notes.export(procedure_id)
         except Exception as error:
-            self.workspace.banner.show_message(f"note not exported: {error}", "warn")
+            self.workspace.banner.show_message(f"Note not exported: {error}", "warn")
             return
-        self.statusBar().showMessage(f"Note written to {path}", 10000)
+        self.statusBar().showMessage(f"Note written to {path}", 15000)
+        if open_it:
+            self.open_file(path)
 
     def print_handout(self) -> None:
         procedure_id = self.workspace.session.procedure_id
-        notes = self.services.notes
-        render = getattr(notes, "export_handout", None) or getattr(notes, "handout", None)
-        if procedure_id is None or render is None:
+        if procedure_id is None:
             return
         try:
-            path = render(procedure_id)
+            path = self.services.notes.export_handout(procedure_id)
         except Exception as error:
-            self.workspace.banner.show_message(f"handout not written: {error}", "warn")
+            self.workspace.banner.show_message(f"Handout not written: {error}", "warn")
             return
-        self.statusBar().showMessage(f"Aftercare handout written to {path}", 10000)
+        self.statusBar().showMessage(f"Aftercare handout written to {path}", 15000)
+        self.open_file(path)
+
+    def open_file(self, path: Path) -> None:
+        """Show a written PDF in the system viewer (replaced in tests)."""
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Every edit is already committed; only the window state is left to remember.

@@ -39,7 +39,6 @@ from tpi_chart.ui.workspace.session import (
     HeaderEditCommand,
     RemoveSiteCommand,
     SiteEditCommand,
-    signing_service,
 )
 from tpi_chart.ui.workspace.sign_panel import SignPanel
 from tpi_chart.ui.workspace.site_editor import SiteEditor
@@ -108,6 +107,7 @@ def _load_diagram(charting: Any) -> Any:
 
 class WorkspacePage(QWidget):
     closed = Signal()  # "back to the patient"
+    signed = Signal(int)  # procedure id, after the signature was stored
     view_changed = Signal(str)
 
     def __init__(self, services: Any, user: Any, parent: QWidget | None = None) -> None:
@@ -292,9 +292,7 @@ class WorkspacePage(QWidget):
         self.preparations = PreparationsPanel(self.session)
         self.preparations.failed.connect(self._failed)
         self.outcome = OutcomePanel(self.session, self.edit_header)
-        self.sign_panel = SignPanel(
-            self.session, signing_service(self.services), lambda: self.can("sign")
-        )
+        self.sign_panel = SignPanel(self.session, self.services.signing, lambda: self.can("sign"))
         self.sign_panel.failed.connect(self._failed)
         self.sign_panel.signed.connect(self._after_signing)
         self.tabs.addTab(self.checklist, "Checklist")
@@ -449,9 +447,12 @@ class WorkspacePage(QWidget):
         self.banner.show_message(message)
 
     def _after_signing(self) -> None:
+        procedure_id = self.session.procedure_id
+        assert procedure_id is not None
         self.undo_stack.clear()
-        self.session.load(self.session.procedure_id)  # type: ignore[arg-type]
+        self.session.load(procedure_id)
         self.saved_indicator.show_saved(datetime.now())
+        self.signed.emit(procedure_id)
 
     # -- selection (table ⇄ diagram) ---------------------------------------------------------
 

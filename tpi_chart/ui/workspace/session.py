@@ -43,21 +43,6 @@ def user_from(value: object, name: str | None = None) -> User:
     return fallback_user(name)
 
 
-def signing_service(services: Any) -> Any:
-    """The signing service: from the services bundle if it carries one, else built on it."""
-    existing = getattr(services, "signing", None)
-    if existing is not None:
-        return existing
-    try:
-        from tpi_chart.services.signing import SigningService
-
-        store = services.store
-        return SigningService(services.charting, store.procedures, transaction=store.transaction)
-    except (ImportError, AttributeError):
-        log.exception("signing service unavailable")
-        return None
-
-
 def describe(error: BaseException) -> str:
     if isinstance(error, InvalidInput):
         return "; ".join(error.problems)
