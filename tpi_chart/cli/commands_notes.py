@@ -16,7 +16,6 @@ from typing import Any
 
 from tpi_chart.pdf.verify import verify_note
 from tpi_chart.services.context import Services
-from tpi_chart.services.notes import NoteService
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -32,14 +31,6 @@ def register(subparsers: Any) -> None:
     )
     verify.add_argument("file", type=Path, metavar="FILE.pdf")
     verify.set_defaults(handler=run_verify)
-
-
-def note_service(services: Services) -> NoteService:
-    """The note service for an open set of services."""
-    existing = getattr(services, "notes", None)
-    if isinstance(existing, NoteService):
-        return existing
-    return NoteService(services.store, services.charting, services.settings, services.user)
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -62,7 +53,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def export_pdf(services: Services, procedure_id: int, out: Path) -> None:
     """``export --procedure ID --out FILE.pdf``: the note (and FILE.json beside it)."""
-    note_service(services).export_to(procedure_id, out)
+    services.notes.export_to(procedure_id, out)
 
 
 def parse_date(value: str, option: str) -> date | str:
@@ -84,7 +75,7 @@ def batch_problems(args: argparse.Namespace) -> list[str]:
 
 def export_batch(services: Services, start: date, end: date, folder: Path) -> list[Path]:
     """``export --from DATE --to DATE --dir DIR``: every signed note in the range."""
-    return note_service(services).export_signed_between(start, end, folder)
+    return services.notes.export_signed_between(start, end, folder)
 
 
 def run_batch_export(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
@@ -15,12 +17,14 @@ from tpi_chart.services.backup import BackupService
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
-from tpi_chart.services.notes import NoteService
 from tpi_chart.services.paths import check_location, key_dir, resolve_db_path
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.interfaces import Store
 from tpi_chart.storage.repositories import open_store
+
+if TYPE_CHECKING:
+    from tpi_chart.services.notes import NoteService
 
 CLINIC_NAME = "clinic_name"
 EXPORT_FOLDER = "export_folder"
@@ -82,10 +86,16 @@ class Services:
     settings: SettingsService
     auth: AuthService
     signing: SigningService
-    notes: NoteService
     user: str
     db_path: Path
     store: Store = field(repr=False)
+
+    @cached_property
+    def notes(self) -> NoteService:
+        # Loaded on first use: reportlab adds about 180 ms to start-up otherwise.
+        from tpi_chart.services.notes import NoteService
+
+        return NoteService(self.store, self.charting, self.settings, self.user)
 
     def as_user(self, user: str) -> Services:
         """The same open database, with every change audited under `user` (after a sign-in or
@@ -134,7 +144,6 @@ def build_services(store: Store, user: str) -> Services:
         signing=SigningService(
             charting, store.procedures, transaction=store.transaction, on_denied=audit_denial
         ),
-        notes=NoteService(store, charting, settings, user),
         user=user,
         db_path=store.path,
         store=store,
