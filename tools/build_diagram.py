@@ -165,14 +165,14 @@ BODY_HALF: list[Node] = [
     # wrist
     (203, 518),
     # hand (palm facing forward, thumb lateral)
-    (208, 531),
-    (214, 546),
-    (218, 561),
-    (218, 573),
-    (213, 578),
-    (209.5, 569),
-    (207.5, 561, "c"),
-    (211, 578),
+    (209, 530),
+    (216, 543),
+    (221, 557),
+    (222, 569),
+    (218, 577),
+    (212, 574),
+    (209, 564, "c"),
+    (212, 580),
     (212, 598),
     (207, 612),
     (197, 615),
@@ -589,6 +589,17 @@ POSTERIOR_ZONES: list[tuple[str, bool, list[Node]]] = [
 ]
 
 
+# Label points where a muscle's usual trigger point is, so that sites copied forward or imported
+# without coordinates (drawn at the label point) land where a clinician expects them and the
+# reference visit's neighbouring sites do not sit on top of one another.
+POSTERIOR_HINTS: dict[str, Pt] = {
+    "upper_trapezius": (70, 189),
+    "levator_scapulae": (33, 180),
+    "rhomboid_major": (24, 256),
+    "infraspinatus": (74, 242),
+}
+
+
 # --------------------------------------------------------------------------------------------
 # Head, left lateral (patient facing the viewer's left); head_right is its mirror
 # --------------------------------------------------------------------------------------------
@@ -599,9 +610,9 @@ HEAD_SILHOUETTE: list[Node] = [
     (272, 930),
     (290, 884),
     (312, 842),
-    (324, 790),
-    (330, 735),
-    (330, 680),
+    (333, 792),
+    (340, 738),
+    (336, 684),
     (316, 650),
     (286, 635),
     (250, 626),
@@ -703,16 +714,19 @@ def head_details() -> list[list[Cmd]]:
     # shoulder cap and the borders of the arm
     d.append(
         smooth(
-            [
-                (470, 985),
-                (466, 920),
-                (486, 868),
-                (530, 836),
-                (590, 836),
-                (636, 862),
-                (652, 920),
-                (650, 985),
-            ],
+            _slim_neck(
+                [
+                    (470, 985),
+                    (466, 920),
+                    (486, 868),
+                    (530, 836),
+                    (590, 836),
+                    (636, 862),
+                    (652, 920),
+                    (650, 985),
+                ],
+                560,
+            ),
             False,
         )
     )
@@ -911,6 +925,22 @@ HEAD_ZONES: list[tuple[str, bool, list[Node]]] = [
 ]
 
 
+def _slim_neck(nodes: Sequence[Node], _min_x: float = 0.0) -> list[Node]:
+    """Bring the back of the neck forward by up to 18 units: a smooth warp that is zero above the
+    nape (y 460) and in front of x 520, and full below y 580 and behind x 600."""
+    out: list[Node] = []
+    for n in nodes:
+        x, y = float(n[0]), float(n[1])
+        weight_y = max(0.0, min(1.0, (y - 460.0) / 120.0))
+        weight_x = max(0.0, min(1.0, (x - 520.0) / 80.0))
+        out.append((x - 18.0 * weight_x * weight_y, y, *n[2:]))
+    return out
+
+
+HEAD_SILHOUETTE = _slim_neck(HEAD_SILHOUETTE, 600)
+HEAD_ZONES = [(m, deep, _slim_neck(nodes, 575)) for m, deep, nodes in HEAD_ZONES]
+
+
 # --------------------------------------------------------------------------------------------
 # Assembly
 # --------------------------------------------------------------------------------------------
@@ -974,8 +1004,15 @@ def _zones(
     view: str,
     halves: list[tuple[Any, str]],
     aspect: float,
+    hints: dict[str, Pt] | None = None,
 ) -> list[dict[str, Any]]:
-    """Build zone records; ``halves`` is [(normaliser, patient side), ...]."""
+    """Build zone records; ``halves`` is [(normaliser, patient side), ...].
+
+    ``hints`` pins a muscle's label point (design units, first half) where the usual trigger
+    point is, instead of the zone's most interior point; it must lie in the zone and outside
+    every zone above it.
+    """
+    hints = hints or {}
     built: list[dict[str, Any]] = []
     for muscle, deep, nodes in specs:
         for norm, side in halves:
@@ -990,7 +1027,12 @@ def _zones(
             z["label_point"] = [round(1.0 - first[0], 5), first[1]]
             continue
         above = [list(p) for p in polys[i + 1 :] if _bbox_overlap(p, polys[i])]
-        lp = _label_point(list(polys[i]), above, aspect)
+        if z["muscle"] in hints:
+            lp = halves[0][0](hints[z["muscle"]])
+            if not point_in_polygon(*lp, polys[i]) or any(point_in_polygon(*lp, a) for a in above):
+                raise ValueError(f"{view}: label hint for {z['muscle']} is not inside its zone")
+        else:
+            lp = _label_point(list(polys[i]), above, aspect)
         z["label_point"] = [round(lp[0], 5), round(lp[1], 5)]
     return built
 
@@ -1053,6 +1095,7 @@ def build() -> dict[str, Any]:
                 "posterior",
                 [(body_right, "right"), (body_left_fn, "left")],
                 body_aspect,
+                POSTERIOR_HINTS,
             ),
         }
     )

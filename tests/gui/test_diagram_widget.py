@@ -132,7 +132,7 @@ def test_click_on_posterior_left_upper_trapezius_stores_that_muscle_and_side(
     assert selected.args == [stored[0].id]
     # the scene mirrors the stored row
     marker = diagram.scene.markers[stored[0].id]
-    assert marker.isSelected()
+    assert marker.selected
     assert diagram.scene.to_normalised(marker.pos()) == pytest.approx((site.x, site.y))
     # non-modal pneumothorax warning
     assert diagram.banner.isVisible()
@@ -380,7 +380,7 @@ def test_tab_and_shift_tab_walk_the_sites_in_number_order_across_views(
     key(qtbot, diagram, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert diagram.selected_site_id() == ids[1]
     assert diagram.current_view() == "posterior"
-    assert diagram.scene.markers[ids[1]].isSelected()
+    assert diagram.scene.markers[ids[1]].selected
 
 
 def test_select_site_from_outside_switches_view_and_emits_nothing(
@@ -395,7 +395,7 @@ def test_select_site_from_outside_switches_view_and_emits_nothing(
     with qtbot.assertNotEmitted(diagram.site_selected):
         diagram.select_site(stored.id)
     assert diagram.current_view() == "head_right"
-    assert diagram.scene.markers[stored.id].isSelected()
+    assert diagram.scene.markers[stored.id].selected
 
 
 def test_view_keys_and_tabs(qtbot: QtBot, diagram: BodyDiagram) -> None:

@@ -17,9 +17,9 @@ SCENE_HEIGHT = 1000.0
 INK = QColor("#2f3b45")
 SKIN = QColor("#fdfcfa")
 DETAIL = QColor("#8d9aa4")
-ZONE_LINE = QColor("#7f97a8")
-ZONE_FILL = QColor(120, 150, 175, 22)
-ZONE_DEEP_FILL = QColor(120, 150, 175, 10)
+ZONE_LINE = QColor("#6d879b")
+ZONE_FILL = QColor(110, 140, 168, 30)
+ZONE_DEEP_FILL = QColor(110, 140, 168, 12)
 ZONE_HOVER_FILL = QColor(64, 140, 210, 70)
 ZONE_HOVER_LINE = QColor("#2f7fc4")
 

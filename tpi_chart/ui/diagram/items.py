@@ -11,6 +11,9 @@ Marker legend (also drawn by :func:`paint_marker` in the legend strip):
 * pneumothorax-risk muscle: red outer ring; not yet coded to a muscle (``unspecified``): dashed
   amber outer ring and a "?" badge;
 * selected: a light blue halo.
+
+Selection is a flag on :class:`MarkerItem` (``selected``), not ``QGraphicsItem.setSelected``:
+the diagram has exactly one selected site and the widget owns it.
 """
 
 from __future__ import annotations
@@ -68,31 +71,44 @@ class MarkerStyle:
     uncoded: bool
     selected: bool = False
     hovered: bool = False
+    #: Drawing scale (1.0 = full size); markers shrink a little when the whole figure is shown
+    #: small, so they do not hide the anatomy. The touch target never shrinks.
+    size: float = 1.0
 
 
-def _twitch_glyph(painter: QPainter, centre: QPointF, twitch: str) -> None:
-    """A white badge with one arc (weak) or a lightning bolt (brisk)."""
-    badge = 6.5
+def _twitch_glyph(painter: QPainter, centre: QPointF, twitch: str, k: float = 1.0) -> None:
+    """A white badge with a small wave (weak) or a lightning bolt (brisk)."""
+    badge = 6.5 * k
     painter.setPen(QPen(GLYPH, 1.0))
     painter.setBrush(QBrush(Qt.GlobalColor.white))
     painter.drawEllipse(centre, badge, badge)
+    x, y = centre.x(), centre.y()
     if twitch == "weak":
-        pen = QPen(GLYPH, 1.6)
+        pen = QPen(GLYPH, 1.5 * max(k, 0.8))
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        rect = QRectF(centre.x() - 3.5, centre.y() - 4.5, 7.0, 7.0)
-        painter.drawArc(rect, 200 * 16, 140 * 16)
+        wave = QPainterPath(QPointF(x - 4.2 * k, y + 0.6 * k))
+        wave.cubicTo(
+            QPointF(x - 2.6 * k, y - 3.4 * k),
+            QPointF(x - 0.8 * k, y - 3.4 * k),
+            QPointF(x, y),
+        )
+        wave.cubicTo(
+            QPointF(x + 0.8 * k, y + 3.4 * k),
+            QPointF(x + 2.6 * k, y + 3.4 * k),
+            QPointF(x + 4.2 * k, y - 0.6 * k),
+        )
+        painter.drawPath(wave)
     elif twitch == "brisk":
-        x, y = centre.x(), centre.y()
         bolt = QPolygonF(
             [
-                QPointF(x + 1.2, y - 5.0),
-                QPointF(x - 3.0, y + 0.8),
-                QPointF(x - 0.2, y + 0.8),
-                QPointF(x - 1.4, y + 5.0),
-                QPointF(x + 3.0, y - 1.0),
-                QPointF(x + 0.2, y - 1.0),
+                QPointF(x + 1.2 * k, y - 5.0 * k),
+                QPointF(x - 3.0 * k, y + 0.8 * k),
+                QPointF(x - 0.2 * k, y + 0.8 * k),
+                QPointF(x - 1.4 * k, y + 5.0 * k),
+                QPointF(x + 3.0 * k, y - 1.0 * k),
+                QPointF(x + 0.2 * k, y - 1.0 * k),
             ]
         )
         painter.setPen(Qt.PenStyle.NoPen)
@@ -102,27 +118,28 @@ def _twitch_glyph(painter: QPainter, centre: QPointF, twitch: str) -> None:
 
 def paint_marker(painter: QPainter, centre: QPointF, style: MarkerStyle) -> None:
     """Draw one marker centred on ``centre`` in device-independent pixels."""
-    r = MARKER_RADIUS
+    k = style.size
+    r = MARKER_RADIUS * k
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
     if style.selected or style.hovered:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(HALO if style.selected else QColor(31, 111, 178, 35)))
-        painter.drawEllipse(centre, r + 6.5, r + 6.5)
+        painter.drawEllipse(centre, r + 6.5 * k, r + 6.5 * k)
     if style.risk or style.uncoded:
-        pen = QPen(RISK if style.risk else UNCODED, 2.4)
+        pen = QPen(RISK if style.risk else UNCODED, 2.4 * max(k, 0.8))
         if style.uncoded and not style.risk:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(QBrush(Qt.GlobalColor.white))
-        painter.drawEllipse(centre, r + 3.2, r + 3.2)
-    ring = QPen(BLUE_DARK if style.selected else BLUE, 2.2)
-    painter.setPen(ring)
+        painter.drawEllipse(centre, r + 3.2 * k, r + 3.2 * k)
+    ring_width = (2.6 if style.planned else 2.0) * max(k, 0.8)
+    painter.setPen(QPen(BLUE_DARK if style.selected else BLUE, ring_width))
     painter.setBrush(QBrush(Qt.GlobalColor.white if style.planned else BLUE))
-    painter.drawEllipse(centre, r - 1.1, r - 1.1)
+    painter.drawEllipse(centre, r - ring_width / 2, r - ring_width / 2)
     font = QFont()
-    font.setPixelSize(11 if style.number < 100 else 9)
+    font.setPixelSize(max(8, round((11 if style.number < 100 else 9) * k)))
     font.setBold(True)
     painter.setFont(font)
     painter.setPen(QPen(BLUE_DARK if style.planned else QColor(Qt.GlobalColor.white)))
@@ -133,19 +150,20 @@ def paint_marker(painter: QPainter, centre: QPointF, style: MarkerStyle) -> None
     )
     badge = QPointF(centre.x() + r * 0.85, centre.y() - r * 0.85)
     if style.uncoded:
+        b = 6.5 * k
         painter.setPen(QPen(UNCODED, 1.0))
         painter.setBrush(QBrush(Qt.GlobalColor.white))
-        painter.drawEllipse(QPointF(centre.x() - r * 0.85, centre.y() - r * 0.85), 6.5, 6.5)
-        font.setPixelSize(10)
+        painter.drawEllipse(QPointF(centre.x() - r * 0.85, centre.y() - r * 0.85), b, b)
+        font.setPixelSize(max(7, round(10 * k)))
         painter.setFont(font)
         painter.setPen(QPen(UNCODED))
         painter.drawText(
-            QRectF(centre.x() - r * 0.85 - 6.5, centre.y() - r * 0.85 - 6.5, 13, 13),
+            QRectF(centre.x() - r * 0.85 - b, centre.y() - r * 0.85 - b, 2 * b, 2 * b),
             int(Qt.AlignmentFlag.AlignCenter),
             "?",
         )
     if style.twitch in ("weak", "brisk"):
-        _twitch_glyph(painter, badge, style.twitch)
+        _twitch_glyph(painter, badge, style.twitch, k)
     painter.restore()
 
 
@@ -224,12 +242,25 @@ class MarkerItem(QGraphicsObject):
         self.site_id = site_id
         self.style = style
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setAcceptHoverEvents(True)
         self.setZValue(Z_MARKERS)
         self.setToolTip(tooltip)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         self._hovered = False
+        self.selected = False
+        self.size = 1.0
+
+    def set_selected(self, selected: bool) -> None:
+        """Selection is tracked here, not with QGraphicsItem.setSelected (see module doc)."""
+        if selected != self.selected:
+            self.selected = selected
+            self.setZValue(Z_SELECTED if selected else Z_MARKERS)
+            self.update()
+
+    def set_size(self, size: float) -> None:
+        if size != self.size:
+            self.size = size
+            self.update()
 
     def boundingRect(self) -> QRectF:
         extent = HIT_RADIUS + 2
@@ -239,12 +270,6 @@ class MarkerItem(QGraphicsObject):
         path = QPainterPath()
         path.addEllipse(QPointF(0, 0), HIT_RADIUS, HIT_RADIUS)
         return path
-
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.setZValue(Z_SELECTED if bool(value) else Z_MARKERS)
-            self.update()
-        return super().itemChange(change, value)
 
     def hoverEnterEvent(self, event: object) -> None:
         self._hovered = True
@@ -261,7 +286,8 @@ class MarkerItem(QGraphicsObject):
             twitch=self.style.twitch,
             risk=self.style.risk,
             uncoded=self.style.uncoded,
-            selected=self.isSelected(),
+            selected=self.selected,
             hovered=self._hovered,
+            size=self.size,
         )
         paint_marker(painter, QPointF(0, 0), style)

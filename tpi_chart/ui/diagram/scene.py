@@ -77,6 +77,7 @@ class DiagramScene(QGraphicsScene):
         self._hovered: ZoneItem | None = None
         self._width = 1.0
         self._height = 1.0
+        self.marker_size = 1.0
 
     # -- artwork -------------------------------------------------------------------------------
 
@@ -167,11 +168,17 @@ class DiagramScene(QGraphicsScene):
                 int(stored.id), style, describe_site(int(stored.number), site, place[3])
             )
             marker.setPos(self.to_scene(place[1], place[2]))
+            marker.set_size(self.marker_size)
             self.addItem(marker)
             self.markers[int(stored.id)] = marker
             if stored.id == selected:
-                marker.setSelected(True)
+                marker.set_selected(True)
 
     def select_marker(self, site_id: int | None) -> None:
         for marker_id, marker in self.markers.items():
-            marker.setSelected(marker_id == site_id)
+            marker.set_selected(marker_id == site_id)
+
+    def set_marker_size(self, size: float) -> None:
+        self.marker_size = size
+        for marker in self.markers.values():
+            marker.set_size(size)

@@ -78,6 +78,8 @@ class DiagramGraphicsView(QGraphicsView):
         if scale > 0:
             self.scale(scale, scale)
         self.centerOn(rect.center())
+        # Markers are drawn full size from about 760 px of figure height, a bit smaller below.
+        self.diagram_scene.set_marker_size(max(0.62, min(1.0, viewport.height() / 760)))
         self._set_zoom(1.0)
 
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
@@ -130,10 +132,17 @@ class DiagramGraphicsView(QGraphicsView):
     # -- mouse ---------------------------------------------------------------------------------
 
     def marker_at(self, pos: QPoint) -> MarkerItem | None:
-        for item in self.items(pos):
-            if isinstance(item, MarkerItem):
-                return item
-        return None
+        """The marker whose touch target contains ``pos``; the nearest one where targets overlap."""
+        hits = [item for item in self.items(pos) if isinstance(item, MarkerItem)]
+        if not hits:
+            return None
+        point = QPointF(pos)
+
+        def distance(item: MarkerItem) -> float:
+            delta = QPointF(self.mapFromScene(item.pos())) - point
+            return delta.x() ** 2 + delta.y() ** 2
+
+        return min(hits, key=distance)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
