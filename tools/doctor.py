@@ -41,13 +41,36 @@ def check_qt() -> None:
 
 
 def check_display() -> None:
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
+    if not sys.platform.startswith("linux"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         sys.exit(
             "No display: TPI Chart is a desktop application and needs a graphical session.\n"
             "Run it from a desktop, or on a headless machine try: xvfb-run -a make run"
         )
+    missing = _missing_xcb_libraries()
+    if missing:
+        sys.exit(
+            f"Qt's window system plugin cannot load: {', '.join(missing)} not found.\n"
+            f"Install Qt's system libraries, then try again:\n"
+            f"  sudo apt-get install -y {QT_SYSTEM_PACKAGES}"
+        )
+
+
+def _missing_xcb_libraries() -> list[str]:
+    """Shared libraries the X11 platform plugin needs but the system lacks (Qt only says
+    'could not load the Qt platform plugin' otherwise)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if not plugin.exists() or shutil.which("ldd") is None:
+        return []
+    output = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True).stdout
+    return sorted({line.split()[0] for line in output.splitlines() if "not found" in line})
 
 
 CHECKS = {"python": check_python, "qt": check_qt, "display": check_display}
