@@ -12,7 +12,6 @@ Usage: ``python tools/diagram_screenshots.py [--height 900] [--out docs/screensh
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import sys
 from dataclasses import dataclass
@@ -22,11 +21,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-if sys.version_info < (3, 12):
-    # PySide6 6.12.0 on CPython 3.11 releases one reference to None too many on every call of a
-    # void method, so a long-running process aborts ("none_dealloc") once None's count reaches
-    # zero. Give None a reference count it cannot run out of (None is immortal from 3.12 on).
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
 
 from PySide6.QtCore import QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402

@@ -423,8 +423,8 @@ def test_tab_titles_count_the_sites_in_each_view(
     diagram.set_view("posterior")
     click(qtbot, diagram, *label_point("posterior", "upper_trapezius", "left"))
     click(qtbot, diagram, *label_point("posterior", "upper_trapezius", "right"))
-    assert diagram.tabs.tabText(1) == "Posterior (2)"
-    assert diagram.tabs.tabText(0) == "Anterior"
+    assert diagram.tabs.tabText(1) == "Back (2)"
+    assert diagram.tabs.tabText(0) == "Front"
 
 
 def test_zoom_and_fit(qtbot: QtBot, diagram: BodyDiagram) -> None:
@@ -565,3 +565,50 @@ def test_shared_undo_stack_and_external_change_signal(
         click(qtbot, widget, *label_point("posterior", "infraspinatus", "left"))
     assert stack.count() == 1
     assert stack.undoText().startswith("Place Infraspinatus (left)")
+
+
+def test_legend_wraps_on_a_narrow_panel_and_documents_every_marker_style(
+    qtbot: QtBot, diagram: BodyDiagram
+) -> None:
+    legend = diagram.legend
+    labels = [text for text, _ in legend.ENTRIES]
+    assert labels == [
+        "Planned",
+        "Injected",
+        "Weak twitch",
+        "Brisk twitch",
+        "Pneumothorax risk",
+        "Not coded",
+    ]
+    wide = legend.heightForWidth(2000)
+    narrow = legend.heightForWidth(260)
+    assert narrow > wide
+    assert sum(len(row) for row in legend._rows(260)) == len(labels)
+    for phrase in ("hollow = planned", "filled = injected", "lightning = brisk", "Red ring"):
+        assert phrase in legend.toolTip()
+    assert not legend.grab().isNull()
+
+
+def test_view_tabs_can_be_hidden_for_a_host_with_its_own_view_buttons(
+    diagram: BodyDiagram,
+) -> None:
+    diagram.set_view_tabs_visible(False)
+    assert diagram.tabs.isHidden()
+    diagram.set_view("head_left")
+    assert diagram.tabs.currentIndex() == 2
+
+
+def test_refcount_guard_is_active_where_pyside_needs_it() -> None:
+    import sys
+
+    from PySide6.QtCore import QPointF
+
+    from tpi_chart.ui.diagram._refcount_guard import protect_none
+
+    protect_none()
+    point = QPointF()
+    before = sys.getrefcount(None)
+    for _ in range(20000):  # more void calls than None has references without the guard
+        point.setX(2.0)
+    assert sys.getrefcount(None) > 1000
+    assert before > 1000

@@ -29,6 +29,7 @@ that marker instead of placing a new one: zoom in to place sites closer together
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
@@ -71,8 +72,8 @@ from tpi_chart.ui.diagram.view import DiagramGraphicsView
 Mode = Literal["plan", "chart"]
 
 TAB_TITLES = {
-    "anterior": "Anterior",
-    "posterior": "Posterior",
+    "anterior": "Front",
+    "posterior": "Back",
     "head_left": "Head L",
     "head_right": "Head R",
 }
@@ -155,38 +156,67 @@ class DiagramLegend(QWidget):
         ("Not coded", MarkerStyle(6, True, None, False, True)),
     )
 
+    ROW_HEIGHT = 24
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("diagramLegend")
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
         self.setToolTip(
             "Markers: hollow = planned, filled = injected, number = charting order.\n"
-            "Twitch: no glyph = none, one arc = weak, lightning = brisk.\n"
+            "Twitch: no glyph = none, a wave = weak, lightning = brisk.\n"
             "Red ring = pneumothorax-risk muscle; dashed amber ring and ? = not coded."
         )
 
     def _entry_width(self, text: str) -> int:
-        return 34 + self.fontMetrics().horizontalAdvance(text) + 12
+        return 26 + self.fontMetrics().horizontalAdvance(text) + 12
+
+    def _rows(self, width: int) -> list[list[tuple[str, MarkerStyle]]]:
+        """Entries packed into rows that fit ``width`` (the legend wraps on a narrow panel)."""
+        rows: list[list[tuple[str, MarkerStyle]]] = [[]]
+        used = 0
+        for entry in self.ENTRIES:
+            needed = self._entry_width(entry[0])
+            if rows[-1] and used + needed > width:
+                rows.append([])
+                used = 0
+            rows[-1].append(entry)
+            used += needed
+        return rows
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return len(self._rows(width)) * self.ROW_HEIGHT + 4
 
     def sizeHint(self) -> QSize:
-        return QSize(sum(self._entry_width(t) for t, _ in self.ENTRIES), 36)
+        width = sum(self._entry_width(t) for t, _ in self.ENTRIES)
+        return QSize(width, self.ROW_HEIGHT + 4)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(120, 36)
+        return QSize(max(self._entry_width(t) for t, _ in self.ENTRIES), self.ROW_HEIGHT + 4)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        height = self.heightForWidth(self.width())
+        if self.minimumHeight() != height:
+            self.setMinimumHeight(height)
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        x = 4.0
-        y = self.height() / 2
-        for text, style in self.ENTRIES:
-            width = self._entry_width(text)
-            if x + width > self.width() and x > 4:
-                break  # the tooltip carries the full legend on a narrow panel
-            paint_marker(painter, QPointF(x + 16, y), style)
-            painter.setPen(QColor("#1d2731"))
-            painter.drawText(int(x + 32), int(y + self.fontMetrics().ascent() / 2 - 1), text)
-            x += width
+        ascent = self.fontMetrics().ascent()
+        for index, row in enumerate(self._rows(self.width())):
+            y = 2 + index * self.ROW_HEIGHT + self.ROW_HEIGHT / 2
+            x = 2.0
+            for text, style in row:
+                paint_marker(painter, QPointF(x + 12, y), replace(style, size=0.72))
+                painter.setPen(QColor("#1d2731"))
+                painter.drawText(int(x + 26), int(y + ascent / 2 - 1), text)
+                x += self._entry_width(text)
         painter.end()
 
 
@@ -293,6 +323,7 @@ class BodyDiagram(QWidget):
         button.setToolTip(tip)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setMinimumSize(34, 34)
+        button.setStyleSheet("QToolButton { padding: 0 6px; }")
         button.clicked.connect(slot)
         return button
 
@@ -323,6 +354,10 @@ class BodyDiagram(QWidget):
             self._redraw()
             self.view.fit()
             self.view_changed.emit(view_id)
+
+    def set_view_tabs_visible(self, visible: bool) -> None:
+        """Hide the diagram's own view tabs when the host has its own view buttons."""
+        self.tabs.setVisible(visible)
 
     def current_view(self) -> str:
         return str(self.scene.view_id)
