@@ -612,3 +612,61 @@ def test_refcount_guard_is_active_where_pyside_needs_it() -> None:
         point.setX(2.0)
     assert sys.getrefcount(None) > 1000
     assert before > 1000
+
+
+def test_double_click_on_a_planned_marker_marks_it_injected_undoably(
+    qtbot: QtBot, diagram: BodyDiagram, services: Any, procedure_id: int
+) -> None:
+    diagram.set_mode("plan")
+    diagram.set_view("posterior")
+    click(qtbot, diagram, *label_point("posterior", "infraspinatus", "left"))
+    [stored] = services.charting.sites(procedure_id)
+    assert stored.site.state == "planned"
+    pos = viewport_pos(diagram, stored.site.x, stored.site.y)
+    qtbot.mouseDClick(diagram.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    [after] = services.charting.sites(procedure_id)
+    assert after.site.state == "injected"
+    assert len(services.charting.sites(procedure_id)) == 1  # no second site placed
+    assert not diagram.scene.markers[after.id].style.planned
+    diagram.undo_stack.undo()
+    assert services.charting.sites(procedure_id)[0].site.state == "planned"
+
+
+def test_space_drag_pans_and_wheel_zooms_around_the_pointer(
+    qtbot: QtBot, diagram: BodyDiagram, services: Any, procedure_id: int
+) -> None:
+    from PySide6.QtCore import QPoint as _QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    diagram.set_view("posterior")
+    view = diagram.view
+    viewport = view.viewport()
+    anchor = viewport_pos(diagram, *label_point("posterior", "infraspinatus", "right"))
+    before = view.mapToScene(anchor)
+    wheel = QWheelEvent(
+        QPointF(anchor),
+        QPointF(viewport.mapToGlobal(anchor)),
+        _QPoint(0, 0),
+        _QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(viewport, wheel)
+    assert view.zoom == pytest.approx(1.25**2)
+    after = view.mapToScene(anchor)
+    assert abs(after.x() - before.x()) < 1.5  # the point under the pointer stays put
+    assert abs(after.y() - before.y()) < 1.5
+
+    centre = viewport.rect().center()
+    start = view.mapToScene(centre)
+    qtbot.keyPress(view, Qt.Key.Key_Space)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseMove(viewport, centre + QPoint(-30, -20))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=centre + QPoint(-30, -20))
+    qtbot.keyRelease(view, Qt.Key.Key_Space)
+    moved = view.mapToScene(centre)
+    assert moved.x() > start.x()
+    assert moved.y() > start.y()
+    assert services.charting.sites(procedure_id) == []  # panning placed nothing

@@ -186,7 +186,12 @@ class DiagramGraphicsView(QGraphicsView):
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        # A double click is two clicks: never place two sites; the first click already acted.
+        # A double click never places a second site (the first click already acted); on a
+        # planned marker it marks the site injected.
+        if event.button() == Qt.MouseButton.LeftButton:
+            marker = self.marker_at(event.position().toPoint())
+            if marker is not None:
+                self.controller.activate_site(marker.site_id)
         event.accept()
 
     def leaveEvent(self, event: QEvent) -> None:

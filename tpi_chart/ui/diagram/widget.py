@@ -20,6 +20,8 @@ Ctrl+Z / Ctrl+Shift+Z       undo / redo (Ctrl+Y also redoes)
 Escape                      cancel a drag, else clear the selection
 ==========================  ======================================================
 
+A double click on a planned site's marker marks it injected.
+
 A click on the figure places a site (inside a muscle zone: that muscle and the patient's side;
 elsewhere on the figure: ``unspecified``, flagged until coded). A click on the empty background
 clears the selection and places nothing. A click within a marker's 34 px touch target selects
@@ -480,6 +482,14 @@ class BodyDiagram(QWidget):
         count = self.undo_stack.count()
         self.undo_stack.push(ChangeSiteCommand(self.document, site_id, stored.site, after, text))
         return self.undo_stack.count() > count
+
+    def activate_site(self, site_id: int) -> bool:
+        """Double click on a marker: a planned site becomes injected (one undoable step)."""
+        stored = self.document.stored(site_id)
+        if stored is None or stored.site.state != "planned":
+            return False
+        number = stored.number
+        return self.change_site(site_id, {"state": "injected"}, f"Mark site {number} injected")
 
     # -- controller hooks (called by the view and its interactions) --------------------------
 
