@@ -346,7 +346,7 @@ class BodyDiagram(QWidget):
             raise ValueError(f"unknown diagram view {view_id!r}")
         changed = self.scene.view_id != view_id
         self.scene.show_view(view_id)
-        index = VIEW_IDS.index(view_id)  # type: ignore[arg-type]
+        index = VIEW_IDS.index(view_id)
         if self.tabs.currentIndex() != index:
             self.tabs.blockSignals(True)
             self.tabs.setCurrentIndex(index)
@@ -548,7 +548,7 @@ class BodyDiagram(QWidget):
         if self.selected_id not in ids:
             target = ids[0] if delta > 0 else ids[-1]
         else:
-            target = ids[(ids.index(self.selected_id) + delta) % len(ids)]  # type: ignore[arg-type]
+            target = ids[(ids.index(self.selected_id) + delta) % len(ids)]
         self.select_site(target)
         self.site_selected.emit(target)
 
@@ -563,7 +563,7 @@ class BodyDiagram(QWidget):
         for stored in self.document.sites:
             place = site_position(stored.site)
             if place is not None and place[0] in counts:
-                counts[place[0]] += 1  # type: ignore[index]
+                counts[place[0]] += 1
         for index, view_id in enumerate(VIEW_IDS):
             count = counts[view_id]
             title = TAB_TITLES[view_id]
