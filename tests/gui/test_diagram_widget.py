@@ -598,22 +598,6 @@ def test_view_tabs_can_be_hidden_for_a_host_with_its_own_view_buttons(
     assert diagram.tabs.currentIndex() == 2
 
 
-def test_refcount_guard_is_active_where_pyside_needs_it() -> None:
-    import sys
-
-    from PySide6.QtCore import QPointF
-
-    from tpi_chart.ui.diagram._refcount_guard import protect_none
-
-    protect_none()
-    point = QPointF()
-    before = sys.getrefcount(None)
-    for _ in range(20000):  # more void calls than None has references without the guard
-        point.setX(2.0)
-    assert sys.getrefcount(None) > 1000
-    assert before > 1000
-
-
 def test_double_click_on_a_planned_marker_marks_it_injected_undoably(
     qtbot: QtBot, diagram: BodyDiagram, services: Any, procedure_id: int
 ) -> None:

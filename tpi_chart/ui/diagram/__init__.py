@@ -5,11 +5,6 @@
 command (see :mod:`tpi_chart.ui.diagram.widget` for the flow and the keys).
 """
 
-from tpi_chart.ui.diagram._refcount_guard import protect_none
 from tpi_chart.ui.diagram.widget import BodyDiagram, DiagramLegend, WarningBanner
-
-# PySide6 6.12.0 on CPython 3.11 aborts the process after a few thousand Qt calls unless guarded
-# (see _refcount_guard); the guard should move to application start-up (ui/launch.py).
-protect_none()
 
 __all__ = ["BodyDiagram", "DiagramLegend", "WarningBanner"]
