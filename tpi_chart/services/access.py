@@ -21,6 +21,7 @@ Action = Literal[
     "sign",
     "addendum",
     "manage_accounts",
+    "manage_settings",
     "export",
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)
@@ -34,6 +35,7 @@ ACTION_LABELS: Mapping[Action, str] = MappingProxyType(
         "sign": "sign procedure notes",
         "addendum": "add addenda to signed notes",
         "manage_accounts": "manage user accounts",
+        "manage_settings": "change the clinic settings",
         "export": "export notes",
     }
 )
@@ -49,6 +51,7 @@ MATRIX: Mapping[Action, frozenset[Role]] = MappingProxyType(
         "sign": frozenset({"physician"}),
         "addendum": frozenset({"physician"}),
         "manage_accounts": frozenset({"administrator"}),
+        "manage_settings": frozenset({"administrator"}),
         "export": _ANY,
     }
 )

@@ -11,19 +11,17 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Protocol
 
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.pdf.handout import render_handout
-from tpi_chart.pdf.note import PAGE_SIZES, NoteOptions, PageSize, ProcedureNoteRenderer
+from tpi_chart.pdf.note import NoteOptions, PageSize, ProcedureNoteRenderer
 from tpi_chart.pdf.verify import VerifyResult, verify_note
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import document_json, write_atomically
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.storage.interfaces import Store
 
-CLINIC_PHONE = "clinic_phone"
-PAGE_SIZE = "page_size"
 DEFAULT_CLINIC_NAME = "TPI Chart clinic"
 
 
@@ -31,6 +29,10 @@ class ClinicSettings(Protocol):
     """What notes read from the settings service (tpi_chart.services.context.SettingsService)."""
 
     def clinic_name(self) -> str: ...
+
+    def clinic_phone(self) -> str: ...
+
+    def page_size(self) -> PageSize: ...
 
     def export_folder(self) -> Path: ...
 
@@ -64,14 +66,10 @@ class NoteService:
 
     def options(self) -> NoteOptions:
         """The clinic's note options from the settings (name, phone, Letter or A4)."""
-        page_size = (self._store.settings.get(PAGE_SIZE) or "letter").lower()
-        if page_size not in PAGE_SIZES:
-            page_size = "letter"
-        phone = self._store.settings.get(CLINIC_PHONE) or None
         return NoteOptions(
             clinic_name=self._settings.clinic_name() or DEFAULT_CLINIC_NAME,
-            clinic_phone=phone,
-            page_size=cast(PageSize, page_size),
+            clinic_phone=self._settings.clinic_phone() or None,
+            page_size=self._settings.page_size(),
         )
 
     # ---- rendering -------------------------------------------------------------------------

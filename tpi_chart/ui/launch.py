@@ -98,7 +98,7 @@ def open_window(services: Services, user: User) -> Any:
     from tpi_chart.ui.auth.lock import IdleLock
     from tpi_chart.ui.main_window import MainWindow
 
-    window = MainWindow(services.as_user(user.username), user)
+    window = MainWindow(services.as_user(user), user)
     window.idle_lock = IdleLock(
         window, services.auth.login, minutes=services.settings.idle_lock_minutes(), user=user
     )
@@ -110,6 +110,9 @@ def open_window(services: Services, user: User) -> Any:
 
     window.idle_lock.user_changed.connect(hand_over)
     window.restore_last()
-    window.show()
+    if window.restored_geometry:
+        window.show()
+    else:  # the first start on this computer: use the whole screen
+        window.showMaximized()
     _windows.append(window)
     return window

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.users import User
+from tpi_chart.services.access import Action, allowed
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.workspace import WorkspacePage
 from tpi_chart.ui.workspace.session import user_from
@@ -44,8 +45,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.services = services
         self.user: User = user or user_from(getattr(services, "user", None))
-        clinic = self._clinic_name()
-        self.setWindowTitle(f"TPI Chart — {clinic}" if clinic else "TPI Chart")
+        self.setWindowTitle(self._clinic_title())
         self.setMinimumSize(1200, 700)
 
         self.stack = QStackedWidget()
@@ -66,13 +66,20 @@ class MainWindow(QMainWindow):
 
         self._build_toolbar()
         self._build_keys_dock()
+        # Export and handout need an open procedure: the workspace page is the current one.
+        self.stack.currentChanged.connect(self._update_procedure_actions)
+        self._update_procedure_actions()
         self.statusBar().showMessage(f"Database: {getattr(services, 'db_path', '')}")
         geometry = QSettings().value(KEY_GEOMETRY)
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        # launch.open_window opens the window maximized when there is nothing to restore.
+        self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
 
     def _clinic_name(self) -> str:
         return str(self.services.settings.clinic_name())
+
+    def _clinic_title(self) -> str:
+        clinic = self._clinic_name()
+        return f"TPI Chart — {clinic}" if clinic else "TPI Chart"
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main")
@@ -101,16 +108,45 @@ class MainWindow(QMainWindow):
         export = QAction("Export note", self)
         export.setObjectName("exportNote")
         export.setToolTip("Write the note (DRAFT until signed) to the export folder and open it")
-        export.triggered.connect(self.export_note)
+        export.triggered.connect(lambda: self.export_note())
         bar.addAction(export)
         handout = QAction("Aftercare handout", self)
         handout.setObjectName("printHandout")
         handout.setToolTip("Write the patient's one-page aftercare handout and open it to print")
         handout.triggered.connect(self.print_handout)
         bar.addAction(handout)
+        self.export_action = export
+        self.handout_action = handout
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
+        # Hidden, not only disabled, for everyone else: the services refuse them anyway.
+        self.settings_action = QAction("Settings…", self)
+        self.settings_action.setObjectName("clinicSettings")
+        self.settings_action.setToolTip(
+            "Clinic name and phone, export folder, page size, idle lock (administrators)"
+        )
+        self.settings_action.triggered.connect(self.open_settings)
+        self.accounts_action = QAction("Accounts…", self)
+        self.accounts_action.setObjectName("userAccounts")
+        self.accounts_action.setToolTip("Add, change or deactivate user accounts (administrators)")
+        self.accounts_action.triggered.connect(self.open_accounts)
+        administration: tuple[tuple[QAction, Action], ...] = (
+            (self.settings_action, "manage_settings"),
+            (self.accounts_action, "manage_accounts"),
+        )
+        for action, needs in administration:
+            permitted = allowed(self.user, needs)
+            action.setVisible(permitted)
+            action.setEnabled(permitted)
+            if permitted:
+                bar.addAction(action)
+        self.lock_action = QAction("Lock now", self)
+        self.lock_action.setObjectName("lockNow")
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.setToolTip("Lock the window now; sign in again to continue (Ctrl+L)")
+        self.lock_action.triggered.connect(self.lock_now)
+        bar.addAction(self.lock_action)
         self.keys_action = QAction("Keys", self)
         self.keys_action.setCheckable(True)
         self.keys_action.setShortcuts([QKeySequence("F12"), QKeySequence("?")])
@@ -140,6 +176,40 @@ class MainWindow(QMainWindow):
         self.keys_action.toggled.connect(dock.setVisible)
         dock.visibilityChanged.connect(self.keys_action.setChecked)
 
+    # -- administration and lock --------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        from tpi_chart.ui.settings_dialog import SettingsDialog
+
+        title = self._clinic_title()
+        if not SettingsDialog.ask(self.services, self):
+            return
+        if self.windowTitle() == title:
+            self.setWindowTitle(self._clinic_title())
+        idle_lock = getattr(self, "idle_lock", None)
+        if idle_lock is not None:  # the new idle time applies at once, not at the next start
+            idle_lock.set_minutes(self.services.settings.idle_lock_minutes())
+        self.statusBar().showMessage("Clinic settings saved.", 10000)
+
+    def open_accounts(self) -> None:
+        from tpi_chart.ui.auth.accounts_dialog import AccountsDialog
+
+        AccountsDialog.ask(self.services.auth, self.user, self)
+
+    def lock_now(self) -> None:
+        """Lock at once (Ctrl+L), as the idle time would; nothing is lost, everything is saved."""
+        idle_lock = getattr(self, "idle_lock", None)
+        if idle_lock is not None:
+            idle_lock.lock()
+
+    def _update_procedure_actions(self) -> None:
+        open_procedure = (
+            self.stack.currentWidget() is self.workspace
+            and self.workspace.session.procedure_id is not None
+        )
+        self.export_action.setEnabled(open_procedure)
+        self.handout_action.setEnabled(open_procedure)
+
     # -- navigation --------------------------------------------------------------------------
 
     def show_patients(self) -> None:
@@ -162,6 +232,7 @@ class MainWindow(QMainWindow):
         self.patients.patient_id = patient_id
         self.workspace.open_procedure(procedure_id, view)
         self.stack.setCurrentWidget(self.workspace)
+        self._update_procedure_actions()
         settings = QSettings()
         settings.setValue(KEY_PATIENT, patient_id)
         settings.setValue(KEY_PROCEDURE, procedure_id)

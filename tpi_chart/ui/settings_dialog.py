@@ -1,0 +1,189 @@
+"""Clinic settings, for an administrator: the clinic's name and phone (printed on every note and
+handout), the export folder, the note's page size and the idle-lock minutes.
+
+Everything is stored through `SettingsService.update`, which checks every field first; its
+`settings.<field>: …` lines are shown under the field they name, and nothing is stored then.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tpi_chart.domain.errors import DomainError, InvalidInput
+from tpi_chart.services.context import IDLE_LOCK_RANGE, SettingsService, default_export_folder
+from tpi_chart.ui.style import DANGER
+
+PAGE_SIZE_LABELS = {"letter": "Letter (8.5 × 11 in)", "a4": "A4 (210 × 297 mm)"}
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Clinic settings")
+        self.setMinimumWidth(640)
+        self._settings = settings
+
+        self.clinic_name = QLineEdit(settings.clinic_name())
+        self.clinic_name.setAccessibleName("Clinic name")
+        self.clinic_phone = QLineEdit(settings.clinic_phone())
+        self.clinic_phone.setAccessibleName("Clinic phone")
+        self.clinic_phone.setPlaceholderText("e.g. (555) 010-2030 — leave empty for none")
+
+        default_folder = default_export_folder()
+        folder = settings.export_folder()
+        self.export_folder = QLineEdit("" if folder == default_folder else str(folder))
+        self.export_folder.setAccessibleName("Export folder")
+        self.export_folder.setPlaceholderText(f"{default_folder} (default)")
+        self.choose_button = QPushButton("Choose…")
+        self.choose_button.setToolTip("Pick the folder signed notes are written to")
+        folder_row = QHBoxLayout()
+        folder_row.setContentsMargins(0, 0, 0, 0)
+        folder_row.addWidget(self.export_folder, 1)
+        folder_row.addWidget(self.choose_button)
+
+        self.page_size = QComboBox()
+        self.page_size.setAccessibleName("Page size")
+        for value, label in PAGE_SIZE_LABELS.items():
+            self.page_size.addItem(label, value)
+        self.page_size.setCurrentIndex(max(0, self.page_size.findData(settings.page_size())))
+
+        low, high = IDLE_LOCK_RANGE
+        self.idle_lock_minutes = QSpinBox()
+        self.idle_lock_minutes.setAccessibleName("Lock after idle minutes")
+        self.idle_lock_minutes.setRange(low, high)
+        self.idle_lock_minutes.setSuffix(" min")
+        self.idle_lock_minutes.setValue(settings.idle_lock_minutes())
+
+        self.errors: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        rows: list[tuple[str, str, Any]] = [
+            ("clinic_name", "Clinic name", self.clinic_name),
+            ("clinic_phone", "Phone", self.clinic_phone),
+            ("export_folder", "Export folder", folder_row),
+            ("page_size", "Note page size", self.page_size),
+            ("idle_lock_minutes", "Lock when idle for", self.idle_lock_minutes),
+        ]
+        for field, label, editor in rows:
+            form.addRow(label, self._with_error(field, editor))
+
+        self.message = QLabel("")  # problems that name no field here (e.g. not allowed)
+        self.message.setObjectName("settingsMessage")
+        self.message.setStyleSheet(f"color: {DANGER};")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        hint = QLabel(
+            "The clinic name and phone head every procedure note and aftercare handout. "
+            "Signed notes are filed in the export folder."
+        )
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #56636f;")
+        layout = QVBoxLayout(self)
+        layout.addWidget(hint)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+        self.choose_button.clicked.connect(self.choose_folder)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+    def _with_error(self, field: str, editor: QWidget | QHBoxLayout) -> QWidget:
+        error = QLabel("")
+        error.setObjectName(f"{field}Error")
+        error.setProperty("role", "error")
+        error.setStyleSheet(f"color: {DANGER};")
+        error.setWordWrap(True)
+        error.hide()
+        self.errors[field] = error
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        if isinstance(editor, QHBoxLayout):
+            column.addLayout(editor)
+        else:
+            column.addWidget(editor)
+        column.addWidget(error)
+        return holder
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def choose_folder(self) -> None:
+        start = self.export_folder.text().strip() or str(default_export_folder())
+        chosen = QFileDialog.getExistingDirectory(self, "Export folder for notes", start)
+        if chosen:
+            self.export_folder.setText(chosen)
+
+    def save(self) -> None:
+        """Store every field, or none: on bad input each problem shows under its field."""
+        for label in (*self.errors.values(), self.message):
+            label.clear()
+            label.hide()
+        self._fit()
+        folder_text = self.export_folder.text().strip()
+        try:
+            self._settings.update(
+                clinic_name=self.clinic_name.text(),
+                clinic_phone=self.clinic_phone.text(),
+                export_folder=Path(folder_text).expanduser() if folder_text else None,
+                page_size=str(self.page_size.currentData()),
+                idle_lock_minutes=self.idle_lock_minutes.value(),
+            )
+        except InvalidInput as error:
+            self.show_problems(error.problems)
+            return
+        except DomainError as error:  # not allowed, or the database refused
+            self._show(self.message, str(error))
+            return
+        self.accept()
+
+    def show_problems(self, problems: list[str]) -> None:
+        unplaced: list[str] = []
+        for line in problems:
+            field, _, text = line.partition(":")
+            label = self.errors.get(field.removeprefix("settings.").strip())
+            if label is None or not text:
+                unplaced.append(line)
+            else:
+                self._show(label, text.strip())
+        if unplaced:
+            self._show(self.message, "\n".join(unplaced))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow (or shrink back) so every shown error line is readable, keeping the width."""
+        layout = self.layout()
+        layout.activate()
+        self.resize(self.width(), layout.totalHeightForWidth(self.width()))
+
+    @staticmethod
+    def _show(label: QLabel, text: str) -> None:
+        label.setText(f"{label.text()}\n{text}" if label.text() else text)
+        label.show()
+
+    @classmethod
+    def ask(cls, services: Any, parent: QWidget | None = None) -> bool:
+        """Show the dialog; True when the settings were saved."""
+        return cls(services.settings, parent).exec() == QDialog.DialogCode.Accepted
