@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
@@ -45,6 +45,7 @@ class DiagramGraphicsView(QGraphicsView):
         self.controller = controller
         self.interaction: UserInteraction | None = None
         self.zoom = 1.0
+        self._frame: QRectF | None = None
         self._space_down = False
         self.setRenderHints(
             QPainter.RenderHint.Antialiasing
@@ -69,8 +70,18 @@ class DiagramGraphicsView(QGraphicsView):
 
     def fit(self) -> None:
         """Show the whole figure (key F)."""
-        rect = self.diagram_scene.sceneRect()
-        if rect.isEmpty():
+        self._frame = None
+        self._show(self.diagram_scene.sceneRect())
+
+    def frame(self, rect: QRectF) -> None:
+        """Show `rect` (scene coordinates) as large as the viewport allows: the part of the
+        figure where the sites are. It stays framed through resizes until the next zoom or fit."""
+        self._frame = rect
+        self._show(rect)
+
+    def _show(self, rect: QRectF) -> None:
+        figure = self.diagram_scene.sceneRect()
+        if rect.isEmpty() or figure.isEmpty():
             return
         self.resetTransform()
         viewport = self.viewport().rect()
@@ -78,9 +89,10 @@ class DiagramGraphicsView(QGraphicsView):
         if scale > 0:
             self.scale(scale, scale)
         self.centerOn(rect.center())
+        full = min(viewport.width() / figure.width(), viewport.height() / figure.height())
         # Markers are drawn full size from about 760 px of figure height, a bit smaller below.
         self.diagram_scene.set_marker_size(max(0.62, min(1.0, viewport.height() / 760)))
-        self._set_zoom(1.0)
+        self._set_zoom(scale / full if full > 0 else 1.0)
 
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
         target = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom * factor))
@@ -89,6 +101,7 @@ class DiagramGraphicsView(QGraphicsView):
         if target <= MIN_ZOOM + 1e-6:
             self.fit()
             return
+        self._frame = None
         step = target / self.zoom
         if anchor is None:
             self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -120,7 +133,9 @@ class DiagramGraphicsView(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self.zoom <= 1.0 + 1e-6:
+        if self._frame is not None:
+            self._show(self._frame)
+        elif self.zoom <= 1.0 + 1e-6:
             self.fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
 
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -107,6 +107,13 @@ def warnings_for(muscle: str) -> list[tuple[str, str]]:
         kind = "risk" if risk.flag == "pneumothorax" else "caution"
         out.append((kind, f"{name}: {risk.message}"))
     return out
+
+
+#: Framing the sites: margin around the markers and the smallest part of the figure shown,
+#: as fractions of the figure's height and width.
+FRAME_MARGIN = 0.08
+FRAME_MIN_WIDTH = 0.5
+FRAME_MIN_HEIGHT = 0.3
 
 
 class WarningBanner(QFrame):
@@ -281,19 +288,24 @@ class BodyDiagram(QWidget):
         self.tabs.setVisible(show_view_tabs)
         top.addWidget(self.tabs)
         top.addStretch(1)
-        self.zoom_out_button = self._tool_button("−", "Zoom out (-)", self.zoom_out)
-        self.zoom_in_button = self._tool_button("+", "Zoom in (+ or mouse wheel)", self.zoom_in)
-        self.fit_button = self._tool_button("Fit", "Fit to window (F)", self.fit)
-        for button in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
-            top.addWidget(button)
         layout.addLayout(top)
 
         layout.addWidget(self.view, 1)
 
+        # Below the picture: what is under the pointer, and the zoom controls (the view tabs
+        # above need the panel's whole width).
+        bottom = QHBoxLayout()
+        bottom.setSpacing(4)
         self.hover_label = QLabel(" ")
         self.hover_label.setObjectName("diagramHover")
         self.hover_label.setProperty("role", "muted")
-        layout.addWidget(self.hover_label)
+        bottom.addWidget(self.hover_label, 1)
+        self.zoom_out_button = self._tool_button("−", "Zoom out (-)", self.zoom_out)
+        self.zoom_in_button = self._tool_button("+", "Zoom in (+ or mouse wheel)", self.zoom_in)
+        self.fit_button = self._tool_button("Fit", "Whole figure (F)", self.fit)
+        for button in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
+            bottom.addWidget(button)
+        layout.addLayout(bottom)
         # The warning floats over the bottom of the picture so showing it never re-fits the view.
         self.banner = WarningBanner(self.view)
         self.legend = DiagramLegend(self)
@@ -336,6 +348,7 @@ class BodyDiagram(QWidget):
         self.selected_id = None
         self.banner.hide()
         self.document.set_procedure(procedure_id)
+        self.frame_sites()
 
     def refresh(self) -> None:
         """Re-read the stored sites and redraw (after edits made elsewhere)."""
@@ -354,7 +367,7 @@ class BodyDiagram(QWidget):
         if changed:
             self.view.reset_scene_rect()
             self._redraw()
-            self.view.fit()
+            self.frame_sites()
             self.view_changed.emit(view_id)
 
     def set_view_tabs_visible(self, visible: bool) -> None:
@@ -395,6 +408,25 @@ class BodyDiagram(QWidget):
 
     def fit(self) -> None:
         self.view.fit()
+
+    def frame_sites(self) -> None:
+        """Zoom to the part of the figure that holds this view's sites (a neck-and-shoulder
+        procedure fills the panel instead of sitting at the top of a full-length figure);
+        the whole figure when the view has none. F shows the whole figure again."""
+        markers = list(self.scene.markers.values())
+        if not markers:
+            self.view.fit()
+            return
+        figure = self.scene.figure_rect()
+        bounds = markers[0].sceneBoundingRect()
+        for marker in markers[1:]:
+            bounds = bounds.united(marker.sceneBoundingRect())
+        margin = figure.height() * FRAME_MARGIN
+        rect = bounds.adjusted(-margin, -margin, margin, margin)
+        width = max(rect.width(), figure.width() * FRAME_MIN_WIDTH)
+        height = max(rect.height(), figure.height() * FRAME_MIN_HEIGHT)
+        center = rect.center()
+        self.view.frame(QRectF(center.x() - width / 2, center.y() - height / 2, width, height))
 
     def zoom_in(self) -> None:
         self.view.zoom_by(1.25)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.models import Findings, Site
 from tpi_chart.services.access import allowed
+from tpi_chart.ui.diagram import BodyDiagram
 from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel, time_out_now
 from tpi_chart.ui.workspace.preparations_panel import PreparationsPanel
 from tpi_chart.ui.workspace.presets import volume_presets
@@ -92,19 +93,6 @@ class SiteTableView(QTableView):
         super().keyPressEvent(event)
 
 
-def _load_diagram(charting: Any) -> Any:
-    """The body-diagram widget from tpi_chart.ui.diagram, or None while it is not installed."""
-    try:
-        from tpi_chart.ui import diagram as diagram_package
-    except ImportError:
-        return None
-    for name in ("BodyDiagram", "BodyDiagramWidget", "DiagramWidget", "BodyDiagramView"):
-        widget_class = getattr(diagram_package, name, None)
-        if widget_class is not None:
-            return widget_class(charting)
-    return None
-
-
 class WorkspacePage(QWidget):
     closed = Signal()  # "back to the patient"
     signed = Signal(int)  # procedure id, after the signature was stored
@@ -123,9 +111,10 @@ class WorkspacePage(QWidget):
         self.current_view = "posterior"
         self._syncing = False
 
-        self.diagram = _load_diagram(services.charting)
-        stack = getattr(self.diagram, "undo_stack", None) if self.diagram is not None else None
-        self.undo_stack: QUndoStack = stack if isinstance(stack, QUndoStack) else QUndoStack(self)
+        # One undo stack for the diagram's edits and the workspace's (keys, table, forms).
+        self.diagram = BodyDiagram(services.charting)
+        self.diagram.new_site_defaults = self._new_site_defaults
+        self.undo_stack: QUndoStack = self.diagram.undo_stack
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 6, 8, 6)
@@ -139,12 +128,11 @@ class WorkspacePage(QWidget):
         splitter.addWidget(self._build_diagram_panel())
         splitter.addWidget(self._build_sites_panel())
         splitter.addWidget(self._build_side_panel())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 4)
-        splitter.setStretchFactor(2, 3)
-        splitter.setSizes([300, 400, 300])
-        if self.diagram is None:  # until the diagram is installed its space goes to the sites
-            splitter.widget(0).hide()
+        # The diagram is what the physician looks at while injecting: it gets a full third.
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(2, 1)
+        splitter.setSizes([460, 440, 460])
         self.splitter = splitter
         outer.addWidget(splitter, 1)
 
@@ -199,34 +187,10 @@ class WorkspacePage(QWidget):
         panel.setProperty("role", "card")
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(6, 6, 6, 6)
-        views = QHBoxLayout()
-        self.view_buttons: dict[str, QPushButton] = {}
-        for index, (view, text) in enumerate(VIEWS):
-            button = QPushButton(f"{text} (F{index + 1})")
-            button.setObjectName(f"view_{view}")
-            button.setCheckable(True)
-            button.setAutoExclusive(True)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.setToolTip(f"Show the {text.lower()} view (F{index + 1})")
-            button.clicked.connect(lambda _c=False, v=view: self.set_view(v))
-            self.view_buttons[view] = button
-            views.addWidget(button)
-        layout.addLayout(views)
-        if self.diagram is not None:
-            layout.addWidget(self.diagram, 1)
-            signal = getattr(self.diagram, "site_selected", None)
-            if signal is not None:
-                signal.connect(self._diagram_selected)
-            for name in ("sites_changed", "changed", "site_changed"):
-                external = getattr(self.diagram, name, None)
-                if external is not None and hasattr(external, "connect"):
-                    external.connect(lambda *_a: self.session.after_external_edit())
-                    break
-        else:
-            placeholder = QLabel("Body diagram not installed:\nsites are listed on the right.")
-            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            placeholder.setProperty("role", "muted")
-            layout.addWidget(placeholder, 1)
+        layout.addWidget(self.diagram, 1)
+        self.diagram.site_selected.connect(self._diagram_selected)
+        self.diagram.sites_changed.connect(self.session.after_external_edit)
+        self.diagram.view_changed.connect(self._diagram_view_changed)
         return panel
 
     def _build_sites_panel(self) -> QWidget:
@@ -343,8 +307,7 @@ class WorkspacePage(QWidget):
         self.selected_id = None
         self.banner.hide()
         self.saved_indicator.setText("Opened")
-        if self.diagram is not None and hasattr(self.diagram, "set_procedure"):
-            self.diagram.set_procedure(procedure_id)
+        self.diagram.set_procedure(procedure_id)
         self.session.load(procedure_id)
         first = next((s for s in self.session.sites if s.site.state == "planned"), None)
         first = first or (self.session.sites[0] if self.session.sites else None)
@@ -371,12 +334,9 @@ class WorkspacePage(QWidget):
 
     def _on_changed(self, kind: str) -> None:
         self.model.set_sites(self.session.sites)
-        if (
-            kind in ("sites", "all")
-            and self.diagram is not None
-            and hasattr(self.diagram, "refresh")
-        ):
+        if kind in ("sites", "all"):
             self.diagram.refresh()
+        self._update_diagram_mode()
         try:
             self.evaluation = evaluate(self.session.document())
         except Exception as error:  # a half-filled chart must never stop charting
@@ -477,7 +437,7 @@ class WorkspacePage(QWidget):
                     | QItemSelectionModel.SelectionFlag.Rows,
                 )
                 self.table.scrollTo(self.model.index(row, 0))
-            if self.selected_id is not None and hasattr(self.diagram, "select_site"):
+            if self.selected_id is not None:
                 self.diagram.select_site(self.selected_id)
         finally:
             self._syncing = False
@@ -516,13 +476,34 @@ class WorkspacePage(QWidget):
         return None
 
     def set_view(self, view: str) -> None:
+        self.diagram.set_view(view)  # the diagram reports back through view_changed
+
+    def _diagram_view_changed(self, view: str) -> None:
         self.current_view = view
-        button = self.view_buttons.get(view)
-        if button is not None:
-            button.setChecked(True)
-        if self.diagram is not None and hasattr(self.diagram, "set_view"):
-            self.diagram.set_view(view)
         self.view_changed.emit(view)
+
+    def _update_diagram_mode(self) -> None:
+        """Clicks plan sites until a physician has done the time-out; then they chart injected
+        sites. A signed note takes no clicks at all."""
+        procedure = self.session.procedure
+        self.diagram.set_read_only(procedure is None or procedure.status == "signed")
+        charting = procedure is not None and procedure.time_out is not None and self.can("chart")
+        self.diagram.set_mode("chart" if charting else "plan")
+
+    def _new_site_defaults(self, site: Site) -> Site:
+        """A site placed on the diagram takes the syringe and volume of the last site charted
+        (the plan's, before anything was injected), so most sites need no typing."""
+        sites = self.session.sites
+        if not sites:
+            preparations = self.session.procedure.preparations if self.session.procedure else ()
+            if len(preparations) == 1:
+                return site.model_copy(update={"preparation": preparations[0].id})
+            return site
+        injected = [s.site for s in sites if s.site.state == "injected"]
+        previous = injected[-1] if injected else sites[-1].site
+        return site.model_copy(
+            update={"preparation": previous.preparation, "volume_ml": previous.volume_ml}
+        )
 
     # -- edits -------------------------------------------------------------------------------
 
