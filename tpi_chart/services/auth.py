@@ -150,6 +150,14 @@ class AuthService:
 
     # -- sign-in -------------------------------------------------------------------------------
 
+    def record_lock(self, user: User) -> None:
+        """Audit that `user`'s session was locked (idle time-out or "Lock now"); unlocking is
+        audited as the sign-in it is."""
+        if self._audit is not None:
+            self._audit.record(
+                user=user.username, action="session_locked", entity="session", after={}
+            )
+
     def login(self, username: str, password: str) -> User | None:
         """The user when the password is right and the account active; None otherwise.
 

@@ -37,6 +37,7 @@ ACTIONS = frozenset(
         "login",
         "login_failed",
         "logout",
+        "session_locked",
         "import",
         "backup",
         "restore_db",

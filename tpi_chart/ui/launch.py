@@ -109,6 +109,7 @@ def open_window(services: Services, user: User) -> Any:
         window.close()
 
     window.idle_lock.user_changed.connect(hand_over)
+    window.idle_lock.locked.connect(lambda: services.auth.record_lock(user))
     window.restore_last()
     if window.restored_geometry:
         window.show()
