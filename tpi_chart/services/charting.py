@@ -127,26 +127,21 @@ class ChartingService:
         visit: the latest prior's relief is this procedure's `prior_relief_percent`/`_weeks`,
         an older one's is that of the procedure that followed it."""
         current = self._record(procedure_id)
-        earlier: list[ProcedureRecord] = []
-        for other_id in self._store.procedures.ids_for_patient(current.patient_id):
-            if other_id == procedure_id:
-                continue
-            other = self._record(other_id)
-            if other.procedure.performed_at < current.procedure.performed_at:
-                earlier.append(other)
-        earlier.sort(key=lambda r: (r.procedure.performed_at, r.id))
-        chain = [*earlier, current]
+        history = self._store.procedures.history(current.patient_id)
+        mine = next(record for record in history if record.id == procedure_id)
+        chain = [
+            record
+            for record in history
+            if record.id == procedure_id or record.performed_at < mine.performed_at
+        ]
         priors = [
             PriorProcedure(
-                performed_at=record.procedure.performed_at,
-                relief_percent=chain[index + 1].procedure.prior_relief_percent,
-                relief_weeks=chain[index + 1].procedure.prior_relief_weeks,
-                sites=tuple(
-                    PriorSite(muscle=site.muscle, side=site.side)
-                    for site in record.procedure.injected_sites
-                ),
+                performed_at=record.performed_at,
+                relief_percent=chain[index + 1].prior_relief_percent,
+                relief_weeks=chain[index + 1].prior_relief_weeks,
+                sites=tuple(PriorSite(muscle=m, side=s) for m, s in record.injected),
             )
-            for index, record in enumerate(earlier)
+            for index, record in enumerate(chain[:-1])
         ]
         return tuple(reversed(priors))
 

@@ -53,6 +53,18 @@ class ProcedureSummaryRecord:
     injected_count: int
 
 
+@dataclass(frozen=True)
+class HistoryRecord:
+    """One procedure as the history rules see it: when, the relief reported at that visit for
+    the one before it, and the (muscle, side) of its injected sites in charting order."""
+
+    id: int
+    performed_at: datetime
+    prior_relief_percent: int | None
+    prior_relief_weeks: float | None
+    injected: tuple[tuple[str, str], ...]
+
+
 class PatientRepository(Protocol):
     def get(self, patient_id: int) -> PatientRecord | None: ...
     def by_mrn(self, mrn: str) -> PatientRecord | None: ...
@@ -66,6 +78,7 @@ class ProcedureRepository(Protocol):
     def get(self, procedure_id: int) -> ProcedureRecord | None: ...
     def list_for_patient(self, patient_id: int) -> list[ProcedureSummaryRecord]: ...
     def ids_for_patient(self, patient_id: int) -> list[int]: ...
+    def history(self, patient_id: int) -> list[HistoryRecord]: ...
     def add(self, patient_id: int, procedure: Procedure, user: str) -> ProcedureRecord: ...
     def update_header(
         self, procedure_id: int, procedure: Procedure, user: str

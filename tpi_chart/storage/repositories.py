@@ -29,6 +29,7 @@ from tpi_chart.storage.db import (
 )
 from tpi_chart.storage.errors import StorageError, translate
 from tpi_chart.storage.interfaces import (
+    HistoryRecord,
     PatientRecord,
     ProcedureRecord,
     ProcedureSummaryRecord,
@@ -326,6 +327,35 @@ class SqliteProcedures(_Base):
             int(r[0])
             for r in self._conn.execute(
                 "SELECT id FROM procedures WHERE patient_id = ? ORDER BY performed_at_utc, id",
+                (patient_id,),
+            )
+        ]
+
+    def history(self, patient_id: int) -> list[HistoryRecord]:
+        """The patient's procedures, oldest first, in two queries whatever their number (the
+        rules read this on every edit)."""
+        injected: dict[int, list[tuple[str, str]]] = {}
+        for row in self._conn.execute(
+            "SELECT s.procedure_id, s.muscle, s.side FROM sites s"
+            " JOIN procedures p ON p.id = s.procedure_id"
+            " WHERE p.patient_id = ? AND s.removed = 0 AND s.state = 'injected'"
+            " ORDER BY s.procedure_id, s.seq",
+            (patient_id,),
+        ):
+            injected.setdefault(int(row[0]), []).append((str(row[1]), str(row[2])))
+        return [
+            HistoryRecord(
+                id=int(row["id"]),
+                performed_at=datetime.fromisoformat(row["performed_at"]),
+                prior_relief_percent=row["relief_percent"],
+                prior_relief_weeks=row["relief_weeks"],
+                injected=tuple(injected.get(int(row["id"]), ())),
+            )
+            for row in self._conn.execute(
+                "SELECT id, performed_at,"
+                " json_extract(header, '$.prior_relief_percent') AS relief_percent,"
+                " json_extract(header, '$.prior_relief_weeks') AS relief_weeks"
+                " FROM procedures WHERE patient_id = ? ORDER BY performed_at_utc, id",
                 (patient_id,),
             )
         ]

@@ -335,7 +335,7 @@ class WorkspacePage(QWidget):
     def _on_changed(self, kind: str) -> None:
         self.model.set_sites(self.session.sites)
         if kind in ("sites", "all"):
-            self.diagram.refresh()
+            self.diagram.refresh()  # "diagram" edits come from it: it is up to date
         self._update_diagram_mode()
         try:
             self.evaluation = evaluate(self.session.document())

@@ -21,6 +21,7 @@ from PySide6.QtGui import QUndoCommand
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import Preparation, Procedure, Site
 from tpi_chart.domain.users import User
+from tpi_chart.services.charting import StoredSite
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +57,8 @@ class ChartSession(QObject):
     saving = Signal()
     saved = Signal(datetime)
     failed = Signal(str)
-    # "header", "sites", "preparations" or "all": which part of the stored procedure changed.
+    # "header", "sites", "preparations" or "all": which part of the stored procedure changed;
+    # "diagram": sites changed by the diagram, which has already redrawn itself.
     changed = Signal(str)
 
     def __init__(self, charting: Any, user: User, parent: QObject | None = None) -> None:
@@ -76,13 +78,17 @@ class ChartSession(QObject):
         self.changed.emit("all")
 
     def _reload(self, kind: str) -> None:
+        # One read gives the header and the sites in number order (site_ids align with them).
         assert self.procedure_id is not None
-        if kind in ("header", "preparations", "all", "sites"):
-            stored = self.charting.get(self.procedure_id)
-            self.patient_id = stored.patient_id
-            self.procedure = stored.procedure
-        if kind in ("sites", "all", "preparations"):
-            self.sites = sorted(self.charting.sites(self.procedure_id), key=lambda s: s.number)
+        stored = self.charting.get(self.procedure_id)
+        self.patient_id = stored.patient_id
+        self.procedure = stored.procedure
+        self.sites = [
+            StoredSite(site_id, number, site)
+            for number, (site_id, site) in enumerate(
+                zip(stored.site_ids, stored.procedure.sites, strict=True), start=1
+            )
+        ]
 
     def site(self, site_id: int) -> Site | None:
         for stored in self.sites:
@@ -162,7 +168,7 @@ class ChartSession(QObject):
             return
         self._reload("sites")
         self.saved.emit(datetime.now())
-        self.changed.emit("sites")
+        self.changed.emit("diagram")
 
 
 class SiteEditCommand(QUndoCommand):
