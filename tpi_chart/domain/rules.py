@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -56,22 +56,7 @@ WarningCode = Literal[
 ]
 
 # The fixed vocabulary, in the order of product.md §6; warnings are emitted in this order.
-WARNING_CODES: tuple[WarningCode, ...] = (
-    "anesthetic_dose_over_max",
-    "anesthetic_dose_near_max",
-    "weight_missing",
-    "ptx_risk_site",
-    "allergy_conflict",
-    "anticoagulated",
-    "expired_lot",
-    "muscle_unspecified",
-    "sessions_per_year_exceeded",
-    "repeat_interval_short",
-    "repeat_without_relief",
-    "multi_region",
-    "diagnosis_not_covered",
-    "pain_score_missing",
-)
+WARNING_CODES: tuple[WarningCode, ...] = get_args(WarningCode)
 
 CPT_FEW_MUSCLES: Literal["20552"] = "20552"  # 1 or 2 muscles (clinical-reference §2.1)
 CPT_MANY_MUSCLES: Literal["20553"] = "20553"  # 3 or more muscles

@@ -6,15 +6,16 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.services.charting import ChartingService
+from tpi_chart.services.charting import ChartingService, StoredProcedure
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.storage.interfaces import Store
 
@@ -78,6 +79,28 @@ def read_document(path: Path, prefix: str = "") -> tuple[ProcedureDocument | Non
     return document, []
 
 
+def write_audited_export(
+    store: Store, user: str, procedure: StoredProcedure, files: Mapping[Path, bytes], **details: Any
+) -> None:
+    """Write each file atomically and record one `export` audit row naming every file with its
+    SHA-256, all in one transaction: a file that cannot be written leaves no audit row."""
+    with store.transaction():
+        store.audit.record(
+            user=user,
+            action="export",
+            entity="procedure",
+            entity_id=procedure.id,
+            patient_id=procedure.patient_id,
+            procedure_id=procedure.id,
+            after={
+                **details,
+                "files": {str(p): hashlib.sha256(d).hexdigest() for p, d in files.items()},
+            },
+        )
+        for path, data in files.items():
+            write_atomically(path, data)
+
+
 class DocumentService:
     def __init__(self, store: Store, charting: ChartingService, user: str) -> None:
         self._store = store
@@ -132,22 +155,8 @@ class DocumentService:
 
     def export_json(self, procedure_id: int, path: Path) -> Path:
         """Write `document(procedure_id)` as JSON to `path` atomically; audited as `export`."""
-        document = self._charting.document(procedure_id)
-        data = document_json(document).encode("utf-8")
-        stored = self._charting.get(procedure_id)
-        with self._store.transaction():
-            self._store.audit.record(
-                user=self._user,
-                action="export",
-                entity="procedure",
-                entity_id=procedure_id,
-                patient_id=stored.patient_id,
-                procedure_id=procedure_id,
-                after={
-                    "file": str(path),
-                    "format": "json",
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                },
-            )
-            write_atomically(path, data)
+        data = document_json(self._charting.document(procedure_id)).encode("utf-8")
+        write_audited_export(
+            self._store, self._user, self._charting.get(procedure_id), {path: data}, format="json"
+        )
         return path

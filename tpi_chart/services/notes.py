@@ -7,7 +7,6 @@ and page size, the export folder, stable file names, atomic writes and the audit
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from tpi_chart.pdf.handout import render_handout
 from tpi_chart.pdf.note import NoteOptions, PageSize, ProcedureNoteRenderer
 from tpi_chart.pdf.verify import VerifyResult, verify_note
 from tpi_chart.services.charting import ChartingService
-from tpi_chart.services.documents import document_json, write_atomically
+from tpi_chart.services.documents import document_json, write_audited_export
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.storage.interfaces import Store
 
@@ -105,7 +104,13 @@ class NoteService:
         document = self._charting.document(procedure_id)
         day = document.procedure.performed_at.date().isoformat()
         path = self._folder(folder) / f"{document.patient.mrn}_{day}_{procedure_id}_aftercare.pdf"
-        write_atomically(path, render_handout(document, self.options()))
+        write_audited_export(
+            self._store,
+            self._user,
+            self._charting.get(procedure_id),
+            {path: render_handout(document, self.options())},
+            format="aftercare handout pdf",
+        )
         return path
 
     def export_to(
@@ -117,27 +122,16 @@ class NoteService:
         pdf = ProcedureNoteRenderer(document, self.options()).render()
         data = document_json(document).encode("utf-8")
         json_path = path.with_suffix(".json")
-        stored = self._charting.get(procedure_id)
-        with self._store.transaction():
-            self._store.audit.record(
-                user=self._user,
-                action="export",
-                entity="procedure",
-                entity_id=procedure_id,
-                patient_id=stored.patient_id,
-                procedure_id=procedure_id,
-                after={
-                    "file": str(path),
-                    "format": "pdf",
-                    "signed": document.procedure.status == "signed",
-                    "sha256": hashlib.sha256(pdf).hexdigest(),
-                    "json": str(json_path),
-                    "json_sha256": hashlib.sha256(data).hexdigest(),
-                },
-            )
-            write_atomically(path, pdf)
-            write_atomically(json_path, data)
-        return ExportedNote(procedure_id, path, json_path, document.procedure.status == "signed")
+        signed = document.procedure.status == "signed"
+        write_audited_export(
+            self._store,
+            self._user,
+            self._charting.get(procedure_id),
+            {path: pdf, json_path: data},
+            format="note pdf + json",
+            signed=signed,
+        )
+        return ExportedNote(procedure_id, path, json_path, signed)
 
     def signed_between(self, start: date, end: date) -> list[int]:
         """Ids of signed procedures performed from ``start`` to ``end`` (inclusive, by the date of
