@@ -1,0 +1,30 @@
+"""A patient's history for review (product.md §2, workflow 4): gathers the patient's procedures
+through the charting service and hands them to `domain.history.summarize`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tpi_chart.domain.history import PatientHistory, summarize
+from tpi_chart.services.charting import ChartingService
+from tpi_chart.services.patients import PatientService
+
+
+class HistoryService:
+    """Read-only: nothing is stored or audited."""
+
+    def __init__(self, charting: ChartingService, patients: PatientService) -> None:
+        self._charting = charting
+        self._patients = patients
+
+    def for_patient(self, patient_id: int, *, as_of: date | None = None) -> PatientHistory:
+        """Every procedure of the patient (signed or not) as of `as_of` (default: today).
+        Raises NotFound for an unknown patient."""
+        self._patients.get(patient_id)
+        summaries = self._charting.list_for_patient(patient_id)
+        stored = [self._charting.get(summary.id) for summary in summaries]
+        return summarize(
+            [record.procedure for record in stored],
+            ids=[record.id for record in stored],
+            as_of=as_of or date.today(),
+        )
