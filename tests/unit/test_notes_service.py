@@ -91,3 +91,26 @@ def test_cli_export_verify_and_batch(
     assert (
         main(["--db", str(path), "export", "--from", "2026-13-01", "--to", "x", "--dir", "d"]) == 2
     )
+
+
+def test_every_export_is_audited_with_the_hash_of_each_file(
+    db: tuple[Path, int, int], tmp_path: Path
+) -> None:
+    import hashlib
+
+    path, signed_id, _draft_id = db
+    out = tmp_path / "export"
+    with open_services(path, "tester") as services:
+        note = services.notes.export(signed_id, out)
+        handout = services.notes.export_handout(signed_id, out)
+        exports = [row for row in services.store.audit.rows() if row.action == "export"]
+    assert [row.procedure_id for row in exports] == [signed_id, signed_id]
+    note_files = json.loads(exports[0].after or "{}")["files"]
+    assert note_files == {
+        str(note): hashlib.sha256(note.read_bytes()).hexdigest(),
+        str(note.with_suffix(".json")): hashlib.sha256(
+            note.with_suffix(".json").read_bytes()
+        ).hexdigest(),
+    }
+    handout_files = json.loads(exports[1].after or "{}")["files"]
+    assert handout_files == {str(handout): hashlib.sha256(handout.read_bytes()).hexdigest()}
