@@ -160,7 +160,8 @@ class PatientHistory(_Out):
 
     @property
     def sessions_total(self) -> int:
-        return sum(1 for visit in self.visits if visit.is_session)
+        """Sessions ever: distinct dates with an injected site."""
+        return len({visit.day for visit in self.visits if visit.is_session})
 
     @property
     def has_injections(self) -> bool:
@@ -408,6 +409,8 @@ def summarize(
     `procedures`) are carried into the visits; `payer` overrides the latest procedure's profile.
     Procedures may come in any order; an empty sequence gives an empty history."""
     catalog = catalog or load_catalog()
+    if ids is not None and len(ids) != len(procedures):
+        raise ValueError(f"{len(ids)} ids for {len(procedures)} procedures; give one id each")
     ordered = _chronological(procedures, ids if ids is not None else [None] * len(procedures))
     chronological = [procedure for _, procedure in ordered]
     profile = catalog.payers[payer] if payer is not None else current_payer(chronological, catalog)
