@@ -61,20 +61,21 @@ def test_every_setting_round_trips_and_is_audited(services: Services, tmp_path: 
     settings.set_page_size(" A4 ")
     settings.set_idle_lock_minutes(3)
 
+    services.close()  # one open store per database (single-instance lock)
     with open_services(services.db_path, "someone-else") as again:  # read back from the file
         assert again.settings.clinic_name() == "Riverside Pain & Spine"
         assert again.settings.clinic_phone() == "+1 (555) 010-2030 ext 12"
         assert again.settings.export_folder() == tmp_path / "notes"
         assert again.settings.page_size() == "a4"
         assert again.settings.idle_lock_minutes() == 3
-    rows = setting_rows(services)
-    assert [user for user, _, _ in rows] == ["tester"] * 5
-    assert json.loads(rows[1][2] or "{}") == {"clinic_phone": "+1 (555) 010-2030 ext 12"}
+        rows = setting_rows(again)
+        assert [user for user, _, _ in rows] == ["tester"] * 5
+        assert json.loads(rows[1][2] or "{}") == {"clinic_phone": "+1 (555) 010-2030 ext 12"}
 
-    settings.set_clinic_phone("")
-    settings.set_export_folder(None)
-    assert settings.clinic_phone() == ""
-    assert settings.export_folder().name == "TPI Chart notes"
+        again.settings.set_clinic_phone("")
+        again.settings.set_export_folder(None)
+        assert again.settings.clinic_phone() == ""
+        assert again.settings.export_folder().name == "TPI Chart notes"
 
 
 def test_saving_the_same_values_again_writes_no_audit_rows(services: Services) -> None:

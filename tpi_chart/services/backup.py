@@ -47,18 +47,20 @@ class BackupService:
     def restore(self, file: Path) -> Path:
         """Replace the database's content with `file` after checking it (TPI Chart database,
         integrity_check, foreign_key_check). The current content is kept aside first as
-        `<db>.before-restore-<timestamp>`, whose path is returned. Audited as `restore_db`."""
+        `<db>.before-restore-<timestamp>`, whose path is returned. Audited as `restore_db`, with
+        the audit anchor before and after (a restore legitimately rolls the trail back; the store
+        re-anchors it to the restored tail)."""
         file = file.expanduser().absolute()
         if not file.is_file():
             raise InvalidInput([f"{file}: no such file"])
         if file == self._store.path.absolute():
             raise InvalidInput([f"{file}: that is the database itself"])
         aside = self._store.path.with_name(f"{self._store.path.name}.before-restore-{_stamp()}")
-        self._store.restore_from(file, aside)
+        reanchored = self._store.restore_from(file, aside)
         self._store.audit.record(
             user=self._user,
             action="restore_db",
             entity="database",
-            after={"file": str(file), "previous_kept_as": str(aside)},
+            after={"file": str(file), "previous_kept_as": str(aside), **reanchored},
         )
         return aside

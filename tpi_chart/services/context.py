@@ -23,6 +23,7 @@ from tpi_chart.services.errors import InvalidInput
 from tpi_chart.services.paths import check_location, key_dir, resolve_db_path
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.signing import SigningService
+from tpi_chart.storage.db import BUSY_TIMEOUT_MS
 from tpi_chart.storage.interfaces import Store
 from tpi_chart.storage.repositories import open_store
 
@@ -311,15 +312,24 @@ def build_services(store: Store, user: str, *, actor: User | None = None) -> Ser
 
 
 def open_services(
-    db_path: Path | None, user: str | None, *, seed_demo_if_new: bool = False
+    db_path: Path | None,
+    user: str | None,
+    *,
+    seed_demo_if_new: bool = False,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
 ) -> Services:
     """Resolve the database path (explicit, $TPI_CHART_DB, per-user default), refuse unsafe
-    places, create the folder, open, check and migrate the database, and build the services.
-    With `seed_demo_if_new`, a database with no patients gets the demo clinic."""
+    places, create the folder, take the single-instance lock, open, check and migrate the
+    database, and build the services. With `seed_demo_if_new`, a database with no patients gets
+    the demo clinic. `busy_timeout_ms`: how long a write waits for another program's lock.
+
+    Refusals are `StorageError`s with a message for the user: `AlreadyOpen` (another window or
+    command has the database), `AuditKeyProblem`, `CorruptDatabase`, `SchemaTooNew`,
+    `NotOurDatabase`, `UnsafeLocation`, `ReadOnlyDatabase`."""
     path = resolve_db_path(db_path)
     check_location(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(path, key_dir())
+    store = open_store(path, key_dir(), busy_timeout_ms=busy_timeout_ms)
     services = build_services(store, current_user(user))
     try:
         if seed_demo_if_new and store.is_empty():

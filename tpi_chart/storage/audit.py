@@ -3,8 +3,15 @@
 `mac = HMAC-SHA256(key, canonical_json(row fields) || prev_mac)`; the first row's `prev_mac` is
 `GENESIS`. Triggers refuse UPDATE and DELETE on the table; the chain detects what a person with
 file access does after dropping them (edited, deleted, forged or reordered rows).
-Limitation: a chain alone cannot detect removing the *last* rows; anchors (tail seq and mac kept
-elsewhere) are needed for that.
+A chain alone cannot detect removing the *last* rows, or the database being replaced by an older
+copy: the anchor does. After every committed audit write the tail's seq and mac are written to
+`<key dir>/<clinic id>-<path digest>.anchor` (atomically, 0600), next to the key and outside the
+database; `verify_audit_chain` reports a break when the database's tail is behind the anchor or
+the row at the anchor's seq has another mac. The anchor may lag the database (a crash between
+COMMIT and the anchor write) but is never ahead of it. An anchor the database does not match is
+never overwritten by ordinary writes (the evidence stays until a restore re-anchors, audited).
+Limitation: someone who can write the key folder can delete or rewrite the anchor as well; the
+anchor then only shows what it was last told.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tpi_chart.domain.canonical import canonical_json
+from tpi_chart.storage.errors import AuditKeyProblem
 
 GENESIS = "0" * 64
 KEY_BYTES = 32
@@ -85,12 +93,108 @@ class AuditReport:
     rows_checked: int
     first_broken_seq: int | None = None
     reason: str | None = None
+    anchored_seq: int | None = None  # the anchor's seq when one was checked
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The tail of the chain as last written: its seq and mac."""
+
+    seq: int
+    mac: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "mac": self.mac}
+
+
+ANCHOR_FORMAT = "tpi-chart.audit-anchor/1"
+
+
+def key_path(directory: Path, clinic_id: str) -> Path:
+    return directory / f"{clinic_id}.key"
+
+
+def anchor_path(directory: Path, clinic_id: str, db_path: Path) -> Path:
+    """One anchor per clinic and database file: a copy of the database opened elsewhere (another
+    path) keeps its own anchor instead of moving this one."""
+    digest = hashlib.sha256(str(db_path.resolve()).encode("utf-8")).hexdigest()[:16]
+    return directory / f"{clinic_id}-{digest}.anchor"
+
+
+def read_anchor(path: Path) -> Anchor | None:
+    """The anchor at `path`; None when there is none. ValueError when it cannot be read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"the audit anchor {path} cannot be read ({error})") from error
+    seq, mac = (data.get("seq"), data.get("mac")) if isinstance(data, dict) else (None, None)
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != ANCHOR_FORMAT
+        or not isinstance(seq, int)
+        or isinstance(seq, bool)
+        or seq < 1
+        or not isinstance(mac, str)
+        or len(mac) != 64
+    ):
+        raise ValueError(f"the audit anchor {path} is damaged")
+    return Anchor(seq, mac)
+
+
+def write_anchor(path: Path, anchor: Anchor, db_path: Path) -> None:
+    """Replace the anchor atomically: a 0600 temporary file, fsync, rename. Not fsyncing the folder
+    is deliberate: after a power cut the anchor is at worst the previous one, which lags."""
+    data = {"format": ANCHOR_FORMAT, "database": str(db_path), **anchor.as_dict()}
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json.dumps(data, sort_keys=True).encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def tail(conn: sqlite3.Connection) -> Anchor | None:
+    """The last row's seq and mac (None on an empty trail)."""
+    row = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    return None if row is None else Anchor(int(row[0]), str(row[1]))
+
+
+def matches(conn: sqlite3.Connection, anchor: Anchor) -> bool:
+    """Whether the database holds the anchor's row with the anchor's mac."""
+    row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (anchor.seq,)).fetchone()
+    return row is not None and hmac.compare_digest(str(row[0]), anchor.mac)
+
+
+def load_key(directory: Path, clinic_id: str, *, create: bool) -> bytes:
+    """The clinic's audit key, `<directory>/<clinic_id>.key` (32 bytes, 0600). Created only when
+    `create` (an audit trail without rows); a missing key for existing rows is refused, since a new
+    key would make every earlier row fail verification."""
+    path = key_path(directory, clinic_id)
+    if not create and not path.exists():
+        raise AuditKeyProblem(missing_key_message(path))
+    return load_or_create_key(directory, clinic_id)
+
+
+def missing_key_message(path: Path) -> str:
+    return (
+        f"the audit key {path} is missing, and the audit trail could not be verified or extended "
+        "without it (a new key would make every earlier audit row fail its check), so the "
+        f"database was not opened. Restore the key file from your backup into {path.parent}, "
+        "then try again. The database was not changed."
+    )
 
 
 def load_or_create_key(directory: Path, clinic_id: str) -> bytes:
     """The clinic's audit key: `<directory>/<clinic_id>.key`, 32 random bytes, created 0600."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{clinic_id}.key"
+    path = key_path(directory, clinic_id)
     try:
         key = path.read_bytes()
     except FileNotFoundError:
@@ -105,7 +209,10 @@ def load_or_create_key(directory: Path, clinic_id: str) -> bytes:
             os.fsync(handle.fileno())
         return key
     if len(key) != KEY_BYTES:
-        raise ValueError(f"{path}: the audit key file is damaged (expected {KEY_BYTES} bytes)")
+        raise AuditKeyProblem(
+            f"the audit key {path} is damaged (it should be {KEY_BYTES} bytes, it is {len(key)}); "
+            "restore it from your backup, then try again. The database was not changed."
+        )
     return key
 
 
@@ -176,8 +283,39 @@ _SELECT = (
 )
 
 
-def verify_audit_chain(conn: sqlite3.Connection, key: bytes) -> AuditReport:
-    """Walk the chain in seq order; report the first row that breaks it and why."""
+def verify_audit_chain(
+    conn: sqlite3.Connection, key: bytes, anchor: Anchor | None = None
+) -> AuditReport:
+    """Walk the chain in seq order; report the first row that breaks it and why. With `anchor`,
+    also report a tail behind it (rows removed from the end, or an older copy of the database)
+    and a row at the anchor's seq whose mac differs (another copy, or rewritten rows)."""
+    report = _verify_chain(conn, key)
+    if not report.ok or anchor is None:
+        return report
+    checked = report.rows_checked
+    if checked < anchor.seq:
+        return AuditReport(
+            False,
+            checked,
+            checked + 1,
+            f"the audit trail ends at row {checked} but its anchor (kept outside the database) "
+            f"records row {anchor.seq}: rows {checked + 1}..{anchor.seq} were removed from the "
+            "end, or the database was replaced by an older copy",
+            anchor.seq,
+        )
+    if not matches(conn, anchor):
+        return AuditReport(
+            False,
+            checked,
+            anchor.seq,
+            "the row does not match the anchor kept outside the database (the database was "
+            "replaced by another copy, or its audit rows were rewritten)",
+            anchor.seq,
+        )
+    return AuditReport(True, checked, anchored_seq=anchor.seq)
+
+
+def _verify_chain(conn: sqlite3.Connection, key: bytes) -> AuditReport:
     expected_seq = 1
     prev_mac = GENESIS
     checked = 0

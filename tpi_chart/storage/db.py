@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ BUSY_TIMEOUT_MS = 5000
 __all__ = [
     "APPLICATION_ID",
     "SCHEMA_VERSION",
+    "Connection",
     "backup_copy",
     "connect",
     "migrate",
@@ -39,13 +40,42 @@ __all__ = [
 ]
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
+class Connection(sqlite3.Connection):
+    """A sqlite3 connection that can run code once the current transaction has committed
+    (`after_commit`): the audit anchor is written outside the database only after COMMIT, so it
+    may lag the database after a crash but is never ahead of it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._after_commit: dict[str, Callable[[], None]] = {}
+
+    def after_commit(self, name: str, action: Callable[[], None]) -> None:
+        """Run `action` when the open transaction commits (now, outside one); dropped on
+        ROLLBACK. A later registration under the same `name` replaces an earlier one."""
+        if not self.in_transaction:
+            action()
+            return
+        self._after_commit[name] = action
+
+    def _committed(self) -> None:
+        actions, self._after_commit = self._after_commit, {}
+        for action in actions.values():
+            action()
+
+    def _rolled_back(self) -> None:
+        self._after_commit = {}
+
+
+def connect(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     """A connection with driver autocommit (we issue BEGIN IMMEDIATE/COMMIT ourselves) and the
-    durability and hardening pragmas set (reliability.md R8)."""
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    durability and hardening pragmas set (reliability.md R8). `busy_timeout_ms`: how long a write
+    waits for another program's write lock before failing with `DatabaseLocked`."""
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, factory=Connection
+    )
     try:
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StorageError(f"cannot use write-ahead logging for {path} (journal mode {mode})")
@@ -81,13 +111,22 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except BaseException:
         if _in_transaction(conn):
             conn.execute("ROLLBACK")
+        _rolled_back(conn)
         raise
     try:
         conn.execute("COMMIT")
     except sqlite3.Error as error:
         if _in_transaction(conn):
             conn.execute("ROLLBACK")
+        _rolled_back(conn)
         raise translate(error) from error
+    if isinstance(conn, Connection):
+        conn._committed()
+
+
+def _rolled_back(conn: sqlite3.Connection) -> None:
+    if isinstance(conn, Connection):
+        conn._rolled_back()
 
 
 def _in_transaction(conn: sqlite3.Connection) -> bool:
@@ -181,7 +220,7 @@ def _corrupt_message(path: Path, detail: str) -> str:
     )
 
 
-def open_database(path: Path) -> sqlite3.Connection:
+def open_database(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     """Open (creating if needed) and migrate the database at `path`.
 
     Refuses, without changing the file: a non-SQLite file, another application's database, a
@@ -192,7 +231,7 @@ def open_database(path: Path) -> sqlite3.Connection:
     version = 0
     if existing:
         _, version, _ = inspect_file(path)
-    conn = connect(path)
+    conn = connect(path, busy_timeout_ms)
     try:
         if existing and 0 < version < SCHEMA_VERSION:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -34,7 +34,15 @@ class ReadOnlyDatabase(StorageError):
 
 
 class DatabaseLocked(StorageError):
-    pass
+    """Another program held the database's write lock for longer than the busy timeout."""
+
+
+class AlreadyOpen(StorageError):
+    """Another TPI Chart window or command has the database open (the single-instance lock)."""
+
+
+class AuditKeyProblem(StorageError):
+    """The audit key is missing or damaged while the audit trail has rows; opening is refused."""
 
 
 class SignedRecord(StorageError):
@@ -65,8 +73,9 @@ def translate(error: sqlite3.Error, path: object = None) -> StorageError:
         )
     if "locked" in lowered or "busy" in lowered:
         return DatabaseLocked(
-            f"the database is in use by another program{where}; close the other TPI Chart window "
-            "and try again (nothing was saved)"
+            f"the database is busy: another program is writing to it{where} and did not finish "
+            "in time; nothing was saved. Wait a moment and try again; if it keeps happening, "
+            "close the other program (a backup, sync or database tool)"
         )
     if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
         return CorruptDatabase(

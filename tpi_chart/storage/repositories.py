@@ -7,6 +7,7 @@ through the models; no sqlite3 adapters are used.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import unicodedata
 import uuid
@@ -18,8 +19,10 @@ from typing import Any
 
 from tpi_chart.domain.models import Addendum, Patient, Preparation, Procedure, Signature, Site
 from tpi_chart.storage import audit as audit_log
-from tpi_chart.storage.audit import AuditReport, AuditRow
+from tpi_chart.storage.audit import Anchor, AuditReport, AuditRow
 from tpi_chart.storage.db import (
+    BUSY_TIMEOUT_MS,
+    Connection,
     backup_copy,
     inspect_file,
     integrity_problems,
@@ -27,7 +30,8 @@ from tpi_chart.storage.db import (
     open_database,
     transaction,
 )
-from tpi_chart.storage.errors import StorageError, translate
+from tpi_chart.storage.errors import AuditKeyProblem, StorageError, translate
+from tpi_chart.storage.instance_lock import InstanceLock
 from tpi_chart.storage.interfaces import (
     HistoryRecord,
     PatientRecord,
@@ -36,6 +40,8 @@ from tpi_chart.storage.interfaces import (
     SiteRecord,
 )
 from tpi_chart.storage.users import UserRepository
+
+log = logging.getLogger(__name__)
 
 _FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th"})
 
@@ -688,7 +694,7 @@ class SqliteAudit(_Base):
         after: Any = None,
     ) -> AuditRow:
         with self._store.transaction():
-            return audit_log.record(
+            row = audit_log.record(
                 self._conn,
                 self._store.key,
                 user=user,
@@ -700,9 +706,16 @@ class SqliteAudit(_Base):
                 before=before,
                 after=after,
             )
+            self._store.anchor_after_commit(Anchor(row.seq, row.mac))
+            return row
 
     def verify(self) -> AuditReport:
-        return audit_log.verify_audit_chain(self._conn, self._store.key)
+        """The chain, and the tail against the anchor kept beside the key."""
+        try:
+            anchor = audit_log.read_anchor(self._store.anchor_path)
+        except ValueError as error:
+            return AuditReport(False, 0, None, f"{error}; truncation cannot be ruled out")
+        return audit_log.verify_audit_chain(self._conn, self._store.key, anchor)
 
     def rows(
         self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
@@ -714,21 +727,71 @@ CLINIC_ID = "clinic_id"
 
 
 class SqliteStore:
-    """One open database: connection, audit key and the repositories over it."""
+    """One open database: connection, audit key, anchor, single-instance lock and the
+    repositories over it."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, key_dir: Path) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        key_dir: Path,
+        lock: InstanceLock | None = None,
+    ) -> None:
         self.conn = conn
         self.path = path
         self.key_dir = key_dir
+        self.lock = lock
         self.patients = SqlitePatients(self)
         self.procedures = SqliteProcedures(self)
         self.settings = SqliteSettings(self)
         self.audit = SqliteAudit(self)
         self.users = UserRepository(conn, self.audit)
         self.clinic_id = self._ensure_clinic_id()
-        self.key = audit_log.load_or_create_key(key_dir, self.clinic_id)
+        self.key = audit_log.load_key(key_dir, self.clinic_id, create=audit_log.tail(conn) is None)
+        self._anchor_writable = self._check_anchor()
+
+    @property
+    def anchor_path(self) -> Path:
+        return audit_log.anchor_path(self.key_dir, self.clinic_id, self.path)
+
+    def _check_anchor(self) -> bool:
+        """Whether ordinary audit writes may move the anchor: it matches the database, or there is
+        none yet (then the current tail is adopted). An anchor that does not match is evidence of a
+        rollback or truncation and is left for `audit verify` to report."""
+        try:
+            anchor = audit_log.read_anchor(self.anchor_path)
+        except ValueError:
+            return False
+        if anchor is not None:
+            return audit_log.matches(self.conn, anchor)
+        current = audit_log.tail(self.conn)
+        if current is not None:
+            self._write_anchor(current)
+        return True
+
+    def anchor_after_commit(self, anchor: Anchor) -> None:
+        def write() -> None:
+            if self._anchor_writable:
+                self._write_anchor(anchor)
+
+        if isinstance(self.conn, Connection):
+            self.conn.after_commit("audit-anchor", write)
+        else:
+            write()
+
+    def _write_anchor(self, anchor: Anchor) -> None:
+        # The change is committed by now: failing here must not turn "saved" into an error. A
+        # missing anchor update only lags, which verification tolerates.
+        try:
+            audit_log.write_anchor(self.anchor_path, anchor, self.path)
+        except OSError as error:
+            log.warning("the audit anchor could not be written: %s", error)
 
     def _ensure_clinic_id(self) -> str:
+        # Read first: opening must not need the write lock (another program may hold it).
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
+        if row is not None:
+            return str(row[0])
         with self.transaction():
             row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
             if row is not None:
@@ -759,15 +822,22 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise translate(error, target) from error
 
-    def restore_from(self, source: Path, keep_aside: Path) -> None:
+    def restore_from(self, source: Path, keep_aside: Path) -> dict[str, Any]:
         """Replace the database's content with `source` (checked first), keeping the current
-        content at `keep_aside`."""
+        content at `keep_aside`. A restore legitimately rolls the audit trail back, so the anchor
+        is moved to the restored tail; what it was and what it is now are returned for the
+        `restore_db` audit row."""
         problems = check_file(source)
         if problems:
             raise StorageError(
                 f"{source} failed its integrity check and was not restored: "
                 + "; ".join(problems[:3])
             )
+        _require_key(source, self.key_dir)
+        try:
+            previous: dict[str, Any] | None = _anchor_dict(audit_log.read_anchor(self.anchor_path))
+        except ValueError as error:
+            previous = {"damaged": str(error)}
         try:
             backup_copy(self.conn, keep_aside)
             src = open_database_readonly(source)
@@ -779,10 +849,25 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
         self.clinic_id = self._ensure_clinic_id()
-        self.key = audit_log.load_or_create_key(self.key_dir, self.clinic_id)
+        current = audit_log.tail(self.conn)
+        self.key = audit_log.load_key(self.key_dir, self.clinic_id, create=current is None)
+        if current is not None:
+            self._write_anchor(current)
+        else:
+            self.anchor_path.unlink(missing_ok=True)
+        self._anchor_writable = True
+        return {"anchor_before": previous, "anchor_restored": _anchor_dict(current)}
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.conn.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+
+def _anchor_dict(anchor: Anchor | None) -> dict[str, Any] | None:
+    return None if anchor is None else anchor.as_dict()
 
 
 def open_database_readonly(path: Path) -> sqlite3.Connection:
@@ -805,11 +890,54 @@ def check_file(path: Path) -> list[str]:
         conn.close()
 
 
-def open_store(path: Path, key_dir: Path) -> SqliteStore:
-    """Open, check and migrate the database at `path` (see `open_database`) with its audit key."""
-    conn = open_database(path)
+def _peek_audit(path: Path) -> tuple[str | None, bool]:
+    """(clinic id, has audit rows) of an existing file, read-only; (None, False) when it cannot
+    tell (a new, foreign or damaged file: opening reports those)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return None, False
     try:
-        return SqliteStore(conn, path, key_dir)
+        conn = open_database_readonly(path)
+    except sqlite3.Error:
+        return None, False
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
+        has_rows = conn.execute("SELECT EXISTS (SELECT 1 FROM audit)").fetchone()[0]
+        return (None if row is None else str(row[0])), bool(has_rows)
+    except sqlite3.Error:
+        return None, False
+    finally:
+        conn.close()
+
+
+def _require_key(path: Path, key_dir: Path) -> None:
+    """Refuse, before anything is written, a database whose audit rows have no key here."""
+    clinic_id, has_rows = _peek_audit(path)
+    if not has_rows:
+        return
+    if clinic_id is None:
+        raise AuditKeyProblem(
+            f"{path} has audit rows but no clinic id, so its audit key cannot be found; the "
+            "database was not opened. Restore it from a backup. The database was not changed."
+        )
+    key = audit_log.key_path(key_dir, clinic_id)
+    if not key.exists():
+        raise AuditKeyProblem(audit_log.missing_key_message(key))
+
+
+def open_store(path: Path, key_dir: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SqliteStore:
+    """Lock the database for this process (`AlreadyOpen` when another window or command has it),
+    refuse a database whose audit key is missing, then open, check and migrate it (see
+    `open_database`) with its audit key. The lock is released by `SqliteStore.close()`."""
+    lock = InstanceLock.acquire(path)
+    try:
+        _require_key(path, key_dir)
+        conn = open_database(path, busy_timeout_ms)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        return SqliteStore(conn, path, key_dir, lock)
     except BaseException:
         conn.close()
+        lock.release()
         raise
