@@ -1,8 +1,11 @@
 """`tpi-chart audit verify` and `tpi-chart audit show` (product.md §7; ONC (d)(2), (d)(3)).
 
-`verify` walks the HMAC chain: "audit trail intact: N rows" (exit 0) or "audit trail BROKEN at
-row S: <why>" (exit 1). `show` prints a readable table: time, user, action, entity, patient MRN and
-a summary of what changed, filtered by MRN and/or a date range (UTC dates, inclusive).
+`verify` walks the HMAC chain and checks its tail against the anchor kept beside the key (rows
+removed from the end, an older copy put in place of the database): "audit trail intact: N rows"
+(exit 0) or "audit trail BROKEN at row S: <why>" (exit 1). Like every command it takes the
+single-instance lock, so it refuses while a TPI Chart window has the database open.
+`show` prints a readable table: time, user, action, entity, patient MRN and a summary of what
+changed, filtered by MRN and/or a date range (UTC dates, inclusive).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ def register(subparsers: Any) -> None:
     verify = commands.add_parser(
         "verify",
         help="check the hash chain; exit 1 on a break",
-        description="Recompute every row's HMAC; report the first row that was changed, "
-        "deleted, inserted or reordered.",
+        description="Recompute every row's HMAC and compare the tail with its anchor; report "
+        "the first row that was changed, deleted, inserted or reordered, or rows removed from "
+        "the end.",
     )
     verify.set_defaults(handler=run_verify)
     show = commands.add_parser(
