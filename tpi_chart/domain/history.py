@@ -156,7 +156,8 @@ class PatientHistory(_Out):
     muscles: tuple[MuscleCount, ...]
     steroids: SteroidSummary
     sessions: SessionCount
-    relief_threshold: int
+    relief_threshold: int  # what counts as a response (the payer's, else 50 %)
+    relief_required: int | None  # the payer's minimum relief before a repeat, if it sets one
 
     @property
     def sessions_total(self) -> int:
@@ -425,4 +426,5 @@ def summarize(
         steroids=steroid_summary(chronological, as_of, catalog),
         sessions=session_count(chronological, profile, as_of),
         relief_threshold=profile.min_relief_percent_for_repeat or DEFAULT_RELIEF_THRESHOLD,
+        relief_required=profile.min_relief_percent_for_repeat,
     )

@@ -21,12 +21,14 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from tpi_chart.domain.models import Procedure
 from tpi_chart.ui.patients.form import PatientForm
+from tpi_chart.ui.patients.history import HistoryView
 
 STATUS_TEXT = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}
 
@@ -159,8 +161,31 @@ class PatientsPage(QWidget):
         self.procedures.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.procedures.cellDoubleClicked.connect(lambda row, _c: self._open_row(row))
         self.procedures.setToolTip("Double-click a procedure to open it")
-        layout.addWidget(self.procedures, 1)
+
+        # The history is computed when its tab is shown, not on every patient change.
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("patientTabs")
+        self.tabs.addTab(self.procedures, "Procedures")
+        self.history = HistoryView(self.services)
+        self.tabs.addTab(self.history, "History")
+        self.tabs.setTabToolTip(1, "Pain and relief over time, sites, steroid and payer limits")
+        self.tabs.currentChanged.connect(lambda _index: self._refresh_history())
+        layout.addWidget(self.tabs, 1)
         return page
+
+    def show_history(self) -> None:
+        self.tabs.setCurrentWidget(self.history)
+        self._refresh_history()
+
+    def _refresh_history(self) -> None:
+        if self.tabs.currentWidget() is not self.history or self.patient_id is None:
+            return
+        if self.history.patient_id == self.patient_id and self.history.history is not None:
+            return
+        try:
+            self.history.load(self.patient_id)
+        except Exception as error:
+            self.failed.emit(str(error))
 
     # -- search ------------------------------------------------------------------------------
 
@@ -224,6 +249,8 @@ class PatientsPage(QWidget):
             for column, text in enumerate(cells):
                 self.procedures.setItem(row, column, QTableWidgetItem(text))
         self._update_actions()
+        self.history.history = None  # stale: recomputed when the History tab is shown
+        self._refresh_history()
         self.right.setCurrentIndex(1)
 
     def _open_today(self) -> Any:
