@@ -259,7 +259,7 @@ def test_no_payer_limits_under_none() -> None:
     assert history.sessions.limit is None
     assert not history.sessions.next_would_exceed
     assert history.sessions.message == (
-        "1 session in the 365 days to 2025-08-01; none sets no session limit"
+        "1 session in the 365 days to 2025-08-01; no session limit under none"
     )
     assert all(m.next_allowed is None for m in history.muscles)
     assert history.relief_threshold == 50

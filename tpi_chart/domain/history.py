@@ -135,7 +135,7 @@ class SessionCount(_Out):
         if self.limit is None:
             return (
                 f"{_sessions(self.used)} in the 365 days to {self.until.isoformat()}; "
-                f"{self.payer} sets no session limit"
+                f"no session limit under {self.payer}"
             )
         text = f"{self.used} of {self.limit} sessions used under {self.payer}"
         if self.next_would_exceed:

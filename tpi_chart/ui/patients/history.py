@@ -355,7 +355,7 @@ class HistoryView(QWidget):
         if most > fewest:
             often = f"halo: injected more often (up to {most}×)"
         else:
-            often = f"each spot injected {most}×"
+            often = "each spot injected once" if most == 1 else f"each spot injected {most}×"
         unplaced = (
             f"<br>⚠ {history.unplaced_sites} site(s) not placed on the diagram"
             if history.unplaced_sites

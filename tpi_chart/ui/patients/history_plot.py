@@ -130,27 +130,27 @@ class PainReliefPlot(QWidget):
         painter.end()
 
     def _legend(self, painter: QPainter, metrics: QFontMetricsF) -> None:
+        labels = ("Pain before", "Pain after (0–10)", "Relief %")
+        if 34 + sum(12 + metrics.horizontalAdvance(t) + 16 for t in labels) > self.width():
+            labels = ("Pain before", "after", "Relief %")
         x, y = 34.0, metrics.ascent() + 2
-        painter.setPen(QPen(BEFORE, 1.5))
-        painter.setBrush(QBrush(BEFORE))
-        painter.drawEllipse(QPointF(x + 4, y - metrics.ascent() / 3), 4, 4)
-        painter.setPen(INK)
-        label = "Pain before"
-        painter.drawText(QPointF(x + 12, y), label)
-        x += 12 + metrics.horizontalAdvance(label) + 16
-        painter.setPen(QPen(AFTER, 1.8))
-        painter.setBrush(QBrush(QColor(style.CARD)))
-        painter.drawEllipse(QPointF(x + 4, y - metrics.ascent() / 3), 4, 4)
-        painter.setPen(INK)
-        label = "Pain after (0–10)"
-        painter.drawText(QPointF(x + 12, y), label)
-        x += 12 + metrics.horizontalAdvance(label) + 16
-        painter.setPen(QPen(RELIEF_OK_EDGE, 1))
-        painter.setBrush(QBrush(RELIEF_OK))
-        painter.drawRect(QRectF(x, y - metrics.ascent() + 1, 8, metrics.ascent() - 1))
-        painter.setPen(INK)
-        label = "Relief %"
-        painter.drawText(QPointF(x + 13, y), label)
+        middle = y - metrics.ascent() / 3
+        for index, label in enumerate(labels):
+            if index == 0:
+                painter.setPen(QPen(BEFORE, 1.5))
+                painter.setBrush(QBrush(BEFORE))
+                painter.drawEllipse(QPointF(x + 4, middle), 4, 4)
+            elif index == 1:
+                painter.setPen(QPen(AFTER, 1.8))
+                painter.setBrush(QBrush(QColor(style.CARD)))
+                painter.drawEllipse(QPointF(x + 4, middle), 4, 4)
+            else:
+                painter.setPen(QPen(RELIEF_OK_EDGE, 1))
+                painter.setBrush(QBrush(RELIEF_OK))
+                painter.drawRect(QRectF(x, y - metrics.ascent() + 1, 8, metrics.ascent() - 1))
+            painter.setPen(INK)
+            painter.drawText(QPointF(x + 12, y), label)
+            x += 12 + metrics.horizontalAdvance(label) + 16
 
     def _axes(self, painter: QPainter, rect: QRectF, metrics: QFontMetricsF) -> None:
         for score in range(0, 11, 2):
