@@ -7,6 +7,7 @@ caller only after COMMIT has returned (`transaction()`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -16,7 +17,9 @@ from pathlib import Path
 
 from tpi_chart.storage.errors import (
     CorruptDatabase,
+    DatabaseLocked,
     NotOurDatabase,
+    ReadOnlyDatabase,
     SchemaTooNew,
     StorageError,
     translate,
@@ -96,16 +99,17 @@ def connect(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: sqlite3.Connection, path: object = None) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception. Re-entrant: inside an open
-    transaction it joins it (the outermost one commits or rolls back)."""
+    transaction it joins it (the outermost one commits or rolls back). `path` names the database
+    in the messages of the errors it raises."""
     if _in_transaction(conn):
         yield conn
         return
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as error:
-        raise translate(error) from error
+        raise translate(error, path) from error
     try:
         yield conn
     except BaseException:
@@ -119,7 +123,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if _in_transaction(conn):
             conn.execute("ROLLBACK")
         _rolled_back(conn)
-        raise translate(error) from error
+        raise translate(error, path) from error
     if isinstance(conn, Connection):
         conn._committed()
 
@@ -207,6 +211,13 @@ def inspect_file(path: Path) -> tuple[int, int, bool]:
                 raise SchemaTooNew(_too_new_message(version))
             rows = [row[0] for row in conn.execute("PRAGMA quick_check")]
     except sqlite3.DatabaseError as error:
+        if "unable to open" in str(error).lower():  # SQLITE_CANTOPEN: not a damaged file
+            if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+                raise ReadOnlyDatabase(_read_only_message(path)) from error
+            raise StorageError(
+                f"{path} cannot be opened ({error}); check that the file and its folder can be "
+                "read and written. The file was not changed."
+            ) from error
         raise CorruptDatabase(_corrupt_message(path, str(error))) from error
     if rows != ["ok"]:
         raise CorruptDatabase(_corrupt_message(path, "; ".join(str(r) for r in rows[:3])))
@@ -224,7 +235,9 @@ def open_database(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
     """Open (creating if needed) and migrate the database at `path`.
 
     Refuses, without changing the file: a non-SQLite file, another application's database, a
-    database from a newer version, a damaged database. Before migrating an existing database it
+    database from a newer version, a damaged database, a database that cannot be written (a
+    read-only file, folder or disk: SQLite would otherwise open it read-only without a word, and
+    the first save would fail). Before migrating an existing database it
     copies it to `<db>.v<N>-<timestamp>.bak`.
     """
     existing = path.exists() and path.stat().st_size > 0
@@ -237,6 +250,7 @@ def open_database(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             backup_copy(conn, path.with_name(f"{path.name}.v{version}-{stamp}.bak"))
         migrate(conn)
+        _require_writable(conn, path, busy_timeout_ms)
     except sqlite3.Error as error:
         conn.close()
         raise translate(error, path) from error
@@ -244,6 +258,37 @@ def open_database(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
         conn.close()
         raise
     return conn
+
+
+def _read_only_message(path: Path) -> str:
+    return (
+        f"the database {path} cannot be written (attempt to write a readonly database: the file, "
+        "its folder or the disk is read-only); TPI Chart does not open a database it could not "
+        "save to. Check the permissions of the file and its folder, or copy it to a writable "
+        "place and open that with --db. The database was not changed."
+    )
+
+
+def _require_writable(conn: sqlite3.Connection, path: Path, busy_timeout_ms: int) -> None:
+    """Take and drop the write lock once. Read-only is refused; busy is not (another program is
+    writing right now: the first save waits for it, then reports it)."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # A read-only file can still take the write lock; only a real page write tells.
+            conn.execute(f"PRAGMA user_version = {user_version(conn):d}")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+    except sqlite3.Error as error:
+        problem = translate(error, path)
+        if isinstance(problem, ReadOnlyDatabase):
+            raise ReadOnlyDatabase(_read_only_message(path)) from error
+        if not isinstance(problem, DatabaseLocked):
+            raise problem from error
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
 
 
 def integrity_problems(conn: sqlite3.Connection) -> list[str]:

@@ -805,7 +805,7 @@ class SqliteStore:
         """One BEGIN IMMEDIATE … COMMIT (joined by nested calls); driver errors become
         StorageError with a plain message."""
         try:
-            with transaction(self.conn):
+            with transaction(self.conn, self.path):
                 yield
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
