@@ -91,10 +91,12 @@ def test_maria_lopez_history_shows_what_is_stored(qtbot: QtBot, services: Servic
     triamcinolone = sum(agent_totals(s.procedure)["triamcinolone"].mg for s in injected)
     assert triamcinolone == pytest.approx(80.0)
     assert view.steroid_value.text() == "80\u00a0mg MP-eq"
-    assert view.steroid_agents.text().startswith("Triamcinolone acetonide 80\u00a0mg (2 visits)")
-    assert "UNVERIFIED" in view.steroid_agents.text()
+    assert view.steroid_agents.text() == (
+        "Triamcinolone acetonide 80\u00a0mg, 2 visits → 80\u00a0mg*"
+    )
+    assert "= 1 mg methylprednisolone (UNVERIFIED" in view.steroid_agents.toolTip()
     assert view.steroid_flag.isVisible()
-    assert view.steroid_flag.text().startswith("⚠ UNVERIFIED equivalence factor")
+    assert view.steroid_flag.text().startswith("⚠ * UNVERIFIED equivalence factor (S149")
 
     # Last session: the later signed visit; its relief is recorded on today's procedure.
     last = max(sessions)
@@ -120,7 +122,7 @@ def test_maria_lopez_history_shows_what_is_stored(qtbot: QtBot, services: Servic
     assert [v.day for v in view.plot.visits] == sessions
     assert len(view.diagram.markers) == sum(counts.values()) == 12
     assert view.diagram.shown_views() == ["posterior"]
-    assert "each spot injected 2×" in view.legend.text()
+    assert "each spot 2×" in view.legend.text()
 
 
 def test_a_patient_without_procedures_says_so(qtbot: QtBot, services: Services) -> None:

@@ -114,7 +114,7 @@ def interval_text(muscles: tuple[MuscleCount, ...], sessions: SessionCount, as_o
         (m for m in muscles if not m.allowed_on(as_of)),
         key=lambda m: (m.next_allowed or as_of, m.muscle_name),
     )
-    rule = f"Same muscle and side at least {interval} days apart"
+    rule = f"Same muscle/side ≥{NBSP}{interval} days apart"
     if not waiting:
         return f"{rule}: every muscle may be injected again."
     first = waiting[0]
@@ -127,18 +127,28 @@ def interval_text(muscles: tuple[MuscleCount, ...], sessions: SessionCount, as_o
 
 
 def steroid_lines(steroids: SteroidSummary) -> list[str]:
+    """One line per agent; an asterisk marks an UNVERIFIED equivalence factor."""
     lines: list[str] = []
     for row in steroids.agents:
         visits = f"{row.visits} visit{'s' if row.visits != 1 else ''}"
         if row.factor is None or row.methylprednisolone_mg is None:
-            lines.append(f"{row.name} {_mg(row.mg)}{NBSP}mg ({visits}); no equivalence factor")
+            lines.append(f"{row.name} {_mg(row.mg)}{NBSP}mg, {visits}; no equivalence factor")
             continue
-        flag = "" if row.factor_verified else ", UNVERIFIED"
+        star = "" if row.factor_verified else "*"
         lines.append(
-            f"{row.name} {_mg(row.mg)}{NBSP}mg ({visits}) → "
-            f"{_mg(row.methylprednisolone_mg)}{NBSP}mg MP-eq (×{row.factor:g}{flag})"
+            f"{row.name} {_mg(row.mg)}{NBSP}mg, {visits} → "
+            f"{_mg(row.methylprednisolone_mg)}{NBSP}mg{star}"
         )
     return lines
+
+
+def factor_text(steroids: SteroidSummary) -> str:
+    return "\n".join(
+        f"1 mg {row.name} = {row.factor:g} mg methylprednisolone"
+        + ("" if row.factor_verified else f" (UNVERIFIED; source {row.factor_source})")
+        for row in steroids.agents
+        if row.factor is not None
+    )
 
 
 class HistoryView(QWidget):
@@ -168,17 +178,25 @@ class HistoryView(QWidget):
         content.setObjectName("historyContent")
         scroll.setWidget(content)
         self.stack.addWidget(scroll)
-        layout = QVBoxLayout(content)
+        # Facts in a column on the left; the plot gets the full width of the right-hand side
+        # (a long history needs it), the diagram and the per-muscle table share the row below.
+        layout = QHBoxLayout(content)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(8)
-        layout.addLayout(self._build_facts())
-        pictures = self._build_pictures()
-        pictures.addWidget(self._build_muscles(), 4)
-        layout.addLayout(pictures, 1)
+        layout.addLayout(self._build_facts(), 3)
+        right = QVBoxLayout()
+        right.setSpacing(8)
+        right.addWidget(self._build_plot(), 2)
+        lower = QHBoxLayout()
+        lower.setSpacing(8)
+        lower.addWidget(self._build_diagram(), 4)
+        lower.addWidget(self._build_muscles(), 6)
+        right.addLayout(lower, 3)
+        layout.addLayout(right, 7)
 
     # ---- building ----------------------------------------------------------------------------
-    def _build_facts(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_facts(self) -> QVBoxLayout:
+        row = QVBoxLayout()
         row.setSpacing(8)
         self.sessions_card, box = _card("Sessions · last 365 days", "historySessions")
         self.sessions_value = _label("historySessionsValue", "big", wrap=False)
@@ -187,7 +205,7 @@ class HistoryView(QWidget):
         for widget in (self.sessions_value, self.sessions_text, self.interval_text):
             box.addWidget(widget)
         box.addStretch(1)
-        row.addWidget(self.sessions_card, 1)
+        row.addWidget(self.sessions_card)
 
         self.steroid_card, box = _card("Corticosteroid · last 12 months", "historySteroids")
         self.steroid_value = _label("historySteroidValue", "big", wrap=False)
@@ -197,7 +215,7 @@ class HistoryView(QWidget):
         for widget in (self.steroid_value, self.steroid_agents, self.steroid_flag):
             box.addWidget(widget)
         box.addStretch(1)
-        row.addWidget(self.steroid_card, 1)
+        row.addWidget(self.steroid_card)
 
         self.last_card, box = _card("Last session", "historyLast")
         self.last_value = _label("historyLastValue", "big", wrap=False)
@@ -205,25 +223,24 @@ class HistoryView(QWidget):
         box.addWidget(self.last_value)
         box.addWidget(self.last_text)
         box.addStretch(1)
-        row.addWidget(self.last_card, 1)
+        row.addWidget(self.last_card)
+        row.addStretch(1)
         return row
 
-    def _build_pictures(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setSpacing(8)
+    def _build_plot(self) -> QWidget:
         card, box = _card("Pain and relief per visit", "historyPlotCard")
         self.plot = PainReliefPlot()
         box.addWidget(self.plot, 1)
-        row.addWidget(card, 4)
+        return card
 
+    def _build_diagram(self) -> QWidget:
         card, box = _card("Injected sites, every visit", "historyDiagramCard")
         self.diagram = HistoryDiagram()
         box.addWidget(self.diagram, 1)
         self.legend = _label("historyLegend", "muted")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         box.addWidget(self.legend)
-        row.addWidget(card, 3)
-        return row
+        return card
 
     def _build_muscles(self) -> QWidget:
         card, box = _card("Injections per muscle", "historyMusclesCard")
@@ -239,11 +256,13 @@ class HistoryView(QWidget):
         self.muscles.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.muscles.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.muscles.setAlternatingRowColors(True)
+        self.muscles.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps the side visible
+        self.muscles.setWordWrap(False)
         header = self.muscles.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(MUSCLE_COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.muscles.setMinimumHeight(140)
+        self.muscles.setMinimumHeight(100)
         self.muscles.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         box.addWidget(self.muscles, 1)
         return card
@@ -302,8 +321,8 @@ class HistoryView(QWidget):
             return
         self.steroid_value.setText(f"{_mg(steroids.methylprednisolone_mg)}{NBSP}mg MP-eq")
         self.steroid_value.setToolTip("methylprednisolone equivalents")
-        lines = steroid_lines(steroids)
-        self.steroid_agents.setText("\n".join(lines))
+        self.steroid_agents.setText("\n".join(steroid_lines(steroids)))
+        self.steroid_agents.setToolTip(factor_text(steroids))
         sources = sorted(
             {r.factor_source for r in steroids.agents if r.factor_source and not r.factor_verified}
         )
@@ -313,8 +332,8 @@ class HistoryView(QWidget):
         parts = []
         if not steroids.verified:
             parts.append(
-                "⚠ UNVERIFIED equivalence factor"
-                + (f", source {'; '.join(sources)}" if sources else "")
+                "⚠ * UNVERIFIED equivalence factor"
+                + (f" ({'; '.join(sources)})" if sources else "")
                 + ": approximate"
             )
         if steroids.missing_factor:
@@ -353,16 +372,16 @@ class HistoryView(QWidget):
         counts = self.diagram.counts().values()
         fewest, most = min(counts, default=0), max(counts, default=0)
         if most > fewest:
-            often = f"halo: injected more often (up to {most}×)"
+            often = f"halo = more often (up to {most}×)"
         else:
-            often = "each spot injected once" if most == 1 else f"each spot injected {most}×"
+            often = "each spot once" if most == 1 else f"each spot {most}×"
         unplaced = (
             f"<br>⚠ {history.unplaced_sites} site(s) not placed on the diagram"
             if history.unplaced_sites
             else ""
         )
         self.legend.setText(
-            f"{_dot(RELIEF_OK)}&nbsp;≥&nbsp;{threshold}&nbsp;%&nbsp;relief "
+            f"Relief: {_dot(RELIEF_OK)}&nbsp;≥&nbsp;{threshold}&nbsp;% "
             f"{_dot(RELIEF_LOW)}&nbsp;&lt;&nbsp;{threshold}&nbsp;% "
             f"{_dot(RELIEF_UNKNOWN)}&nbsp;not&nbsp;recorded<br>"
             f"faint = older visit · {often}{unplaced}"
@@ -412,4 +431,4 @@ class HistoryView(QWidget):
             for c in range(len(MUSCLE_COLUMNS))
         )
         needed += 2 * self.muscles.frameWidth() + 4
-        self.muscles.setMinimumWidth(min(needed, 440))
+        self.muscles.setMinimumWidth(min(needed, 330))

@@ -86,7 +86,7 @@ class HistoryDiagram(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("historyDiagram")
-        self.setMinimumSize(240, 190)
+        self.setMinimumSize(200, 130)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.markers: tuple[Marker, ...] = ()
         self.threshold = 50
@@ -94,7 +94,7 @@ class HistoryDiagram(QWidget):
         self._panels: list[_Panel] = []
 
     def sizeHint(self) -> QSize:
-        return QSize(400, 240)
+        return QSize(300, 150)
 
     def set_markers(self, markers: tuple[Marker, ...], threshold: int) -> None:
         self.markers = markers
@@ -136,20 +136,36 @@ class HistoryDiagram(QWidget):
         painter.setFont(small)
         metrics = QFontMetricsF(small)
         title_h = metrics.height() + 4
-        gap = 10.0
-        height = self.height() - title_h - 2
-        # Widths at that height, then shrink everything to fit the widget's width.
-        widths = [p.view.aspect * p.box.width() * height / p.box.height() for p in self._panels]
-        total = sum(widths) + gap * (len(widths) - 1)
-        scale = min(1.0, self.width() / total) if total > 0 else 1.0
-        height *= scale
-        x = (self.width() - (sum(widths) * scale + gap * (len(widths) - 1))) / 2
-        for panel, width in zip(self._panels, widths, strict=True):
-            width *= scale
-            band = QRectF(x, title_h, width, height)
+        for panel, band in self._layout(title_h):
             self._paint_panel(painter, panel, band, metrics)
-            x += width + gap
         painter.end()
+
+    def _layout(self, title_h: float, gap: float = 10.0) -> list[tuple[_Panel, QRectF]]:
+        """Place the panels in the rows × columns arrangement that draws them largest, all at
+        one scale (so a centimetre on the back is a centimetre on the front)."""
+        panels = self._panels
+        best: tuple[float, list[list[_Panel]]] = (0.0, [panels])
+        for columns in range(1, len(panels) + 1):
+            rows = [panels[i : i + columns] for i in range(0, len(panels), columns)]
+            units_w = max(sum(p.view.aspect * p.box.width() for p in row) for row in rows)
+            units_h = sum(max(p.box.height() for p in row) for row in rows)
+            room_w = self.width() - gap * (columns - 1)
+            room_h = self.height() - len(rows) * title_h - gap * (len(rows) - 1)
+            scale = min(room_w / units_w, room_h / units_h)
+            if scale > best[0]:
+                best = (scale, rows)
+        scale, rows = best
+        placed: list[tuple[_Panel, QRectF]] = []
+        used_h = sum(max(p.box.height() for p in row) * scale + title_h for row in rows)
+        y = max(0.0, (self.height() - used_h - gap * (len(rows) - 1)) / 2) + title_h
+        for row in rows:
+            widths = [p.view.aspect * p.box.width() * scale for p in row]
+            x = (self.width() - sum(widths) - gap * (len(row) - 1)) / 2
+            for panel, width in zip(row, widths, strict=True):
+                placed.append((panel, QRectF(x, y, width, panel.box.height() * scale)))
+                x += width + gap
+            y += max(p.box.height() for p in row) * scale + title_h + gap
+        return placed
 
     def _paint_panel(
         self, painter: QPainter, panel: _Panel, band: QRectF, metrics: QFontMetricsF
@@ -168,7 +184,7 @@ class HistoryDiagram(QWidget):
         painter.restore()
         painter.setPen(TITLE)
         painter.drawText(
-            QRectF(band.left(), 0, band.width(), metrics.height() + 2),
+            QRectF(band.left(), band.top() - metrics.height() - 4, band.width(), metrics.height()),
             int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
             _VIEW_TITLES.get(panel.view.id, panel.view.title),
         )

@@ -54,7 +54,7 @@ class PainReliefPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("historyPlot")
-        self.setMinimumHeight(190)
+        self.setMinimumHeight(150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.visits: tuple[Visit, ...] = ()
         self.as_of = date.today()
@@ -62,7 +62,7 @@ class PainReliefPlot(QWidget):
         self._xs: list[tuple[float, Visit]] = []
 
     def sizeHint(self) -> QSize:
-        return QSize(520, 220)
+        return QSize(520, 160)
 
     def set_visits(self, visits: tuple[Visit, ...], as_of: date, threshold: int) -> None:
         # Only visits that say something: an injection, a pain score or a relief figure.
@@ -125,7 +125,7 @@ class PainReliefPlot(QWidget):
         self._xs = [(self._x(v.day, rect, span), v) for v in self.visits]
         self._today(painter, rect, span, metrics)
         self._relief(painter, rect, bar, metrics)
-        self._pain(painter, rect)
+        self._pain(painter, rect, spacing)
         self._dates(painter, rect, metrics)
         painter.end()
 
@@ -203,10 +203,14 @@ class PainReliefPlot(QWidget):
                 painter.setPen(RELIEF_OK_EDGE if ok else RELIEF_LOW_EDGE)
                 painter.drawText(QPointF(x + bar / 2 + 2, top + metrics.ascent()), label)
 
-    def _pain(self, painter: QPainter, rect: QRectF) -> None:
+    def _pain(self, painter: QPainter, rect: QRectF, spacing: float) -> None:
         before = [(x, v.pain_before) for x, v in self._xs if v.pain_before is not None]
         after = [(x, v.pain_after) for x, v in self._xs if v.pain_after is not None]
+        # Crowded (many visits in little width): smaller dots, no before→after connectors.
+        dot = 4.2 if spacing >= 14 else max(2.0, spacing / 3.3)
         for x, visit in self._xs:
+            if spacing < 10:
+                break
             if visit.pain_before is not None and visit.pain_after is not None:
                 painter.setPen(QPen(QColor(31, 111, 178, 90), 1.2))
                 painter.drawLine(
@@ -223,7 +227,7 @@ class PainReliefPlot(QWidget):
             painter.setPen(QPen(colour, 1.8))
             painter.setBrush(QBrush(QColor(style.CARD) if hollow else colour))
             for x, score in points:
-                painter.drawEllipse(QPointF(x, self._pain_y(score, rect)), 4.2, 4.2)
+                painter.drawEllipse(QPointF(x, self._pain_y(score, rect)), dot, dot)
 
     def _dates(self, painter: QPainter, rect: QRectF, metrics: QFontMetricsF) -> None:
         painter.setPen(TEXT)
