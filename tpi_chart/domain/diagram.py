@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Literal, cast
 
 from tpi_chart.domain.resources import resource_path
@@ -47,6 +47,7 @@ UNSPECIFIED = "unspecified"
 MIDLINE_BAND = 0.012
 #: Segments used to flatten one cubic Bézier for hit-testing.
 BEZIER_STEPS = 10
+Bounds = tuple[float, float, float, float]  # min x, min y, max x, max y
 
 _RESOURCE = "diagram/body.json"
 _FORMAT = "tpi-chart.diagram/1"
@@ -54,17 +55,29 @@ _FORMAT = "tpi-chart.diagram/1"
 
 @dataclass(frozen=True)
 class Zone:
-    """The clickable area of one muscle on one side in one view."""
+    """The clickable area of one muscle on one side in one view.
+
+    ``polygon`` (the flattened path used for hit-testing) is computed on first use: loading the
+    diagram stays cheap, and a hit test flattens only the zones whose ``bounds`` (the box around
+    the path's points and control points, which holds every Bézier segment) hold the point.
+    """
 
     muscle: str
     side: Side
     view: ViewId
     path: Path
-    polygon: tuple[Point, ...]
     deep: bool
     label_point: Point
+    bounds: Bounds
+
+    @cached_property
+    def polygon(self) -> tuple[Point, ...]:
+        return flatten_path(self.path)
 
     def contains(self, x: float, y: float) -> bool:
+        x0, y0, x1, y1 = self.bounds
+        if x < x0 or x > x1 or y < y0 or y > y1:
+            return False
         return point_in_polygon(x, y, self.polygon)
 
 
@@ -125,12 +138,24 @@ class Diagram:
 # --------------------------------------------------------------------------------------------
 
 
+@cache
+def _bernstein(steps: int) -> tuple[tuple[float, float, float, float], ...]:
+    """The cubic Bernstein weights at t = 1/steps … 1 (the same for every segment)."""
+    weights = []
+    for i in range(1, steps + 1):
+        t = i / steps
+        u = 1.0 - t
+        weights.append((u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t))
+    return tuple(weights)
+
+
 def flatten_path(
     path: Iterable[Sequence[str | float]], steps: int = BEZIER_STEPS
 ) -> tuple[Point, ...]:
     """Polygonise a path's first closed sub-path (lines kept, Béziers sampled)."""
     points: list[Point] = []
     current: Point = (0.0, 0.0)
+    weights = _bernstein(steps)
     for command in path:
         op = command[0]
         nums = [float(v) for v in command[1:]]
@@ -145,13 +170,10 @@ def flatten_path(
         elif op == "C":
             x0, y0 = current
             x1, y1, x2, y2, x3, y3 = nums
-            for i in range(1, steps + 1):
-                t = i / steps
-                u = 1.0 - t
-                a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
-                points.append(
-                    (a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3)
-                )
+            points.extend(
+                (a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3)
+                for a, b, c, d in weights
+            )
             current = (x3, y3)
         elif op == "Z":
             break
@@ -193,18 +215,34 @@ def polygon_area(polygon: Sequence[Point]) -> float:
 # --------------------------------------------------------------------------------------------
 
 
+_ARITY = {"M": 2, "L": 2, "C": 6, "Z": 0}
+
+
 def _path(raw: object) -> Path:
     if not isinstance(raw, list):
         raise ValueError("a diagram path must be a list of commands")
     commands: list[PathCommand] = []
     for item in raw:
-        if not isinstance(item, list) or not item or item[0] not in ("M", "L", "C", "Z"):
+        if not isinstance(item, list) or not item or item[0] not in _ARITY:
             raise ValueError(f"bad path command: {item!r}")
-        arity = {"M": 2, "L": 2, "C": 6, "Z": 0}[item[0]]
+        arity = _ARITY[item[0]]
         if len(item) != arity + 1:
             raise ValueError(f"path command {item[0]} takes {arity} numbers: {item!r}")
-        commands.append((str(item[0]), *(float(v) for v in item[1:])))
+        commands.append((str(item[0]), *map(float, item[1:])))
     return tuple(commands)
+
+
+def path_bounds(path: Path) -> Bounds:
+    """The box around every point and control point of a path (it holds the whole curve)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for command in path:
+        numbers = command[1:]
+        xs.extend(numbers[0::2])  # type: ignore[arg-type]
+        ys.extend(numbers[1::2])  # type: ignore[arg-type]
+    if not xs:
+        return (0.0, 0.0, 0.0, 0.0)
+    return (min(xs), min(ys), max(xs), max(ys))
 
 
 def _view(raw: dict[str, object]) -> DiagramView:
@@ -227,9 +265,9 @@ def _view(raw: dict[str, object]) -> DiagramView:
                 side=cast(Side, side),
                 view=vid,
                 path=path,
-                polygon=flatten_path(path),
                 deep=bool(z["deep"]),
                 label_point=(float(lx), float(ly)),
+                bounds=path_bounds(path),
             )
         )
     outline = raw["outline"]

@@ -1,16 +1,20 @@
 """The main window: the patient page and the procedure workspace, one at a time.
 
 It remembers the last patient, procedure and diagram view in QSettings and reopens them.
+
+The window starts on the patient page; the workspace (diagram, rules, forms) is imported and built
+on first use (`workspace`), so the first frame does not wait for it. The undo stack the toolbar's
+Undo/Redo act on belongs to the window and is handed to the workspace when it is built.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
     QHeaderView,
@@ -27,8 +31,11 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.ui.patients import PatientsPage
-from tpi_chart.ui.workspace import WorkspacePage
+from tpi_chart.ui.workspace.keys import keys_help
 from tpi_chart.ui.workspace.session import user_from
+
+if TYPE_CHECKING:
+    from tpi_chart.ui.workspace.page import WorkspacePage
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +56,14 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(1200, 700)
 
         self.stack = QStackedWidget()
-        self.patients = PatientsPage(services)
-        self.workspace = WorkspacePage(services, self.user)
-        self.stack.addWidget(self.patients)
-        self.stack.addWidget(self.workspace)
         self.setCentralWidget(self.stack)
+        self.patients = PatientsPage(services)
+        self.stack.addWidget(self.patients)
+        self.undo_stack = QUndoStack(self)
+        self._workspace: WorkspacePage | None = None
 
         self.patients.procedure_opened.connect(self.open_procedure)
         self.patients.failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
-        self.workspace.closed.connect(self.show_patients)
-        # Signing files the note in the export folder at once (product.md §2, workflow 3).
-        self.workspace.signed.connect(
-            lambda procedure_id: self.export_note(procedure_id, open_it=False)
-        )
-        self.workspace.view_changed.connect(lambda view: QSettings().setValue(KEY_VIEW, view))
 
         self._build_toolbar()
         self._build_keys_dock()
@@ -73,6 +74,32 @@ class MainWindow(QMainWindow):
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
+
+    @property
+    def workspace(self) -> WorkspacePage:
+        """The procedure workspace, built the first time it is needed."""
+        if self._workspace is None:
+            self._workspace = self._build_workspace()
+        return self._workspace
+
+    def workspace_built(self) -> bool:
+        return self._workspace is not None
+
+    def _build_workspace(self) -> WorkspacePage:
+        from tpi_chart.ui.workspace.page import WorkspacePage
+
+        workspace = WorkspacePage(self.services, self.user, undo_stack=self.undo_stack)
+        self.stack.addWidget(workspace)
+        workspace.closed.connect(self.show_patients)
+        # Signing files the note in the export folder at once (product.md §2, workflow 3).
+        workspace.signed.connect(lambda procedure_id: self.export_note(procedure_id, open_it=False))
+        workspace.view_changed.connect(lambda view: QSettings().setValue(KEY_VIEW, view))
+        return workspace
+
+    def _open_procedure_id(self) -> int | None:
+        """The procedure open in the workspace (None before the workspace was ever built)."""
+        workspace = self._workspace
+        return workspace.session.procedure_id if workspace is not None else None
 
     def _clinic_name(self) -> str:
         return str(self.services.settings.clinic_name())
@@ -98,9 +125,9 @@ class MainWindow(QMainWindow):
         self.find_action.triggered.connect(self.find_patient)
         bar.addAction(self.find_action)
         bar.addSeparator()
-        self.undo_action = self.workspace.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setToolTip("Undo (Ctrl+Z)")
-        self.redo_action = self.workspace.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
         self.redo_action.setToolTip("Redo (Ctrl+Shift+Z)")
         bar.addAction(self.undo_action)
         bar.addAction(self.redo_action)
@@ -159,7 +186,7 @@ class MainWindow(QMainWindow):
     def _build_keys_dock(self) -> None:
         dock = QDockWidget("Keys", self)
         dock.setObjectName("keysDock")
-        rows = self.workspace.keys_help()
+        rows = keys_help()
         table = QTableWidget(len(rows), 2)
         table.setHorizontalHeaderLabels(["Action", "Keys"])
         table.verticalHeader().hide()
@@ -204,8 +231,9 @@ class MainWindow(QMainWindow):
 
     def _update_procedure_actions(self) -> None:
         open_procedure = (
-            self.stack.currentWidget() is self.workspace
-            and self.workspace.session.procedure_id is not None
+            self._workspace is not None
+            and self.stack.currentWidget() is self._workspace
+            and self._open_procedure_id() is not None
         )
         self.export_action.setEnabled(open_procedure)
         self.handout_action.setEnabled(open_procedure)
@@ -270,7 +298,7 @@ class MainWindow(QMainWindow):
     # -- notes -------------------------------------------------------------------------------
 
     def export_note(self, procedure_id: int | None = None, *, open_it: bool = True) -> None:
-        procedure_id = procedure_id or self.workspace.session.procedure_id
+        procedure_id = procedure_id or self._open_procedure_id()
         if procedure_id is None:
             return
         try:
@@ -283,7 +311,7 @@ class MainWindow(QMainWindow):
             self.open_file(path)
 
     def print_handout(self) -> None:
-        procedure_id = self.workspace.session.procedure_id
+        procedure_id = self._open_procedure_id()
         if procedure_id is None:
             return
         try:

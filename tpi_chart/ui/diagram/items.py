@@ -249,6 +249,8 @@ class MarkerItem(QGraphicsObject):
         self._hovered = False
         self.selected = False
         self.size = 1.0
+        #: The stored site the marker was drawn from (the scene keeps a marker while it is equal).
+        self.source: object = None
 
     def set_selected(self, selected: bool) -> None:
         """Selection is tracked here, not with QGraphicsItem.setSelected (see module doc)."""

@@ -1,13 +1,15 @@
 """The diagram's view of the charting service: what the scene mirrors.
 
 The scene never decides what exists. :class:`SiteDocument` holds the sites as the service last
-returned them; every edit calls the service (which commits before returning), then re-reads the
-stored rows and emits :attr:`SiteDocument.sites_changed`, and the scene redraws from that.
+returned them; every edit calls the service (which commits before returning), then takes the
+stored rows and emits :attr:`SiteDocument.sites_changed`, and the scene redraws from that. A new
+or changed site is the stored row the service returned (it is not read again); a removal or a
+restore renumbers the sites after it, so those re-read the procedure's sites.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import QObject, Signal
@@ -62,9 +64,18 @@ class SiteDocument(QObject):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def set_procedure(self, procedure_id: int | None) -> None:
+    def set_procedure(self, procedure_id: int | None, sites: Sequence[Any] | None = None) -> None:
+        """Show a procedure's sites: ``sites`` as just read by the caller, else read them."""
         self.procedure_id = procedure_id
-        self.reload()
+        if sites is None or procedure_id is None:
+            self.reload()
+        else:
+            self.show(sites)
+
+    def show(self, sites: Sequence[Any]) -> None:
+        """Take the stored sites the caller has just read (no read of our own)."""
+        self.sites = sorted(sites, key=lambda s: s.number)
+        self.sites_changed.emit()
 
     def reload(self) -> None:
         if self.procedure_id is None:
@@ -82,26 +93,49 @@ class SiteDocument(QObject):
 
     # -- writing (each returns the stored result or None when refused) ------------------------
 
-    def _commit(self, action: Callable[[], Any]) -> Any | None:
+    def _commit(
+        self, action: Callable[[], Any], take: Callable[[Any], bool] | None = None
+    ) -> Any | None:
+        """Run one service edit; then ``take`` the stored row it returned into :attr:`sites`
+        (False when it does not fit what we hold: then, and without ``take``, re-read)."""
         try:
             result = action()
         except Exception as error:
             self.failed.emit(describe_error(error))
             self.reload()
             return None
-        self.reload()
+        if take is not None and isinstance(result, StoredSiteLike) and take(result):
+            self.sites_changed.emit()
+        else:
+            self.reload()
         self.edited.emit()
         return result if result is not None else True
+
+    def _take_added(self, stored: Any) -> bool:
+        # The new site is numbered after every site we hold, unless something changed elsewhere.
+        if stored.number != len(self.sites) + 1 or self.stored(stored.id) is not None:
+            return False
+        self.sites = [*self.sites, stored]
+        return True
+
+    def _take_updated(self, stored: Any) -> bool:
+        for index, current in enumerate(self.sites):
+            if current.id == stored.id:
+                if current.number != stored.number:
+                    return False
+                self.sites = [*self.sites[:index], stored, *self.sites[index + 1 :]]
+                return True
+        return False
 
     def add(self, site: Site) -> Any | None:
         pid = self.procedure_id
         if pid is None:
             self.failed.emit("No procedure is open.")
             return None
-        return self._commit(lambda: self.service.add_site(pid, site))
+        return self._commit(lambda: self.service.add_site(pid, site), self._take_added)
 
     def update(self, site_id: int, site: Site) -> Any | None:
-        return self._commit(lambda: self.service.update_site(site_id, site))
+        return self._commit(lambda: self.service.update_site(site_id, site), self._take_updated)
 
     def remove(self, site_id: int) -> bool:
         return self._commit(lambda: self.service.remove_site(site_id)) is not None

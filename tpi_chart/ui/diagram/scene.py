@@ -1,7 +1,9 @@
 """The diagram scene: one view's artwork plus a marker for each stored site in that view.
 
-The scene mirrors the data. :meth:`DiagramScene.set_sites` rebuilds the markers from the stored
-sites; nothing in the scene is a source of truth. Scene coordinates are the view's normalised
+The scene mirrors the data. :meth:`DiagramScene.set_sites` brings the markers in line with the
+stored sites: a marker whose stored site is unchanged stays, others are added, rebuilt or removed
+(one click adds one marker, it does not recreate them all). Nothing in the scene is a source of
+truth. Scene coordinates are the view's normalised
 coordinates scaled to ``aspect * 1000`` by ``1000`` units.
 """
 
@@ -146,33 +148,51 @@ class DiagramScene(QGraphicsScene):
     # -- markers -------------------------------------------------------------------------------
 
     def set_sites(self, sites: Sequence[Any], selected: int | None) -> None:
-        """Mirror the stored sites: one marker per site drawn in this view."""
-        for marker in self.markers.values():
-            self.removeItem(marker)
-        self.markers = {}
+        """Mirror the stored sites: one marker per site drawn in this view. Markers whose stored
+        site (id, number and content) did not change are kept as they are."""
         if self.diagram_view is None:
+            for marker in self.markers.values():
+                self.removeItem(marker)
+            self.markers = {}
             return
+        view_id = self.diagram_view.id
+        markers: dict[int, MarkerItem] = {}
+        old = self.markers
         for stored in sites:
-            site = stored.site
-            place = site_position(site)
-            if place is None or place[0] != self.diagram_view.id:
-                continue
-            style = MarkerStyle(
-                number=int(stored.number),
-                planned=site.state == "planned",
-                twitch=site.twitch,
-                risk=is_risk(site.muscle),
-                uncoded=site.muscle == UNSPECIFIED,
-            )
-            marker = MarkerItem(
-                int(stored.id), style, describe_site(int(stored.number), site, place[3])
-            )
-            marker.setPos(self.to_scene(place[1], place[2]))
-            marker.set_size(self.marker_size)
-            self.addItem(marker)
-            self.markers[int(stored.id)] = marker
-            if stored.id == selected:
-                marker.set_selected(True)
+            site_id = int(stored.id)
+            marker = old.pop(site_id, None)
+            if marker is not None and marker.source != stored:
+                self.removeItem(marker)
+                marker = None
+            if marker is None:
+                place = site_position(stored.site)
+                if place is None or place[0] != view_id:
+                    continue
+                marker = self._marker(stored, place)
+                self.addItem(marker)
+            markers[site_id] = marker
+        for marker in old.values():
+            self.removeItem(marker)
+        self.markers = markers
+        for site_id, marker in markers.items():
+            marker.set_selected(site_id == selected)
+
+    def _marker(self, stored: Any, place: tuple[str, float, float, bool]) -> MarkerItem:
+        site = stored.site
+        style = MarkerStyle(
+            number=int(stored.number),
+            planned=site.state == "planned",
+            twitch=site.twitch,
+            risk=is_risk(site.muscle),
+            uncoded=site.muscle == UNSPECIFIED,
+        )
+        marker = MarkerItem(
+            int(stored.id), style, describe_site(int(stored.number), site, place[3])
+        )
+        marker.source = stored
+        marker.setPos(self.to_scene(place[1], place[2]))
+        marker.set_size(self.marker_size)
+        return marker
 
     def select_marker(self, site_id: int | None) -> None:
         for marker_id, marker in self.markers.items():

@@ -3,8 +3,8 @@
 Flow of one edit (the scene only mirrors stored data)::
 
     click → PlaceSiteInteraction → BodyDiagram.place_site → AddSiteCommand (undo stack)
-          → SiteDocument.add → ChartingService.add_site (commits) → SiteDocument.reload
-          → sites_changed → DiagramScene.set_sites (markers redrawn from the stored rows)
+          → SiteDocument.add → ChartingService.add_site (commits, returns the stored row)
+          → sites_changed → DiagramScene.set_sites (adds that one marker; the others stay)
 
 Keys (while the diagram has focus):
 
@@ -30,7 +30,7 @@ that marker instead of placing a new one: zoom in to place sites closer together
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -134,6 +134,7 @@ class WarningBanner(QFrame):
         self.dismiss.clicked.connect(self.hide)
         layout.addWidget(self.dismiss)
         self.kind = ""
+        self._sheet = ""
         self.hide()
 
     def show_message(self, text: str, kind: str) -> None:
@@ -144,11 +145,14 @@ class WarningBanner(QFrame):
             "error": ("#fdecea", "#b3261e"),
         }
         background, ink = colours.get(kind, ("#eef4fa", "#1f6fb2"))
-        self.setStyleSheet(
+        sheet = (
             f"QFrame#diagramWarning {{ background: {background}; border: 1px solid {ink};"
             f" border-radius: 6px; }} QLabel#diagramWarningText {{ color: {ink};"
             " font-weight: 600; }"
         )
+        if sheet != self._sheet:  # setting a style sheet re-polishes the strip: only on change
+            self._sheet = sheet
+            self.setStyleSheet(sheet)
         self.label.setText(text)
         self.show()
 
@@ -343,16 +347,21 @@ class BodyDiagram(QWidget):
 
     # -- public API ----------------------------------------------------------------------------
 
-    def set_procedure(self, procedure_id: int | None) -> None:
-        """Show the sites of a procedure (clears the selection, keeps the undo stack)."""
+    def set_procedure(self, procedure_id: int | None, sites: Sequence[Any] | None = None) -> None:
+        """Show the sites of a procedure (clears the selection, keeps the undo stack). ``sites``:
+        the procedure's stored sites when the caller has just read them (else they are read)."""
         self.selected_id = None
         self.banner.hide()
-        self.document.set_procedure(procedure_id)
+        self.document.set_procedure(procedure_id, sites)
         self.frame_sites()
 
-    def refresh(self) -> None:
-        """Re-read the stored sites and redraw (after edits made elsewhere)."""
-        self.document.reload()
+    def refresh(self, sites: Sequence[Any] | None = None) -> None:
+        """Redraw after edits made elsewhere: from ``sites`` when the caller has just read them,
+        else re-read the stored sites."""
+        if sites is None:
+            self.document.reload()
+        else:
+            self.document.show(sites)
 
     def set_view(self, view_id: str) -> None:
         if view_id not in VIEW_IDS:

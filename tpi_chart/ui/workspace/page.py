@@ -4,6 +4,11 @@ pain scores, syringes, checklist, the live rules panel and the signing step.
 Refresh path (one direction only): widget or key → `ChartSession` edit (through an undo command)
 → ChartingService commits → session re-reads the stored rows → `saved` (indicator says "Saved
 hh:mm:ss") → `changed(kind)` → table, diagram, rules, forms and header redraw from the stored rows.
+
+A click on the diagram (`changed("diagram")`) takes the stored row the service returned instead of
+re-reading, and updates what the click must show in the same frame: the marker, the table row,
+the selection, the header and "Saved". The rules panel and the forms, which re-read the procedure
+document, refresh right after that frame has been painted (`_refresh_panels_later`).
 """
 
 from __future__ import annotations
@@ -12,7 +17,15 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +45,8 @@ from tpi_chart.domain.models import Findings, Site
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
 from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel, time_out_now
+from tpi_chart.ui.workspace.keys import KEYMAP
+from tpi_chart.ui.workspace.keys import keys_help as _keys_help
 from tpi_chart.ui.workspace.preparations_panel import PreparationsPanel
 from tpi_chart.ui.workspace.presets import volume_presets
 from tpi_chart.ui.workspace.rules_panel import RulesPanel, evaluate
@@ -55,30 +70,6 @@ VIEWS = (
     ("head_right", "Head R"),
 )
 
-# (action id, label, keys) — also the content of the "Keys" help panel.
-KEYMAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("inject", "Mark selected planned site injected", ("Space", "Return", "Enter")),
-    ("twitch_none", "Twitch: none (injects a planned site, then next)", ("N", "0")),
-    ("twitch_weak", "Twitch: weak (injects a planned site, then next)", ("W", "1")),
-    ("twitch_brisk", "Twitch: brisk (injects a planned site, then next)", ("B", "2")),
-    ("volume_1", "Volume preset 1", ("Alt+1",)),
-    ("volume_2", "Volume preset 2", ("Alt+2",)),
-    ("volume_3", "Volume preset 3", ("Alt+3",)),
-    ("volume_4", "Volume preset 4", ("Alt+4",)),
-    ("next", "Next site", ("J", "Down")),
-    ("previous", "Previous site", ("K", "Up")),
-    ("view_anterior", "Front view", ("F1",)),
-    ("view_posterior", "Back view", ("F2",)),
-    ("view_head_left", "Head, left side", ("F3",)),
-    ("view_head_right", "Head, right side", ("F4",)),
-    ("remove", "Remove selected site (undoable)", ("Delete",)),
-    ("timeout", "Time-out done (you, now)", ("Ctrl+T",)),
-    ("sign", "Sign the note", ("Ctrl+Return",)),
-    ("undo", "Undo", ("Ctrl+Z",)),
-    ("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
-)
-# Tab / Shift+Tab move between sites while the site table has the focus (SiteTableView).
-
 
 class SiteTableView(QTableView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -93,12 +84,24 @@ class SiteTableView(QTableView):
         super().keyPressEvent(event)
 
 
+#: Posted with low priority, so Qt delivers it after the window's pending repaint (UpdateRequest
+#: is posted with low priority too, earlier); a zero-interval QTimer.singleShot would run first.
+_PANELS_EVENT = QEvent.Type(QEvent.registerEventType())
+
+
 class WorkspacePage(QWidget):
     closed = Signal()  # "back to the patient"
     signed = Signal(int)  # procedure id, after the signature was stored
     view_changed = Signal(str)
 
-    def __init__(self, services: Any, user: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        services: Any,
+        user: Any,
+        parent: QWidget | None = None,
+        *,
+        undo_stack: QUndoStack | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("workspace")
         # The workspace itself takes the focus so the charting keys work before anything is clicked.
@@ -110,9 +113,13 @@ class WorkspacePage(QWidget):
         self.evaluation: Any = None
         self.current_view = "posterior"
         self._syncing = False
+        self._opening = False
+        self._patient_line = "Patient ?"
+        self._panels_stale = False  # rules and forms wait for the next turn of the event loop
+        self._panels_posted = False
 
         # One undo stack for the diagram's edits and the workspace's (keys, table, forms).
-        self.diagram = BodyDiagram(services.charting)
+        self.diagram = BodyDiagram(services.charting, undo_stack=undo_stack)
         self.diagram.new_site_defaults = self._new_site_defaults
         self.undo_stack: QUndoStack = self.diagram.undo_stack
 
@@ -189,7 +196,10 @@ class WorkspacePage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.diagram, 1)
         self.diagram.site_selected.connect(self._diagram_selected)
-        self.diagram.sites_changed.connect(self.session.after_external_edit)
+        # The diagram holds the sites as the service returned them: the session takes those.
+        self.diagram.sites_changed.connect(
+            lambda: self.session.after_external_edit(self.diagram.document.sites)
+        )
         self.diagram.view_changed.connect(self._diagram_view_changed)
         return panel
 
@@ -307,8 +317,11 @@ class WorkspacePage(QWidget):
         self.selected_id = None
         self.banner.hide()
         self.saved_indicator.setText("Opened")
-        self.diagram.set_procedure(procedure_id)
-        self.session.load(procedure_id)
+        self._opening = True  # _on_changed("all") shows the new procedure on the diagram
+        try:
+            self.session.load(procedure_id)
+        finally:
+            self._opening = False
         first = next((s for s in self.session.sites if s.site.state == "planned"), None)
         first = first or (self.session.sites[0] if self.session.sites else None)
         if first is not None:
@@ -334,9 +347,27 @@ class WorkspacePage(QWidget):
 
     def _on_changed(self, kind: str) -> None:
         self.model.set_sites(self.session.sites)
-        if kind in ("sites", "all"):
-            self.diagram.refresh()  # "diagram" edits come from it: it is up to date
+        if self._opening:
+            self.diagram.set_procedure(self.session.procedure_id, self.session.sites)
+        elif kind != "diagram" and self.diagram.document.sites != self.session.sites:
+            # The session has just read the sites; "diagram" edits come from it: up to date.
+            self.diagram.refresh(self.session.sites)
         self._update_diagram_mode()
+        if kind == "all":
+            self._patient_line = self._patient_text()
+        self._refresh_header()
+        if self.selected_id is not None and self.session.site(self.selected_id) is None:
+            self.selected_id = None
+        self._sync_selection()
+        self._refresh_editor()
+        if kind == "diagram":
+            self._refresh_panels_later()
+        else:
+            self._refresh_panels(kind)
+
+    def _refresh_panels(self, kind: str) -> None:
+        """The rules (evaluated on the stored document), the forms and the signing step."""
+        self._panels_stale = False
         try:
             self.evaluation = evaluate(self.session.document())
         except Exception as error:  # a half-filled chart must never stop charting
@@ -347,18 +378,35 @@ class WorkspacePage(QWidget):
         self.outcome.refresh()
         self.preparations.refresh(kind)
         self.sign_panel.refresh(self.evaluation)
-        self._refresh_header()
-        if self.selected_id is not None and self.session.site(self.selected_id) is None:
-            self.selected_id = None
-        self._sync_selection()
-        self._refresh_editor()
+
+    def _refresh_panels_later(self) -> None:
+        """Refresh the panels right after the pending repaint (the marker and "Saved"), before
+        the next input event. Several edits before then share one refresh."""
+        self._panels_stale = True
+        if not self._panels_posted:
+            self._panels_posted = True
+            QCoreApplication.postEvent(
+                self, QEvent(_PANELS_EVENT), Qt.EventPriority.LowEventPriority.value
+            )
+
+    def panels_pending(self) -> bool:
+        """Whether the rules panel and the forms still wait for their refresh."""
+        return self._panels_stale
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == _PANELS_EVENT:
+            self._panels_posted = False
+            if self._panels_stale and self.session.procedure_id is not None:
+                self._refresh_panels("diagram")
+            return True
+        return super().event(event)
 
     def _refresh_header(self) -> None:
         p = self.session.procedure
         if p is None:
             return
         when = f"{p.performed_at.astimezone():%Y-%m-%d %H:%M}"
-        self.title.setText(f"{self._patient_text()}  ·  {when}")
+        self.title.setText(f"{self._patient_line}  ·  {when}")
         status = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}[p.status]
         injected = sum(1 for s in self.session.sites if s.site.state == "injected")
         self.status_label.setText(f"· {status} · {injected}/{len(self.session.sites)} injected")
@@ -453,7 +501,8 @@ class WorkspacePage(QWidget):
         if self._syncing:
             return
         if site_id not in [s.id for s in self.session.sites]:
-            self.session.after_external_edit()  # a new site placed on the diagram
+            # a new site placed on the diagram
+            self.session.after_external_edit(self.diagram.document.sites)
         self.select_site(site_id if site_id >= 0 else None)
 
     def step(self, delta: int) -> None:
@@ -626,6 +675,4 @@ class WorkspacePage(QWidget):
         return self.session.site(self.selected_id)
 
     def keys_help(self) -> list[tuple[str, str]]:
-        rows = [(label, " or ".join(keys)) for _id, label, keys in KEYMAP]
-        rows.append(("Next / previous site in the table", "Tab / Shift+Tab"))
-        return rows
+        return _keys_help()

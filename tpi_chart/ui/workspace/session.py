@@ -162,13 +162,25 @@ class ChartSession(QObject):
     def restore_site(self, site_id: int) -> bool:
         return self._commit("sites", lambda: self.charting.restore_site(site_id)) is not None
 
-    def after_external_edit(self) -> None:
-        """The diagram changed sites through the service itself: re-read and tell everyone."""
+    def after_external_edit(self, sites: Sequence[Any] | None = None) -> None:
+        """The diagram changed sites through the service itself (it has committed): take the
+        stored ``sites`` it holds (re-read when not given) and tell everyone."""
         if self.procedure_id is None:
             return
-        self._reload("sites")
+        if sites is None or self.procedure is None:
+            self._reload("sites")
+        else:
+            self._take_sites(sites)
         self.saved.emit(datetime.now())
         self.changed.emit("diagram")
+
+    def _take_sites(self, sites: Sequence[Any]) -> None:
+        # Site edits leave the procedure's header as it was; only its sites change.
+        assert self.procedure is not None
+        self.sites = sorted(sites, key=lambda s: s.number)
+        self.procedure = self.procedure.model_copy(
+            update={"sites": tuple(stored.site for stored in self.sites)}
+        )
 
 
 class SiteEditCommand(QUndoCommand):

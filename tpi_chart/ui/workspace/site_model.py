@@ -27,19 +27,42 @@ class SiteTableModel(QAbstractTableModel):
     # -- feeding -----------------------------------------------------------------------------
 
     def set_sites(self, sites: Sequence[Any]) -> None:
-        """Show `sites`; rows keep their identity when only their content changed."""
+        """Show `sites`; rows keep their identity when only their content changed, a site added
+        at the end inserts one row and a removed site removes its row (no reset, so the view
+        keeps its selection and lays out only what changed). Anything else resets."""
         new = list(sites)
-        if [s.id for s in new] == [s.id for s in self._rows]:
-            changed = [i for i, (a, b) in enumerate(zip(self._rows, new, strict=True)) if a != b]
+        old_ids = [s.id for s in self._rows]
+        new_ids = [s.id for s in new]
+        if new_ids == old_ids:
+            self._replace(new)
+        elif len(new_ids) > len(old_ids) and new_ids[: len(old_ids)] == old_ids:
+            first, last = len(old_ids), len(new_ids) - 1
+            self._replace(new[:first])
+            self.beginInsertRows(QModelIndex(), first, last)
             self._rows = new
-            if changed:
-                self.dataChanged.emit(
-                    self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1)
-                )
-            return
-        self.beginResetModel()
-        self._rows = new
-        self.endResetModel()
+            self.endInsertRows()
+        elif len(new_ids) + 1 == len(old_ids) and _without_one(old_ids, new_ids) is not None:
+            row = _without_one(old_ids, new_ids)
+            assert row is not None
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+            self._replace(new)
+            if row < len(new):  # the sites after it were renumbered
+                self.headerDataChanged.emit(Qt.Orientation.Vertical, row, len(new) - 1)
+        else:
+            self.beginResetModel()
+            self._rows = new
+            self.endResetModel()
+
+    def _replace(self, new: list[Any]) -> None:
+        """Same ids, row for row: take the new content, announce the rows that changed."""
+        changed = [i for i, (a, b) in enumerate(zip(self._rows, new, strict=True)) if a != b]
+        self._rows = list(new)
+        if changed:
+            self.dataChanged.emit(
+                self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1)
+            )
 
     def site_id_at(self, row: int) -> int | None:
         if 0 <= row < len(self._rows):
@@ -141,3 +164,11 @@ class SiteTableModel(QAbstractTableModel):
         if column == 6:
             return site.preparation or "–"
         return ""
+
+
+def _without_one(longer: list[Any], shorter: list[Any]) -> int | None:
+    """The index of the one item of ``longer`` missing from ``shorter`` (order kept), else None."""
+    for index, (a, b) in enumerate(zip(longer, shorter, strict=False)):
+        if a != b:
+            return index if longer[index + 1 :] == shorter[index:] else None
+    return len(longer) - 1
