@@ -19,6 +19,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.patients import PatientsPage
+from tpi_chart.ui.patients.history_plot import visit_tooltip
 from tpi_chart.ui.style import apply_theme
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
@@ -120,6 +121,13 @@ def test_maria_lopez_history_shows_what_is_stored(qtbot: QtBot, services: Servic
 
     # The plot shows the two visits with pain scores; the diagram every injected site.
     assert [v.day for v in view.plot.visits] == sessions
+    view.plot.grab()  # lays out the plot's points
+    first_x = view.plot._xs[0][0]
+    hovered = view.plot.visit_at(first_x + 3)
+    assert hovered is not None
+    assert visit_tooltip(hovered) == (
+        f"{sessions[0].isoformat()} · 6 injected sites · pain 8 → 3 · relief 55 % at 8 weeks"
+    )
     assert len(view.diagram.markers) == sum(counts.values()) == 12
     assert view.diagram.shown_views() == ["posterior"]
     assert "each spot 2×" in view.legend.text()
@@ -219,6 +227,7 @@ def test_forty_visits_render_quickly(qtbot: QtBot, services: Services) -> None:
     _open_history(qtbot, page)
     page.history.grab()  # paints the plot and the diagram
     elapsed = time.perf_counter() - began
+    print(f"History of 40 visits: {elapsed * 1000:.0f} ms")
     history = page.history.history
     assert history is not None
     assert len(history.visits) == 40

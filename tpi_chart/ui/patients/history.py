@@ -248,8 +248,9 @@ class HistoryView(QWidget):
         self.muscles.setObjectName("historyMuscles")
         self.muscles.setHorizontalHeaderLabels(list(MUSCLE_COLUMNS))
         for column, tip in enumerate(MUSCLE_TOOLTIPS):
-            if tip:
-                self.muscles.horizontalHeaderItem(column).setToolTip(tip)
+            header_item = self.muscles.horizontalHeaderItem(column)
+            if header_item is not None:
+                header_item.setToolTip(tip)
         self.muscles.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.muscles.verticalHeader().hide()
         self.muscles.verticalHeader().setDefaultSectionSize(28)
