@@ -1,5 +1,7 @@
-"""Render the workspace with the demo clinic (reference patient open, two sites injected) at
-1366×768 and 1920×1080 into docs/screenshots/. Run with QT_QPA_PLATFORM=offscreen."""
+"""Render the app with the demo clinic into docs/screenshots/ (run with QT_QPA_PLATFORM=offscreen):
+the workspace (reference patient open, two sites injected) at 1366×768 and 1920×1080, the
+patient's history, the idle lock over the workspace, and the settings dialog showing a field error.
+Tests never write into docs/: this script is the one place the pictures come from."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtWidgets import QApplication, QWidget
 
 from tpi_chart.domain.users import User
-from tpi_chart.services.context import open_services
+from tpi_chart.services.context import Services, open_services
+from tpi_chart.ui.auth.lock import IdleLock
 from tpi_chart.ui.launch import make_application
 from tpi_chart.ui.main_window import MainWindow
+from tpi_chart.ui.settings_dialog import SettingsDialog
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SIZES = ((1366, 768), (1920, 1080))
@@ -53,8 +58,51 @@ def main() -> int:
             window.grab().save(str(path))
             print(path)
             window.close()
+        shoot_history(app, services, maria.id)
+        shoot_lock(app, services, maria.id)
+        shoot_settings(app, services)
     QSettings().clear()
     return 0
+
+
+def save(widget: QWidget, name: str) -> None:
+    path = OUT / name
+    widget.grab().save(str(path))
+    print(path)
+
+
+def shoot_history(app: QApplication, services: Services, patient_id: int) -> None:
+    window = MainWindow(services, CHEN)
+    window.resize(1366, 768)
+    window.show()
+    window.open_patient(patient_id)
+    window.patients.show_history()
+    app.processEvents()
+    save(window, "patient-history.png")
+    window.close()
+
+
+def shoot_lock(app: QApplication, services: Services, patient_id: int) -> None:
+    window = MainWindow(services, CHEN)
+    window.resize(1366, 768)
+    window.show()
+    window.open_patient(patient_id)
+    window.patients.primary_button.click()
+    lock = IdleLock(window, lambda _name, _password: None, user=CHEN)
+    lock.lock()
+    app.processEvents()
+    save(window, "lock-screen.png")
+    window.close()
+
+
+def shoot_settings(app: QApplication, services: Services) -> None:
+    dialog = SettingsDialog(services.settings)
+    dialog.show()
+    dialog.clinic_phone.setText("call the front desk")
+    dialog.save_button.click()  # shows the field's error; nothing is stored
+    app.processEvents()
+    save(dialog, "settings.png")
+    dialog.close()
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from tpi_chart.ui.auth.lock import IdleLock, check_minutes
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
-SCREENSHOT = Path(__file__).parents[2] / "docs" / "screenshots" / "lock-screen.png"
 PHI = ("Lopez", "Maria", "D1001", "1974-05-12")
 CHEN = User(username="chen", display_name="Dr. Alex Chen", roles=frozenset({"physician"}))
 RIVERA = User(username="rivera", display_name="J. Rivera, MA", roles=frozenset({"assistant"}))
@@ -136,7 +135,7 @@ def test_warning_a_minute_before_and_input_postpones(
 
 
 def test_locked_window_shows_no_patient_data(
-    qtbot: QtBot, setup: tuple[ChartWindow, IdleLock, Clock]
+    qtbot: QtBot, setup: tuple[ChartWindow, IdleLock, Clock], tmp_path: Path
 ) -> None:
     window, lock, clock = setup
     assert any("Lopez" in text for text in visible_texts(window))
@@ -152,10 +151,9 @@ def test_locked_window_shows_no_patient_data(
     texts = " ".join(visible_texts(window))
     assert "Locked — sign in to continue" in texts
     assert all(phi not in texts for phi in PHI)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    image = window.grab()
-    assert image.save(str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 0
+    picture = tmp_path / "locked.png"
+    assert window.grab().save(str(picture))
+    assert picture.stat().st_size > 0
 
 
 def test_the_same_user_resumes_exactly_where_they_were(
