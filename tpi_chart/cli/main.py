@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tpi_chart.cli.commands_data",
     "tpi_chart.cli.commands_notes",
     "tpi_chart.cli.commands_audit",
+    "tpi_chart.cli.commands_users",
 )
 
 

@@ -1,0 +1,316 @@
+"""`tpi-chart users …`: the first administrator on a new database, then accounts only through an
+administrator signed in with `--as`; passwords from stdin (never argv) and never in the database
+file, its WAL, the audit rows or the output."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tpi_chart.cli import main as cli
+from tpi_chart.services.context import open_services
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PW = "orchid-lantern-7-quarry"
+NEW_PW = "basalt-heron-42-violet"
+
+
+@pytest.fixture(autouse=True)
+def _keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "clinic.db"
+
+
+def users(
+    db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    stdin: str = "",
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = cli.main(["--db", str(db), "users", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def with_admin(
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    code, out, err = users(
+        db, monkeypatch, capsys, "add", "okafor", "--name", "R. Okafor", stdin=f"{ADMIN_PW}\n"
+    )
+    assert code == 0, err
+    assert "first administrator" in out
+    return db
+
+
+def test_the_first_account_is_an_administrator(
+    with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_services(with_admin, None) as services:
+        admin = services.auth.login("okafor", ADMIN_PW)
+    assert admin is not None
+    assert admin.is_administrator
+
+
+def test_an_administrator_adds_lists_resets_and_deactivates(
+    with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = with_admin
+    code, out, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "chen", "--name", "Dr. Alex Chen, MD", "--role", "physician"),
+        *("--role", "assistant", "--as", "okafor"),
+        stdin=f"{ADMIN_PW}\n{NEW_PW}\n",
+    )
+    assert code == 0, err
+    assert "created Dr. Alex Chen, MD (chen)" in out
+
+    code, out, _ = users(db, monkeypatch, capsys, "list", "--as", "okafor", stdin=f"{ADMIN_PW}\n")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["USERNAME", "NAME", "ROLES", "ACTIVE"]
+    assert any(
+        line.startswith("chen ") and "Physician, Medical assistant" in line
+        for line in out.splitlines()
+    )
+
+    code, _, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        "passwd",
+        "chen",
+        "--as",
+        "okafor",
+        stdin=f"{ADMIN_PW}\nanother-long-pass-9\n",
+    )
+    assert code == 0, err
+    code, out, err = users(
+        db, monkeypatch, capsys, "deactivate", "chen", "--as", "okafor", stdin=f"{ADMIN_PW}\n"
+    )
+    assert code == 0, err
+
+    with open_services(db, None) as services:
+        assert services.auth.login("chen", "another-long-pass-9") is None  # deactivated
+        chen = services.auth.get("chen")
+        assert chen is not None
+        assert not chen.active
+        rows = [(r.user, r.action, r.entity) for r in services.store.audit.rows()]
+    assert ("okafor", "create", "user") in rows
+    assert ("okafor", "update", "user_password") in rows
+    assert ("okafor", "update", "user") in rows  # the deactivation
+
+
+def test_without_an_administrator_nothing_changes(
+    with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = with_admin
+    code, _, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        "add",
+        "chen",
+        "--name",
+        "Chen",
+        "--role",
+        "physician",
+        stdin=f"{NEW_PW}\n",
+    )
+    assert code == 2
+    assert err.startswith("users.as: ")
+
+    code, _, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "chen", "--name", "Chen", "--role", "physician", "--as", "okafor"),
+        stdin=f"wrong-password-here\n{NEW_PW}\n",
+    )
+    assert code == 1
+    assert "sign-in as 'okafor' failed" in err
+    with open_services(db, None) as services:
+        assert services.auth.get("chen") is None
+        assert services.store.audit.rows()[-1].action == "login_failed"
+
+
+def test_a_non_administrator_is_refused(
+    with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = with_admin
+    code, _, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "rivera", "--name", "J. Rivera", "--role", "assistant", "--as", "okafor"),
+        stdin=f"{ADMIN_PW}\n{NEW_PW}\n",
+    )
+    assert code == 0, err
+    code, _, err = users(
+        db, monkeypatch, capsys, "deactivate", "okafor", "--as", "rivera", stdin=f"{NEW_PW}\n"
+    )
+    assert code == 1
+    assert "'rivera' is not an administrator" in err
+
+
+def test_bad_input_names_the_field_and_exits_2(
+    with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = with_admin
+    code, _, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "chen", "--name", "Chen", "--role", "surgeon", "--as", "okafor"),
+        stdin=f"{ADMIN_PW}\n{NEW_PW}\n",
+    )
+    assert code == 2
+    assert err == "users.role: must be one of physician, assistant, administrator (not 'surgeon')\n"
+
+    code, _, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "chen", "--name", "Chen", "--role", "physician", "--as", "okafor"),
+        stdin=f"{ADMIN_PW}\nshort\n",
+    )
+    assert code == 2
+    assert err.startswith("password: must be at least 8 characters")
+
+    code, _, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "Bad Name!", "--name", "Chen", "--role", "physician", "--as", "okafor"),
+        stdin=f"{ADMIN_PW}\n{NEW_PW}\n",
+    )
+    assert code == 2
+    assert err.startswith("user.username: ")
+
+    code, _, err = users(
+        db, monkeypatch, capsys, "passwd", "okafor", "--as", "okafor", stdin=f"{ADMIN_PW}\n"
+    )
+    assert code == 2
+    assert err.startswith("users.password: none given")
+
+
+def test_the_only_administrator_cannot_be_deactivated(
+    with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = users(
+        with_admin,
+        monkeypatch,
+        capsys,
+        "deactivate",
+        "okafor",
+        "--as",
+        "okafor",
+        stdin=f"{ADMIN_PW}\n",
+    )
+    assert code == 1
+    assert "only active administrator" in err
+
+
+def test_passwords_appear_nowhere_but_as_hashes(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out1, err1 = users(
+        db, monkeypatch, capsys, "add", "okafor", "--name", "R. Okafor", stdin=f"{ADMIN_PW}\n"
+    )
+    assert code == 0, err1
+    # Keep a reader open so the WAL survives the command's close and can be searched too; the
+    # command runs in a process of its own, as it would in use.
+    keep = sqlite3.connect(db)
+    keep.execute("SELECT count(*) FROM users").fetchone()
+    try:
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "tpi_chart.app", "--db", str(db), "users", "add", "chen"),
+                *("--name", "Chen", "--role", "physician", "--as", "okafor"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            input=f"{ADMIN_PW}\n{NEW_PW}\n",
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        out2, err2 = result.stdout, result.stderr
+        wal = db.with_name(db.name + "-wal")
+        assert wal.stat().st_size > 0
+        contents = {path: path.read_bytes() for path in (db, wal)}  # while the WAL exists
+        audit = "\n".join(
+            f"{row[0]} {row[1]}" for row in keep.execute("SELECT before, after FROM audit")
+        )
+        assert "chen" in audit  # the WAL we search holds the new account
+    finally:
+        keep.close()
+    for secret in (ADMIN_PW, NEW_PW):
+        for path, data in contents.items():
+            assert secret.encode() not in data, path
+        assert secret not in audit
+        assert secret not in out1 + err1 + out2 + err2
+    with open_services(db, None) as services:
+        assert services.auth.login("chen", NEW_PW) is not None  # stored, as a hash
+
+
+def test_the_password_is_never_an_argument(db: Path) -> None:
+    # Through the real entry point, as a person would run it: stdin is a pipe, not a terminal.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tpi_chart.app",
+            "--db",
+            str(db),
+            "users",
+            "add",
+            "okafor",
+            "--name",
+            "R. Okafor",
+            "--password",
+            ADMIN_PW,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        input=f"{ADMIN_PW}\n",
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "unrecognized arguments: --password" in result.stderr
+    assert not db.exists()  # refused before anything was opened
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tpi_chart.app",
+            "--db",
+            str(db),
+            "users",
+            "add",
+            "okafor",
+            "--name",
+            "R. Okafor",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        input=f"{ADMIN_PW}\n",
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ADMIN_PW not in result.stdout + result.stderr

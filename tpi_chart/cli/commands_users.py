@@ -1,0 +1,248 @@
+"""`tpi-chart users list|add|passwd|deactivate`: accounts from the command line, through the same
+`AuthService` as the window (reliability.md S1–S3).
+
+Passwords are never taken from the command line (they would show in the shell history and the
+process list): they are typed at a hidden prompt, or, when standard input is not a terminal,
+read one per line from it (the administrator's password first, then the new one).
+
+On a database without accounts, `users add` creates the first administrator (the administrator
+role is implied). Every other case needs an administrator: `--as NAME` and that person's
+password, checked by `AuthService.login` (so failures are audited and count towards lockout).
+Exit codes: 0 done, 2 bad input (one `users.<field>: …` line each), 1 refused or failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tpi_chart.domain.errors import DomainError, InvalidInput
+from tpi_chart.domain.users import ROLES, Role, User
+from tpi_chart.services.auth import AuthService
+from tpi_chart.services.context import Services, open_services
+from tpi_chart.storage.errors import StorageError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
+
+
+def register(subparsers: Any) -> None:
+    users = subparsers.add_parser(
+        "users",
+        help="list, add, deactivate accounts and set passwords",
+        description="Manage accounts. Passwords are typed at a prompt, or read one per line "
+        "from standard input when it is not a terminal; never given as arguments.",
+    )
+    commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+
+    def add_as(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--as",
+            dest="admin",
+            metavar="ADMIN",
+            help="the administrator doing this (asked for their password first)",
+        )
+
+    listing = commands.add_parser("list", help="print the accounts")
+    add_as(listing)
+    listing.set_defaults(handler=run_list)
+
+    add = commands.add_parser(
+        "add",
+        help="add an account (on a new database: the first administrator)",
+        description="Add an account. On a database without accounts this creates the first "
+        "administrator (the administrator role is implied) and needs no --as.",
+    )
+    add.add_argument("username")
+    add.add_argument("--name", required=True, metavar="FULL NAME", help="name shown and printed")
+    add.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help=f"one of {', '.join(ROLES)}; repeat for several",
+    )
+    add_as(add)
+    add.set_defaults(handler=run_add)
+
+    passwd = commands.add_parser("passwd", help="set a new password for an account")
+    passwd.add_argument("username")
+    add_as(passwd)
+    passwd.set_defaults(handler=run_passwd)
+
+    deactivate = commands.add_parser("deactivate", help="stop an account from signing in")
+    deactivate.add_argument("username")
+    add_as(deactivate)
+    deactivate.set_defaults(handler=run_deactivate)
+
+
+# ---- passwords --------------------------------------------------------------------------------
+
+
+def read_password(prompt: str, *, confirm: bool = False) -> str:
+    """A hidden prompt on a terminal (twice with `confirm`); else the next line of stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Type it again: ") != password:
+            raise InvalidInput(["users.password: the two passwords differ; nothing was changed"])
+        return password
+    line = sys.stdin.readline()
+    if not line:
+        raise InvalidInput(
+            [
+                "users.password: none given; type it at the prompt, or give it as a line on "
+                "standard input"
+            ]
+        )
+    return line.removesuffix("\n").removesuffix("\r")
+
+
+# ---- running ----------------------------------------------------------------------------------
+
+
+def _guarded(run: Callable[[], int]) -> int:
+    try:
+        return run()
+    except InvalidInput as error:
+        for line in error.problems:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (DomainError, StorageError) as error:
+        print(f"tpi-chart users: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"tpi-chart users: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _open(args: argparse.Namespace) -> Services:
+    db = getattr(args, "db", None)
+    return open_services(Path(db) if db else None, getattr(args, "user", None))
+
+
+class Refused(DomainError):
+    """The administrator could not be signed in."""
+
+
+def _administrator(auth: AuthService, args: argparse.Namespace) -> User:
+    """The administrator named by --as, signed in with their password (read first)."""
+    if not args.admin:
+        raise InvalidInput(
+            ["users.as: give --as ADMIN, an administrator's username (asked for their password)"]
+        )
+    password = read_password(f"Password for {args.admin}: ")
+    user = auth.login(args.admin, password)
+    if user is None:
+        raise Refused(
+            f"sign-in as {args.admin!r} failed (wrong username or password, or the account is "
+            "deactivated); nothing was changed"
+        )
+    if not user.is_administrator:
+        raise Refused(f"{user.username!r} is not an administrator; nothing was changed")
+    return user
+
+
+def _roles(values: list[str]) -> set[Role]:
+    roles: set[Role] = set()
+    problems: list[str] = []
+    for value in values:
+        name = value.strip().lower()
+        matched = [role for role in ROLES if role == name]
+        if matched:
+            roles.add(matched[0])
+        else:
+            problems.append(f"users.role: must be one of {', '.join(ROLES)} (not {value!r})")
+    if problems:
+        raise InvalidInput(problems)
+    return roles
+
+
+def run_list(args: argparse.Namespace) -> int:
+    def run() -> int:
+        with _open(args) as services:
+            auth = services.auth
+            if auth.needs_first_run():
+                print("no accounts yet; `tpi-chart users add NAME --name …` creates the first")
+                return EXIT_OK
+            accounts = auth.users(_administrator(auth, args))
+        print(format_users(accounts))
+        return EXIT_OK
+
+    return _guarded(run)
+
+
+def format_users(accounts: list[User]) -> str:
+    headers = ("USERNAME", "NAME", "ROLES", "ACTIVE")
+    rows = [
+        (u.username, u.display_name, u.role_text, "yes" if u.active else "no") for u in accounts
+    ]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    def run() -> int:
+        roles = _roles(args.roles)
+        with _open(args) as services:
+            auth = services.auth
+            if auth.needs_first_run():
+                if args.admin:
+                    raise InvalidInput(
+                        [
+                            "users.as: there are no accounts yet; leave out --as, and this "
+                            "account becomes the first administrator"
+                        ]
+                    )
+                password = read_password(f"New password for {args.username}: ", confirm=True)
+                user = auth.create_first_administrator(
+                    args.username, args.name, password, physician="physician" in roles
+                )
+                if "assistant" in roles:
+                    user = auth.update_user(
+                        user, user.username, roles=frozenset({*user.roles, *roles})
+                    )
+                print(f"created {user} as the first administrator ({user.role_text})")
+                return EXIT_OK
+            if not roles:
+                raise InvalidInput([f"users.role: give at least one --role ({', '.join(ROLES)})"])
+            admin = _administrator(auth, args)
+            password = read_password(f"New password for {args.username}: ", confirm=True)
+            user = auth.create_user(admin, args.username, args.name, roles, password)
+        print(f"created {user} ({user.role_text})")
+        return EXIT_OK
+
+    return _guarded(run)
+
+
+def run_passwd(args: argparse.Namespace) -> int:
+    def run() -> int:
+        with _open(args) as services:
+            admin = _administrator(services.auth, args)
+            password = read_password(f"New password for {args.username}: ", confirm=True)
+            services.auth.reset_password(admin, args.username, password)
+        print(f"password changed for {args.username.strip().lower()}")
+        return EXIT_OK
+
+    return _guarded(run)
+
+
+def run_deactivate(args: argparse.Namespace) -> int:
+    def run() -> int:
+        with _open(args) as services:
+            admin = _administrator(services.auth, args)
+            user = services.auth.deactivate(admin, args.username)
+        print(f"deactivated {user}; it can no longer sign in")
+        return EXIT_OK
+
+    return _guarded(run)
