@@ -491,3 +491,17 @@ def test_unsafe_locations_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafeLocation):
         open_services(tmp_path / "Dropbox" / "x.db", "ma")
     assert not (tmp_path / "Dropbox").exists()
+
+
+def test_a_visit_where_nothing_was_injected_is_not_a_prior_session(services: Services) -> None:
+    doc = reference()
+    patient = services.patients.create(doc.patient)
+    planned_only = [site.model_copy(update={"state": "planned"}) for site in doc.procedure.sites]
+    ids = []
+    for month, sites in ((3, doc.procedure.sites), (6, planned_only), (9, doc.procedure.sites)):
+        procedure = doc.procedure.model_copy(
+            update={"performed_at": datetime(2026, month, 1, 10, tzinfo=MST), "sites": sites}
+        )
+        ids.append(services.charting.create(patient.id, procedure).id)
+    priors = services.charting.prior_procedures(ids[2])
+    assert [p.performed_at.month for p in priors] == [3]

@@ -122,10 +122,10 @@ class ChartingService:
         return [_stored_site(r) for r in self._store.procedures.sites(procedure_id)]
 
     def prior_procedures(self, procedure_id: int) -> tuple[PriorProcedure, ...]:
-        """The patient's procedures performed before this one (signed or not), newest first,
-        each with its injected sites. The relief after a procedure is recorded at the next
-        visit: the latest prior's relief is this procedure's `prior_relief_percent`/`_weeks`,
-        an older one's is that of the procedure that followed it."""
+        """The patient's procedures performed before this one (signed or not) in which something
+        was injected, newest first, each with its injected sites. The relief after a procedure is
+        recorded at the next visit: the latest prior's relief is this procedure's
+        `prior_relief_percent`/`_weeks`, an older one's is that of the procedure that followed it."""
         current = self._record(procedure_id)
         history = self._store.procedures.history(current.patient_id)
         mine = next(record for record in history if record.id == procedure_id)
@@ -142,6 +142,8 @@ class ChartingService:
                 sites=tuple(PriorSite(muscle=m, side=s) for m, s in record.injected),
             )
             for index, record in enumerate(chain[:-1])
+            # A visit where nothing was injected (planned, then cancelled) was no session.
+            if record.injected
         ]
         return tuple(reversed(priors))
 
