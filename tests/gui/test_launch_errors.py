@@ -122,7 +122,7 @@ def test_a_file_from_a_newer_version_is_reported_and_left_as_it_is(
 def test_a_database_open_elsewhere_is_reported(
     qtbot: QtBot, db: Path, shown: list[tuple[str, str]]
 ) -> None:
-    with open_services(db, "rivera"):
+    with open_services(db, "rivera", exclusive=True):
         assert run(db) == 1
     ((title, message),) = shown
     assert title == "The database cannot be opened"

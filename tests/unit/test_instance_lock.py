@@ -1,5 +1,6 @@
-"""One TPI Chart per database (reliability.md §0.2, R9): a second open of the same file, from
-another process or from this one, is refused with a plain message; nothing is changed."""
+"""One TPI Chart window per database (reliability.md §0.2, R9): a second window on the same file,
+from another process or from this one, is refused with a plain message; nothing is changed. The
+command line keeps working while a window has the database open."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import sys
 from pathlib import Path
 from tpi_chart.services.context import open_services
 
-services = open_services(Path(sys.argv[1]), "holder")
+services = open_services(Path(sys.argv[1]), "holder", exclusive=True)
 print("open", flush=True)
 sys.stdin.readline()
 services.close()
@@ -73,7 +74,7 @@ def test_a_second_process_is_refused_with_a_plain_message(
 ) -> None:
     before = digest(db)
     with pytest.raises(AlreadyOpen) as refused:
-        open_services(db, "rivera")
+        open_services(db, "rivera", exclusive=True)
     message = str(refused.value)
     assert "already open in another TPI Chart window" in message
     assert str(db) in message
@@ -81,13 +82,13 @@ def test_a_second_process_is_refused_with_a_plain_message(
     assert digest(db) == before
 
 
-def test_the_command_line_is_refused_too_and_exits_1(
-    db: Path, holder: subprocess.Popen[str], capsys: pytest.CaptureFixture[str]
+def test_the_command_line_works_while_a_window_has_the_database_open(
+    db: Path, holder: subprocess.Popen[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["--db", str(db), "audit", "verify"]) == 1
-    err = capsys.readouterr().err
-    assert "already open in another TPI Chart window" in err
-    assert "Traceback" not in err
+    assert cli.main(["--db", str(db), "audit", "verify"]) == 0
+    assert cli.main(["--db", str(db), "backup", "--out", str(tmp_path / "copy.db")]) == 0
+    assert (tmp_path / "copy.db").stat().st_size > 0
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_the_lock_is_released_when_the_holder_closes(
@@ -98,7 +99,7 @@ def test_the_lock_is_released_when_the_holder_closes(
     holder.stdin.write("\n")
     holder.stdin.flush()
     assert holder.stdout.readline().strip() == "closed"
-    with open_services(db, "rivera") as services:
+    with open_services(db, "rivera", exclusive=True) as services:
         assert services.patients.search("", 10)
 
 
@@ -106,22 +107,25 @@ def test_a_killed_holder_leaves_no_stale_lock(db: Path, holder: subprocess.Popen
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=30)
     assert lock_path(db).exists()  # the file stays; the OS dropped the lock with the process
-    with open_services(db, "rivera") as services:
+    with open_services(db, "rivera", exclusive=True) as services:
         assert services.store.audit.verify().ok
 
 
 def test_the_same_process_cannot_open_it_twice(db: Path) -> None:
-    with open_services(db, "rivera") as first:
+    with open_services(db, "rivera", exclusive=True) as first:
         with pytest.raises(AlreadyOpen, match="already open in another TPI Chart window"):
-            open_services(db, "chen")
+            open_services(db, "chen", exclusive=True)
         # The refused open changed nothing for the first one.
         first.patients.create(reference_document().patient.model_copy(update={"mrn": "D2002"}))
-    with open_services(db, "chen") as again:  # released on close
+    with open_services(db, "chen", exclusive=True) as again:  # released on close
         assert len(again.patients.search("", 10)) == 2
 
 
 def test_another_database_in_the_same_folder_is_not_affected(db: Path) -> None:
-    with open_services(db, "rivera"), open_services(db.with_name("other.db"), "rivera") as other:
+    with (
+        open_services(db, "rivera", exclusive=True),
+        open_services(db.with_name("other.db"), "rivera", exclusive=True) as other,
+    ):
         assert other.store.is_empty()
 
 

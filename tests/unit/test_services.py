@@ -496,7 +496,9 @@ def test_unsafe_locations_are_refused(tmp_path: Path) -> None:
 def test_a_visit_where_nothing_was_injected_is_not_a_prior_session(services: Services) -> None:
     doc = reference()
     patient = services.patients.create(doc.patient)
-    planned_only = [site.model_copy(update={"state": "planned"}) for site in doc.procedure.sites]
+    planned_only = tuple(
+        site.model_copy(update={"state": "planned"}) for site in doc.procedure.sites
+    )
     ids = []
     for month, sites in ((3, doc.procedure.sites), (6, planned_only), (9, doc.procedure.sites)):
         procedure = doc.procedure.model_copy(

@@ -123,9 +123,9 @@ class ChartingService:
 
     def prior_procedures(self, procedure_id: int) -> tuple[PriorProcedure, ...]:
         """The patient's procedures performed before this one (signed or not) in which something
-        was injected, newest first, each with its injected sites. The relief after a procedure is
-        recorded at the next visit: the latest prior's relief is this procedure's
-        `prior_relief_percent`/`_weeks`, an older one's is that of the procedure that followed it."""
+        was injected, newest first, each with its injected sites. The relief after a procedure
+        is recorded at the next visit: the latest prior's relief is this procedure's
+        `prior_relief_percent`/`_weeks`, an older one's that of the procedure that followed it."""
         current = self._record(procedure_id)
         history = self._store.procedures.history(current.patient_id)
         mine = next(record for record in history if record.id == procedure_id)

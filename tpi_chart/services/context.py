@@ -316,20 +316,22 @@ def open_services(
     user: str | None,
     *,
     seed_demo_if_new: bool = False,
+    exclusive: bool = False,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
 ) -> Services:
     """Resolve the database path (explicit, $TPI_CHART_DB, per-user default), refuse unsafe
-    places, create the folder, take the single-instance lock, open, check and migrate the
-    database, and build the services. With `seed_demo_if_new`, a database with no patients gets
-    the demo clinic. `busy_timeout_ms`: how long a write waits for another program's lock.
+    places, create the folder, open, check and migrate the database, and build the services.
+    The window passes `exclusive`: one window per database (the command line does not lock).
+    With `seed_demo_if_new`, a database with no patients gets the demo clinic.
+    `busy_timeout_ms`: how long a write waits for another program's lock.
 
-    Refusals are `StorageError`s with a message for the user: `AlreadyOpen` (another window or
-    command has the database), `AuditKeyProblem`, `CorruptDatabase`, `SchemaTooNew`,
-    `NotOurDatabase`, `UnsafeLocation`, `ReadOnlyDatabase`."""
+    Refusals are `StorageError`s with a message for the user: `AlreadyOpen` (another window has
+    the database), `AuditKeyProblem`, `CorruptDatabase`, `SchemaTooNew`, `NotOurDatabase`,
+    `UnsafeLocation`, `ReadOnlyDatabase`."""
     path = resolve_db_path(db_path)
     check_location(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(path, key_dir(), busy_timeout_ms=busy_timeout_ms)
+    store = open_store(path, key_dir(), exclusive=exclusive, busy_timeout_ms=busy_timeout_ms)
     services = build_services(store, current_user(user))
     try:
         if seed_demo_if_new and store.is_empty():

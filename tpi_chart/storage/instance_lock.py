@@ -1,7 +1,9 @@
 """One TPI Chart per database (reliability.md §0.2, R9): an exclusive OS lock on `<db>.lock`.
 
-Every open of a store takes the lock, the command line's read-only commands included (simple, and
-`audit verify` then sees a database nobody is writing); it is held until the store is closed. The
+The window takes it when it opens the database (`open_store(..., exclusive=True)`): two windows
+on one database could overwrite each other's edits. The command line does not: SQLite serialises
+its writes with the window's, and a backup or an audit check must work while the app is open. The
+lock is held until the store is closed. The
 operating system drops it when the process ends, however it ends, so a crash never leaves a stale
 lock. The lock file itself is left in place (removing it would let a second process lock a new
 file while the first still holds the old one). The lock is per open file, so the same process

@@ -924,20 +924,26 @@ def _require_key(path: Path, key_dir: Path) -> None:
         raise AuditKeyProblem(audit_log.missing_key_message(key))
 
 
-def open_store(path: Path, key_dir: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SqliteStore:
-    """Lock the database for this process (`AlreadyOpen` when another window or command has it),
-    refuse a database whose audit key is missing, then open, check and migrate it (see
-    `open_database`) with its audit key. The lock is released by `SqliteStore.close()`."""
-    lock = InstanceLock.acquire(path)
+def open_store(
+    path: Path, key_dir: Path, *, exclusive: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> SqliteStore:
+    """Refuse a database whose audit key is missing, then open, check and migrate it (see
+    `open_database`) with its audit key. With `exclusive` (the window), first take the
+    single-instance lock (`AlreadyOpen` when another window has the database); it is released by
+    `SqliteStore.close()`. Commands do not take it: SQLite serialises their writes with the
+    window's, and a backup or an audit check must work while the app is open."""
+    lock = InstanceLock.acquire(path) if exclusive else None
     try:
         _require_key(path, key_dir)
         conn = open_database(path, busy_timeout_ms)
     except BaseException:
-        lock.release()
+        if lock is not None:
+            lock.release()
         raise
     try:
         return SqliteStore(conn, path, key_dir, lock)
     except BaseException:
         conn.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
         raise

@@ -73,7 +73,9 @@ def launch(args: argparse.Namespace) -> int:
     db = getattr(args, "db", None)
     user_name = getattr(args, "user", None)
     try:
-        services = open_services(Path(db) if db else None, user_name, seed_demo_if_new=True)
+        services = open_services(
+            Path(db) if db else None, user_name, seed_demo_if_new=True, exclusive=True
+        )
     except StorageError as error:
         return _fail("The database cannot be opened", str(error))
     except (DomainError, OSError) as error:
