@@ -242,7 +242,9 @@ def path_bounds(path: Path) -> Bounds:
         ys.extend(numbers[1::2])  # type: ignore[arg-type]
     if not xs:
         return (0.0, 0.0, 0.0, 0.0)
-    return (min(xs), min(ys), max(xs), max(ys))
+    # Padded a little: a flattened Bézier point can round a hair beyond its control points.
+    pad = 1e-9
+    return (min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)
 
 
 def _view(raw: dict[str, object]) -> DiagramView:

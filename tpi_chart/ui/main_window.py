@@ -88,7 +88,8 @@ class MainWindow(QMainWindow):
     def _build_workspace(self) -> WorkspacePage:
         from tpi_chart.ui.workspace.page import WorkspacePage
 
-        workspace = WorkspacePage(self.services, self.user, undo_stack=self.undo_stack)
+        # Created inside the stack: re-parenting the finished page would polish it all again.
+        workspace = WorkspacePage(self.services, self.user, self.stack, undo_stack=self.undo_stack)
         self.stack.addWidget(workspace)
         workspace.closed.connect(self.show_patients)
         # Signing files the note in the export folder at once (product.md §2, workflow 3).

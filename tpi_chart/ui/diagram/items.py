@@ -55,6 +55,10 @@ UNCODED = QColor("#b26a00")
 HALO = QColor(31, 111, 178, 70)
 GLYPH = QColor("#1d2731")
 
+#: The artwork under a new marker is repainted from a pixmap cache, not re-rasterised from the
+#: vector paths (redrawn whenever the zoom changes, so it stays crisp).
+ARTWORK_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+
 Z_SILHOUETTE = 0.0
 Z_ZONES = 1.0
 Z_DETAILS = 2.0
@@ -177,6 +181,7 @@ class SilhouetteItem(QGraphicsItem):
         self._rect = QRectF(0, 0, w, h)
         self.setZValue(Z_SILHOUETTE)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setCacheMode(ARTWORK_CACHE)
 
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-4, -4, 4, 4)
@@ -203,6 +208,7 @@ class DetailsItem(QGraphicsItem):
         self._rect = QRectF(0, 0, w, h)
         self.setZValue(Z_DETAILS)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setCacheMode(ARTWORK_CACHE)
 
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-4, -4, 4, 4)

@@ -289,7 +289,8 @@ class BodyDiagram(QWidget):
                 index, f"{load_diagram().views[view_id].title} view (F{index + 1})"
             )
         self.tabs.currentChanged.connect(lambda index: self.set_view(VIEW_IDS[index]))
-        self.tabs.setVisible(show_view_tabs)
+        if not show_view_tabs:  # never show() it here: without a parent yet it would be a window
+            self.tabs.hide()
         top.addWidget(self.tabs)
         top.addStretch(1)
         layout.addLayout(top)
@@ -626,8 +627,11 @@ class BodyDiagram(QWidget):
         self._warn(kind, text)
 
     def _warn(self, kind: str, text: str) -> None:
-        self.banner.show_message(text, kind)
-        self._place_banner()
+        banner = self.banner
+        # The same warning already on screen (a second site in that muscle): nothing to redraw.
+        if not (banner.isVisible() and banner.kind == kind and banner.label.text() == text):
+            banner.show_message(text, kind)
+            self._place_banner()
         self.warning_shown.emit(kind, text)
 
 

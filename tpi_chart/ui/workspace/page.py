@@ -130,11 +130,13 @@ class WorkspacePage(QWidget):
         outer.addWidget(self.banner)
         outer.addLayout(self._build_header())
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        # Built top-down (each container in its parent before its children are added): with the
+        # application style sheet, every re-parenting of a finished subtree polishes it again.
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self._build_diagram_panel())
-        splitter.addWidget(self._build_sites_panel())
-        splitter.addWidget(self._build_side_panel())
+        splitter.addWidget(self._build_diagram_panel(splitter))
+        splitter.addWidget(self._build_sites_panel(splitter))
+        splitter.addWidget(self._build_side_panel(splitter))
         # The diagram is what the physician looks at while injecting: it gets a full third.
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
@@ -189,8 +191,8 @@ class WorkspacePage(QWidget):
         row.addWidget(self.saved_indicator)
         return row
 
-    def _build_diagram_panel(self) -> QWidget:
-        panel = QFrame()
+    def _build_diagram_panel(self, parent: QWidget) -> QWidget:
+        panel = QFrame(parent)
         panel.setProperty("role", "card")
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -203,8 +205,8 @@ class WorkspacePage(QWidget):
         self.diagram.view_changed.connect(self._diagram_view_changed)
         return panel
 
-    def _build_sites_panel(self) -> QWidget:
-        panel = QWidget()
+    def _build_sites_panel(self, parent: QWidget) -> QWidget:
+        panel = QWidget(parent)
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
@@ -252,8 +254,8 @@ class WorkspacePage(QWidget):
         layout.addWidget(pain)
         return panel
 
-    def _build_side_panel(self) -> QWidget:
-        panel = QWidget()
+    def _build_side_panel(self, parent: QWidget) -> QWidget:
+        panel = QWidget(parent)
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)

@@ -17,6 +17,19 @@ TWITCH_TEXT = {"none": "none", "weak": "weak", "brisk": "brisk", None: "–"}
 
 Index = QModelIndex | QPersistentModelIndex
 
+# The view asks for every role of every cell whenever it lays out or paints (the columns size to
+# their contents): the answers that never change are computed once, not per call.
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FONT = int(Qt.ItemDataRole.FontRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_SITE_ID = int(SITE_ID_ROLE)
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+_LEFT = int((Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter).value)
+_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGNMENT, _FONT, _FOREGROUND, _SITE_ID})
+
 
 class SiteTableModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
@@ -107,35 +120,33 @@ class SiteTableModel(QAbstractTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+        return _FLAGS
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        role = int(role)
+        if role not in _ROLES or not index.isValid():
             return None
-        stored = self._rows[index.row()]
+        row = index.row()
+        if not (0 <= row < len(self._rows)):
+            return None
+        stored = self._rows[row]
         site = stored.site
         column = index.column()
-        if role == SITE_ID_ROLE:
+        if role == _SITE_ID:
             return int(stored.id)
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return self._text(stored, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             warn = self._ptx(site.muscle)
             text = f"Site {stored.number}: {self._catalog.muscle_name(site.muscle)}, {site.side}"
             return text + (" — pneumothorax risk" if warn else "")
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in (0, 4):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and column == 3 and site.state == "injected":
+        if role == _ALIGNMENT:
+            return _RIGHT if column in (0, 4) else _LEFT
+        if role == _FONT and column == 3 and site.state == "injected":
             font = QFont()
             font.setBold(True)
             return font
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _FOREGROUND:
             if column == 3:
                 return QColor("#1d7a46") if site.state == "injected" else QColor("#56636f")
             if column == 1 and (site.muscle == "unspecified" or self._ptx(site.muscle)):

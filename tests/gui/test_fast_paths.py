@@ -1,0 +1,174 @@
+"""The fast paths keep the behaviour: the workspace is built on first use, and a click on the
+diagram adds one marker and one table row, says "Saved" after the commit, and refreshes the rules
+panel and the forms right after that frame."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from tpi_chart.domain import diagram as dg
+from tpi_chart.domain.rules import evaluate
+from tpi_chart.domain.users import User
+from tpi_chart.services.context import open_services
+from tpi_chart.ui.main_window import MainWindow
+from tpi_chart.ui.workspace.keys import KEYMAP
+
+pytestmark = pytest.mark.gui
+
+CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Any]:
+    QCoreApplication.setOrganizationName("TPI Chart tests")
+    QCoreApplication.setApplicationName("fast-paths")
+    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+        yield opened
+
+
+def _window(qtbot: QtBot, services: Any) -> MainWindow:
+    window = MainWindow(services, CHEN)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    window.activateWindow()  # keyboard shortcuts go to the active window only
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    return window
+
+
+def _open_maria(window: MainWindow, services: Any) -> int:
+    maria = services.patients.by_mrn("D1001")
+    procedure_id = int(services.charting.list_for_patient(maria.id)[0].id)
+    window.open_procedure(maria.id, procedure_id, "posterior")
+    return procedure_id
+
+
+def test_the_window_starts_without_the_workspace_and_builds_it_on_first_use(
+    qtbot: QtBot, services: Any
+) -> None:
+    window = _window(qtbot, services)
+    assert not window.workspace_built()
+    assert window.stack.currentWidget() is window.patients
+    # The toolbar and the keys panel do not need it: undo/redo are there, disabled; every key.
+    assert not window.undo_action.isEnabled()
+    assert not window.export_action.isEnabled()
+    window.export_note()  # nothing open: nothing happens, nothing is built
+    assert not window.workspace_built()
+    keys = window.keys_dock.widget()
+    assert keys.rowCount() == len(KEYMAP) + 1
+
+    procedure_id = _open_maria(window, services)
+
+    assert window.workspace_built()
+    workspace = window.workspace
+    assert window.stack.currentWidget() is workspace
+    assert workspace.session.procedure_id == procedure_id
+    assert workspace.undo_stack is window.undo_stack
+    assert window.export_action.isEnabled()
+    assert workspace.model.rowCount() == 6
+    assert len(workspace.diagram.scene.markers) == 6  # all six sites are on the back view
+    assert workspace.rules.evaluation == evaluate(services.charting.document(procedure_id))
+    window.show_patients()
+    window.open_procedure(services.patients.by_mrn("D1001").id, procedure_id)
+    assert window.workspace is workspace  # built once
+
+
+def test_restore_last_builds_the_workspace_and_reopens_the_procedure(
+    qtbot: QtBot, services: Any
+) -> None:
+    first = _window(qtbot, services)
+    procedure_id = _open_maria(first, services)
+    first.close()
+    again = MainWindow(services, CHEN)
+    qtbot.addWidget(again)
+    assert not again.workspace_built()
+    assert again.restore_last()
+    assert again.workspace_built()
+    assert again.stack.currentWidget() is again.workspace
+    assert again.workspace.session.procedure_id == procedure_id
+    assert again.workspace.diagram.document.procedure_id == procedure_id
+    assert again.workspace.current_view == "posterior"
+
+
+def _click_muscle(qtbot: QtBot, window: MainWindow, muscle: str, side: str) -> None:
+    diagram = window.workspace.diagram
+    zone = dg.load_diagram().views["posterior"].zone_for(muscle, side)
+    assert zone is not None
+    pos = diagram.view.mapFromScene(diagram.scene.to_scene(*zone.label_point))
+    qtbot.mouseClick(diagram.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_a_click_adds_one_marker_and_one_row_and_the_rules_follow_right_after(
+    qtbot: QtBot, services: Any
+) -> None:
+    window = _window(qtbot, services)
+    procedure_id = _open_maria(window, services)
+    workspace = window.workspace
+    qtbot.keyClick(workspace, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)  # time-out
+    assert workspace.diagram.mode == "chart"
+    markers = dict(workspace.diagram.scene.markers)
+    evaluation = workspace.rules.evaluation
+    events: list[str] = []
+    workspace.model.modelReset.connect(lambda: events.append("reset"))
+    workspace.model.rowsInserted.connect(lambda *_: events.append("inserted"))
+
+    _click_muscle(qtbot, window, "lower_trapezius", "left")
+
+    # In the click's own frame: stored (committed), marker and row added, selected, "Saved".
+    stored = services.charting.sites(procedure_id)
+    assert len(stored) == 7
+    new = stored[-1]
+    assert (new.site.muscle, new.site.side, new.site.state) == (
+        "lower_trapezius",
+        "left",
+        "injected",
+    )
+    scene = workspace.diagram.scene
+    assert set(scene.markers) == {*markers, new.id}
+    assert all(scene.markers[site_id] is marker for site_id, marker in markers.items())
+    assert scene.markers[new.id].selected
+    assert events == ["inserted"]
+    assert workspace.model.rowCount() == 7
+    assert workspace.table.currentIndex().row() == 6
+    assert workspace.selected_id == new.id
+    assert workspace.saved_indicator.text().startswith("✓ Saved")
+    assert [s.id for s in workspace.session.sites] == [s.id for s in stored]
+    assert workspace.session.procedure.sites == tuple(s.site for s in stored)
+    assert workspace.status_label.text().endswith("/7 injected")
+
+    # The rules panel and the forms refresh on the next turn of the event loop.
+    qtbot.waitUntil(lambda: not workspace.panels_pending())
+    assert workspace.rules.evaluation is not evaluation
+    assert QApplication.activeWindow() is window  # building the workspace opened no other window
+    assert workspace.rules.evaluation == evaluate(services.charting.document(procedure_id))
+
+    # Undo removes the row (no reset) and the marker; the rules follow again.
+    qtbot.keyClick(workspace, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(services.charting.sites(procedure_id)) == 6
+    assert workspace.model.rowCount() == 6
+    assert set(scene.markers) == set(markers)
+    assert "reset" not in events
+    qtbot.waitUntil(lambda: not workspace.panels_pending())
+    assert workspace.rules.evaluation == evaluate(services.charting.document(procedure_id))
+
+
+def test_hit_testing_flattens_only_the_zones_whose_box_holds_the_point() -> None:
+    diagram = dg.load_diagram.__wrapped__()  # a fresh, uncached copy of the shipped diagram
+    posterior = diagram.views["posterior"]
+    zone = posterior.zone_for("lower_trapezius", "left")
+    assert zone is not None
+    assert "polygon" not in vars(zone)  # not flattened while loading
+    assert posterior.zone_at(*zone.label_point) == zone
+    flattened = [z for z in posterior.zones if "polygon" in vars(z)]
+    assert zone in flattened
+    assert len(flattened) < len(posterior.zones)
+    for each in posterior.zones:
+        x0, y0, x1, y1 = each.bounds
+        assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in each.polygon)
