@@ -97,12 +97,37 @@ def test_reference_import_then_export_gives_the_same_document(
     assert [r.action for r in services.store.audit.rows()][-1] == "export"
 
 
-def test_priors_in_a_document_are_not_stored(services: Services, tmp_path: Path) -> None:
+def test_priors_reported_by_a_document_come_back_with_it(services: Services) -> None:
     (procedure_id,) = services.documents.import_documents([REFERENCE])
-    document = services.charting.document(procedure_id)
-    assert document.prior_procedures == ()
-    assert document.patient == reference().patient
-    assert document.procedure == reference().procedure
+    assert services.charting.document(procedure_id) == reference()
+    # They are history reported with this procedure, not procedures of this clinic.
+    patient = services.patients.by_mrn("D1001")
+    assert patient is not None
+    assert [s.id for s in services.charting.list_for_patient(patient.id)] == [procedure_id]
+
+
+def test_reported_priors_come_first_and_a_stored_visit_on_the_same_date_is_not_repeated(
+    services: Services, tmp_path: Path
+) -> None:
+    doc = reference()
+    (prior,) = doc.prior_procedures
+    earlier = doc.model_copy(
+        update={
+            "procedure": doc.procedure.model_copy(update={"performed_at": prior.performed_at}),
+            "prior_procedures": (),
+        }
+    )
+    other = doc.procedure.model_copy(update={"performed_at": datetime(2026, 6, 1, 9, tzinfo=MST)})
+    first = tmp_path / "earlier.json"
+    first.write_text(document_json(earlier))
+    services.documents.import_documents([first])
+    patient = services.patients.by_mrn("D1001")
+    assert patient is not None
+    services.charting.create(patient.id, other)
+    (procedure_id,) = services.documents.import_documents([REFERENCE])
+    priors = services.charting.document(procedure_id).prior_procedures
+    assert priors[0] == prior  # as the document reported it
+    assert [p.performed_at for p in priors[1:]] == [other.performed_at]
 
 
 @settings(
@@ -114,19 +139,14 @@ def test_any_document_round_trips_through_import_and_export(
 ) -> None:
     folder = tmp_path_factory.mktemp("roundtrip")
     source = folder / "in.json"
-    source.write_text(document_json(document.model_copy(update={"prior_procedures": ()})))
+    source.write_text(document_json(document))
     with open_services(folder / "db.sqlite", "prop") as services:
         (procedure_id,) = services.documents.import_documents([source])
         services.documents.export_json(procedure_id, folder / "out.json")
         exported = ProcedureDocument.model_validate_json((folder / "out.json").read_text())
         assert services.store.audit.verify().ok
-    assert exported.patient == document.patient
-    assert exported.procedure == document.procedure
-    assert exported.prior_procedures == ()
-    assert (
-        exported.to_json_dict()
-        == document.model_copy(update={"prior_procedures": ()}).to_json_dict()
-    )
+    assert exported == document
+    assert exported.to_json_dict() == document.to_json_dict()
 
 
 def test_import_is_all_or_nothing(services: Services, tmp_path: Path) -> None:
@@ -507,3 +527,18 @@ def test_a_visit_where_nothing_was_injected_is_not_a_prior_session(services: Ser
         ids.append(services.charting.create(patient.id, procedure).id)
     priors = services.charting.prior_procedures(ids[2])
     assert [p.performed_at.month for p in priors] == [3]
+
+
+def test_reported_history_of_a_signed_procedure_is_frozen_in_the_database(
+    services: Services,
+) -> None:
+    (procedure_id,) = services.documents.import_documents([REFERENCE])
+    sign(services, procedure_id)
+    conn = services.store.conn  # type: ignore[attr-defined]
+    for statement in (
+        "UPDATE reported_history SET data = '[]' WHERE procedure_id = ?",
+        "DELETE FROM reported_history WHERE procedure_id = ?",
+    ):
+        with pytest.raises(sqlite3.IntegrityError, match="signed"):
+            conn.execute(statement, (procedure_id,))
+    assert services.charting.document(procedure_id).prior_procedures == reference().prior_procedures

@@ -148,7 +148,9 @@ class ChartingService:
         return tuple(reversed(priors))
 
     def document(self, procedure_id: int) -> ProcedureDocument:
-        """Patient + procedure + prior procedures: what the rules, the note and export use."""
+        """Patient + procedure + prior procedures: what the rules, the note and export use. The
+        prior procedures are the sessions the procedure's document reported when it was imported
+        (in that order), then the earlier procedures in this database on other dates."""
         record = self._record(procedure_id)
         patient = self._store.patients.get(record.patient_id)
         if patient is None:  # pragma: no cover - a foreign key guarantees it
@@ -157,8 +159,14 @@ class ChartingService:
             format=FORMAT_ID,
             patient=patient.patient,
             procedure=record.procedure,
-            prior_procedures=self.prior_procedures(procedure_id),
+            prior_procedures=self._history_for_document(procedure_id),
         )
+
+    def _history_for_document(self, procedure_id: int) -> tuple[PriorProcedure, ...]:
+        reported = self._store.procedures.reported_history(procedure_id)
+        reported_at = {prior.performed_at for prior in reported}
+        stored = self.prior_procedures(procedure_id)
+        return reported + tuple(p for p in stored if p.performed_at not in reported_at)
 
     # ---- writing ---------------------------------------------------------------------------
     @contextmanager

@@ -113,8 +113,8 @@ class DocumentService:
 
         Patients are matched by MRN: a new MRN creates the patient; an existing patient is
         updated only if the document's patient data differs (audited). A document's
-        `prior_procedures` are informational (used by `check` and the rules) and are NOT stored:
-        the history comes from the procedures in the database.
+        `prior_procedures` are kept with its procedure as reported history (sessions given
+        elsewhere count for the payer rules) and come back on export.
 
         All documents are validated first; if any is invalid, InvalidInput lists every problem
         (prefixed with the file name when several files are given) and nothing is written. The
@@ -140,7 +140,9 @@ class DocumentService:
                     patient_id = existing.id
                     if existing.patient != document.patient:
                         self._store.patients.update(patient_id, document.patient, self._user)
-                record = self._store.procedures.add(patient_id, document.procedure, self._user)
+                record = self._store.procedures.add(
+                    patient_id, document.procedure, self._user, document.prior_procedures
+                )
                 self._store.audit.record(
                     user=self._user,
                     action="import",

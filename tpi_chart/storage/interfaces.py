@@ -12,7 +12,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tpi_chart.domain.models import Addendum, Patient, Preparation, Procedure, Signature, Site
+from tpi_chart.domain.models import (
+    Addendum,
+    Patient,
+    Preparation,
+    PriorProcedure,
+    Procedure,
+    Signature,
+    Site,
+)
 from tpi_chart.storage.audit import AuditReport, AuditRow
 
 if TYPE_CHECKING:  # users.py builds on these interfaces
@@ -79,7 +87,14 @@ class ProcedureRepository(Protocol):
     def list_for_patient(self, patient_id: int) -> list[ProcedureSummaryRecord]: ...
     def ids_for_patient(self, patient_id: int) -> list[int]: ...
     def history(self, patient_id: int) -> list[HistoryRecord]: ...
-    def add(self, patient_id: int, procedure: Procedure, user: str) -> ProcedureRecord: ...
+    def reported_history(self, procedure_id: int) -> tuple[PriorProcedure, ...]: ...
+    def add(
+        self,
+        patient_id: int,
+        procedure: Procedure,
+        user: str,
+        reported_history: tuple[PriorProcedure, ...] = (),
+    ) -> ProcedureRecord: ...
     def update_header(
         self, procedure_id: int, procedure: Procedure, user: str
     ) -> ProcedureRecord: ...

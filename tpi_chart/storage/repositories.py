@@ -17,7 +17,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from tpi_chart.domain.models import Addendum, Patient, Preparation, Procedure, Signature, Site
+from tpi_chart.domain.models import (
+    Addendum,
+    Patient,
+    Preparation,
+    PriorProcedure,
+    Procedure,
+    Signature,
+    Site,
+)
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.audit import Anchor, AuditReport, AuditRow
 from tpi_chart.storage.db import (
@@ -337,6 +345,15 @@ class SqliteProcedures(_Base):
             )
         ]
 
+    def reported_history(self, procedure_id: int) -> tuple[PriorProcedure, ...]:
+        """The earlier sessions the procedure's document reported, in the document's order."""
+        row = self._conn.execute(
+            "SELECT data FROM reported_history WHERE procedure_id = ?", (procedure_id,)
+        ).fetchone()
+        if row is None:
+            return ()
+        return tuple(PriorProcedure.model_validate(item) for item in json.loads(row[0]))
+
     def history(self, patient_id: int) -> list[HistoryRecord]:
         """The patient's procedures, oldest first, in two queries whatever their number (the
         rules read this on every edit)."""
@@ -449,9 +466,16 @@ class SqliteProcedures(_Base):
         )
         return int(cursor.lastrowid or 0)
 
-    def add(self, patient_id: int, procedure: Procedure, user: str) -> ProcedureRecord:
-        """Store a procedure with its preparations and sites; a signed one is inserted unsigned,
-        then signed by the signing update, then its addenda appended (all in one transaction)."""
+    def add(
+        self,
+        patient_id: int,
+        procedure: Procedure,
+        user: str,
+        reported_history: tuple[PriorProcedure, ...] = (),
+    ) -> ProcedureRecord:
+        """Store a procedure with its preparations, sites and the earlier sessions its document
+        reported; a signed one is inserted unsigned, then signed by the signing update, then its
+        addenda appended (all in one transaction)."""
         with self._store.transaction():
             performed, utc, payer, header = self._header(procedure)
             status = "in_progress" if procedure.status == "signed" else procedure.status
@@ -464,9 +488,18 @@ class SqliteProcedures(_Base):
             self._insert_preparations(procedure_id, procedure.preparations)
             for site in procedure.sites:
                 self._insert_site(procedure_id, site)
+            history = [prior.model_dump(mode="json") for prior in reported_history]
+            if history:
+                self._conn.execute(
+                    "INSERT INTO reported_history (procedure_id, data) VALUES (?, ?)",
+                    (procedure_id, _dumps(history)),
+                )
             unsigned = procedure.model_copy(
                 update={"status": status, "signature": None, "addenda": ()}
             )
+            after = unsigned.model_dump(mode="json")
+            if history:
+                after["reported_history"] = history
             self._record(
                 user=user,
                 action="create",
@@ -474,7 +507,7 @@ class SqliteProcedures(_Base):
                 entity_id=procedure_id,
                 patient_id=patient_id,
                 procedure_id=procedure_id,
-                after=unsigned.model_dump(mode="json"),
+                after=after,
             )
             if procedure.signature is not None:
                 self.sign(procedure_id, procedure.signature, user)

@@ -6,7 +6,17 @@ Each step is SQL text, run statement by statement inside one transaction togethe
 
 from __future__ import annotations
 
-from tpi_chart.storage.migrations import v0001_initial, v0002_lot_recall, v0003_users
+from tpi_chart.storage.migrations import (
+    v0001_initial,
+    v0002_lot_recall,
+    v0003_users,
+    v0004_reported_history,
+)
 
-MIGRATIONS: tuple[str, ...] = (v0001_initial.SQL, v0002_lot_recall.SQL, v0003_users.SQL)
+MIGRATIONS: tuple[str, ...] = (
+    v0001_initial.SQL,
+    v0002_lot_recall.SQL,
+    v0003_users.SQL,
+    v0004_reported_history.SQL,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
