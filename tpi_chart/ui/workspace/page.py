@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.models import Findings, Site
+from tpi_chart.domain.rules import evaluate
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
 from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel, time_out_now
@@ -49,7 +50,7 @@ from tpi_chart.ui.workspace.keys import KEYMAP
 from tpi_chart.ui.workspace.keys import keys_help as _keys_help
 from tpi_chart.ui.workspace.preparations_panel import PreparationsPanel
 from tpi_chart.ui.workspace.presets import volume_presets
-from tpi_chart.ui.workspace.rules_panel import RulesPanel, evaluate
+from tpi_chart.ui.workspace.rules_panel import RulesPanel
 from tpi_chart.ui.workspace.session import (
     ChartSession,
     HeaderEditCommand,
@@ -437,8 +438,23 @@ class WorkspacePage(QWidget):
         if p is None or p.time_out is None:
             self.elapsed.setText("")
             return
-        seconds = max(0, int((datetime.now().astimezone() - p.time_out.at).total_seconds()))
-        self.elapsed.setText(f"Time-out + {seconds // 60:02d}:{seconds % 60:02d}")
+        # A signed note's clock stopped at the signature; a planned procedure runs from now.
+        end = p.signature.signed_at if p.signature is not None else datetime.now().astimezone()
+        seconds = max(0, int((end - p.time_out.at).total_seconds()))
+        minutes, seconds = divmod(seconds, 60)
+        if p.signature is not None:
+            hours, minutes = divmod(minutes, 60)
+            days, hours = divmod(hours, 24)
+            span = (
+                f"{days} d {hours} h"
+                if days
+                else f"{hours} h {minutes} min"
+                if hours
+                else (f"{minutes} min")
+            )
+            self.elapsed.setText(f"Signed {span} after time-out")
+            return
+        self.elapsed.setText(f"Time-out + {minutes:02d}:{seconds:02d}")
 
     def _refresh_editor(self) -> None:
         site = self.session.site(self.selected_id) if self.selected_id is not None else None

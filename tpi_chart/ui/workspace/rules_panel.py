@@ -6,7 +6,6 @@ Refreshed after each committed edit from `rules.evaluate(charting.document(id))`
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,20 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tpi_chart.domain.rules import Evaluation
 from tpi_chart.ui.style import repolish
 
 log = logging.getLogger(__name__)
-
-try:
-    from tpi_chart.domain.rules import evaluate as _evaluate
-except ImportError:  # the rules module arrives from another change; the panel says so meanwhile
-    _evaluate = None
-
-
-def evaluate(document: Any) -> Any:
-    if _evaluate is None:
-        return None
-    return _evaluate(document)
 
 
 class RulesPanel(QFrame):
@@ -83,38 +72,38 @@ class RulesPanel(QFrame):
         self.warnings.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.warnings.setMinimumHeight(60)
         layout.addWidget(self.warnings, 1)
-        self.evaluation: Any = None
+        self.evaluation: Evaluation | None = None
 
-    def show_evaluation(self, evaluation: Any) -> None:
+    def show_evaluation(self, evaluation: Evaluation | None) -> None:
+        """Show the rules' result; None when the chart could not be evaluated yet."""
         self.evaluation = evaluation
         self.warnings.clear()
         if evaluation is None:
             self.cpt.setText("–")
             self.hcpcs.setText("rules not available")
             return
-        cpt = getattr(evaluation, "cpt", None)
-        self.cpt.setText(cpt or "none yet")
-        count = getattr(evaluation, "muscle_count", 0)
+        self.cpt.setText(evaluation.cpt or "none yet")
+        count = evaluation.muscle_count
         self.muscles.setText(f"{count} muscle{'s' if count != 1 else ''}")
-        lines = [f"{h.code} × {h.units}" for h in getattr(evaluation, "hcpcs", ())]
+        lines = [f"{h.code} × {h.units}" for h in evaluation.hcpcs]
         self.hcpcs.setText(", ".join(lines) if lines else "none")
-        totals = [
-            f"{getattr(t, 'name', t.agent)} {t.mg:g} mg ({t.ml:g} mL)"
-            for t in getattr(evaluation, "totals", ())
-        ]
+        totals = [f"{t.name} {t.mg:g} mg ({t.ml:g} mL)" for t in evaluation.totals]
         self.totals.setText("Given: " + "; ".join(totals) if totals else "Given: nothing yet")
-        anesthetic = getattr(evaluation, "anesthetic", None)
-        percent = getattr(anesthetic, "percent_of_max", None) if anesthetic else None
-        if percent is None:
-            self.dose_bar.setValue(0)
-            self.dose_bar.setFormat("Local anesthetic: maximum unknown (weight missing?)")
-        else:
-            self.dose_bar.setValue(min(100, round(percent)))
-            self.dose_bar.setFormat(f"Local anesthetic: {percent:.1f} % of maximum")
-        level = "over" if (percent or 0) >= 100 else "near" if (percent or 0) >= 80 else "ok"
+        percent = evaluation.anesthetic.percent_of_max
+        self.dose_bar.setValue(min(100, round(percent)))
+        self.dose_bar.setFormat(f"Local anesthetic: {percent:.1f} % of maximum")
+        # The colour follows the rules' own verdict (thresholds live in the formulary data).
+        codes = evaluation.warning_codes
+        level = (
+            "over"
+            if "anesthetic_dose_over_max" in codes
+            else "near"
+            if "anesthetic_dose_near_max" in codes
+            else "ok"
+        )
         self.dose_bar.setProperty("level", level)
         repolish(self.dose_bar)
-        for warning in getattr(evaluation, "warnings", ()):
+        for warning in evaluation.warnings:
             sites = ", ".join(str(s) for s in warning.sites)
             text = f"⚠ {warning.message}" + (f"  (sites {sites})" if sites else "")
             item = QListWidgetItem(text)

@@ -1,7 +1,9 @@
-"""The signing step: what is still missing, a reason field per open warning, and the Sign button.
+"""The signing step: what is still missing, a reason field per open warning, and the Sign button;
+once signed, the signature and the addenda, and a field to add a signed addendum.
 
 Nothing here is modal: missing items and warnings are listed in the panel, the Sign button stays
-disabled until the list is empty and every open warning has a reason.
+disabled until the list is empty and every open warning has a reason. A signed note is never
+edited: corrections are addenda, each hashed and shown below the original (here and in the PDF).
 """
 
 from __future__ import annotations
@@ -10,17 +12,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from tpi_chart.domain.rules import Evaluation
 from tpi_chart.domain.signing import missing_items
 from tpi_chart.ui.workspace.session import ChartSession, describe
 from tpi_chart.ui.workspace.widgets import section_label
@@ -29,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class SignPanel(QScrollArea):
-    signed = Signal()
+    signed = Signal()  # the note was signed, or an addendum was added to it
     failed = Signal(str)
 
     def __init__(self, session: ChartSession, signing: Any, can_sign: Callable[[], bool]) -> None:
@@ -42,12 +46,14 @@ class SignPanel(QScrollArea):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(section_label("Before signing"))
+        self.before_title = section_label("Before signing")
+        layout.addWidget(self.before_title)
         self.missing = QLabel()
         self.missing.setObjectName("missingItems")
         self.missing.setWordWrap(True)
         layout.addWidget(self.missing)
-        layout.addWidget(section_label("Warnings to acknowledge"))
+        self.warnings_title = section_label("Warnings to acknowledge")
+        layout.addWidget(self.warnings_title)
         self.ack_form = QFormLayout()
         layout.addLayout(self.ack_form)
         self.ack_fields: dict[str, QLineEdit] = {}
@@ -60,15 +66,43 @@ class SignPanel(QScrollArea):
         self.state.setObjectName("signState")
         self.state.setWordWrap(True)
         layout.addWidget(self.state)
+
+        self.addenda_box = QWidget()
+        addenda = QVBoxLayout(self.addenda_box)
+        addenda.setContentsMargins(0, 8, 0, 0)
+        addenda.addWidget(section_label("Addenda"))
+        self.addenda_list = QLabel()
+        self.addenda_list.setObjectName("addendaList")
+        self.addenda_list.setWordWrap(True)
+        self.addenda_list.setTextFormat(Qt.TextFormat.PlainText)
+        addenda.addWidget(self.addenda_list)
+        self.addendum_text = QPlainTextEdit()
+        self.addendum_text.setObjectName("addendumText")
+        self.addendum_text.setPlaceholderText(
+            "Correction or later information (the signed note itself stays as it was)"
+        )
+        self.addendum_text.setFixedHeight(90)
+        self.addendum_text.textChanged.connect(self._update_addendum_button)
+        addenda.addWidget(self.addendum_text)
+        self.addendum_button = QPushButton("Sign addendum")
+        self.addendum_button.setObjectName("addendumButton")
+        self.addendum_button.clicked.connect(self.add_addendum)
+        addenda.addWidget(self.addendum_button)
+        self.addenda_box.hide()
+        layout.addWidget(self.addenda_box)
         layout.addStretch(1)
         self.setWidget(body)
         self._warnings: list[Any] = []
 
-    def refresh(self, evaluation: Any) -> None:
+    def refresh(self, evaluation: Evaluation | None) -> None:
         procedure = self.session.procedure
         if procedure is None:
             return
-        if procedure.status == "signed" and procedure.signature is not None:
+        signed = procedure.status == "signed" and procedure.signature is not None
+        for widget in (self.before_title, self.missing, self.warnings_title, self.sign_button):
+            widget.setVisible(not signed)
+        if signed:
+            assert procedure.signature is not None
             sig = procedure.signature
             self.missing.setText("")
             self.state.setText(
@@ -76,14 +110,16 @@ class SignPanel(QScrollArea):
             )
             self.sign_button.setEnabled(False)
             self._set_warnings([])
+            self._show_addenda()
             return
+        self.addenda_box.hide()
         items = missing_items(procedure)
         self.missing.setText(
             "\n".join(f"• {item.message}" for item in items)
             if items
             else "✓ Everything required is recorded"
         )
-        warnings = list(getattr(evaluation, "warnings", ()) or ())
+        warnings = list(evaluation.warnings) if evaluation is not None else []
         self._set_warnings(warnings)
         if self.signing is None:
             self.state.setText("Signing is not available in this installation.")
@@ -127,6 +163,41 @@ class SignPanel(QScrollArea):
             and self.can_sign()
         )
         self.sign_button.setEnabled(bool(ready))
+
+    def _show_addenda(self) -> None:
+        procedure = self.session.procedure
+        assert procedure is not None
+        self.addenda_box.show()
+        self.addenda_list.setText(
+            "\n\n".join(
+                f"{a.author}, {a.at.astimezone():%Y-%m-%d %H:%M}"
+                f" (SHA-256 {(a.content_hash or '')[:16]}…)\n{a.text}"
+                for a in procedure.addenda
+            )
+            or "None."
+        )
+        self._update_addendum_button()
+
+    def _update_addendum_button(self) -> None:
+        self.addendum_button.setEnabled(
+            bool(self.addendum_text.toPlainText().strip()) and self.can_sign()
+        )
+        self.addendum_button.setToolTip(
+            "" if self.can_sign() else "Only a physician can add an addendum."
+        )
+
+    def add_addendum(self) -> None:
+        text = self.addendum_text.toPlainText().strip()
+        if not text or self.session.procedure_id is None or not self.can_sign():
+            return
+        try:
+            self.signing.add_addendum(self.session.procedure_id, self.session.user, text)
+        except Exception as error:
+            log.info("addendum refused: %s", error)
+            self.failed.emit(describe(error))
+            return
+        self.addendum_text.clear()
+        self.signed.emit()
 
     def acknowledgements(self) -> dict[str, str]:
         return {code: field.text().strip() for code, field in self.ack_fields.items()}
