@@ -51,6 +51,7 @@ def test_bad_patient_input_is_shown_next_to_the_field_and_nothing_is_stored(
     form.family_name.setText("Nguyen")
     form.given_name.setText("")
     form.mrn.setText("D1001")  # taken by the demo patient
+    form.birth_date.setText("1988-03-14")
     assert not form.save()
     assert form.errors["given_name"].text() == "must not be empty"
     assert len(services.patients.search("")) == before
@@ -69,3 +70,56 @@ def test_bad_patient_input_is_shown_next_to_the_field_and_nothing_is_stored(
     assert not form.errors["mrn"].isVisible()
     # New patient without history: the primary action starts a blank procedure.
     assert page.primary_button.text() == "New procedure"
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_date_of_birth_is_typed_never_defaulted_and_a_future_date_is_named(
+    qtbot: QtBot, services: Any
+) -> None:
+    """The form used to start on 1970-01-01 (stored when nobody changed it) and silently kept
+    that date when a future one was typed."""
+    page = PatientsPage(services)
+    qtbot.addWidget(page)
+    page.show()
+    before = len(services.patients.search(""))
+    page.new_patient()
+    form = page.form
+    assert form.birth_date.text() == ""
+    qtbot.keyClicks(form.family_name, "Park")
+    qtbot.keyClicks(form.given_name, "Min")
+    qtbot.keyClicks(form.mrn, "P3001")
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    assert form.errors["birth_date"].isVisible()
+    assert form.errors["birth_date"].text() == "required (YYYY-MM-DD)"
+    qtbot.keyClicks(form.birth_date, "2999-01-01")
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    assert form.errors["birth_date"].text() == "is in the future"
+    form.birth_date.clear()
+    qtbot.keyClicks(form.birth_date, "12/31/1980")
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    assert "is not a date" in form.errors["birth_date"].text()
+    assert len(services.patients.search("")) == before
+    assert services.patients.by_mrn("P3001") is None
+    form.birth_date.clear()
+    qtbot.keyClicks(form.birth_date, "1980-12-31")
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    stored = services.patients.by_mrn("P3001")
+    assert stored is not None
+    assert stored.patient.birth_date.isoformat() == "1980-12-31"
+    assert not form.errors["birth_date"].isVisible()
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_all_bad_fields_are_named_at_once(qtbot: QtBot, services: Any) -> None:
+    page = PatientsPage(services)
+    qtbot.addWidget(page)
+    page.show()
+    page.new_patient()
+    form = page.form
+    qtbot.keyClicks(form.mrn, "D 2001")
+    qtbot.keyClicks(form.birth_date, "2999-01-01")
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    shown = {name for name, label in form.errors.items() if label.isVisible()}
+    assert shown == {"family_name", "given_name", "mrn", "birth_date"}
+    assert form.errors["birth_date"].text() == "is in the future"
+    assert services.patients.by_mrn("D 2001") is None

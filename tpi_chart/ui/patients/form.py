@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -39,6 +39,21 @@ FIELDS = (
 )
 
 
+def birth_date_problem(text: str) -> str | None:
+    """What is wrong with a typed date of birth, in words; None when it is a real past date."""
+    if not text:
+        return "required (YYYY-MM-DD)"
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return f"'{text}' is not a date; type it as YYYY-MM-DD, e.g. 1974-05-12"
+    if day > date.today():
+        return "is in the future"
+    if day.year < 1900:
+        return "is before 1900"
+    return None
+
+
 class PatientForm(QGroupBox):
     """Emits `saved(patient_id)` after the service stored the patient."""
 
@@ -59,11 +74,10 @@ class PatientForm(QGroupBox):
         self.family_name = QLineEdit()
         self.given_name = QLineEdit()
         self.mrn = QLineEdit()
-        self.birth_date = QDateEdit()
-        self.birth_date.setDisplayFormat("yyyy-MM-dd")
-        self.birth_date.setCalendarPopup(True)
-        self.birth_date.setMinimumDate(QDate(1900, 1, 1))
-        self.birth_date.setMaximumDate(QDate.currentDate())
+        # Typed, not a date spinner: a spinner starts on a plausible date that gets stored when
+        # nobody changes it, and silently refuses a date it does not allow.
+        self.birth_date = QLineEdit()
+        self.birth_date.setPlaceholderText("YYYY-MM-DD, e.g. 1974-05-12")
         self.sex = QComboBox()
         for value in ("female", "male", "other", "unknown"):
             self.sex.addItem(value.capitalize(), value)
@@ -138,10 +152,7 @@ class PatientForm(QGroupBox):
         self.family_name.setText(p.family_name if p else "")
         self.given_name.setText(p.given_name if p else "")
         self.mrn.setText(p.mrn if p else "")
-        if p:
-            self.birth_date.setDate(QDate(p.birth_date.year, p.birth_date.month, p.birth_date.day))
-        else:
-            self.birth_date.setDate(QDate(1970, 1, 1))
+        self.birth_date.setText(p.birth_date.isoformat() if p else "")
         self.sex.setCurrentIndex(max(0, self.sex.findData(p.sex if p else "unknown")))
         self.weight_kg.setValue(p.weight_kg or 0 if p else 0)
         self.allergies.setText(", ".join(p.allergies) if p else "")
@@ -156,7 +167,7 @@ class PatientForm(QGroupBox):
             "family_name": self.family_name.text(),
             "given_name": self.given_name.text(),
             "mrn": self.mrn.text().strip(),
-            "birth_date": self.birth_date.date().toPython(),
+            "birth_date": self.birth_date.text().strip(),
             "sex": self.sex.currentData(),
             "weight_kg": round(self.weight_kg.value(), 1) or None,
             "allergies": allergies,
@@ -192,10 +203,19 @@ class PatientForm(QGroupBox):
             self.general_error.show()
 
     def save(self) -> bool:
+        value = self.value()
+        birth_problem = birth_date_problem(value["birth_date"])
         try:
-            patient = Patient.model_validate(self.value())
+            patient = Patient.model_validate(value)
         except ValidationError as error:
-            self.show_problems(describe_validation_error(error, "patient."))
+            problems = describe_validation_error(error, "patient.")
+            if birth_problem is not None:
+                problems = [p for p in problems if not p.startswith("patient.birth_date")]
+                problems.append(f"patient.birth_date: {birth_problem}")
+            self.show_problems(problems)
+            return False
+        if birth_problem is not None:
+            self.show_problems([f"patient.birth_date: {birth_problem}"])
             return False
         try:
             if self.patient_id is None:
