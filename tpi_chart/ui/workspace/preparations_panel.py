@@ -36,6 +36,11 @@ class ComponentRow:
     ) -> None:
         catalog = load_catalog()
         self.agent = QComboBox()
+        # The longest drug name must not set the panel's width.
+        self.agent.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.agent.setMinimumContentsLength(10)
         for agent in catalog.agents.values():
             self.agent.addItem(agent.name, agent.id)
         self.strength = QComboBox()
@@ -47,12 +52,13 @@ class ComponentRow:
         self.volume.setKeyboardTracking(False)
         self.lot = QLineEdit()
         self.lot.setPlaceholderText("Lot")
+        self.lot.setToolTip("Lot number on the vial")
         self.expires = QLineEdit()
-        self.expires.setPlaceholderText("YYYY-MM-DD")
+        self.expires.setPlaceholderText("Expires YYYY-MM-DD")
         self.expires.setToolTip("Expiry date, for example 2027-06-30")
         self.remove = QPushButton("✕")
         self.remove.setToolTip("Remove this drug from the syringe")
-        self.remove.setMaximumWidth(38)
+        self.remove.setFixedWidth(38)
         if component is not None:
             self.agent.setCurrentIndex(max(0, self.agent.findData(component.agent)))
         self._fill_strengths(component.concentration if component else None)
@@ -62,10 +68,14 @@ class ComponentRow:
             self.expires.setText(component.expires.isoformat() if component.expires else "")
         else:
             self.volume.setValue(1.0)
-        for column, widget in enumerate(
-            (self.agent, self.strength, self.volume, self.lot, self.expires, self.remove)
-        ):
-            grid.addWidget(widget, row, column)
+        # Two lines per drug, so the lot and the expiry stay readable in a third of a 1366 px
+        # screen: drug, strength, remove; then volume, lot, expiry.
+        grid.addWidget(self.agent, row, 0, 1, 2)
+        grid.addWidget(self.strength, row, 2)
+        grid.addWidget(self.remove, row, 3)
+        grid.addWidget(self.volume, row + 1, 0)
+        grid.addWidget(self.lot, row + 1, 1)
+        grid.addWidget(self.expires, row + 1, 2, 1, 2)
         self.agent.activated.connect(lambda _i: (self._fill_strengths(None), on_edit()))
         self.strength.activated.connect(lambda _i: on_edit())
         self.volume.valueChanged.connect(lambda _v: on_edit())
@@ -142,13 +152,10 @@ class PreparationsPanel(QScrollArea):
             box = QGroupBox(preparation.label or f"Syringe {preparation.id}")
             grid = QGridLayout(box)
             grid.setHorizontalSpacing(6)
-            for column, title in enumerate(("Drug", "Strength", "Volume", "Lot", "Expires")):
-                header = QLabel(title)
-                header.setProperty("role", "muted")
-                grid.addWidget(header, 0, column)
+            grid.setColumnStretch(1, 1)
             rows: list[ComponentRow] = []
             for index, component in enumerate(preparation.components):
-                row = ComponentRow(grid, index + 1, component, self._commit)
+                row = ComponentRow(grid, 2 * index, component, self._commit)
                 row.remove.clicked.connect(
                     lambda _c=False, p=preparation.id, i=index: self._remove_component(p, i)
                 )
@@ -157,11 +164,12 @@ class PreparationsPanel(QScrollArea):
                 rows.append(row)
             total = QLabel()
             total.setObjectName(f"prepTotal_{preparation.id}")
-            grid.addWidget(total, len(rows) + 1, 0, 1, 4)
+            total.setWordWrap(True)
+            grid.addWidget(total, 2 * len(rows), 0, 1, 2)
             add = QPushButton("+ Drug")
             add.setEnabled(editable)
             add.clicked.connect(lambda _c=False, p=preparation.id: self._add_component(p))
-            grid.addWidget(add, len(rows) + 1, 4, 1, 2)
+            grid.addWidget(add, 2 * len(rows), 2, 1, 2)
             self._rows.append((preparation.id, preparation.label, rows, total))
             self._layout.addWidget(box)
         buttons = QHBoxLayout()

@@ -1,0 +1,75 @@
+"""Defects found by using the app as the clinic does, at 1366×768 (the procedure room's screen):
+each test shows what the person at the screen sees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QPoint, Qt
+from PySide6.QtWidgets import QLineEdit, QWidget
+from pytestqt.qtbot import QtBot
+
+from tpi_chart.domain.users import User
+from tpi_chart.services.context import open_services
+from tpi_chart.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Any]:
+    QCoreApplication.setOrganizationName("TPI Chart tests")
+    QCoreApplication.setApplicationName("walkthrough")
+    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+        yield opened
+
+
+def _open_maria(qtbot: QtBot, qapp: Any, services: Any) -> MainWindow:
+    window = MainWindow(services, CHEN)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: qapp.activeWindow() is window)
+    maria = services.patients.by_mrn("D1001")
+    window.open_patient(maria.id)
+    qtbot.mouseClick(window.patients.primary_button, Qt.MouseButton.LeftButton)
+    return window
+
+
+def _fully_shown(widget: QWidget, area: QWidget) -> bool:
+    """The widget lies inside `area` horizontally (nothing cut off at either side)."""
+    left = widget.mapTo(area, QPoint(0, 0)).x()
+    return left >= 0 and left + widget.width() <= area.width()
+
+
+def test_syringe_fields_fit_the_panel_at_1366_without_scrolling_sideways(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    window = _open_maria(qtbot, qapp, services)
+    workspace = window.workspace
+    workspace.tabs.setCurrentWidget(workspace.preparations)
+    qapp.processEvents()
+    panel = workspace.preparations
+    assert not panel.horizontalScrollBar().isVisible()
+    viewport = panel.viewport()
+    fields = [
+        field
+        for _id, _label, rows, _total in panel._rows
+        for row in rows
+        for field in (row.agent, row.strength, row.volume, row.lot, row.expires, row.remove)
+    ]
+    assert len(fields) == 12  # syringe A: lidocaine and triamcinolone
+    for field in fields:
+        assert _fully_shown(field, viewport), field
+    for _id, _label, rows, _total in panel._rows:
+        for row in rows:
+            for line in (row.lot, row.expires):
+                assert isinstance(line, QLineEdit)
+                shown = line.width() - 16  # frame and padding
+                assert line.fontMetrics().horizontalAdvance(line.text()) <= shown, line.text()
