@@ -12,6 +12,7 @@ from PySide6.QtCore import QCoreApplication, QPoint, Qt
 from PySide6.QtWidgets import QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
+from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
@@ -73,3 +74,43 @@ def test_syringe_fields_fit_the_panel_at_1366_without_scrolling_sideways(
                 assert isinstance(line, QLineEdit)
                 shown = line.width() - 16  # frame and padding
                 assert line.fontMetrics().horizontalAdvance(line.text()) <= shown, line.text()
+
+
+def _click_muscle(qtbot: QtBot, window: MainWindow, muscle: str, side: str) -> None:
+    diagram = window.workspace.diagram
+    zone = dg.load_diagram().views["posterior"].zone_for(muscle, side)
+    assert zone is not None
+    pos = diagram.view.mapFromScene(diagram.scene.to_scene(*zone.label_point))
+    qtbot.mouseClick(diagram.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_a_placement_warning_never_hides_the_new_marker_and_goes_away_by_itself(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    """The red pneumothorax strip floated over the bottom of the picture, over the marker just
+    placed, on every view, until someone clicked Dismiss."""
+    window = _open_maria(qtbot, qapp, services)
+    workspace = window.workspace
+    workspace.record_time_out()
+    diagram = workspace.diagram
+    diagram.banner.SHOW_MS = 300
+    _click_muscle(qtbot, window, "lower_trapezius", "left")
+    banner = diagram.banner
+    assert banner.isVisible()
+    assert "Lower trapezius" in banner.label.text()
+    new_id = diagram.selected_id
+    assert new_id is not None
+    marker = diagram.scene.markers[new_id]
+    on_screen = diagram.view.mapFromScene(marker.sceneBoundingRect()).boundingRect()
+    assert not banner.geometry().intersects(on_screen)
+    # Another view: the warning was about a site on the back.
+    qtbot.keyClick(diagram.view, Qt.Key.Key_F1)
+    assert diagram.current_view() == "anterior"
+    assert not banner.isVisible()
+    qtbot.keyClick(diagram.view, Qt.Key.Key_F2)
+    _click_muscle(qtbot, window, "lower_trapezius", "right")
+    assert banner.isVisible()
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=3000)
+    # The rules panel still names the risk.
+    rules = workspace.rules.warnings
+    assert any("Pneumothorax" in rules.item(i).text() for i in range(rules.count()))

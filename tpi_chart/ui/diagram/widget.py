@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -117,10 +117,19 @@ FRAME_MIN_HEIGHT = 0.3
 
 
 class WarningBanner(QFrame):
-    """A non-modal warning strip under the diagram; it never blocks charting."""
+    """A non-modal warning strip over the diagram; it never blocks charting.
+
+    A placement warning (risk, caution) goes away by itself after `SHOW_MS`, or when another
+    view is shown: the rules panel keeps listing it, and the strip must not go on hiding the
+    picture the physician charts on. "Not saved" errors stay until dismissed."""
+
+    SHOW_MS = 6000
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
         self.setObjectName("diagramWarning")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
@@ -155,6 +164,13 @@ class WarningBanner(QFrame):
             self.setStyleSheet(sheet)
         self.label.setText(text)
         self.show()
+        self.keep_showing()
+
+    def keep_showing(self) -> None:
+        if self.kind == "error":
+            self._timer.stop()
+        else:
+            self._timer.start(self.SHOW_MS)
 
 
 class DiagramLegend(QWidget):
@@ -328,12 +344,19 @@ class BodyDiagram(QWidget):
         self._place_banner()
 
     def _place_banner(self) -> None:
+        """At the bottom of the picture; at the top when it would cover the selected marker."""
         margin = 6
         width = max(120, self.view.width() - 2 * margin)
         self.banner.setFixedWidth(width)
         self.banner.adjustSize()
         height = self.banner.sizeHint().height()
-        self.banner.setGeometry(margin, self.view.height() - height - margin, width, height)
+        bottom = QRect(margin, self.view.height() - height - margin, width, height)
+        marker = self.scene.markers.get(self.selected_id) if self.selected_id is not None else None
+        if marker is not None:
+            shown = self.view.mapFromScene(marker.sceneBoundingRect()).boundingRect()
+            if shown.intersects(bottom):
+                bottom.moveTop(margin)
+        self.banner.setGeometry(bottom)
         self.banner.raise_()
 
     def _tool_button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
@@ -375,6 +398,8 @@ class BodyDiagram(QWidget):
             self.tabs.setCurrentIndex(index)
             self.tabs.blockSignals(False)
         if changed:
+            if self.banner.kind != "error":
+                self.banner.hide()  # it named a site on the view that was left
             self.view.reset_scene_rect()
             self._redraw()
             self.frame_sites()
@@ -628,10 +653,13 @@ class BodyDiagram(QWidget):
 
     def _warn(self, kind: str, text: str) -> None:
         banner = self.banner
-        # The same warning already on screen (a second site in that muscle): nothing to redraw.
-        if not (banner.isVisible() and banner.kind == kind and banner.label.text() == text):
+        # The same warning already on screen (a second site in that muscle): nothing to redraw,
+        # but it stays a while longer and moves off the new marker.
+        if banner.isVisible() and banner.kind == kind and banner.label.text() == text:
+            banner.keep_showing()
+        else:
             banner.show_message(text, kind)
-            self._place_banner()
+        self._place_banner()
         self.warning_shown.emit(kind, text)
 
 
