@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QPoint, Qt
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QToolBar, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from tpi_chart.domain import diagram as dg
@@ -30,8 +30,8 @@ def services(tmp_path: Path) -> Iterator[Any]:
         yield opened
 
 
-def _open_maria(qtbot: QtBot, qapp: Any, services: Any) -> MainWindow:
-    window = MainWindow(services, CHEN)
+def _open_maria(qtbot: QtBot, qapp: Any, services: Any, user: User = CHEN) -> MainWindow:
+    window = MainWindow(services, user)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
@@ -114,3 +114,33 @@ def test_a_placement_warning_never_hides_the_new_marker_and_goes_away_by_itself(
     # The rules panel still names the risk.
     rules = workspace.rules.warnings
     assert any("Pneumothorax" in rules.item(i).text() for i in range(rules.count()))
+
+
+def test_the_tool_bar_keeps_its_buttons_and_the_signed_in_user_while_charting(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    """Undo renamed itself "Undo Place Lower trapezius (left)": the tool bar overflowed at 1366
+    px and the name of the signed-in person disappeared behind the overflow arrow."""
+    smith = User(
+        username="smith",
+        display_name="Dr Anna Smith",
+        roles=frozenset({"physician", "administrator"}),
+    )
+    window = _open_maria(qtbot, qapp, services, smith)
+    workspace = window.workspace
+    workspace.record_time_out()
+    _click_muscle(qtbot, window, "lower_trapezius", "left")
+    qapp.processEvents()
+    bar = window.findChild(QToolBar, "mainToolbar")
+    undo_button = bar.widgetForAction(window.undo_action)
+    assert isinstance(undo_button, QToolButton)
+    assert undo_button.text() == "Undo"
+    assert undo_button.isEnabled()
+    assert "Lower trapezius" in window.undo_action.toolTip()
+    user = window.findChild(QLabel, "userLabel")
+    assert user.isVisible()
+    assert user.mapTo(bar, QPoint(user.width(), 0)).x() <= bar.width()
+    qtbot.keyClick(workspace.diagram.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.redo_action.isEnabled()
+    assert bar.widgetForAction(window.redo_action).text() == "Redo"
+    assert user.isVisible()

@@ -126,10 +126,18 @@ class MainWindow(QMainWindow):
         self.find_action.triggered.connect(self.find_patient)
         bar.addAction(self.find_action)
         bar.addSeparator()
-        self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setToolTip("Undo (Ctrl+Z)")
-        self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setToolTip("Redo (Ctrl+Shift+Z)")
+        # Fixed labels: QUndoStack's own actions rename themselves "Undo Place Lower trapezius
+        # (left)", which widens the buttons and pushes the signed-in user off the tool bar.
+        # What would be undone is in the tooltip.
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.triggered.connect(self.undo_stack.undo)
+        self.redo_action = QAction("Redo", self)
+        self.redo_action.triggered.connect(self.undo_stack.redo)
+        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        self.undo_stack.undoTextChanged.connect(self._undo_tips)
+        self.undo_stack.redoTextChanged.connect(self._undo_tips)
+        self._undo_tips()
         bar.addAction(self.undo_action)
         bar.addAction(self.redo_action)
         bar.addSeparator()
@@ -183,6 +191,16 @@ class MainWindow(QMainWindow):
         user_label = QLabel(f"  {self.user.display_name} · {self.user.role_text}  ")
         user_label.setObjectName("userLabel")
         bar.addWidget(user_label)
+
+    def _undo_tips(self, _text: str = "") -> None:
+        stack = self.undo_stack
+        self.undo_action.setEnabled(stack.canUndo())
+        self.redo_action.setEnabled(stack.canRedo())
+        undo, redo = stack.undoText(), stack.redoText()
+        self.undo_action.setToolTip(f"Undo {undo} (Ctrl+Z)" if undo else "Undo (Ctrl+Z)")
+        self.redo_action.setToolTip(
+            f"Redo {redo} (Ctrl+Shift+Z)" if redo else "Redo (Ctrl+Shift+Z)"
+        )
 
     def _build_keys_dock(self) -> None:
         dock = QDockWidget("Keys", self)
