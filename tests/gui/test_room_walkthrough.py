@@ -144,3 +144,29 @@ def test_the_tool_bar_keeps_its_buttons_and_the_signed_in_user_while_charting(
     assert window.redo_action.isEnabled()
     assert bar.widgetForAction(window.redo_action).text() == "Redo"
     assert user.isVisible()
+
+
+def test_every_warning_to_acknowledge_is_shown_whole_with_a_readable_reason_field(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    """The Sign tab put the long warnings beside their reason fields: the pneumothorax warning
+    was cut off mid-sentence and the field showed "Reason (requ…"."""
+    window = _open_maria(qtbot, qapp, services)
+    workspace = window.workspace
+    workspace.tabs.setCurrentWidget(workspace.sign_panel)
+    qapp.processEvents()
+    panel = workspace.sign_panel
+    assert "ptx_risk_site" in panel.ack_fields
+    for code, field in panel.ack_fields.items():
+        labels = [
+            label
+            for label in panel.findChildren(QLabel)
+            if label.isVisible() and field.toolTip() in label.text()
+        ]
+        assert len(labels) == 1, code
+        label = labels[0]
+        assert label.height() >= label.heightForWidth(label.width()), code
+        assert _fully_shown(label, panel.viewport())
+        needed = field.fontMetrics().horizontalAdvance(field.placeholderText()) + 16
+        assert field.width() >= needed, code
+        assert _fully_shown(field, panel.viewport())

@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFormLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -54,8 +53,13 @@ class SignPanel(QScrollArea):
         layout.addWidget(self.missing)
         self.warnings_title = section_label("Warnings to acknowledge")
         layout.addWidget(self.warnings_title)
-        self.ack_form = QFormLayout()
-        layout.addLayout(self.ack_form)
+        # Each warning over the whole width with its reason field under it: side by side, the
+        # long warnings were cut off and the field was too narrow to read what was typed.
+        self.ack_box = QWidget()
+        self.ack_layout = QVBoxLayout(self.ack_box)
+        self.ack_layout.setContentsMargins(0, 0, 0, 0)
+        self.ack_layout.setSpacing(4)
+        layout.addWidget(self.ack_box)
         self.ack_fields: dict[str, QLineEdit] = {}
         self.sign_button = QPushButton("Sign note  (Ctrl+Enter)")
         self.sign_button.setObjectName("signButton")
@@ -135,8 +139,10 @@ class SignPanel(QScrollArea):
             self._warnings = warnings
             return
         kept = {code: field.text() for code, field in self.ack_fields.items()}
-        while self.ack_form.rowCount():
-            self.ack_form.removeRow(0)
+        while self.ack_layout.count():
+            item = self.ack_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
         self.ack_fields = {}
         self._warnings = warnings
         for warning in warnings:
@@ -147,9 +153,11 @@ class SignPanel(QScrollArea):
             field.setPlaceholderText("Reason (required to sign)")
             field.setToolTip(warning.message)
             field.textChanged.connect(lambda _t: self._update_button())
-            label = QLabel(warning.message)
+            label = QLabel(f"⚠ {warning.message}")
             label.setWordWrap(True)
-            self.ack_form.addRow(label, field)
+            label.setObjectName(f"ackText_{warning.code}")
+            self.ack_layout.addWidget(label)
+            self.ack_layout.addWidget(field)
             self.ack_fields[warning.code] = field
 
     def _update_button(self) -> None:
