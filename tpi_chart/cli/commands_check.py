@@ -12,10 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.domain.parsing import read_document_file
 from tpi_chart.domain.rules import evaluate
 
 EXIT_OK = 0
@@ -37,27 +35,8 @@ def register(subparsers: Any) -> None:
 
 def load_document(path: Path) -> ProcedureDocument | list[str]:
     """The parsed document, or the problems (one line each) that make it bad input."""
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return [f"{name}: no such file"]
-    except IsADirectoryError:
-        return [f"{name}: is a directory, not a file"]
-    except UnicodeDecodeError:
-        return [f"{name}: not valid JSON: the file is not UTF-8 text"]
-    except OSError as error:
-        return [f"{name}: cannot read: {error.strerror or error}"]
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        return [f"{name}: not valid JSON: line {error.lineno} column {error.colno}: {error.msg}"]
-    if not isinstance(data, dict):
-        return [f"{name}: not a procedure document: expected a JSON object"]
-    try:
-        return ProcedureDocument.model_validate(data)
-    except ValidationError as error:
-        return describe_validation_error(error)
+    document, problems = read_document_file(path)
+    return problems if document is None else document
 
 
 def run_check(args: argparse.Namespace) -> int:

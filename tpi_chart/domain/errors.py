@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 
@@ -20,13 +21,21 @@ class InvalidInput(DomainError):
         super().__init__("\n".join(self.problems))
 
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def field_path(location: Sequence[int | str]) -> str:
+    """`procedure.sites[2].volume_ml`. A key that is not a plain name (an unknown key in a
+    document can be anything, even empty or with a line break) is quoted as JSON in brackets,
+    `patient["a b"]`, so the path stays one line and visibly names it."""
     path = ""
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif not _IDENTIFIER.match(part):
+            path += f"[{json.dumps(part)}]"
         else:
-            path += f".{part}" if path else str(part)
+            path += f".{part}" if path else part
     return path
 
 
@@ -73,6 +82,10 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> list[
     lines: list[str] = []
     for item in error.errors():
         location = [part for part in item["loc"] if not _is_validator_tag(part)]
+        if item["type"] == "extra_forbidden":
+            # The last part is the document's own key, whatever it looks like ("x[0]").
+            location = [p for p in item["loc"][:-1] if not _is_validator_tag(p)]
+            location.append(item["loc"][-1])
         path = field_path(location)
         message = _message(dict(item))
         # Cross-field validators report on their model and name the field in the message.
@@ -85,6 +98,9 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> list[
     return lines
 
 
+_VALIDATOR_TAG = re.compile(r"^[a-z]+(?:-[a-z]+)+\[.*\]$", re.DOTALL)
+
+
 def _is_validator_tag(part: int | str) -> bool:
     # pydantic puts tags such as 'function-after[_known_muscle()]' into validator locations.
-    return isinstance(part, str) and "[" in part and part.endswith("]")
+    return isinstance(part, str) and _VALIDATOR_TAG.match(part) is not None

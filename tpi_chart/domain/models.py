@@ -8,7 +8,7 @@ Extend only by adding optional fields.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -53,6 +53,12 @@ Complication = Literal[
 ]
 Tolerance = Literal["well", "fair", "poor"]
 
+#: Dates and times outside these years are typing mistakes (and year 1 or 9999 with a time zone
+#: cannot even be converted to UTC).
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2199
+MAX_MG_PER_ML = 1000.0
+
 _CONCENTRATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|mg/ml)\s*$", re.IGNORECASE)
 _ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
 
@@ -83,8 +89,25 @@ def _known_payer(value: str) -> str:
 def _valid_concentration(value: str) -> str:
     if not _CONCENTRATION.match(value):
         raise ValueError(f"{value!r} is not a concentration; write it as '1%' or '40 mg/mL'")
-    if concentration_mg_per_ml(value) <= 0:
+    strength = concentration_mg_per_ml(value)
+    if strength <= 0:
         raise ValueError("must be greater than 0")
+    # 100 % w/v is a gram per millilitre: nothing injectable is stronger, and an unbounded number
+    # would overflow the dose arithmetic.
+    if strength > MAX_MG_PER_ML:
+        raise ValueError("must be at most 100% (1000 mg/mL)")
+    return value
+
+
+def _plausible_date(value: date) -> date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    # Checked on the local date; a year in this window always converts to UTC without overflow.
+    _plausible_date(value.date())
     return value
 
 
@@ -113,6 +136,8 @@ Percent = Annotated[int, Field(ge=0, le=100)]
 Volume = Annotated[float, Field(gt=0, le=100, description="millilitres")]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
 Unit = Annotated[float, Field(ge=0, le=1)]
+Day = Annotated[date, AfterValidator(_plausible_date)]
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible_moment)]
 
 
 class Model(BaseModel):
@@ -123,9 +148,9 @@ class Patient(Model):
     mrn: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
     family_name: NonEmpty
     given_name: NonEmpty
-    birth_date: date
+    birth_date: Day
     sex: Sex
-    weight_kg: Annotated[float, Field(gt=0, le=400)] | None = None
+    weight_kg: Annotated[float, Field(ge=0.1, le=400)] | None = None
     allergies: tuple[NonEmpty, ...] = ()
     anticoagulated: bool = False
     anticoagulant: NonEmpty | None = None
@@ -141,7 +166,7 @@ class Component(Model):
     concentration: Concentration
     volume_ml: Volume
     lot: NonEmpty | None = None
-    expires: date | None = None
+    expires: Day | None = None
     ndc: NonEmpty | None = None
 
     @property
@@ -189,7 +214,7 @@ class Site(Model):
     needle: Needle | None = None
     depth_cm: Annotated[float, Field(gt=0, le=15)] | None = None
     notes: Annotated[str, Field(max_length=2000)] | None = None
-    injected_at: AwareDatetime | None = None
+    injected_at: Moment | None = None
 
     @model_validator(mode="after")
     def _coordinates_complete(self) -> Site:
@@ -204,7 +229,7 @@ class Consent(Model):
     method: Literal["written", "verbal"] | None = None
     risks_discussed: tuple[NonEmpty, ...] = ()
     obtained_by: NonEmpty | None = None
-    at: AwareDatetime | None = None
+    at: Moment | None = None
 
 
 class SafetyScreen(Model):
@@ -219,7 +244,7 @@ class SafetyScreen(Model):
 
 class TimeOut(Model):
     performed_by: NonEmpty
-    at: AwareDatetime
+    at: Moment
     patient_identity_confirmed: bool = True
     procedure_confirmed: bool = True
     site_and_side_confirmed: bool = True
@@ -236,7 +261,7 @@ class WarningAcknowledgement(Model):
 
 class Signature(Model):
     signed_by: NonEmpty
-    signed_at: AwareDatetime
+    signed_at: Moment
     content_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     acknowledged_warnings: tuple[WarningAcknowledgement, ...] = ()
 
@@ -244,13 +269,13 @@ class Signature(Model):
 class Addendum(Model):
     text: Annotated[str, Field(min_length=1, max_length=20000)]
     author: NonEmpty
-    at: AwareDatetime
+    at: Moment
     sites: tuple[Site, ...] | None = None
     content_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
 class Procedure(Model):
-    performed_at: AwareDatetime
+    performed_at: Moment
     status: ProcedureStatus = "in_progress"
     payer_profile: PayerId = "none"
     diagnoses: tuple[Icd10, ...] = ()
@@ -319,7 +344,7 @@ class PriorSite(Model):
 
 
 class PriorProcedure(Model):
-    performed_at: AwareDatetime
+    performed_at: Moment
     relief_percent: Percent | None = None
     relief_weeks: Annotated[float, Field(ge=0, le=520)] | None = None
     sites: tuple[PriorSite, ...] = ()

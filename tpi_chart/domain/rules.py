@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
@@ -184,8 +184,12 @@ class Evaluation(_Out):
 
 def round_half_up(value: float, places: int) -> float:
     """Round as people do (0.25 → 0.3), from the shortest decimal form of the float."""
+    if not math.isfinite(value):
+        return value
     quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    # Enough digits for any finite float: the default 28 fail on large values.
+    context = Context(prec=400)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP, context=context))
 
 
 def _mg(value: float) -> float:

@@ -10,11 +10,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from tpi_chart.domain.canonical import content_hash
-from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.domain.parsing import read_document_file
 from tpi_chart.services.charting import ChartingService, StoredProcedure
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.storage.interfaces import Store
@@ -49,27 +47,9 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def read_document(path: Path, prefix: str = "") -> tuple[ProcedureDocument | None, list[str]]:
     """Parse one document file: (document, []) or (None, problems), one line per problem."""
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [f"{name}: no such file"]
-    except IsADirectoryError:
-        return None, [f"{name}: is a folder, not a file"]
-    except UnicodeDecodeError:
-        return None, [f"{name}: not UTF-8 text"]
-    except OSError as error:
-        return None, [f"{name}: cannot be read ({error.strerror or error})"]
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        return None, [
-            f"{name}: not valid JSON: line {error.lineno} column {error.colno}: {error.msg}"
-        ]
-    try:
-        document = ProcedureDocument.model_validate(data)
-    except ValidationError as error:
-        return None, [f"{prefix}{line}" for line in describe_validation_error(error)]
+    document, problems = read_document_file(path, prefix)
+    if document is None:
+        return None, problems
     signature = document.procedure.signature
     if signature is not None and signature.content_hash != content_hash(document):
         return None, [
