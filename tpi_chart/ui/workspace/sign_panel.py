@@ -141,8 +141,11 @@ class SignPanel(QScrollArea):
         kept = {code: field.text() for code, field in self.ack_fields.items()}
         while self.ack_layout.count():
             item = self.ack_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:  # gone at once, not only at the next turn of the event loop
+                widget.hide()
+                widget.setParent(None)
+                widget.deleteLater()
         self.ack_fields = {}
         self._warnings = warnings
         for warning in warnings:
