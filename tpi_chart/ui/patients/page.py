@@ -101,6 +101,8 @@ class PatientsPage(QWidget):
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.search.returnPressed.connect(self._open_first_result)
         self.results.currentItemChanged.connect(self._result_changed)
+        # Enter or a double click on a patient: the primary action (open today's procedure).
+        self.results.itemActivated.connect(lambda _item: self._primary_action())
         self.run_search()
 
     def _build_detail(self) -> QWidget:
@@ -212,7 +214,14 @@ class PatientsPage(QWidget):
             self.show_patient(int(current.data(Qt.ItemDataRole.UserRole)))
 
     def _open_first_result(self) -> None:
-        if self.results.count():
+        """Enter in the search: shows the first patient; Enter again (the patient is shown)
+        starts the primary action, e.g. opens today's procedure, as its tooltip says."""
+        if not self.results.count():
+            return
+        first = int(self.results.item(0).data(Qt.ItemDataRole.UserRole))
+        if self.results.currentRow() == 0 and self.patient_id == first:
+            self._primary_action()
+        else:
             self.results.setCurrentRow(0)
 
     # -- one patient -------------------------------------------------------------------------
