@@ -125,9 +125,7 @@ def test_all_bad_fields_are_named_at_once(qtbot: QtBot, services: Any) -> None:
     assert services.patients.by_mrn("D 2001") is None
 
 
-def test_enter_finds_the_patient_then_opens_today_s_procedure(
-    qtbot: QtBot, services: Any
-) -> None:
+def test_enter_finds_the_patient_then_opens_today_s_procedure(qtbot: QtBot, services: Any) -> None:
     """The primary button's tooltip promised Enter; Enter only re-selected the patient."""
     page = PatientsPage(services)
     qtbot.addWidget(page)
@@ -138,7 +136,7 @@ def test_enter_finds_the_patient_then_opens_today_s_procedure(
     assert "(Enter)" in page.primary_button.toolTip()
     with qtbot.waitSignal(page.procedure_opened, timeout=1000) as opened:
         qtbot.keyClick(page.search, Qt.Key.Key_Return)
-    today = [s for s in page.summaries if s.status != "signed"][0]
+    today = next(s for s in page.summaries if s.status != "signed")
     assert opened.args == [page.patient_id, int(today.id)]
     # The same from the result list.
     with qtbot.waitSignal(page.procedure_opened, timeout=1000):
