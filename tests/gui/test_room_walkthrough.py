@@ -16,6 +16,7 @@ from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
+from tpi_chart.ui.style import apply_theme
 
 pytestmark = pytest.mark.gui
 
@@ -31,6 +32,7 @@ def services(tmp_path: Path) -> Iterator[Any]:
 
 
 def _open_maria(qtbot: QtBot, qapp: Any, services: Any, user: User = CHEN) -> MainWindow:
+    apply_theme(qapp)  # the clinic's fonts and paddings decide what fits
     window = MainWindow(services, user)
     qtbot.addWidget(window)
     window.resize(1366, 768)
@@ -170,3 +172,17 @@ def test_every_warning_to_acknowledge_is_shown_whole_with_a_readable_reason_fiel
         needed = field.fontMetrics().horizontalAdvance(field.placeholderText()) + 16
         assert field.width() >= needed, code
         assert _fully_shown(field, panel.viewport())
+
+
+def test_after_the_time_out_the_checklist_needs_no_sideways_scrolling(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    """The time-out line "✓ Dr. Alex Chen, MD at 04:…" was cut off; the tab scrolled sideways."""
+    window = _open_maria(qtbot, qapp, services)
+    workspace = window.workspace
+    qtbot.keyClick(workspace, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qapp.processEvents()
+    checklist = workspace.checklist
+    assert checklist.timeout_label.text().startswith("✓ Dr. Alex Chen, MD at ")
+    assert not checklist.horizontalScrollBar().isVisible()
+    assert _fully_shown(checklist.timeout_label, checklist.viewport())

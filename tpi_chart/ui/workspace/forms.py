@@ -93,6 +93,8 @@ class ChecklistPanel(QScrollArea):
         self.timeout_button.clicked.connect(self.timeout_requested)
         self.timeout_label = QLabel("Not done")
         self.timeout_label.setObjectName("timeoutLabel")
+        # "✓ Dr. Alex Chen, MD at 09:41" wraps instead of pushing the tab into sideways scrolling.
+        self.timeout_label.setWordWrap(True)
         row.addWidget(self.timeout_button)
         row.addWidget(self.timeout_label, 1)
         layout.addLayout(row)
