@@ -216,7 +216,7 @@ def test_lock_now_locks_the_window(qtbot: QtBot, launched: Any) -> None:
     qtbot.keyClick(launched, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert launched.idle_lock.is_locked
     assert launched.idle_lock.stack.currentWidget() is launched.idle_lock.lock_screen
-    assert launched.windowTitle() == "TPI Chart — Locked"
+    assert launched.windowTitle() == "Locked"
 
 
 def test_new_idle_minutes_apply_at_once(
@@ -235,7 +235,7 @@ def test_new_idle_minutes_apply_at_once(
     launched.settings_action.trigger()
     assert launched.idle_lock.minutes == 3
     assert services.settings.idle_lock_minutes() == 3
-    assert launched.windowTitle() == "TPI Chart — Riverside Pain & Spine"
+    assert launched.windowTitle() == "Riverside Pain & Spine"
 
 
 def test_note_actions_need_an_open_procedure(qtbot: QtBot, services: Services) -> None:

@@ -185,3 +185,29 @@ def test_reopening_returns_to_the_same_procedure_and_view(
     assert again.stack.currentWidget() is again.workspace
     assert again.workspace.session.procedure_id == procedure_id
     assert again.workspace.current_view == "head_left"
+
+
+def test_findings_are_toggle_buttons_big_enough_for_a_gloved_finger(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    window = _open(qtbot, qapp, services)
+    editor = window.workspace.editor
+    for button in editor.findings.values():
+        assert button.height() >= 34
+    qtbot.mouseClick(editor.findings["taut_band"], Qt.MouseButton.LeftButton)
+    assert _stored_sites(services, window)[0].findings.taut_band
+    assert editor.findings["taut_band"].isChecked()
+
+
+def test_a_second_time_out_does_not_overwrite_the_first(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    window = _open(qtbot, qapp, services)
+    workspace = window.workspace
+    qtbot.keyClick(workspace, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    procedure_id = workspace.session.procedure_id
+    first = services.charting.get(procedure_id).procedure.time_out
+    assert first is not None
+    qtbot.keyClick(workspace, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert services.charting.get(procedure_id).procedure.time_out == first
+    assert "time-out was recorded" in workspace.banner.label.text()

@@ -106,8 +106,8 @@ class MainWindow(QMainWindow):
         return str(self.services.settings.clinic_name())
 
     def _clinic_title(self) -> str:
-        clinic = self._clinic_name()
-        return f"TPI Chart — {clinic}" if clinic else "TPI Chart"
+        # Qt appends the application display name ("— TPI Chart") to every window title.
+        return self._clinic_name()
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main")
@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
         settings.setValue(KEY_PROCEDURE, procedure_id)
         try:
             patient = self.services.patients.get(patient_id).patient
-            self.setWindowTitle(f"{patient.display_name} (MRN {patient.mrn}) — TPI Chart")
+            self.setWindowTitle(f"{patient.display_name} (MRN {patient.mrn})")
         except Exception:
             log.exception("patient %s not readable", patient_id)
 

@@ -262,7 +262,7 @@ class IdleLock(QObject):
         self.banner.hide()
         window = self._window
         self._title = window.windowTitle()
-        window.setWindowTitle(f"{APP_NAME} — Locked")
+        window.setWindowTitle("Locked")  # Qt appends "— TPI Chart"
         self._hidden = []
         candidates: list[QWidget] = [
             *window.findChildren(QDockWidget),

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -171,11 +172,16 @@ class WorkspacePage(QWidget):
         self.title = QLabel()
         self.title.setObjectName("procedureTitle")
         self.title.setProperty("role", "title")
-        row.addWidget(self.title)
+        # Title and status give way (clipped, full text in the tooltip) rather than overlap the
+        # clock when the window is narrow.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status_label = QLabel()
         self.status_label.setObjectName("statusLabel")
-        row.addWidget(self.status_label)
-        row.addStretch(1)
+        heading = QHBoxLayout()
+        heading.setSpacing(6)
+        heading.addWidget(self.title, 1)
+        heading.addWidget(self.status_label)
+        row.addLayout(heading, 1)
         self.elapsed = QLabel()
         self.elapsed.setObjectName("elapsedClock")
         self.elapsed.setProperty("role", "big")
@@ -410,6 +416,7 @@ class WorkspacePage(QWidget):
             return
         when = f"{p.performed_at.astimezone():%Y-%m-%d %H:%M}"
         self.title.setText(f"{self._patient_line}  ·  {when}")
+        self.title.setToolTip(self.title.text())
         status = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}[p.status]
         injected = sum(1 for s in self.session.sites if s.site.state == "injected")
         self.status_label.setText(f"· {status} · {injected}/{len(self.session.sites)} injected")
@@ -586,6 +593,14 @@ class WorkspacePage(QWidget):
     def record_time_out(self) -> None:
         p = self.session.procedure
         if p is None or not self._editable():
+            return
+        if p.time_out is not None:  # never overwrite the recorded time-out with a stray Ctrl+T
+            local = p.time_out.at.astimezone()
+            self.banner.show_message(
+                f"The time-out was recorded by {p.time_out.performed_by} at {local:%H:%M}; "
+                "undo it (Ctrl+Z) to record it again",
+                "warn",
+            )
             return
         changes: dict[str, Any] = {"time_out": time_out_now(self.user.display_name)}
         if p.status == "planned":

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFrame,
@@ -25,6 +24,7 @@ FINDINGS = (
     ("jump_sign", "Jump sign"),
     ("negative_aspiration", "Neg. aspiration"),
 )
+MIN_TARGET_PX = 34
 TWITCH_BUTTONS = (("none", "None", "N / 0"), ("weak", "Weak", "W / 1"), ("brisk", "Brisk", "B / 2"))
 
 
@@ -123,9 +123,14 @@ class SiteEditor(QFrame):
         grid.addLayout(volume_row, 2, 0, 1, 2)
 
         findings_row = QHBoxLayout()
-        self.findings: dict[str, QCheckBox] = {}
+        # Toggle buttons, not check boxes: a gloved finger needs a 34 px target (product.md §3).
+        self.findings: dict[str, QPushButton] = {}
         for key, text in FINDINGS:
-            box = QCheckBox(text)
+            box = QPushButton(text)
+            box.setObjectName(f"finding_{key}")
+            box.setCheckable(True)
+            box.setProperty("role", "toggle")
+            box.setMinimumHeight(MIN_TARGET_PX)
             box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             box.clicked.connect(
                 lambda checked, k=key: self.findings_requested.emit(k, bool(checked))
