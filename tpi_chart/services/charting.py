@@ -152,14 +152,21 @@ class ChartingService:
         prior procedures are the sessions the procedure's document reported when it was imported
         (in that order), then the earlier procedures in this database on other dates."""
         record = self._record(procedure_id)
-        patient = self._store.patients.get(record.patient_id)
-        if patient is None:  # pragma: no cover - a foreign key guarantees it
-            raise NotFound(f"patient {record.patient_id} does not exist")
+        # A signed note keeps the patient and the earlier sessions it was signed with: its hash
+        # covers the patient, and its acknowledged warnings came from those sessions.
+        snapshot = self._store.procedures.signed_snapshot(procedure_id)
+        if snapshot is None or record.procedure.status != "signed":
+            current = self._store.patients.get(record.patient_id)
+            if current is None:  # pragma: no cover - a foreign key guarantees it
+                raise NotFound(f"patient {record.patient_id} does not exist")
+            patient, priors = current.patient, None
+        else:
+            patient, priors = snapshot.patient, snapshot.prior_procedures
         return ProcedureDocument(
             format=FORMAT_ID,
-            patient=patient.patient,
+            patient=patient,
             procedure=record.procedure,
-            prior_procedures=self._history_for_document(procedure_id),
+            prior_procedures=self._history_for_document(procedure_id) if priors is None else priors,
         )
 
     def _history_for_document(self, procedure_id: int) -> tuple[PriorProcedure, ...]:
@@ -314,9 +321,11 @@ class ChartingService:
     def restore_site(self, site_id: int) -> StoredSite:
         """Undo a removal: same id, same number as before it was removed."""
         current = self._site_record(site_id)
-        self._unsigned(current.procedure_id)
+        record = self._unsigned(current.procedure_id)
         if not current.removed:
             return _stored_site(current)
+        # Its preparation may have been replaced since the site was removed.
+        self._check_preparation(record, current.site)
         with self._locked_as_domain_error(current.procedure_id):
             return _stored_site(self._store.procedures.set_site_removed(site_id, False, self._user))
 
@@ -326,13 +335,18 @@ class ChartingService:
         that `signature.content_hash` is the document's content hash; required items and warning
         acknowledgements are the signing service's job."""
         self._unsigned(procedure_id)
-        expected = content_hash(self.document(procedure_id))
+        document = self.document(procedure_id)
+        expected = content_hash(document)
         if signature.content_hash != expected:
             raise InvalidInput(
                 ["signature.content_hash: does not match the procedure's content; sign it again"]
             )
         with self._locked_as_domain_error(procedure_id):
-            return _stored(self._store.procedures.sign(procedure_id, signature, self._user))
+            return _stored(
+                self._store.procedures.sign(
+                    procedure_id, signature, self._user, document.prior_procedures
+                )
+            )
 
     def add_addendum(self, procedure_id: int, addendum: Addendum) -> StoredProcedure:
         """Append an addendum to a signed procedure (insert-only)."""

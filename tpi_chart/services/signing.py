@@ -19,7 +19,14 @@ from pydantic import ValidationError
 
 from tpi_chart.domain.canonical import addendum_hash, content_hash
 from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validation_error
-from tpi_chart.domain.models import Addendum, Procedure, ProcedureDocument, Signature, Site
+from tpi_chart.domain.models import (
+    Addendum,
+    PriorProcedure,
+    Procedure,
+    ProcedureDocument,
+    Signature,
+    Site,
+)
 from tpi_chart.domain.rules import RuleWarning, evaluate
 from tpi_chart.domain.signing import (
     MissingItem,
@@ -54,7 +61,13 @@ class ChartingLike(Protocol):
 class SigningStore(Protocol):
     """What signing needs from the store's procedure repository."""
 
-    def sign(self, procedure_id: int, signature: Signature, user: str) -> ProcedureRecord: ...
+    def sign(
+        self,
+        procedure_id: int,
+        signature: Signature,
+        user: str,
+        prior_procedures: tuple[PriorProcedure, ...] | None = None,
+    ) -> ProcedureRecord: ...
 
     def add_addendum(self, procedure_id: int, addendum: Addendum, user: str) -> ProcedureRecord: ...
 
@@ -177,7 +190,7 @@ class SigningService:
                 content_hash=content_hash(document),
                 acknowledged_warnings=acknowledgement_records(warnings, reasons),
             )
-            self._procedures.sign(procedure_id, signature, user.username)
+            self._procedures.sign(procedure_id, signature, user.username, document.prior_procedures)
         return self._charting.get(procedure_id)
 
     def add_addendum(

@@ -52,6 +52,14 @@ class ProcedureRecord:
 
 
 @dataclass(frozen=True)
+class SignedSnapshot:
+    """What a signed procedure's document showed when it was signed, beyond its own rows."""
+
+    patient: Patient
+    prior_procedures: tuple[PriorProcedure, ...] | None  # None: signed before schema v5
+
+
+@dataclass(frozen=True)
 class ProcedureSummaryRecord:
     id: int
     patient_id: int
@@ -88,6 +96,7 @@ class ProcedureRepository(Protocol):
     def ids_for_patient(self, patient_id: int) -> list[int]: ...
     def history(self, patient_id: int) -> list[HistoryRecord]: ...
     def reported_history(self, procedure_id: int) -> tuple[PriorProcedure, ...]: ...
+    def signed_snapshot(self, procedure_id: int) -> SignedSnapshot | None: ...
     def add(
         self,
         patient_id: int,
@@ -106,7 +115,13 @@ class ProcedureRepository(Protocol):
     def add_site(self, procedure_id: int, site: Site, user: str) -> SiteRecord: ...
     def update_site(self, site_id: int, site: Site, user: str) -> SiteRecord: ...
     def set_site_removed(self, site_id: int, removed: bool, user: str) -> SiteRecord: ...
-    def sign(self, procedure_id: int, signature: Signature, user: str) -> ProcedureRecord: ...
+    def sign(
+        self,
+        procedure_id: int,
+        signature: Signature,
+        user: str,
+        prior_procedures: tuple[PriorProcedure, ...] | None = None,
+    ) -> ProcedureRecord: ...
     def add_addendum(self, procedure_id: int, addendum: Addendum, user: str) -> ProcedureRecord: ...
 
 

@@ -45,6 +45,7 @@ from tpi_chart.storage.interfaces import (
     PatientRecord,
     ProcedureRecord,
     ProcedureSummaryRecord,
+    SignedSnapshot,
     SiteRecord,
 )
 from tpi_chart.storage.users import UserRepository
@@ -354,6 +355,22 @@ class SqliteProcedures(_Base):
             return ()
         return tuple(PriorProcedure.model_validate(item) for item in json.loads(row[0]))
 
+    def signed_snapshot(self, procedure_id: int) -> SignedSnapshot | None:
+        """The patient and earlier sessions as they were at signing (None: not signed)."""
+        row = self._conn.execute(
+            "SELECT patient, prior_procedures FROM signed_snapshots WHERE procedure_id = ?",
+            (procedure_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        priors = row["prior_procedures"]
+        return SignedSnapshot(
+            Patient.model_validate_json(row["patient"]),
+            None
+            if priors is None
+            else tuple(PriorProcedure.model_validate(item) for item in json.loads(priors)),
+        )
+
     def history(self, patient_id: int) -> list[HistoryRecord]:
         """The patient's procedures, oldest first, in two queries whatever their number (the
         rules read this on every edit)."""
@@ -510,7 +527,7 @@ class SqliteProcedures(_Base):
                 after=after,
             )
             if procedure.signature is not None:
-                self.sign(procedure_id, procedure.signature, user)
+                self.sign(procedure_id, procedure.signature, user, reported_history)
             for addendum in procedure.addenda:
                 self.add_addendum(procedure_id, addendum, user)
             record = self.get(procedure_id)
@@ -635,12 +652,30 @@ class SqliteProcedures(_Base):
         assert record is not None
         return record
 
-    def sign(self, procedure_id: int, signature: Signature, user: str) -> ProcedureRecord:
+    def sign(
+        self,
+        procedure_id: int,
+        signature: Signature,
+        user: str,
+        prior_procedures: tuple[PriorProcedure, ...] | None = None,
+    ) -> ProcedureRecord:
         """The signing update: status → signed with the signature columns; after it the triggers
-        refuse every change to the procedure, its sites, preparations and components."""
+        refuse every change to the procedure, its sites, preparations and components. The
+        patient as stored now and `prior_procedures` (the earlier sessions the signed document
+        showed) are kept with it (schema v5)."""
         with self._store.transaction():
             patient_id = self._patient_of(procedure_id)
             s = signature.model_dump(mode="json")
+            priors = (
+                None
+                if prior_procedures is None
+                else _dumps([prior.model_dump(mode="json") for prior in prior_procedures])
+            )
+            self._conn.execute(
+                "INSERT INTO signed_snapshots (procedure_id, patient, prior_procedures)"
+                " SELECT ?, data, ? FROM patients WHERE id = ?",
+                (procedure_id, priors, patient_id),
+            )
             self._conn.execute(
                 "UPDATE procedures SET status = 'signed', signed_by = ?, signed_at = ?,"
                 " content_hash = ?, acknowledgements = ? WHERE id = ?",

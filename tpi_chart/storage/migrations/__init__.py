@@ -11,6 +11,7 @@ from tpi_chart.storage.migrations import (
     v0002_lot_recall,
     v0003_users,
     v0004_reported_history,
+    v0005_signed_snapshot,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -18,5 +19,6 @@ MIGRATIONS: tuple[str, ...] = (
     v0002_lot_recall.SQL,
     v0003_users.SQL,
     v0004_reported_history.SQL,
+    v0005_signed_snapshot.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
