@@ -389,7 +389,14 @@ class ChartLifecycle(RuleBasedStateMachine):
         signature = stored.procedure.signature
         assert signature is not None
         assert {a.code for a in signature.acknowledged_warnings} == set(acks)
-        model.header = model.header.model_copy(update={"status": "signed", "signature": signature})
+        # The note names the physician who signed it.
+        model.header = model.header.model_copy(
+            update={
+                "status": "signed",
+                "signature": signature,
+                "physician": PHYSICIAN.display_name,
+            }
+        )
         document = self.services.charting.document(procedure_id)
         assert content_hash(document) == signature.content_hash
         model.signed_document = _unsigned_view(document)

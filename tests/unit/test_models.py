@@ -115,3 +115,14 @@ def test_models_are_frozen() -> None:
     document = ProcedureDocument.model_validate(reference())
     with pytest.raises(ValidationError):
         document.patient.mrn = "X"  # type: ignore[misc]
+
+
+def test_a_date_of_birth_in_the_future_is_refused() -> None:
+    from datetime import date, timedelta
+
+    document = reference()
+    tomorrow = date.today() + timedelta(days=1)
+    document["patient"]["birth_date"] = tomorrow.isoformat()
+    assert problems(document) == [
+        f"patient.birth_date: {tomorrow.isoformat()} is in the future; give the date of birth"
+    ]

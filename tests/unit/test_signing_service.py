@@ -197,3 +197,22 @@ def test_the_charting_service_refuses_edits_to_a_signed_procedure(env: Env) -> N
         env.charting.update(procedure_id, {"pain_after": 0})
     with pytest.raises(ProcedureLocked):
         env.service.sign(procedure_id, CHEN, ACKS)  # AlreadySigned is a ProcedureLocked
+
+
+def test_the_note_names_the_physician_who_signs_it(env: Env) -> None:
+    procedure_id = env.add()
+    assert env.charting.get(procedure_id).procedure.physician == "Dr. Alex Chen, MD"
+    smith = User(
+        username="smith", display_name="Dr. Anna Smith, DO", roles=frozenset({"physician"})
+    )
+
+    stored = env.service.sign(procedure_id, smith, ACKS)
+
+    assert stored.procedure.physician == "Dr. Anna Smith, DO"
+    assert stored.procedure.signature is not None
+    assert stored.procedure.signature.content_hash == content_hash(
+        env.charting.document(procedure_id)
+    )
+    changes = [row for row in env.store.audit.rows() if row.action == "update"]
+    assert changes
+    assert "Dr. Anna Smith, DO" in (changes[-1].after or "")

@@ -336,3 +336,18 @@ def test_search_folds_case_and_accents(store: SqliteStore) -> None:
     assert mrns("") == ["L1", "N1", "O1"]
     assert mrns("50%") == []
     assert fold("Müller-Lüdenscheidt") == "muller-ludenscheidt"
+
+
+def test_search_finds_part_of_an_mrn_and_us_written_dates(store: SqliteStore) -> None:
+    base = reference().patient
+    store.patients.add(base.model_copy(update={"mrn": "D1001"}), "ma")
+    store.patients.add(
+        base.model_copy(update={"mrn": "D2002", "birth_date": date(1981, 9, 3)}), "ma"
+    )
+
+    def mrns(text: str) -> list[str]:
+        return [r.patient.mrn for r in store.patients.search(text, 50)]
+
+    assert mrns("1001") == ["D1001"]
+    assert mrns("5/12/1974") == ["D1001"]
+    assert mrns("09/03/1981") == ["D2002"]

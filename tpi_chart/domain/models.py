@@ -144,11 +144,17 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+def _not_in_the_future(value: date) -> date:
+    if value > date.today():
+        raise ValueError(f"{value.isoformat()} is in the future; give the date of birth")
+    return value
+
+
 class Patient(Model):
     mrn: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
     family_name: NonEmpty
     given_name: NonEmpty
-    birth_date: Day
+    birth_date: Annotated[Day, AfterValidator(_not_in_the_future)]
     sex: Sex
     weight_kg: Annotated[float, Field(ge=0.1, le=400)] | None = None
     allergies: tuple[NonEmpty, ...] = ()

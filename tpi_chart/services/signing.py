@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -56,6 +56,8 @@ class ChartingLike(Protocol):
     def get(self, procedure_id: int) -> StoredProcedureLike: ...
 
     def document(self, procedure_id: int) -> ProcedureDocument: ...
+
+    def update(self, procedure_id: int, changes: dict[str, Any]) -> StoredProcedureLike: ...
 
 
 class SigningStore(Protocol):
@@ -184,6 +186,11 @@ class SigningService:
             open_codes = unacknowledged(warnings, reasons)
             if missing or open_codes:
                 raise NotReadyToSign(missing, open_codes)
+            if document.procedure.physician != user.display_name:
+                # The note names the physician who signs it (the plan may have named another);
+                # an audited change in the same transaction, covered by the signature.
+                self._charting.update(procedure_id, {"physician": user.display_name})
+                document = self._charting.document(procedure_id)
             signature = Signature(
                 signed_by=user.display_name,
                 signed_at=self._clock(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import unicodedata
 import uuid
@@ -97,6 +98,18 @@ class _Base:
         return self._store.audit.record(**fields)
 
 
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def _iso_date(token: str) -> str:
+    """'5/12/1974' (month/day/year, as on US forms) → '1974-05-12'; anything else unchanged."""
+    match = _US_DATE.match(token)
+    if match is None:
+        return token
+    month, day, year = match.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
 class SqlitePatients(_Base):
     def _from_row(self, row: sqlite3.Row) -> PatientRecord:
         return PatientRecord(int(row["id"]), Patient.model_validate_json(row["data"]))
@@ -112,6 +125,8 @@ class SqlitePatients(_Base):
         return None if row is None else self._from_row(row)
 
     def search(self, text: str, limit: int) -> list[PatientRecord]:
+        """Every word must match part of the name (accents ignored), part of the MRN, or the
+        start of the date of birth (1974-05-12, 1974-05, or as written on US forms, 5/12/1974)."""
         clauses: list[str] = []
         params: list[Any] = []
         for token in text.split():
@@ -120,7 +135,8 @@ class SqlitePatients(_Base):
                 "(search_name LIKE ? ESCAPE '\\' OR mrn LIKE ? ESCAPE '\\'"
                 " OR birth_date LIKE ? ESCAPE '\\')"
             )
-            params += [f"%{folded}%", f"{_like_escape(token)}%", f"{_like_escape(token)}%"]
+            birth = _like_escape(_iso_date(token))
+            params += [f"%{folded}%", f"%{_like_escape(token)}%", f"{birth}%"]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._conn.execute(
             f"SELECT id, data FROM patients {where} ORDER BY search_name, birth_date, id LIMIT ?",
