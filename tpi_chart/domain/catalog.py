@@ -83,6 +83,13 @@ class Agent(_Data):
     methylprednisolone_equivalent_per_mg: Equivalence | None = None
 
 
+class ResponseThreshold(_Data):
+    """Relief (%) that counts as a response when the payer profile sets none."""
+
+    relief_percent: int = Field(ge=0, le=100)
+    source: str
+
+
 class NearMax(_Data):
     """Fraction of the maximum local anesthetic dose at which the rules start to warn."""
 
@@ -111,6 +118,7 @@ class Catalog(_Data):
     unspecified_message: str
     agents: dict[str, Agent]
     anesthetic_near_max: NearMax
+    response: ResponseThreshold
     payers: dict[str, PayerProfile]
 
     def muscle_name(self, muscle_id: str) -> str:
@@ -150,6 +158,13 @@ def load_catalog() -> Catalog:
         unspecified_message=muscles_doc["unspecified"]["message"],
         agents=agents,
         anesthetic_near_max=NearMax.model_validate(formulary_doc["anesthetic_near_max"]),
+        response=ResponseThreshold.model_validate(
+            {
+                k: v
+                for k, v in _read_json(resource_path("catalog/response.json")).items()
+                if k != "_about"
+            }
+        ),
         payers=load_payer_profiles(resource_path("payers")),
     )
 

@@ -31,13 +31,9 @@ from pydantic import BaseModel, ConfigDict
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, PayerProfile, load_catalog
 from tpi_chart.domain.diagram import default_position
 from tpi_chart.domain.models import Procedure
-from tpi_chart.domain.rules import agent_totals, round_half_up
+from tpi_chart.domain.rules import ROLLING_YEAR_DAYS, agent_totals, round_half_up
 
-#: The rolling window of the payer rules: the day itself and the 364 days before it.
-WINDOW_DAYS = 365
-#: Relief at or above this counts as a response when the payer sets no threshold of its own
-#: (clinical-reference §2.4: the LCDs' "at least 50 %").
-DEFAULT_RELIEF_THRESHOLD = 50
+WINDOW_DAYS = ROLLING_YEAR_DAYS
 
 
 class _Out(BaseModel):
@@ -425,6 +421,6 @@ def summarize(
         muscles=muscle_counts(chronological, profile, catalog),
         steroids=steroid_summary(chronological, as_of, catalog),
         sessions=session_count(chronological, profile, as_of),
-        relief_threshold=profile.min_relief_percent_for_repeat or DEFAULT_RELIEF_THRESHOLD,
+        relief_threshold=(profile.min_relief_percent_for_repeat or catalog.response.relief_percent),
         relief_required=profile.min_relief_percent_for_repeat,
     )

@@ -65,8 +65,8 @@ _MANY_MUSCLES_FROM = 3
 # Units are computed from the charted mg (rounded to 0.1 mg, as printed); the epsilon keeps float
 # noise such as 4.000000001 units from rounding up to 5.
 _UNIT_EPSILON = 1e-9
-# A rolling 365 days: the procedure date and the 364 days before it.
-_DAYS_PER_YEAR = 365
+#: The payers' "rolling 12 months": the procedure date and the 364 days before it.
+ROLLING_YEAR_DAYS = 365
 
 
 class _Out(BaseModel):
@@ -807,7 +807,7 @@ def _session_warnings(context: _Context) -> list[RuleWarning]:
         {
             prior.performed_at.date()
             for prior in context.earlier_sessions()
-            if (day - prior.performed_at.date()).days < _DAYS_PER_YEAR
+            if (day - prior.performed_at.date()).days < ROLLING_YEAR_DAYS
         }
     )
     sessions = len(earlier) + 1

@@ -19,6 +19,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import DiagramView, load_diagram
 from tpi_chart.domain.history import Marker
 from tpi_chart.ui import style
@@ -89,7 +90,7 @@ class HistoryDiagram(QWidget):
         self.setMinimumSize(200, 130)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.markers: tuple[Marker, ...] = ()
-        self.threshold = 50
+        self.threshold = load_catalog().response.relief_percent  # until a patient is shown
         self._session_order: dict[int, int] = {}
         self._panels: list[_Panel] = []
 

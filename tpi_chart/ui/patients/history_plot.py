@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QHelpEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.history import Visit
 from tpi_chart.ui import style
 
@@ -58,7 +59,7 @@ class PainReliefPlot(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.visits: tuple[Visit, ...] = ()
         self.as_of = date.today()
-        self.threshold = 50
+        self.threshold = load_catalog().response.relief_percent  # until a patient is shown
         self._xs: list[tuple[float, Visit]] = []
 
     def sizeHint(self) -> QSize:
