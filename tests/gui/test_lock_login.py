@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users
@@ -140,3 +140,21 @@ def test_an_administrator_manages_accounts(env: Env, qtbot: QtBot) -> None:
     dialog.select("rivera")
     assert dialog.reset_password("short") is False
     assert "at least 8 characters" in dialog.message.text()
+
+
+def test_enter_in_the_password_adds_the_account_and_close_closes(env: Env, qtbot: QtBot) -> None:
+    admin = create_admin(env, qtbot)
+    dialog = AccountsDialog(env.auth, admin)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.new_username.setText("okafor")
+    dialog.new_name.setText("R. Okafor, MD")
+    dialog.new_password.setText("Okafor-Secret-07")
+    for role, box in dialog.role_boxes.items():
+        box.setChecked(role == "physician")
+    qtbot.keyClick(dialog.new_password, Qt.Key.Key_Return)
+    assert dialog.message.text() == "Account okafor added."
+    assert dialog.isVisible()  # Enter added the account; it did not close the dialog
+    close = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Close)
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()

@@ -6,9 +6,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -38,7 +40,9 @@ class AccountsDialog(QDialog):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the full name
         self.toggle_button = QPushButton("Deactivate")
         self.reset_button = QPushButton("Reset password…")
         self.save_roles_button = QPushButton("Save roles")
@@ -59,6 +63,7 @@ class AccountsDialog(QDialog):
         self.new_password = QLineEdit()
         self.new_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.add_button = QPushButton("Add account")
+        self.new_password.returnPressed.connect(self.add_button.click)
         add_box = QGroupBox("New account")
         form = QFormLayout(add_box)
         form.addRow("Username", self.new_username)
@@ -76,6 +81,13 @@ class AccountsDialog(QDialog):
         layout.addLayout(row_buttons)
         layout.addWidget(add_box)
         layout.addWidget(self.message)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout.addWidget(close)
+        # Enter belongs to the field it is pressed in (the password adds the account), never
+        # to whichever button Qt would make the dialog's default.
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
 
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.add_button.clicked.connect(self.add_account)
