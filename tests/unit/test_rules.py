@@ -591,10 +591,16 @@ def test_expired_lot(performed_at: str, expires: str, expired: bool) -> None:
 # ----------------------------------------------------------------------------- payer rules
 
 
-def prior(when: str, relief: int | None = 60, sites: tuple[tuple[str, str], ...] = ()) -> dict:
+def prior(
+    when: str,
+    relief: int | None = 60,
+    sites: tuple[tuple[str, str], ...] = (),
+    weeks: float | None = 8,
+) -> dict:
     return {
         "performed_at": f"{when}T10:00:00-07:00",
         "relief_percent": relief,
+        "relief_weeks": weeks,
         "sites": [{"muscle": m, "side": s} for m, s in sites],
     }
 
@@ -686,6 +692,33 @@ def test_repeat_without_relief(
     extra = {} if prior_relief_percent is None else {"prior_relief_percent": prior_relief_percent}
     result = evaluate(make([("masseter", "left")], payer="medicare-2024", priors=priors, **extra))
     assert ("repeat_without_relief" in codes(result)) is warns
+    no_payer = evaluate(make([("masseter", "left")], payer="none", priors=priors, **extra))
+    assert "repeat_without_relief" not in codes(no_payer)
+
+
+@pytest.mark.parametrize(
+    ("weeks", "this_visit_weeks", "message"),
+    [
+        (8, None, None),
+        (6, None, None),  # the LCD's "at least 6 weeks"
+        (4, None, "gave 60 % relief for 4 weeks"),
+        (None, None, "for how long is not recorded"),
+        (None, 7, None),  # duration charted on this procedure
+        (8, 3, "gave 60 % relief for 3 weeks"),  # this procedure's record wins
+    ],
+)
+def test_repeat_needs_relief_lasting_the_payers_weeks(
+    weeks: float | None, this_visit_weeks: float | None, message: str | None
+) -> None:
+    extra = {} if this_visit_weeks is None else {"prior_relief_weeks": this_visit_weeks}
+    priors = [prior("2026-08-01", 60, weeks=weeks)]
+    result = evaluate(make([("masseter", "left")], payer="medicare-2024", priors=priors, **extra))
+    if message is None:
+        assert "repeat_without_relief" not in codes(result)
+    else:
+        found = warning(result, "repeat_without_relief")
+        assert message in found.message
+        assert "lasting at least 6 weeks" in found.message
     no_payer = evaluate(make([("masseter", "left")], payer="none", priors=priors, **extra))
     assert "repeat_without_relief" not in codes(no_payer)
 

@@ -106,6 +106,7 @@ class PayerProfile(_Data):
     max_sessions_per_365_days: int | None = None
     min_days_same_muscle_side: int | None = None
     min_relief_percent_for_repeat: int | None = None
+    min_relief_weeks_for_repeat: int | None = None
     max_regions_per_session: int | None = None
     covered_diagnoses: tuple[str, ...] | None = None
     anesthetic_billable: bool = False

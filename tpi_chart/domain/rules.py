@@ -881,10 +881,28 @@ def _relief_warnings(context: _Context) -> list[RuleWarning]:
         relief = latest.relief_percent
     when = latest.performed_at.date().isoformat()
     rule = f"{context.payer.id} requires at least {minimum} % relief after the latest session"
+    weeks_needed = context.payer.min_relief_weeks_for_repeat
+    weeks = context.procedure.prior_relief_weeks
+    if weeks is None:
+        weeks = latest.relief_weeks
     if relief is None:
         message = f"Repeat without recorded relief: no relief recorded for the session of {when}; "
     elif relief < minimum:
         message = f"Repeat without enough relief: the session of {when} gave {relief} % relief; "
+    elif weeks_needed is None:
+        return []
+    elif weeks is None:
+        message = (
+            f"Repeat without a recorded duration of relief: the session of {when} gave {relief} % "
+            f"relief, but for how long is not recorded; "
+        )
+        rule += f", lasting at least {weeks_needed} weeks"
+    elif weeks < weeks_needed:
+        message = (
+            f"Repeat after too short a relief: the session of {when} gave {relief} % relief for "
+            f"{weeks:g} weeks; "
+        )
+        rule += f", lasting at least {weeks_needed} weeks"
     else:
         return []
     return [RuleWarning(code="repeat_without_relief", message=message + rule + ".")]
