@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
+import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -27,40 +27,9 @@ from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from tpi_chart.domain.diagram import VIEW_IDS, default_position  # noqa: E402
-from tpi_chart.domain.models import Site  # noqa: E402
+from tpi_chart.domain.models import Patient, Procedure, Site  # noqa: E402
+from tpi_chart.services.context import Services, open_services  # noqa: E402
 from tpi_chart.ui.diagram import BodyDiagram  # noqa: E402
-
-
-@dataclass(frozen=True)
-class _Stored:
-    id: int
-    number: int
-    site: Site
-
-
-class _MemoryService:
-    """An in-memory stand-in for the charting service (screenshots need no database)."""
-
-    def __init__(self) -> None:
-        self.rows: list[_Stored] = []
-
-    def sites(self, procedure_id: int) -> list[Any]:
-        return list(self.rows)
-
-    def add_site(self, procedure_id: int, site: Site) -> Any:
-        stored = _Stored(len(self.rows) + 1, len(self.rows) + 1, site)
-        self.rows.append(stored)
-        return stored
-
-    def update_site(self, site_id: int, site: Site) -> Any:
-        raise NotImplementedError
-
-    def remove_site(self, site_id: int) -> None:
-        raise NotImplementedError
-
-    def restore_site(self, site_id: int) -> Any:
-        raise NotImplementedError
-
 
 EXAMPLE_SITES: tuple[tuple[str, str, str, str | None], ...] = (
     # the reference visit: (muscle, side, state, twitch)
@@ -79,14 +48,15 @@ EXAMPLE_SITES: tuple[tuple[str, str, str, str | None], ...] = (
 )
 
 
-def _example_service() -> _MemoryService:
-    service = _MemoryService()
+def _example_procedure(services: Services) -> int:
+    """A procedure in a scratch database holding every example site (real services: the picture
+    is drawn from stored rows, as in the app)."""
+    sites = []
     for muscle, side, state, twitch in EXAMPLE_SITES:
         position = default_position(muscle, side)
         assert position is not None, muscle
         view, x, y = position
-        service.add_site(
-            1,
+        sites.append(
             Site.model_validate(
                 {
                     "muscle": muscle,
@@ -98,9 +68,21 @@ def _example_service() -> _MemoryService:
                     "y": y,
                     "volume_ml": 1.5,
                 }
-            ),
+            )
         )
-    return service
+    patient = services.patients.create(
+        Patient(
+            mrn="X1",
+            family_name="Example",
+            given_name="Pat",
+            birth_date=date(1970, 1, 1),
+            sex="female",
+        )
+    )
+    procedure = Procedure(
+        performed_at=datetime(2026, 11, 20, 9, 30, tzinfo=UTC), sites=tuple(sites)
+    )
+    return services.charting.create(patient.id, procedure).id
 
 
 def render(diagram: BodyDiagram, view_id: str, height: int, out: Path, scale: float = 2.0) -> Path:
@@ -129,24 +111,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["TPI_CHART_KEY_DIR"] = folder  # the scratch database's audit key stays in it
+        with open_services(Path(folder) / "example.db", "screenshots") as services:
+            written = _draw(services, args.height, args.out)
+    for path in written:
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    del app
+    return 0
+
+
+def _draw(services: Services, height: int, out: Path) -> list[Path]:
     host = QWidget()
-    diagram = BodyDiagram(_example_service(), host)
+    diagram = BodyDiagram(services.charting, host)
     diagram.legend.hide()
     diagram.hover_label.hide()
     diagram.tabs.hide()
     for button in (diagram.zoom_in_button, diagram.zoom_out_button, diagram.fit_button):
         button.hide()
     host.show()
-    diagram.set_procedure(1)
+    diagram.set_procedure(_example_procedure(services))
     written = []
     for view_id in VIEW_IDS:
-        written.append(render(diagram, view_id, args.height, args.out / f"diagram-{view_id}.png"))
-        written.append(render(diagram, view_id, 300, args.out / f"diagram-{view_id}-300.png"))
-    for path in written:
-        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        written.append(render(diagram, view_id, height, out / f"diagram-{view_id}.png"))
+        written.append(render(diagram, view_id, 300, out / f"diagram-{view_id}-300.png"))
     host.close()
-    del app
-    return 0
+    return written
 
 
 if __name__ == "__main__":
