@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QSettings
 from pytestqt.qtbot import QtBot
 
 from tpi_chart.services.context import open_services
@@ -23,6 +23,7 @@ PASSWORD = "a long enough passphrase"
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("launch")
+    QSettings().clear()  # no "last procedure" left by another test
     with open_services(tmp_path / "chart.db", "os-login", seed_demo_if_new=True) as opened:
         yield opened
     for window in list(launch._windows):
@@ -65,3 +66,16 @@ def test_another_person_unlocking_gets_their_own_window(qtbot: QtBot, services: 
     qtbot.addWidget(current)
     assert current.user == rivera
     assert current.services.user == "rivera"
+
+
+def test_typing_after_sign_in_goes_to_the_patient_search(qtbot: QtBot, services: Any) -> None:
+    chen = services.auth.create_first_administrator(
+        "chen", "Dr. Alex Chen, MD", PASSWORD, physician=True
+    )
+    window = launch.open_window(services, chen)
+    qtbot.addWidget(window)
+    # The widget that takes the keys once the window is active (offscreen runs may leave another
+    # test's window active, so ask the window rather than the application).
+    assert window.focusWidget() is window.patients.search
+    qtbot.keyClicks(window.patients.search, "lopez")
+    assert window.patients.search.text() == "lopez"

@@ -117,5 +117,9 @@ def open_window(services: Services, user: User) -> Any:
         window.show()
     else:  # the first start on this computer: use the whole screen
         window.showMaximized()
+    # After the sign-in dialog closes, typing goes straight to the window: into the patient
+    # search, or the workspace when the last procedure was reopened.
+    window.activateWindow()
+    window.focus_start()
     _windows.append(window)
     return window

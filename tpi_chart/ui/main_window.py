@@ -265,6 +265,13 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.patients)
         QSettings().setValue(KEY_PROCEDURE, None)
 
+    def focus_start(self) -> None:
+        """Where the keyboard goes when the window opens."""
+        if self.stack.currentWidget() is self.patients:
+            self.patients.search.setFocus()
+        else:
+            self.workspace.setFocus()
+
     def find_patient(self) -> None:
         self.show_patients()
         self.patients.search.setFocus()
