@@ -186,3 +186,20 @@ def test_after_the_time_out_the_checklist_needs_no_sideways_scrolling(
     assert checklist.timeout_label.text().startswith("✓ Dr. Alex Chen, MD at ")
     assert not checklist.horizontalScrollBar().isVisible()
     assert _fully_shown(checklist.timeout_label, checklist.viewport())
+
+
+def test_an_administrators_tool_bar_fits_1366_px_with_the_name_visible(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    admin = User(
+        username="chen",
+        display_name="Dr. Alex Chen, MD",
+        roles=frozenset({"physician", "administrator"}),
+    )
+    window = _open_maria(qtbot, qapp, services, admin)
+    qapp.processEvents()
+    bar = window.findChild(QToolBar, "mainToolbar")
+    user = window.findChild(QLabel, "userLabel")
+    assert user.isVisible()
+    assert user.mapTo(bar, QPoint(user.width(), 0)).x() <= bar.width()
+    assert "Administrator" in user.toolTip()

@@ -188,7 +188,9 @@ class MainWindow(QMainWindow):
         self.keys_action.setShortcuts([QKeySequence("F12"), QKeySequence("?")])
         self.keys_action.setToolTip("Show every keyboard shortcut (F12 or ?)")
         bar.addAction(self.keys_action)
-        user_label = QLabel(f"  {self.user.display_name} · {self.user.role_text}  ")
+        # The name only (roles in the tooltip): the bar must fit 1366 px with every action shown.
+        user_label = QLabel(f"  {self.user.display_name}  ")
+        user_label.setToolTip(f"Signed in as {self.user.username}: {self.user.role_text}")
         user_label.setObjectName("userLabel")
         bar.addWidget(user_label)
 
