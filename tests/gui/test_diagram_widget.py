@@ -483,6 +483,8 @@ def test_hover_highlights_the_muscle_under_the_pointer(qtbot: QtBot, diagram: Bo
     qtbot.waitUntil(lambda: diagram.hover_label.text() == "Rhomboid major (left)")
     highlighted = [i for i in diagram.scene.zone_items if i.hovered]
     assert [(i.zone.muscle, i.zone.side) for i in highlighted] == [("rhomboid_major", "left")]
+    diagram.set_view("anterior")  # the name must not outlive the view it was read on
+    assert diagram.hover_label.text().strip() == ""
 
 
 def test_refresh_mirrors_edits_made_elsewhere(

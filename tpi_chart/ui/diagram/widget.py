@@ -400,6 +400,7 @@ class BodyDiagram(QWidget):
         if changed:
             if self.banner.kind != "error":
                 self.banner.hide()  # it named a site on the view that was left
+            self.hover_label.setText(" ")  # it named a muscle of the view that was left
             self.view.reset_scene_rect()
             self._redraw()
             self.frame_sites()
