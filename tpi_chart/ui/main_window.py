@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QUndoStack
@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
+from tpi_chart.services.context import Services
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.workspace.keys import keys_help
-from tpi_chart.ui.workspace.session import user_from
 
 if TYPE_CHECKING:
     from tpi_chart.ui.workspace.page import WorkspacePage
@@ -46,12 +46,10 @@ KEY_GEOMETRY = "window/geometry"
 
 
 class MainWindow(QMainWindow):
-    def __init__(
-        self, services: Any, user: User | None = None, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, services: Services, user: User, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        self.user: User = user or user_from(getattr(services, "user", None))
+        self.user = user
         self.setWindowTitle(self._clinic_title())
         self.setMinimumSize(1200, 700)
 
@@ -70,7 +68,7 @@ class MainWindow(QMainWindow):
         # Export and handout need an open procedure: the workspace page is the current one.
         self.stack.currentChanged.connect(self._update_procedure_actions)
         self._update_procedure_actions()
-        self.statusBar().showMessage(f"Database: {getattr(services, 'db_path', '')}")
+        self.statusBar().showMessage(f"Database: {services.db_path}")
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)

@@ -8,9 +8,7 @@ return, views refresh"). A refused edit emits `failed(message)` and nothing on s
 
 from __future__ import annotations
 
-import getpass
 import logging
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,23 +23,6 @@ from tpi_chart.services.charting import StoredSite
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def fallback_user(name: str | None) -> User:
-    """The user when no login service is installed: the OS login, allowed to plan and chart."""
-    raw = (name or getpass.getuser() or "clinician").strip()
-    username = re.sub(r"[^a-z0-9._-]", "", raw.lower()) or "clinician"
-    if len(username) < 2 or not username[0].isalnum():
-        username = f"u{username}".ljust(2, "0")
-    return User(username=username, display_name=raw, roles=frozenset({"physician", "assistant"}))
-
-
-def user_from(value: object, name: str | None = None) -> User:
-    if isinstance(value, User):
-        return value
-    if isinstance(value, str) and value:
-        return fallback_user(value)
-    return fallback_user(name)
 
 
 def describe(error: BaseException) -> str:
