@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validation_error
 from tpi_chart.domain.users import Role, User, normalise_username
-from tpi_chart.services.access import PermissionDenied, require
+from tpi_chart.services.access import RESERVED_USERNAMES, PermissionDenied, require
 from tpi_chart.storage.errors import DuplicateRecord
 from tpi_chart.storage.interfaces import AuditTrail
 from tpi_chart.storage.users import UserRepository
@@ -331,6 +331,8 @@ class AuthService:
             )
 
     def _new_user(self, username: str, display_name: str, roles: set[Role]) -> User:
+        if normalise_username(username) in RESERVED_USERNAMES:
+            raise InvalidInput([f"user.username: {username.strip()!r} is reserved; choose another"])
         try:
             return User.model_validate(
                 {"username": username, "display_name": display_name, "roles": frozenset(roles)}

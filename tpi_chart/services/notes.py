@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Protocol
 
 from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.domain.users import User
 from tpi_chart.pdf.handout import render_handout
 from tpi_chart.pdf.note import NoteOptions, PageSize, ProcedureNoteRenderer
 from tpi_chart.pdf.verify import VerifyResult, verify_note
+from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import document_json, write_audited_export
 from tpi_chart.services.errors import InvalidInput
@@ -53,13 +55,23 @@ def note_file_name(document: ProcedureDocument, procedure_id: int) -> str:
 
 
 class NoteService:
+    """Built for the signed-in `user`: rendering reads the chart (`view`, checked by the
+    charting service), writing a file needs `export`."""
+
     def __init__(
-        self, store: Store, charting: ChartingService, settings: ClinicSettings, user: str
+        self,
+        store: Store,
+        charting: ChartingService,
+        settings: ClinicSettings,
+        user: User,
+        *,
+        on_denied: DeniedHook | None = None,
     ) -> None:
         self._store = store
         self._charting = charting
         self._settings = settings
-        self._user = user
+        self._permissions = Permissions(user, on_denied)
+        self._user = user.username
 
     # ---- options ---------------------------------------------------------------------------
 
@@ -95,12 +107,14 @@ class NoteService:
     def export(self, procedure_id: int, folder: Path | None = None) -> Path:
         """Write the note (and the JSON document beside it) to the export folder; returns the
         PDF path. Signed → ``MRN_date_id.pdf``; unsigned → ``MRN_date_id_DRAFT.pdf``."""
+        self._permissions.require("export")
         document = self._charting.document(procedure_id)
         path = self._folder(folder) / note_file_name(document, procedure_id)
         return self.export_to(procedure_id, path, document=document).pdf
 
     def export_handout(self, procedure_id: int, folder: Path | None = None) -> Path:
         """Write the patient's aftercare handout beside the notes (``…_aftercare.pdf``)."""
+        self._permissions.require("export")
         document = self._charting.document(procedure_id)
         day = document.procedure.performed_at.date().isoformat()
         path = self._folder(folder) / f"{document.patient.mrn}_{day}_{procedure_id}_aftercare.pdf"
@@ -118,6 +132,7 @@ class NoteService:
     ) -> ExportedNote:
         """Write the note to ``path`` (atomically) and the JSON to ``path.with_suffix('.json')``;
         audited as ``export``."""
+        self._permissions.require("export")
         document = document or self._charting.document(procedure_id)
         pdf = ProcedureNoteRenderer(document, self.options()).render()
         data = document_json(document).encode("utf-8")
@@ -136,6 +151,7 @@ class NoteService:
     def signed_between(self, start: date, end: date) -> list[int]:
         """Ids of signed procedures performed from ``start`` to ``end`` (inclusive, by the date of
         service as charted), oldest first."""
+        self._permissions.require("view")
         if end < start:
             raise InvalidInput([f"--to: {end.isoformat()} is before --from {start.isoformat()}"])
         found: list[tuple[datetime, int]] = []

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.rules import Evaluation
 from tpi_chart.domain.signing import missing_items
+from tpi_chart.services.timing import ClockWentBackwards
 from tpi_chart.ui.workspace.session import ChartSession, describe
 from tpi_chart.ui.workspace.widgets import section_label
 
@@ -201,8 +203,11 @@ class SignPanel(QScrollArea):
         text = self.addendum_text.toPlainText().strip()
         if not text or self.session.procedure_id is None or not self.can_sign():
             return
+        procedure_id, user = self.session.procedure_id, self.session.user
         try:
-            self.signing.add_addendum(self.session.procedure_id, self.session.user, text)
+            self._confirming_clock(
+                lambda ok: self.signing.add_addendum(procedure_id, user, text, confirm_clock=ok)
+            )
         except Exception as error:
             log.info("addendum refused: %s", error)
             self.failed.emit(describe(error))
@@ -216,10 +221,31 @@ class SignPanel(QScrollArea):
     def sign(self) -> None:
         if not self.sign_button.isEnabled() or self.session.procedure_id is None:
             return
+        procedure_id, user, acks = (
+            self.session.procedure_id,
+            self.session.user,
+            self.acknowledgements(),
+        )
         try:
-            self.signing.sign(self.session.procedure_id, self.session.user, self.acknowledgements())
+            self._confirming_clock(
+                lambda ok: self.signing.sign(procedure_id, user, acks, confirm_clock=ok)
+            )
         except Exception as error:
             log.info("signing refused: %s", error)
             self.failed.emit(describe(error))
             return
         self.signed.emit()
+
+    def _confirming_clock(self, call: Callable[[bool], object]) -> None:
+        """Run `call`; when the clock went backwards (the service audited it), show that and
+        ask before signing with this time anyway."""
+        try:
+            call(False)
+        except ClockWentBackwards as error:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Check the clock", str(error), parent=self)
+            sign = box.addButton("Sign with this time", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.exec()
+            if box.clickedButton() is not sign:
+                raise
+            call(True)
