@@ -15,6 +15,7 @@ from tpi_chart.domain.canonical import addendum_hash
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
+from tests.users import staff
 
 pytestmark = pytest.mark.gui
 
@@ -28,14 +29,14 @@ REASONS = {"ptx_risk_site": "discussed", "multi_region": "clinically indicated"}
 def signed(tmp_path: Path) -> Iterator[tuple[Any, int]]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("addendum")
-    with open_services(tmp_path / "chart.db", "chen") as services:
+    with open_services(tmp_path / "chart.db", staff("chen")) as services:
         (procedure_id,) = services.documents.import_documents([REFERENCE])
         services.signing.sign(procedure_id, CHEN, REASONS)
         yield services, procedure_id
 
 
 def open_sign_tab(qtbot: QtBot, services: Any, procedure_id: int, user: User) -> MainWindow:
-    window = MainWindow(services, user)
+    window = MainWindow(services.as_user(user), user)
     qtbot.addWidget(window)
     window.open_file = lambda _path: None  # no system PDF viewer in tests
     window.show()

@@ -20,13 +20,14 @@ from tpi_chart.domain.models import Patient, Procedure, Site
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.diagram import BodyDiagram
 from tpi_chart.ui.diagram.items import HIT_RADIUS, MarkerItem
+from tests.users import staff
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Any]:
-    with open_services(tmp_path / "chart.db", "chen") as opened:
+    with open_services(tmp_path / "chart.db", staff("chen")) as opened:
         yield opened
 
 

@@ -19,6 +19,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.workspace.keys import KEYMAP
+from tests.users import staff
 
 pytestmark = pytest.mark.gui
 
@@ -29,12 +30,12 @@ CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("fast-paths")
-    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
 def _window(qtbot: QtBot, services: Any) -> MainWindow:
-    window = MainWindow(services, CHEN)
+    window = MainWindow(services.as_user(CHEN), CHEN)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
@@ -86,7 +87,7 @@ def test_restore_last_builds_the_workspace_and_reopens_the_procedure(
     first = _window(qtbot, services)
     procedure_id = _open_maria(first, services)
     first.close()
-    again = MainWindow(services, CHEN)
+    again = MainWindow(services.as_user(CHEN), CHEN)
     qtbot.addWidget(again)
     assert not again.workspace_built()
     assert again.restore_last()

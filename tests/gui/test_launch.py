@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from tpi_chart.services.context import open_services
 from tpi_chart.ui import launch
+from tests.users import staff
 
 pytestmark = pytest.mark.gui
 
@@ -24,7 +25,7 @@ def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("launch")
     QSettings().clear()  # no "last procedure" left by another test
-    with open_services(tmp_path / "chart.db", "os-login", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("os-login"), seed_demo_if_new=True) as opened:
         yield opened
     for window in list(launch._windows):
         window.close()

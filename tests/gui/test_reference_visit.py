@@ -16,6 +16,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.style import apply_theme
+from tests.users import staff
 
 pytestmark = pytest.mark.gui
 
@@ -59,7 +60,7 @@ class Counted:
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("reference-visit")
-    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
@@ -67,7 +68,7 @@ def test_reference_visit_is_charted_in_at_most_20_interactions(
     qtbot: QtBot, qapp: Any, services: Any
 ) -> None:
     apply_theme(qapp)
-    window = MainWindow(services, CHEN)
+    window = MainWindow(services.as_user(CHEN), CHEN)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()

@@ -17,6 +17,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.style import apply_theme
+from tests.users import staff
 
 pytestmark = pytest.mark.gui
 
@@ -27,13 +28,13 @@ CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("walkthrough")
-    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
 def _open_maria(qtbot: QtBot, qapp: Any, services: Any, user: User = CHEN) -> MainWindow:
     apply_theme(qapp)  # the clinic's fonts and paddings decide what fits
-    window = MainWindow(services, user)
+    window = MainWindow(services.as_user(user), user)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()

@@ -20,6 +20,7 @@ from tpi_chart.ui.auth.accounts_dialog import AccountsDialog
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.settings_dialog import SettingsDialog
 from tpi_chart.ui.style import apply_theme
+from tests.users import staff
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 
@@ -36,7 +37,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("settings")
     QSettings().clear()  # no saved window geometry or last patient from another test
-    with open_services(tmp_path / "chart.db", "okafor", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("okafor"), seed_demo_if_new=True) as opened:
         yield opened
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tpi_chart.cli import main as cli
 from tpi_chart.services.context import open_services
+from tests.users import staff
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PW = "orchid-lantern-7-quarry"
@@ -58,7 +59,7 @@ def with_admin(
 def test_the_first_account_is_an_administrator(
     with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with open_services(with_admin, None) as services:
+    with open_services(with_admin) as services:
         admin = services.auth.login("okafor", ADMIN_PW)
     assert admin is not None
     assert admin.is_administrator
@@ -103,7 +104,7 @@ def test_an_administrator_adds_lists_resets_and_deactivates(
     )
     assert code == 0, err
 
-    with open_services(db, None) as services:
+    with open_services(db) as services:
         assert services.auth.login("chen", "another-long-pass-9") is None  # deactivated
         chen = services.auth.get("chen")
         assert chen is not None
@@ -142,7 +143,7 @@ def test_without_an_administrator_nothing_changes(
     )
     assert code == 1
     assert "sign-in as 'okafor' failed" in err
-    with open_services(db, None) as services:
+    with open_services(db) as services:
         assert services.auth.get("chen") is None
         assert services.store.audit.rows()[-1].action == "login_failed"
 
@@ -263,7 +264,7 @@ def test_passwords_appear_nowhere_but_as_hashes(
             assert secret.encode() not in data, path
         assert secret not in audit
         assert secret not in out1 + err1 + out2 + err2
-    with open_services(db, None) as services:
+    with open_services(db) as services:
         assert services.auth.login("chen", NEW_PW) is not None  # stored, as a hash
 
 

@@ -14,11 +14,12 @@ from tpi_chart.domain.rules import agent_totals
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import NotFound
 from tpi_chart.services.history import HistoryService
+from tests.users import staff
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    with open_services(tmp_path / "x.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "x.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 

@@ -51,6 +51,7 @@ from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.documents import document_json
 from tpi_chart.services.errors import InvalidInput, ProcedureLocked
 from tpi_chart.services.signing import NotReadyToSign, SigningRefused
+from tests.users import staff
 
 PHYSICIAN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
 
@@ -123,7 +124,7 @@ class ChartLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="lifecycle-"))
         self.db = self.folder / "clinic.db"
-        self.services: Services = open_services(self.db, "ma.rivera")
+        self.services: Services = open_services(self.db, staff("ma.rivera"))
         self.patients: dict[int, Patient] = {}
         self.procedures: dict[int, ModelProcedure] = {}
         self.exports = 0
@@ -463,7 +464,7 @@ class ChartLifecycle(RuleBasedStateMachine):
     @rule()
     def reopen(self) -> None:
         self.services.close()
-        self.services = open_services(self.db, "ma.rivera")
+        self.services = open_services(self.db, staff("ma.rivera"))
 
     # ---- invariants ------------------------------------------------------------------------
     def _full_expected(self, procedure_id: int) -> Procedure:
@@ -531,7 +532,7 @@ def test_chart_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.fixture
 def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
-    with open_services(tmp_path / "clinic.db", "ma.rivera") as opened:
+    with open_services(tmp_path / "clinic.db", staff("ma.rivera")) as opened:
         yield opened
 
 

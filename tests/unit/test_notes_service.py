@@ -12,6 +12,7 @@ from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.pdf.examples import signed_copy
 from tpi_chart.services.context import open_services
 from tpi_chart.services.notes import NoteService
+from tests.users import staff
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
     draft_file = tmp_path / "draft.json"
     draft_file.write_text(json.dumps(draft), encoding="utf-8")
     path = tmp_path / "clinic.db"
-    with open_services(path, "tester") as services:
+    with open_services(path, staff("tester")) as services:
         signed_id, draft_id = services.documents.import_documents([signed_file, draft_file])
         services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
     return path, signed_id, draft_id
@@ -38,7 +39,7 @@ def test_export_names_drafts_and_writes_json_beside(
 ) -> None:
     path, signed_id, draft_id = db
     out = tmp_path / "export"
-    with open_services(path, "tester") as services:
+    with open_services(path, staff("tester")) as services:
         notes = NoteService(services.store, services.charting, services.settings, services.user)
         final = notes.export(signed_id, out)
         draft = notes.export(draft_id, out)
@@ -100,7 +101,7 @@ def test_every_export_is_audited_with_the_hash_of_each_file(
 
     path, signed_id, _draft_id = db
     out = tmp_path / "export"
-    with open_services(path, "tester") as services:
+    with open_services(path, staff("tester")) as services:
         note = services.notes.export(signed_id, out)
         handout = services.notes.export_handout(signed_id, out)
         exports = [row for row in services.store.audit.rows() if row.action == "export"]

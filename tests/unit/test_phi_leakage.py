@@ -20,6 +20,7 @@ from tpi_chart.app import main
 from tpi_chart.domain.models import Site
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
+from tests.users import staff
 
 FAMILY = "Zqxwvortensen"
 GIVEN = "Philippaqu"
@@ -74,7 +75,7 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
     command_output = capsys.readouterr()
 
     # Services: chart, sign, amend, export the note and handout, back up, reopen.
-    with open_services(db, "ma.rivera") as services:
+    with open_services(db, staff("ma.rivera")) as services:
         services.charting.add_site(
             procedure_id, Site(muscle="levator_scapulae", side="left", state="planned")
         )

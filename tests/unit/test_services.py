@@ -30,6 +30,7 @@ from tpi_chart.services.documents import document_json
 from tpi_chart.services.errors import InvalidInput, NotFound, ProcedureLocked, StorageError
 from tpi_chart.services.paths import check_location, resolve_db_path
 from tpi_chart.storage.errors import UnsafeLocation
+from tests.users import staff
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 MST = timezone(timedelta(hours=-7))
@@ -41,7 +42,7 @@ def reference() -> ProcedureDocument:
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    opened = open_services(tmp_path / "clinic.db", "ma.rivera")
+    opened = open_services(tmp_path / "clinic.db", staff("ma.rivera"))
     yield opened
     opened.close()
 
@@ -140,7 +141,7 @@ def test_any_document_round_trips_through_import_and_export(
     folder = tmp_path_factory.mktemp("roundtrip")
     source = folder / "in.json"
     source.write_text(document_json(document))
-    with open_services(folder / "db.sqlite", "prop") as services:
+    with open_services(folder / "db.sqlite", staff("prop")) as services:
         (procedure_id,) = services.documents.import_documents([source])
         services.documents.export_json(procedure_id, folder / "out.json")
         exported = ProcedureDocument.model_validate_json((folder / "out.json").read_text())
@@ -509,7 +510,7 @@ def test_unsafe_locations_are_refused(tmp_path: Path) -> None:
         check_location(Path("/mnt/share/clinic/tpi-chart.db"), mounts)
     check_location(Path("/home/ma/tpi-chart.db"), mounts)
     with pytest.raises(UnsafeLocation):
-        open_services(tmp_path / "Dropbox" / "x.db", "ma")
+        open_services(tmp_path / "Dropbox" / "x.db", staff("ma"))
     assert not (tmp_path / "Dropbox").exists()
 
 

@@ -24,6 +24,7 @@ from tpi_chart.services.context import (
     open_services,
 )
 from tpi_chart.services.errors import InvalidInput
+from tests.users import staff
 
 ADMIN = User(username="okafor", display_name="R. Okafor", roles=frozenset({"administrator"}))
 ASSISTANT = User(username="rivera", display_name="J. Rivera, MA", roles=frozenset({"assistant"}))
@@ -32,7 +33,7 @@ PHYSICIAN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozen
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    with open_services(tmp_path / "clinic.db", "tester") as opened:
+    with open_services(tmp_path / "clinic.db", staff("tester")) as opened:
         yield opened
 
 
@@ -62,7 +63,7 @@ def test_every_setting_round_trips_and_is_audited(services: Services, tmp_path: 
     settings.set_idle_lock_minutes(3)
 
     services.close()  # one open store per database (single-instance lock)
-    with open_services(services.db_path, "someone-else") as again:  # read back from the file
+    with open_services(services.db_path, staff("someone-else")) as again:  # read back from the file
         assert again.settings.clinic_name() == "Riverside Pain & Spine"
         assert again.settings.clinic_phone() == "+1 (555) 010-2030 ext 12"
         assert again.settings.export_folder() == tmp_path / "notes"

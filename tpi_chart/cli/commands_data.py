@@ -20,6 +20,7 @@ from tpi_chart.cli.auth import Session, authenticate, database_path, signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.context import Services, open_services, seed_demo_as
+from tpi_chart.services.documents import read_document
 from tpi_chart.storage.errors import StorageError
 
 EXIT_OK = 0
@@ -117,6 +118,12 @@ def run_schema(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     def run() -> int:
+        # Bad files are bad input before anyone signs in: nothing at all is written then.
+        problems: list[str] = []
+        for path in args.files:
+            problems += read_document(path, f"{path}: " if len(args.files) > 1 else "")[1]
+        if problems:
+            raise InvalidInput(problems)
         with _open(args) as session:
             ids = session.services.documents.import_documents(list(args.files))
         for procedure_id in ids:
