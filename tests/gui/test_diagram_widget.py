@@ -15,12 +15,12 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.models import Patient, Procedure, Site
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.diagram import BodyDiagram
 from tpi_chart.ui.diagram.items import HIT_RADIUS, MarkerItem
-from tests.users import staff
 
 pytestmark = pytest.mark.gui
 

@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.services.context import open_services
 from tpi_chart.ui import launch
-from tests.users import staff
 
 pytestmark = pytest.mark.gui
 

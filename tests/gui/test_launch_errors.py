@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.services.context import open_services
 from tpi_chart.storage.migrations import SCHEMA_VERSION
 from tpi_chart.ui import launch
-from tests.users import staff
 
 pytestmark = pytest.mark.gui
 

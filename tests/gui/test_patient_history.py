@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain.models import Component, Patient, Preparation, Procedure, Site
 from tpi_chart.domain.rules import agent_totals
 from tpi_chart.domain.users import User
@@ -21,7 +22,6 @@ from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.patients.history_plot import visit_tooltip
 from tpi_chart.ui.style import apply_theme
-from tests.users import staff
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 

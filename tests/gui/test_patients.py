@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.patients import PatientsPage
-from tests.users import staff
 
 pytestmark = pytest.mark.gui
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.ui import launch
@@ -20,7 +21,6 @@ from tpi_chart.ui.auth.accounts_dialog import AccountsDialog
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.settings_dialog import SettingsDialog
 from tpi_chart.ui.style import apply_theme
-from tests.users import staff
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.workspace.site_model import SITE_ID_ROLE, SiteTableModel
-from tests.users import staff
 
 pytestmark = pytest.mark.gui
 

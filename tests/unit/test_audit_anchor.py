@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.unit.auth_support import reference_document
+from tests.users import staff
 from tpi_chart.cli import main as cli
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.errors import AuditKeyProblem
-from tests.users import staff
 
 MODULE = "tpi_chart.cli.commands_audit"
 

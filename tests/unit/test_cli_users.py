@@ -14,7 +14,6 @@ import pytest
 
 from tpi_chart.cli import main as cli
 from tpi_chart.services.context import open_services
-from tests.users import staff
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PW = "orchid-lantern-7-quarry"

@@ -24,13 +24,13 @@ from pathlib import Path
 import pytest
 
 from tests.unit.auth_support import reference_document
+from tests.users import staff
 from tpi_chart.cli import commands_data
 from tpi_chart.cli import main as cli
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.storage.db import integrity_problems
 from tpi_chart.storage.errors import DatabaseLocked, DiskFull, ReadOnlyDatabase, translate
-from tests.users import staff
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT = "tpi_chart.cli.commands_audit"

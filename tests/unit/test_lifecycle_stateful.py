@@ -34,6 +34,7 @@ from hypothesis.stateful import (
 
 from tests.strategies import aware_datetimes, patients, preparations, procedures, sites
 from tests.unit.auth_support import reference_document
+from tests.users import staff
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import (
     Addendum,
@@ -51,7 +52,6 @@ from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.documents import document_json
 from tpi_chart.services.errors import InvalidInput, ProcedureLocked
 from tpi_chart.services.signing import NotReadyToSign, SigningRefused
-from tests.users import staff
 
 PHYSICIAN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.pdf.examples import signed_copy
 from tpi_chart.services.context import open_services
 from tpi_chart.services.notes import NoteService
-from tests.users import staff
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.unit.auth_support import reference_document
+from tests.users import staff
 from tpi_chart.app import main
 from tpi_chart.domain.models import Site
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
-from tests.users import staff
 
 FAMILY = "Zqxwvortensen"
 GIVEN = "Philippaqu"

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.strategies import documents
+from tests.users import staff
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import (
     Addendum,
@@ -30,7 +31,6 @@ from tpi_chart.services.documents import document_json
 from tpi_chart.services.errors import InvalidInput, NotFound, ProcedureLocked, StorageError
 from tpi_chart.services.paths import check_location, resolve_db_path
 from tpi_chart.storage.errors import UnsafeLocation
-from tests.users import staff
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 MST = timezone(timedelta(hours=-7))

@@ -13,6 +13,7 @@ from typing import get_args
 import platformdirs
 import pytest
 
+from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.pdf.attachments import extract_embedded_files
 from tpi_chart.pdf.note import RENDER_ATTACHMENT, PageSize
@@ -24,7 +25,6 @@ from tpi_chart.services.context import (
     open_services,
 )
 from tpi_chart.services.errors import InvalidInput
-from tests.users import staff
 
 ADMIN = User(username="okafor", display_name="R. Okafor", roles=frozenset({"administrator"}))
 ASSISTANT = User(username="rivera", display_name="J. Rivera, MA", roles=frozenset({"assistant"}))
