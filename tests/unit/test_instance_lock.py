@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import Keyboard, add_accounts
 from tests.unit.auth_support import reference_document
 from tests.users import staff
 from tpi_chart.cli import main as cli
@@ -28,7 +29,7 @@ import sys
 from pathlib import Path
 from tpi_chart.services.context import open_services
 
-services = open_services(Path(sys.argv[1]), User(username="holder", display_name="holder", roles=frozenset({"physician", "assistant", "administrator"})), exclusive=True)
+services = open_services(Path(sys.argv[1]), exclusive=True)
 print("open", flush=True)
 sys.stdin.readline()
 services.close()
@@ -84,10 +85,16 @@ def test_a_second_process_is_refused_with_a_plain_message(
 
 
 def test_the_command_line_works_while_a_window_has_the_database_open(
-    db: Path, holder: subprocess.Popen[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Path,
+    holder: subprocess.Popen[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    keyboard: Keyboard,
 ) -> None:
+    add_accounts(db)
     assert cli.main(["--db", str(db), "audit", "verify"]) == 0
-    assert cli.main(["--db", str(db), "backup", "--out", str(tmp_path / "copy.db")]) == 0
+    backup = ["--db", str(db), "--as", "admin", "backup", "--out", str(tmp_path / "copy.db")]
+    assert cli.main(backup) == 0
     assert (tmp_path / "copy.db").stat().st_size > 0
     assert "Traceback" not in capsys.readouterr().err
 

@@ -185,7 +185,7 @@ def test_import_updates_a_known_patient_only_when_different(
     assert actions.count(("update", "patient")) == 1
 
 
-def test_a_signed_document_is_stored_signed_and_frozen(services: Services, tmp_path: Path) -> None:
+def test_a_signed_document_is_stored_as_an_external_record_and_frozen(services: Services, tmp_path: Path) -> None:
     doc = reference()
     signed = doc.procedure.model_copy(
         update={
@@ -205,9 +205,22 @@ def test_a_signed_document_is_stored_signed_and_frozen(services: Services, tmp_p
     path = tmp_path / "signed.json"
     path.write_text(document_json(doc.model_copy(update={"procedure": signed})))
     (procedure_id,) = services.documents.import_documents([path])
-    assert services.charting.get(procedure_id).procedure == signed
-    with pytest.raises(ProcedureLocked, match="signed"):
+    # Import never creates a signature: the record is kept, read-only, as signed elsewhere.
+    stored = services.charting.get(procedure_id).procedure
+    assert stored.status == "external"
+    assert stored.signature is None
+    assert stored.external_signature is not None
+    assert stored.external_signature.signed_by == "Dr. Alex Chen, MD"
+    assert stored.external_signature.content_hash == content_hash(doc)
+    assert stored.external_signature.notice == "signed elsewhere, not verified by this clinic"
+    assert stored.addenda == signed.addenda
+    assert stored.model_copy(
+        update={"status": "signed", "signature": signed.signature, "external_signature": None}
+    ) == signed
+    with pytest.raises(ProcedureLocked, match="signed elsewhere"):
         services.charting.update(procedure_id, {"pain_after": 1})
+    summary = services.charting.list_for_patient(services.charting.get(procedure_id).patient_id)
+    assert summary[0].status == "external"
     tampered = json.loads(path.read_text())
     tampered["procedure"]["pain_after"] = 0
     path.write_text(json.dumps(tampered))

@@ -22,9 +22,13 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from tpi_chart.domain.models import Patient, Procedure, Site
+from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 
-services = open_services(Path(sys.argv[1]), User(username="crash-writer", display_name="crash-writer", roles=frozenset({"physician", "assistant", "administrator"})))
+services = open_services(
+    Path(sys.argv[1]),
+    User(username="crash-writer", display_name="crash-writer", roles=frozenset({"physician"})),
+)
 patient = services.patients.by_mrn("K1")
 if patient is None:
     patient = services.patients.create(
