@@ -23,9 +23,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import Keyboard, add_accounts
 from tests.unit.auth_support import reference_document
 from tests.users import staff
-from tpi_chart.cli import commands_data
+from tpi_chart.cli import auth as cli_auth
 from tpi_chart.cli import main as cli
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.context import Services, open_services
@@ -147,15 +148,16 @@ def test_disk_full_rolls_back_keeps_what_was_saved_and_a_retry_succeeds(disk: Di
 
 
 def test_disk_full_on_the_command_line_is_a_plain_error(
-    disk: Disk, examples_dir: Path, capsys: pytest.CaptureFixture[str]
+    disk: Disk, examples_dir: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
 ) -> None:
     db = disk.folder / "clinic.db"
+    add_accounts(db)
     with open_services(db, staff("rivera")) as services:
         stored = fill_with_patients(services, disk)
     disk.fill_rest()
     document = sorted(examples_dir.glob("*.json"))[0]
 
-    code = cli.main(["--db", str(db), "import", str(document)])
+    code = cli.main(["--db", str(db), "--as", "rivera", "import", str(document)])
 
     err = capsys.readouterr().err
     assert code == 1
@@ -287,20 +289,20 @@ def test_the_command_line_reports_a_held_write_lock(
     examples_dir: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    keyboard: Keyboard,
 ) -> None:
     db = tmp_path / "clinic.db"
-    with open_services(db, staff("rivera")):
-        pass
+    add_accounts(db)
     # The command line uses the default 5 s; a shorter wait keeps the test quick.
-    monkeypatch.setattr(commands_data, "open_services", partial(open_services, busy_timeout_ms=200))
+    monkeypatch.setattr(cli_auth, "open_services", partial(open_services, busy_timeout_ms=200))
     document = sorted(examples_dir.glob("*.json"))[0]
     with write_lock_held(db):
-        code = cli.main(["--db", str(db), "import", str(document)])
+        code = cli.main(["--db", str(db), "--as", "rivera", "import", str(document)])
     err = capsys.readouterr().err
     assert code == 1
     assert "another program is writing to it" in err
     assert "nothing was saved" in err
     assert "Traceback" not in err
     with open_services(db, staff("rivera")) as services:
-        assert services.store.is_empty()
+        assert services.patients.search("", 10) == []
         assert services.store.audit.verify().ok

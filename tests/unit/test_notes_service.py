@@ -7,30 +7,35 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import Keyboard, add_accounts
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.pdf.examples import signed_copy
 from tpi_chart.services.context import open_services
 from tpi_chart.services.notes import NoteService
 
 
 @pytest.fixture
 def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
-    """A database with the reference visit twice: signed, and a later unsigned draft."""
+    """A database with the reference visit twice: signed here by a physician, and a later
+    unsigned draft (import never signs: the signed one is signed through the service)."""
     reference = ProcedureDocument.model_validate(
         json.loads((examples_dir / "reference-visit.json").read_text(encoding="utf-8"))
     )
     signed_file = tmp_path / "signed.json"
-    signed_file.write_text(json.dumps(signed_copy(reference).to_json_dict()), encoding="utf-8")
+    signed_file.write_text(json.dumps(reference.to_json_dict()), encoding="utf-8")
     draft = reference.to_json_dict()
     draft["procedure"]["performed_at"] = "2026-12-20T09:30:00-07:00"
     draft_file = tmp_path / "draft.json"
     draft_file.write_text(json.dumps(draft), encoding="utf-8")
     path = tmp_path / "clinic.db"
-    with open_services(path, staff("tester")) as services:
+    with open_services(path, staff("tester", name="Dr. Alex Chen, MD")) as services:
         signed_id, draft_id = services.documents.import_documents([signed_file, draft_file])
         services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
+        readiness = services.signing.readiness(signed_id)
+        acks = dict.fromkeys(readiness.codes_to_acknowledge, "accepted for this test")
+        services.signing.sign(signed_id, services.user, acks)
+    add_accounts(path)
     return path, signed_id, draft_id
 
 
@@ -53,13 +58,15 @@ def test_export_names_drafts_and_writes_json_beside(
 
 
 def test_cli_export_verify_and_batch(
-    db: tuple[Path, int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: tuple[Path, int, int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    keyboard: Keyboard,
 ) -> None:
     path, signed_id, _ = db
     note = tmp_path / "note.pdf"
-    assert (
-        main(["--db", str(path), "export", "--procedure", str(signed_id), "--out", str(note)]) == 0
-    )
+    export = ["--db", str(path), "--as", "rivera", "export", "--procedure", str(signed_id)]
+    assert main([*export, "--out", str(note)]) == 0
     capsys.readouterr()
     assert main(["verify", str(note)]) == 0
     assert capsys.readouterr().out.strip() == "match"
@@ -77,6 +84,8 @@ def test_cli_export_verify_and_batch(
         [
             "--db",
             str(path),
+            "--as",
+            "chen",
             "export",
             "--from",
             "2026-01-01",
@@ -90,7 +99,7 @@ def test_cli_export_verify_and_batch(
     printed = capsys.readouterr().out.split()
     assert printed == [str(folder / f"D1001_2026-11-20_{signed_id}.pdf")]
     assert (
-        main(["--db", str(path), "export", "--from", "2026-13-01", "--to", "x", "--dir", "d"]) == 2
+        main(["--db", str(path), "--as", "chen", "export", "--from", "2026-13", "--dir", "d"]) == 2
     )
 
 

@@ -185,7 +185,9 @@ def test_import_updates_a_known_patient_only_when_different(
     assert actions.count(("update", "patient")) == 1
 
 
-def test_a_signed_document_is_stored_as_an_external_record_and_frozen(services: Services, tmp_path: Path) -> None:
+def test_a_signed_document_is_stored_as_an_external_record_and_frozen(
+    services: Services, tmp_path: Path
+) -> None:
     doc = reference()
     signed = doc.procedure.model_copy(
         update={
@@ -214,9 +216,12 @@ def test_a_signed_document_is_stored_as_an_external_record_and_frozen(services: 
     assert stored.external_signature.content_hash == content_hash(doc)
     assert stored.external_signature.notice == "signed elsewhere, not verified by this clinic"
     assert stored.addenda == signed.addenda
-    assert stored.model_copy(
-        update={"status": "signed", "signature": signed.signature, "external_signature": None}
-    ) == signed
+    assert (
+        stored.model_copy(
+            update={"status": "signed", "signature": signed.signature, "external_signature": None}
+        )
+        == signed
+    )
     with pytest.raises(ProcedureLocked, match="signed elsewhere"):
         services.charting.update(procedure_id, {"pain_after": 1})
     summary = services.charting.list_for_patient(services.charting.get(procedure_id).patient_id)
