@@ -332,8 +332,12 @@ def test_check_and_import_refuse_bad_input_cleanly(
 
     code = main(["check", str(path)])
     out, err = capsys.readouterr()
-    assert code == (0 if valid else 2), err
-    if code == 0:
+    # A changed signed document is evaluated, with a warning and exit 1 (never silent).
+    assert code == ((0 if signature_matches(raw) else 1) if valid else 2), err
+    if code == 1:
+        assert err.startswith("warning: procedure.signature.content_hash: does not match")
+        assert json.loads(out)
+    elif code == 0:
         assert err == ""
         result = json.loads(out)  # strict JSON: no NaN or Infinity in the evaluation
         assert json.dumps(result, allow_nan=False)
