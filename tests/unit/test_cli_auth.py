@@ -228,7 +228,7 @@ def test_a_clock_behind_the_audit_trail_needs_clock_ok(
     assert "the clock went backwards" in err
     assert "--clock-ok" in err
     assert query(db, "SELECT status FROM procedures WHERE id = ?", ready) == [("in_progress",)]
-    code, out, err = run(capsys, *base, "--clock-ok")
+    code, _out, err = run(capsys, *base, "--clock-ok")
     assert (code, err) == (0, "")
     confirmations = [
         json.loads(str(after))["confirmed"]
@@ -249,7 +249,7 @@ def test_repeated_wrong_passwords_lock_the_account_on_the_command_line(
     codes = [run(capsys, "--db", str(db), "--as", "rivera", *export)[0] for _ in range(5)]
     assert codes[:4] == [2, 2, 2, 2]
     monkeypatch.setattr("sys.stdin", Keyboard())
-    code, out, err = run(capsys, "--db", str(db), "--as", "rivera", *export)
+    code, _out, err = run(capsys, "--db", str(db), "--as", "rivera", *export)
     assert code == 1
     assert "locked" in err
     assert not (db.parent / "x.json").exists()
