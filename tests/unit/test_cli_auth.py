@@ -223,7 +223,7 @@ def test_a_clock_behind_the_audit_trail_needs_clock_ok(
         add_accounts(db)  # nothing new, but sign in once "in 2099"
         assert run(capsys, "--db", str(db), "--as", "rivera", "audit", "show")[0] == 1
     base = ["--db", str(db), "--as", "chen", "sign", "--procedure", str(ready), *ACKS]
-    code, out, err = run(capsys, *base)
+    code, _, err = run(capsys, *base)
     assert code == 1
     assert "the clock went backwards" in err
     assert "--clock-ok" in err

@@ -5,9 +5,16 @@ A document that arrives signed is stored read-only as an *external* record: the 
 the signature it carried (the signer's name as text, the time and hash it stated, its
 acknowledgements) and its addenda, as JSON. From that row on the procedure, its sites,
 preparations and components are frozen like a signed one, and it can never be signed here.
+
+Also: each sign-in attempt keeps the machine's monotonic clock reading and boot id beside the
+wall-clock time, so the back-off and the lockout measure elapsed time with a clock that cannot be
+set (issue 10, 5: "login throttling and lockout hold when the clock moves").
 """
 
 SQL = """
+ALTER TABLE login_attempts ADD COLUMN monotonic REAL;
+ALTER TABLE login_attempts ADD COLUMN boot TEXT;
+
 CREATE TABLE external_records (
     procedure_id INTEGER PRIMARY KEY REFERENCES procedures (id),
     data         TEXT NOT NULL
