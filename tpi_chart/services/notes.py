@@ -47,10 +47,12 @@ class ExportedNote:
 
 
 def note_file_name(document: ProcedureDocument, procedure_id: int) -> str:
-    """``MRN_YYYY-MM-DD_<id>.pdf`` (``…_DRAFT.pdf`` when unsigned): stable, so re-exporting a
+    """``MRN_YYYY-MM-DD_<id>.pdf`` (``…_DRAFT.pdf`` when unsigned, ``…_EXTERNAL.pdf`` for a
+    record signed elsewhere): stable, so re-exporting a
     note replaces the same file with the same bytes."""
     day = document.procedure.performed_at.date().isoformat()
-    draft = "" if document.procedure.status == "signed" else "_DRAFT"
+    status = document.procedure.status
+    draft = "" if status == "signed" else "_EXTERNAL" if status == "external" else "_DRAFT"
     return f"{document.patient.mrn}_{day}_{procedure_id}{draft}.pdf"
 
 

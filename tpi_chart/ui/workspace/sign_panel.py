@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tpi_chart.domain.models import EXTERNAL_NOTICE
 from tpi_chart.domain.rules import Evaluation
 from tpi_chart.domain.signing import missing_items
 from tpi_chart.services.timing import ClockWentBackwards
@@ -105,8 +106,19 @@ class SignPanel(QScrollArea):
         if procedure is None:
             return
         signed = procedure.status == "signed" and procedure.signature is not None
+        external = procedure.external_signature
         for widget in (self.before_title, self.missing, self.warnings_title, self.sign_button):
-            widget.setVisible(not signed)
+            widget.setVisible(not signed and external is None)
+        if external is not None:
+            self.missing.setText("")
+            self.state.setText(
+                f"{EXTERNAL_NOTICE.capitalize()}: the imported document names "
+                f"{external.signed_by} as its signer. Read-only; it cannot be signed here."
+            )
+            self.sign_button.setEnabled(False)
+            self._set_warnings([])
+            self.addenda_box.hide()
+            return
         if signed:
             assert procedure.signature is not None
             sig = procedure.signature
@@ -169,7 +181,7 @@ class SignPanel(QScrollArea):
         procedure = self.session.procedure
         ready = (
             procedure is not None
-            and procedure.status != "signed"
+            and procedure.status not in ("signed", "external")
             and not missing_items(procedure)
             and all(field.text().strip() for field in self.ack_fields.values())
             and self.signing is not None
