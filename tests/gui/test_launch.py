@@ -66,7 +66,7 @@ def test_another_person_unlocking_gets_their_own_window(qtbot: QtBot, services: 
     (current,) = launch._windows
     qtbot.addWidget(current)
     assert current.user == rivera
-    assert current.services.user == "rivera"
+    assert current.services.user.username == "rivera"
 
 
 def test_typing_after_sign_in_goes_to_the_patient_search(qtbot: QtBot, services: Any) -> None:

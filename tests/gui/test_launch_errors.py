@@ -48,7 +48,7 @@ def digest(path: Path) -> str:
 
 
 def run(db: Path) -> int:
-    return launch.launch(argparse.Namespace(db=str(db), user=None, command=None))
+    return launch.launch(argparse.Namespace(db=str(db), as_user=None, command=None))
 
 
 def garbage_in_a_page(path: Path) -> None:
