@@ -35,7 +35,7 @@ CHILD = textwrap.dedent(
     window = MainWindow(services.as_user(chen), chen)
     window.show()
     window.activateWindow()
-    maria = services.patients.by_mrn("D1001")
+    maria = window.services.patients.by_mrn("D1001")
     window.open_patient(maria.id)
     QTest.mouseClick(window.patients.primary_button, Qt.MouseButton.LeftButton)
     workspace = window.workspace

@@ -68,6 +68,12 @@ def signing(tmp_path: Path) -> Iterator[Signing]:
     store.close()
 
 
+def test_a_visit_planned_later_today_can_be_signed_after_its_time_out(signing: Signing) -> None:
+    """The planned time is not when it happened: the time-out is."""
+    procedure_id = signing.add(performed_at="2026-11-20T15:00:00-07:00")
+    assert signing.service.sign(procedure_id, CHEN, ACKS).procedure.status == "signed"
+
+
 def test_the_signing_time_is_the_clock_not_the_document(signing: Signing) -> None:
     procedure_id = signing.add()
     stored = signing.service.sign(procedure_id, CHEN, ACKS)
@@ -78,7 +84,7 @@ def test_the_signing_time_is_the_clock_not_the_document(signing: Signing) -> Non
 @pytest.mark.parametrize(
     ("what", "changes"),
     [
-        ("the date of service", {"performed_at": "2026-11-20T13:00:00-07:00"}),
+        ("the date of service is 2026-11-21", {"performed_at": "2026-11-21T09:30:00-07:00"}),
         (
             "the time-out",
             {
@@ -104,7 +110,7 @@ def test_signing_before_what_the_note_records_is_refused(
     with pytest.raises(SigningTooEarly, match=what):
         signing.service.sign(procedure_id, CHEN, ACKS)
     assert signing.charting.get(procedure_id).procedure.status != "signed"
-    signing.now += timedelta(hours=2)  # after the fact, it signs
+    signing.now += timedelta(days=1)  # after the fact, it signs
     assert signing.service.sign(procedure_id, CHEN, ACKS).procedure.status == "signed"
 
 

@@ -108,7 +108,7 @@ def run_sign(args: argparse.Namespace) -> int:
             except NotReadyToSign as refused:
                 if refused.missing:
                     raise
-                messages = {w.code: w.message for w in readiness.warnings}
+                messages: dict[str, str] = {w.code: w.message for w in readiness.warnings}
                 raise InvalidInput(
                     [
                         f"--ack: warning {code} needs a reason (--ack {code}=REASON): "

@@ -50,8 +50,16 @@ def _show(moment: datetime) -> str:
 
 
 def too_early(procedure: Procedure, now: datetime) -> list[str]:
-    """What the note records as done later than `now`, one plain line each ([] when none)."""
-    moments: list[tuple[str, datetime]] = [("the date of service", procedure.performed_at)]
+    """What the note records as done later than `now`, one plain line each ([] when none).
+
+    The date of service counts as a day: `performed_at` is when the visit was planned (9:30),
+    and the procedure may begin before that; the time-out, consent and injections are the
+    moments it really happened, and count to the minute."""
+    problems: list[str] = []
+    day = procedure.performed_at.date()
+    if now.astimezone(procedure.performed_at.tzinfo).date() < day:
+        problems.append(f"the date of service is {day.isoformat()}")
+    moments: list[tuple[str, datetime]] = []
     performed = getattr(procedure, "performed_time", None)  # the documentation issue's field
     if isinstance(performed, datetime):
         moments.append(("the time the procedure was performed", performed))
@@ -62,7 +70,7 @@ def too_early(procedure: Procedure, now: datetime) -> list[str]:
     for number, site in enumerate(procedure.sites, start=1):
         if site.injected_at is not None:
             moments.append((f"the injection at site {number}", site.injected_at))
-    return [f"{what} is recorded at {_show(at)}" for what, at in moments if at > now]
+    return problems + [f"{what} is recorded at {_show(at)}" for what, at in moments if at > now]
 
 
 def clock_went_back(latest: datetime | None, now: datetime) -> bool:
