@@ -28,6 +28,15 @@ def _isolated_user_dirs(
     monkeypatch.delenv("TPI_CHART_DB", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _cheap_key_wrapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at 64 MiB per key wrap makes every sign-in in the suite slow; the format and the
+    code path are the same at any cost (tests/unit/test_key_wrapping.py checks the default)."""
+    from tpi_chart.services import crypto
+
+    monkeypatch.setattr(crypto, "DEFAULT_KDF", crypto.KdfParams(1, 8, 1))
+
+
 EXAMPLES = Path(__file__).parent / "examples"
 
 

@@ -249,6 +249,42 @@ def draw_text(
 # --------------------------------------------------------------------------------------------
 
 
+SIGNATURE_BOX_HEIGHT = 64.0
+
+
+@dataclass(frozen=True)
+class BoxOnPage:
+    """Where a flowable landed: page index (0-based) and its rectangle in PDF points."""
+
+    page: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class SignaturePlaceholder(Flowable):  # type: ignore[misc]
+    """Empty room for the visible digital signature; remembers where it was drawn, so the
+    signing step puts the signature appearance exactly there."""
+
+    def __init__(self, width: float, height: float = SIGNATURE_BOX_HEIGHT) -> None:
+        super().__init__()
+        self.width = width
+        self.height = height
+        self.box: BoxOnPage | None = None
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:
+        # Drawn straight into the page frame (never inside a table), so x, y are page points.
+        self.box = BoxOnPage(canvas.getPageNumber() - 1, x, y, x + self.width, y + self.height)
+        super().drawOn(canvas, x, y, _sW)
+
+    def draw(self) -> None:
+        return None
+
+
 class ProcedureNoteRenderer:
     """Render one procedure document as the note PDF.
 
@@ -275,6 +311,13 @@ class ProcedureNoteRenderer:
         self.catalog = catalog or load_catalog()
         self.evaluation = evaluation or evaluate(document, catalog=self.catalog)
         self.pagesize = PAGE_SIZES[self.options.page_size]
+        self.signature_placeholder: SignaturePlaceholder | None = None
+
+    @property
+    def signature_box(self) -> BoxOnPage | None:
+        """Where the visible signature goes (after :meth:`render` of a signed note)."""
+        placeholder = self.signature_placeholder
+        return placeholder.box if placeholder is not None else None
 
     # -- properties ------------------------------------------------------------------------
 
@@ -1189,15 +1232,18 @@ class ProcedureNoteRenderer:
             background = st.DRAFT_LIGHT
         else:
             body = [
-                _m(f"<b>Electronically signed by {markup(signature.signed_by)}</b>", s.body),
+                _m(f"<b>Digitally signed by {markup(signature.signed_by)}</b>", s.body),
                 _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
                 Spacer(1, 3),
                 _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
                 _p(group_hash(signature.content_hash), s.mono),
                 Spacer(1, 2),
                 _p(
-                    "The procedure document is embedded in this PDF (procedure.json). "
-                    "Check it with: tpi-chart verify FILE.pdf",
+                    "A PAdES digital signature with the physician's certificate from "
+                    f"{self.options.clinic_name}'s signing authority covers this file; the "
+                    "procedure document is embedded (procedure.json). Check it in any PDF "
+                    "reader's signature panel (trust the clinic's clinic-ca.pem) or with: "
+                    "tpi-chart verify FILE.pdf",
                     s.muted,
                 ),
             ]
@@ -1214,7 +1260,11 @@ class ProcedureNoteRenderer:
                 ]
             )
         )
-        return [KeepTogether([self._heading("Signature"), table])]
+        parts: list[Flowable] = [self._heading("Signature"), table]
+        if self.signed:
+            self.signature_placeholder = SignaturePlaceholder(min(self.content_width, 300.0))
+            parts += [Spacer(1, 4), self.signature_placeholder]
+        return [KeepTogether(parts)]
 
     def _addenda_section(self) -> list[Flowable]:
         s = self._get_stylesheet()
@@ -1252,8 +1302,10 @@ __all__ = [
     "MONO",
     "RENDERER_ID",
     "RENDER_ATTACHMENT",
+    "BoxOnPage",
     "NoteOptions",
     "ProcedureNoteRenderer",
+    "SignaturePlaceholder",
     "format_datetime",
     "group_hash",
     "render_info",
