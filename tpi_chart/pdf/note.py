@@ -42,7 +42,7 @@ from tpi_chart import APP_NAME, __version__
 from tpi_chart.domain.canonical import canonical_json
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, load_catalog
 from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram
-from tpi_chart.domain.models import Needle, Procedure, ProcedureDocument, Site
+from tpi_chart.domain.models import Needle, Procedure, ProcedureDocument, Signature, Site
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.attachments import EmbeddedFile
@@ -305,8 +305,12 @@ class ProcedureNoteRenderer:
         *,
         evaluation: Evaluation | None = None,
         catalog: Catalog | None = None,
+        digitally_signed: bool = False,
     ) -> None:
         self.document = document
+        # True only when the caller is about to put a PAdES signature on these pages: a note
+        # must never say "digitally signed" unless it is.
+        self.digitally_signed = digitally_signed
         self.options = options or NoteOptions()
         self.catalog = catalog or load_catalog()
         self.evaluation = evaluation or evaluate(document, catalog=self.catalog)
@@ -1231,23 +1235,56 @@ class ProcedureNoteRenderer:
             ]
             background = st.DRAFT_LIGHT
         else:
-            body = [
-                _m(f"<b>Digitally signed by {markup(signature.signed_by)}</b>", s.body),
-                _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
-                Spacer(1, 3),
-                _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
-                _p(group_hash(signature.content_hash), s.mono),
-                Spacer(1, 2),
-                _p(
-                    "A PAdES digital signature with the physician's certificate from "
-                    f"{self.options.clinic_name}'s signing authority covers this file; the "
-                    "procedure document is embedded (procedure.json). Check it in any PDF "
-                    "reader's signature panel (trust the clinic's clinic-ca.pem) or with: "
-                    "tpi-chart verify FILE.pdf",
-                    s.muted,
-                ),
-            ]
+            body = (
+                self._digital_signature_text(signature)
+                if self.digitally_signed
+                else self._recorded_signature_text(signature)
+            )
             background = st.ACCENT_LIGHT
+        parts: list[Flowable] = [self._heading("Signature"), self._boxed(body, background)]
+        if self.signed and self.digitally_signed:
+            self.signature_placeholder = SignaturePlaceholder(min(self.content_width, 300.0))
+            parts += [Spacer(1, 4), self.signature_placeholder]
+        return [KeepTogether(parts)]
+
+    def _digital_signature_text(self, signature: Signature) -> list[Flowable]:
+        s = self._get_stylesheet()
+        return [
+            _m(f"<b>Digitally signed by {markup(signature.signed_by)}</b>", s.body),
+            _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
+            Spacer(1, 3),
+            _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
+            _p(group_hash(signature.content_hash), s.mono),
+            Spacer(1, 2),
+            _p(
+                "A PAdES digital signature with the physician's certificate from "
+                f"{self.options.clinic_name}'s signing authority covers this file; the "
+                "procedure document is embedded (procedure.json). Check it in any PDF "
+                "reader's signature panel (trust the clinic's clinic-ca.pem) or with: "
+                "tpi-chart verify FILE.pdf",
+                s.muted,
+            ),
+        ]
+
+    def _recorded_signature_text(self, signature: Signature) -> list[Flowable]:
+        s = self._get_stylesheet()
+        return [
+            _m(f"<b>Signed in TPI Chart by {markup(signature.signed_by)}</b>", s.body),
+            _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
+            Spacer(1, 3),
+            _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
+            _p(group_hash(signature.content_hash), s.mono),
+            Spacer(1, 2),
+            _m(
+                '<font color="#b91c1c"><b>This copy carries no digital signature.</b></font> '
+                "The signature was recorded in the clinic's database before digital signatures "
+                "(TPI Chart 0.1), or this is a re-drawing of a note. Ask the clinic for the "
+                "signed PDF.",
+                s.muted,
+            ),
+        ]
+
+    def _boxed(self, body: list[Flowable], background: Any) -> Table:
         table = Table([[body]], colWidths=[self.content_width])
         table.setStyle(
             TableStyle(
@@ -1260,11 +1297,7 @@ class ProcedureNoteRenderer:
                 ]
             )
         )
-        parts: list[Flowable] = [self._heading("Signature"), table]
-        if self.signed:
-            self.signature_placeholder = SignaturePlaceholder(min(self.content_width, 300.0))
-            parts += [Spacer(1, 4), self.signature_placeholder]
-        return [KeepTogether(parts)]
+        return table
 
     def _addenda_section(self) -> list[Flowable]:
         s = self._get_stylesheet()

@@ -116,7 +116,7 @@ class SignedNotes:
         signing transaction, so a failure here leaves the procedure unsigned)."""
         catalog = self.catalog
         renderer = ProcedureNoteRenderer(
-            document, self._options(), evaluation=evaluation, catalog=catalog
+            document, self._options(), evaluation=evaluation, catalog=catalog, digitally_signed=True
         )
         unsigned = renderer.render()
         signature = document.procedure.signature
