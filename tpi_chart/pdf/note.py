@@ -250,6 +250,7 @@ def draw_text(
 
 
 SIGNATURE_BOX_HEIGHT = 64.0
+MIN_FINDINGS_WIDTH = 90.0
 
 
 @dataclass(frozen=True)
@@ -898,13 +899,17 @@ class ProcedureNoteRenderer:
         s = self._get_stylesheet()
         agents = self._agent_columns()
         results = {result.number: result for result in self.evaluation.sites}
-        header = ["#", "Muscle", "Side", "Prep", "mL"]
-        header += [f"{self._agent_short_name(a)} mg" for a in agents]
-        header += ["Twitch", "Findings"]
         agent_widths = [
             max(42.0, stringWidth(self._agent_short_name(a), SANS_BOLD, 7.5) + 10) for a in agents
         ]
         fixed = [20.0, 118.0, 38.0, 30.0, 28.0, *agent_widths, 38.0]
+        if self.content_width - sum(fixed) < MIN_FINDINGS_WIDTH:
+            # Too many drugs for a column each (found with five agents in two syringes): one
+            # column lists each site's doses, so the table always fits the page.
+            return self._site_table_doses_listed()
+        header = ["#", "Muscle", "Side", "Prep", "mL"]
+        header += [f"{self._agent_short_name(a)} mg" for a in agents]
+        header += ["Twitch", "Findings"]
         widths = [*fixed, self.content_width - sum(fixed)]
         right = [4, *range(5, 5 + len(agents))]
         rows: list[list[Flowable | str]] = []
@@ -959,6 +964,64 @@ class ProcedureNoteRenderer:
         return self._grid(
             header, rows, widths, right_columns=right, total_row=True, muted_rows=muted
         )
+
+    def _site_table_doses_listed(self) -> Flowable:
+        s = self._get_stylesheet()
+        results = {result.number: result for result in self.evaluation.sites}
+        header = ["#", "Muscle", "Side", "Prep", "mL", "Doses (mg)", "Twitch", "Findings"]
+        fixed = [20.0, 110.0, 38.0, 30.0, 28.0, 130.0, 38.0]
+        widths = [*fixed, self.content_width - sum(fixed)]
+        rows: list[list[Flowable | str]] = []
+        muted: list[int] = []
+        totals_ml = 0.0
+        for number, site in enumerate(self.procedure.sites, start=1):
+            result = results.get(number)
+            injected = site.state == "injected"
+            doses = result.doses if result is not None and injected else ()
+            listed = ", ".join(
+                f"{self._agent_short_name(dose.agent)} {format_number(dose.mg, 1)}"
+                for dose in doses
+                if self.catalog.agents[dose.agent].agent_class != "diluent"
+            )
+            findings = findings_text(site)
+            rows.append(
+                [
+                    str(number),
+                    _m(markup(self.catalog.muscle_name(site.muscle)), s.cell),
+                    side_name(site.side),
+                    site.preparation or "—",
+                    format_number(site.volume_ml)
+                    if injected and site.volume_ml is not None
+                    else "—",
+                    _p(listed or "—", s.cell),
+                    site.twitch.capitalize() if site.twitch and injected else "—",
+                    (findings or "—")
+                    if injected
+                    else _m(f"<i>Planned — not injected.</i> {markup(findings)}", s.muted),
+                ]
+            )
+            if not injected:
+                muted.append(number)
+            elif site.volume_ml is not None:
+                totals_ml += site.volume_ml
+        totals = ", ".join(
+            f"{self._agent_short_name(total.agent)} {format_number(total.mg, 1)}"
+            for total in self.evaluation.totals
+            if self.catalog.agents[total.agent].agent_class != "diluent"
+        )
+        rows.append(
+            [
+                "",
+                _m("<b>Total injected</b>", s.cell),
+                "",
+                "",
+                _m(f"<b>{format_number(totals_ml)}</b>", s.cell_right),
+                _m(f"<b>{markup(totals) or '—'}</b>", s.cell),
+                "",
+                "",
+            ]
+        )
+        return self._grid(header, rows, widths, right_columns=[4], total_row=True, muted_rows=muted)
 
     def _procedure_and_sites_section(self) -> list[Flowable]:
         """Procedure details and the diagram side by side when the diagram is narrow (one or two

@@ -108,6 +108,7 @@ def verify_note(pdf: bytes, trust: Trust | None) -> VerifyResult:
             document,
             reports,
         )
+    addenda: list[Addendum] = []
     for number, report in enumerate(reports[1:], start=1):
         name = f"addendum-{number}.json"
         if name not in files:
@@ -125,4 +126,9 @@ def verify_note(pdf: bytes, trust: Trust | None) -> VerifyResult:
                 document,
                 reports,
             )
+        addenda.append(addendum)
+    if addenda:
+        # The note as it stands now: the signed document with the addenda signed after it.
+        procedure = procedure.model_copy(update={"addenda": (*procedure.addenda, *addenda)})
+        document = document.model_copy(update={"procedure": procedure})
     return VerifyResult(True, "", document, reports)
