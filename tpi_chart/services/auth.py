@@ -88,6 +88,12 @@ class LoginPolicy:
     lockout: timedelta = timedelta(minutes=15)
 
 
+def default_hasher() -> PasswordHasher:
+    """argon2-cffi's defaults (RFC 9106 low-memory profile); the test suite swaps in cheaper
+    parameters for speed, except in the test that checks these."""
+    return PasswordHasher()
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -143,7 +149,7 @@ class AuthService:
         self._keys = keys
         self._clock = clock
         self._sleep = sleep
-        self._hasher = hasher if hasher is not None else PasswordHasher()
+        self._hasher = hasher if hasher is not None else default_hasher()
         self._policy = policy if policy is not None else LoginPolicy()
         self._dummy_hash: str | None = None
 
