@@ -12,8 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from tpi_chart.services import auth as auth_module
-from tpi_chart.services.auth import AuthService
-from tpi_chart.services.context import open_services
+from tpi_chart.services.context import Services, open_services
 
 PASSWORD = "lidocaine-1pct"
 # Cheap Argon2id for tests that sign in many times (one auth test checks the real defaults).
@@ -44,7 +43,9 @@ class Keyboard(io.StringIO):
 
 
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth_module, "PasswordHasher", lambda: FAST_HASHER)
+    """Cheap Argon2 (tests/conftest.py already does this for every test not marked
+    `real_argon2`; kept for the subprocess-free helpers that call it explicitly)."""
+    monkeypatch.setattr(auth_module, "default_hasher", lambda: FAST_HASHER)
 
 
 def typed_keyboard(monkeypatch: pytest.MonkeyPatch) -> Keyboard:
@@ -57,12 +58,27 @@ def typed_keyboard(monkeypatch: pytest.MonkeyPatch) -> Keyboard:
 
 
 def add_accounts(db: Path, password: str = PASSWORD) -> None:
-    """The first administrator `admin`, physician `chen` and assistant `rivera`."""
+    """The first administrator `admin`, physician `chen` (with a certificate from the clinic's
+    signing authority) and assistant `rivera`, all with `password`."""
     with open_services(db) as services:
-        auth = AuthService(services.store.users, services.store.audit, hasher=FAST_HASHER)
-        admin = auth.get("admin")
-        if admin is None:
+        auth = services.auth
+        missing = [name for name in ACCOUNTS if auth.get(name) is None]
+        if not missing:
+            return
+        if auth.needs_first_run():
             admin = auth.create_first_administrator("admin", ACCOUNTS["admin"][0], password)
-        for username, (name, roles) in ACCOUNTS.items():
-            if auth.get(username) is None:
+        else:
+            signed_in = auth.login("admin", password)
+            assert signed_in is not None, "admin exists with another password"
+            admin = signed_in
+        for username in missing:
+            if username != "admin":
+                name, roles = ACCOUNTS[username]
                 auth.create_user(admin, username, name, roles, password)  # type: ignore[arg-type]
+
+
+def sign_in(services: Services, username: str, password: str = PASSWORD) -> Services:
+    """`username` signed in (keys unlocked, as in the window): the services for that person."""
+    user = services.auth.login(username, password)
+    assert user is not None
+    return services.as_user(user)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import Keyboard, add_accounts
+from tests.cli_support import Keyboard, add_accounts, sign_in
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.context import open_services
-from tpi_chart.services.notes import NoteService
+
+REASONS = {"ptx_risk_site": "discussed", "multi_region": "clinically indicated"}
 
 
 @pytest.fixture
@@ -29,13 +30,12 @@ def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
     draft_file = tmp_path / "draft.json"
     draft_file.write_text(json.dumps(draft), encoding="utf-8")
     path = tmp_path / "clinic.db"
-    with open_services(path, staff("tester", name="Dr. Alex Chen, MD")) as services:
-        signed_id, draft_id = services.documents.import_documents([signed_file, draft_file])
-        services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
-        readiness = services.signing.readiness(signed_id)
-        acks = dict.fromkeys(readiness.codes_to_acknowledge, "accepted for this test")
-        services.signing.sign(signed_id, services.user, acks)
     add_accounts(path)
+    with open_services(path) as opened:
+        sign_in(opened, "admin").settings.set_clinic_name("Riverside Pain & Spine Clinic")
+        chen = sign_in(opened, "chen")
+        signed_id, draft_id = chen.documents.import_documents([signed_file, draft_file])
+        chen.signing.sign(signed_id, chen.user, REASONS)
     return path, signed_id, draft_id
 
 
@@ -45,16 +45,16 @@ def test_export_names_drafts_and_writes_json_beside(
     path, signed_id, draft_id = db
     out = tmp_path / "export"
     with open_services(path, staff("tester")) as services:
-        notes = NoteService(services.store, services.charting, services.settings, services.user)
+        notes = services.notes
         final = notes.export(signed_id, out)
         draft = notes.export(draft_id, out)
         again = notes.render(signed_id)
+        assert notes.verify(final.read_bytes()).ok
+        assert str(notes.verify(draft.read_bytes())).startswith("mismatch: unsigned draft")
     assert final.name == f"D1001_2026-11-20_{signed_id}.pdf"
     assert draft.name == f"D1001_2026-12-20_{draft_id}_DRAFT.pdf"
     assert final.with_suffix(".json").is_file()
     assert final.read_bytes() == again
-    assert NoteService.verify(final.read_bytes()).ok
-    assert str(NoteService.verify(draft.read_bytes())).startswith("mismatch: unsigned draft")
 
 
 def test_cli_export_verify_and_batch(
@@ -68,13 +68,20 @@ def test_cli_export_verify_and_batch(
     export = ["--db", str(path), "--as", "rivera", "export", "--procedure", str(signed_id)]
     assert main([*export, "--out", str(note)]) == 0
     capsys.readouterr()
-    assert main(["verify", str(note)]) == 0
-    assert capsys.readouterr().out.strip() == "match"
+    assert main(["--db", str(path), "verify", str(note)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "match"
+    assert printed[1].startswith("  note: signed by Dr. Alex Chen, MD at ")
 
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(note.read_bytes() + b"%x\n")
-    assert main(["verify", str(tampered)]) == 1
+    assert main(["--db", str(path), "verify", str(tampered)]) == 1
     assert capsys.readouterr().out.startswith("mismatch: ")
+
+    # Without a clinic database or a trust file there is nothing to trust: bad input, not a match.
+    assert main(["--db", str(tmp_path / "none.db"), "verify", str(note)]) == 2
+    assert "--trust" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
 
     assert main(["verify", str(tmp_path / "missing.pdf")]) == 2
     assert "missing.pdf: no such file" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import add_accounts, typed_keyboard
+from tests.cli_support import add_accounts, sign_in, typed_keyboard
 from tests.unit.auth_support import reference_document
 from tests.users import staff
 from tpi_chart.app import main
@@ -86,8 +86,10 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
         services.charting.remove_site(site_id)
         readiness = services.signing.readiness(procedure_id)
         acks = dict.fromkeys(readiness.codes_to_acknowledge, "accepted")
-        services.signing.sign(procedure_id, services.user, acks)
-        services.signing.add_addendum(procedure_id, services.user, "Patient called: doing well.")
+        physician = sign_in(services, "chen")
+        assert physician.user.display_name == PHYSICIAN.display_name
+        physician.signing.sign(procedure_id, physician.user, acks)
+        physician.signing.add_addendum(procedure_id, physician.user, "Patient called: doing well.")
         note = services.notes.export(procedure_id, exports)
         services.notes.export_handout(procedure_id, exports)
         services.documents.export_json(procedure_id, exports / "signed.json")

@@ -23,6 +23,7 @@ from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.services.paths import check_location, key_dir, resolve_db_path
 from tpi_chart.services.patients import PatientService
+from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.db import BUSY_TIMEOUT_MS
 from tpi_chart.storage.interfaces import Store
@@ -31,6 +32,7 @@ from tpi_chart.storage.repositories import open_store
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
     from tpi_chart.services.notes import NoteService
+    from tpi_chart.services.signed_notes import SignedNotes
 
 CLINIC_NAME = "clinic_name"
 CLINIC_PHONE = "clinic_phone"
@@ -228,10 +230,13 @@ class Services:
     settings: SettingsService
     auth: AuthService
     signing: SigningService
+    authority: SigningAuthority
     user: User
     db_path: Path
     store: Store = field(repr=False)
     on_denied: DeniedHook | None = field(default=None, repr=False)
+    keychain: KeyChain = field(repr=False, default_factory=KeyChain)
+    trust_dir: Path | None = None
 
     @cached_property
     def notes(self) -> NoteService:
@@ -239,7 +244,12 @@ class Services:
         from tpi_chart.services.notes import NoteService
 
         return NoteService(
-            self.store, self.charting, self.settings, self.user, on_denied=self.on_denied
+            self.store,
+            self.charting,
+            self.settings,
+            self.user,
+            on_denied=self.on_denied,
+            authority=self.authority,
         )
 
     @property
@@ -249,10 +259,11 @@ class Services:
     def as_user(self, user: User) -> Services:
         """The same open database for `user`, the person who just signed in (or unlocked the
         workstation): every change is checked against their roles and audited under their
-        name."""
-        return build_services(self.store, user)
+        name; the keys unlocked at sign-in are shared."""
+        return build_services(self.store, user, keychain=self.keychain, trust_dir=self.trust_dir)
 
     def close(self) -> None:
+        self.keychain.forget()
         self.store.close()
 
     def __enter__(self) -> Services:
@@ -262,9 +273,40 @@ class Services:
         self.close()
 
 
-def build_services(store: Store, user: User) -> Services:
+def build_services(
+    store: Store,
+    user: User,
+    *,
+    keychain: KeyChain | None = None,
+    trust_dir: Path | None = None,
+) -> Services:
     """The services for `user`, the signed-in person; each checks the role matrix itself and
-    audits what it refuses (`access_denied`)."""
+    audits what it refuses (`access_denied`). `keychain`: the keys unlocked at sign-in (shared
+    by every `as_user` copy); `trust_dir`: where the clinic's trust root is recorded outside the
+    database (beside the audit key)."""
+    keychain = keychain if keychain is not None else KeyChain()
+
+    def display_name(username: str) -> str | None:
+        account = store.users.get(username)
+        return account.display_name if account is not None and account.active else None
+
+    authority = SigningAuthority(
+        store.pki,
+        keychain,
+        clinic_id=store.clinic_id,
+        clinic_name=lambda: store.settings.get(CLINIC_NAME) or "",
+        display_name=display_name,
+        administrators=lambda: [
+            account.username
+            for account in store.users.all()
+            if account.is_administrator and account.active
+        ],
+        trust_dir=trust_dir,
+    )
+    built: list[Services] = []
+
+    def signed_notes() -> SignedNotes:
+        return built[0].notes.signed
 
     def audit_denial(actor: User, action: Action, entity: str = "procedure") -> None:
         store.audit.record(
@@ -287,7 +329,7 @@ def build_services(store: Store, user: User) -> Services:
         )
 
     charting = ChartingService(store, user, on_denied=audit_denial)
-    return Services(
+    services = Services(
         patients=PatientService(
             store, user, on_denied=lambda person, action: audit_denial(person, action, "patient")
         ),
@@ -299,7 +341,7 @@ def build_services(store: Store, user: User) -> Services:
         settings=SettingsService(
             store, user, on_denied=lambda person, action: audit_denial(person, action, "setting")
         ),
-        auth=AuthService(store.users, store.audit),
+        auth=AuthService(store.users, store.audit, keys=authority),
         signing=SigningService(
             charting,
             store.procedures,
@@ -308,12 +350,19 @@ def build_services(store: Store, user: User) -> Services:
             user=user,
             latest_event=store.audit.latest_at,
             on_clock_backwards=audit_clock,
+            keys=authority,
+            signed_notes=signed_notes,
         ),
+        authority=authority,
         user=user,
         db_path=store.path,
         store=store,
         on_denied=audit_denial,
+        keychain=keychain,
+        trust_dir=trust_dir,
     )
+    built.append(services)
+    return services
 
 
 def seed_demo_as(services: Services) -> bool:
@@ -325,7 +374,7 @@ def seed_demo_as(services: Services) -> bool:
 
     if not services.auth.needs_first_run():
         Permissions(services.user, services.on_denied).require("seed_demo")
-    return seed_demo(build_services(services.store, SYSTEM_SETUP))
+    return seed_demo(build_services(services.store, SYSTEM_SETUP, trust_dir=services.trust_dir))
 
 
 def open_services(
@@ -349,13 +398,14 @@ def open_services(
     path = resolve_db_path(db_path)
     check_location(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(path, key_dir(), exclusive=exclusive, busy_timeout_ms=busy_timeout_ms)
-    services = build_services(store, user if user is not None else NOBODY)
+    keys = key_dir()
+    store = open_store(path, keys, exclusive=exclusive, busy_timeout_ms=busy_timeout_ms)
+    services = build_services(store, user if user is not None else NOBODY, trust_dir=keys)
     try:
         if seed_demo_if_new and store.is_empty():
             from tpi_chart.services.demo import seed_demo
 
-            seed_demo(build_services(store, SYSTEM_SETUP))
+            seed_demo(build_services(store, SYSTEM_SETUP, trust_dir=keys))
     except BaseException:
         services.close()
         raise

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -45,9 +45,19 @@ from tpi_chart.services.timing import (
 )
 from tpi_chart.storage.interfaces import ProcedureRecord
 
+if TYPE_CHECKING:
+    from tpi_chart.domain.signatures import SignerKey
+    from tpi_chart.services.signed_notes import SignedNotes
+
 Clock = Callable[[], datetime]
 #: Audits a clock found behind the latest audited event: (who, now, latest, confirmed).
 ClockHook = Callable[[User, datetime, datetime, bool], None]
+
+
+class SignerKeys(Protocol):
+    """Where a physician's unlocked signing key comes from (services.pki.SigningAuthority)."""
+
+    def signer_for(self, user: User) -> SignerKey: ...
 
 
 class StoredProcedureLike(Protocol):
@@ -156,6 +166,8 @@ class SigningService:
         user: User | None = None,
         latest_event: Callable[[], datetime | None] | None = None,
         on_clock_backwards: ClockHook | None = None,
+        keys: SignerKeys | None = None,
+        signed_notes: Callable[[], SignedNotes] | None = None,
     ) -> None:
         self._charting = charting
         self._procedures = procedures
@@ -166,6 +178,12 @@ class SigningService:
         self._user = user
         self._latest_event = latest_event
         self._on_clock_backwards = on_clock_backwards
+        # Without them (unit tests of the rules of signing) only the signature record is kept.
+        self._keys = keys
+        self._signed_notes = signed_notes
+
+    def _signer(self, user: User) -> SignerKey | None:
+        return self._keys.signer_for(user) if self._keys is not None else None
 
     def readiness(self, procedure_id: int, *, allow_planned_sites: bool = False) -> Readiness:
         stored = self._charting.get(procedure_id)
@@ -195,6 +213,7 @@ class SigningService:
         (audited) when the clock is behind the latest audited event, unless `confirm_clock`."""
         self._require(user, "sign")
         now = self._checked_now(user, confirm_clock)
+        signer = self._signer(user)
         reasons = dict(acknowledgements or {})
         with self._transaction():
             stored = self._charting.get(procedure_id)
@@ -206,7 +225,8 @@ class SigningService:
                     "cannot be signed here"
                 )
             document = self._charting.document(procedure_id)
-            warnings = evaluate(document).warnings
+            evaluation = evaluate(document)
+            warnings = evaluation.warnings
             missing = missing_items(document.procedure, allow_planned_sites=allow_planned_sites)
             open_codes = unacknowledged(warnings, reasons)
             if missing or open_codes:
@@ -226,6 +246,17 @@ class SigningService:
                 acknowledged_warnings=acknowledgement_records(warnings, reasons),
             )
             self._procedures.sign(procedure_id, signature, user.username, document.prior_procedures)
+            if signer is not None and self._signed_notes is not None:
+                # The signed PDF is made and stored in the signing transaction: a procedure is
+                # never signed without its signed note.
+                self._signed_notes().issue(
+                    procedure_id,
+                    self._charting.document(procedure_id),
+                    evaluation,
+                    signer,
+                    signature.signed_at,
+                    user.username,
+                )
         return self._charting.get(procedure_id)
 
     def add_addendum(
@@ -241,6 +272,7 @@ class SigningService:
         Its time is this computer's clock, checked as for signing (`confirm_clock`)."""
         self._require(user, "addendum")
         now = self._checked_now(user, confirm_clock)
+        signer = self._signer(user)
         with self._transaction():
             stored = self._charting.get(procedure_id)
             signature = stored.procedure.signature
@@ -264,6 +296,14 @@ class SigningService:
                 update={"content_hash": addendum_hash(addendum, signature.content_hash)}
             )
             self._procedures.add_addendum(procedure_id, hashed, user.username)
+            if signer is not None and self._signed_notes is not None:
+                self._signed_notes().append_addendum(
+                    procedure_id,
+                    self._charting.document(procedure_id),
+                    hashed,
+                    signer,
+                    user.username,
+                )
         return self._charting.get(procedure_id)
 
     def _require(self, user: User, action: Action) -> None:

@@ -52,6 +52,10 @@ ACTIONS = frozenset(
         "settings",
         "access_denied",
         "clock_backwards",
+        "signing_authority_created",
+        "certificate_issued",
+        "certificate_revoked",
+        "key_granted",
     }
 )
 
