@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli_support import add_accounts, sign_in
 from tests.unit.auth_support import REFERENCE
-from tests.users import ADMINISTRATOR, ASSISTANT, DEACTIVATED, PHYSICIAN
+from tests.users import DEACTIVATED
 from tpi_chart.domain.models import Patient, Site, TimeOut
+from tpi_chart.domain.users import User
 from tpi_chart.services.access import PermissionDenied
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.documents import document_json
@@ -51,15 +54,17 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Ids]:
         patch.setenv("TPI_CHART_KEY_DIR", str(folder / "keys"))
         reference = folder / "reference.json"
         reference.write_text(REFERENCE.read_text())
-        with open_services(folder / "clinic.db", PHYSICIAN) as services:
+        add_accounts(folder / "clinic.db")
+        with open_services(folder / "clinic.db") as opened:
+            services = sign_in(opened, "chen")
             draft, ready, signed = services.documents.import_documents([reference] * 3)
             patient = services.charting.get(draft).patient_id
             planned = services.charting.add_site(
                 draft, Site(muscle="levator_scapulae", side="left", state="planned")
             ).id
             injected = services.charting.get(draft).site_ids[0]
-            services.signing.sign(signed, PHYSICIAN, _ready_to_sign(services, signed))
-            services.as_user(ADMINISTRATOR).backups.backup(folder / "backup.db")
+            services.signing.sign(signed, services.user, _ready_to_sign(services, signed))
+            sign_in(opened, "admin").backups.backup(folder / "backup.db")
             other = json.loads(reference.read_text())
             other["patient"]["mrn"] = "N5005"
             (folder / "other.json").write_text(json.dumps(other))
@@ -182,7 +187,16 @@ def _moment(services: Services, ids: Ids) -> Any:
     return services.charting.get(ids.draft).procedure.performed_at
 
 
-PEOPLE = {P: PHYSICIAN, A: ASSISTANT, M: ADMINISTRATOR, "deactivated": DEACTIVATED}
+#: The clinic's accounts (tests/cli_support.py), signed in with their password; and an account
+#: that was deactivated.
+PEOPLE: dict[str, str | User] = {P: "chen", A: "rivera", M: "admin", "deactivated": DEACTIVATED}
+
+
+@contextmanager
+def signed_in(db: Path, role: str) -> Iterator[Services]:
+    with open_services(db) as opened:
+        person = PEOPLE[role]
+        yield sign_in(opened, person) if isinstance(person, str) else opened.as_user(person)
 
 
 def data_rows(db: Path) -> list[tuple[object, ...]]:
@@ -218,10 +232,10 @@ def denials(db: Path) -> list[tuple[str, str]]:
 def test_every_role_and_operation(clinic: tuple[Path, Ids], operation: str, role: str) -> None:
     db, ids = clinic
     run, expected = OPERATIONS[operation]
-    person = PEOPLE[role]
     allowed = expected.get(role, False)
-    before = data_rows(db)
-    with open_services(db, person) as services:
+    with signed_in(db, role) as services:
+        person = services.user
+        before = data_rows(db)
         if allowed:
             run(services, ids)
         else:
@@ -257,6 +271,6 @@ def test_before_sign_in_nothing_is_allowed(clinic: tuple[Path, Ids]) -> None:
 
 def test_an_exported_document_is_still_valid_json(clinic: tuple[Path, Ids]) -> None:
     db, ids = clinic
-    with open_services(db, ASSISTANT) as services:
+    with signed_in(db, A) as services:
         text = document_json(services.charting.document(ids.signed))
     assert json.loads(text)["procedure"]["status"] == "signed"
