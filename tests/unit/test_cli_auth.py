@@ -355,3 +355,27 @@ def test_the_first_administrator_needs_no_as(
     code, out, err = run(capsys, "--db", str(db), "users", "add", "boss", "--name", "B. Boss")
     assert (code, err) == (0, "")
     assert "first administrator" in out
+
+
+def test_a_note_signed_on_the_command_line_verifies_against_the_exported_trust_root(
+    clinic: tuple[Path, int, int], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`--as chen` unlocks the physician's signing key: the note is PAdES-signed; the trust root
+    an administrator exports validates it."""
+    db, ready, _ = clinic
+    base = ["--db", str(db)]
+    assert run(capsys, *base, "--as", "chen", "sign", "--procedure", str(ready), *ACKS)[0] == 0
+    note = tmp_path / "note.pdf"
+    export = ["export", "--procedure", str(ready), "--out", str(note)]
+    assert run(capsys, *base, "--as", "rivera", *export)[0] == 0
+    trust = tmp_path / "clinic-ca.pem"
+    code, _, err = run(capsys, *base, "--as", "chen", "ca", "export", "--out", str(trust))
+    assert code == 1
+    assert "only an administrator" in err
+    assert not trust.exists()
+    code, out, err = run(capsys, *base, "--as", "admin", "ca", "export", "--out", str(trust))
+    assert (code, err) == (0, "")
+    assert trust.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    code, out, err = run(capsys, "verify", str(note), "--trust", str(trust))
+    assert code == 0, out + err
+    assert out.startswith("match")

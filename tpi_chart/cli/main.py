@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tpi_chart.cli.commands_audit",
     "tpi_chart.cli.commands_users",
     "tpi_chart.cli.commands_sign",
+    "tpi_chart.cli.commands_ca",
 )
 
 
