@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from tests.accounts import signing_physician
 from tests.users import staff
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import ProcedureDocument, Signature
@@ -48,6 +49,7 @@ def clinic(tmp_path: Path) -> Iterator[tuple[Any, int, int]]:
     source.write_text(json.dumps(document.model_copy(update={"procedure": signed}).to_json_dict()))
     with open_services(tmp_path / "chart.db", staff("chen")) as services:
         external, draft = services.documents.import_documents([source, REFERENCE])
+        assert signing_physician(services) == CHEN  # signing needs the physician's key
         yield services, external, draft
 
 
