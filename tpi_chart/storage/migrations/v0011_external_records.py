@@ -22,69 +22,69 @@ CREATE TABLE external_records (
 
 CREATE TRIGGER external_records_no_update BEFORE UPDATE ON external_records
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER external_records_no_delete BEFORE DELETE ON external_records
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER procedures_external_no_update BEFORE UPDATE ON procedures
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = OLD.id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER procedures_external_no_delete BEFORE DELETE ON procedures
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = OLD.id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER sites_external_no_insert BEFORE INSERT ON sites
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = NEW.procedure_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER sites_external_no_update BEFORE UPDATE ON sites
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = OLD.procedure_id)
     OR EXISTS (SELECT 1 FROM external_records WHERE procedure_id = NEW.procedure_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER sites_external_no_delete BEFORE DELETE ON sites
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = OLD.procedure_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER preparations_external_no_insert BEFORE INSERT ON preparations
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = NEW.procedure_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER preparations_external_no_update BEFORE UPDATE ON preparations
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = OLD.procedure_id)
     OR EXISTS (SELECT 1 FROM external_records WHERE procedure_id = NEW.procedure_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER preparations_external_no_delete BEFORE DELETE ON preparations
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = OLD.procedure_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER components_external_no_insert BEFORE INSERT ON components
 WHEN EXISTS (SELECT 1 FROM external_records e JOIN preparations p
              ON p.procedure_id = e.procedure_id WHERE p.id = NEW.preparation_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER components_external_no_update BEFORE UPDATE ON components
@@ -93,19 +93,19 @@ WHEN EXISTS (SELECT 1 FROM external_records e JOIN preparations p
     OR EXISTS (SELECT 1 FROM external_records e JOIN preparations p
              ON p.procedure_id = e.procedure_id WHERE p.id = NEW.preparation_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER components_external_no_delete BEFORE DELETE ON components
 WHEN EXISTS (SELECT 1 FROM external_records e JOIN preparations p
              ON p.procedure_id = e.procedure_id WHERE p.id = OLD.preparation_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 
 CREATE TRIGGER addenda_external_no_insert BEFORE INSERT ON addenda
 WHEN EXISTS (SELECT 1 FROM external_records WHERE procedure_id = NEW.procedure_id)
 BEGIN
-    SELECT RAISE(ABORT, 'procedure signed elsewhere: imported read-only, it cannot be changed');
+    SELECT RAISE(ABORT, 'procedure is signed elsewhere: imported read-only, it cannot be changed');
 END;
 """
