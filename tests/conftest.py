@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +52,12 @@ EXAMPLES = Path(__file__).parent / "examples"
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES
+
+
+@pytest.fixture
+def keyboard(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Standard input that answers every password prompt (`--as`) with
+    `tests.cli_support.PASSWORD`; Argon2 made cheap."""
+    from tests.cli_support import typed_keyboard
+
+    return typed_keyboard(monkeypatch)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
 from tests.accounts import signing_physician
+from tests.users import staff
 from tpi_chart.domain.canonical import addendum_hash
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
@@ -29,7 +30,7 @@ REASONS = {"ptx_risk_site": "discussed", "multi_region": "clinically indicated"}
 def signed(tmp_path: Path) -> Iterator[tuple[Any, int]]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("addendum")
-    with open_services(tmp_path / "chart.db", "chen") as services:
+    with open_services(tmp_path / "chart.db", staff("chen")) as services:
         (procedure_id,) = services.documents.import_documents([REFERENCE])
         assert signing_physician(services) == CHEN
         services.signing.sign(procedure_id, CHEN, REASONS)
@@ -37,7 +38,7 @@ def signed(tmp_path: Path) -> Iterator[tuple[Any, int]]:
 
 
 def open_sign_tab(qtbot: QtBot, services: Any, procedure_id: int, user: User) -> MainWindow:
-    window = MainWindow(services, user)
+    window = MainWindow(services.as_user(user), user)
     qtbot.addWidget(window)
     window.open_file = lambda _path: None  # no system PDF viewer in tests
     window.show()

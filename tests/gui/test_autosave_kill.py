@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.users import staff
 from tpi_chart.services.context import open_services
 
 pytestmark = pytest.mark.gui
@@ -29,12 +30,12 @@ CHILD = textwrap.dedent(
     from tpi_chart.ui.main_window import MainWindow
 
     app = make_application()
-    services = open_services(Path(sys.argv[1]), "chen", seed_demo_if_new=True)
+    services = open_services(Path(sys.argv[1]), seed_demo_if_new=True)
     chen = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({{"physician"}}))
-    window = MainWindow(services, chen)
+    window = MainWindow(services.as_user(chen), chen)
     window.show()
     window.activateWindow()
-    maria = services.patients.by_mrn("D1001")
+    maria = window.services.patients.by_mrn("D1001")
     window.open_patient(maria.id)
     QTest.mouseClick(window.patients.primary_button, Qt.MouseButton.LeftButton)
     workspace = window.workspace
@@ -85,7 +86,7 @@ def test_an_edit_shown_as_saved_survives_sigkill(tmp_path: Path) -> None:
     assert child.returncode == -signal.SIGKILL, errors
     assert procedure_id is not None
 
-    with open_services(db, "checker") as services:
+    with open_services(db, staff("checker")) as services:
         first = services.charting.sites(procedure_id)[0].site
     assert first.state == "injected"
     assert first.twitch == "brisk"

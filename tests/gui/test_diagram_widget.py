@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.models import Patient, Procedure, Site
 from tpi_chart.services.context import open_services
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Any]:
-    with open_services(tmp_path / "chart.db", "chen") as opened:
+    with open_services(tmp_path / "chart.db", staff("chen")) as opened:
         yield opened
 
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.rules import evaluate
 from tpi_chart.domain.users import User
@@ -29,12 +30,12 @@ CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("fast-paths")
-    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
 def _window(qtbot: QtBot, services: Any) -> MainWindow:
-    window = MainWindow(services, CHEN)
+    window = MainWindow(services.as_user(CHEN), CHEN)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
@@ -86,7 +87,7 @@ def test_restore_last_builds_the_workspace_and_reopens_the_procedure(
     first = _window(qtbot, services)
     procedure_id = _open_maria(first, services)
     first.close()
-    again = MainWindow(services, CHEN)
+    again = MainWindow(services.as_user(CHEN), CHEN)
     qtbot.addWidget(again)
     assert not again.workspace_built()
     assert again.restore_last()

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.services.context import open_services
 from tpi_chart.ui import launch
 
@@ -24,7 +25,7 @@ def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("launch")
     QSettings().clear()  # no "last procedure" left by another test
-    with open_services(tmp_path / "chart.db", "os-login", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("os-login"), seed_demo_if_new=True) as opened:
         yield opened
     for window in list(launch._windows):
         window.close()
@@ -65,7 +66,7 @@ def test_another_person_unlocking_gets_their_own_window(qtbot: QtBot, services: 
     (current,) = launch._windows
     qtbot.addWidget(current)
     assert current.user == rivera
-    assert current.services.user == "rivera"
+    assert current.services.user.username == "rivera"
 
 
 def test_typing_after_sign_in_goes_to_the_patient_search(qtbot: QtBot, services: Any) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.services.context import open_services
 from tpi_chart.storage.migrations import SCHEMA_VERSION
 from tpi_chart.ui import launch
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.gui
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
     path = tmp_path / "clinic.db"
-    with open_services(path, "rivera", seed_demo_if_new=True):
+    with open_services(path, staff("rivera"), seed_demo_if_new=True):
         pass
     return path
 
@@ -47,7 +48,7 @@ def digest(path: Path) -> str:
 
 
 def run(db: Path) -> int:
-    return launch.launch(argparse.Namespace(db=str(db), user=None, command=None))
+    return launch.launch(argparse.Namespace(db=str(db), as_user=None, command=None))
 
 
 def garbage_in_a_page(path: Path) -> None:
@@ -122,7 +123,7 @@ def test_a_file_from_a_newer_version_is_reported_and_left_as_it_is(
 def test_a_database_open_elsewhere_is_reported(
     qtbot: QtBot, db: Path, shown: list[tuple[str, str]]
 ) -> None:
-    with open_services(db, "rivera", exclusive=True):
+    with open_services(db, staff("rivera"), exclusive=True):
         assert run(db) == 1
     ((title, message),) = shown
     assert title == "The database cannot be opened"

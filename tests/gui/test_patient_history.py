@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain.models import Component, Patient, Preparation, Procedure, Site
 from tpi_chart.domain.rules import agent_totals
 from tpi_chart.domain.users import User
@@ -31,7 +32,7 @@ CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({
 def services(tmp_path: Path) -> Iterator[Services]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("patient history")
-    with open_services(tmp_path / "x.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "x.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
@@ -248,7 +249,7 @@ def test_history_fits_at_1366x768_without_scrolling(
     qtbot: QtBot, qapp: Any, services: Services
 ) -> None:
     apply_theme(qapp)
-    window = MainWindow(services, CHEN)
+    window = MainWindow(services.as_user(CHEN), CHEN)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.patients import PatientsPage
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.gui
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("patients")
-    with open_services(tmp_path / "chart.db", "rivera", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("rivera"), seed_demo_if_new=True) as opened:
         yield opened
 
 

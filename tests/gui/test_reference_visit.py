@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.accounts import signing_physician
+from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
@@ -60,7 +61,7 @@ class Counted:
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("reference-visit")
-    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
@@ -69,7 +70,7 @@ def test_reference_visit_is_charted_in_at_most_20_interactions(
 ) -> None:
     apply_theme(qapp)
     assert signing_physician(services) == CHEN
-    window = MainWindow(services, CHEN)
+    window = MainWindow(services.as_user(CHEN), CHEN)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()

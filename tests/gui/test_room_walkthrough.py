@@ -12,6 +12,7 @@ from PySide6.QtCore import QCoreApplication, QPoint, Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QToolBar, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
@@ -27,13 +28,13 @@ CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("walkthrough")
-    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
 def _open_maria(qtbot: QtBot, qapp: Any, services: Any, user: User = CHEN) -> MainWindow:
     apply_theme(qapp)  # the clinic's fonts and paddings decide what fits
-    window = MainWindow(services, user)
+    window = MainWindow(services.as_user(user), user)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()

@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.ui import launch
@@ -36,7 +37,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("settings")
     QSettings().clear()  # no saved window geometry or last patient from another test
-    with open_services(tmp_path / "chart.db", "okafor", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("okafor"), seed_demo_if_new=True) as opened:
         yield opened
 
 

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
@@ -25,12 +26,12 @@ RIVERA = User(username="rivera", display_name="J. Rivera, MA", roles=frozenset({
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("workspace")
-    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
 def _open(qtbot: QtBot, qapp: Any, services: Any, user: User = CHEN) -> MainWindow:
-    window = MainWindow(services, user)
+    window = MainWindow(services.as_user(user), user)
     qtbot.addWidget(window)
     window.show()
     window.activateWindow()
@@ -179,7 +180,7 @@ def test_reopening_returns_to_the_same_procedure_and_view(
     qtbot.keyClick(window.workspace, Qt.Key.Key_F3)
     assert window.workspace.current_view == "head_left"
     window.close()
-    again = MainWindow(services, CHEN)
+    again = MainWindow(services.as_user(CHEN), CHEN)
     qtbot.addWidget(again)
     assert again.restore_last()
     assert again.stack.currentWidget() is again.workspace

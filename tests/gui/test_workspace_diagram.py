@@ -12,6 +12,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
@@ -27,12 +28,12 @@ RIVERA = User(username="rivera", display_name="J. Rivera, MA", roles=frozenset({
 def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("workspace-diagram")
-    with open_services(tmp_path / "chart.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "chart.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 
 def open_today(qtbot: QtBot, services: Any, user: User) -> MainWindow:
-    window = MainWindow(services, user)
+    window = MainWindow(services.as_user(user), user)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()

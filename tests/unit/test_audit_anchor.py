@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.auth_support import reference_document
+from tests.users import staff
 from tpi_chart.cli import main as cli
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.context import Services, open_services
@@ -51,7 +52,7 @@ def add_patients(services: Services, *numbers: int) -> None:
 @pytest.fixture
 def db(tmp_path: Path, keys: Path) -> Path:
     path = tmp_path / "clinic.db"
-    with open_services(path, "rivera") as services:
+    with open_services(path, staff("rivera")) as services:
         add_patients(services, 1, 2, 3, 4, 5, 6)
     return path
 
@@ -112,7 +113,7 @@ def test_an_older_copy_put_in_place_of_the_database_is_detected(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = tmp_path / "yesterday.db"
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         services.backups.backup(old)
         add_patients(services, 7, 8)
     shutil.copyfile(old, db)
@@ -126,11 +127,13 @@ def test_working_on_after_a_rollback_does_not_erase_the_evidence(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = tmp_path / "yesterday.db"
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         services.backups.backup(old)
         add_patients(services, 7, 8)
     shutil.copyfile(old, db)
-    with open_services(db, "rivera") as services:  # the clinic keeps charting on the old copy
+    with open_services(
+        db, staff("rivera")
+    ) as services:  # the clinic keeps charting on the old copy
         add_patients(services, 9, 10, 11, 12, 13)
 
     code, out = verify(db, capsys)
@@ -142,7 +145,7 @@ def test_a_restore_through_the_service_reanchors_and_audits_it(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = tmp_path / "yesterday.db"
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         copied_tail = services.store.audit.rows()[-1]
         services.backups.backup(old)  # its own `backup` row comes after the copy
         add_patients(services, 7, 8)
@@ -169,7 +172,7 @@ def test_an_anchor_that_lags_is_not_a_break(db: Path, keys: Path) -> None:
     ).fetchone()
     conn.close()
     audit_log.write_anchor(anchor_file(keys), audit_log.Anchor(seq, mac), db)
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         assert services.store.audit.verify().ok
         add_patients(services, 7)  # and the anchor moves on again
         tail = services.store.audit.rows()[-1]
@@ -189,9 +192,9 @@ def test_a_copy_opened_elsewhere_keeps_its_own_anchor(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = tmp_path / "training.db"
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         services.backups.backup(copy)
-    with open_services(copy, "trainee") as services:
+    with open_services(copy, staff("trainee")) as services:
         add_patients(services, 40, 41)
     assert verify(db, capsys)[0] == 0
     assert verify(copy, capsys)[0] == 0
@@ -204,7 +207,7 @@ def test_a_missing_key_with_audit_rows_is_refused_and_nothing_changes(
     key.unlink()
     before = digest(db)
     with pytest.raises(AuditKeyProblem) as refused:
-        open_services(db, "rivera")
+        open_services(db, staff("rivera"))
     message = str(refused.value)
     assert str(key) in message
     assert "could not be verified or extended" in message
@@ -220,5 +223,5 @@ def test_a_missing_key_with_audit_rows_is_refused_and_nothing_changes(
 
 
 def test_a_new_database_still_gets_a_key(tmp_path: Path, keys: Path) -> None:
-    with open_services(tmp_path / "new.db", "rivera") as services:
+    with open_services(tmp_path / "new.db", staff("rivera")) as services:
         assert audit_log.key_path(keys, services.store.clinic_id).stat().st_size == 32

@@ -4,11 +4,11 @@ readable, filterable table."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import Keyboard, add_accounts, fast_hashing
 from tests.unit.auth_support import reference_document
 from tpi_chart.cli import main as cli
 from tpi_chart.cli.commands_audit import summarise
@@ -42,6 +42,20 @@ def db(tmp_path: Path) -> Path:
 
 def run(db: Path, *args: str) -> int:
     return cli.main(["--db", str(db), "audit", *args])
+
+
+def show(db: Path, *args: str, who: str = "admin") -> int:
+    """`audit show` as `who` (the accounts are added first, and audited like the rest)."""
+    add_accounts(db)
+    return cli.main(["--db", str(db), "--as", who, "audit", "show", *args])
+
+
+def audit_count(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def tamper(db: Path, *statements: str) -> None:
@@ -95,37 +109,72 @@ def test_renumbered_rows_after_a_deletion_are_detected(
 
 
 def test_show_prints_a_table_filtered_by_patient(
-    db: Path, capsys: pytest.CaptureFixture[str]
+    db: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
 ) -> None:
-    assert run(db, "show") == 0
+    assert show(db) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["TIME", "(UTC)", "USER", "ACTION", "ENTITY", "MRN", "CHANGES"]
-    assert lines[-1] == "(5 rows)"
+    # Every row, including the accounts and this sign-in.
+    assert lines[-1] == f"({audit_count(db)} rows)"
     assert "settings" in lines[5]
     assert "idle_minutes —→10" in lines[5]
+    assert lines[-2].split()[2:4] == ["admin", "login"]
 
-    assert run(db, "show", "--mrn", "D2002") == 0
+    assert show(db, "--mrn", "D2002") == 0
     rows = capsys.readouterr().out.splitlines()[1:-1]
     assert len(rows) == 2
     assert all(" D2002 " in row for row in rows)
     assert rows[1].split()[2:4] == ["chen", "create"]
 
 
-def test_show_filters_by_date(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    today = date.today().isoformat()
-    assert run(db, "show", "--from", "2000-01-01", "--to", "2000-12-31") == 0
+def test_show_filters_by_date(
+    db: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
+) -> None:
+    assert show(db, "--from", "2000-01-01", "--to", "2000-12-31") == 0
     assert capsys.readouterr().out.splitlines()[-1] == "(0 rows)"
-    assert run(db, "show", "--from", "2000-01-01") == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "(5 rows)"
-    del today
+    assert show(db, "--from", "2000-01-01") == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"({audit_count(db)} rows)"
 
 
-def test_bad_dates_are_bad_input(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_dates_are_bad_input(
+    db: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
+) -> None:
     with pytest.raises(SystemExit) as caught:
-        run(db, "show", "--from", "20-11-2026")
+        show(db, "--from", "20-11-2026")
     assert caught.value.code == 2
     assert "'20-11-2026' is not a date; write it as YYYY-MM-DD" in capsys.readouterr().err
-    assert run(db, "show", "--from", "2026-12-01", "--to", "2026-11-01") == 2
+    assert show(db, "--from", "2026-12-01", "--to", "2026-11-01") == 2
+
+
+def test_show_needs_an_administrator_signed_in(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trail names patients: without --as, with a wrong password, or as anyone but an
+    administrator it prints nothing (exit 2, exit 2, exit 1), and the refusal is audited."""
+    fast_hashing(monkeypatch)
+    add_accounts(db)
+    assert cli.main(["--db", str(db), "audit", "show"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("--as:")
+    assert len(err.splitlines()) == 1
+    monkeypatch.setattr("sys.stdin", Keyboard("wrong password"))
+    assert cli.main(["--db", str(db), "--as", "admin", "audit", "show"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("--as: sign-in as 'admin' failed")
+    monkeypatch.setattr("sys.stdin", Keyboard())
+    for who in ("chen", "rivera"):
+        assert cli.main(["--db", str(db), "--as", who, "audit", "show"]) == 1
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert "only an administrator can read the audit trail" in err
+    conn = sqlite3.connect(db)
+    denied = conn.execute(
+        "SELECT user FROM audit WHERE action = 'access_denied' ORDER BY seq"
+    ).fetchall()
+    conn.close()
+    assert denied == [("chen",), ("rivera",)]
 
 
 def test_a_missing_database_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import sqlite3
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import PASSWORD, Keyboard, add_accounts
 from tpi_chart import __version__
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
@@ -35,10 +35,17 @@ def snapshot(db: Path) -> tuple[str, list[tuple[object, ...]]]:
     return hashlib.sha256(db.read_bytes()).hexdigest(), rows
 
 
+@pytest.fixture(autouse=True)
+def _typed_password(keyboard: Keyboard) -> Keyboard:
+    return keyboard
+
+
 @pytest.fixture
 def db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """The demo clinic (seeded before any account exists: no --as), then its accounts."""
     path = tmp_path / "clinic.db"
-    assert run(capsys, "--db", str(path), "--user", "setup", "demo")[0] == 0
+    assert run(capsys, "--db", str(path), "demo")[0] == 0
+    add_accounts(path)
     return path
 
 
@@ -63,22 +70,39 @@ def test_import_then_export_gives_an_equal_document(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     db = tmp_path / "new.db"
-    code, out, err = run(capsys, "--db", str(db), "--user", "dr.chen", "import", str(REFERENCE))
+    add_accounts(db)
+    code, out, err = run(capsys, "--db", str(db), "--as", "chen", "import", str(REFERENCE))
     assert (code, err) == (0, "")
     procedure_id = int(out.strip())
     target = tmp_path / "export.json"
     code, out, err = run(
-        capsys, "--db", str(db), "export", "--procedure", str(procedure_id), "--out", str(target)
+        capsys,
+        "--db",
+        str(db),
+        "--as",
+        "rivera",
+        "export",
+        "--procedure",
+        str(procedure_id),
+        "--out",
+        str(target),
     )
     assert (code, err) == (0, "")
     exported = ProcedureDocument.model_validate_json(target.read_text())
     original = ProcedureDocument.model_validate(reference_data())
     assert exported == original  # prior_procedures included
     assert json.loads(target.read_text()) == original.to_json_dict()
-    audit = sqlite3.connect(db).execute("SELECT action, user FROM audit ORDER BY seq").fetchall()
-    # Changes are audited under --user, else the operating-system login.
-    assert audit[0] == ("create", "dr.chen")
-    assert audit[-1] == ("export", getpass.getuser())
+    audit = (
+        sqlite3.connect(db)
+        .execute(
+            "SELECT action, entity, user FROM audit WHERE entity IN ('patient', 'procedure')"
+            " ORDER BY seq"
+        )
+        .fetchall()
+    )
+    # Changes are audited under the person signed in with --as.
+    assert audit[0] == ("create", "patient", "chen")
+    assert audit[-1] == ("export", "procedure", "rivera")
 
 
 def test_import_prints_one_id_per_document(
@@ -88,7 +112,9 @@ def test_import_prints_one_id_per_document(
     second["patient"]["mrn"] = "B2002"
     path = tmp_path / "second.json"
     path.write_text(json.dumps(second))
-    code, out, _ = run(capsys, "--db", str(db), "import", str(REFERENCE), str(path))
+    code, out, _ = run(
+        capsys, "--db", str(db), "--as", "admin", "import", str(REFERENCE), str(path)
+    )
     assert code == 0
     ids = [int(line) for line in out.splitlines()]
     assert len(ids) == 2
@@ -126,7 +152,7 @@ def test_invalid_document_exits_2_and_changes_nothing(
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(mutate(change)))
     before = snapshot(db)
-    code, out, err = run(capsys, "--db", str(db), "import", str(path))
+    code, out, err = run(capsys, "--db", str(db), "--as", "admin", "import", str(path))
     assert code == 2
     assert out == ""
     lines = err.splitlines()
@@ -143,7 +169,7 @@ def test_several_problems_give_several_lines(
     data["patient"]["sex"] = "f"
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
-    code, _, err = run(capsys, "--db", str(db), "import", str(path))
+    code, _, err = run(capsys, "--db", str(db), "--as", "admin", "import", str(path))
     assert code == 2
     assert sorted(line.split(":")[0] for line in err.splitlines()) == [
         "patient.sex",
@@ -160,7 +186,15 @@ def test_malformed_json_and_missing_file(
     missing = tmp_path / "missing.json"
     before = snapshot(db)
     code, out, err = run(
-        capsys, "--db", str(db), "import", str(REFERENCE), str(broken), str(missing)
+        capsys,
+        "--db",
+        str(db),
+        "--as",
+        "admin",
+        "import",
+        str(REFERENCE),
+        str(broken),
+        str(missing),
     )
     assert code == 2
     assert out == ""
@@ -174,26 +208,49 @@ def test_malformed_json_and_missing_file(
 
 def test_export_refusals(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path) -> None:
     code, _, err = run(
-        capsys, "--db", str(db), "export", "--procedure", "1", "--out", str(tmp_path / "n.txt")
+        capsys,
+        "--db",
+        str(db),
+        "--as",
+        "admin",
+        "export",
+        "--procedure",
+        "1",
+        "--out",
+        str(tmp_path / "n.txt"),
     )
     assert code == 2
     assert "unknown format" in err
     code, _, err = run(
-        capsys, "--db", str(db), "export", "--procedure", "999", "--out", str(tmp_path / "n.json")
+        capsys,
+        "--db",
+        str(db),
+        "--as",
+        "admin",
+        "export",
+        "--procedure",
+        "999",
+        "--out",
+        str(tmp_path / "n.json"),
     )
     assert (code, err.strip()) == (1, "tpi-chart: procedure 999 does not exist")
     assert not (tmp_path / "n.json").exists()
-    code, _, err = run(capsys, "--db", str(db), "export", "--procedure", "1")
+    code, _, err = run(capsys, "--db", str(db), "--as", "admin", "export", "--procedure", "1")
     assert code == 2
     assert "--procedure ID --out FILE" in err
 
 
+def data_rows(db: Path) -> list[tuple[object, ...]]:
+    """Every row but the audit trail and the sign-in attempts (a sign-in is always recorded)."""
+    return [row for row in snapshot(db)[1] if row[0] not in ("audit", "login_attempts")]
+
+
 def test_demo_refuses_to_seed_twice(capsys: pytest.CaptureFixture[str], db: Path) -> None:
-    before = snapshot(db)
-    code, out, _ = run(capsys, "demo", "--db", str(db))
+    before = data_rows(db)
+    code, out, _ = run(capsys, "--as", "admin", "demo", "--db", str(db))
     assert code == 0
     assert "already has the demo clinic" in out
-    assert snapshot(db)[1] == before[1]
+    assert data_rows(db) == before
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM patients").fetchone()[0] >= 9
     assert (
@@ -203,14 +260,14 @@ def test_demo_refuses_to_seed_twice(capsys: pytest.CaptureFixture[str], db: Path
 
 def test_backup_then_restore(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path) -> None:
     backup = tmp_path / "backup.db"
-    code, out, _ = run(capsys, "--db", str(db), "backup", "--out", str(backup))
+    code, out, _ = run(capsys, "--db", str(db), "--as", "admin", "backup", "--out", str(backup))
     assert code == 0
     assert "integrity check ok" in out
-    assert run(capsys, "--db", str(db), "import", str(REFERENCE))[0] == 0
+    assert run(capsys, "--db", str(db), "--as", "admin", "import", str(REFERENCE))[0] == 0
     conn = sqlite3.connect(db)
     count = conn.execute("SELECT count(*) FROM procedures").fetchone()[0]
     conn.close()
-    code, out, _ = run(capsys, "--db", str(db), "restore", str(backup))
+    code, out, _ = run(capsys, "--db", str(db), "--as", "admin", "restore", str(backup))
     assert code == 0
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM procedures").fetchone()[0] == count - 1
@@ -220,12 +277,14 @@ def test_backup_then_restore(capsys: pytest.CaptureFixture[str], db: Path, tmp_p
     )
     conn.close()
     assert len(list(tmp_path.glob("clinic.db.before-restore-*"))) == 1
-    code, _, err = run(capsys, "--db", str(db), "restore", str(tmp_path / "nope.db"))
+    code, _, err = run(
+        capsys, "--db", str(db), "--as", "admin", "restore", str(tmp_path / "nope.db")
+    )
     assert code == 2
     assert err.strip() == f"{tmp_path / 'nope.db'}: no such file"
     notdb = tmp_path / "notes.txt"
     notdb.write_text("hello" * 1000)
-    code, _, err = run(capsys, "--db", str(db), "restore", str(notdb))
+    code, _, err = run(capsys, "--db", str(db), "--as", "admin", "restore", str(notdb))
     assert code == 1
     assert "not an SQLite file" in err
 
@@ -236,13 +295,15 @@ def test_a_newer_database_is_refused_with_exit_1(
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 999")
     conn.close()
-    code, _, err = run(capsys, "--db", str(db), "import", str(REFERENCE))
+    code, _, err = run(capsys, "--db", str(db), "--as", "admin", "import", str(REFERENCE))
     assert code == 1
     assert "newer version of TPI Chart" in err
     assert "Traceback" not in err
 
 
 def test_the_installed_command_runs(tmp_path: Path) -> None:
+    """A real process, the password as one line on a pipe (how a script runs it)."""
+    add_accounts(tmp_path / "x.db")
     result = subprocess.run(
         [
             sys.executable,
@@ -250,9 +311,12 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
             "tpi_chart",
             "--db",
             str(tmp_path / "x.db"),
+            "--as",
+            "rivera",
             "import",
             str(REFERENCE),
         ],
+        input=PASSWORD + "\n",
         capture_output=True,
         text=True,
         check=False,

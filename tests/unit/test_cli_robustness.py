@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.cli_support import PASSWORD, Keyboard, add_accounts, typed_keyboard
 from tests.strategies import documents
 from tpi_chart.app import main
 from tpi_chart.domain.canonical import content_hash
@@ -303,7 +304,8 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     db, keys = folder / "clinic.db", folder / "keys"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TPI_CHART_KEY_DIR", str(keys))
-        assert main(["--db", str(db), "--user", "setup", "demo"]) == 0
+        assert main(["--db", str(db), "demo"]) == 0
+        add_accounts(db)
     return db, keys
 
 
@@ -322,6 +324,7 @@ def test_check_and_import_refuse_bad_input_cleanly(
 ) -> None:
     db, keys = clinic
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(keys))
+    typed_keyboard(monkeypatch)
     path = tmp_path_factory.mktemp("doc") / "visit.json"
     path.write_bytes(raw)
     valid = expected_valid(raw)
@@ -329,8 +332,12 @@ def test_check_and_import_refuse_bad_input_cleanly(
 
     code = main(["check", str(path)])
     out, err = capsys.readouterr()
-    assert code == (0 if valid else 2), err
-    if code == 0:
+    # A changed signed document is evaluated, with a warning and exit 1 (never silent).
+    assert code == ((0 if signature_matches(raw) else 1) if valid else 2), err
+    if code == 1:
+        assert err.startswith("warning: procedure.signature.content_hash: does not match")
+        assert json.loads(out)
+    elif code == 0:
         assert err == ""
         result = json.loads(out)  # strict JSON: no NaN or Infinity in the evaluation
         assert json.dumps(result, allow_nan=False)
@@ -339,7 +346,7 @@ def test_check_and_import_refuse_bad_input_cleanly(
         assert_clean_refusal(err, str(path), _root_keys(raw))
 
     before = dump(db)
-    code = main(["--db", str(db), "--user", "robot", "import", str(path)])
+    code = main(["--db", str(db), "--as", "rivera", "import", str(path)])
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     if valid and signature_matches(raw):
@@ -357,6 +364,7 @@ def run_cli(*argv: str, db: Path | None = None) -> subprocess.CompletedProcess[s
     prefix = ["--db", str(db)] if db else []
     return subprocess.run(
         [sys.executable, "-m", "tpi_chart", *prefix, *argv],
+        input=PASSWORD + "\n",
         capture_output=True,
         text=True,
         timeout=120,
@@ -413,7 +421,8 @@ def test_a_valid_five_megabyte_document_is_checked_and_imported(tmp_path: Path) 
     checked = run_cli("check", str(path))
     assert (checked.returncode, checked.stderr) == (0, "")
     assert json.loads(checked.stdout)["valid"] is True
-    imported = run_cli("import", str(path), db=tmp_path / "clinic.db")
+    add_accounts(tmp_path / "clinic.db")
+    imported = run_cli("--as", "rivera", "import", str(path), db=tmp_path / "clinic.db")
     assert (imported.returncode, imported.stderr) == (0, "")
 
 
@@ -491,9 +500,12 @@ def test_regression_is_refused_with_one_named_line(
     assert [row for row in dump(db) if row[0] in {"patients", "procedures", "audit"}] == []
 
 
-def test_a_byte_order_mark_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_byte_order_mark_is_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
+) -> None:
     path = tmp_path / "notepad.json"
     path.write_bytes(b"\xef\xbb\xbf" + _example("reference-visit.json").read_bytes())
     assert main(["check", str(path)]) == 0
-    assert main(["--db", str(tmp_path / "clinic.db"), "import", str(path)]) == 0
+    add_accounts(tmp_path / "clinic.db")
+    assert main(["--db", str(tmp_path / "clinic.db"), "--as", "rivera", "import", str(path)]) == 0
     assert capsys.readouterr().err == ""

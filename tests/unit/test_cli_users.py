@@ -38,7 +38,11 @@ def users(
     stdin: str = "",
 ) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = cli.main(["--db", str(db), "users", *args])
+    who: list[str] = []
+    if "--as" in args:  # the global option: before the command
+        at = args.index("--as")
+        who, args = list(args[at : at + 2]), args[:at] + args[at + 2 :]
+    code = cli.main(["--db", str(db), *who, "users", *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -58,7 +62,7 @@ def with_admin(
 def test_the_first_account_is_an_administrator(
     with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with open_services(with_admin, None) as services:
+    with open_services(with_admin) as services:
         admin = services.auth.login("okafor", ADMIN_PW)
     assert admin is not None
     assert admin.is_administrator
@@ -103,7 +107,7 @@ def test_an_administrator_adds_lists_resets_and_deactivates(
     )
     assert code == 0, err
 
-    with open_services(db, None) as services:
+    with open_services(db) as services:
         assert services.auth.login("chen", "another-long-pass-9") is None  # deactivated
         chen = services.auth.get("chen")
         assert chen is not None
@@ -131,7 +135,7 @@ def test_without_an_administrator_nothing_changes(
         stdin=f"{NEW_PW}\n",
     )
     assert code == 2
-    assert err.startswith("users.as: ")
+    assert err.startswith("--as: ")
 
     code, _, err = users(
         db,
@@ -140,9 +144,9 @@ def test_without_an_administrator_nothing_changes(
         *("add", "chen", "--name", "Chen", "--role", "physician", "--as", "okafor"),
         stdin=f"wrong-password-here\n{NEW_PW}\n",
     )
-    assert code == 1
-    assert "sign-in as 'okafor' failed" in err
-    with open_services(db, None) as services:
+    assert code == 2
+    assert err.startswith("--as: sign-in as 'okafor' failed")
+    with open_services(db) as services:
         assert services.auth.get("chen") is None
         assert services.store.audit.rows()[-1].action == "login_failed"
 
@@ -163,7 +167,8 @@ def test_a_non_administrator_is_refused(
         db, monkeypatch, capsys, "deactivate", "okafor", "--as", "rivera", stdin=f"{NEW_PW}\n"
     )
     assert code == 1
-    assert "'rivera' is not an administrator" in err
+    assert "only an administrator can manage user accounts" in err
+    assert "J. Rivera is signed in as medical assistant" in err
 
 
 def test_bad_input_names_the_field_and_exits_2(
@@ -238,8 +243,8 @@ def test_passwords_appear_nowhere_but_as_hashes(
     try:
         result = subprocess.run(
             [
-                *(sys.executable, "-m", "tpi_chart.app", "--db", str(db), "users", "add", "chen"),
-                *("--name", "Chen", "--role", "physician", "--as", "okafor"),
+                *(sys.executable, "-m", "tpi_chart.app", "--db", str(db), "--as", "okafor"),
+                *("users", "add", "chen", "--name", "Chen", "--role", "physician"),
             ],
             capture_output=True,
             text=True,
@@ -263,7 +268,7 @@ def test_passwords_appear_nowhere_but_as_hashes(
             assert secret.encode() not in data, path
         assert secret not in audit
         assert secret not in out1 + err1 + out2 + err2
-    with open_services(db, None) as services:
+    with open_services(db) as services:
         assert services.auth.login("chen", NEW_PW) is not None  # stored, as a hash
 
 

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import Keyboard, add_accounts
 from tests.unit.auth_support import reference_document
-from tpi_chart.cli import commands_data
+from tests.users import staff
+from tpi_chart.cli import auth as cli_auth
 from tpi_chart.cli import main as cli
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.context import Services, open_services
@@ -131,7 +133,7 @@ def assert_full_message(message: str, db: Path) -> None:
 
 def test_disk_full_rolls_back_keeps_what_was_saved_and_a_retry_succeeds(disk: Disk) -> None:
     db = disk.folder / "clinic.db"
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         stored = fill_with_patients(services, disk)
         assert stored > 0
         refused = patient(stored, padding=480)
@@ -146,21 +148,22 @@ def test_disk_full_rolls_back_keeps_what_was_saved_and_a_retry_succeeds(disk: Di
 
 
 def test_disk_full_on_the_command_line_is_a_plain_error(
-    disk: Disk, examples_dir: Path, capsys: pytest.CaptureFixture[str]
+    disk: Disk, examples_dir: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
 ) -> None:
     db = disk.folder / "clinic.db"
-    with open_services(db, "rivera") as services:
+    add_accounts(db)
+    with open_services(db, staff("rivera")) as services:
         stored = fill_with_patients(services, disk)
     disk.fill_rest()
     document = sorted(examples_dir.glob("*.json"))[0]
 
-    code = cli.main(["--db", str(db), "import", str(document)])
+    code = cli.main(["--db", str(db), "--as", "rivera", "import", str(document)])
 
     err = capsys.readouterr().err
     assert code == 1
     assert_full_message(err, db)
     disk.free()
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         assert len(services.patients.search("", 20_000)) == stored
         assert services.store.audit.verify().ok
     assert checked(db) == []
@@ -170,13 +173,13 @@ def test_a_read_only_database_is_refused_at_start_with_a_plain_message(
     disk: Disk, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = disk.folder / "clinic.db"
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         services.patients.create(patient(1))
     disk.read_only(True)
     before = digest(db)
 
     with pytest.raises(ReadOnlyDatabase) as refused:
-        open_services(db, "rivera")
+        open_services(db, staff("rivera"))
     message = str(refused.value)
     assert "attempt to write a readonly database" in message
     assert str(db) in message
@@ -189,7 +192,7 @@ def test_a_read_only_database_is_refused_at_start_with_a_plain_message(
     assert digest(db) == before
 
     disk.read_only(False)
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         assert services.patients.by_mrn("F00001") is not None
 
 
@@ -258,9 +261,9 @@ def test_a_write_lock_held_past_the_busy_timeout_is_a_clear_error_and_nothing_is
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "clinic.db"
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         services.patients.create(patient(1))
-    with write_lock_held(db), open_services(db, "rivera", busy_timeout_ms=300) as services:
+    with write_lock_held(db), open_services(db, staff("rivera"), busy_timeout_ms=300) as services:
         # Opening needs no write lock; the first save waits 300 ms, then says why it failed.
         started = time.monotonic()
         with pytest.raises(DatabaseLocked) as busy:
@@ -274,7 +277,7 @@ def test_a_write_lock_held_past_the_busy_timeout_is_a_clear_error_and_nothing_is
         assert 0.25 <= waited < 3.0
         assert services.patients.by_mrn("F00001") is not None
 
-    with open_services(db, "rivera") as services:
+    with open_services(db, staff("rivera")) as services:
         services.patients.create(patient(2))  # the retry after the other program finished
         assert [p.patient.mrn for p in services.patients.search("", 10)] == ["F00001", "F00002"]
         assert services.store.audit.verify().ok
@@ -286,20 +289,20 @@ def test_the_command_line_reports_a_held_write_lock(
     examples_dir: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    keyboard: Keyboard,
 ) -> None:
     db = tmp_path / "clinic.db"
-    with open_services(db, "rivera"):
-        pass
+    add_accounts(db)
     # The command line uses the default 5 s; a shorter wait keeps the test quick.
-    monkeypatch.setattr(commands_data, "open_services", partial(open_services, busy_timeout_ms=200))
+    monkeypatch.setattr(cli_auth, "open_services", partial(open_services, busy_timeout_ms=200))
     document = sorted(examples_dir.glob("*.json"))[0]
     with write_lock_held(db):
-        code = cli.main(["--db", str(db), "import", str(document)])
+        code = cli.main(["--db", str(db), "--as", "rivera", "import", str(document)])
     err = capsys.readouterr().err
     assert code == 1
     assert "another program is writing to it" in err
     assert "nothing was saved" in err
     assert "Traceback" not in err
-    with open_services(db, "rivera") as services:
-        assert services.store.is_empty()
+    with open_services(db, staff("rivera")) as services:
+        assert services.patients.search("", 10) == []
         assert services.store.audit.verify().ok

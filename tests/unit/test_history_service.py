@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.users import staff
 from tpi_chart.domain.models import Component, Patient, Preparation, Procedure, Site
 from tpi_chart.domain.rules import agent_totals
 from tpi_chart.services.context import Services, open_services
@@ -18,7 +19,7 @@ from tpi_chart.services.history import HistoryService
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    with open_services(tmp_path / "x.db", "chen", seed_demo_if_new=True) as opened:
+    with open_services(tmp_path / "x.db", staff("chen"), seed_demo_if_new=True) as opened:
         yield opened
 
 

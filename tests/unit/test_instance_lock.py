@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import Keyboard, add_accounts
 from tests.unit.auth_support import reference_document
+from tests.users import staff
 from tpi_chart.cli import main as cli
 from tpi_chart.services.context import open_services
 from tpi_chart.storage.errors import AlreadyOpen
@@ -27,7 +29,7 @@ import sys
 from pathlib import Path
 from tpi_chart.services.context import open_services
 
-services = open_services(Path(sys.argv[1]), "holder", exclusive=True)
+services = open_services(Path(sys.argv[1]), exclusive=True)
 print("open", flush=True)
 sys.stdin.readline()
 services.close()
@@ -43,7 +45,7 @@ def digest(path: Path) -> str:
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
     path = tmp_path / "clinic.db"
-    with open_services(path, "rivera") as services:
+    with open_services(path, staff("rivera")) as services:
         services.patients.create(reference_document().patient)
     return path
 
@@ -74,7 +76,7 @@ def test_a_second_process_is_refused_with_a_plain_message(
 ) -> None:
     before = digest(db)
     with pytest.raises(AlreadyOpen) as refused:
-        open_services(db, "rivera", exclusive=True)
+        open_services(db, staff("rivera"), exclusive=True)
     message = str(refused.value)
     assert "already open in another TPI Chart window" in message
     assert str(db) in message
@@ -83,10 +85,16 @@ def test_a_second_process_is_refused_with_a_plain_message(
 
 
 def test_the_command_line_works_while_a_window_has_the_database_open(
-    db: Path, holder: subprocess.Popen[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Path,
+    holder: subprocess.Popen[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    keyboard: Keyboard,
 ) -> None:
+    add_accounts(db)
     assert cli.main(["--db", str(db), "audit", "verify"]) == 0
-    assert cli.main(["--db", str(db), "backup", "--out", str(tmp_path / "copy.db")]) == 0
+    backup = ["--db", str(db), "--as", "admin", "backup", "--out", str(tmp_path / "copy.db")]
+    assert cli.main(backup) == 0
     assert (tmp_path / "copy.db").stat().st_size > 0
     assert "Traceback" not in capsys.readouterr().err
 
@@ -99,7 +107,7 @@ def test_the_lock_is_released_when_the_holder_closes(
     holder.stdin.write("\n")
     holder.stdin.flush()
     assert holder.stdout.readline().strip() == "closed"
-    with open_services(db, "rivera", exclusive=True) as services:
+    with open_services(db, staff("rivera"), exclusive=True) as services:
         assert services.patients.search("", 10)
 
 
@@ -107,24 +115,24 @@ def test_a_killed_holder_leaves_no_stale_lock(db: Path, holder: subprocess.Popen
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=30)
     assert lock_path(db).exists()  # the file stays; the OS dropped the lock with the process
-    with open_services(db, "rivera", exclusive=True) as services:
+    with open_services(db, staff("rivera"), exclusive=True) as services:
         assert services.store.audit.verify().ok
 
 
 def test_the_same_process_cannot_open_it_twice(db: Path) -> None:
-    with open_services(db, "rivera", exclusive=True) as first:
+    with open_services(db, staff("rivera"), exclusive=True) as first:
         with pytest.raises(AlreadyOpen, match="already open in another TPI Chart window"):
-            open_services(db, "chen", exclusive=True)
+            open_services(db, staff("chen"), exclusive=True)
         # The refused open changed nothing for the first one.
         first.patients.create(reference_document().patient.model_copy(update={"mrn": "D2002"}))
-    with open_services(db, "chen", exclusive=True) as again:  # released on close
+    with open_services(db, staff("chen"), exclusive=True) as again:  # released on close
         assert len(again.patients.search("", 10)) == 2
 
 
 def test_another_database_in_the_same_folder_is_not_affected(db: Path) -> None:
     with (
-        open_services(db, "rivera", exclusive=True),
-        open_services(db.with_name("other.db"), "rivera", exclusive=True) as other,
+        open_services(db, staff("rivera"), exclusive=True),
+        open_services(db.with_name("other.db"), staff("rivera"), exclusive=True) as other,
     ):
         assert other.store.is_empty()
 

@@ -35,6 +35,7 @@ from hypothesis.stateful import (
 from tests.accounts import signing_physician
 from tests.strategies import aware_datetimes, patients, preparations, procedures, sites
 from tests.unit.auth_support import reference_document
+from tests.users import staff
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import (
     Addendum,
@@ -52,8 +53,12 @@ from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.documents import document_json
 from tpi_chart.services.errors import InvalidInput, ProcedureLocked
 from tpi_chart.services.signing import NotReadyToSign, SigningRefused
+from tpi_chart.services.timing import SigningTooEarly, too_early
 
 PHYSICIAN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
+# Visits in the past: a note is signed only after the fact (signing a future visit is refused,
+# tested in test_signing_time.py).
+PAST = aware_datetimes().filter(lambda moment: moment < datetime.now(UTC) - timedelta(days=2))
 
 GOOD_HEADERS = st.one_of(
     st.fixed_dictionaries({"pain_before": st.integers(0, 10)}),
@@ -63,7 +68,7 @@ GOOD_HEADERS = st.one_of(
         {"diagnoses": st.lists(st.sampled_from(["M79.12", "M79.18", "M54.2"]), unique=True)}
     ),
     st.fixed_dictionaries({"notes": st.one_of(st.none(), st.text(min_size=1, max_size=30))}),
-    st.fixed_dictionaries({"performed_at": aware_datetimes()}),
+    st.fixed_dictionaries({"performed_at": PAST}),
     st.fixed_dictionaries({"payer_profile": st.sampled_from(["none", "medicare-2024"])}),
 )
 BAD_HEADERS = st.sampled_from(
@@ -124,7 +129,7 @@ class ChartLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="lifecycle-"))
         self.db = self.folder / "clinic.db"
-        self.services: Services = open_services(self.db, "ma.rivera")
+        self.services: Services = open_services(self.db, staff("ma.rivera"))
         assert signing_physician(self.services) == PHYSICIAN
         self.patients: dict[int, Patient] = {}
         self.procedures: dict[int, ModelProcedure] = {}
@@ -182,7 +187,7 @@ class ChartLifecycle(RuleBasedStateMachine):
         self.procedures[stored.id] = model
         return stored.id
 
-    @rule(target=procedure_ids, patient_id=patient_ids, performed_at=aware_datetimes())
+    @rule(target=procedure_ids, patient_id=patient_ids, performed_at=PAST)
     def copy_forward(self, patient_id: int, performed_at: datetime) -> int:
         mine = [(pid, p) for pid, p in self.procedures.items() if p.patient_id == patient_id]
         stored = self.services.charting.copy_forward(patient_id, performed_at)
@@ -381,13 +386,18 @@ class ChartLifecycle(RuleBasedStateMachine):
         given = acks if acknowledge else {}
         if model.signed:
             with pytest.raises(SigningRefused):
-                self.services.signing.sign(procedure_id, PHYSICIAN, given)
+                self.services.as_user(PHYSICIAN).signing.sign(procedure_id, PHYSICIAN, given)
             return
         if not readiness.ready(given):
             with pytest.raises(NotReadyToSign):
-                self.services.signing.sign(procedure_id, PHYSICIAN, given)
+                self.services.as_user(PHYSICIAN).signing.sign(procedure_id, PHYSICIAN, given)
             return
-        stored = self.services.signing.sign(procedure_id, PHYSICIAN, given)
+        if too_early(self.services.charting.get(procedure_id).procedure, datetime.now(UTC)):
+            with pytest.raises(SigningTooEarly):  # only after the fact
+                self.services.as_user(PHYSICIAN).signing.sign(procedure_id, PHYSICIAN, given)
+            event("signing a future visit refused")
+            return
+        stored = self.services.as_user(PHYSICIAN).signing.sign(procedure_id, PHYSICIAN, given)
         signature = stored.procedure.signature
         assert signature is not None
         assert {a.code for a in signature.acknowledged_warnings} == set(acks)
@@ -412,8 +422,9 @@ class ChartLifecycle(RuleBasedStateMachine):
         self.complete_the_chart(procedure_id)
         was_signed = self.procedures[procedure_id].signed
         self.sign(procedure_id, acknowledge=True)
-        assert self.procedures[procedure_id].signed
-        if not was_signed:
+        future = self.procedures[procedure_id].header.performed_at > datetime.now(UTC)
+        assert self.procedures[procedure_id].signed or future
+        if not was_signed and not future:
             assert self.services.signing.readiness(procedure_id).signed
         if amend:
             self.add_addendum(procedure_id, "Correction: site 1 was the right side.")
@@ -423,13 +434,15 @@ class ChartLifecycle(RuleBasedStateMachine):
         model = self.procedures[procedure_id]
         if not text.strip():
             with pytest.raises((InvalidInput, SigningRefused)):
-                self.services.signing.add_addendum(procedure_id, PHYSICIAN, text)
+                self.services.as_user(PHYSICIAN).signing.add_addendum(procedure_id, PHYSICIAN, text)
             return
         if not model.signed:
             with pytest.raises(SigningRefused):
-                self.services.signing.add_addendum(procedure_id, PHYSICIAN, text)
+                self.services.as_user(PHYSICIAN).signing.add_addendum(procedure_id, PHYSICIAN, text)
             return
-        stored = self.services.signing.add_addendum(procedure_id, PHYSICIAN, text)
+        stored = self.services.as_user(PHYSICIAN).signing.add_addendum(
+            procedure_id, PHYSICIAN, text
+        )
         # Stored as the model strips it (which is not quite Python's str.strip()).
         model.addenda.append(stored.procedure.addenda[-1].text)
         assert model.addenda[-1] == Addendum(text=text, author="x", at=datetime.now(UTC)).text
@@ -465,7 +478,7 @@ class ChartLifecycle(RuleBasedStateMachine):
     @rule()
     def reopen(self) -> None:
         self.services.close()
-        self.services = open_services(self.db, "ma.rivera")
+        self.services = open_services(self.db, staff("ma.rivera"))
         signing_physician(self.services)  # keys live in memory: sign in again after reopening
 
     # ---- invariants ------------------------------------------------------------------------
@@ -534,7 +547,7 @@ def test_chart_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.fixture
 def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
-    with open_services(tmp_path / "clinic.db", "ma.rivera") as opened:
+    with open_services(tmp_path / "clinic.db", staff("ma.rivera")) as opened:
         assert signing_physician(opened) == PHYSICIAN
         yield opened
 
@@ -549,7 +562,9 @@ def test_correcting_the_patient_after_signing_leaves_the_signed_note_as_signed(
     procedure_id = services.charting.create(patient_id, document.procedure).id
     readiness = services.signing.readiness(procedure_id)
     acks = dict.fromkeys(readiness.codes_to_acknowledge, "accepted")
-    signature = services.signing.sign(procedure_id, PHYSICIAN, acks).procedure.signature
+    signature = (
+        services.as_user(PHYSICIAN).signing.sign(procedure_id, PHYSICIAN, acks).procedure.signature
+    )
     assert signature is not None
     signed = document_json(services.charting.document(procedure_id))
 
@@ -576,7 +591,7 @@ def test_charting_an_earlier_visit_later_leaves_a_signed_note_as_signed(
     patient_id = services.patients.create(document.patient).id
     procedure_id = services.charting.create(patient_id, document.procedure).id
     readiness = services.signing.readiness(procedure_id)
-    services.signing.sign(
+    services.as_user(PHYSICIAN).signing.sign(
         procedure_id, PHYSICIAN, dict.fromkeys(readiness.codes_to_acknowledge, "ok")
     )
     signed = document_json(services.charting.document(procedure_id))

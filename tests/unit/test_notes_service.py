@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.accounts import signing_physician
+from tests.cli_support import Keyboard, add_accounts, sign_in
+from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.context import open_services
@@ -17,8 +18,8 @@ REASONS = {"ptx_risk_site": "discussed", "multi_region": "clinically indicated"}
 
 @pytest.fixture
 def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
-    """A database with the reference visit twice: signed by its physician, and a later unsigned
-    draft."""
+    """A database with the reference visit twice: signed here by a physician, and a later
+    unsigned draft (import never signs: the signed one is signed through the service)."""
     reference = ProcedureDocument.model_validate(
         json.loads((examples_dir / "reference-visit.json").read_text(encoding="utf-8"))
     )
@@ -29,11 +30,12 @@ def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
     draft_file = tmp_path / "draft.json"
     draft_file.write_text(json.dumps(draft), encoding="utf-8")
     path = tmp_path / "clinic.db"
-    with open_services(path, "tester") as services:
-        signed_id, draft_id = services.documents.import_documents([signed_file, draft_file])
-        services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
-        chen = signing_physician(services)
-        services.signing.sign(signed_id, chen, REASONS)
+    add_accounts(path)
+    with open_services(path) as opened:
+        sign_in(opened, "admin").settings.set_clinic_name("Riverside Pain & Spine Clinic")
+        chen = sign_in(opened, "chen")
+        signed_id, draft_id = chen.documents.import_documents([signed_file, draft_file])
+        chen.signing.sign(signed_id, chen.user, REASONS)
     return path, signed_id, draft_id
 
 
@@ -42,7 +44,7 @@ def test_export_names_drafts_and_writes_json_beside(
 ) -> None:
     path, signed_id, draft_id = db
     out = tmp_path / "export"
-    with open_services(path, "tester") as services:
+    with open_services(path, staff("tester")) as services:
         notes = services.notes
         final = notes.export(signed_id, out)
         draft = notes.export(draft_id, out)
@@ -56,13 +58,15 @@ def test_export_names_drafts_and_writes_json_beside(
 
 
 def test_cli_export_verify_and_batch(
-    db: tuple[Path, int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: tuple[Path, int, int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    keyboard: Keyboard,
 ) -> None:
     path, signed_id, _ = db
     note = tmp_path / "note.pdf"
-    assert (
-        main(["--db", str(path), "export", "--procedure", str(signed_id), "--out", str(note)]) == 0
-    )
+    export = ["--db", str(path), "--as", "rivera", "export", "--procedure", str(signed_id)]
+    assert main([*export, "--out", str(note)]) == 0
     capsys.readouterr()
     assert main(["--db", str(path), "verify", str(note)]) == 0
     printed = capsys.readouterr().out.splitlines()
@@ -87,6 +91,8 @@ def test_cli_export_verify_and_batch(
         [
             "--db",
             str(path),
+            "--as",
+            "chen",
             "export",
             "--from",
             "2026-01-01",
@@ -100,7 +106,7 @@ def test_cli_export_verify_and_batch(
     printed = capsys.readouterr().out.split()
     assert printed == [str(folder / f"D1001_2026-11-20_{signed_id}.pdf")]
     assert (
-        main(["--db", str(path), "export", "--from", "2026-13-01", "--to", "x", "--dir", "d"]) == 2
+        main(["--db", str(path), "--as", "chen", "export", "--from", "2026-13", "--dir", "d"]) == 2
     )
 
 
@@ -111,7 +117,7 @@ def test_every_export_is_audited_with_the_hash_of_each_file(
 
     path, signed_id, _draft_id = db
     out = tmp_path / "export"
-    with open_services(path, "tester") as services:
+    with open_services(path, staff("tester")) as services:
         note = services.notes.export(signed_id, out)
         handout = services.notes.export_handout(signed_id, out)
         exports = [row for row in services.store.audit.rows() if row.action == "export"]

@@ -23,6 +23,7 @@ from tpi_chart.pdf import pades
 from tpi_chart.pdf.note import ProcedureNoteRenderer
 from tpi_chart.pdf.verify import verify_note
 from tpi_chart.services import crypto
+from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import Services, build_services
 from tpi_chart.services.pki import NoSigningKey
@@ -44,7 +45,8 @@ class Clinic:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.store = open_store(folder / "chart.db", folder / "keys")
-        self.root = build_services(self.store, "setup", trust_dir=folder / "keys")
+        # Set-up (the clinic name) before anyone signs in.
+        self.root = build_services(self.store, SYSTEM_SETUP, trust_dir=folder / "keys")
         self.root.settings.update(clinic_name=name)
         auth = self.auth()
         self.admin = auth.create_first_administrator("admin", "Pat Admin", ADMIN_PASSWORD)

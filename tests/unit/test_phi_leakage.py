@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.accounts import signing_physician
+from tests.cli_support import add_accounts, sign_in, typed_keyboard
 from tests.unit.auth_support import reference_document
+from tests.users import staff
 from tpi_chart.app import main
 from tpi_chart.domain.models import Site
 from tpi_chart.domain.users import User
@@ -61,21 +62,23 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
     source.write_text(json.dumps(document.model_copy(update={"patient": patient}).to_json_dict()))
 
     # Command line: import, check, export, backup, audit verify.
-    assert main(["--db", str(db), "--user", "ma.rivera", "import", str(source)]) == 0
+    add_accounts(db)
+    typed_keyboard(monkeypatch)
+    assert main(["--db", str(db), "--as", "rivera", "import", str(source)]) == 0
     procedure_id = int(capsys.readouterr().out)
     assert main(["check", str(source)]) == 0
     draft = exports / "draft.json"
     export = ["export", "--procedure", str(procedure_id), "--out", str(draft)]
-    assert main(["--db", str(db), *export]) == 0
+    assert main(["--db", str(db), "--as", "rivera", *export]) == 0
     assert main(["--db", str(db), "audit", "verify"]) == 0
     # A refused import names the field, not the patient.
     bad = tmp_path / "bad.json"
     bad.write_text(source.read_text().replace('"sex": "female"', '"sex": "F"'))
-    assert main(["--db", str(db), "import", str(bad)]) == 2
+    assert main(["--db", str(db), "--as", "rivera", "import", str(bad)]) == 2
     command_output = capsys.readouterr()
 
     # Services: chart, sign, amend, export the note and handout, back up, reopen.
-    with open_services(db, "ma.rivera") as services:
+    with open_services(db, staff("ma.rivera", name="Dr. Alex Chen, MD")) as services:
         services.charting.add_site(
             procedure_id, Site(muscle="levator_scapulae", side="left", state="planned")
         )
@@ -83,16 +86,17 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
         services.charting.remove_site(site_id)
         readiness = services.signing.readiness(procedure_id)
         acks = dict.fromkeys(readiness.codes_to_acknowledge, "accepted")
-        assert signing_physician(services) == PHYSICIAN
-        services.signing.sign(procedure_id, PHYSICIAN, acks)
-        services.signing.add_addendum(procedure_id, PHYSICIAN, "Patient called: doing well.")
+        physician = sign_in(services, "chen")
+        assert physician.user.display_name == PHYSICIAN.display_name
+        physician.signing.sign(procedure_id, physician.user, acks)
+        physician.signing.add_addendum(procedure_id, physician.user, "Patient called: doing well.")
         note = services.notes.export(procedure_id, exports)
         services.notes.export_handout(procedure_id, exports)
         services.documents.export_json(procedure_id, exports / "signed.json")
         services.backups.backup(backups / "clinic-backup.db")
         services.patients.search(FAMILY[:5])
         services.charting.copy_forward(services.patients.by_mrn(MRN).id, datetime.now(UTC))  # type: ignore[union-attr]
-    assert main(["--db", str(db), "backup", "--out", str(backups / "second.db")]) == 0
+    assert main(["--db", str(db), "--as", "admin", "backup", "--out", str(backups / "sec.db")]) == 0
     command_output_2 = capsys.readouterr()
 
     # What was asked for may show the patient; nothing else may.

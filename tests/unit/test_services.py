@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.strategies import documents
+from tests.users import staff
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import (
     Addendum,
@@ -41,7 +42,7 @@ def reference() -> ProcedureDocument:
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    opened = open_services(tmp_path / "clinic.db", "ma.rivera")
+    opened = open_services(tmp_path / "clinic.db", staff("ma.rivera"))
     yield opened
     opened.close()
 
@@ -140,7 +141,7 @@ def test_any_document_round_trips_through_import_and_export(
     folder = tmp_path_factory.mktemp("roundtrip")
     source = folder / "in.json"
     source.write_text(document_json(document))
-    with open_services(folder / "db.sqlite", "prop") as services:
+    with open_services(folder / "db.sqlite", staff("prop")) as services:
         (procedure_id,) = services.documents.import_documents([source])
         services.documents.export_json(procedure_id, folder / "out.json")
         exported = ProcedureDocument.model_validate_json((folder / "out.json").read_text())
@@ -184,7 +185,9 @@ def test_import_updates_a_known_patient_only_when_different(
     assert actions.count(("update", "patient")) == 1
 
 
-def test_a_signed_document_is_stored_signed_and_frozen(services: Services, tmp_path: Path) -> None:
+def test_a_signed_document_is_stored_as_an_external_record_and_frozen(
+    services: Services, tmp_path: Path
+) -> None:
     doc = reference()
     signed = doc.procedure.model_copy(
         update={
@@ -204,9 +207,25 @@ def test_a_signed_document_is_stored_signed_and_frozen(services: Services, tmp_p
     path = tmp_path / "signed.json"
     path.write_text(document_json(doc.model_copy(update={"procedure": signed})))
     (procedure_id,) = services.documents.import_documents([path])
-    assert services.charting.get(procedure_id).procedure == signed
-    with pytest.raises(ProcedureLocked, match="signed"):
+    # Import never creates a signature: the record is kept, read-only, as signed elsewhere.
+    stored = services.charting.get(procedure_id).procedure
+    assert stored.status == "external"
+    assert stored.signature is None
+    assert stored.external_signature is not None
+    assert stored.external_signature.signed_by == "Dr. Alex Chen, MD"
+    assert stored.external_signature.content_hash == content_hash(doc)
+    assert stored.external_signature.notice == "signed elsewhere, not verified by this clinic"
+    assert stored.addenda == signed.addenda
+    assert (
+        stored.model_copy(
+            update={"status": "signed", "signature": signed.signature, "external_signature": None}
+        )
+        == signed
+    )
+    with pytest.raises(ProcedureLocked, match="signed elsewhere"):
         services.charting.update(procedure_id, {"pain_after": 1})
+    summary = services.charting.list_for_patient(services.charting.get(procedure_id).patient_id)
+    assert summary[0].status == "external"
     tampered = json.loads(path.read_text())
     tampered["procedure"]["pain_after"] = 0
     path.write_text(json.dumps(tampered))
@@ -509,7 +528,7 @@ def test_unsafe_locations_are_refused(tmp_path: Path) -> None:
         check_location(Path("/mnt/share/clinic/tpi-chart.db"), mounts)
     check_location(Path("/home/ma/tpi-chart.db"), mounts)
     with pytest.raises(UnsafeLocation):
-        open_services(tmp_path / "Dropbox" / "x.db", "ma")
+        open_services(tmp_path / "Dropbox" / "x.db", staff("ma"))
     assert not (tmp_path / "Dropbox").exists()
 
 

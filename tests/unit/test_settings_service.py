@@ -13,10 +13,11 @@ from typing import get_args
 import platformdirs
 import pytest
 
+from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.pdf.attachments import extract_embedded_files
 from tpi_chart.pdf.note import RENDER_ATTACHMENT, PageSize
-from tpi_chart.services.access import PermissionDenied
+from tpi_chart.services.access import NOBODY, PermissionDenied
 from tpi_chart.services.context import (
     PAGE_SIZE_CHOICES,
     Services,
@@ -32,7 +33,7 @@ PHYSICIAN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozen
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    with open_services(tmp_path / "clinic.db", "tester") as opened:
+    with open_services(tmp_path / "clinic.db", staff("tester")) as opened:
         yield opened
 
 
@@ -62,7 +63,7 @@ def test_every_setting_round_trips_and_is_audited(services: Services, tmp_path: 
     settings.set_idle_lock_minutes(3)
 
     services.close()  # one open store per database (single-instance lock)
-    with open_services(services.db_path, "someone-else") as again:  # read back from the file
+    with open_services(services.db_path, staff("someone-else")) as again:  # read back from the file
         assert again.settings.clinic_name() == "Riverside Pain & Spine"
         assert again.settings.clinic_phone() == "+1 (555) 010-2030 ext 12"
         assert again.settings.export_folder() == tmp_path / "notes"
@@ -180,14 +181,19 @@ def test_an_administrator_changes_settings_under_their_own_name(services: Servic
         services.as_user(deactivated).settings.set_page_size("letter")
 
 
-def test_the_settings_service_checks_only_when_given_a_person(services: Services) -> None:
-    # The command line and the demo seeding have a name, no sign-in: they are trusted.
-    trusted = SettingsService(services.store, "cli-user")
-    trusted.set_clinic_name("From the command line")
-    gated = SettingsService(services.store, "rivera", actor=ASSISTANT)
+def test_the_settings_service_always_checks_who_changes_them(services: Services) -> None:
+    """Built before anyone signs in (NOBODY) or for anyone but an administrator, it refuses;
+    there is no trusted path by name."""
+    with open_services(services.db_path) as before_sign_in:
+        assert before_sign_in.user == NOBODY
+        with pytest.raises(PermissionDenied, match="nobody is signed in"):
+            before_sign_in.settings.set_clinic_name("From nowhere")
+        assert before_sign_in.settings.clinic_name() == services.settings.clinic_name()
+    gated = SettingsService(services.store, ASSISTANT)
     with pytest.raises(PermissionDenied):
         gated.set_clinic_name("From the assistant")
-    assert services.settings.clinic_name() == "From the command line"
+    SettingsService(services.store, ADMIN).set_clinic_name("From the administrator")
+    assert services.settings.clinic_name() == "From the administrator"
 
 
 def pdftotext(pdf: bytes, tmp_path: Path) -> str:

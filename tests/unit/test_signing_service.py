@@ -34,7 +34,7 @@ ACKS = {
 class Env:
     def __init__(self, tmp_path: Path) -> None:
         self.store = open_store(tmp_path / "chart.db", tmp_path / "keys")
-        self.charting = ChartingService(self.store, "rivera")
+        self.charting = ChartingService(self.store, CHEN)
         self.now = SIGNED_AT
         self.service = SigningService(
             self.charting,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.users import staff
 from tpi_chart.services.context import open_services
 
 WRITER = """
@@ -21,9 +22,13 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from tpi_chart.domain.models import Patient, Procedure, Site
+from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 
-services = open_services(Path(sys.argv[1]), "crash-writer")
+services = open_services(
+    Path(sys.argv[1]),
+    User(username="crash-writer", display_name="crash-writer", roles=frozenset({"physician"})),
+)
 patient = services.patients.by_mrn("K1")
 if patient is None:
     patient = services.patients.create(
@@ -84,7 +89,7 @@ def test_acknowledged_sites_survive_sigkill(
                 acknowledged.add(int(line.split()[1]))
         assert process.returncode == -signal.SIGKILL
     assert len(acknowledged) > ROUNDS
-    with open_services(db, "checker") as services:
+    with open_services(db, staff("checker")) as services:
         conn = services.store.conn  # type: ignore[attr-defined]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

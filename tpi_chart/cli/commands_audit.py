@@ -4,8 +4,9 @@
 removed from the end, an older copy put in place of the database): "audit trail intact: N rows"
 (exit 0) or "audit trail BROKEN at row S: <why>" (exit 1). Like every command it takes the
 single-instance lock, so it refuses while a TPI Chart window has the database open.
-`show` prints a readable table: time, user, action, entity, patient MRN and a summary of what
-changed, filtered by MRN and/or a date range (UTC dates, inclusive).
+`show` (for an administrator signed in with `--as`) prints a readable table: time, user,
+action, entity, patient MRN and a summary of what changed, filtered by MRN and/or a date range
+(UTC dates, inclusive).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+from tpi_chart.cli.auth import signed_in
+from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.services.paths import key_dir, resolve_db_path
 from tpi_chart.storage.audit import AuditRow, decode
 from tpi_chart.storage.errors import StorageError
@@ -97,22 +100,17 @@ def run_show(args: argparse.Namespace) -> int:
         print("--from: must not be after --to", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        with _store(args) as store:
-            rows = store.audit.rows(args.mrn, args.date_from, args.date_to)
-            mrns = _mrns(store, rows)
-    except StorageError as error:
+        with signed_in(args) as session:
+            rows, mrns = session.services.audit_report.rows(args.mrn, args.date_from, args.date_to)
+    except InvalidInput as error:
+        for line in error.problems:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (DomainError, StorageError) as error:
         print(f"tpi-chart audit show: {error}", file=sys.stderr)
         return EXIT_ERROR
     print(format_table(rows, mrns))
     return EXIT_OK
-
-
-def _mrns(store: SqliteStore, rows: Sequence[AuditRow]) -> dict[int, str]:
-    mrns: dict[int, str] = {}
-    for patient_id in {row.patient_id for row in rows if row.patient_id is not None}:
-        record = store.patients.get(patient_id)
-        mrns[patient_id] = record.patient.mrn if record is not None else f"#{patient_id}"
-    return mrns
 
 
 HEADERS = ("TIME (UTC)", "USER", "ACTION", "ENTITY", "MRN", "CHANGES")

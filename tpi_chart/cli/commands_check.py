@@ -1,7 +1,9 @@
 """`tpi-chart check FILE.json`: evaluate a procedure document with the rules; no database.
 
 Prints the evaluation (product.md §6) as JSON on stdout and exits 0. Bad input exits 2 with one
-line per problem on stderr, each naming the field (or the file).
+line per problem on stderr, each naming the field (or the file). A document whose signature's
+content hash does not match its content is evaluated too, with a warning naming the field on
+stderr and exit 1: never a silent success for a changed signed document.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
 from tpi_chart.domain.rules import evaluate
 
 EXIT_OK = 0
+EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -47,4 +51,12 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     result = evaluate(loaded).model_dump(mode="json")
     sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    signature = loaded.procedure.signature
+    if signature is not None and signature.content_hash != content_hash(loaded):
+        print(
+            "warning: procedure.signature.content_hash: does not match the document's content "
+            "(the signed content was changed after signing)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     return EXIT_OK

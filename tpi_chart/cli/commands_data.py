@@ -1,7 +1,9 @@
 """Data commands (product.md §7): schema, import, export, demo, backup, restore.
 
 Exit codes: 0 done; 2 bad input (one line per problem on stderr, naming the field or the file);
-1 anything else (a message, never a traceback). Changes are audited under `--user` or the login.
+1 anything else (a message, never a traceback). Every command but `schema` runs for the person
+signed in with `--as` (`tpi_chart.cli.auth`), checked and audited by the services; `demo` into a
+database without accounts needs no `--as` (nobody could sign in to it yet).
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from tpi_chart.cli.auth import Session, authenticate, database_path, signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.services.context import Services, open_services
-from tpi_chart.services.demo import seed_demo
+from tpi_chart.services.context import Services, open_services, seed_demo_as
+from tpi_chart.services.documents import read_document
 from tpi_chart.storage.errors import StorageError
 
 EXIT_OK = 0
@@ -102,9 +106,9 @@ def _guarded(run: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
-def _open(args: argparse.Namespace, db: str | None = None) -> Services:
-    path = db or getattr(args, "db", None)
-    return open_services(Path(path) if path else None, getattr(args, "user", None))
+def _open(args: argparse.Namespace, db: str | None = None) -> AbstractContextManager[Session]:
+    """The database, for the person signed in with `--as`."""
+    return signed_in(args, db)
 
 
 def run_schema(args: argparse.Namespace) -> int:
@@ -114,8 +118,14 @@ def run_schema(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     def run() -> int:
-        with _open(args) as services:
-            ids = services.documents.import_documents(list(args.files))
+        # Bad files are bad input before anyone signs in: nothing at all is written then.
+        problems: list[str] = []
+        for path in args.files:
+            problems += read_document(path, f"{path}: " if len(args.files) > 1 else "")[1]
+        if problems:
+            raise InvalidInput(problems)
+        with _open(args) as session:
+            ids = session.services.documents.import_documents(list(args.files))
         for procedure_id in ids:
             print(procedure_id)
         return EXIT_OK
@@ -162,8 +172,8 @@ def run_export(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     def run() -> int:
-        with _open(args) as services:
-            exporter(services, args.procedure, out)
+        with _open(args) as session:
+            exporter(session.services, args.procedure, out)
         print(out)
         return EXIT_OK
 
@@ -172,8 +182,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     def run() -> int:
-        with _open(args, args.demo_db) as services:
-            seeded = seed_demo(services)
+        with open_services(database_path(args, args.demo_db)) as opened:
+            services = opened
+            if not opened.auth.needs_first_run():  # else nobody can sign in yet: a new file
+                user, _ = authenticate(args, opened.auth)
+                services = opened.as_user(user)
+            seeded = seed_demo_as(services)
             path = services.db_path
         if seeded:
             print(f"demo clinic seeded into {path}")
@@ -186,8 +200,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_backup(args: argparse.Namespace) -> int:
     def run() -> int:
-        with _open(args) as services:
-            out = services.backups.backup(args.out)
+        with _open(args) as session:
+            out = session.services.backups.backup(args.out)
         print(f"backup written to {out} (integrity check ok)")
         return EXIT_OK
 
@@ -201,8 +215,8 @@ def run_restore(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     def run() -> int:
-        with _open(args) as services:
-            aside = services.backups.restore(file)
+        with _open(args) as session:
+            aside = session.services.backups.restore(file)
         print(f"restored {file}; the previous database was kept as {aside}")
         return EXIT_OK
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tpi_chart.cli.auth import Session
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.signatures import Trust
 from tpi_chart.services.context import Services, open_services
@@ -125,7 +127,7 @@ def export_batch(services: Services, start: date, end: date, folder: Path) -> li
 
 def run_batch_export(
     args: argparse.Namespace,
-    open_services: Callable[[argparse.Namespace], Services],
+    open_session: Callable[[argparse.Namespace], AbstractContextManager[Session]],
     guarded: Callable[[Callable[[], int]], int],
 ) -> int:
     """Handler for ``export --from DATE --to DATE --dir DIR`` (called by commands_data.export)."""
@@ -143,8 +145,8 @@ def run_batch_export(
     assert isinstance(end, date)
 
     def run() -> int:
-        with open_services(args) as services:
-            paths = export_batch(services, start, end, args.dir)
+        with open_session(args) as session:
+            paths = export_batch(session.services, start, end, args.dir)
         for path in paths:
             print(path)
         return EXIT_OK

@@ -6,8 +6,9 @@ process list): they are typed at a hidden prompt, or, when standard input is not
 read one per line from it (the administrator's password first, then the new one).
 
 On a database without accounts, `users add` creates the first administrator (the administrator
-role is implied). Every other case needs an administrator: `--as NAME` and that person's
-password, checked by `AuthService.login` (so failures are audited and count towards lockout).
+role is implied). Every other case needs an administrator: the global `--as NAME` and that
+person's password, checked by `AuthService.login` (`tpi_chart.cli.auth`: failures are audited and
+count towards lockout); the account service itself refuses anyone who is not an administrator.
 Exit codes: 0 done, 2 bad input (one `users.<field>: …` line each), 1 refused or failed.
 """
 
@@ -17,9 +18,9 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from tpi_chart.cli.auth import authenticate, database_path, read_secret
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.users import ROLES, Role, User
 from tpi_chart.services.auth import AuthService
@@ -40,16 +41,7 @@ def register(subparsers: Any) -> None:
     )
     commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
-    def add_as(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--as",
-            dest="admin",
-            metavar="ADMIN",
-            help="the administrator doing this (asked for their password first)",
-        )
-
     listing = commands.add_parser("list", help="print the accounts")
-    add_as(listing)
     listing.set_defaults(handler=run_list)
 
     add = commands.add_parser(
@@ -68,17 +60,14 @@ def register(subparsers: Any) -> None:
         metavar="ROLE",
         help=f"one of {', '.join(ROLES)}; repeat for several",
     )
-    add_as(add)
     add.set_defaults(handler=run_add)
 
     passwd = commands.add_parser("passwd", help="set a new password for an account")
     passwd.add_argument("username")
-    add_as(passwd)
     passwd.set_defaults(handler=run_passwd)
 
     deactivate = commands.add_parser("deactivate", help="stop an account from signing in")
     deactivate.add_argument("username")
-    add_as(deactivate)
     deactivate.set_defaults(handler=run_deactivate)
 
 
@@ -87,20 +76,10 @@ def register(subparsers: Any) -> None:
 
 def read_password(prompt: str, *, confirm: bool = False) -> str:
     """A hidden prompt on a terminal (twice with `confirm`); else the next line of stdin."""
-    if sys.stdin.isatty():
-        password = getpass.getpass(prompt)
-        if confirm and getpass.getpass("Type it again: ") != password:
-            raise InvalidInput(["users.password: the two passwords differ; nothing was changed"])
-        return password
-    line = sys.stdin.readline()
-    if not line:
-        raise InvalidInput(
-            [
-                "users.password: none given; type it at the prompt, or give it as a line on "
-                "standard input"
-            ]
-        )
-    return line.removesuffix("\n").removesuffix("\r")
+    password = read_secret(prompt, what="users.password")
+    if confirm and sys.stdin.isatty() and getpass.getpass("Type it again: ") != password:
+        raise InvalidInput(["users.password: the two passwords differ; nothing was changed"])
+    return password
 
 
 # ---- running ----------------------------------------------------------------------------------
@@ -123,29 +102,15 @@ def _guarded(run: Callable[[], int]) -> int:
 
 
 def _open(args: argparse.Namespace) -> Services:
-    db = getattr(args, "db", None)
-    return open_services(Path(db) if db else None, getattr(args, "user", None))
-
-
-class Refused(DomainError):
-    """The administrator could not be signed in."""
+    """The database before sign-in (`users add` on a new file creates it and its first
+    administrator)."""
+    return open_services(database_path(args))
 
 
 def _administrator(auth: AuthService, args: argparse.Namespace) -> User:
-    """The administrator named by --as, signed in with their password (read first)."""
-    if not args.admin:
-        raise InvalidInput(
-            ["users.as: give --as ADMIN, an administrator's username (asked for their password)"]
-        )
-    password = read_password(f"Password for {args.admin}: ")
-    user = auth.login(args.admin, password)
-    if user is None:
-        raise Refused(
-            f"sign-in as {args.admin!r} failed (wrong username or password, or the account is "
-            "deactivated); nothing was changed"
-        )
-    if not user.is_administrator:
-        raise Refused(f"{user.username!r} is not an administrator; nothing was changed")
+    """The person named by --as, signed in with their password (read first); whether they may
+    manage accounts is the account service's check."""
+    user, _ = authenticate(args, auth)
     return user
 
 
@@ -197,10 +162,10 @@ def run_add(args: argparse.Namespace) -> int:
         with _open(args) as services:
             auth = services.auth
             if auth.needs_first_run():
-                if args.admin:
+                if getattr(args, "as_user", None):
                     raise InvalidInput(
                         [
-                            "users.as: there are no accounts yet; leave out --as, and this "
+                            "--as: there are no accounts yet; leave out --as, and this "
                             "account becomes the first administrator"
                         ]
                     )

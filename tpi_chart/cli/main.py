@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from tpi_chart import __version__
+from tpi_chart.cli.auth import add_arguments as add_auth_arguments
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -24,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tpi_chart.cli.commands_notes",
     "tpi_chart.cli.commands_audit",
     "tpi_chart.cli.commands_users",
+    "tpi_chart.cli.commands_sign",
+    "tpi_chart.cli.commands_ca",
 )
 
 
@@ -38,11 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="database file (default: the per-user data folder; environment: TPI_CHART_DB)",
     )
-    parser.add_argument(
-        "--user",
-        metavar="NAME",
-        help="name recorded in the audit trail for command-line changes (default: your login)",
-    )
+    add_auth_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

@@ -16,10 +16,11 @@ def canonical_json(data: Any) -> bytes:
 
 def signed_content(document: ProcedureDocument) -> dict[str, Any]:
     """The part of a document a signature covers: patient and procedure, without the signature,
-    the addenda (each signed on its own), the status, or the history the rules read."""
+        the addenda (each signed on its own), the status, or the history the rules read. An imported
+    record's signature made elsewhere is left out too, so its hash is the one it was signed with."""
     data = document.model_dump(mode="json", exclude_defaults=True)
     procedure = data["procedure"]
-    for key in ("signature", "addenda", "status"):
+    for key in ("signature", "external_signature", "addenda", "status"):
         procedure.pop(key, None)
     return {"format": data["format"], "patient": data["patient"], "procedure": procedure}
 

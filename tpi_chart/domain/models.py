@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    model_serializer,
     model_validator,
 )
 
@@ -28,7 +29,7 @@ Sex = Literal["female", "male", "other", "unknown"]
 Side = Literal["left", "right", "midline"]
 Twitch = Literal["none", "weak", "brisk"]
 ViewId = Literal["anterior", "posterior", "head_left", "head_right"]
-ProcedureStatus = Literal["planned", "in_progress", "signed"]
+ProcedureStatus = Literal["planned", "in_progress", "signed", "external"]
 SiteState = Literal["planned", "injected"]
 Position = Literal["seated", "prone", "side_lying", "supine"]
 SkinPrep = Literal["alcohol", "povidone_iodine", "chlorhexidine"]
@@ -272,6 +273,32 @@ class Signature(Model):
     acknowledged_warnings: tuple[WarningAcknowledgement, ...] = ()
 
 
+#: What every view of an imported signed record says of its signature (issue 10, 6).
+ExternalNotice = Literal["signed elsewhere, not verified by this clinic"]
+EXTERNAL_NOTICE: ExternalNotice = "signed elsewhere, not verified by this clinic"
+
+
+class ExternalSignature(Model):
+    """The signature an imported document carried, kept as text: who it names and when. It was
+    made elsewhere, is not verified by this clinic, and never counts as a signature of one of
+    its users (the record it belongs to has status "external", not "signed")."""
+
+    signed_by: NonEmpty
+    signed_at: Moment | None = None
+    content_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    acknowledged_warnings: tuple[WarningAcknowledgement, ...] = ()
+    notice: ExternalNotice = EXTERNAL_NOTICE
+
+    @model_serializer(mode="wrap")
+    def _always_say_so(self, handler: Any) -> Any:
+        # The notice is written out even though it is the default: an exported record must say
+        # so to whoever reads the file.
+        data = handler(self)
+        if isinstance(data, dict):
+            data["notice"] = EXTERNAL_NOTICE
+        return data
+
+
 class Addendum(Model):
     text: Annotated[str, Field(min_length=1, max_length=20000)]
     author: NonEmpty
@@ -310,6 +337,7 @@ class Procedure(Model):
     follow_up: Annotated[str, Field(max_length=2000)] | None = None
     notes: Annotated[str, Field(max_length=5000)] | None = None
     signature: Signature | None = None
+    external_signature: ExternalSignature | None = None
     addenda: tuple[Addendum, ...] = ()
 
     @model_validator(mode="after")
@@ -329,7 +357,12 @@ class Procedure(Model):
             raise ValueError("status: a signed procedure needs a signature")
         if self.status != "signed" and self.signature is not None:
             raise ValueError("signature: only a signed procedure carries a signature")
-        if self.addenda and self.status != "signed":
+        if (self.status == "external") != (self.external_signature is not None):
+            raise ValueError(
+                "external_signature: a record signed elsewhere has status external and its "
+                "external_signature, and only such a record"
+            )
+        if self.addenda and self.status not in ("signed", "external"):
             raise ValueError("addenda: only a signed procedure can have addenda")
         return self
 

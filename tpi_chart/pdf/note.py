@@ -17,6 +17,7 @@ service identify the note there; the name is only on the pages.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -42,7 +43,14 @@ from tpi_chart import APP_NAME, __version__
 from tpi_chart.domain.canonical import canonical_json
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, load_catalog
 from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram
-from tpi_chart.domain.models import Needle, Procedure, ProcedureDocument, Signature, Site
+from tpi_chart.domain.models import (
+    EXTERNAL_NOTICE,
+    Needle,
+    Procedure,
+    ProcedureDocument,
+    Signature,
+    Site,
+)
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.attachments import EmbeddedFile
@@ -365,7 +373,7 @@ class ProcedureNoteRenderer:
             if procedure.signature is not None
             else procedure.physician or APP_NAME
         )
-        state = "signed" if self.signed else "DRAFT, not signed"
+        state = "signed" if self.signed else self._unsigned_state.replace(" — ", ", ")
         return {
             "title": f"Trigger point injection procedure note — {mrn} {day}",
             "author": author,
@@ -468,7 +476,7 @@ class ProcedureNoteRenderer:
             status = "Signed"
         else:
             canvas.setFillColor(st.DRAFT)
-            status = "DRAFT — not signed"
+            status = self._unsigned_state
         draw_text(canvas, right, y, status, SANS_BOLD, 9, "right")
         y -= 13
         canvas.setFillColor(st.MUTED)
@@ -511,8 +519,15 @@ class ProcedureNoteRenderer:
         canvas.setFillAlpha(0.07)
         canvas.translate(width / 2, height / 2)
         canvas.rotate(35)
-        canvas.setFont(SANS_BOLD, 64)
-        canvas.drawCentredString(0, 0, "DRAFT — not signed")
+        text = self._unsigned_state
+        # As large as the draft's, but the slanted line stays inside the page.
+        natural = canvas.stringWidth(text, SANS_BOLD, 64)
+        room = min(
+            0.85 * width / math.cos(math.radians(35)), 0.85 * height / math.sin(math.radians(35))
+        )
+        size = min(64.0, 64.0 * room / max(natural, 1.0))
+        canvas.setFont(SANS_BOLD, size)
+        canvas.drawCentredString(0, 0, text)
         canvas.restoreState()
 
     # -- building blocks -------------------------------------------------------------------
@@ -623,6 +638,12 @@ class ProcedureNoteRenderer:
             "until the "
             "physician signs it. Content may still change.</font>"
         )
+        if self.procedure.external_signature is not None:
+            text = (
+                f"<b>{markup(EXTERNAL_NOTICE.capitalize())}.</b> "
+                '<font size="8.5" color="#5b6470">Imported from another system; no user of '
+                "this clinic signed it.</font>"
+            )
         table = Table([[_m(text, s.banner)]], colWidths=[self.content_width])
         table.setStyle(
             TableStyle(
@@ -1284,11 +1305,35 @@ class ProcedureNoteRenderer:
 
     # ---- signature -------------------------------------------------------------------------
 
+    @property
+    def _unsigned_state(self) -> str:
+        """What the header and watermark say of a note no user of this clinic signed."""
+        if self.procedure.external_signature is not None:
+            return "Signed elsewhere — not verified"
+        return "DRAFT — not signed"
+
     def _signature_section(self) -> list[Flowable]:
         s = self._get_stylesheet()
         signature = self.procedure.signature
-        if signature is None or not self.signed:
+        external = self.procedure.external_signature
+        if external is not None:
+            when = (
+                f" on {format_datetime(external.signed_at)}"
+                if external.signed_at is not None
+                else ""
+            )
             body: list[Flowable] = [
+                _m(
+                    f'<font color="#b91c1c"><b>{markup(EXTERNAL_NOTICE.capitalize())}.</b></font> '
+                    f"The imported document names {markup(external.signed_by)} as its "
+                    f"signer{markup(when)}. It was not signed by a user of this clinic and "
+                    "carries no signature of this clinic.",
+                    s.body,
+                )
+            ]
+            background = st.DRAFT_LIGHT
+        elif signature is None or not self.signed:
+            body = [
                 _m(
                     '<font color="#b91c1c"><b>Not signed.</b></font> '
                     "This draft carries no signature "

@@ -23,6 +23,12 @@ Action = Literal[
     "manage_accounts",
     "manage_settings",
     "export",
+    "edit_patients",
+    "import",
+    "backup",
+    "restore",
+    "audit",
+    "seed_demo",
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
@@ -37,6 +43,12 @@ ACTION_LABELS: Mapping[Action, str] = MappingProxyType(
         "manage_accounts": "manage user accounts",
         "manage_settings": "change the clinic settings",
         "export": "export notes",
+        "edit_patients": "add or change patients",
+        "import": "import procedure documents",
+        "backup": "back up the database",
+        "restore": "restore the database from a backup",
+        "audit": "read the audit trail",
+        "seed_demo": "seed the demo clinic",
     }
 )
 
@@ -53,7 +65,21 @@ MATRIX: Mapping[Action, frozenset[Role]] = MappingProxyType(
         "manage_accounts": frozenset({"administrator"}),
         "manage_settings": frozenset({"administrator"}),
         "export": _ANY,
+        "edit_patients": _ANY,
+        "import": _ANY,
+        # Copies and restores of the whole record, and the report of who read what, are the
+        # administrator's (HIPAA §164.308(a)(7), §164.312(b)).
+        "backup": frozenset({"administrator"}),
+        "restore": frozenset({"administrator"}),
+        "audit": frozenset({"administrator"}),
+        "seed_demo": frozenset({"administrator"}),
     }
+)
+
+#: The services of a database before anyone has signed in (the window's login, the command
+#: line's first `users add`): an inactive account, so `require` refuses it everything.
+NOBODY = User(
+    username="nobody", display_name="nobody", roles=frozenset({"assistant"}), active=False
 )
 
 DeniedHook = Callable[[User, Action], None]
@@ -66,7 +92,9 @@ class PermissionDenied(DomainError):
         self.user = user
         self.action = action
         what = ACTION_LABELS[action]
-        if not user.active:
+        if user == NOBODY:
+            message = f"nobody is signed in; sign in to {what}"
+        elif not user.active:
             message = f"{user.display_name}'s account is deactivated; it cannot {what}"
         else:
             who = " or ".join(ROLE_LABELS[role].lower() for role in ROLES if role in MATRIX[action])
@@ -76,6 +104,18 @@ class PermissionDenied(DomainError):
                 f"{user.role_text.lower()}"
             )
         super().__init__(message)
+
+
+#: Who seeds the demo clinic into a new file (its signed history is demo data, not anyone's
+#: signature), and nothing else (`context.seed_demo_as`, `open_services(seed_demo_if_new=True)`).
+SYSTEM_SETUP = User(
+    username="tpi-chart.setup",
+    display_name="TPI Chart set-up",
+    roles=frozenset({"physician", "assistant", "administrator"}),
+)
+
+#: Usernames no account may take, so the audit trail never confuses a person with these.
+RESERVED_USERNAMES = frozenset({NOBODY.username, SYSTEM_SETUP.username})
 
 
 def allowed(user: User, action: Action) -> bool:
@@ -89,3 +129,21 @@ def require(user: User, action: Action, *, on_denied: DeniedHook | None = None) 
     if on_denied is not None:
         on_denied(user, action)
     raise PermissionDenied(user, action)
+
+
+class Permissions:
+    """A service's signed-in person, and the hook that audits what they were refused. Every
+    service is built with one and checks it before each change or patient read."""
+
+    def __init__(self, user: User, on_denied: DeniedHook | None = None) -> None:
+        self.user = user
+        self._on_denied = on_denied
+
+    @property
+    def username(self) -> str:
+        """The name the audit trail records for this person's changes."""
+        return self.user.username
+
+    def require(self, *actions: Action) -> None:
+        for action in actions:
+            require(self.user, action, on_denied=self._on_denied)

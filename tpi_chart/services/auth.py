@@ -6,6 +6,11 @@
 * Failed sign-ins are counted per username: from the 3rd failure on each attempt first waits
   (1 s, 2 s, 4 s … up to 16 s); 5 failures within 15 minutes lock the account for 15 minutes.
   Every sign-in and every failure is audited. The clock and the sleep are injectable for tests.
+* Those minutes are measured so that moving the clock does not shorten them: each attempt is
+  stored with the machine's monotonic clock and boot id (Linux), and on the same boot elapsed
+  time comes from the monotonic clock; otherwise from the wall clock, where a clock set back
+  makes an attempt look new, never old. (Across a reboot, or where no boot id is known, only the
+  wall clock is left: stated in docs/security.md.)
 * Accounts are created, changed and deactivated by an administrator; the very first account, on a
   new database, is an administrator created without one (first run).
 """
@@ -16,6 +21,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from argon2 import PasswordHasher
@@ -24,13 +30,25 @@ from pydantic import ValidationError
 
 from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validation_error
 from tpi_chart.domain.users import Role, User, normalise_username
-from tpi_chart.services.access import PermissionDenied, require
+from tpi_chart.services.access import RESERVED_USERNAMES, PermissionDenied, require
 from tpi_chart.storage.errors import DuplicateRecord
 from tpi_chart.storage.interfaces import AuditTrail
 from tpi_chart.storage.users import UserRepository
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
+Monotonic = Callable[[], float]
+BootId = Callable[[], "str | None"]
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def read_boot_id() -> str | None:
+    """This boot's id (Linux), so that monotonic readings are compared within one boot only."""
+    try:
+        return _BOOT_ID.read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None
+
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
@@ -143,12 +161,20 @@ class AuthService:
         sleep: Sleep = time.sleep,
         hasher: PasswordHasher | None = None,
         policy: LoginPolicy | None = None,
+        monotonic: Monotonic | None = None,
+        boot_id: BootId | None = None,
     ) -> None:
         self._users = users
         self._audit = audit
         self._keys = keys
         self._clock = clock
         self._sleep = sleep
+        # With the real wall clock, the real monotonic one; a test that injects a wall clock
+        # injects a monotonic one too when it wants one.
+        if monotonic is None and clock is utc_now:
+            monotonic, boot_id = time.monotonic, boot_id or read_boot_id
+        self._monotonic = monotonic
+        self._boot_id = boot_id
         self._hasher = hasher if hasher is not None else default_hasher()
         self._policy = policy if policy is not None else LoginPolicy()
         self._dummy_hash: str | None = None
@@ -201,7 +227,7 @@ class AuthService:
                 name, success=False, at=now, detail={"reason": "locked"}, counts=False
             )
             raise AccountLocked(name, locked_until, now)
-        failures = len(self._users.recent_failures(name, now - self._policy.window))
+        failures = sum(1 for age in self._failure_ages(name, now) if age <= self._policy.window)
         if failures >= self._policy.delay_after_failures:
             extra = failures - self._policy.delay_after_failures
             delay = min(self._policy.first_delay_s * 2**extra, self._policy.max_delay_s)
@@ -222,7 +248,7 @@ class AuthService:
             self._users.set_password_hash(
                 name, self._hash(password), by=name, at=self._clock(), audit=False
             )
-        self._users.record_login(name, success=True, at=self._clock(), detail={})
+        self._users.record_login(name, success=True, at=self._clock(), detail={}, **self._marks())
         if self._keys is not None:
             self._keys.signed_in(user, password)
         return user
@@ -232,22 +258,45 @@ class AuthService:
 
     def _fail(self, name: str, reason: str) -> None:
         now = self._clock()
-        self._users.record_login(name, success=False, at=now, detail={"reason": reason})
+        self._users.record_login(
+            name, success=False, at=now, detail={"reason": reason}, **self._marks()
+        )
         locked_until = self._locked_until(name, now)
         if locked_until is not None:
             raise AccountLocked(name, locked_until, now)
 
+    def _marks(self) -> dict[str, Any]:
+        """The monotonic reading and boot id stored with an attempt (None where unknown)."""
+        return {
+            "monotonic": self._monotonic() if self._monotonic is not None else None,
+            "boot": self._boot_id() if self._boot_id is not None else None,
+        }
+
+    def _failure_ages(self, name: str, now: datetime) -> list[timedelta]:
+        """How long ago each failure since the last success was: by the monotonic clock for an
+        attempt on this boot, else by the wall clock (never negative: a clock set back makes
+        an attempt look new)."""
+        marks = self._marks()
+        mono_now, boot = marks["monotonic"], marks["boot"]
+        ages: list[timedelta] = []
+        for at, mono, mark_boot in self._users.failures_since_success(name):
+            if mono_now is not None and mono is not None and boot and mark_boot == boot:
+                ages.append(timedelta(seconds=max(mono_now - mono, 0.0)))
+            else:
+                ages.append(max(now - at, timedelta(0)))
+        return ages
+
     def _locked_until(self, name: str, now: datetime) -> datetime | None:
         policy = self._policy
-        failures = self._users.recent_failures(name, now - policy.window - policy.lockout)
-        if len(failures) < policy.lockout_failures:
+        ages = [a for a in self._failure_ages(name, now) if a <= policy.window + policy.lockout]
+        if len(ages) < policy.lockout_failures:
             return None
-        last = failures[-1]
-        run = [at for at in failures if last - policy.window <= at <= last]
+        youngest = min(ages)
+        run = [age for age in ages if youngest <= age <= youngest + policy.window]
         if len(run) < policy.lockout_failures:
             return None
-        until = last + policy.lockout
-        return until if now < until else None
+        remaining = policy.lockout - youngest
+        return now + remaining if remaining > timedelta(0) else None
 
     # -- accounts (administrator) -----------------------------------------------------------
 
@@ -375,6 +424,8 @@ class AuthService:
             )
 
     def _new_user(self, username: str, display_name: str, roles: set[Role]) -> User:
+        if normalise_username(username) in RESERVED_USERNAMES:
+            raise InvalidInput([f"user.username: {username.strip()!r} is reserved; choose another"])
         try:
             return User.model_validate(
                 {"username": username, "display_name": display_name, "roles": frozenset(roles)}

@@ -6,6 +6,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.storage.interfaces import Store
 
@@ -15,14 +17,19 @@ def _stamp() -> str:
 
 
 class BackupService:
-    def __init__(self, store: Store, user: str) -> None:
+    """Built for the signed-in `user`: backing up needs `backup`, restoring `restore`
+    (administrators)."""
+
+    def __init__(self, store: Store, user: User, *, on_denied: DeniedHook | None = None) -> None:
         self._store = store
-        self._user = user
+        self._permissions = Permissions(user, on_denied)
+        self._user = user.username
 
     def backup(self, out: Path) -> Path:
         """Copy the database to `out` through the online backup API, then run integrity_check
         and foreign_key_check on the copy. The copy is made beside `out` and renamed over it
         only when it checks out. Audited as `backup`."""
+        self._permissions.require("backup")
         out = out.expanduser().absolute()
         if out == self._store.path.absolute():
             raise InvalidInput([f"{out}: that is the database itself; choose another file"])
@@ -50,6 +57,7 @@ class BackupService:
         `<db>.before-restore-<timestamp>`, whose path is returned. Audited as `restore_db`, with
         the audit anchor before and after (a restore legitimately rolls the trail back; the store
         re-anchors it to the restored tail)."""
+        self._permissions.require("restore")
         file = file.expanduser().absolute()
         if not file.is_file():
             raise InvalidInput([f"{file}: no such file"])

@@ -2,6 +2,10 @@
 
 Every write is committed (and audited under the service's user) before the method returns. A
 signed procedure refuses every change with `ProcedureLocked`; corrections are addenda.
+
+The service is built for one signed-in `User` and checks the role matrix (`services.access`)
+itself before every read and change: whoever calls it, an assistant cannot mark a site injected,
+record the time-out or sign. A refusal raises `PermissionDenied`, is audited, and stores nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from tpi_chart.domain.models import (
     Signature,
     Site,
 )
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import Action, DeniedHook, Permissions
 from tpi_chart.services.errors import InvalidInput, NotFound, ProcedureLocked
 from tpi_chart.storage.errors import SignedRecord
 from tpi_chart.storage.interfaces import ProcedureRecord, SiteRecord, Store
@@ -87,10 +93,28 @@ def locked_message(procedure_id: int, procedure: Procedure) -> str:
     return f"procedure {procedure_id} is signed{who}; it cannot be changed, add an addendum instead"
 
 
+def _site_action(*sites: Site) -> Action:
+    """Planned sites are anyone's to edit; an injected one is charting (physicians only)."""
+    return "edit_planned_sites" if all(s.state == "planned" for s in sites) else "chart"
+
+
+def _creation_actions(procedure: Procedure) -> tuple[Action, ...]:
+    actions: list[Action] = ["plan"]
+    if procedure.time_out is not None or any(s.state != "planned" for s in procedure.sites):
+        actions.append("chart")
+    if procedure.signature is not None:
+        actions.append("sign")
+    return tuple(actions)
+
+
 class ChartingService:
-    def __init__(self, store: Store, user: str) -> None:
+    def __init__(self, store: Store, user: User, *, on_denied: DeniedHook | None = None) -> None:
         self._store = store
-        self._user = user
+        self._permissions = Permissions(user, on_denied)
+        self._user = user.username
+
+    def _require(self, *actions: Action) -> None:
+        self._permissions.require(*actions)
 
     # ---- reading ---------------------------------------------------------------------------
     def _record(self, procedure_id: int) -> ProcedureRecord:
@@ -107,6 +131,7 @@ class ChartingService:
 
     def list_for_patient(self, patient_id: int) -> list[ProcedureSummary]:
         """The patient's procedures, newest first."""
+        self._require("view")
         return [
             ProcedureSummary(
                 s.id, s.patient_id, s.performed_at, s.status, s.site_count, s.injected_count
@@ -115,9 +140,11 @@ class ChartingService:
         ]
 
     def get(self, procedure_id: int) -> StoredProcedure:
+        self._require("view")
         return _stored(self._record(procedure_id))
 
     def sites(self, procedure_id: int) -> list[StoredSite]:
+        self._require("view")
         self._record(procedure_id)
         return [_stored_site(r) for r in self._store.procedures.sites(procedure_id)]
 
@@ -126,6 +153,7 @@ class ChartingService:
         was injected, newest first, each with its injected sites. The relief after a procedure
         is recorded at the next visit: the latest prior's relief is this procedure's
         `prior_relief_percent`/`_weeks`, an older one's that of the procedure that followed it."""
+        self._require("view")
         current = self._record(procedure_id)
         history = self._store.procedures.history(current.patient_id)
         mine = next(record for record in history if record.id == procedure_id)
@@ -151,6 +179,7 @@ class ChartingService:
         """Patient + procedure + prior procedures: what the rules, the note and export use. The
         prior procedures are the sessions the procedure's document reported when it was imported
         (in that order), then the earlier procedures in this database on other dates."""
+        self._require("view")
         record = self._record(procedure_id)
         # A signed note keeps the patient and the earlier sessions it was signed with: its hash
         # covers the patient, and its acknowledged warnings came from those sessions.
@@ -189,11 +218,17 @@ class ChartingService:
         record = self._record(procedure_id)
         if record.procedure.status == "signed":
             raise ProcedureLocked(locked_message(procedure_id, record.procedure))
+        if record.procedure.status == "external":
+            raise ProcedureLocked(
+                f"procedure {procedure_id} was signed elsewhere and imported as a read-only "
+                "record; it cannot be changed"
+            )
         return record
 
     def create(self, patient_id: int, procedure: Procedure) -> StoredProcedure:
         """Store a new procedure with its preparations and sites (a signed one is stored signed,
         as on import)."""
+        self._require(*_creation_actions(procedure))
         if self._store.patients.get(patient_id) is None:
             raise NotFound(f"patient {patient_id} does not exist")
         return _stored(self._store.procedures.add(patient_id, procedure, self._user))
@@ -203,6 +238,7 @@ class ChartingService:
         (muscle, side, view, x/y, preparation and volume kept; no twitch, findings or times), its
         preparations are copied without lot and expiry, payer and diagnoses carried over.
         Without an earlier procedure: an empty planned procedure."""
+        self._require("plan")
         summaries = self._store.procedures.list_for_patient(patient_id)
         if self._store.patients.get(patient_id) is None:
             raise NotFound(f"patient {patient_id} does not exist")
@@ -252,7 +288,9 @@ class ChartingService:
     def update(self, procedure_id: int, changes: dict[str, Any]) -> StoredProcedure:
         """Change header fields (pain, checklist, consent, time-out, status planned ⇄
         in_progress, complications…). Validated through the model: bad values raise
-        InvalidInput with one `procedure.<field>: …` line each, and nothing is stored."""
+        InvalidInput with one `procedure.<field>: …` line each, and nothing is stored.
+        Recording or changing the time-out is charting (physicians only)."""
+        self._require("plan")
         record = self._unsigned(procedure_id)
         problems = [
             f"procedure.{name}: not changed by update; {hint}"
@@ -266,6 +304,8 @@ class ChartingService:
         data = record.procedure.model_dump()
         data.update(changes)
         procedure = _validate_procedure(data)
+        if procedure.time_out != record.procedure.time_out:
+            self._require("chart")
         with self._locked_as_domain_error(procedure_id):
             return _stored(
                 self._store.procedures.update_header(procedure_id, procedure, self._user)
@@ -274,6 +314,7 @@ class ChartingService:
     def set_preparations(
         self, procedure_id: int, preparations: tuple[Preparation, ...]
     ) -> StoredProcedure:
+        self._require("plan")
         record = self._unsigned(procedure_id)
         data = record.procedure.model_dump()
         data["preparations"] = preparations
@@ -297,6 +338,7 @@ class ChartingService:
             )
 
     def add_site(self, procedure_id: int, site: Site) -> StoredSite:
+        self._require(_site_action(site))
         record = self._unsigned(procedure_id)
         self._check_preparation(record, site)
         with self._locked_as_domain_error(procedure_id):
@@ -304,6 +346,7 @@ class ChartingService:
 
     def update_site(self, site_id: int, site: Site) -> StoredSite:
         current = self._site_record(site_id)
+        self._require(_site_action(current.site, site))
         record = self._unsigned(current.procedure_id)
         self._check_preparation(record, site)
         with self._locked_as_domain_error(current.procedure_id):
@@ -312,6 +355,7 @@ class ChartingService:
     def remove_site(self, site_id: int) -> None:
         """Soft delete: the row stays (removed = 1), audited; `restore_site` brings it back."""
         current = self._site_record(site_id)
+        self._require(_site_action(current.site))
         self._unsigned(current.procedure_id)
         if current.removed:
             return
@@ -321,6 +365,7 @@ class ChartingService:
     def restore_site(self, site_id: int) -> StoredSite:
         """Undo a removal: same id, same number as before it was removed."""
         current = self._site_record(site_id)
+        self._require(_site_action(current.site))
         record = self._unsigned(current.procedure_id)
         if not current.removed:
             return _stored_site(current)
@@ -334,6 +379,7 @@ class ChartingService:
         """Store a signature (status → signed). Checks only that the procedure is unsigned and
         that `signature.content_hash` is the document's content hash; required items and warning
         acknowledgements are the signing service's job."""
+        self._require("sign")
         self._unsigned(procedure_id)
         document = self.document(procedure_id)
         expected = content_hash(document)
@@ -350,6 +396,7 @@ class ChartingService:
 
     def add_addendum(self, procedure_id: int, addendum: Addendum) -> StoredProcedure:
         """Append an addendum to a signed procedure (insert-only)."""
+        self._require("addendum")
         record = self._record(procedure_id)
         if record.procedure.status != "signed":
             raise InvalidInput(["addendum: only a signed procedure takes addenda; edit it instead"])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from functools import cached_property, partial
 from pathlib import Path
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from tpi_chart.domain.users import User
-from tpi_chart.services.access import Action, DeniedHook, require
+from tpi_chart.services.access import NOBODY, SYSTEM_SETUP, Action, DeniedHook, Permissions
+from tpi_chart.services.audit_report import AuditReportService
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.backup import BackupService
 from tpi_chart.services.charting import ChartingService
@@ -67,27 +68,17 @@ class SettingsService:
     """Every clinic setting, kept in the database (each change audited as `settings`): the
     clinic's name and phone, the export folder, the note's page size and the idle-lock minutes.
 
-    Who may change them. Built for a signed-in person (`actor`; `Services.as_user(user)` does
-    that for the window), every change first requires `manage_settings` for that person:
-    administrators only (`access.MATRIX`). A refusal raises `PermissionDenied`, is audited and
-    stores nothing. Built with a name only (`actor=None`: the command line and the demo seeding,
-    which have no sign-in), the caller is trusted, as every other command-line service trusts
-    it. The window also hides its Settings action from everyone else; the check here is the one
-    that holds. Reading needs no permission: the notes and the idle lock read them for everyone.
+    Who may change them. Built for the signed-in person, every change first requires
+    `manage_settings` for that person: administrators only (`access.MATRIX`). A refusal raises
+    `PermissionDenied`, is audited and stores nothing. The window also hides its Settings action
+    from everyone else; the check here is the one that holds. Reading needs no permission: the
+    notes and the idle lock read them for everyone, before sign-in too.
     """
 
-    def __init__(
-        self,
-        store: Store,
-        user: str,
-        *,
-        actor: User | None = None,
-        on_denied: DeniedHook | None = None,
-    ) -> None:
+    def __init__(self, store: Store, user: User, *, on_denied: DeniedHook | None = None) -> None:
         self._store = store
-        self._user = user
-        self._actor = actor
-        self._on_denied = on_denied
+        self._permissions = Permissions(user, on_denied)
+        self._user = user.username
 
     @property
     def clinic_id(self) -> str:
@@ -151,8 +142,7 @@ class SettingsService:
         checked first and every problem reported at once, one `settings.<field>: …` line each;
         nothing is stored unless all are good. Then the ones that changed are stored and audited
         in one transaction."""
-        if self._actor is not None:
-            require(self._actor, "manage_settings", on_denied=self._on_denied)
+        self._permissions.require("manage_settings")
         problems: list[str] = []
         values: dict[str, str] = {}
 
@@ -230,6 +220,9 @@ def _check_idle_lock_minutes(minutes: int) -> str:
 
 @dataclass
 class Services:
+    """The services of one open database, every one built for `user`, the signed-in person
+    (`NOBODY` before sign-in: then only sign-in and reading the settings work)."""
+
     patients: PatientService
     charting: ChartingService
     documents: DocumentService
@@ -238,9 +231,10 @@ class Services:
     auth: AuthService
     signing: SigningService
     authority: SigningAuthority
-    user: str
+    user: User
     db_path: Path
     store: Store = field(repr=False)
+    on_denied: DeniedHook | None = field(default=None, repr=False)
     keychain: KeyChain = field(repr=False, default_factory=KeyChain)
     trust_dir: Path | None = None
 
@@ -250,22 +244,22 @@ class Services:
         from tpi_chart.services.notes import NoteService
 
         return NoteService(
-            self.store, self.charting, self.settings, self.user, authority=self.authority
+            self.store,
+            self.charting,
+            self.settings,
+            self.user,
+            on_denied=self.on_denied,
+            authority=self.authority,
         )
 
-    def as_user(self, user: str | User) -> Services:
-        """The same open database, with every change audited under `user` (after a sign-in or
-        when another person unlocks the workstation). Given the signed-in `User`, the services
-        also check that person's roles where the services do not take the user per call (the
-        clinic settings)."""
-        if isinstance(user, User):
-            return build_services(
-                self.store,
-                user.username,
-                actor=user,
-                keychain=self.keychain,
-                trust_dir=self.trust_dir,
-            )
+    @property
+    def audit_report(self) -> AuditReportService:
+        return AuditReportService(self.store, self.user, on_denied=self.on_denied)
+
+    def as_user(self, user: User) -> Services:
+        """The same open database for `user`, the person who just signed in (or unlocked the
+        workstation): every change is checked against their roles and audited under their
+        name; the keys unlocked at sign-in are shared."""
         return build_services(self.store, user, keychain=self.keychain, trust_dir=self.trust_dir)
 
     def close(self) -> None:
@@ -279,29 +273,17 @@ class Services:
         self.close()
 
 
-def current_user(user: str | None = None) -> str:
-    """The name recorded in the audit trail: the given one, else the operating-system login."""
-    if user is not None and user.strip():
-        return user.strip()
-    try:
-        return getpass.getuser() or "unknown"
-    except (KeyError, OSError):  # no login name (some containers)
-        return "unknown"
-
-
 def build_services(
     store: Store,
-    user: str,
+    user: User,
     *,
-    actor: User | None = None,
     keychain: KeyChain | None = None,
     trust_dir: Path | None = None,
 ) -> Services:
-    """The services for `user` (the name in the audit trail); `actor`, the signed-in person,
-    when there is one (see `SettingsService`). `keychain`: the keys unlocked at sign-in (shared
+    """The services for `user`, the signed-in person; each checks the role matrix itself and
+    audits what it refuses (`access_denied`). `keychain`: the keys unlocked at sign-in (shared
     by every `as_user` copy); `trust_dir`: where the clinic's trust root is recorded outside the
     database (beside the audit key)."""
-    charting = ChartingService(store, user)
     keychain = keychain if keychain is not None else KeyChain()
 
     def display_name(username: str) -> str | None:
@@ -334,25 +316,40 @@ def build_services(
             after={"action": action},
         )
 
-    settings = SettingsService(
-        store,
-        user,
-        actor=actor,
-        on_denied=lambda person, action: audit_denial(person, action, "setting"),
-    )
+    def audit_clock(actor: User, now: datetime, latest: datetime, confirmed: bool) -> None:
+        store.audit.record(
+            user=actor.username,
+            action="clock_backwards",
+            entity="clock",
+            after={
+                "clock": now.isoformat(),
+                "latest_event": latest.isoformat(),
+                "confirmed": confirmed,
+            },
+        )
 
+    charting = ChartingService(store, user, on_denied=audit_denial)
     services = Services(
-        patients=PatientService(store, user),
+        patients=PatientService(
+            store, user, on_denied=lambda person, action: audit_denial(person, action, "patient")
+        ),
         charting=charting,
-        documents=DocumentService(store, charting, user),
-        backups=BackupService(store, user),
-        settings=settings,
+        documents=DocumentService(store, charting, user, on_denied=audit_denial),
+        backups=BackupService(
+            store, user, on_denied=lambda person, action: audit_denial(person, action, "database")
+        ),
+        settings=SettingsService(
+            store, user, on_denied=lambda person, action: audit_denial(person, action, "setting")
+        ),
         auth=AuthService(store.users, store.audit, keys=authority),
         signing=SigningService(
             charting,
             store.procedures,
             transaction=store.transaction,
             on_denied=audit_denial,
+            user=user,
+            latest_event=store.audit.latest_at,
+            on_clock_backwards=audit_clock,
             keys=authority,
             signed_notes=signed_notes,
         ),
@@ -360,6 +357,7 @@ def build_services(
         user=user,
         db_path=store.path,
         store=store,
+        on_denied=audit_denial,
         keychain=keychain,
         trust_dir=trust_dir,
     )
@@ -367,16 +365,29 @@ def build_services(
     return services
 
 
+def seed_demo_as(services: Services) -> bool:
+    """Seed the demo clinic for `services.user`, who must be allowed `seed_demo` (on a database
+    without accounts nobody can sign in, and the caller seeds a new file: `open_services`'s
+    `seed_demo_if_new`, the command line's `demo` before the first account). The seeding itself
+    is done by `SYSTEM_SETUP`: its signed history is demo data, not anyone's signature."""
+    from tpi_chart.services.demo import seed_demo
+
+    if not services.auth.needs_first_run():
+        Permissions(services.user, services.on_denied).require("seed_demo")
+    return seed_demo(build_services(services.store, SYSTEM_SETUP, trust_dir=services.trust_dir))
+
+
 def open_services(
     db_path: Path | None,
-    user: str | None,
+    user: User | None = None,
     *,
     seed_demo_if_new: bool = False,
     exclusive: bool = False,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
 ) -> Services:
     """Resolve the database path (explicit, $TPI_CHART_DB, per-user default), refuse unsafe
-    places, create the folder, open, check and migrate the database, and build the services.
+    places, create the folder, open, check and migrate the database, and build the services for
+    `user` (None: `NOBODY`, before sign-in; `as_user` after it).
     The window passes `exclusive`: one window per database (the command line does not lock).
     With `seed_demo_if_new`, a database with no patients gets the demo clinic.
     `busy_timeout_ms`: how long a write waits for another program's lock.
@@ -389,12 +400,12 @@ def open_services(
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = key_dir()
     store = open_store(path, keys, exclusive=exclusive, busy_timeout_ms=busy_timeout_ms)
-    services = build_services(store, current_user(user), trust_dir=keys)
+    services = build_services(store, user if user is not None else NOBODY, trust_dir=keys)
     try:
         if seed_demo_if_new and store.is_empty():
             from tpi_chart.services.demo import seed_demo
 
-            seed_demo(services)
+            seed_demo(build_services(store, SYSTEM_SETUP, trust_dir=keys))
     except BaseException:
         services.close()
         raise

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from tpi_chart.domain.canonical import content_hash
-from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.domain.models import ExternalSignature, ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.charting import ChartingService, StoredProcedure
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.storage.interfaces import Store
@@ -59,6 +61,28 @@ def read_document(path: Path, prefix: str = "") -> tuple[ProcedureDocument | Non
     return document, []
 
 
+def as_external(document: ProcedureDocument) -> ProcedureDocument:
+    """Import never creates a signature (issue 10, 6): a document that arrives signed becomes a
+    read-only record signed *elsewhere*, its signer kept as text; an unsigned one stays a draft."""
+    procedure = document.procedure
+    signature = procedure.signature
+    if signature is None:
+        return document
+    external = ExternalSignature(
+        signed_by=signature.signed_by,
+        signed_at=signature.signed_at,
+        content_hash=signature.content_hash,
+        acknowledged_warnings=signature.acknowledged_warnings,
+    )
+    return document.model_copy(
+        update={
+            "procedure": procedure.model_copy(
+                update={"status": "external", "signature": None, "external_signature": external}
+            )
+        }
+    )
+
+
 def write_audited_export(
     store: Store, user: str, procedure: StoredProcedure, files: Mapping[Path, bytes], **details: Any
 ) -> None:
@@ -82,14 +106,27 @@ def write_audited_export(
 
 
 class DocumentService:
-    def __init__(self, store: Store, charting: ChartingService, user: str) -> None:
+    """Built for the signed-in `user`: importing needs `import`, exporting `export`."""
+
+    def __init__(
+        self,
+        store: Store,
+        charting: ChartingService,
+        user: User,
+        *,
+        on_denied: DeniedHook | None = None,
+    ) -> None:
         self._store = store
         self._charting = charting
-        self._user = user
+        self._permissions = Permissions(user, on_denied)
+        self._user = user.username
 
     def import_documents(self, paths: Sequence[Path]) -> list[int]:
         """Store each document's procedure (with its sites, preparations, signature and addenda)
         and return the new procedure ids in the order of `paths`.
+
+        A signed document is stored as an external record, read-only and never signed by a user
+        of this clinic (`as_external`); an unsigned one as the draft it is.
 
         Patients are matched by MRN: a new MRN creates the patient; an existing patient is
         updated only if the document's patient data differs (audited). A document's
@@ -100,6 +137,7 @@ class DocumentService:
         (prefixed with the file name when several files are given) and nothing is written. The
         writes happen in one transaction.
         """
+        self._permissions.require("import")
         documents: list[tuple[Path, ProcedureDocument]] = []
         problems: list[str] = []
         for path in paths:
@@ -107,7 +145,7 @@ class DocumentService:
             document, found = read_document(path, prefix)
             problems += found
             if document is not None:
-                documents.append((path, document))
+                documents.append((path, as_external(document)))
         if problems:
             raise InvalidInput(problems)
         ids: list[int] = []
@@ -137,6 +175,7 @@ class DocumentService:
 
     def export_json(self, procedure_id: int, path: Path) -> Path:
         """Write `document(procedure_id)` as JSON to `path` atomically; audited as `export`."""
+        self._permissions.require("export")
         data = document_json(self._charting.document(procedure_id)).encode("utf-8")
         write_audited_export(
             self._store, self._user, self._charting.get(procedure_id), {path: data}, format="json"

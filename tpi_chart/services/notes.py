@@ -14,10 +14,12 @@ from typing import Protocol
 
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.signatures import Trust
+from tpi_chart.domain.users import User
 from tpi_chart.pdf.handout import render_handout
 from tpi_chart.pdf.note import NoteOptions, PageSize, ProcedureNoteRenderer
 from tpi_chart.pdf.verify import VerifyResult, verify_note
 from tpi_chart.services import crypto
+from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import document_json, write_audited_export
 from tpi_chart.services.errors import InvalidInput
@@ -59,27 +61,34 @@ class ExportedNote:
 
 
 def note_file_name(document: ProcedureDocument, procedure_id: int) -> str:
-    """``MRN_YYYY-MM-DD_<id>.pdf`` (``…_DRAFT.pdf`` when unsigned): stable, so re-exporting a
+    """``MRN_YYYY-MM-DD_<id>.pdf`` (``…_DRAFT.pdf`` when unsigned, ``…_EXTERNAL.pdf`` for a
+    record signed elsewhere): stable, so re-exporting a
     note replaces the same file with the same bytes."""
     day = document.procedure.performed_at.date().isoformat()
-    draft = "" if document.procedure.status == "signed" else "_DRAFT"
+    status = document.procedure.status
+    draft = "" if status == "signed" else "_EXTERNAL" if status == "external" else "_DRAFT"
     return f"{document.patient.mrn}_{day}_{procedure_id}{draft}.pdf"
 
 
 class NoteService:
+    """Built for the signed-in `user`: rendering reads the chart (`view`, checked by the
+    charting service), writing a file needs `export`."""
+
     def __init__(
         self,
         store: Store,
         charting: ChartingService,
         settings: ClinicSettings,
-        user: str,
+        user: User,
         *,
+        on_denied: DeniedHook | None = None,
         authority: SigningAuthority | None = None,
     ) -> None:
         self._store = store
         self._charting = charting
         self._settings = settings
-        self._user = user
+        self._permissions = Permissions(user, on_denied)
+        self._user = user.username
         self._authority = authority
         self.signed = SignedNotes(store.pki, self.options)
 
@@ -98,12 +107,14 @@ class NoteService:
     def render(self, procedure_id: int) -> bytes:
         """The note PDF of a stored procedure: the signed PDF itself once signed (never drawn
         again), a DRAFT note before."""
+        self._permissions.require("view")
         stored = self.signed.stored(procedure_id)
         if stored is not None:
             return stored.pdf
         return ProcedureNoteRenderer(self._charting.document(procedure_id), self.options()).render()
 
     def render_handout(self, procedure_id: int) -> bytes:
+        self._permissions.require("view")
         return render_handout(self._charting.document(procedure_id), self.options())
 
     def trust(self) -> Trust:
@@ -127,12 +138,14 @@ class NoteService:
     def export(self, procedure_id: int, folder: Path | None = None) -> Path:
         """Write the note (and the JSON document beside it) to the export folder; returns the
         PDF path. Signed → ``MRN_date_id.pdf``; unsigned → ``MRN_date_id_DRAFT.pdf``."""
+        self._permissions.require("export")
         document = self._charting.document(procedure_id)
         path = self._folder(folder) / note_file_name(document, procedure_id)
         return self.export_to(procedure_id, path, document=document).pdf
 
     def export_handout(self, procedure_id: int, folder: Path | None = None) -> Path:
         """Write the patient's aftercare handout beside the notes (``…_aftercare.pdf``)."""
+        self._permissions.require("export")
         document = self._charting.document(procedure_id)
         day = document.procedure.performed_at.date().isoformat()
         path = self._folder(folder) / f"{document.patient.mrn}_{day}_{procedure_id}_aftercare.pdf"
@@ -150,6 +163,7 @@ class NoteService:
     ) -> ExportedNote:
         """Write the note to ``path`` (atomically) and the JSON to ``path.with_suffix('.json')``;
         audited as ``export``."""
+        self._permissions.require("export")
         document = document or self._charting.document(procedure_id)
         stored = self.signed.stored(procedure_id)
         if stored is not None:
@@ -176,6 +190,7 @@ class NoteService:
     def signed_between(self, start: date, end: date) -> list[int]:
         """Ids of signed procedures performed from ``start`` to ``end`` (inclusive, by the date of
         service as charted), oldest first."""
+        self._permissions.require("view")
         if end < start:
             raise InvalidInput([f"--to: {end.isoformat()} is before --from {start.isoformat()}"])
         found: list[tuple[datetime, int]] = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tpi_chart.domain.models import Patient
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.errors import InvalidInput, NotFound
 from tpi_chart.storage.errors import DuplicateRecord
 from tpi_chart.storage.interfaces import PatientRecord, Store
@@ -25,26 +27,33 @@ def _duplicate(mrn: str) -> InvalidInput:
 
 
 class PatientService:
-    def __init__(self, store: Store, user: str) -> None:
+    """Built for the signed-in `user`: every read needs `view`, every change `edit_patients`."""
+
+    def __init__(self, store: Store, user: User, *, on_denied: DeniedHook | None = None) -> None:
         self._store = store
-        self._user = user
+        self._permissions = Permissions(user, on_denied)
+        self._user = user.username
 
     def search(self, text: str = "", limit: int = 200) -> list[StoredPatient]:
         """Patients whose name, MRN or birth date (YYYY-MM-DD or a prefix such as 1974-05)
         matches every word of `text`; names ignore case and accents."""
+        self._permissions.require("view")
         return [_stored(r) for r in self._store.patients.search(text, limit)]
 
     def get(self, patient_id: int) -> StoredPatient:
+        self._permissions.require("view")
         record = self._store.patients.get(patient_id)
         if record is None:
             raise NotFound(f"patient {patient_id} does not exist")
         return _stored(record)
 
     def by_mrn(self, mrn: str) -> StoredPatient | None:
+        self._permissions.require("view")
         record = self._store.patients.by_mrn(mrn.strip())
         return None if record is None else _stored(record)
 
     def create(self, patient: Patient) -> StoredPatient:
+        self._permissions.require("edit_patients")
         if self._store.patients.by_mrn(patient.mrn) is not None:
             raise _duplicate(patient.mrn)
         try:
@@ -53,6 +62,7 @@ class PatientService:
             raise _duplicate(patient.mrn) from error
 
     def update(self, patient_id: int, patient: Patient) -> StoredPatient:
+        self._permissions.require("edit_patients")
         current = self.get(patient_id)
         if current.patient == patient:
             return current
@@ -67,6 +77,7 @@ class PatientService:
     def patients_with_lot(self, lot: str) -> list[tuple[StoredPatient, int, str]]:
         """Lot recall: (patient, procedure id, agent) for every procedure that used `lot`
         (case-insensitive), oldest procedure first."""
+        self._permissions.require("view")
         return [
             (_stored(record), procedure_id, agent)
             for record, procedure_id, agent in self._store.patients.with_lot(lot)

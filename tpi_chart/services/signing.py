@@ -37,6 +37,12 @@ from tpi_chart.domain.signing import (
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, require
 from tpi_chart.services.errors import ProcedureLocked
+from tpi_chart.services.timing import (
+    ClockWentBackwards,
+    SigningTooEarly,
+    clock_went_back,
+    too_early,
+)
 from tpi_chart.storage.interfaces import ProcedureRecord
 
 if TYPE_CHECKING:
@@ -44,6 +50,8 @@ if TYPE_CHECKING:
     from tpi_chart.services.signed_notes import SignedNotes
 
 Clock = Callable[[], datetime]
+#: Audits a clock found behind the latest audited event: (who, now, latest, confirmed).
+ClockHook = Callable[[User, datetime, datetime, bool], None]
 
 
 class SignerKeys(Protocol):
@@ -155,6 +163,9 @@ class SigningService:
         clock: Clock = _now,
         transaction: Callable[[], AbstractContextManager[object]] | None = None,
         on_denied: DeniedHook | None = None,
+        user: User | None = None,
+        latest_event: Callable[[], datetime | None] | None = None,
+        on_clock_backwards: ClockHook | None = None,
         keys: SignerKeys | None = None,
         signed_notes: Callable[[], SignedNotes] | None = None,
     ) -> None:
@@ -163,6 +174,10 @@ class SigningService:
         self._clock = clock
         self._transaction = transaction if transaction is not None else nullcontext
         self._on_denied = on_denied
+        # Built for the signed-in person (`build_services`): only they sign through it.
+        self._user = user
+        self._latest_event = latest_event
+        self._on_clock_backwards = on_clock_backwards
         # Without them (unit tests of the rules of signing) only the signature record is kept.
         self._keys = keys
         self._signed_notes = signed_notes
@@ -189,16 +204,26 @@ class SigningService:
         acknowledgements: Mapping[str, str] | None = None,
         *,
         allow_planned_sites: bool = False,
+        confirm_clock: bool = False,
     ) -> StoredProcedureLike:
         """Sign as `user` (a physician). `acknowledgements` maps each open warning code to the
-        reason it is accepted. Refuses with AlreadySigned or NotReadyToSign; stores nothing then."""
+        reason it is accepted. Refuses with AlreadySigned or NotReadyToSign; stores nothing then.
+        The signing time is this computer's clock: SigningTooEarly when that is before what the
+        note records (date of service, consent, time-out, an injection); ClockWentBackwards
+        (audited) when the clock is behind the latest audited event, unless `confirm_clock`."""
         self._require(user, "sign")
+        now = self._checked_now(user, confirm_clock)
         signer = self._signer(user)
         reasons = dict(acknowledgements or {})
         with self._transaction():
             stored = self._charting.get(procedure_id)
             if stored.procedure.signature is not None:
                 raise AlreadySigned(stored.procedure.signature)
+            if stored.procedure.status == "external":
+                raise SigningRefused(
+                    "this note was signed elsewhere and imported as a read-only record; it "
+                    "cannot be signed here"
+                )
             document = self._charting.document(procedure_id)
             evaluation = evaluate(document)
             warnings = evaluation.warnings
@@ -206,6 +231,9 @@ class SigningService:
             open_codes = unacknowledged(warnings, reasons)
             if missing or open_codes:
                 raise NotReadyToSign(missing, open_codes)
+            early = too_early(document.procedure, now)
+            if early:
+                raise SigningTooEarly(now, early)
             if document.procedure.physician != user.display_name:
                 # The note names the physician who signs it (the plan may have named another);
                 # an audited change in the same transaction, covered by the signature.
@@ -213,7 +241,7 @@ class SigningService:
                 document = self._charting.document(procedure_id)
             signature = Signature(
                 signed_by=user.display_name,
-                signed_at=self._clock(),
+                signed_at=now,
                 content_hash=content_hash(document),
                 acknowledged_warnings=acknowledgement_records(warnings, reasons),
             )
@@ -237,9 +265,13 @@ class SigningService:
         user: User,
         text: str,
         corrected_sites: Sequence[Site] | None = None,
+        *,
+        confirm_clock: bool = False,
     ) -> StoredProcedureLike:
-        """Append a hashed addendum to a signed note (physician only); the note stays as signed."""
+        """Append a hashed addendum to a signed note (physician only); the note stays as signed.
+        Its time is this computer's clock, checked as for signing (`confirm_clock`)."""
         self._require(user, "addendum")
+        now = self._checked_now(user, confirm_clock)
         signer = self._signer(user)
         with self._transaction():
             stored = self._charting.get(procedure_id)
@@ -253,7 +285,7 @@ class SigningService:
                 addendum = Addendum(
                     text=text,
                     author=user.display_name,
-                    at=self._clock(),
+                    at=now,
                     sites=tuple(corrected_sites) if corrected_sites is not None else None,
                 )
             except ValidationError as error:
@@ -275,4 +307,19 @@ class SigningService:
         return self._charting.get(procedure_id)
 
     def _require(self, user: User, action: Action) -> None:
+        if self._user is not None and user.username != self._user.username:
+            raise SigningRefused(
+                f"{self._user.display_name} is signed in; only they can sign or add addenda here"
+            )
         require(user, action, on_denied=self._on_denied)
+
+    def _checked_now(self, user: User, confirm_clock: bool) -> datetime:
+        """The clock, unless it is behind the latest audited event and that is not confirmed."""
+        now = self._clock()
+        latest = self._latest_event() if self._latest_event is not None else None
+        if latest is not None and clock_went_back(latest, now):
+            if self._on_clock_backwards is not None:
+                self._on_clock_backwards(user, now, latest, confirm_clock)
+            if not confirm_clock:
+                raise ClockWentBackwards(now, latest)
+        return now

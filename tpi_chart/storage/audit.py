@@ -51,6 +51,7 @@ ACTIONS = frozenset(
         "restore_db",
         "settings",
         "access_denied",
+        "clock_backwards",
         "signing_authority_created",
         "certificate_issued",
         "certificate_revoked",
@@ -231,6 +232,12 @@ def to_json(data: Any) -> str | None:
 
 def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def latest_at(conn: sqlite3.Connection) -> datetime | None:
+    """The latest time any audit row was recorded at (by the clock of the day), or None."""
+    row = conn.execute("SELECT max(at) FROM audit").fetchone()
+    return None if row is None or row[0] is None else datetime.fromisoformat(str(row[0]))
 
 
 def record(

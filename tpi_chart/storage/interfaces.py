@@ -148,6 +148,7 @@ class AuditTrail(Protocol):
     def rows(
         self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
     ) -> list[AuditRow]: ...
+    def latest_at(self) -> datetime | None: ...
 
 
 class Store(Protocol):

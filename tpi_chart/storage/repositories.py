@@ -323,6 +323,14 @@ class SqliteProcedures(_Base):
                 "SELECT data FROM addenda WHERE procedure_id = ? ORDER BY seq", (procedure_id,)
             )
         ]
+        external = self._conn.execute(
+            "SELECT data FROM external_records WHERE procedure_id = ?", (procedure_id,)
+        ).fetchone()
+        if external is not None:  # signed elsewhere, imported read-only (v0011)
+            kept = json.loads(external[0])
+            data["status"] = "external"
+            data["external_signature"] = kept["external_signature"]
+            data["addenda"] = kept.get("addenda", [])
         return ProcedureRecord(
             id=procedure_id,
             patient_id=int(row["patient_id"]),
@@ -332,7 +340,9 @@ class SqliteProcedures(_Base):
 
     def list_for_patient(self, patient_id: int) -> list[ProcedureSummaryRecord]:
         rows = self._conn.execute(
-            "SELECT p.id, p.patient_id, p.performed_at, p.status,"
+            "SELECT p.id, p.patient_id, p.performed_at,"
+            " CASE WHEN EXISTS (SELECT 1 FROM external_records e WHERE e.procedure_id = p.id)"
+            "   THEN 'external' ELSE p.status END AS status,"
             " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0)"
             "   AS site_count,"
             " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0"
@@ -512,7 +522,9 @@ class SqliteProcedures(_Base):
         addenda appended (all in one transaction)."""
         with self._store.transaction():
             performed, utc, payer, header = self._header(procedure)
-            status = "in_progress" if procedure.status == "signed" else procedure.status
+            status = (
+                "in_progress" if procedure.status in ("signed", "external") else procedure.status
+            )
             cursor = self._conn.execute(
                 "INSERT INTO procedures (patient_id, performed_at, performed_at_utc, status,"
                 " payer_profile, header) VALUES (?,?,?,?,?,?)",
@@ -529,7 +541,12 @@ class SqliteProcedures(_Base):
                     (procedure_id, _dumps(history)),
                 )
             unsigned = procedure.model_copy(
-                update={"status": status, "signature": None, "addenda": ()}
+                update={
+                    "status": status,
+                    "signature": None,
+                    "external_signature": None,
+                    "addenda": (),
+                }
             )
             after = unsigned.model_dump(mode="json")
             if history:
@@ -543,13 +560,39 @@ class SqliteProcedures(_Base):
                 procedure_id=procedure_id,
                 after=after,
             )
-            if procedure.signature is not None:
-                self.sign(procedure_id, procedure.signature, user, reported_history)
-            for addendum in procedure.addenda:
-                self.add_addendum(procedure_id, addendum, user)
+            if procedure.external_signature is not None:
+                self._keep_external(procedure_id, patient_id, procedure, user)
+            else:
+                if procedure.signature is not None:
+                    self.sign(procedure_id, procedure.signature, user, reported_history)
+                for addendum in procedure.addenda:
+                    self.add_addendum(procedure_id, addendum, user)
             record = self.get(procedure_id)
         assert record is not None
         return record
+
+    def _keep_external(
+        self, procedure_id: int, patient_id: int, procedure: Procedure, user: str
+    ) -> None:
+        """Freeze an imported record with the signature it carried, as text (v0011)."""
+        assert procedure.external_signature is not None
+        kept = {
+            "external_signature": procedure.external_signature.model_dump(mode="json"),
+            "addenda": [addendum.model_dump(mode="json") for addendum in procedure.addenda],
+        }
+        self._conn.execute(
+            "INSERT INTO external_records (procedure_id, data) VALUES (?, ?)",
+            (procedure_id, _dumps(kept)),
+        )
+        self._record(
+            user=user,
+            action="create",
+            entity="external_record",
+            entity_id=procedure_id,
+            patient_id=patient_id,
+            procedure_id=procedure_id,
+            after=kept,
+        )
 
     def update_header(self, procedure_id: int, procedure: Procedure, user: str) -> ProcedureRecord:
         """Write the header fields (not sites, preparations, signature or addenda)."""
@@ -806,6 +849,9 @@ class SqliteAudit(_Base):
         self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
     ) -> list[AuditRow]:
         return audit_log.audit_rows(self._conn, mrn, date_from, date_to)
+
+    def latest_at(self) -> datetime | None:
+        return audit_log.latest_at(self._conn)
 
 
 CLINIC_ID = "clinic_id"

@@ -180,19 +180,23 @@ class UserRepository:
         at: datetime,
         detail: Mapping[str, Any],
         counts: bool = True,
+        monotonic: float | None = None,
+        boot: str | None = None,
     ) -> None:
         """Record one attempt and its audit row (`login` or `login_failed`) in one transaction.
 
         `detail` says why (wrong password, unknown account, locked out…); never a password.
         `counts=False` audits without counting (an attempt refused while locked out must not
-        extend the lockout)."""
+        extend the lockout). `monotonic` and `boot`: the machine's monotonic clock and boot id at
+        the attempt, when known (elapsed time that survives a change of the wall clock)."""
         name = normalise_username(username)[:80] or "(empty)"
         try:
             with transaction(self._conn):
                 if counts:
                     self._conn.execute(
-                        "INSERT INTO login_attempts (username, at, success) VALUES (?, ?, ?)",
-                        (name, _utc(at), int(success)),
+                        "INSERT INTO login_attempts (username, at, success, monotonic, boot)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (name, _utc(at), int(success), monotonic, boot),
                     )
                 row = self._conn.execute(
                     "SELECT id FROM users WHERE username = ?", (name,)
@@ -206,6 +210,29 @@ class UserRepository:
                 )
         except sqlite3.Error as error:
             raise translate(error) from error
+
+    def failures_since_success(
+        self, username: str, limit: int = 50
+    ) -> list[tuple[datetime, float | None, str | None]]:
+        """The latest failed attempts after the last success (at most `limit`), oldest first:
+        (wall-clock time, monotonic reading, boot id). Not filtered by the wall clock, which
+        may have been moved."""
+        name = normalise_username(username)
+        rows = self._conn.execute(
+            "SELECT at, monotonic, boot FROM login_attempts WHERE username = ? AND success = 0"
+            " AND id > coalesce((SELECT max(id) FROM login_attempts"
+            "                    WHERE username = ? AND success = 1), 0)"
+            " ORDER BY id DESC LIMIT ?",
+            (name, name, limit),
+        ).fetchall()
+        return [
+            (
+                datetime.fromisoformat(str(row[0])),
+                None if row[1] is None else float(row[1]),
+                None if row[2] is None else str(row[2]),
+            )
+            for row in reversed(rows)
+        ]
 
     def recent_failures(self, username: str, since: datetime) -> list[datetime]:
         """Failed attempts at or after `since` and after the last success, oldest first."""

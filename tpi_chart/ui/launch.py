@@ -88,11 +88,9 @@ def launch(args: argparse.Namespace, log: Path | None = None) -> int:
 
         crash.install(log)
     db = getattr(args, "db", None)
-    user_name = getattr(args, "user", None)
+    user_name = getattr(args, "as_user", None)  # pre-fills the sign-in
     try:
-        services = open_services(
-            Path(db) if db else None, user_name, seed_demo_if_new=True, exclusive=True
-        )
+        services = open_services(Path(db) if db else None, seed_demo_if_new=True, exclusive=True)
     except StorageError as error:
         return _fail("The database cannot be opened", str(error))
     except (DomainError, OSError) as error:

@@ -30,7 +30,12 @@ from tpi_chart.domain.models import Procedure
 from tpi_chart.ui.patients.form import PatientForm
 from tpi_chart.ui.patients.history import HistoryView
 
-STATUS_TEXT = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}
+STATUS_TEXT = {
+    "planned": "Planned",
+    "in_progress": "In progress",
+    "signed": "Signed",
+    "external": "Signed elsewhere, not verified",
+}
 
 
 def _age(birth: date) -> int:
@@ -265,7 +270,10 @@ class PatientsPage(QWidget):
     def _open_today(self) -> Any:
         today = date.today()
         for summary in self.summaries:
-            if summary.status != "signed" and summary.performed_at.astimezone().date() == today:
+            if (
+                summary.status not in ("signed", "external")
+                and summary.performed_at.astimezone().date() == today
+            ):
                 return summary
         return None
 

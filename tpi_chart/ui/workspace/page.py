@@ -417,7 +417,12 @@ class WorkspacePage(QWidget):
         when = f"{p.performed_at.astimezone():%Y-%m-%d %H:%M}"
         self.title.setText(f"{self._patient_line}  ·  {when}")
         self.title.setToolTip(self.title.text())
-        status = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}[p.status]
+        status = {
+            "planned": "Planned",
+            "in_progress": "In progress",
+            "signed": "Signed",
+            "external": "Signed elsewhere, not verified by this clinic",
+        }[p.status]
         injected = sum(1 for s in self.session.sites if s.site.state == "injected")
         self.status_label.setText(f"· {status} · {injected}/{len(self.session.sites)} injected")
         self.pain_before.set_value(p.pain_before)
@@ -426,7 +431,7 @@ class WorkspacePage(QWidget):
             for button in row.buttons:
                 button.setEnabled(self._editable())
         self.timeout_header.setVisible(p.time_out is None and self._editable())
-        if p.time_out is not None and p.status != "signed":
+        if p.time_out is not None and p.status not in ("signed", "external"):
             self.clock.start()
         else:
             self.clock.stop()
@@ -442,8 +447,8 @@ class WorkspacePage(QWidget):
 
     def _tick(self) -> None:
         p = self.session.procedure
-        if p is None or p.time_out is None:
-            self.elapsed.setText("")
+        if p is None or p.time_out is None or p.external_signature is not None:
+            self.elapsed.setText("")  # a record signed elsewhere has no running clock here
             return
         # A signed note's clock stopped at the signature; a planned procedure runs from now.
         end = p.signature.signed_at if p.signature is not None else datetime.now().astimezone()
@@ -560,7 +565,7 @@ class WorkspacePage(QWidget):
         """Clicks plan sites until a physician has done the time-out; then they chart injected
         sites. A signed note takes no clicks at all."""
         procedure = self.session.procedure
-        self.diagram.set_read_only(procedure is None or procedure.status == "signed")
+        self.diagram.set_read_only(procedure is None or procedure.status in ("signed", "external"))
         charting = procedure is not None and procedure.time_out is not None and self.can("chart")
         self.diagram.set_mode("chart" if charting else "plan")
 

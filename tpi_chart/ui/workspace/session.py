@@ -85,7 +85,8 @@ class ChartSession(QObject):
 
     @property
     def signed(self) -> bool:
-        return self.procedure is not None and self.procedure.status == "signed"
+        """Frozen: signed here, or imported as signed elsewhere (read-only)."""
+        return self.procedure is not None and self.procedure.status in ("signed", "external")
 
     def document(self) -> Any:
         assert self.procedure_id is not None

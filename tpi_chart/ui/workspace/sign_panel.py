@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -23,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tpi_chart.domain.models import EXTERNAL_NOTICE
 from tpi_chart.domain.rules import Evaluation
 from tpi_chart.domain.signing import missing_items
+from tpi_chart.services.timing import ClockWentBackwards
 from tpi_chart.ui.workspace.session import ChartSession, describe
 from tpi_chart.ui.workspace.widgets import section_label
 
@@ -103,8 +106,19 @@ class SignPanel(QScrollArea):
         if procedure is None:
             return
         signed = procedure.status == "signed" and procedure.signature is not None
+        external = procedure.external_signature
         for widget in (self.before_title, self.missing, self.warnings_title, self.sign_button):
-            widget.setVisible(not signed)
+            widget.setVisible(not signed and external is None)
+        if external is not None:
+            self.missing.setText("")
+            self.state.setText(
+                f"{EXTERNAL_NOTICE.capitalize()}: the imported document names "
+                f"{external.signed_by} as its signer. Read-only; it cannot be signed here."
+            )
+            self.sign_button.setEnabled(False)
+            self._set_warnings([])
+            self.addenda_box.hide()
+            return
         if signed:
             assert procedure.signature is not None
             sig = procedure.signature
@@ -167,7 +181,7 @@ class SignPanel(QScrollArea):
         procedure = self.session.procedure
         ready = (
             procedure is not None
-            and procedure.status != "signed"
+            and procedure.status not in ("signed", "external")
             and not missing_items(procedure)
             and all(field.text().strip() for field in self.ack_fields.values())
             and self.signing is not None
@@ -201,8 +215,11 @@ class SignPanel(QScrollArea):
         text = self.addendum_text.toPlainText().strip()
         if not text or self.session.procedure_id is None or not self.can_sign():
             return
+        procedure_id, user = self.session.procedure_id, self.session.user
         try:
-            self.signing.add_addendum(self.session.procedure_id, self.session.user, text)
+            self._confirming_clock(
+                lambda ok: self.signing.add_addendum(procedure_id, user, text, confirm_clock=ok)
+            )
         except Exception as error:
             log.info("addendum refused: %s", error)
             self.failed.emit(describe(error))
@@ -216,10 +233,31 @@ class SignPanel(QScrollArea):
     def sign(self) -> None:
         if not self.sign_button.isEnabled() or self.session.procedure_id is None:
             return
+        procedure_id, user, acks = (
+            self.session.procedure_id,
+            self.session.user,
+            self.acknowledgements(),
+        )
         try:
-            self.signing.sign(self.session.procedure_id, self.session.user, self.acknowledgements())
+            self._confirming_clock(
+                lambda ok: self.signing.sign(procedure_id, user, acks, confirm_clock=ok)
+            )
         except Exception as error:
             log.info("signing refused: %s", error)
             self.failed.emit(describe(error))
             return
         self.signed.emit()
+
+    def _confirming_clock(self, call: Callable[[bool], object]) -> None:
+        """Run `call`; when the clock went backwards (the service audited it), show that and
+        ask before signing with this time anyway."""
+        try:
+            call(False)
+        except ClockWentBackwards as error:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Check the clock", str(error), parent=self)
+            sign = box.addButton("Sign with this time", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.exec()
+            if box.clickedButton() is not sign:
+                raise
+            call(True)
