@@ -107,9 +107,12 @@ def preparations(draw: st.DrawFn, prep_id: str) -> Preparation:
 @st.composite
 def sites(draw: st.DrawFn, preparation_ids: tuple[str, ...]) -> Site:
     placed = draw(st.booleans())
+    muscle = draw(st.sampled_from(MUSCLES))
+    # "midline" is only for an uncoded site (every catalog muscle is paired).
+    sides = ["left", "right", "midline"] if muscle == "unspecified" else ["left", "right"]
     return Site(
-        muscle=draw(st.sampled_from(MUSCLES)),
-        side=draw(st.sampled_from(["left", "right", "midline"])),
+        muscle=muscle,
+        side=draw(st.sampled_from(sides)),
         state=draw(st.sampled_from(["planned", "injected"])),
         view=draw(st.sampled_from(["anterior", "posterior", "head_left", "head_right"]))
         if placed
