@@ -9,7 +9,7 @@ the catalog (formulary factors, payer limits), never from code.
 
 Definitions, shared with the rules (``domain.rules``):
 
-* A visit's date is the calendar date of ``performed_at`` in its own offset.
+* A visit's date is the clinic's local date of ``performed_at`` (``localdates.local_date``).
 * A **session** is a calendar date with at least one injected site (a planned-only procedure is
   not a session yet; two procedures on one date are one session).
 * The **rolling 365 days** up to ``as_of`` are ``as_of`` and the 364 days before it; the steroid
@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, PayerProfile, load_catalog
 from tpi_chart.domain.diagram import default_position
+from tpi_chart.domain.localdates import local_date
 from tpi_chart.domain.models import Procedure
 from tpi_chart.domain.rules import ROLLING_YEAR_DAYS, agent_totals, round_half_up
 
@@ -178,7 +179,7 @@ def in_window(day: date, as_of: date) -> bool:
 
 
 def visit_day(procedure: Procedure) -> date:
-    return procedure.performed_at.date()
+    return local_date(procedure.performed_at)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.errors import describe_validation_error
+from tpi_chart.domain.localdates import local_date
 from tpi_chart.domain.models import (
     FORMAT_ID,
     Addendum,
@@ -145,7 +146,21 @@ class ChartingService:
             # A visit where nothing was injected (planned, then cancelled) was no session.
             if record.injected
         ]
-        return tuple(reversed(priors))
+        # Later procedures on the same local date belong to this day's session: the rules need
+        # them for one TPI code per day (same_day_procedure) and the day's regions.
+        day = local_date(mine.performed_at)
+        later_same_day = [
+            PriorProcedure(
+                performed_at=record.performed_at,
+                sites=tuple(PriorSite(muscle=m, side=s) for m, s in record.injected),
+            )
+            for record in history
+            if record.performed_at > mine.performed_at
+            and record.id != procedure_id
+            and record.injected
+            and local_date(record.performed_at) == day
+        ]
+        return tuple(reversed(priors)) + tuple(later_same_day)
 
     def document(self, procedure_id: int) -> ProcedureDocument:
         """Patient + procedure + prior procedures: what the rules, the note and export use. The
