@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -493,7 +492,8 @@ def test_injected_site_without_preparation_adds_nothing_and_is_noted() -> None:
 def test_more_given_than_drawn_is_a_warning() -> None:
     result = evaluate(make([("masseter", "left", 6.0), ("masseter", "right", 6.0)]))
     found = warning(result, "volume_exceeds_drawn")
-    assert "12 mL charted" in found.message and "only 10 mL drawn" in found.message
+    assert "12 mL charted" in found.message
+    assert "only 10 mL drawn" in found.message
     assert found.sites == (1, 2)
 
 

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from tests.unit.test_rules import TRIAMCINOLONE_40, codes, make, prior, warning
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.localdates import age_on, local_date
 from tpi_chart.domain.models import ProcedureDocument, Site
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.domain.signing import missing_items
-from tests.unit.test_rules import TRIAMCINOLONE_40, codes, make, prior, warning
 
 DENVER = ZoneInfo("America/Denver")
 
@@ -106,7 +106,8 @@ def test_same_day_procedure_names_the_other_and_the_day_code() -> None:
         zone=DENVER,
     )
     found = warning(result, "same_day_procedure")
-    assert "2026-11-20" in found.message and "at 15:00: Upper trapezius (right)" in found.message
+    assert "2026-11-20" in found.message
+    assert "at 15:00: Upper trapezius (right)" in found.message
     assert "3 muscles over the day → one 20553 for the day" in found.message
 
 
@@ -180,7 +181,8 @@ def test_upper_middle_lower_trapezius_on_one_side_is_one_muscle() -> None:
 def test_every_local_anesthetic_has_a_weight_based_maximum() -> None:
     for agent in load_catalog().agents.values():
         if agent.agent_class == "local_anesthetic":
-            assert agent.max_dose is not None and agent.max_dose.mg_per_kg is not None, agent.id
+            assert agent.max_dose is not None, agent.id
+            assert agent.max_dose.mg_per_kg is not None, agent.id
 
 
 @pytest.mark.parametrize(
@@ -220,7 +222,8 @@ def test_lidocaine_allergy_flags_bupivacaine_as_cross_reactivity() -> None:
     )
     assert "allergy_conflict" not in codes(result)
     found = warning(result, "allergy_cross_reactivity")
-    assert "“lidocaine” (Lidocaine HCl)" in found.message and "Bupivacaine HCl" in found.message
+    assert "“lidocaine” (Lidocaine HCl)" in found.message
+    assert "Bupivacaine HCl" in found.message
     assert found.sites == (1,)
     assert ("cross_reactivity", "amide") in {(u.kind, u.subject) for u in result.unverified}
 
@@ -245,7 +248,8 @@ def test_triamcinolone_10_mg_per_ml_is_not_for_intramuscular_use() -> None:
     ten = {"agent": "triamcinolone", "concentration": "10 mg/mL", "volume_ml": 1.0}
     result = evaluate(make([("masseter", "left")], components=[ten]))
     found = warning(result, "drug_label_caution")
-    assert "NOT for intravenous, intramuscular" in found.message and "S138" in found.message
+    assert "NOT for intravenous, intramuscular" in found.message
+    assert "S138" in found.message
     forty = evaluate(make([("masseter", "left")], components=[TRIAMCINOLONE_40]))
     assert "drug_label_caution" not in codes(forty)
 
@@ -283,7 +287,8 @@ def test_jaw_diagnosis_on_hip_injections_is_a_mismatch() -> None:
     )
     found = warning(result, "diagnosis_site_mismatch")
     assert found.sites == (1,)
-    assert "Hip and buttock (site 1)" in found.message and "M79.11: Jaw" in found.message
+    assert "Hip and buttock (site 1)" in found.message
+    assert "M79.11: Jaw" in found.message
     # The temporalis is a mastication muscle in the head region: M79.11 is its own code.
     temporalis = evaluate(make([("temporalis", "left")], diagnoses=("M79.11",)))
     assert "diagnosis_site_mismatch" not in codes(temporalis)
@@ -305,7 +310,8 @@ def test_eight_weeks_of_relief_from_a_session_41_days_ago_is_implausible() -> No
         make([("masseter", "left")], priors=[prior("2026-10-10", 60, weeks=8)]), zone=DENVER
     )
     found = warning(result, "relief_exceeds_interval")
-    assert "8 weeks of relief (56 days)" in found.message and "41 days later" in found.message
+    assert "8 weeks of relief (56 days)" in found.message
+    assert "41 days later" in found.message
     # 6 weeks (42 days) fit in 41? No: 42 > 41. 5 weeks (35 days) do.
     assert "relief_exceeds_interval" not in codes(
         evaluate(make([("masseter", "left")], priors=[prior("2026-10-10", 60, weeks=5)]))
@@ -397,7 +403,8 @@ def test_single_dose_container_with_waste_gets_a_jw_line() -> None:
         )
     )
     assert lines(result) == [("20552", 1, ()), ("J3301", 3, ()), ("J3301", 1, ("JW",))]
-    assert result.billing is not None and result.billing.lines[2].discarded
+    assert result.billing is not None
+    assert result.billing.lines[2].discarded
 
 
 def test_multi_dose_container_has_no_jw_or_jz_and_missing_ndc_is_reported() -> None:
