@@ -410,6 +410,9 @@ class ProcedureDocument(Model):
     patient: Patient
     procedure: Procedure
     prior_procedures: tuple[PriorProcedure, ...] = ()
+    # The claim lines an export carries for the biller (`rules.Billing`); derived from the rest,
+    # so on import it is read and ignored: the rules recompute it.
+    billing: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The document as JSON data, leaving out what equals its default (as people write it)."""
