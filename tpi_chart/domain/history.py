@@ -207,7 +207,8 @@ def _visits(
     visits: list[Visit] = []
     for index, (procedure_id, procedure) in enumerate(ordered):
         following = ordered[index + 1][1] if index + 1 < len(ordered) else None
-        injected = procedure.injected_sites
+        # A dry-needled site injects nothing: it makes no session (as in the rules).
+        injected = tuple(site for site in procedure.sites if site.delivers_injectate)
         totals = agent_totals(procedure)
         visits.append(
             Visit(
@@ -361,7 +362,8 @@ def session_count(
         {
             visit_day(procedure)
             for procedure in procedures
-            if procedure.injected_sites and in_window(visit_day(procedure), as_of)
+            if any(site.delivers_injectate for site in procedure.sites)
+            and in_window(visit_day(procedure), as_of)
         }
     )
     limit = payer.max_sessions_per_365_days
