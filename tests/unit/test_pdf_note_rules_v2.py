@@ -30,6 +30,8 @@ def note_text(name: str, tmp_path: Path) -> str:
 
 def test_dry_needling_note(tmp_path: Path) -> None:
     text = note_text("dry-needling-medicare.json", tmp_path)
+    assert "Dry needling — procedure note" in text
+    assert "Trigger point injection — procedure note" not in text
     assert "20561 — needle insertion(s) without injection (dry needling), 3 or more muscles" in text
     assert "not a trigger point injection" in text
     assert "trigger point injection(s), 1 or 2" not in text

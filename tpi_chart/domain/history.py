@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, PayerProfile, load_catalog
 from tpi_chart.domain.diagram import default_position
 from tpi_chart.domain.localdates import local_date
-from tpi_chart.domain.models import Procedure
+from tpi_chart.domain.models import Procedure, Site
 from tpi_chart.domain.rules import ROLLING_YEAR_DAYS, agent_totals, round_half_up
 
 WINDOW_DAYS = ROLLING_YEAR_DAYS
@@ -178,6 +178,12 @@ def in_window(day: date, as_of: date) -> bool:
     return window_start(as_of) <= day <= as_of
 
 
+def _injected(procedure: Procedure) -> tuple[Site, ...]:
+    """Sites where something was injected: a dry-needled site injects nothing and makes no
+    session (the rules' and the database history's rule)."""
+    return tuple(site for site in procedure.sites if site.delivers_injectate)
+
+
 def visit_day(procedure: Procedure) -> date:
     return local_date(procedure.performed_at)
 
@@ -207,8 +213,7 @@ def _visits(
     visits: list[Visit] = []
     for index, (procedure_id, procedure) in enumerate(ordered):
         following = ordered[index + 1][1] if index + 1 < len(ordered) else None
-        # A dry-needled site injects nothing: it makes no session (as in the rules).
-        injected = tuple(site for site in procedure.sites if site.delivers_injectate)
+        injected = _injected(procedure)
         totals = agent_totals(procedure)
         visits.append(
             Visit(
@@ -240,7 +245,7 @@ def _markers(
     markers: list[Marker] = []
     unplaced = 0
     for visit, (_, procedure) in zip(visits, ordered, strict=True):
-        for site in procedure.injected_sites:
+        for site in _injected(procedure):
             if site.view is not None and site.x is not None and site.y is not None:
                 position: tuple[str, float, float] | None = (site.view, site.x, site.y)
             else:
@@ -273,7 +278,7 @@ def muscle_counts(
     catalog = catalog or load_catalog()
     tallies: dict[tuple[str, str], _MuscleTally] = {}
     for index, procedure in enumerate(procedures):
-        for site in procedure.injected_sites:
+        for site in _injected(procedure):
             tally = tallies.setdefault((site.muscle, site.side), _MuscleTally())
             tally.injections += 1
             tally.visits.add(index)
@@ -362,8 +367,7 @@ def session_count(
         {
             visit_day(procedure)
             for procedure in procedures
-            if any(site.delivers_injectate for site in procedure.sites)
-            and in_window(visit_day(procedure), as_of)
+            if _injected(procedure) and in_window(visit_day(procedure), as_of)
         }
     )
     limit = payer.max_sessions_per_365_days

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -410,9 +411,14 @@ class ProcedureDocument(Model):
     patient: Patient
     procedure: Procedure
     prior_procedures: tuple[PriorProcedure, ...] = ()
-    # The claim lines an export carries for the biller (`rules.Billing`); derived from the rest,
-    # so on import it is read and ignored: the rules recompute it.
+    # The claim lines an export carries for the biller (`rules.Billing`). Derived from the rest,
+    # so it is read and dropped: a document never holds it, the rules recompute it.
     billing: dict[str, Any] | None = None
+
+    @field_validator("billing")
+    @classmethod
+    def _derived_billing_is_dropped(cls, value: dict[str, Any] | None) -> None:
+        return None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The document as JSON data, leaving out what equals its default (as people write it)."""

@@ -403,9 +403,7 @@ class ProcedureNoteRenderer:
         canvas.setFillColor(st.ACCENT)
         draw_text(canvas, left, top - 12, self.options.clinic_name, SANS_BOLD, 12)
         canvas.setFillColor(st.MUTED)
-        draw_text(
-            canvas, right, top - 11, "Trigger point injection — procedure note", SANS, 8.5, "right"
-        )
+        draw_text(canvas, right, top - 11, f"{self._kind()} — procedure note", SANS, 8.5, "right")
         # Patient: two identifiers (name + MRN + date of birth).
         canvas.setFillColor(st.INK)
         y = top - 29
@@ -1143,6 +1141,12 @@ class ProcedureNoteRenderer:
         ]
         pairs += self._claim_pairs()
         return [KeepTogether([self._heading("Billing"), self._fields(pairs)])]
+
+    def _kind(self) -> str:
+        """What the note documents: dry needling alone is not a trigger point injection."""
+        if self.evaluation.cpt in ("20560", "20561"):
+            return "Dry needling"
+        return "Trigger point injection"
 
     def _claim_pairs(self) -> list[tuple[str, Flowable | str]]:
         """Claim lines with their modifiers (JW/JZ, GA/GZ) and what decided them."""
