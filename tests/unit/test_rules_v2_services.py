@@ -137,3 +137,34 @@ def test_export_carries_the_claim_lines_and_imports_again(
     assert services.charting.document(again[0]).procedure.sites == (
         services.charting.document(ids[0]).procedure.sites
     )
+
+
+def test_abn_answer_is_a_header_field_and_decides_ga_or_gz(services: Services) -> None:
+    patient = _patient(services)
+    stored = services.charting.create(
+        patient,
+        _procedure(
+            9, 20, (Site(muscle="upper_trapezius", side="left", preparation="A", volume_ml=1.0),)
+        ).model_copy(update={"image_guidance": "ultrasound"}),
+    )
+    billing = evaluate(services.charting.document(stored.id)).billing
+    assert billing is not None
+    assert billing.abn_needed
+    services.charting.update(stored.id, {"abn_on_file": True})
+    billing = evaluate(services.charting.document(stored.id)).billing
+    assert billing is not None
+    assert billing.non_coverage_modifier == "GA"
+    assert billing.lines[0].modifiers == ("GA",)
+
+
+def test_copy_forward_keeps_dry_needling_and_containers(services: Services) -> None:
+    patient = _patient(services)
+    services.charting.create(
+        patient,
+        _procedure(9, 20, (Site(muscle="quadratus_lumborum", side="left", dry_needling=True),)),
+    )
+    copied = services.charting.copy_forward(patient, datetime(2026, 12, 4, 9, tzinfo=DENVER))
+    procedure = services.charting.document(copied.id).procedure
+    assert procedure.sites[0].dry_needling
+    assert procedure.sites[0].state == "planned"
+    assert procedure.preparations[0].components[0].container == "single_dose"

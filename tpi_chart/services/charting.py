@@ -234,6 +234,8 @@ class ChartingService:
                         concentration=c.concentration,
                         volume_ml=c.volume_ml,
                         ndc=c.ndc,
+                        container=c.container,
+                        container_ml=c.container_ml,
                     )
                     for c in prep.components
                 ),
@@ -250,6 +252,7 @@ class ChartingService:
                 y=site.y,
                 preparation=site.preparation,
                 volume_ml=site.volume_ml,
+                dry_needling=site.dry_needling,
             )
             for site in last.sites
         )
