@@ -168,3 +168,18 @@ def test_copy_forward_keeps_dry_needling_and_containers(services: Services) -> N
     assert procedure.sites[0].dry_needling
     assert procedure.sites[0].state == "planned"
     assert procedure.preparations[0].components[0].container == "single_dose"
+
+
+def test_a_volume_on_a_dry_needled_site_is_refused_not_stored(services: Services) -> None:
+    patient = _patient(services)
+    stored = services.charting.create(
+        patient,
+        _procedure(9, 20, (Site(muscle="quadratus_lumborum", side="left", dry_needling=True),)),
+    )
+    (site,) = services.charting.sites(stored.id)
+    # model_copy skips validation, as a widget's quick edit might.
+    bad = site.site.model_copy(update={"volume_ml": 1.0})
+    with pytest.raises(InvalidInput) as raised:
+        services.charting.update_site(site.id, bad)
+    assert raised.value.problems[0].startswith("site.dry_needling: ")
+    assert services.charting.sites(stored.id)[0].site.volume_ml is None

@@ -304,6 +304,12 @@ class ChartingService:
             )
 
     def _check_preparation(self, record: ProcedureRecord, site: Site) -> None:
+        # A copy made with model_copy(update=...) skips validation: check it again here, so a
+        # site the model refuses (a volume on a dry-needled site) is never stored unreadable.
+        try:
+            Site.model_validate(site.model_dump())
+        except ValidationError as error:
+            raise InvalidInput(describe_validation_error(error, "site.")) from error
         ids = [p.id for p in record.procedure.preparations]
         if site.preparation is not None and site.preparation not in ids:
             allowed = ", ".join(ids) or "none defined"
