@@ -84,3 +84,7 @@ def test_panel_says_dry_needling(qtbot: QtBot, qapp: Any, services: Any) -> None
     assert "dry needling: 3 muscles" in rules.muscles.text()
     assert "dry_needling_not_tpi" in _codes(window)
     assert window.workspace.model.index(0, 3).data() == "● dry needling"
+    if SHOTS.is_dir():
+        window.resize(1920, 1080)
+        qtbot.wait(50)
+        window.grab().save(str(SHOTS / "dry-needling-1920.png"))
