@@ -411,6 +411,9 @@ class ProcedureDocument(Model):
     patient: Patient
     procedure: Procedure
     prior_procedures: tuple[PriorProcedure, ...] = ()
+    # Exported with a signed procedure: the evaluation (codes, units, doses, warnings) as it was
+    # signed, for billing. Information only: not covered by the content hash, never read back.
+    signed_evaluation: dict[str, Any] | None = None
     # The claim lines an export carries for the biller (`rules.Billing`). Derived from the rest,
     # so it is read and dropped: a document never holds it, the rules recompute it.
     billing: dict[str, Any] | None = None
