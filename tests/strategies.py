@@ -86,11 +86,17 @@ def preparations(draw: st.DrawFn, prep_id: str) -> Preparation:
     components = []
     for agent in agents:
         strengths = CATALOG.agents[agent].strengths or ("1 mg/mL",)
+        volume = draw(volumes)
+        container = draw(st.sampled_from([None, "single_dose", "multi_dose"]))
         components.append(
             Component(
                 agent=agent,
                 concentration=draw(st.sampled_from(strengths)),
-                volume_ml=draw(volumes),
+                volume_ml=volume,
+                container=container,  # type: ignore[arg-type]
+                container_ml=draw(st.one_of(st.none(), st.just(min(100.0, volume * 2))))
+                if container
+                else None,
                 lot=draw(
                     st.one_of(st.none(), st.from_regex(r"[A-Z]{1,3}[0-9]{2,6}", fullmatch=True))
                 ),
@@ -107,9 +113,14 @@ def preparations(draw: st.DrawFn, prep_id: str) -> Preparation:
 @st.composite
 def sites(draw: st.DrawFn, preparation_ids: tuple[str, ...]) -> Site:
     placed = draw(st.booleans())
+    muscle = draw(st.sampled_from(MUSCLES))
+    # "midline" is only for an uncoded site (every catalog muscle is paired).
+    sides = ["left", "right", "midline"] if muscle == "unspecified" else ["left", "right"]
+    if draw(st.integers(0, 9)) == 0:  # now and then a dry-needled site: no syringe, no volume
+        return Site(muscle=muscle, side=draw(st.sampled_from(sides)), dry_needling=True, notes=None)
     return Site(
-        muscle=draw(st.sampled_from(MUSCLES)),
-        side=draw(st.sampled_from(["left", "right", "midline"])),
+        muscle=muscle,
+        side=draw(st.sampled_from(sides)),
         state=draw(st.sampled_from(["planned", "injected"])),
         view=draw(st.sampled_from(["anterior", "posterior", "head_left", "head_right"]))
         if placed

@@ -388,8 +388,8 @@ def test_totals_equal_the_sum_over_visits(case: tuple[list[Procedure], date]) ->
         days = [
             visit_day(p)
             for p in visits
-            for s in p.injected_sites
-            if (s.muscle, s.side) == (row.muscle, row.side)
+            for s in p.sites
+            if s.delivers_injectate and (s.muscle, s.side) == (row.muscle, row.side)
         ]
         assert row.injections == len(days)
         assert row.last == max(days)

@@ -371,8 +371,11 @@ class ChartLifecycle(RuleBasedStateMachine):
                     "muscle": "upper_trapezius"
                     if entry.site.muscle == "unspecified"
                     else entry.site.muscle,
-                    "volume_ml": entry.site.volume_ml or 1.0,
-                    "preparation": entry.site.preparation or prep_id,
+                    # A dry-needled site is complete without a syringe or a volume.
+                    "volume_ml": None if entry.site.dry_needling else entry.site.volume_ml or 1.0,
+                    "preparation": None
+                    if entry.site.dry_needling
+                    else entry.site.preparation or prep_id,
                 }
             )
             self.services.charting.update_site(site_id, site)

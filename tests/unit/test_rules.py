@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -35,7 +36,7 @@ def make(
     payer: str = "none",
     allergies: tuple[str, ...] = (),
     priors: list[dict[str, Any]] | None = None,
-    diagnoses: tuple[str, ...] = ("M79.12",),
+    diagnoses: tuple[str, ...] = ("M79.18",),
     patient: dict[str, Any] | None = None,
     **procedure: Any,
 ) -> ProcedureDocument:
@@ -178,7 +179,7 @@ def test_two_muscles_is_20552_and_planned_or_unspecified_sites_do_not_count() ->
             [
                 ("masseter", "left"),
                 ("temporalis", "left"),
-                ("frontalis", "midline", 1.0, "planned"),
+                ("frontalis", "right", 1.0, "planned"),
                 ("unspecified", "left"),
             ]
         )
@@ -338,8 +339,11 @@ def test_missing_weight_without_anesthetic_given_does_not_warn() -> None:
         ("lidocaine", "1%", 40.0, 70.0, 300.0, 133.3, "anesthetic_dose_over_max"),
         # 100 kg: 700 mg capped at 500 mg; 400 mg = 80 %.
         ("lidocaine_epinephrine", "1%", 40.0, 100.0, 500.0, 80.0, "anesthetic_dose_near_max"),
-        # Bupivacaine with epinephrine: 225 mg, no per-kg figure; 0.5 % × 40 mL = 200 mg.
-        ("bupivacaine_epinephrine", "0.5%", 40.0, 70.0, 225.0, 88.9, "anesthetic_dose_near_max"),
+        # Bupivacaine with epinephrine: at most 225 mg and the plain 2.5 mg/kg (UNVERIFIED):
+        # 70 kg → 175 mg; 0.5 % × 30 mL = 150 mg = 85.7 %.
+        ("bupivacaine_epinephrine", "0.5%", 30.0, 70.0, 175.0, 85.7, "anesthetic_dose_near_max"),
+        # 100 kg: 250 mg capped at 225 mg; 200 mg = 88.9 %.
+        ("bupivacaine_epinephrine", "0.5%", 40.0, 100.0, 225.0, 88.9, "anesthetic_dose_near_max"),
         # Bupivacaine: 2.5 mg/kg × 60 = 150 mg (below 175); 0.25 % × 20 mL = 50 mg = 33.3 %.
         ("bupivacaine", "0.25%", 20.0, 60.0, 150.0, 33.3, None),
     ],
@@ -369,17 +373,30 @@ def test_epinephrine_forms_use_their_own_maxima(
     )
 
 
-def test_bupivacaine_with_epinephrine_needs_no_weight() -> None:
-    document = make(
+def test_bupivacaine_with_epinephrine_is_weight_based_in_a_child() -> None:
+    # Issue 14: 50 mg in a 20 kg child showed 22 % (of 225 mg); 2.5 mg/kg × 20 kg = 50 mg: 100 %,
+    # the same as plain bupivacaine.
+    for agent in ("bupivacaine_epinephrine", "bupivacaine"):
+        document = make(
+            [("gluteus_maximus", "left", 20.0)],
+            components=[{"agent": agent, "concentration": "0.25%", "volume_ml": 20.0}],
+            weight=20.0,
+            patient={"birth_date": "2018-05-01"},
+        )
+        result = evaluate(document)
+        assert result.anesthetic.max_mg == {agent: 50.0}
+        assert result.anesthetic.percent_of_max == 100.0
+        assert "pediatric_patient" in codes(result)
+    unweighed = make(
         [("gluteus_maximus", "left", 10.0)],
         components=[
             {"agent": "bupivacaine_epinephrine", "concentration": "0.5%", "volume_ml": 10.0}
         ],
         weight=None,
     )
-    result = evaluate(document)
+    result = evaluate(unweighed)
     assert result.anesthetic.max_mg == {"bupivacaine_epinephrine": 225.0}
-    assert "weight_missing" not in codes(result)
+    assert "weight_missing" in codes(result)
 
 
 def test_two_anesthetics_add_as_fractions_of_their_own_maxima() -> None:
@@ -472,9 +489,12 @@ def test_injected_site_without_preparation_adds_nothing_and_is_noted() -> None:
     assert [n.sites for n in result.notes] == [(2, 3)]
 
 
-def test_more_given_than_drawn_is_noted() -> None:
+def test_more_given_than_drawn_is_a_warning() -> None:
     result = evaluate(make([("masseter", "left", 6.0), ("masseter", "right", 6.0)]))
-    assert any("only 10 mL drawn" in note.message for note in result.notes)
+    found = warning(result, "volume_exceeds_drawn")
+    assert "12 mL charted" in found.message
+    assert "only 10 mL drawn" in found.message
+    assert found.sites == (1, 2)
 
 
 # ----------------------------------------------------------------------------- safety warnings
@@ -566,9 +586,11 @@ def test_anticoagulated() -> None:
         (DAY, "2026-11-19", True),
         (DAY, "2026-11-20", False),  # usable through its expiry date
         (DAY, "2026-11-21", False),
-        # 23:30 local on 20 Nov is 21 Nov in UTC: the local date decides.
+        # 23:30 in Denver on 20 Nov is 21 Nov in UTC: the clinic's local date decides.
         ("2026-11-20T23:30:00-07:00", "2026-11-20", False),
-        ("2026-11-21T00:30:00+01:00", "2026-11-20", True),
+        # 00:30 on 21 Nov at +01:00 is 16:30 on 20 Nov in Denver, the clinic's zone.
+        ("2026-11-21T00:30:00+01:00", "2026-11-20", False),
+        ("2026-11-21T08:30:00+01:00", "2026-11-20", True),
     ],
 )
 def test_expired_lot(performed_at: str, expires: str, expired: bool) -> None:
@@ -578,7 +600,7 @@ def test_expired_lot(performed_at: str, expires: str, expired: bool) -> None:
         components=components,
         performed_at=performed_at,
     )
-    result = evaluate(document)
+    result = evaluate(document, zone=ZoneInfo("America/Denver"))
     if expired:
         found = warning(result, "expired_lot")
         assert found.sites == (1, 2)
@@ -594,9 +616,10 @@ def test_expired_lot(performed_at: str, expires: str, expired: bool) -> None:
 def prior(
     when: str,
     relief: int | None = 60,
-    sites: tuple[tuple[str, str], ...] = (),
+    sites: tuple[tuple[str, str], ...] = (("piriformis", "right"),),
     weeks: float | None = 8,
 ) -> dict:
+    # A session injected something: a prior with no sites is no session (issue 14, item 11).
     return {
         "performed_at": f"{when}T10:00:00-07:00",
         "relief_percent": relief,
@@ -770,17 +793,39 @@ def test_pain_scores() -> None:
 
 def test_warning_codes_are_the_fixed_vocabulary_in_order() -> None:
     document = make(
-        [("unspecified", "left"), ("upper_trapezius", "left", 40.0), ("gluteus_medius", "left")],
-        components=[{"agent": "lidocaine", "concentration": "1%", "volume_ml": 50.0}],
+        [
+            ("unspecified", "left"),
+            ("upper_trapezius", "left", 40.0),
+            ("gluteus_medius", "left", 5.0, "injected", "B"),
+            {"muscle": "masseter", "side": "left", "dry_needling": True},
+        ],
+        preparations=[
+            {
+                "id": "A",
+                "components": [{"agent": "lidocaine", "concentration": "1%", "volume_ml": 50.0}],
+            },
+            {
+                "id": "B",
+                "components": [
+                    {"agent": "bupivacaine", "concentration": "0.25%", "volume_ml": 2.0},
+                    {"agent": "triamcinolone", "concentration": "10 mg/mL", "volume_ml": 1.0},
+                ],
+            },
+        ],
         weight=None,
         payer="medicare-2024",
         allergies=("xylocaine",),
-        patient={"anticoagulated": True},
-        diagnoses=(),
+        patient={"anticoagulated": True, "birth_date": "2010-01-01"},
+        diagnoses=("M54.2",),
         pain_before=None,
-        priors=[*THREE_PRIORS[:2], prior("2026-11-01", 10, (("upper_trapezius", "left"),))],
+        image_guidance="ultrasound",
+        priors=[
+            *THREE_PRIORS[:2],
+            prior("2026-11-01", 10, (("upper_trapezius", "left"),)),
+            prior("2026-11-20", 60, (("levator_scapulae", "left"),)),
+        ],
     )
     result = evaluate(document)
     expected = [code for code in WARNING_CODES if code != "anesthetic_dose_near_max"]
     expected.remove("expired_lot")
-    assert codes(result) == expected
+    assert list(dict.fromkeys(codes(result))) == expected

@@ -30,9 +30,22 @@ def test_evaluate_never_raises_and_is_well_formed(document: ProcedureDocument) -
     assert [w.code for w in result.warnings] == sorted(
         (w.code for w in result.warnings), key=WARNING_CODES.index
     )
+    # A TPI code from injected muscles; only when nothing was injected, the dry-needling code.
+    dry = result.dry_needled_muscle_count
     assert result.cpt == (
-        None if result.muscle_count == 0 else "20552" if result.muscle_count <= 2 else "20553"
+        ("20552" if result.muscle_count <= 2 else "20553")
+        if result.muscle_count
+        else ("20560" if dry <= 2 else "20561")
+        if dry
+        else None
     )
+    # The claim: one procedure line, first; drug lines carry whole units.
+    assert result.billing is not None
+    kinds = [line.kind for line in result.billing.lines]
+    assert kinds == (["cpt"] if result.cpt else []) + ["hcpcs"] * (len(kinds) - bool(result.cpt))
+    assert all(line.units >= 1 for line in result.billing.lines)
+    pointers = [p for line in result.billing.lines for p in line.diagnosis_pointers]
+    assert all(1 <= p <= len(document.procedure.diagnoses) for p in pointers)
     assert result.anesthetic.percent_of_max >= 0
     for line in result.hcpcs:
         assert line.units >= 1

@@ -216,3 +216,18 @@ def test_the_note_names_the_physician_who_signs_it(env: Env) -> None:
     changes = [row for row in env.store.audit.rows() if row.action == "update"]
     assert changes
     assert "Dr. Anna Smith, DO" in (changes[-1].after or "")
+
+
+def test_more_given_than_drawn_refuses_signing_even_when_acknowledged(env: Env) -> None:
+    # Six sites of 1.5 mL from a 9 mL syringe is exactly what was drawn; 2 mL at the first site
+    # makes 9.5 mL given from 9 mL drawn (issue 14).
+    sites = reference_document().procedure.sites
+    overdrawn = (sites[0].model_copy(update={"volume_ml": 2.0}), *sites[1:])
+    procedure_id = env.add(sites=[s.model_dump(mode="json") for s in overdrawn])
+    acks = {**ACKS, "volume_exceeds_drawn": "I will fix it later"}
+    with pytest.raises(NotReadyToSign) as caught:
+        env.service.sign(procedure_id, CHEN, acks)
+    assert [item.field for item in caught.value.missing] == ["procedure.preparations[0]"]
+    assert "Preparation A: 9.5 mL charted" in str(caught.value)
+    assert "only 9 mL drawn up" in str(caught.value)
+    assert env.charting.get(procedure_id).procedure.status == "in_progress"

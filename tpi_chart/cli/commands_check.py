@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tpi_chart.domain.canonical import content_hash
+from tpi_chart.domain.localdates import zone_named
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
 from tpi_chart.domain.rules import evaluate
@@ -34,6 +35,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("file", metavar="FILE.json", help="procedure document")
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the clinic's IANA time zone for day counts (default: this machine's)",
+    )
     parser.set_defaults(handler=run_check)
 
 
@@ -44,12 +50,19 @@ def load_document(path: Path) -> ProcedureDocument | list[str]:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    zone = None
+    if args.timezone is not None:
+        try:
+            zone = zone_named(args.timezone)
+        except ValueError as error:
+            print(f"--timezone: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     loaded = load_document(Path(args.file))
     if isinstance(loaded, list):
         for line in loaded:
             print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
-    result = evaluate(loaded).model_dump(mode="json")
+    result = evaluate(loaded, zone=zone).model_dump(mode="json")
     sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     signature = loaded.procedure.signature
     if signature is not None and signature.content_hash != content_hash(loaded):

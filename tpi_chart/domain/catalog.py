@@ -35,12 +35,30 @@ class RiskFlag(_Data):
     verified: bool
 
 
+class BillingMuscle(_Data):
+    """The named muscle a coder counts for 20552/20553 (upper trapezius → trapezius)."""
+
+    id: str
+    name: str
+    source: str
+
+
 class Muscle(_Data):
     id: str
     name: str
     region: str
     icd10_hint: str
     risks: tuple[RiskFlag, ...] = ()
+    billing_muscle: BillingMuscle | None = None
+    midline: bool = False
+
+    @property
+    def billing_id(self) -> str:
+        return self.billing_muscle.id if self.billing_muscle else self.id
+
+    @property
+    def billing_name(self) -> str:
+        return self.billing_muscle.name if self.billing_muscle else self.name
 
     @property
     def pneumothorax_risk(self) -> bool:
@@ -67,7 +85,19 @@ class Equivalence(_Data):
     source: str
 
 
+class LabelCaution(_Data):
+    """A label point raised as `drug_label_caution` whenever the product is injected into muscle
+    (a TPI is intramuscular). `concentration_mg_per_ml` None: every strength."""
+
+    id: str
+    concentration_mg_per_ml: float | None = None
+    message: str
+    source: str
+    verified: bool
+
+
 AgentClass = Literal["local_anesthetic", "corticosteroid", "nsaid", "diluent", "other"]
+ChemicalClass = Literal["amide", "ester"]
 
 
 class Agent(_Data):
@@ -81,6 +111,8 @@ class Agent(_Data):
     max_dose: MaxDose | None = None
     hcpcs: HcpcsUnit | None = None
     methylprednisolone_equivalent_per_mg: Equivalence | None = None
+    chemical_class: ChemicalClass | None = None
+    label_cautions: tuple[LabelCaution, ...] = ()
 
 
 class ResponseThreshold(_Data):
@@ -97,6 +129,46 @@ class NearMax(_Data):
     source: str
 
 
+class CrossReactivity(_Data):
+    classes: tuple[ChemicalClass, ...]
+    verified: bool
+    source: str
+
+
+class Pediatric(_Data):
+    under_age_years: int = Field(gt=0)
+    source: str
+
+
+class SiteCaution(_Data):
+    """The muscle risk flag that makes a corticosteroid into that muscle a label caution."""
+
+    flag: str
+    source: str
+
+
+class FormularyRules(_Data):
+    cross_reactivity: CrossReactivity
+    pediatric: Pediatric
+    corticosteroid_site_caution: SiteCaution
+
+
+class DiagnosisRegions(_Data):
+    """The regions a diagnosis code (or code prefix) supports; None: any region."""
+
+    code: str
+    regions: tuple[str, ...] | None
+    verified: bool
+    source: str
+
+
+class NonCoverageModifiers(_Data):
+    on_file: str
+    not_on_file: str
+    verified: bool
+    source: str
+
+
 class PayerProfile(_Data):
     id: str
     name: str
@@ -110,6 +182,15 @@ class PayerProfile(_Data):
     max_regions_per_session: int | None = None
     covered_diagnoses: tuple[str, ...] | None = None
     anesthetic_billable: bool = False
+    image_guidance_covered: bool = True
+    image_guidance_source: str | None = None
+    dry_needling_covered: bool = True
+    dry_needling_source: str | None = None
+    ndc_required: bool = False
+    ndc_source: str | None = None
+    discarded_drug_modifiers: bool = False
+    discarded_drug_source: str | None = None
+    non_coverage_modifiers: NonCoverageModifiers | None = None
 
 
 class Catalog(_Data):
@@ -121,6 +202,8 @@ class Catalog(_Data):
     anesthetic_near_max: NearMax
     response: ResponseThreshold
     payers: dict[str, PayerProfile]
+    formulary_rules: FormularyRules
+    diagnosis_regions: tuple[DiagnosisRegions, ...] = ()
 
     def muscle_name(self, muscle_id: str) -> str:
         if muscle_id == UNSPECIFIED:
@@ -130,6 +213,11 @@ class Catalog(_Data):
     def region_of(self, muscle_id: str) -> str | None:
         muscle = self.muscles.get(muscle_id)
         return muscle.region if muscle else None
+
+    def regions_supported_by(self, code: str) -> DiagnosisRegions | None:
+        """The longest entry whose code starts the diagnosis (M54.5 for M54.50), if any."""
+        matches = [entry for entry in self.diagnosis_regions if code.startswith(entry.code)]
+        return max(matches, key=lambda entry: len(entry.code), default=None)
 
 
 def _read_json(path: Path) -> Any:
@@ -167,6 +255,13 @@ def load_catalog() -> Catalog:
             }
         ),
         payers=load_payer_profiles(resource_path("payers")),
+        formulary_rules=FormularyRules.model_validate(
+            {key: formulary_doc[key] for key in FormularyRules.model_fields}
+        ),
+        diagnosis_regions=tuple(
+            DiagnosisRegions.model_validate(entry)
+            for entry in _read_json(resource_path("catalog/diagnoses.json"))["diagnoses"]
+        ),
     )
 
 

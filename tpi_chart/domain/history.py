@@ -9,7 +9,7 @@ the catalog (formulary factors, payer limits), never from code.
 
 Definitions, shared with the rules (``domain.rules``):
 
-* A visit's date is the calendar date of ``performed_at`` in its own offset.
+* A visit's date is the clinic's local date of ``performed_at`` (``localdates.local_date``).
 * A **session** is a calendar date with at least one injected site (a planned-only procedure is
   not a session yet; two procedures on one date are one session).
 * The **rolling 365 days** up to ``as_of`` are ``as_of`` and the 364 days before it; the steroid
@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, PayerProfile, load_catalog
 from tpi_chart.domain.diagram import default_position
-from tpi_chart.domain.models import Procedure
+from tpi_chart.domain.localdates import local_date
+from tpi_chart.domain.models import Procedure, Site
 from tpi_chart.domain.rules import ROLLING_YEAR_DAYS, agent_totals, round_half_up
 
 WINDOW_DAYS = ROLLING_YEAR_DAYS
@@ -177,8 +178,14 @@ def in_window(day: date, as_of: date) -> bool:
     return window_start(as_of) <= day <= as_of
 
 
+def _injected(procedure: Procedure) -> tuple[Site, ...]:
+    """Sites where something was injected: a dry-needled site injects nothing and makes no
+    session (the rules' and the database history's rule)."""
+    return tuple(site for site in procedure.sites if site.delivers_injectate)
+
+
 def visit_day(procedure: Procedure) -> date:
-    return procedure.performed_at.date()
+    return local_date(procedure.performed_at)
 
 
 @dataclass
@@ -206,7 +213,7 @@ def _visits(
     visits: list[Visit] = []
     for index, (procedure_id, procedure) in enumerate(ordered):
         following = ordered[index + 1][1] if index + 1 < len(ordered) else None
-        injected = procedure.injected_sites
+        injected = _injected(procedure)
         totals = agent_totals(procedure)
         visits.append(
             Visit(
@@ -238,7 +245,7 @@ def _markers(
     markers: list[Marker] = []
     unplaced = 0
     for visit, (_, procedure) in zip(visits, ordered, strict=True):
-        for site in procedure.injected_sites:
+        for site in _injected(procedure):
             if site.view is not None and site.x is not None and site.y is not None:
                 position: tuple[str, float, float] | None = (site.view, site.x, site.y)
             else:
@@ -271,7 +278,7 @@ def muscle_counts(
     catalog = catalog or load_catalog()
     tallies: dict[tuple[str, str], _MuscleTally] = {}
     for index, procedure in enumerate(procedures):
-        for site in procedure.injected_sites:
+        for site in _injected(procedure):
             tally = tallies.setdefault((site.muscle, site.side), _MuscleTally())
             tally.injections += 1
             tally.visits.add(index)
@@ -360,7 +367,7 @@ def session_count(
         {
             visit_day(procedure)
             for procedure in procedures
-            if procedure.injected_sites and in_window(visit_day(procedure), as_of)
+            if _injected(procedure) and in_window(visit_day(procedure), as_of)
         }
     )
     limit = payer.max_sessions_per_365_days

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     model_serializer,
+    field_validator,
     model_validator,
 )
 
@@ -53,6 +54,7 @@ Complication = Literal[
     "other",
 ]
 Tolerance = Literal["well", "fair", "poor"]
+Container = Literal["single_dose", "multi_dose"]
 
 #: Dates and times outside these years are typing mistakes (and year 1 or 9999 with a time zone
 #: cannot even be converted to UTC).
@@ -175,6 +177,22 @@ class Component(Model):
     lot: NonEmpty | None = None
     expires: Day | None = None
     ndc: NonEmpty | None = None
+    # The vial or ampoule drawn from: JW/JZ on the drug's claim line depend on it (§2.8).
+    container: Container | None = None
+    container_ml: Volume | None = None
+
+    @model_validator(mode="after")
+    def _container_complete(self) -> Component:
+        if self.container_ml is not None and self.container is None:
+            raise ValueError(
+                "container: give the kind of container (single_dose or multi_dose) with its size"
+            )
+        if self.container_ml is not None and self.container_ml < self.volume_ml:
+            raise ValueError(
+                f"container_ml: {self.container_ml:g} mL is less than the {self.volume_ml:g} mL "
+                "drawn from it"
+            )
+        return self
 
     @property
     def mg_per_ml(self) -> float:
@@ -222,13 +240,37 @@ class Site(Model):
     depth_cm: Annotated[float, Field(gt=0, le=15)] | None = None
     notes: Annotated[str, Field(max_length=2000)] | None = None
     injected_at: Moment | None = None
+    # Needle inserted without injectate (CPT 20560/20561, not a TPI): no preparation, no volume.
+    dry_needling: bool = False
 
     @model_validator(mode="after")
     def _coordinates_complete(self) -> Site:
         placed = [self.view is not None, self.x is not None, self.y is not None]
         if any(placed) and not all(placed):
             raise ValueError("view, x and y go together: give all three or none")
+        if self.dry_needling and (self.preparation is not None or self.volume_ml is not None):
+            raise ValueError(
+                "dry_needling: a dry-needled site has no preparation and no volume (nothing is "
+                "injected); remove them or untick dry needling"
+            )
+        _paired_side(self.muscle, self.side)
         return self
+
+    @property
+    def delivers_injectate(self) -> bool:
+        """Injected with something: an injected site that is not dry needling."""
+        return self.state == "injected" and not self.dry_needling
+
+
+def _paired_side(muscle: str, side: str) -> None:
+    if side != "midline" or muscle == UNSPECIFIED:
+        return
+    entry = load_catalog().muscles[muscle]
+    if not entry.midline:
+        raise ValueError(
+            f"side: {entry.name} is a paired muscle: give left or right ('midline' is only for "
+            "a midline structure or an uncoded site)"
+        )
 
 
 class Consent(Model):
@@ -339,6 +381,9 @@ class Procedure(Model):
     signature: Signature | None = None
     external_signature: ExternalSignature | None = None
     addenda: tuple[Addendum, ...] = ()
+    # Whether an advance beneficiary notice is on file: GA (on file) or GZ (not) on the claim
+    # lines when a rule predicts non-coverage; None: not yet answered.
+    abn_on_file: bool | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Procedure:
@@ -381,6 +426,11 @@ class PriorSite(Model):
     muscle: MuscleId
     side: Side
 
+    @model_validator(mode="after")
+    def _side_fits(self) -> PriorSite:
+        _paired_side(self.muscle, self.side)
+        return self
+
 
 class PriorProcedure(Model):
     performed_at: Moment
@@ -397,6 +447,14 @@ class ProcedureDocument(Model):
     # Exported with a signed procedure: the evaluation (codes, units, doses, warnings) as it was
     # signed, for billing. Information only: not covered by the content hash, never read back.
     signed_evaluation: dict[str, Any] | None = None
+    # The claim lines an export carries for the biller (`rules.Billing`). Derived from the rest,
+    # so it is read and dropped: a document never holds it, the rules recompute it.
+    billing: dict[str, Any] | None = None
+
+    @field_validator("billing")
+    @classmethod
+    def _derived_billing_is_dropped(cls, value: dict[str, Any] | None) -> None:
+        return None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The document as JSON data, leaving out what equals its default (as people write it)."""

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
 from tpi_chart.domain.models import Procedure, Site, WarningAcknowledgement
+from tpi_chart.domain.rules import overdrawn_message, overdrawn_preparations
 
 
 class WarningLike(Protocol):
@@ -85,10 +86,17 @@ def missing_items(procedure: Procedure, *, allow_planned_sites: bool = False) ->
             continue
         if site.muscle == UNSPECIFIED:
             need(f"{path}.muscle", f"{label}: choose the muscle (it is unspecified)")
+        if site.dry_needling:
+            continue  # needle without injectate: no volume, no preparation
         if site.volume_ml is None:
             need(f"{path}.volume_ml", f"{label}: record the volume injected (mL)")
         if site.preparation is None:
             need(f"{path}.preparation", f"{label}: choose the preparation (syringe) used")
+    # More given from a syringe than was drawn into it is a charting error, not a judgement call:
+    # it blocks signing (rule volume_exceeds_drawn) until the volumes are corrected.
+    for item in overdrawn_preparations(procedure):
+        index = next(i for i, p in enumerate(procedure.preparations) if p.id == item.preparation)
+        need(f"procedure.preparations[{index}]", overdrawn_message(item))
     return items
 
 

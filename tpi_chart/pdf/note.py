@@ -459,9 +459,7 @@ class ProcedureNoteRenderer:
         canvas.setFillColor(st.ACCENT)
         draw_text(canvas, left, top - 12, self.options.clinic_name, SANS_BOLD, 12)
         canvas.setFillColor(st.MUTED)
-        draw_text(
-            canvas, right, top - 11, "Trigger point injection — procedure note", SANS, 8.5, "right"
-        )
+        draw_text(canvas, right, top - 11, f"{self._kind()} — procedure note", SANS, 8.5, "right")
         # Patient: two identifiers (name + MRN + date of birth).
         canvas.setFillColor(st.INK)
         y = top - 29
@@ -823,7 +821,13 @@ class ProcedureNoteRenderer:
     def _site_summary(self) -> str:
         injected = len(self.procedure.injected_sites)
         planned = len(self.procedure.sites) - injected
-        text = f"{injected} injected in {self.evaluation.muscle_count} muscles"
+        dry = sum(1 for site in self.procedure.injected_sites if site.dry_needling)
+        text = f"{injected - dry} injected in {self.evaluation.muscle_count} muscles"
+        if dry:
+            text += (
+                f"; {dry} dry-needled (no injectate) in "
+                f"{self.evaluation.dry_needled_muscle_count} muscles"
+            )
         if planned:
             text += f"; {planned} planned, not injected"
         return text
@@ -960,6 +964,8 @@ class ProcedureNoteRenderer:
                     totals_mg[agent] += mg
             row.append(site.twitch.capitalize() if site.twitch and injected else "—")
             findings = findings_text(site)
+            if injected and site.dry_needling:
+                findings = f"Dry needling (no injectate). {findings}".strip()
             if not injected:
                 row.append(_m(f"<i>Planned — not injected.</i> {markup(findings)}", s.muted))
                 muted.append(number)
@@ -1235,6 +1241,13 @@ class ProcedureNoteRenderer:
         evaluation = self.evaluation
         if evaluation.cpt is None:
             cpt = "None (no injected sites)"
+        elif evaluation.cpt in ("20560", "20561"):
+            description = "1 or 2 muscles" if evaluation.cpt == "20560" else "3 or more muscles"
+            cpt = (
+                f"<b>{evaluation.cpt}</b> — needle insertion(s) without injection (dry "
+                f"needling), {description} ({evaluation.dry_needled_muscle_count} muscles "
+                "dry-needled); not a trigger point injection"
+            )
         else:
             description = "1 or 2 muscles" if evaluation.cpt == "20552" else "3 or more muscles"
             cpt = (
@@ -1257,7 +1270,55 @@ class ProcedureNoteRenderer:
             ("HCPCS (units)", _m(hcpcs, s.body)),
             ("ICD-10-CM", icd),
         ]
+        pairs += self._claim_pairs()
         return [KeepTogether([self._heading("Billing"), self._fields(pairs)])]
+
+    def _kind(self) -> str:
+        """What the note documents: dry needling alone is not a trigger point injection."""
+        if self.evaluation.cpt in ("20560", "20561"):
+            return "Dry needling"
+        return "Trigger point injection"
+
+    def _claim_pairs(self) -> list[tuple[str, Flowable | str]]:
+        """Claim lines with their modifiers (JW/JZ, GA/GZ) and what decided them."""
+        s = self._get_stylesheet()
+        billing = self.evaluation.billing
+        if billing is None:
+            return []
+        pairs: list[tuple[str, Flowable | str]] = []
+        if billing.dry_needled_muscles and self.evaluation.cpt in ("20552", "20553"):
+            pairs.append(
+                (
+                    "Dry needling",
+                    "Not part of the TPI code: " + ", ".join(billing.dry_needled_muscles),
+                )
+            )
+        claim = []
+        for line in billing.lines:
+            modifiers = f"-{'-'.join(line.modifiers)}" if line.modifiers else ""
+            pointers = ",".join(str(p) for p in line.diagnosis_pointers) or "—"
+            extra = " (discarded, single-dose container)" if line.discarded else ""
+            ndc = f", NDC {markup(line.ndc)}" if line.ndc else ""
+            claim.append(
+                f"<b>{line.code}{modifiers} × {line.units}</b>{extra}{ndc}; "
+                f"diagnosis pointer {pointers}"
+            )
+        if claim:
+            pairs.append(("Claim lines", _m("<br/>".join(claim), s.body)))
+        if billing.coverage_warnings:
+            if billing.non_coverage_modifier is not None:
+                abn = f"<b>{billing.non_coverage_modifier}</b> — " + (
+                    "ABN on file" if self.procedure.abn_on_file else "no ABN on file"
+                )
+            else:
+                abn = "Not recorded (GA if an ABN is on file, GZ if not)"
+            abn += " — coverage warnings: " + ", ".join(billing.coverage_warnings)
+            pairs.append(("ABN", _m(abn, s.body)))
+        if billing.problems:
+            pairs.append(
+                ("Claim problems", _m("<br/>".join(map(markup, billing.problems)), s.body))
+            )
+        return pairs
 
     # ---- warnings --------------------------------------------------------------------------
 
@@ -1298,7 +1359,10 @@ class ProcedureNoteRenderer:
         if not rows:
             flow.append(_p("No warnings.", s.body))
             return [KeepTogether(flow)]
-        widths = [100.0, 48.0]
+        # Wide enough for the longest code on one line (allergy_cross_reactivity).
+        codes = [w.code for w in self.evaluation.warnings] + list(acknowledged)
+        longest = max((stringWidth(code, SANS, s.cell.fontSize) for code in codes), default=0.0)
+        widths = [max(100.0, longest + 12.0), 48.0]
         widths.append(self.content_width - sum(widths))
         flow.append(self._grid(["Status / code", "Sites", "Warning"], rows, widths))
         return flow

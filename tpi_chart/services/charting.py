@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.errors import describe_validation_error
+from tpi_chart.domain.localdates import local_date
 from tpi_chart.domain.models import (
     FORMAT_ID,
     Addendum,
@@ -173,7 +174,21 @@ class ChartingService:
             # A visit where nothing was injected (planned, then cancelled) was no session.
             if record.injected
         ]
-        return tuple(reversed(priors))
+        # Later procedures on the same local date belong to this day's session: the rules need
+        # them for one TPI code per day (same_day_procedure) and the day's regions.
+        day = local_date(mine.performed_at)
+        later_same_day = [
+            PriorProcedure(
+                performed_at=record.performed_at,
+                sites=tuple(PriorSite(muscle=m, side=s) for m, s in record.injected),
+            )
+            for record in history
+            if record.performed_at > mine.performed_at
+            and record.id != procedure_id
+            and record.injected
+            and local_date(record.performed_at) == day
+        ]
+        return tuple(reversed(priors)) + tuple(later_same_day)
 
     def document(self, procedure_id: int) -> ProcedureDocument:
         """Patient + procedure + prior procedures: what the rules, the note and export use. The
@@ -255,6 +270,8 @@ class ChartingService:
                         concentration=c.concentration,
                         volume_ml=c.volume_ml,
                         ndc=c.ndc,
+                        container=c.container,
+                        container_ml=c.container_ml,
                     )
                     for c in prep.components
                 ),
@@ -271,6 +288,7 @@ class ChartingService:
                 y=site.y,
                 preparation=site.preparation,
                 volume_ml=site.volume_ml,
+                dry_needling=site.dry_needling,
             )
             for site in last.sites
         )
@@ -327,6 +345,12 @@ class ChartingService:
             )
 
     def _check_preparation(self, record: ProcedureRecord, site: Site) -> None:
+        # A copy made with model_copy(update=...) skips validation: check it again here, so a
+        # site the model refuses (a volume on a dry-needled site) is never stored unreadable.
+        try:
+            Site.model_validate(site.model_dump())
+        except ValidationError as error:
+            raise InvalidInput(describe_validation_error(error, "site.")) from error
         ids = [p.id for p in record.procedure.preparations]
         if site.preparation is not None and site.preparation not in ids:
             allowed = ", ".join(ids) or "none defined"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from tpi_chart.domain.localdates import set_clinic_zone, zone_named
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import NOBODY, SYSTEM_SETUP, Action, DeniedHook, Permissions
 from tpi_chart.services.audit_report import AuditReportService
@@ -39,6 +40,7 @@ CLINIC_PHONE = "clinic_phone"
 EXPORT_FOLDER = "export_folder"
 PAGE_SIZE = "page_size"
 IDLE_LOCK_MINUTES = "idle_lock_minutes"
+TIME_ZONE = "time_zone"
 DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
@@ -110,6 +112,18 @@ class SettingsService:
         value = self._store.settings.get(IDLE_LOCK_MINUTES)
         return int(value) if value else DEFAULT_IDLE_LOCK_MINUTES
 
+    def time_zone(self) -> str:
+        """The clinic's IANA time zone for day counts (rules, history); "" = the machine's."""
+        return self._store.settings.get(TIME_ZONE) or ""
+
+    def apply_time_zone(self) -> None:
+        """Make the rules count days in the configured zone (the machine's when unset)."""
+        name = self.time_zone()
+        try:
+            set_clinic_zone(zone_named(name) if name else None)
+        except ValueError:
+            set_clinic_zone(None)  # a zone this machine does not know: its own zone
+
     # ---- changing --------------------------------------------------------------------------
 
     def set_clinic_name(self, name: str) -> None:
@@ -129,6 +143,10 @@ class SettingsService:
     def set_idle_lock_minutes(self, minutes: int) -> None:
         self.update(idle_lock_minutes=minutes)
 
+    def set_time_zone(self, name: str) -> None:
+        """Set the clinic's time zone (an IANA name such as America/Denver); "" = the machine's."""
+        self.update(time_zone=name)
+
     def update(
         self,
         *,
@@ -137,6 +155,7 @@ class SettingsService:
         export_folder: Path | Keep | None = KEEP,
         page_size: str | None = None,
         idle_lock_minutes: int | None = None,
+        time_zone: str | None = None,
     ) -> None:
         """Change the given settings together (the settings dialog's Save): every value is
         checked first and every problem reported at once, one `settings.<field>: …` line each;
@@ -162,12 +181,16 @@ class SettingsService:
             attempt(PAGE_SIZE, partial(_check_page_size, page_size))
         if idle_lock_minutes is not None:
             attempt(IDLE_LOCK_MINUTES, partial(_check_idle_lock_minutes, idle_lock_minutes))
+        if time_zone is not None:
+            attempt(TIME_ZONE, partial(_check_time_zone, time_zone))
         if problems:
             raise InvalidInput(problems)
         with self._store.transaction():
             for key, value in values.items():
                 if (self._store.settings.get(key) or "") != value:
                     self._store.settings.set(key, value, self._user)
+        if TIME_ZONE in values:
+            self.apply_time_zone()
 
 
 def _check_clinic_name(name: str) -> str:
@@ -209,6 +232,17 @@ def _check_page_size(size: str) -> str:
         choices = " or ".join(f'"{choice}"' for choice in PAGE_SIZE_CHOICES)
         raise InvalidInput([f"settings.page_size: {size!r} is not a page size; choose {choices}"])
     return value
+
+
+def _check_time_zone(name: str) -> str:
+    name = name.strip()
+    if not name:
+        return ""
+    try:
+        zone_named(name)
+    except ValueError as error:
+        raise InvalidInput([f"settings.time_zone: {error}"]) from error
+    return name
 
 
 def _check_idle_lock_minutes(minutes: int) -> str:
@@ -328,6 +362,11 @@ def build_services(
             },
         )
 
+    settings = SettingsService(
+        store, user, on_denied=lambda person, action: audit_denial(person, action, "setting")
+    )
+    settings.apply_time_zone()
+
     charting = ChartingService(store, user, on_denied=audit_denial)
     services = Services(
         patients=PatientService(
@@ -338,9 +377,7 @@ def build_services(
         backups=BackupService(
             store, user, on_denied=lambda person, action: audit_denial(person, action, "database")
         ),
-        settings=SettingsService(
-            store, user, on_denied=lambda person, action: audit_denial(person, action, "setting")
-        ),
+        settings=settings,
         auth=AuthService(store.users, store.audit, keys=authority),
         signing=SigningService(
             charting,

@@ -15,14 +15,20 @@ from tpi_chart.domain.models import ExternalSignature, ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
+from tpi_chart.domain.rules import evaluate
 from tpi_chart.services.charting import ChartingService, StoredProcedure
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.storage.interfaces import Store
 
 
 def document_json(document: ProcedureDocument) -> str:
-    """The export text: sorted keys, 2-space indent, UTF-8 as is, trailing newline."""
-    return json.dumps(document.to_json_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The export text: sorted keys, 2-space indent, UTF-8 as is, trailing newline. It carries
+    the claim lines (`billing`: CPT, HCPCS with modifiers, diagnosis pointers) for the biller."""
+    data = document.to_json_dict()
+    billing = evaluate(document).billing
+    if billing is not None:
+        data["billing"] = billing.model_dump(mode="json")
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -238,6 +238,8 @@ class SqliteProcedures(_Base):
         ):
             if row[name] is not None:
                 data[name] = row[name]
+        if row["dry_needling"]:
+            data["dry_needling"] = True
         if row["needle_gauge"] is not None:
             data["needle"] = {"gauge": row["needle_gauge"], "length_in": row["needle_length_in"]}
         return Site.model_validate(data)
@@ -284,11 +286,21 @@ class SqliteProcedures(_Base):
         ):
             components = []
             for row in self._conn.execute(
-                "SELECT agent, concentration, volume_ml, lot, expires, ndc FROM components"
+                "SELECT agent, concentration, volume_ml, lot, expires, ndc, container,"
+                " container_ml FROM components"
                 " WHERE preparation_id = ? ORDER BY seq",
                 (prep["id"],),
             ):
-                names = ("agent", "concentration", "volume_ml", "lot", "expires", "ndc")
+                names = (
+                    "agent",
+                    "concentration",
+                    "volume_ml",
+                    "lot",
+                    "expires",
+                    "ndc",
+                    "container",
+                    "container_ml",
+                )
                 component = {k: row[k] for k in names if row[k] is not None}
                 components.append(component)
             data: dict[str, Any] = {"id": prep["code"], "components": components}
@@ -405,7 +417,9 @@ class SqliteProcedures(_Base):
         for row in self._conn.execute(
             "SELECT s.procedure_id, s.muscle, s.side FROM sites s"
             " JOIN procedures p ON p.id = s.procedure_id"
+            # A dry-needled site injects nothing: no session (issue 14, item 11).
             " WHERE p.patient_id = ? AND s.removed = 0 AND s.state = 'injected'"
+            " AND s.dry_needling = 0"
             " ORDER BY s.procedure_id, s.seq",
             (patient_id,),
         ):
@@ -454,7 +468,7 @@ class SqliteProcedures(_Base):
                 c = component.model_dump(mode="json")
                 self._conn.execute(
                     "INSERT INTO components (preparation_id, seq, agent, concentration, volume_ml,"
-                    " lot, expires, ndc) VALUES (?,?,?,?,?,?,?,?)",
+                    " lot, expires, ndc, container, container_ml) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         prep_id,
                         cseq,
@@ -464,6 +478,8 @@ class SqliteProcedures(_Base):
                         c["lot"],
                         c["expires"],
                         c["ndc"],
+                        c["container"],
+                        c["container_ml"],
                     ),
                 )
 
@@ -491,12 +507,13 @@ class SqliteProcedures(_Base):
             d["depth_cm"],
             d["notes"],
             d["injected_at"],
+            int(d["dry_needling"]),
         )
 
     _SITE_COLUMNS = (
         "muscle, side, state, view, x, y, preparation, volume_ml, twitch, taut_band,"
         " referred_pain, jump_sign, negative_aspiration, trigger_points, needle_gauge,"
-        " needle_length_in, depth_cm, notes, injected_at"
+        " needle_length_in, depth_cm, notes, injected_at, dry_needling"
     )
 
     def _insert_site(self, procedure_id: int, site: Site) -> int:
@@ -505,7 +522,7 @@ class SqliteProcedures(_Base):
         ).fetchone()
         cursor = self._conn.execute(
             f"INSERT INTO sites (procedure_id, seq, {self._SITE_COLUMNS})"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (procedure_id, seq, *self._site_values(site)),
         )
         return int(cursor.lastrowid or 0)
@@ -675,7 +692,7 @@ class SqliteProcedures(_Base):
                 raise KeyError(site_id)
             self._conn.execute(
                 f"UPDATE sites SET ({self._SITE_COLUMNS}) ="
-                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?",
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?",
                 (*self._site_values(site), site_id),
             )
             self._record(

@@ -13,6 +13,7 @@ from tpi_chart.storage.migrations import (
     v0004_reported_history,
     v0005_signed_snapshot,
     v0006_signing_authority,
+    v0009_dry_needling_containers,
     v0011_external_records,
 )
 
@@ -23,6 +24,7 @@ MIGRATIONS: tuple[str, ...] = (
     v0004_reported_history.SQL,
     v0005_signed_snapshot.SQL,
     v0006_signing_authority.SQL,
+    v0009_dry_needling_containers.SQL,
     v0011_external_records.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -84,7 +84,12 @@ class RulesPanel(QFrame):
             return
         self.cpt.setText(evaluation.cpt or "none yet")
         count = evaluation.muscle_count
-        self.muscles.setText(f"{count} muscle{'s' if count != 1 else ''}")
+        muscles = f"{count} muscle{'s' if count != 1 else ''}"
+        dry = evaluation.dry_needled_muscle_count
+        if dry:
+            # 20560/20561 (or dry-needled muscles beside a TPI): never counted as a TPI.
+            muscles += f" · dry needling: {dry} muscle{'s' if dry != 1 else ''}"
+        self.muscles.setText(muscles)
         lines = [f"{h.code} × {h.units}" for h in evaluation.hcpcs]
         self.hcpcs.setText(", ".join(lines) if lines else "none")
         totals = [f"{t.name} {t.mg:g} mg ({t.ml:g} mL)" for t in evaluation.totals]

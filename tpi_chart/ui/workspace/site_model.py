@@ -167,7 +167,9 @@ class SiteTableModel(QAbstractTableModel):
         if column == 2:
             return str(site.side)
         if column == 3:
-            return "● injected" if site.state == "injected" else "○ planned"
+            if site.state != "injected":
+                return "○ planned"
+            return "● dry needling" if site.dry_needling else "● injected"
         if column == 4:
             return f"{site.volume_ml:g}" if site.volume_ml is not None else "–"
         if column == 5:
