@@ -41,6 +41,12 @@ def register(subparsers: Any) -> None:
         "are checked first: if any is invalid, nothing is stored.",
     )
     imp.add_argument("files", nargs="+", metavar="FILE.json", type=Path)
+    imp.add_argument(
+        "--update-patient",
+        action="store_true",
+        help="apply the documents' patient details (name, sex, weight...) to the stored patient "
+        "(each change audited); without it the stored details are kept. Allergies always merge.",
+    )
     imp.set_defaults(handler=run_import)
 
     export = subparsers.add_parser(
@@ -115,9 +121,13 @@ def run_schema(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     def run() -> int:
         with _open(args) as services:
-            ids = services.documents.import_documents(list(args.files))
-        for procedure_id in ids:
+            result = services.documents.import_detailed(
+                list(args.files), update_patient=args.update_patient
+            )
+        for procedure_id in result.ids:
             print(procedure_id)
+        for note in result.notes:
+            print(f"tpi-chart import: {note}", file=sys.stderr)
         return EXIT_OK
 
     return _guarded(run)

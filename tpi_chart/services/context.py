@@ -20,12 +20,12 @@ from tpi_chart.services.backup import BackupService
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
-from tpi_chart.services.paths import check_location, key_dir, resolve_db_path
+from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_db_path
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.db import BUSY_TIMEOUT_MS
 from tpi_chart.storage.interfaces import Store
-from tpi_chart.storage.repositories import open_store
+from tpi_chart.storage.repositories import open_store, open_store_readonly
 
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
@@ -238,6 +238,9 @@ class Services:
     user: str
     db_path: Path
     store: Store = field(repr=False)
+    #: What the start-up integrity checks found (signed content that no longer matches its
+    #: signature), one line each; shown by the window and the commands, never silently dropped.
+    integrity_warnings: list[str] = field(default_factory=list)
 
     @cached_property
     def notes(self) -> NoteService:
@@ -318,6 +321,8 @@ def open_services(
     seed_demo_if_new: bool = False,
     exclusive: bool = False,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    for_restore: bool = False,
+    readonly: bool = False,
 ) -> Services:
     """Resolve the database path (explicit, $TPI_CHART_DB, per-user default), refuse unsafe
     places, create the folder, open, check and migrate the database, and build the services.
@@ -327,14 +332,30 @@ def open_services(
 
     Refusals are `StorageError`s with a message for the user: `AlreadyOpen` (another window has
     the database), `AuditKeyProblem`, `CorruptDatabase`, `SchemaTooNew`, `NotOurDatabase`,
-    `UnsafeLocation`, `ReadOnlyDatabase`."""
+    `UnsafeLocation`, `ReadOnlyDatabase`, `DataLoss` (the clinic registry beside the key shows
+    the database was emptied, shortened or replaced; `for_restore` skips that refusal: the
+    restore replaces the content). `readonly`: open without writing anything (the rescue of a
+    read-only disk: reading, exporting and backing up work, every write is refused).
+    A database path this computer has a registry entry for is never seeded with the demo."""
     path = resolve_db_path(db_path)
     check_location(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(path, key_dir(), exclusive=exclusive, busy_timeout_ms=busy_timeout_ms)
+    if readonly:
+        services = build_services(open_store_readonly(path, key_dir()), current_user(user))
+        return services
+    make_private_folder(path.parent)
+    store = open_store(
+        path,
+        key_dir(),
+        exclusive=exclusive,
+        busy_timeout_ms=busy_timeout_ms,
+        for_restore=for_restore,
+    )
     services = build_services(store, current_user(user))
     try:
-        if seed_demo_if_new and store.is_empty():
+        from tpi_chart.services.integrity import check_signed_at_open
+
+        services.integrity_warnings = check_signed_at_open(store, services.charting)
+        if seed_demo_if_new and store.is_empty() and not store.registered:
             from tpi_chart.services.demo import seed_demo
 
             seed_demo(services)
