@@ -33,7 +33,7 @@ text = st.text(
 )
 names = st.one_of(
     text.filter(lambda name: not set(name) & INVISIBLE_IN_NAMES),
-    st.sampled_from(["José", "Nguyễn", "Ødegård", "李", "O'Neil", "Müller-Lüdenscheidt"])
+    st.sampled_from(["José", "Nguyễn", "Ødegård", "李", "O'Neil", "Müller-Lüdenscheidt"]),
 )
 volumes = st.floats(min_value=0.1, max_value=20, allow_nan=False).map(lambda v: round(v, 2))
 zones = st.sampled_from([timezone(timedelta(hours=h)) for h in (-8, -7, -5, 0, 1, 5)] + [UTC])

@@ -187,7 +187,9 @@ def test_import_changes_a_known_patient_only_when_asked_and_field_by_field(
     stored = services.patients.by_mrn("D1001")
     assert stored is not None and stored.patient.weight_kg == 66.0
     assert stored.patient.sex == "other"
-    updates = [r for r in services.store.audit.rows() if (r.action, r.entity) == ("update", "patient")]
+    updates = [
+        r for r in services.store.audit.rows() if (r.action, r.entity) == ("update", "patient")
+    ]
     assert sorted(json.loads(r.after or "{}").popitem()[0] for r in updates) == ["sex", "weight_kg"]
 
 

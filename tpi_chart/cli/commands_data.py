@@ -17,7 +17,7 @@ from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.demo import seed_demo
-from tpi_chart.storage.errors import StorageError
+from tpi_chart.storage.errors import ReadOnlyDatabase, StorageError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -72,10 +72,17 @@ def register(subparsers: Any) -> None:
 
     backup = subparsers.add_parser(
         "backup",
-        help="consistent online backup of the database",
-        description="Copy the database with SQLite's online backup API and check the copy.",
+        help="encrypted backup of the database and its keys",
+        description="Copy the database with SQLite's online backup API, check the copy, and "
+        "write it with the audit key as one AES-256-GCM encrypted file under the clinic's backup "
+        "passphrase (asked for when none is set; read from the terminal or one stdin line).",
     )
-    backup.add_argument("--out", type=Path, required=True, metavar="FILE")
+    backup.add_argument("--out", type=Path, metavar="FILE")
+    backup.add_argument(
+        "--set-passphrase",
+        action="store_true",
+        help="set the clinic's backup passphrase (asked twice on a terminal, or one stdin line)",
+    )
     backup.set_defaults(handler=run_backup)
 
     restore = subparsers.add_parser(
@@ -110,7 +117,27 @@ def _guarded(run: Callable[[], int]) -> int:
 
 def _open(args: argparse.Namespace, db: str | None = None) -> Services:
     path = db or getattr(args, "db", None)
-    return open_services(Path(path) if path else None, getattr(args, "user", None))
+    services = open_services(Path(path) if path else None, getattr(args, "user", None))
+    for warning in services.integrity_warnings:
+        _error(f"warning: {warning}; run `tpi-chart audit verify`")
+    return services
+
+
+def _open_for_reading(args: argparse.Namespace) -> Services:
+    """`_open`, or on a read-only database, file system or medium, the database opened
+    read-only (a rescue: export and backup still work; nothing is written to it)."""
+    try:
+        return _open(args)
+    except ReadOnlyDatabase:
+        path = getattr(args, "db", None)
+        services = open_services(
+            Path(path) if path else None, getattr(args, "user", None), readonly=True
+        )
+        _error(
+            f"note: the database {services.db_path} is read-only; it was opened for reading only "
+            "and this command is not recorded in its audit trail"
+        )
+        return services
 
 
 def run_schema(args: argparse.Namespace) -> int:
@@ -172,7 +199,7 @@ def run_export(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     def run() -> int:
-        with _open(args) as services:
+        with _open_for_reading(args) as services:
             exporter(services, args.procedure, out)
         print(out)
         return EXIT_OK
@@ -194,11 +221,40 @@ def run_demo(args: argparse.Namespace) -> int:
     return _guarded(run)
 
 
+def read_passphrase(prompt: str, *, confirm: bool = False) -> str:
+    """The passphrase from the terminal (not echoed), or one line of stdin; never argv, where
+    other users of the machine could read it."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass(prompt)
+        if confirm and getpass.getpass("again: ") != first:
+            raise InvalidInput(["backup.passphrase: the two entries differ; nothing was changed"])
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def run_backup(args: argparse.Namespace) -> int:
+    if args.out is None and not args.set_passphrase:
+        print("backup: give --out FILE (or --set-passphrase)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
     def run() -> int:
-        with _open(args) as services:
-            out = services.backups.backup(args.out)
-        print(f"backup written to {out} (integrity check ok)")
+        with _open_for_reading(args) as services:
+            if args.set_passphrase:
+                services.backups.set_passphrase(
+                    read_passphrase("new backup passphrase: ", confirm=True)
+                )
+                print("backup passphrase set")
+                if args.out is None:
+                    return EXIT_OK
+            passphrase = (
+                None
+                if services.backups.has_passphrase()
+                else read_passphrase("backup passphrase: ", confirm=True)
+            )
+            out = services.backups.backup_sealed(args.out, passphrase)
+        print(f"encrypted backup written to {out} (integrity check ok, read back and verified)")
         return EXIT_OK
 
     return _guarded(run)
@@ -211,8 +267,16 @@ def run_restore(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     def run() -> int:
-        with _open(args) as services:
-            aside = services.backups.restore(file)
+        from tpi_chart.services.sealed_backup import is_sealed
+
+        passphrase = read_passphrase("backup passphrase: ") if is_sealed(file) else None
+        path = getattr(args, "db", None)
+        # A restore replaces the content: a database the registry shows as emptied or rolled
+        # back is exactly what it is for.
+        with open_services(
+            Path(path) if path else None, getattr(args, "user", None), for_restore=True
+        ) as services:
+            aside = services.backups.restore(file, passphrase)
         print(f"restored {file}; the previous database was kept as {aside}")
         return EXIT_OK
 

@@ -155,8 +155,7 @@ def _not_in_the_future(value: date) -> date:
 #: isolates, marks, zero-width characters): a name shown as "Lopez" must be stored as "Lopez".
 #: (Zero-width joiners stay allowed: some scripts need them.)
 INVISIBLE_IN_NAMES = frozenset(
-    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2066\u2067\u2068\u2069\ufeff"
+    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
 )
 
 

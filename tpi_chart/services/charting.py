@@ -335,9 +335,7 @@ class ChartingService:
             self._stale_as_domain_error(procedure_id, base),
         ):
             return _stored(
-                self._store.procedures.update_header(
-                    procedure_id, procedure, self._user, expected
-                )
+                self._store.procedures.update_header(procedure_id, procedure, self._user, expected)
             )
 
     def set_preparations(

@@ -25,9 +25,8 @@ def document_json(document: ProcedureDocument) -> str:
     return json.dumps(document.to_json_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, rename over `path`, fsync the folder: a
-    reader sees the old file or the new one, never a partial one."""
+def _private_temp(path: Path, data: bytes) -> Path:
+    """`data` in a 0600 temporary file beside `path`, fsynced (not yet in place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -35,16 +34,31 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    return Path(temp_name)
+
+
+def _sync_folder(folder: Path) -> None:
     if hasattr(os, "O_DIRECTORY"):
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, fsync, rename over `path`, fsync the folder: a
+    reader sees the old file or the new one, never a partial one."""
+    temp = _private_temp(path, data)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
 
 
 def read_document(path: Path, prefix: str = "") -> tuple[ProcedureDocument | None, list[str]]:
@@ -64,23 +78,35 @@ def read_document(path: Path, prefix: str = "") -> tuple[ProcedureDocument | Non
 def write_audited_export(
     store: Store, user: str, procedure: StoredProcedure, files: Mapping[Path, bytes], **details: Any
 ) -> None:
-    """Write each file atomically and record one `export` audit row naming every file with its
-    SHA-256, all in one transaction: a file that cannot be written leaves no audit row."""
-    with store.transaction():
-        store.audit.record(
-            user=user,
-            action="export",
-            entity="procedure",
-            entity_id=procedure.id,
-            patient_id=procedure.patient_id,
-            procedure_id=procedure.id,
-            after={
-                **details,
-                "files": {str(p): hashlib.sha256(d).hexdigest() for p, d in files.items()},
-            },
-        )
+    """Exports are audited or not written: each file is first written to a private temporary
+    file beside its place (fsynced), then the one `export` audit row naming every file with its
+    SHA-256 commits, and only then are the files renamed into place. If the commit fails (a full
+    disk), the temporary files are removed: no file is left and the audit trail has no row.
+    On a database opened read-only (a rescue) the files are written without an audit row: the
+    caller says so."""
+    temps: dict[Path, Path] = {}
+    try:
         for path, data in files.items():
-            write_atomically(path, data)
+            temps[path] = _private_temp(path, data)
+        if not store.readonly:
+            store.audit.record(
+                user=user,
+                action="export",
+                entity="procedure",
+                entity_id=procedure.id,
+                patient_id=procedure.patient_id,
+                procedure_id=procedure.id,
+                after={
+                    **details,
+                    "files": {str(p): hashlib.sha256(d).hexdigest() for p, d in files.items()},
+                },
+            )
+        for path, temp in temps.items():
+            os.replace(temp, path)
+            _sync_folder(path.parent)
+    finally:
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -235,8 +261,9 @@ class DocumentService:
         wanted = base.model_copy(update={"allergies": allergies})
         added = allergies[len(stored.allergies) :]
         if added:
-            notes.append(f"patient {patient.mrn}: allergies added from the document: "
-                         + ", ".join(added))
+            notes.append(
+                f"patient {patient.mrn}: allergies added from the document: " + ", ".join(added)
+            )
         if not update_patient:
             differing = changed_fields(
                 "patient",

@@ -39,7 +39,9 @@ class StaleEdit(DomainError):
         self.changed = changed
 
 
-def changed_fields(prefix: str, before: dict[str, object], after: dict[str, object]) -> tuple[str, ...]:
+def changed_fields(
+    prefix: str, before: dict[str, object], after: dict[str, object]
+) -> tuple[str, ...]:
     """`prefix.<field>` for every field whose value differs between two dumps of a record."""
     return tuple(
         f"{prefix}.{key}"

@@ -61,8 +61,10 @@ def verify_clinic(store: SqliteStore, charting: ChartingService) -> ClinicReport
     audit = store.audit.verify()
     problems = list(store.registry_problems())
     if store.has_table("procedures"):
-        problems += [f"protection trigger {name} is missing (dropped outside TPI Chart)"
-                     for name in store.missing_triggers()]
+        problems += [
+            f"protection trigger {name} is missing (dropped outside TPI Chart)"
+            for name in store.missing_triggers()
+        ]
     checked = 0
     if store.has_table("procedures"):
         for procedure_id in store.procedures.signed_ids():

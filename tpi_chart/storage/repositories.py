@@ -14,7 +14,7 @@ import sqlite3
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -620,9 +620,7 @@ class SqliteProcedures(_Base):
                 after=after,
             )
             if procedure.signature is not None:
-                self.sign(
-                    procedure_id, procedure.signature, user, reported_history, signed_patient
-                )
+                self.sign(procedure_id, procedure.signature, user, reported_history, signed_patient)
             for addendum in procedure.addenda:
                 self.add_addendum(procedure_id, addendum, user)
             record = self.get(procedure_id)
@@ -1005,9 +1003,7 @@ class SqliteStore:
 
     def _read_clinic_id(self) -> str | None:
         try:
-            row = self.conn.execute(
-                "SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)
-            ).fetchone()
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
         except sqlite3.Error:
             return None
         return None if row is None else str(row[0])
@@ -1180,6 +1176,19 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise translate(error, target) from error
 
+    def snapshot(self) -> tuple[bytes, list[str]]:
+        """A consistent copy of the database as bytes (online backup API into memory: nothing
+        is written to disk, so an interrupted backup leaves no copy of the records behind) and
+        the copy's integrity problems (empty: ok)."""
+        with closing(sqlite3.connect(":memory:", isolation_level=None)) as memory:
+            try:
+                self.conn.backup(memory)
+                problems = integrity_problems(memory)
+                memory.execute("PRAGMA journal_mode = DELETE")
+                return memory.serialize(), problems
+            except sqlite3.Error as error:
+                raise translate(error, self.path) from error
+
     def restore_from(self, source: Path, keep_aside: Path) -> dict[str, Any]:
         """Replace the database's content with `source` (checked first), keeping the current
         content at `keep_aside`. A restore legitimately rolls the audit trail back, so the anchor
@@ -1326,7 +1335,12 @@ def open_store_readonly(path: Path, key_dir: Path) -> SqliteStore:
 def _connect_readonly(path: Path) -> sqlite3.Connection:
     uri = path.resolve().as_uri()
     last: sqlite3.Error | None = None
-    for query in ("mode=ro", "mode=ro&immutable=1"):
+    # Without a -wal file every committed change is in the main file: `immutable` reads it
+    # without creating -wal/-shm files beside it. With one, `mode=ro` reads the WAL too.
+    wal = path.with_name(path.name + "-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    queries = ("mode=ro", "mode=ro&immutable=1") if has_wal else ("mode=ro&immutable=1",)
+    for query in queries:
         try:
             conn = sqlite3.connect(
                 f"{uri}?{query}", uri=True, isolation_level=None, factory=Connection
