@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from tpi_chart.cli import main as cli
 
-
 #: Every file the app creates (database, -wal, backups, exports, temporary files) is readable by
 #: the clinic's account only: the records are PHI. Set first, before anything is written.
 PRIVATE_UMASK = 0o077

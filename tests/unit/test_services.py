@@ -181,11 +181,13 @@ def test_import_changes_a_known_patient_only_when_asked_and_field_by_field(
     path.write_text(json.dumps(changed))
     result = services.documents.import_detailed([path])
     stored = services.patients.by_mrn("D1001")
-    assert stored is not None and stored.patient.weight_kg != 66.0
+    assert stored is not None
+    assert stored.patient.weight_kg != 66.0
     assert any("patient.weight_kg" in note and "--update-patient" in note for note in result.notes)
     services.documents.import_documents([path], update_patient=True)
     stored = services.patients.by_mrn("D1001")
-    assert stored is not None and stored.patient.weight_kg == 66.0
+    assert stored is not None
+    assert stored.patient.weight_kg == 66.0
     assert stored.patient.sex == "other"
     updates = [
         r for r in services.store.audit.rows() if (r.action, r.entity) == ("update", "patient")

@@ -13,11 +13,11 @@ from typing import Any
 
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import Patient, Procedure, ProcedureDocument
-from tpi_chart.storage.repositories import fold
 from tpi_chart.domain.parsing import read_document_file
 from tpi_chart.services.charting import ChartingService, StoredProcedure
 from tpi_chart.services.errors import InvalidInput, changed_fields
 from tpi_chart.storage.interfaces import Store
+from tpi_chart.storage.repositories import fold
 
 
 def document_json(document: ProcedureDocument) -> str:

@@ -1,9 +1,9 @@
 """Checks of what SQLite cannot see: signed content that no longer matches its signature, the
 audit chain against the clinic registry kept outside the database, dropped protection triggers.
 
-`verify_clinic` is what `tpi-chart audit verify` runs (everything, read-only). `check_signed_at_open`
-runs at start-up within a small time budget, continuing where the last start stopped, so a large
-clinic is covered over several starts without slowing one down.
+`verify_clinic` is what `tpi-chart audit verify` runs (everything, read-only).
+`check_signed_at_open` runs at start-up within a small time budget, continuing where the last
+start stopped, so a large clinic is covered over several starts without slowing one down.
 """
 
 from __future__ import annotations

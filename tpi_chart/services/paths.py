@@ -8,6 +8,7 @@ The audit key folder: `TPI_CHART_KEY_DIR`, else `platformdirs.user_config_dir("t
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -126,7 +127,6 @@ def make_private_folder(folder: Path) -> None:
         current = current.parent
     folder.mkdir(parents=True, exist_ok=True)
     for created in missing:
-        try:
+        # A file system without permissions (FAT) cannot do better.
+        with contextlib.suppress(OSError):
             created.chmod(PRIVATE_FOLDER)
-        except OSError:  # pragma: no cover - a file system without permissions (FAT)
-            pass

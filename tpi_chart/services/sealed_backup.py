@@ -15,6 +15,7 @@ on another machine asks for the passphrase itself (terminal, or one line on stdi
 from __future__ import annotations
 
 import base64
+import ctypes
 import hashlib
 import io
 import json
@@ -162,8 +163,10 @@ def write_private_atomically(path: Path, data: bytes) -> None:
     try:
         if fd is not None:
             _write_all(fd, data)
-            os.link(f"/proc/self/fd/{fd}", temp)
-        else:
+            if not _link_unnamed(fd, temp):  # then write it again, named
+                os.close(fd)
+                fd = None
+        if fd is None:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             _write_all(fd, data)
         os.close(fd)
@@ -179,6 +182,27 @@ def write_private_atomically(path: Path, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+_AT_FDCWD = -100
+_AT_SYMLINK_FOLLOW = 0x400
+
+
+def _link_unnamed(fd: int, target: Path) -> bool:
+    """Give the unnamed O_TMPFILE file `fd` the name `target` (linkat through /proc, which
+    os.link cannot do: it would link the /proc symlink itself)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        result = libc.linkat(
+            _AT_FDCWD,
+            f"/proc/self/fd/{fd}".encode(),
+            _AT_FDCWD,
+            os.fsencode(target),
+            _AT_SYMLINK_FOLLOW,
+        )
+    except (OSError, AttributeError):
+        return False
+    return int(result) == 0
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -7,6 +7,7 @@ caller only after COMMIT has returned (`transaction()`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -249,10 +250,8 @@ def open_database(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
     elif not path.exists():
         # Created by us, owner-only, before SQLite creates it with the umask's permissions (its
         # -wal and -shm take the database file's); the records are PHI.
-        try:
+        with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        except FileExistsError:
-            pass
     conn = connect(path, busy_timeout_ms)
     try:
         if existing and 0 < version < SCHEMA_VERSION:

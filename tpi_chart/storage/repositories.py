@@ -49,7 +49,6 @@ from tpi_chart.storage.errors import (
     translate,
 )
 from tpi_chart.storage.instance_lock import InstanceLock
-from tpi_chart.storage.migrations import MIGRATIONS
 from tpi_chart.storage.interfaces import (
     HistoryRecord,
     PatientRecord,
@@ -58,6 +57,7 @@ from tpi_chart.storage.interfaces import (
     SignedSnapshot,
     SiteRecord,
 )
+from tpi_chart.storage.migrations import MIGRATIONS
 from tpi_chart.storage.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,8 @@ def _iso_date(token: str) -> str:
 
 def _version(row: sqlite3.Row) -> int:
     # A database opened read-only is not migrated: before schema v7 every row is version 1.
-    return int(row["version"]) if "version" in row.keys() else 1
+    columns: list[str] = row.keys()  # sqlite3.Row's `in` tests values, not column names
+    return int(row["version"]) if "version" in columns else 1
 
 
 def _stale(entity: str, entity_id: int, expected: int, current: int) -> StaleRecord:
