@@ -16,7 +16,12 @@ import platformdirs
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, require
 from tpi_chart.services.auth import AuthService
-from tpi_chart.services.backup import BackupService
+from tpi_chart.services.backup import (
+    DEFAULT_KEEP_DAILY,
+    DEFAULT_KEEP_WEEKLY,
+    AutomaticBackups,
+    BackupService,
+)
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
@@ -36,6 +41,9 @@ CLINIC_PHONE = "clinic_phone"
 EXPORT_FOLDER = "export_folder"
 PAGE_SIZE = "page_size"
 IDLE_LOCK_MINUTES = "idle_lock_minutes"
+BACKUP_FOLDER = "backup_folder"
+BACKUP_KEEP_DAILY = "backup_keep_daily"
+BACKUP_KEEP_WEEKLY = "backup_keep_weekly"
 DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
@@ -248,6 +256,19 @@ class Services:
         from tpi_chart.services.notes import NoteService
 
         return NoteService(self.store, self.charting, self.settings, self.user)
+
+    @cached_property
+    def automatic_backups(self) -> AutomaticBackups:
+        """Rotating encrypted backups (settings `backup_folder`, `backup_keep_daily`,
+        `backup_keep_weekly`; defaults: the per-user backup folder, 14 daily + 8 weekly)."""
+        get = self.store.settings.get
+        folder = get(BACKUP_FOLDER)
+        return AutomaticBackups(
+            self.backups,
+            Path(folder) if folder else None,
+            int(get(BACKUP_KEEP_DAILY) or DEFAULT_KEEP_DAILY),
+            int(get(BACKUP_KEEP_WEEKLY) or DEFAULT_KEEP_WEEKLY),
+        )
 
     def as_user(self, user: str | User) -> Services:
         """The same open database, with every change audited under `user` (after a sign-in or

@@ -117,6 +117,17 @@ def seal(files: dict[str, bytes], key: BackupKey, clinic_id: str) -> bytes:
 def unseal(data: bytes, passphrase: str, name: str = "backup") -> dict[str, bytes]:
     """The files of a sealed backup; InvalidInput naming the problem for a damaged file or a
     wrong passphrase (which AES-GCM cannot tell apart from tampering)."""
+    return _unseal(data, name, passphrase=passphrase)
+
+
+def unseal_with_key(data: bytes, key: BackupKey, name: str = "backup") -> dict[str, bytes]:
+    """`unseal` with the clinic's stored key (verifying an automatic backup)."""
+    return _unseal(data, name, key=key)
+
+
+def _unseal(
+    data: bytes, name: str, *, passphrase: str | None = None, key: BackupKey | None = None
+) -> dict[str, bytes]:
     try:
         if not data.startswith(MAGIC):
             raise ValueError("not a TPI Chart backup")
@@ -127,9 +138,11 @@ def unseal(data: bytes, passphrase: str, name: str = "backup") -> dict[str, byte
         kdf = header["kdf"]
         if header.get("format") != FORMAT or kdf.get("name") != "scrypt":
             raise ValueError(f"unknown backup format {header.get('format')!r}")
-        key = BackupKey.derive(
-            passphrase, base64.b64decode(kdf["salt"]), int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
-        )
+        salt = base64.b64decode(kdf["salt"])
+        if key is None or key.salt != salt:
+            if passphrase is None:
+                raise ValueError("it was made with another backup passphrase")
+            key = BackupKey.derive(passphrase, salt, int(kdf["n"]), int(kdf["r"]), int(kdf["p"]))
         nonce = base64.b64decode(header["nonce"])
         body = data[offset + 4 + length :]
     except (ValueError, KeyError, TypeError, struct.error) as error:

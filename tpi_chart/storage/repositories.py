@@ -1185,8 +1185,11 @@ class SqliteStore:
             try:
                 self.conn.backup(memory)
                 problems = integrity_problems(memory)
-                memory.execute("PRAGMA journal_mode = DELETE")
-                return memory.serialize(), problems
+                data = bytearray(memory.serialize())
+                # Header bytes 18-19 still say WAL (copied from the live file): a stand-alone
+                # copy is a rollback-journal database, readable without -wal/-shm files.
+                data[18:20] = b"\x01\x01"
+                return bytes(data), problems
             except sqlite3.Error as error:
                 raise translate(error, self.path) from error
 
