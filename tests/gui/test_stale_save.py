@@ -4,6 +4,7 @@ current record."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,10 @@ def test_a_stale_patient_form_is_refused_with_what_changed_and_a_reload(
     assert "patient.allergies" in form.general_error.text()
     assert "not saved" in form.general_error.text()
     assert form.reload_button.isVisible()
+    if os.environ.get("TPI_CHART_SCREENSHOTS"):
+        page.resize(1366, 768)
+        qtbot.wait(200)
+        page.grab().save(str(Path(__file__).parents[2] / "docs/screenshots/stale-patient-1366.png"))
     assert "latex" in theirs.patients.by_mrn("D1001").patient.allergies  # not erased
     qtbot.mouseClick(form.reload_button, Qt.MouseButton.LeftButton)
     assert "latex" in form.allergies.text()

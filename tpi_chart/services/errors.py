@@ -31,7 +31,8 @@ class StaleEdit(DomainError):
     def __init__(self, what: str, changed: tuple[str, ...]) -> None:
         fields = ", ".join(changed) if changed else "its record"
         super().__init__(
-            f"{what} was changed elsewhere after you opened it ({fields}); your change was not "
+            f"{what[:1].upper()}{what[1:]} was changed elsewhere after you opened it ({fields}); "
+            "your change was not "
             "saved, so nothing was overwritten. Reload to see the current record, then make "
             "your change again."
         )

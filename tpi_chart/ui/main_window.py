@@ -368,6 +368,11 @@ class MainWindow(QMainWindow):
             return
         now = datetime.now(UTC)
         self.backup_label.setText(state.age_text(now))
+        # The status bar's messages would otherwise squeeze it to a few letters.
+        text = self.backup_label.text()
+        self.backup_label.setMinimumWidth(
+            self.backup_label.fontMetrics().horizontalAdvance(text) + 24
+        )
         self.backup_label.setProperty("role", "error" if state.needs_warning(now) else "")
         repolish(self.backup_label)
 
