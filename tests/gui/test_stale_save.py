@@ -27,9 +27,11 @@ def two(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("stale")
     path = tmp_path / "chart.db"
-    with open_services(path, "front-desk", seed_demo_if_new=True) as one:
-        with open_services(path, "nurse") as other:
-            yield one, other
+    with (
+        open_services(path, "front-desk", seed_demo_if_new=True) as one,
+        open_services(path, "nurse") as other,
+    ):
+        yield one, other
 
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")

@@ -3,9 +3,9 @@
 With `synchronous=FULL` in WAL mode SQLite fsyncs the -wal at every COMMIT, and a checkpoint
 fsyncs the database file before the WAL is reused. So the files as they are right after a save
 returned are what a disk holds after that fsync; a power cut during the next save leaves, per
-file being written, any mix of its old sectors, its new sectors and garbage (SQLite's crash VFS,
-src/test6.c: each unsynced write is written, dropped, or turned into garbage; under SQLite's "powersafe
-overwrite" assumption only the bytes a write changes can be damaged), with the other
+file being written, any mix of its old sectors, its new sectors and garbage (SQLite's crash
+VFS, src/test6.c: each unsynced write is written, dropped, or turned into garbage; under SQLite's
+"powersafe overwrite" assumption only the bytes a write changes can be damaged), with the other
 file as last synced. Every such state is built from the copies and opened: integrity_check must
 pass, every acknowledged save must be there, the save in flight must be whole or absent, and the
 audit chain must verify.
@@ -13,6 +13,7 @@ audit chain must verify.
 
 from __future__ import annotations
 
+import itertools
 import random
 import shutil
 import sqlite3
@@ -109,7 +110,7 @@ def test_no_acknowledged_save_is_lost_and_nothing_is_corrupt_after_a_power_cut(
         key = key_path(services.store.key_dir, services.store.clinic_id).read_bytes()
     simulated = 0
     checkpoints = 0
-    for before, after in zip(states, states[1:], strict=False):
+    for before, after in itertools.pairwise(states):
         # A cut while the WAL was written: the database file as last synced.
         for _ in range(CUTS_PER_SAVE):
             held = _check(tmp_path / "state", before.db, _sectors(before.wal, after.wal, rng), key)

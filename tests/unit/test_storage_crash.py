@@ -49,8 +49,9 @@ while True:
     n += 1
 """
 
-#: Kills per run. The long mode (reliability.md R1, docs/reliability.md):
-#: TPI_CHART_KILL_ROUNDS=1000 .venv/bin/python -m pytest -p no:xdist tests/unit/test_storage_crash.py
+#: Kills per run. The long mode (reliability.md R1, docs/reliability.md), from the checkout:
+#: TPI_CHART_KILL_ROUNDS=1000 .venv/bin/python -m pytest -p no:xdist \
+#:     tests/unit/test_storage_crash.py
 ROUNDS = int(os.environ.get("TPI_CHART_KILL_ROUNDS", "20"))
 
 
