@@ -357,6 +357,20 @@ def test_a_signed_site_edited_after_dropping_its_trigger_is_reported(
     assert "protection trigger sites_signed_no_update is missing" in out
     assert f"signed procedure {procedure_id}" in out
     assert "no longer matches" in out
+    # Export refuses to put the signature on content nobody signed.
+    code, _, err = run(
+        capsys,
+        "--db",
+        str(db),
+        "export",
+        "--procedure",
+        str(procedure_id),
+        "--out",
+        str(tmp_path / "signed.pdf"),
+    )
+    assert code == 1
+    assert "no longer matches" in err
+    assert not (tmp_path / "signed.pdf").exists()
     # At open, the incremental check finds it too and the commands say so.
     code, _, err = run(
         capsys, "--db", str(db), "export", "--procedure", "1", "--out", str(tmp_path / "x.json")

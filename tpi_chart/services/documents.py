@@ -281,7 +281,11 @@ class DocumentService:
         return existing.id
 
     def export_json(self, procedure_id: int, path: Path) -> Path:
-        """Write `document(procedure_id)` as JSON to `path` atomically; audited as `export`."""
+        """Write `document(procedure_id)` as JSON to `path` atomically; audited as `export`.
+        A signed procedure whose stored content no longer matches its signature is refused."""
+        from tpi_chart.services.integrity import require_signed_intact
+
+        require_signed_intact(self._charting, procedure_id)
         data = document_json(self._charting.document(procedure_id)).encode("utf-8")
         write_audited_export(
             self._store, self._user, self._charting.get(procedure_id), {path: data}, format="json"

@@ -56,6 +56,23 @@ def signed_problem(charting: ChartingService, procedure_id: int) -> str | None:
     return None
 
 
+class SignatureMismatch(DomainError):
+    """A signed procedure's stored content is not what was signed: it is not exported as signed."""
+
+
+def require_signed_intact(charting: ChartingService, procedure_id: int) -> None:
+    """Refuse to export a signed procedure whose stored content no longer matches its
+    signature: the file would show a signature over content nobody signed."""
+    if charting.get(procedure_id).procedure.status != "signed":
+        return
+    problem = signed_problem(charting, procedure_id)
+    if problem is not None:
+        raise SignatureMismatch(
+            f"{problem}; it was not exported. Run `tpi-chart audit verify` and restore the "
+            "latest backup"
+        )
+
+
 def verify_clinic(store: SqliteStore, charting: ChartingService) -> ClinicReport:
     """Everything `audit verify` reports, without writing anything."""
     audit = store.audit.verify()

@@ -118,6 +118,9 @@ class NoteService:
     ) -> ExportedNote:
         """Write the note to ``path`` (atomically) and the JSON to ``path.with_suffix('.json')``;
         audited as ``export``."""
+        from tpi_chart.services.integrity import require_signed_intact
+
+        require_signed_intact(self._charting, procedure_id)  # no signature over altered content
         document = document or self._charting.document(procedure_id)
         pdf = ProcedureNoteRenderer(document, self.options()).render()
         data = document_json(document).encode("utf-8")
