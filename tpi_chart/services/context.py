@@ -276,8 +276,11 @@ class Services:
         also check that person's roles where the services do not take the user per call (the
         clinic settings)."""
         if isinstance(user, User):
-            return build_services(self.store, user.username, actor=user)
-        return build_services(self.store, user)
+            built = build_services(self.store, user.username, actor=user)
+        else:
+            built = build_services(self.store, user)
+        built.integrity_warnings = self.integrity_warnings
+        return built
 
     def close(self) -> None:
         self.store.close()

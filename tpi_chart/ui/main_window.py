@@ -77,6 +77,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.backup_label)
         self._show_backup_age()
         QTimer.singleShot(0, self._first_backup_of_the_day)
+        if services.integrity_warnings:  # what the start-up checks found: never silent
+            self.statusBar().showMessage(
+                f"Integrity check: {services.integrity_warnings[0]}. Run `tpi-chart audit verify`."
+            )
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
