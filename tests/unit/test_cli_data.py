@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import io
 import hashlib
 import json
 import sqlite3
@@ -201,8 +202,14 @@ def test_demo_refuses_to_seed_twice(capsys: pytest.CaptureFixture[str], db: Path
     )
 
 
-def test_backup_then_restore(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path) -> None:
+def test_backup_then_restore(
+    capsys: pytest.CaptureFixture[str],
+    db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     backup = tmp_path / "backup.db"
+    monkeypatch.setattr("sys.stdin", io.StringIO("the clinic backup passphrase\n"))
     code, out, _ = run(capsys, "--db", str(db), "backup", "--out", str(backup))
     assert code == 0
     assert "integrity check ok" in out
@@ -210,6 +217,7 @@ def test_backup_then_restore(capsys: pytest.CaptureFixture[str], db: Path, tmp_p
     conn = sqlite3.connect(db)
     count = conn.execute("SELECT count(*) FROM procedures").fetchone()[0]
     conn.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("the clinic backup passphrase\n"))
     code, out, _ = run(capsys, "--db", str(db), "restore", str(backup))
     assert code == 0
     conn = sqlite3.connect(db)

@@ -4,6 +4,7 @@ command line keeps working while a window has the database open."""
 
 from __future__ import annotations
 
+import io
 import hashlib
 import os
 import signal
@@ -83,9 +84,14 @@ def test_a_second_process_is_refused_with_a_plain_message(
 
 
 def test_the_command_line_works_while_a_window_has_the_database_open(
-    db: Path, holder: subprocess.Popen[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Path,
+    holder: subprocess.Popen[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert cli.main(["--db", str(db), "audit", "verify"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("the clinic backup passphrase\n"))
     assert cli.main(["--db", str(db), "backup", "--out", str(tmp_path / "copy.db")]) == 0
     assert (tmp_path / "copy.db").stat().st_size > 0
     assert "Traceback" not in capsys.readouterr().err

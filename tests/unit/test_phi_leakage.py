@@ -6,6 +6,7 @@ MRN, as the note's file name has, but not the name)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -90,7 +91,9 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
         services.backups.backup(backups / "clinic-backup.db")
         services.patients.search(FAMILY[:5])
         services.charting.copy_forward(services.patients.by_mrn(MRN).id, datetime.now(UTC))  # type: ignore[union-attr]
+    monkeypatch.setattr("sys.stdin", io.StringIO("the clinic backup passphrase\n"))
     assert main(["--db", str(db), "backup", "--out", str(backups / "second.db")]) == 0
+    assert _hits((backups / "second.db").read_bytes()) == []  # encrypted: no PHI in clear
     command_output_2 = capsys.readouterr()
 
     # What was asked for may show the patient; nothing else may.
