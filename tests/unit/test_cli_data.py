@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import getpass
-import io
 import hashlib
+import io
 import json
 import sqlite3
 import subprocess

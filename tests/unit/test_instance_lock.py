@@ -4,8 +4,8 @@ command line keeps working while a window has the database open."""
 
 from __future__ import annotations
 
-import io
 import hashlib
+import io
 import os
 import signal
 import subprocess
