@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +16,7 @@ from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.services.paths import make_private_folder
 from tpi_chart.storage.audit import key_path
 from tpi_chart.storage.interfaces import Store
+from tpi_chart.storage.repositories import check_bytes
 
 
 def _stamp() -> str:
@@ -129,11 +128,8 @@ class BackupService:
         database = files.get(sealed_backup.DATABASE_MEMBER)
         if database is None:
             raise StorageError(f"{file}: holds no database")
-        with closing(sqlite3.connect(":memory:")) as memory:
-            memory.deserialize(database)
-            problems = [str(row[0]) for row in memory.execute("PRAGMA integrity_check")]
-            problems += [str(row) for row in memory.execute("PRAGMA foreign_key_check")]
-        if problems != ["ok"]:
+        problems = check_bytes(database)
+        if problems:
             raise StorageError(f"{file}: the backup failed its check: {'; '.join(problems[:3])}")
 
     def restore(self, file: Path, passphrase: str | None = None) -> Path:

@@ -1250,6 +1250,17 @@ def open_database_readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
 
 
+def check_bytes(database: bytes) -> list[str]:
+    """`integrity_check` and `foreign_key_check` of a database held in memory (a backup being
+    verified): empty when it is sound."""
+    with closing(sqlite3.connect(":memory:")) as memory:
+        try:
+            memory.deserialize(database)
+            return integrity_problems(memory)
+        except sqlite3.Error as error:
+            return [str(error)]
+
+
 def check_file(path: Path) -> list[str]:
     """Identity and integrity of a database file other than the open one (for backup/restore):
     empty when it is a TPI Chart database that passes `integrity_check` and `foreign_key_check`."""
