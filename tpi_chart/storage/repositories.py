@@ -58,6 +58,7 @@ from tpi_chart.storage.interfaces import (
     SiteRecord,
 )
 from tpi_chart.storage.migrations import MIGRATIONS
+from tpi_chart.storage.pki import SqlitePki
 from tpi_chart.storage.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -961,6 +962,7 @@ class SqliteStore:
         self.settings = SqliteSettings(self)
         self.audit = SqliteAudit(self)
         self.users = UserRepository(conn, self.audit)
+        self.pki = SqlitePki(lambda: self.conn, self.audit.record)
         #: Whether this computer's clinic registry knew the database before it was opened: a
         #: registered path is never seeded with the demo clinic (it held a real one).
         self.registered = self._registry() is not None
