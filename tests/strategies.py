@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import (
+    INVISIBLE_IN_NAMES,
     Component,
     Findings,
     Needle,
@@ -31,7 +32,8 @@ text = st.text(
     max_size=20,
 )
 names = st.one_of(
-    text, st.sampled_from(["José", "Nguyễn", "Ødegård", "李", "O'Neil", "Müller-Lüdenscheidt"])
+    text.filter(lambda name: not set(name) & INVISIBLE_IN_NAMES),
+    st.sampled_from(["José", "Nguyễn", "Ødegård", "李", "O'Neil", "Müller-Lüdenscheidt"]),
 )
 volumes = st.floats(min_value=0.1, max_value=20, allow_nan=False).map(lambda v: round(v, 2))
 zones = st.sampled_from([timezone(timedelta(hours=h)) for h in (-8, -7, -5, 0, 1, 5)] + [UTC])

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from tpi_chart import logs
 from tpi_chart.cli import main as cli
+
+#: Every file the app creates (database, -wal, backups, exports, temporary files) is readable by
+#: the clinic's account only: the records are PHI. Set first, before anything is written.
+PRIVATE_UMASK = 0o077
 
 
 def _report_on_terminal(kind: type[BaseException], _error: BaseException, log: Path) -> None:
@@ -19,6 +24,7 @@ def _report_on_terminal(kind: type[BaseException], _error: BaseException, log: P
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     args = cli.build_parser().parse_args(argv)
     try:
         log = logs.configure()

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.users import staff
 from tpi_chart.domain.localdates import clinic_zone, set_clinic_zone
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
@@ -27,7 +28,7 @@ def services(tmp_path: Path) -> Iterator[Any]:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("rules-v2")
     before = clinic_zone()
-    with open_services(tmp_path / "chart.db", "chen") as opened:
+    with open_services(tmp_path / "chart.db", staff("chen")) as opened:
         opened.settings.set_time_zone("America/Denver")
         yield opened
     set_clinic_zone(before)

@@ -166,7 +166,7 @@ class _Refusing:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def update_site(self, site_id: int, site: Any) -> Any:
+    def update_site(self, site_id: int, site: Any, base: Any = None) -> Any:
         from tpi_chart.services.errors import StorageError
 
         raise StorageError("the disk is full; free some space and try again (nothing was saved)")

@@ -20,7 +20,7 @@ from tpi_chart.cli import main as cli
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.storage import audit as audit_log
-from tpi_chart.storage.errors import AuditKeyProblem
+from tpi_chart.storage.errors import AuditKeyProblem, DataLoss
 
 MODULE = "tpi_chart.cli.commands_audit"
 
@@ -123,7 +123,7 @@ def test_an_older_copy_put_in_place_of_the_database_is_detected(
     assert "replaced by an older copy" in out
 
 
-def test_working_on_after_a_rollback_does_not_erase_the_evidence(
+def test_an_older_copy_in_place_is_refused_at_open_and_the_evidence_stays(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = tmp_path / "yesterday.db"
@@ -131,14 +131,12 @@ def test_working_on_after_a_rollback_does_not_erase_the_evidence(
         services.backups.backup(old)
         add_patients(services, 7, 8)
     shutil.copyfile(old, db)
-    with open_services(
-        db, staff("rivera")
-    ) as services:  # the clinic keeps charting on the old copy
-        add_patients(services, 9, 10, 11, 12, 13)
+    with pytest.raises(DataLoss, match="lost changes"):
+        open_services(db, staff("rivera"))  # the clinic cannot chart on the old copy unawares
 
     code, out = verify(db, capsys)
     assert code == 1
-    assert "does not match the anchor" in out
+    assert "replaced by an older copy" in out
 
 
 def test_a_restore_through_the_service_reanchors_and_audits_it(

@@ -83,6 +83,7 @@ def test_an_edited_row_is_named(db: Path, capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().out == (
         "audit trail BROKEN at row 3: row content was changed after it was written "
         "(edited or forged row)\n"
+        "BROKEN: protection trigger audit_no_update is missing (dropped outside TPI Chart)\n"
     )
 
 

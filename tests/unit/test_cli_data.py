@@ -260,7 +260,12 @@ def test_demo_refuses_to_seed_twice(capsys: pytest.CaptureFixture[str], db: Path
     )
 
 
-def test_backup_then_restore(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path) -> None:
+def test_backup_then_restore(
+    capsys: pytest.CaptureFixture[str],
+    db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     backup = tmp_path / "backup.db"
     code, out, _ = run(capsys, "--db", str(db), "--as", "admin", "backup", "--out", str(backup))
     assert code == 0

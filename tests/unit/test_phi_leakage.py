@@ -97,6 +97,7 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
         services.patients.search(FAMILY[:5])
         services.charting.copy_forward(services.patients.by_mrn(MRN).id, datetime.now(UTC))  # type: ignore[union-attr]
     assert main(["--db", str(db), "--as", "admin", "backup", "--out", str(backups / "sec.db")]) == 0
+    assert _hits((backups / "sec.db").read_bytes()) == []  # encrypted: no PHI in clear
     command_output_2 = capsys.readouterr()
 
     # What was asked for may show the patient; nothing else may.

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.users import staff
 from tpi_chart.domain.localdates import clinic_zone, set_clinic_zone
 from tpi_chart.domain.models import Component, Preparation, Procedure, ProcedureDocument, Site
 from tpi_chart.domain.rules import evaluate
@@ -24,7 +25,7 @@ DENVER = ZoneInfo("America/Denver")
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     before = clinic_zone()
-    opened = open_services(tmp_path / "clinic.db", "ma.rivera")
+    opened = open_services(tmp_path / "clinic.db", staff("ma.rivera"))
     opened.settings.set_time_zone("America/Denver")
     yield opened
     opened.close()

@@ -172,22 +172,33 @@ def test_import_is_all_or_nothing(services: Services, tmp_path: Path) -> None:
     assert audit_count(services) == 0
 
 
-def test_import_updates_a_known_patient_only_when_different(
+def test_import_changes_a_known_patient_only_when_asked_and_field_by_field(
     services: Services, tmp_path: Path
 ) -> None:
-    services.documents.import_documents([REFERENCE])
-    services.documents.import_documents([REFERENCE])
+    first = services.documents.import_documents([REFERENCE])
+    assert services.documents.import_documents([REFERENCE]) == first  # already imported
     actions = [(r.action, r.entity) for r in services.store.audit.rows()]
     assert actions.count(("create", "patient")) == 1
     assert ("update", "patient") not in actions
     changed = json.loads(REFERENCE.read_text())
     changed["patient"]["weight_kg"] = 66.0
+    changed["patient"]["sex"] = "other"
     path = tmp_path / "changed.json"
     path.write_text(json.dumps(changed))
-    services.documents.import_documents([path])
-    assert services.patients.by_mrn("D1001").patient.weight_kg == 66.0  # type: ignore[union-attr]
-    actions = [(r.action, r.entity) for r in services.store.audit.rows()]
-    assert actions.count(("update", "patient")) == 1
+    result = services.documents.import_detailed([path])
+    stored = services.patients.by_mrn("D1001")
+    assert stored is not None
+    assert stored.patient.weight_kg != 66.0
+    assert any("patient.weight_kg" in note and "--update-patient" in note for note in result.notes)
+    services.documents.import_documents([path], update_patient=True)
+    stored = services.patients.by_mrn("D1001")
+    assert stored is not None
+    assert stored.patient.weight_kg == 66.0
+    assert stored.patient.sex == "other"
+    updates = [
+        r for r in services.store.audit.rows() if (r.action, r.entity) == ("update", "patient")
+    ]
+    assert sorted(json.loads(r.after or "{}").popitem()[0] for r in updates) == ["sex", "weight_kg"]
 
 
 def test_a_signed_document_is_stored_as_an_external_record_and_frozen(

@@ -54,7 +54,10 @@ while True:
     n += 1
 """
 
-ROUNDS = 20
+#: Kills per run. The long mode (reliability.md R1, docs/reliability.md), from the checkout:
+#: TPI_CHART_KILL_ROUNDS=1000 .venv/bin/python -m pytest -p no:xdist \
+#:     tests/unit/test_storage_crash.py
+ROUNDS = int(os.environ.get("TPI_CHART_KILL_ROUNDS", "20"))
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.paths import resolve_db_path
-from tpi_chart.storage.errors import StorageError
+from tpi_chart.storage.errors import ReadOnlyDatabase, StorageError
 
 
 class NotSignedIn(InvalidInput):
@@ -67,7 +67,9 @@ def required_username(args: argparse.Namespace) -> str:
     return username
 
 
-def authenticate(args: argparse.Namespace, auth: AuthService) -> tuple[User, str]:
+def authenticate(
+    args: argparse.Namespace, auth: AuthService, *, record: bool = True
+) -> tuple[User, str]:
     """The person named by `--as`, signed in with their password: (user, password). Raises
     NotSignedIn (exit 2) when `--as` is missing or the sign-in fails, AccountLocked while the
     account is locked out."""
@@ -79,7 +81,7 @@ def authenticate(args: argparse.Namespace, auth: AuthService) -> tuple[User, str
             f"--as: no password for {username!r}; type it at the prompt, or give it as one line "
             "on standard input"
         ) from None
-    user = auth.login(username, password)
+    user = auth.login(username, password) if record else auth.check_password(username, password)
     if user is None:
         raise NotSignedIn(
             f"--as: sign-in as {username!r} failed (wrong username or password, or the account "
@@ -103,13 +105,40 @@ def database_path(args: argparse.Namespace, db: str | None = None) -> Path:
 
 
 @contextmanager
-def signed_in(args: argparse.Namespace, db: str | None = None) -> Iterator[Session]:
+def signed_in(
+    args: argparse.Namespace,
+    db: str | None = None,
+    *,
+    rescue: bool = False,
+    for_restore: bool = False,
+) -> Iterator[Session]:
     """Check `--as` is given, open the existing database (never create one: nobody could sign
-    in to a new file), sign in, and yield the services for that person."""
+    in to a new file), sign in, and yield the services for that person.
+
+    `rescue`: on a read-only database, file system or medium, open it read-only instead of
+    refusing (export and backup work; the sign-in is checked but, like everything else, not
+    recorded). `for_restore`: open a database whose registry shows it emptied or rolled back,
+    which is what a restore is for. Start-up integrity warnings are printed, never dropped."""
     required_username(args)
     path = database_path(args, db)
     if not path.exists():
         raise StorageError(f"{path}: no such database; check --db or TPI_CHART_DB")
-    with open_services(path) as anonymous:
-        user, password = authenticate(args, anonymous.auth)
+    try:
+        opened = open_services(path, for_restore=for_restore)
+    except ReadOnlyDatabase:
+        if not rescue:
+            raise
+        opened = open_services(path, readonly=True)
+        print(
+            f"tpi-chart: note: the database {path} is read-only; it was opened for reading only "
+            "and this command is not recorded in its audit trail",
+            file=sys.stderr,
+        )
+    with opened as anonymous:
+        for warning in anonymous.integrity_warnings:
+            print(f"tpi-chart: warning: {warning}; run `tpi-chart audit verify`", file=sys.stderr)
+        if getattr(anonymous.store, "readonly", False):
+            user, password = authenticate(args, anonymous.auth, record=False)
+        else:
+            user, password = authenticate(args, anonymous.auth)
         yield Session(anonymous.as_user(user), user, password)

@@ -2,8 +2,11 @@
 
 `verify` walks the HMAC chain and checks its tail against the anchor kept beside the key (rows
 removed from the end, an older copy put in place of the database): "audit trail intact: N rows"
-(exit 0) or "audit trail BROKEN at row S: <why>" (exit 1). Like every command it takes the
-single-instance lock, so it refuses while a TPI Chart window has the database open.
+(exit 0) or "audit trail BROKEN at row S: <why>" (exit 1); then every other loss the clinic
+registry or the signatures show ("BROKEN: …": an emptied or shortened database, another clinic in
+its place, a signed procedure whose stored content no longer matches its signature, a dropped
+protection trigger). It opens the database read-only: it changes nothing it checks, and needs no
+sign-in (it shows no patient data).
 `show` (for an administrator signed in with `--as`) prints a readable table: time, user,
 action, entity, patient MRN and a summary of what changed, filtered by MRN and/or a date range
 (UTC dates, inclusive).
@@ -20,10 +23,13 @@ from typing import Any
 
 from tpi_chart.cli.auth import signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
+from tpi_chart.services.access import INTEGRITY_CHECK
+from tpi_chart.services.charting import ChartingService
+from tpi_chart.services.integrity import verify_clinic
 from tpi_chart.services.paths import key_dir, resolve_db_path
 from tpi_chart.storage.audit import AuditRow, decode
 from tpi_chart.storage.errors import StorageError
-from tpi_chart.storage.repositories import SqliteStore, open_store
+from tpi_chart.storage.repositories import SqliteStore, is_read_only_place, open_store_readonly
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -74,7 +80,10 @@ def _store(args: argparse.Namespace) -> Iterator[SqliteStore]:
     path = resolve_db_path(getattr(args, "db", None))
     if not path.exists():
         raise StorageError(f"{path}: no such database; check --db or TPI_CHART_DB")
-    store = open_store(path, key_dir())
+    # Read-only: checking must change nothing it checks, and it must work on a read-only disk.
+    store = open_store_readonly(path, key_dir())
+    if is_read_only_place(path):
+        print(f"note: the database {path} is read-only; reading only", file=sys.stderr)
     try:
         yield store
     finally:
@@ -84,15 +93,20 @@ def _store(args: argparse.Namespace) -> Iterator[SqliteStore]:
 def run_verify(args: argparse.Namespace) -> int:
     try:
         with _store(args) as store:
-            report = store.audit.verify()
+            clinic = verify_clinic(store, ChartingService(store, INTEGRITY_CHECK))
     except StorageError as error:
         print(f"tpi-chart audit verify: {error}", file=sys.stderr)
         return EXIT_ERROR
+    report = clinic.audit
     if report.ok:
         print(f"audit trail intact: {report.rows_checked} rows")
-        return EXIT_OK
-    print(f"audit trail BROKEN at row {report.first_broken_seq}: {report.reason}")
-    return EXIT_ERROR
+    else:
+        print(f"audit trail BROKEN at row {report.first_broken_seq}: {report.reason}")
+    for problem in clinic.problems:
+        print(f"BROKEN: {problem}")
+    if clinic.signed_checked and not any("signed procedure" in p for p in clinic.problems):
+        print(f"signed procedures: {clinic.signed_checked} match their signatures")
+    return EXIT_OK if clinic.ok else EXIT_ERROR
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -45,6 +45,12 @@ def register(subparsers: Any) -> None:
         "are checked first: if any is invalid, nothing is stored.",
     )
     imp.add_argument("files", nargs="+", metavar="FILE.json", type=Path)
+    imp.add_argument(
+        "--update-patient",
+        action="store_true",
+        help="apply the documents' patient details (name, sex, weight...) to the stored patient "
+        "(each change audited); without it the stored details are kept. Allergies always merge.",
+    )
     imp.set_defaults(handler=run_import)
 
     export = subparsers.add_parser(
@@ -70,10 +76,17 @@ def register(subparsers: Any) -> None:
 
     backup = subparsers.add_parser(
         "backup",
-        help="consistent online backup of the database",
-        description="Copy the database with SQLite's online backup API and check the copy.",
+        help="encrypted backup of the database and its keys",
+        description="Copy the database with SQLite's online backup API, check the copy, and "
+        "write it with the audit key as one AES-256-GCM encrypted file under the clinic's backup "
+        "passphrase (asked for when none is set; read from the terminal or one stdin line).",
     )
-    backup.add_argument("--out", type=Path, required=True, metavar="FILE")
+    backup.add_argument("--out", type=Path, metavar="FILE")
+    backup.add_argument(
+        "--set-passphrase",
+        action="store_true",
+        help="set the clinic's backup passphrase (asked twice on a terminal, or one stdin line)",
+    )
     backup.set_defaults(handler=run_backup)
 
     restore = subparsers.add_parser(
@@ -106,9 +119,16 @@ def _guarded(run: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
-def _open(args: argparse.Namespace, db: str | None = None) -> AbstractContextManager[Session]:
-    """The database, for the person signed in with `--as`."""
-    return signed_in(args, db)
+def _open(
+    args: argparse.Namespace,
+    db: str | None = None,
+    *,
+    rescue: bool = False,
+    for_restore: bool = False,
+) -> AbstractContextManager[Session]:
+    """The database, for the person signed in with `--as` (`rescue`: read-only when it cannot
+    be written; see `cli.auth.signed_in`)."""
+    return signed_in(args, db, rescue=rescue, for_restore=for_restore)
 
 
 def run_schema(args: argparse.Namespace) -> int:
@@ -125,9 +145,13 @@ def run_import(args: argparse.Namespace) -> int:
         if problems:
             raise InvalidInput(problems)
         with _open(args) as session:
-            ids = session.services.documents.import_documents(list(args.files))
-        for procedure_id in ids:
+            result = session.services.documents.import_detailed(
+                list(args.files), update_patient=args.update_patient
+            )
+        for procedure_id in result.ids:
             print(procedure_id)
+        for note in result.notes:
+            print(f"tpi-chart import: {note}", file=sys.stderr)
         return EXIT_OK
 
     return _guarded(run)
@@ -172,7 +196,7 @@ def run_export(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     def run() -> int:
-        with _open(args) as session:
+        with _open(args, rescue=True) as session:
             exporter(session.services, args.procedure, out)
         print(out)
         return EXIT_OK
@@ -198,11 +222,41 @@ def run_demo(args: argparse.Namespace) -> int:
     return _guarded(run)
 
 
+def read_passphrase(prompt: str, *, confirm: bool = False) -> str:
+    """The passphrase from the terminal (not echoed), or one line of stdin; never argv, where
+    other users of the machine could read it."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass(prompt)
+        if confirm and getpass.getpass("again: ") != first:
+            raise InvalidInput(["backup.passphrase: the two entries differ; nothing was changed"])
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def run_backup(args: argparse.Namespace) -> int:
+    if args.out is None and not args.set_passphrase:
+        print("backup: give --out FILE (or --set-passphrase)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
     def run() -> int:
-        with _open(args) as session:
-            out = session.services.backups.backup(args.out)
-        print(f"backup written to {out} (integrity check ok)")
+        with _open(args, rescue=True) as session:
+            services = session.services
+            if args.set_passphrase:
+                services.backups.set_passphrase(
+                    read_passphrase("new backup passphrase: ", confirm=True)
+                )
+                print("backup passphrase set")
+                if args.out is None:
+                    return EXIT_OK
+            passphrase = (
+                None
+                if services.backups.has_passphrase()
+                else read_passphrase("backup passphrase: ", confirm=True)
+            )
+            out = services.backups.backup_sealed(args.out, passphrase)
+        print(f"encrypted backup written to {out} (integrity check ok, read back and verified)")
         return EXIT_OK
 
     return _guarded(run)
@@ -215,8 +269,13 @@ def run_restore(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     def run() -> int:
-        with _open(args) as session:
-            aside = session.services.backups.restore(file)
+        from tpi_chart.services.sealed_backup import is_sealed
+
+        # A restore replaces the content: a database the registry shows as emptied or rolled
+        # back is exactly what it is for.
+        with _open(args, for_restore=True) as session:
+            passphrase = read_passphrase("backup passphrase: ") if is_sealed(file) else None
+            aside = session.services.backups.restore(file, passphrase)
         print(f"restored {file}; the previous database was kept as {aside}")
         return EXIT_OK
 

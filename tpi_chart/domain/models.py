@@ -8,6 +8,7 @@ Extend only by adding optional fields.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -153,10 +154,31 @@ def _not_in_the_future(value: date) -> date:
     return value
 
 
+#: Invisible characters that change how a name reads or sorts (bidirectional overrides and
+#: isolates, marks, zero-width characters): a name shown as "Lopez" must be stored as "Lopez".
+#: (Zero-width joiners stay allowed: some scripts need them.)
+INVISIBLE_IN_NAMES = frozenset(
+    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+def _plain_name(value: str) -> str:
+    for char in value:
+        if char in INVISIBLE_IN_NAMES or unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            raise ValueError(
+                f"contains an invisible control or text-direction character (U+{ord(char):04X}); "
+                "type the name as it is written"
+            )
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_plain_name)]
+
+
 class Patient(Model):
     mrn: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
-    family_name: NonEmpty
-    given_name: NonEmpty
+    family_name: Name
+    given_name: Name
     birth_date: Annotated[Day, AfterValidator(_not_in_the_future)]
     sex: Sex
     weight_kg: Annotated[float, Field(ge=0.1, le=400)] | None = None

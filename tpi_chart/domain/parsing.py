@@ -26,6 +26,37 @@ def _refuse_constant(constant: str) -> None:
     raise _NotJsonNumber(f"{constant} is not a number in JSON")
 
 
+class _Object(dict[str, object]):
+    """A JSON object that remembers the keys it was given more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, object]]) -> _Object:
+    result = _Object()
+    seen: list[str] = []
+    for key, value in pairs:
+        if key in result and key not in seen:
+            seen.append(key)
+        result[key] = value
+    result.duplicates = tuple(seen)
+    return result
+
+
+def _duplicate_keys(value: object, path: str = "") -> list[str]:
+    """The path of every key given twice in one object (json keeps the last one silently: a
+    second `"allergies"` or `"mrn"` would win unseen)."""
+    found: list[str] = []
+    if isinstance(value, _Object):
+        found += [f"{path}{key}" for key in value.duplicates]
+        for key, item in value.items():
+            found += _duplicate_keys(item, f"{path}{key}.")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _duplicate_keys(item, f"{path.rstrip('.')}[{index}].")
+    return found
+
+
 def parse_document(raw: bytes, name: str, prefix: str = "") -> Parsed:
     """Parse a file's bytes: (document, []) or (None, problems). `name` names the file in
     problems about the file as a whole; `prefix` goes before each field path."""
@@ -35,7 +66,8 @@ def parse_document(raw: bytes, name: str, prefix: str = "") -> Parsed:
     except UnicodeDecodeError as error:
         return None, [f"{name}: not UTF-8 text (byte {error.start + 1}); save it as UTF-8"]
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_object)
+        duplicates = _duplicate_keys(data)
     except json.JSONDecodeError as error:
         return None, [
             f"{name}: not valid JSON: line {error.lineno} column {error.colno}: {error.msg}"
@@ -46,6 +78,12 @@ def parse_document(raw: bytes, name: str, prefix: str = "") -> Parsed:
         return None, [f"{name}: not valid JSON: {error}"]
     except ValueError:  # Python refuses to convert an integer of thousands of digits
         return None, [f"{name}: not valid JSON: a number has thousands of digits"]
+    if duplicates:
+        return None, [
+            f"{prefix}{path}: given twice in the same object; keep one (which one is meant "
+            "cannot be known)"
+            for path in duplicates
+        ]
     if not isinstance(data, dict):
         return None, [f"{name}: not a procedure document: expected a JSON object"]
     try:

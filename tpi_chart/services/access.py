@@ -114,8 +114,16 @@ SYSTEM_SETUP = User(
     roles=frozenset({"physician", "assistant", "administrator"}),
 )
 
+#: Who reads signed procedures to check them against their signatures (at open and in `audit
+#: verify`, which needs no sign-in and writes nothing): a reader, used for nothing else.
+INTEGRITY_CHECK = User(
+    username="tpi-chart.integrity-check",
+    display_name="TPI Chart integrity check",
+    roles=frozenset({"assistant"}),
+)
+
 #: Usernames no account may take, so the audit trail never confuses a person with these.
-RESERVED_USERNAMES = frozenset({NOBODY.username, SYSTEM_SETUP.username})
+RESERVED_USERNAMES = frozenset({NOBODY.username, SYSTEM_SETUP.username, INTEGRITY_CHECK.username})
 
 
 def allowed(user: User, action: Action) -> bool:

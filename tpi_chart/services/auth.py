@@ -253,6 +253,24 @@ class AuthService:
             self._keys.signed_in(user, password)
         return user
 
+    def check_password(self, username: str, password: str) -> User | None:
+        """Sign-in on a database that cannot be written (the read-only rescue): the same checks
+        as `login` (lockout, password, active account) without recording anything, and without
+        unlocking signing keys: nothing can be signed there."""
+        name = normalise_username(username)
+        now = self._clock()
+        locked_until = self._locked_until(name, now)
+        if locked_until is not None:
+            raise AccountLocked(name, locked_until, now)
+        user = self._users.get(name)
+        stored = self._users.password_hash(name) if user is not None else None
+        if user is None or stored is None:
+            self._verify(self._dummy(), password)
+            return None
+        if not self._verify(stored, password) or not user.active:
+            return None
+        return user
+
     def locked_until(self, username: str) -> datetime | None:
         return self._locked_until(normalise_username(username), self._clock())
 

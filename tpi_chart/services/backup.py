@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import platformdirs
+
 from tpi_chart.domain.users import User
+from tpi_chart.services import sealed_backup
 from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.errors import InvalidInput, StorageError
+from tpi_chart.services.paths import make_private_folder
+from tpi_chart.storage.audit import key_path
 from tpi_chart.storage.interfaces import Store
+from tpi_chart.storage.repositories import check_bytes
 
 
 def _stamp() -> str:
@@ -46,12 +55,91 @@ class BackupService:
             os.replace(temp, out)
         finally:
             temp.unlink(missing_ok=True)
-        self._store.audit.record(
-            user=self._user, action="backup", entity="database", after={"file": str(out)}
-        )
+        if not self._store.readonly:  # a rescue of a read-only database cannot record it
+            self._store.audit.record(
+                user=self._user, action="backup", entity="database", after={"file": str(out)}
+            )
         return out
 
-    def restore(self, file: Path) -> Path:
+    def set_passphrase(self, passphrase: str) -> None:
+        """Set the clinic's backup passphrase (first run, or a change): its derived key is kept
+        0600 in the key folder so automatic backups need nobody to type it. Audited (not the
+        passphrase)."""
+        key = sealed_backup.BackupKey.derive(sealed_backup.check_passphrase(passphrase))
+        sealed_backup.save_key(self._store.key_dir, self._store.clinic_id, key)
+        if not self._store.readonly:
+            self._store.audit.record(
+                user=self._user,
+                action="settings",
+                entity="setting",
+                after={"backup_passphrase": "set"},
+            )
+
+    def has_passphrase(self) -> bool:
+        return sealed_backup.load_key(self._store.key_dir, self._store.clinic_id) is not None
+
+    def backup_sealed(self, out: Path, passphrase: str | None = None) -> Path:
+        """One encrypted file (`sealed_backup`) holding the database and the audit key: enough
+        to bring the clinic back on a new machine. The copy is taken into memory through the
+        online backup API and checked (integrity_check, foreign_key_check) before anything is
+        written; the file is built unnamed and linked into place whole, so an interrupted backup
+        leaves nothing. It is then read back and opened with the key to verify it. Audited as
+        `backup` (not on a read-only rescue, which cannot record it)."""
+        out = out.expanduser().absolute()
+        if out == self._store.path.absolute():
+            raise InvalidInput([f"{out}: that is the database itself; choose another file"])
+        if out.is_dir():
+            raise InvalidInput([f"{out}: is a folder; give a file name"])
+        if passphrase is not None:
+            key = sealed_backup.BackupKey.derive(sealed_backup.check_passphrase(passphrase))
+        else:
+            stored = sealed_backup.load_key(self._store.key_dir, self._store.clinic_id)
+            if stored is None:
+                raise InvalidInput(
+                    [
+                        "backup.passphrase: no backup passphrase is set for this clinic; set one "
+                        "(`tpi-chart backup --set-passphrase`) or give it when asked"
+                    ]
+                )
+            key = stored
+        database, problems = self._store.snapshot()
+        if problems:
+            raise StorageError(
+                f"the backup copy failed its check and was not written: {'; '.join(problems[:3])}"
+            )
+        files = {sealed_backup.DATABASE_MEMBER: database}
+        audit_key = key_path(self._store.key_dir, self._store.clinic_id)
+        if audit_key.exists():
+            files[f"keys/{audit_key.name}"] = audit_key.read_bytes()
+        data = sealed_backup.seal(files, key, self._store.clinic_id)
+        sealed_backup.write_private_atomically(out, data)
+        if out.read_bytes() != data:
+            out.unlink(missing_ok=True)
+            raise StorageError(f"{out}: the backup read back differently and was removed")
+        if not self._store.readonly:
+            self._store.audit.record(
+                user=self._user,
+                action="backup",
+                entity="database",
+                after={"file": str(out), "encrypted": True},
+            )
+        return out
+
+    def verify_sealed(self, file: Path) -> None:
+        """Open a written backup with the clinic's key and check its database
+        (integrity_check, foreign_key_check): StorageError when it fails."""
+        key = sealed_backup.load_key(self._store.key_dir, self._store.clinic_id)
+        if key is None:
+            raise StorageError("no backup passphrase is set; the backup cannot be verified")
+        files = sealed_backup.unseal_with_key(file.read_bytes(), key, str(file))
+        database = files.get(sealed_backup.DATABASE_MEMBER)
+        if database is None:
+            raise StorageError(f"{file}: holds no database")
+        problems = check_bytes(database)
+        if problems:
+            raise StorageError(f"{file}: the backup failed its check: {'; '.join(problems[:3])}")
+
+    def restore(self, file: Path, passphrase: str | None = None) -> Path:
         """Replace the database's content with `file` after checking it (TPI Chart database,
         integrity_check, foreign_key_check). The current content is kept aside first as
         `<db>.before-restore-<timestamp>`, whose path is returned. Audited as `restore_db`, with
@@ -64,7 +152,10 @@ class BackupService:
         if file == self._store.path.absolute():
             raise InvalidInput([f"{file}: that is the database itself"])
         aside = self._store.path.with_name(f"{self._store.path.name}.before-restore-{_stamp()}")
-        reanchored = self._store.restore_from(file, aside)
+        if sealed_backup.is_sealed(file):
+            reanchored = self._restore_sealed(file, passphrase, aside)
+        else:
+            reanchored = self._store.restore_from(file, aside)
         self._store.audit.record(
             user=self._user,
             action="restore_db",
@@ -72,3 +163,153 @@ class BackupService:
             after={"file": str(file), "previous_kept_as": str(aside), **reanchored},
         )
         return aside
+
+    def _restore_sealed(self, file: Path, passphrase: str | None, aside: Path) -> dict[str, object]:
+        if passphrase is None:
+            raise InvalidInput([f"backup.passphrase: {file} is encrypted; give its passphrase"])
+        files = sealed_backup.unseal(file.read_bytes(), passphrase, str(file))
+        database = files.get(sealed_backup.DATABASE_MEMBER)
+        if database is None:
+            raise InvalidInput([f"{file}: holds no database"])
+        key_dir = self._store.key_dir
+        key_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            if not name.startswith("keys/"):
+                continue
+            target = key_dir / Path(name).name
+            if target.exists() and target.read_bytes() != data:
+                raise StorageError(
+                    f"{target} already holds another audit key for this clinic; the backup was "
+                    "not restored (move that file away if it is stale, then try again)"
+                )
+            if not target.exists():
+                sealed_backup.write_private_atomically(target, data)
+        temp = self._store.path.with_name(f".{self._store.path.name}.restore-{_stamp()}.tmp")
+        try:
+            sealed_backup.write_private_atomically(temp, database)
+            return self._store.restore_from(temp, aside)
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+AUTO_SUFFIX = ".tpibackup"
+DEFAULT_KEEP_DAILY = 14
+DEFAULT_KEEP_WEEKLY = 8
+WARN_AFTER = timedelta(days=2)
+_AUTO_NAME = re.compile(r"^tpi-chart-(\d{8}T\d{6}Z)\.tpibackup$")
+
+
+def default_backup_folder() -> Path:
+    return Path(platformdirs.user_data_dir("tpi-chart", appauthor=False)) / "backups"
+
+
+@dataclass(frozen=True)
+class BackupState:
+    """What the window shows: when the last verified automatic backup was written."""
+
+    last_good: datetime | None
+    passphrase_set: bool
+
+    def age_text(self, now: datetime) -> str:
+        if not self.passphrase_set:
+            return (
+                "No automatic backups: set a backup passphrase (tpi-chart backup --set-passphrase)"
+            )
+        if self.last_good is None:
+            return "No backup yet"
+        hours = (now - self.last_good).total_seconds() / 3600
+        if hours < 1:
+            return "Last backup: less than an hour ago"
+        if hours < 48:
+            return f"Last backup: {int(hours)} h ago"
+        return f"Last backup: {int(hours // 24)} days ago"
+
+    def needs_warning(self, now: datetime) -> bool:
+        return (
+            not self.passphrase_set or self.last_good is None or now - self.last_good > WARN_AFTER
+        )
+
+
+class AutomaticBackups:
+    """Rotating encrypted backups in a per-user folder: on the first sign-in of each day and on
+    closing (the window calls `run`), each read back and opened with the clinic key and its
+    database checked before the older ones are pruned; kept: the newest of each of the last
+    `keep_daily` days and of each of the `keep_weekly` weeks before them."""
+
+    def __init__(
+        self,
+        backups: BackupService,
+        folder: Path | None = None,
+        keep_daily: int = DEFAULT_KEEP_DAILY,
+        keep_weekly: int = DEFAULT_KEEP_WEEKLY,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._backups = backups
+        self.folder = folder or default_backup_folder()
+        self.keep_daily = keep_daily
+        self.keep_weekly = keep_weekly
+        self._clock = clock
+
+    def _existing(self) -> list[tuple[datetime, Path]]:
+        found: list[tuple[datetime, Path]] = []
+        try:
+            entries = list(self.folder.iterdir())
+        except OSError:
+            return []
+        for entry in entries:
+            match = _AUTO_NAME.match(entry.name)
+            if match:
+                moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+                found.append((moment, entry))
+        return sorted(found)
+
+    def state(self) -> BackupState:
+        existing = self._existing()
+        return BackupState(existing[-1][0] if existing else None, self._backups.has_passphrase())
+
+    def due(self) -> bool:
+        """No backup yet today (UTC date): the first sign-in of the day makes one."""
+        existing = self._existing()
+        return not existing or existing[-1][0].date() != self._clock().date()
+
+    def run(self) -> Path | None:
+        """Write, verify and prune; None when no backup passphrase is set (nothing to encrypt
+        with: the window says so). A backup that fails its verification is removed and the
+        error raised."""
+        if not self._backups.has_passphrase():
+            return None
+        make_private_folder(self.folder)
+        now = self._clock()
+        path = self.folder / f"tpi-chart-{now.strftime('%Y%m%dT%H%M%SZ')}{AUTO_SUFFIX}"
+        self._backups.backup_sealed(path)
+        try:
+            self._backups.verify_sealed(path)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        self.prune()
+        return path
+
+    def prune(self) -> list[Path]:
+        existing = self._existing()
+        keep: set[Path] = set()
+        days: dict[date, Path] = {}
+        for moment, path in existing:  # oldest first: the newest of a day wins
+            days[moment.date()] = path
+        daily = sorted(days)[-self.keep_daily :] if self.keep_daily else []
+        keep |= {days[day] for day in daily}
+        weeks: dict[tuple[int, int], Path] = {}
+        oldest_daily = daily[0] if daily else None
+        for moment, path in existing:
+            if oldest_daily is None or moment.date() < oldest_daily:
+                iso = moment.isocalendar()
+                weeks[(iso.year, iso.week)] = path
+        keep |= (
+            {weeks[week] for week in sorted(weeks)[-self.keep_weekly :]}
+            if self.keep_weekly
+            else set()
+        )
+        removed = [path for _, path in existing if path not in keep]
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed

@@ -35,8 +35,14 @@ from tpi_chart.domain.models import (
 )
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, Permissions
-from tpi_chart.services.errors import InvalidInput, NotFound, ProcedureLocked
-from tpi_chart.storage.errors import SignedRecord
+from tpi_chart.services.errors import (
+    InvalidInput,
+    NotFound,
+    ProcedureLocked,
+    StaleEdit,
+    changed_fields,
+)
+from tpi_chart.storage.errors import SignedRecord, StaleRecord
 from tpi_chart.storage.interfaces import ProcedureRecord, SiteRecord, Store
 
 #: Fields `update()` does not change: they have their own methods.
@@ -53,6 +59,7 @@ class StoredSite:
     id: int
     number: int  # 1-based charting order among the non-removed sites
     site: Site
+    version: int = 1  # give the StoredSite back to `update_site` as `base`
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,18 @@ class StoredProcedure:
     patient_id: int
     procedure: Procedure  # sites: the non-removed ones in number order
     site_ids: tuple[int, ...]  # aligned with procedure.sites
+    version: int = 1  # of the header and preparations (give it back as `base`)
+    site_versions: tuple[int, ...] = ()  # aligned with site_ids
+
+    def stored_sites(self) -> list[StoredSite]:
+        """The sites as StoredSite, in number order."""
+        versions = self.site_versions or (1,) * len(self.site_ids)
+        return [
+            StoredSite(site_id, number, site, version)
+            for number, (site_id, site, version) in enumerate(
+                zip(self.site_ids, self.procedure.sites, versions, strict=True), start=1
+            )
+        ]
 
 
 @dataclass(frozen=True)
@@ -74,11 +93,32 @@ class ProcedureSummary:
 
 
 def _stored(record: ProcedureRecord) -> StoredProcedure:
-    return StoredProcedure(record.id, record.patient_id, record.procedure, record.site_ids)
+    return StoredProcedure(
+        record.id,
+        record.patient_id,
+        record.procedure,
+        record.site_ids,
+        record.version,
+        record.site_versions,
+    )
 
 
 def _stored_site(record: SiteRecord) -> StoredSite:
-    return StoredSite(record.id, record.number, record.site)
+    return StoredSite(record.id, record.number, record.site, record.version)
+
+
+_HEADER_ONLY = {"sites", "signature", "addenda"}
+
+
+def _stale_procedure(base: StoredProcedure, current: ProcedureRecord) -> StaleEdit:
+    return StaleEdit(
+        f"procedure {current.id}",
+        changed_fields(
+            "procedure",
+            base.procedure.model_dump(mode="json", exclude=_HEADER_ONLY),
+            current.procedure.model_dump(mode="json", exclude=_HEADER_ONLY),
+        ),
+    )
 
 
 def _validate_procedure(data: dict[str, Any]) -> Procedure:
@@ -303,13 +343,36 @@ class ChartingService:
         )
         return self.create(patient_id, procedure)
 
-    def update(self, procedure_id: int, changes: dict[str, Any]) -> StoredProcedure:
+    @contextmanager
+    def _stale_as_domain_error(
+        self, procedure_id: int, base: StoredProcedure | None
+    ) -> Iterator[None]:
+        try:
+            yield
+        except StaleRecord as error:
+            if base is None:  # pragma: no cover - only a versioned write can be stale
+                raise
+            raise _stale_procedure(base, self._record(procedure_id)) from error
+
+    def _check_base(self, record: ProcedureRecord, base: StoredProcedure | None) -> None:
+        if base is not None and base.version != record.version:
+            raise _stale_procedure(base, record)
+
+    def update(
+        self,
+        procedure_id: int,
+        changes: dict[str, Any],
+        base: StoredProcedure | None = None,
+    ) -> StoredProcedure:
         """Change header fields (pain, checklist, consent, time-out, status planned ⇄
         in_progress, complications…). Validated through the model: bad values raise
         InvalidInput with one `procedure.<field>: …` line each, and nothing is stored.
-        Recording or changing the time-out is charting (physicians only)."""
+        Recording or changing the time-out is charting (physicians only). `base`: the stored
+        copy the edit started from; if the header or preparations were saved elsewhere since,
+        `StaleEdit` names what changed and nothing is stored."""
         self._require("plan")
         record = self._unsigned(procedure_id)
+        self._check_base(record, base)
         problems = [
             f"procedure.{name}: not changed by update; {hint}"
             for name, hint in _NOT_HEADER.items()
@@ -324,23 +387,35 @@ class ChartingService:
         procedure = _validate_procedure(data)
         if procedure.time_out != record.procedure.time_out:
             self._require("chart")
-        with self._locked_as_domain_error(procedure_id):
+        expected = None if base is None else base.version
+        with (
+            self._locked_as_domain_error(procedure_id),
+            self._stale_as_domain_error(procedure_id, base),
+        ):
             return _stored(
-                self._store.procedures.update_header(procedure_id, procedure, self._user)
+                self._store.procedures.update_header(procedure_id, procedure, self._user, expected)
             )
 
     def set_preparations(
-        self, procedure_id: int, preparations: tuple[Preparation, ...]
+        self,
+        procedure_id: int,
+        preparations: tuple[Preparation, ...],
+        base: StoredProcedure | None = None,
     ) -> StoredProcedure:
         self._require("plan")
         record = self._unsigned(procedure_id)
+        self._check_base(record, base)
         data = record.procedure.model_dump()
         data["preparations"] = preparations
         procedure = _validate_procedure(data)
-        with self._locked_as_domain_error(procedure_id):
+        expected = None if base is None else base.version
+        with (
+            self._locked_as_domain_error(procedure_id),
+            self._stale_as_domain_error(procedure_id, base),
+        ):
             return _stored(
                 self._store.procedures.set_preparations(
-                    procedure_id, procedure.preparations, self._user
+                    procedure_id, procedure.preparations, self._user, expected
                 )
             )
 
@@ -368,13 +443,32 @@ class ChartingService:
         with self._locked_as_domain_error(procedure_id):
             return _stored_site(self._store.procedures.add_site(procedure_id, site, self._user))
 
-    def update_site(self, site_id: int, site: Site) -> StoredSite:
+    def update_site(self, site_id: int, site: Site, base: StoredSite | None = None) -> StoredSite:
+        """Store the site's new values. `base`: the stored site the edit started from; if the
+        site was saved elsewhere since, `StaleEdit` names what changed and nothing is stored."""
         current = self._site_record(site_id)
         self._require(_site_action(current.site, site))
         record = self._unsigned(current.procedure_id)
+        if base is not None and base.version != current.version:
+            raise self._stale_site(base, current)
         self._check_preparation(record, site)
-        with self._locked_as_domain_error(current.procedure_id):
-            return _stored_site(self._store.procedures.update_site(site_id, site, self._user))
+        expected = None if base is None else base.version
+        try:
+            with self._locked_as_domain_error(current.procedure_id):
+                return _stored_site(
+                    self._store.procedures.update_site(site_id, site, self._user, expected)
+                )
+        except StaleRecord as error:
+            assert base is not None
+            raise self._stale_site(base, self._site_record(site_id)) from error
+
+    def _stale_site(self, base: StoredSite, current: SiteRecord) -> StaleEdit:
+        return StaleEdit(
+            f"site {current.number}",
+            changed_fields(
+                "site", base.site.model_dump(mode="json"), current.site.model_dump(mode="json")
+            ),
+        )
 
     def remove_site(self, site_id: int) -> None:
         """Soft delete: the row stays (removed = 1), audited; `restore_site` brings it back."""

@@ -15,20 +15,32 @@ import platformdirs
 
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
 from tpi_chart.domain.users import User
-from tpi_chart.services.access import NOBODY, SYSTEM_SETUP, Action, DeniedHook, Permissions
+from tpi_chart.services.access import (
+    INTEGRITY_CHECK,
+    NOBODY,
+    SYSTEM_SETUP,
+    Action,
+    DeniedHook,
+    Permissions,
+)
 from tpi_chart.services.audit_report import AuditReportService
 from tpi_chart.services.auth import AuthService
-from tpi_chart.services.backup import BackupService
+from tpi_chart.services.backup import (
+    DEFAULT_KEEP_DAILY,
+    DEFAULT_KEEP_WEEKLY,
+    AutomaticBackups,
+    BackupService,
+)
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
-from tpi_chart.services.paths import check_location, key_dir, resolve_db_path
+from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_db_path
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.db import BUSY_TIMEOUT_MS
 from tpi_chart.storage.interfaces import Store
-from tpi_chart.storage.repositories import open_store
+from tpi_chart.storage.repositories import open_store, open_store_readonly
 
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
@@ -41,6 +53,9 @@ EXPORT_FOLDER = "export_folder"
 PAGE_SIZE = "page_size"
 IDLE_LOCK_MINUTES = "idle_lock_minutes"
 TIME_ZONE = "time_zone"
+BACKUP_FOLDER = "backup_folder"
+BACKUP_KEEP_DAILY = "backup_keep_daily"
+BACKUP_KEEP_WEEKLY = "backup_keep_weekly"
 DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
@@ -269,6 +284,9 @@ class Services:
     db_path: Path
     store: Store = field(repr=False)
     on_denied: DeniedHook | None = field(default=None, repr=False)
+    #: What the start-up integrity checks found (signed content that no longer matches its
+    #: signature), one line each; shown by the window and the commands, never silently dropped.
+    integrity_warnings: list[str] = field(default_factory=list)
     keychain: KeyChain = field(repr=False, default_factory=KeyChain)
     trust_dir: Path | None = None
 
@@ -290,11 +308,26 @@ class Services:
     def audit_report(self) -> AuditReportService:
         return AuditReportService(self.store, self.user, on_denied=self.on_denied)
 
+    @cached_property
+    def automatic_backups(self) -> AutomaticBackups:
+        """Rotating encrypted backups (settings `backup_folder`, `backup_keep_daily`,
+        `backup_keep_weekly`; defaults: the per-user backup folder, 14 daily + 8 weekly)."""
+        get = self.store.settings.get
+        folder = get(BACKUP_FOLDER)
+        return AutomaticBackups(
+            self.backups,
+            Path(folder) if folder else None,
+            int(get(BACKUP_KEEP_DAILY) or DEFAULT_KEEP_DAILY),
+            int(get(BACKUP_KEEP_WEEKLY) or DEFAULT_KEEP_WEEKLY),
+        )
+
     def as_user(self, user: User) -> Services:
         """The same open database for `user`, the person who just signed in (or unlocked the
         workstation): every change is checked against their roles and audited under their
         name; the keys unlocked at sign-in are shared."""
-        return build_services(self.store, user, keychain=self.keychain, trust_dir=self.trust_dir)
+        built = build_services(self.store, user, keychain=self.keychain, trust_dir=self.trust_dir)
+        built.integrity_warnings = self.integrity_warnings
+        return built
 
     def close(self) -> None:
         self.keychain.forget()
@@ -421,6 +454,8 @@ def open_services(
     seed_demo_if_new: bool = False,
     exclusive: bool = False,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    for_restore: bool = False,
+    readonly: bool = False,
 ) -> Services:
     """Resolve the database path (explicit, $TPI_CHART_DB, per-user default), refuse unsafe
     places, create the folder, open, check and migrate the database, and build the services for
@@ -431,15 +466,33 @@ def open_services(
 
     Refusals are `StorageError`s with a message for the user: `AlreadyOpen` (another window has
     the database), `AuditKeyProblem`, `CorruptDatabase`, `SchemaTooNew`, `NotOurDatabase`,
-    `UnsafeLocation`, `ReadOnlyDatabase`."""
+    `UnsafeLocation`, `ReadOnlyDatabase`, `DataLoss` (the clinic registry beside the key shows
+    the database was emptied, shortened or replaced; `for_restore` skips that refusal: the
+    restore replaces the content). `readonly`: open without writing anything (the rescue of a
+    read-only disk: reading, exporting and backing up work, every write is refused).
+    A database path this computer has a registry entry for is never seeded with the demo."""
     path = resolve_db_path(db_path)
     check_location(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     keys = key_dir()
-    store = open_store(path, keys, exclusive=exclusive, busy_timeout_ms=busy_timeout_ms)
-    services = build_services(store, user if user is not None else NOBODY, trust_dir=keys)
+    signed_in_as = user if user is not None else NOBODY
+    if readonly:
+        return build_services(open_store_readonly(path, keys), signed_in_as, trust_dir=keys)
+    make_private_folder(path.parent)
+    store = open_store(
+        path,
+        keys,
+        exclusive=exclusive,
+        busy_timeout_ms=busy_timeout_ms,
+        for_restore=for_restore,
+    )
+    services = build_services(store, signed_in_as, trust_dir=keys)
     try:
-        if seed_demo_if_new and store.is_empty():
+        from tpi_chart.services.integrity import check_signed_at_open
+
+        services.integrity_warnings = check_signed_at_open(
+            store, ChartingService(store, INTEGRITY_CHECK)
+        )
+        if seed_demo_if_new and store.is_empty() and not store.registered:
             from tpi_chart.services.demo import seed_demo
 
             seed_demo(build_services(store, SYSTEM_SETUP, trust_dir=keys))

@@ -7,18 +7,20 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tpi_chart.domain.canonical import content_hash
-from tpi_chart.domain.models import ExternalSignature, ProcedureDocument
+from tpi_chart.domain.models import ExternalSignature, Patient, Procedure, ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.domain.rules import evaluate
 from tpi_chart.services.charting import ChartingService, StoredProcedure
-from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.errors import InvalidInput, changed_fields
 from tpi_chart.storage.interfaces import Store
+from tpi_chart.storage.repositories import fold
 
 
 def document_json(document: ProcedureDocument) -> str:
@@ -31,9 +33,8 @@ def document_json(document: ProcedureDocument) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, rename over `path`, fsync the folder: a
-    reader sees the old file or the new one, never a partial one."""
+def _private_temp(path: Path, data: bytes) -> Path:
+    """`data` in a 0600 temporary file beside `path`, fsynced (not yet in place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -41,16 +42,31 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    return Path(temp_name)
+
+
+def _sync_folder(folder: Path) -> None:
     if hasattr(os, "O_DIRECTORY"):
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, fsync, rename over `path`, fsync the folder: a
+    reader sees the old file or the new one, never a partial one."""
+    temp = _private_temp(path, data)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
 
 
 def read_document(path: Path, prefix: str = "") -> tuple[ProcedureDocument | None, list[str]]:
@@ -92,23 +108,88 @@ def as_external(document: ProcedureDocument) -> ProcedureDocument:
 def write_audited_export(
     store: Store, user: str, procedure: StoredProcedure, files: Mapping[Path, bytes], **details: Any
 ) -> None:
-    """Write each file atomically and record one `export` audit row naming every file with its
-    SHA-256, all in one transaction: a file that cannot be written leaves no audit row."""
-    with store.transaction():
-        store.audit.record(
-            user=user,
-            action="export",
-            entity="procedure",
-            entity_id=procedure.id,
-            patient_id=procedure.patient_id,
-            procedure_id=procedure.id,
-            after={
-                **details,
-                "files": {str(p): hashlib.sha256(d).hexdigest() for p, d in files.items()},
-            },
-        )
+    """Exports are audited or not written: each file is first written to a private temporary
+    file beside its place (fsynced), then the one `export` audit row naming every file with its
+    SHA-256 commits, and only then are the files renamed into place. If the commit fails (a full
+    disk), the temporary files are removed: no file is left and the audit trail has no row.
+    On a database opened read-only (a rescue) the files are written without an audit row: the
+    caller says so."""
+    temps: dict[Path, Path] = {}
+    try:
         for path, data in files.items():
-            write_atomically(path, data)
+            temps[path] = _private_temp(path, data)
+        if not store.readonly:
+            store.audit.record(
+                user=user,
+                action="export",
+                entity="procedure",
+                entity_id=procedure.id,
+                patient_id=procedure.patient_id,
+                procedure_id=procedure.id,
+                after={
+                    **details,
+                    "files": {str(p): hashlib.sha256(d).hexdigest() for p, d in files.items()},
+                },
+            )
+        for path, temp in temps.items():
+            os.replace(temp, path)
+            _sync_folder(path.parent)
+    finally:
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: the procedure id of each document (in order; a document imported
+    before gives the stored id) and one line per thing the user should know (kept values,
+    merged allergies, documents already imported)."""
+
+    ids: list[int]
+    notes: list[str] = field(default_factory=list)
+
+
+def same_family_name(a: str, b: str) -> bool:
+    """Names compared as a person would: case, accents and spacing ignored."""
+    return " ".join(fold(a).split()) == " ".join(fold(b).split())
+
+
+def _identity_problems(prefix: str, stored: Patient, document: Patient) -> list[str]:
+    """Why `document` is not the patient stored under its MRN; the stored values are not
+    shown (the document may come from anyone)."""
+    problems: list[str] = []
+    if stored.birth_date != document.birth_date:
+        problems.append(
+            f"{prefix}patient.birth_date: does not match the date of birth of the patient stored "
+            f"with MRN {document.mrn}; nothing was imported. Check that the document is for this "
+            "patient"
+        )
+    if not same_family_name(stored.family_name, document.family_name):
+        problems.append(
+            f"{prefix}patient.family_name: does not match the family name of the patient stored "
+            f"with MRN {document.mrn}; nothing was imported. Check that the document is for this "
+            "patient"
+        )
+    return problems
+
+
+def merged_allergies(stored: tuple[str, ...], document: tuple[str, ...]) -> tuple[str, ...]:
+    """Every stored allergy, then the document's new ones: an import never removes one."""
+    known = {" ".join(fold(a).split()) for a in stored}
+    added = []
+    for allergy in document:
+        key = " ".join(fold(allergy).split())
+        if key not in known:
+            known.add(key)
+            added.append(allergy)
+    return (*stored, *added)
+
+
+_DEMOGRAPHICS_EXCEPT_ALLERGIES = {"allergies"}
+
+
+def _procedure_content(procedure: Procedure) -> str:
+    return json.dumps(procedure.model_dump(mode="json"), sort_keys=True)
 
 
 class DocumentService:
@@ -127,17 +208,28 @@ class DocumentService:
         self._permissions = Permissions(user, on_denied)
         self._user = user.username
 
-    def import_documents(self, paths: Sequence[Path]) -> list[int]:
-        """Store each document's procedure (with its sites, preparations, signature and addenda)
-        and return the new procedure ids in the order of `paths`.
+    def import_documents(self, paths: Sequence[Path], *, update_patient: bool = False) -> list[int]:
+        """The procedure ids of `import_detailed` (see there)."""
+        return self.import_detailed(paths, update_patient=update_patient).ids
+
+    def import_detailed(
+        self, paths: Sequence[Path], *, update_patient: bool = False
+    ) -> ImportResult:
+        """Store each document's procedure (with its sites, preparations, signature and addenda).
 
         A signed document is stored as an external record, read-only and never signed by a user
         of this clinic (`as_external`); an unsigned one as the draft it is.
 
-        Patients are matched by MRN: a new MRN creates the patient; an existing patient is
-        updated only if the document's patient data differs (audited). A document's
-        `prior_procedures` are kept with its procedure as reported history (sessions given
-        elsewhere count for the payer rules) and come back on export.
+        The patient is the one stored under the document's MRN *if* the date of birth and the
+        family name (case and accents ignored) match too; a document whose MRN belongs to
+        someone else is bad input naming `patient.birth_date` / `patient.family_name`, and
+        nothing is stored. A new MRN creates the patient. The stored patient's details change
+        only with `update_patient` (each changed field audited on its own); allergies always
+        merge: an import adds the document's new ones and never removes one.
+
+        A document already imported (same patient, same date of service, same procedure
+        content) gives the stored procedure's id and stores nothing. A document's
+        `prior_procedures` are kept with its procedure as reported history.
 
         All documents are validated first; if any is invalid, InvalidInput lists every problem
         (prefixed with the file name when several files are given) and nothing is written. The
@@ -146,26 +238,50 @@ class DocumentService:
         self._permissions.require("import")
         documents: list[tuple[Path, ProcedureDocument]] = []
         problems: list[str] = []
+        batch: dict[str, Patient] = {}
         for path in paths:
             prefix = f"{path}: " if len(paths) > 1 else ""
             document, found = read_document(path, prefix)
             problems += found
-            if document is not None:
+            if document is None:
+                continue
+            existing = self._store.patients.by_mrn(document.patient.mrn)
+            known = existing.patient if existing is not None else batch.get(document.patient.mrn)
+            mismatch = [] if known is None else _identity_problems(prefix, known, document.patient)
+            problems += mismatch
+            batch.setdefault(document.patient.mrn, document.patient)
+            if not mismatch:
                 documents.append((path, as_external(document)))
         if problems:
             raise InvalidInput(problems)
-        ids: list[int] = []
+        result = ImportResult([])
         with self._store.transaction():
             for path, document in documents:
-                existing = self._store.patients.by_mrn(document.patient.mrn)
-                if existing is None:
-                    patient_id = self._store.patients.add(document.patient, self._user).id
-                else:
-                    patient_id = existing.id
-                    if existing.patient != document.patient:
-                        self._store.patients.update(patient_id, document.patient, self._user)
+                patient_id = self._patient_for(document.patient, update_patient, result.notes)
+                day = document.procedure.performed_at.date().isoformat()
+                content = _procedure_content(document.procedure)
+                again = next(
+                    (
+                        pid
+                        for pid in self._store.procedures.on_date(patient_id, day)
+                        if (stored := self._store.procedures.get(pid)) is not None
+                        and _procedure_content(stored.procedure) == content
+                    ),
+                    None,
+                )
+                if again is not None:
+                    result.notes.append(
+                        f"{path.name}: already imported as procedure {again}; nothing new stored"
+                    )
+                    result.ids.append(again)
+                    continue
                 record = self._store.procedures.add(
-                    patient_id, document.procedure, self._user, document.prior_procedures
+                    patient_id,
+                    document.procedure,
+                    self._user,
+                    document.prior_procedures,
+                    # A signature covers the document's patient: keep that one with it.
+                    signed_patient=document.patient,
                 )
                 self._store.audit.record(
                     user=self._user,
@@ -176,12 +292,45 @@ class DocumentService:
                     procedure_id=record.id,
                     after={"file": path.name},
                 )
-                ids.append(record.id)
-        return ids
+                result.ids.append(record.id)
+        return result
+
+    def _patient_for(self, patient: Patient, update_patient: bool, notes: list[str]) -> int:
+        existing = self._store.patients.by_mrn(patient.mrn)
+        if existing is None:
+            return self._store.patients.add(patient, self._user).id
+        stored = existing.patient
+        allergies = merged_allergies(stored.allergies, patient.allergies)
+        base = patient if update_patient else stored
+        wanted = base.model_copy(update={"allergies": allergies})
+        added = allergies[len(stored.allergies) :]
+        if added:
+            notes.append(
+                f"patient {patient.mrn}: allergies added from the document: " + ", ".join(added)
+            )
+        if not update_patient:
+            differing = changed_fields(
+                "patient",
+                stored.model_dump(mode="json", exclude=_DEMOGRAPHICS_EXCEPT_ALLERGIES),
+                patient.model_dump(mode="json", exclude=_DEMOGRAPHICS_EXCEPT_ALLERGIES),
+            )
+            if differing:
+                notes.append(
+                    f"patient {patient.mrn}: the document's {', '.join(differing)} differ from "
+                    "the stored patient; the stored values were kept (import with "
+                    "--update-patient to apply the document's)"
+                )
+        if wanted != stored:
+            self._store.patients.update(existing.id, wanted, self._user, per_field=True)
+        return existing.id
 
     def export_json(self, procedure_id: int, path: Path) -> Path:
-        """Write `document(procedure_id)` as JSON to `path` atomically; audited as `export`."""
+        """Write `document(procedure_id)` as JSON to `path` atomically; audited as `export`.
+        A signed procedure whose stored content no longer matches its signature is refused."""
         self._permissions.require("export")
+        from tpi_chart.services.integrity import require_signed_intact
+
+        require_signed_intact(self._charting, procedure_id)
         data = document_json(self._charting.document(procedure_id)).encode("utf-8")
         write_audited_export(
             self._store, self._user, self._charting.get(procedure_id), {path: data}, format="json"

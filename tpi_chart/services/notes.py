@@ -164,6 +164,9 @@ class NoteService:
         """Write the note to ``path`` (atomically) and the JSON to ``path.with_suffix('.json')``;
         audited as ``export``."""
         self._permissions.require("export")
+        from tpi_chart.services.integrity import require_signed_intact
+
+        require_signed_intact(self._charting, procedure_id)  # no signature over altered content
         document = document or self._charting.document(procedure_id)
         stored = self.signed.stored(procedure_id)
         if stored is not None:

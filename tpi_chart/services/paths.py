@@ -8,6 +8,7 @@ The audit key folder: `TPI_CHART_KEY_DIR`, else `platformdirs.user_config_dir("t
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -108,3 +109,24 @@ def check_location(path: Path, mounts_file: Path = Path("/proc/mounts")) -> None
             f"cannot safely share a database over the network). Use --db or {DB_ENV} to choose "
             "another place."
         )
+
+
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create `folder` (and missing parents) readable by the owner only. A folder that exists
+    already keeps its permissions: it may be a shared place the user chose (Documents)."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        # A file system without permissions (FAT) cannot do better.
+        with contextlib.suppress(OSError):
+            created.chmod(PRIVATE_FOLDER)

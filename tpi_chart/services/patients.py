@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from tpi_chart.domain.models import Patient
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
-from tpi_chart.services.errors import InvalidInput, NotFound
-from tpi_chart.storage.errors import DuplicateRecord
+from tpi_chart.services.errors import InvalidInput, NotFound, StaleEdit, changed_fields
+from tpi_chart.storage.errors import DuplicateRecord, StaleRecord
 from tpi_chart.storage.interfaces import PatientRecord, Store
 
 
@@ -16,10 +16,11 @@ from tpi_chart.storage.interfaces import PatientRecord, Store
 class StoredPatient:
     id: int
     patient: Patient
+    version: int = 1  # give it back to `update` as `base`: a stale copy is refused
 
 
 def _stored(record: PatientRecord) -> StoredPatient:
-    return StoredPatient(record.id, record.patient)
+    return StoredPatient(record.id, record.patient, record.version)
 
 
 def _duplicate(mrn: str) -> InvalidInput:
@@ -61,18 +62,39 @@ class PatientService:
         except DuplicateRecord as error:
             raise _duplicate(patient.mrn) from error
 
-    def update(self, patient_id: int, patient: Patient) -> StoredPatient:
+    def update(
+        self, patient_id: int, patient: Patient, base: StoredPatient | None = None
+    ) -> StoredPatient:
+        """Store `patient` as the new record. `base`: the stored copy the edit started from (the
+        window passes it); when the record was saved by someone else since, `StaleEdit` names
+        what they changed and nothing is stored (no lost update)."""
         self._permissions.require("edit_patients")
         current = self.get(patient_id)
+        if base is not None and base.version != current.version:
+            raise self._stale(base, current)
         if current.patient == patient:
             return current
         other = self._store.patients.by_mrn(patient.mrn)
         if other is not None and other.id != patient_id:
             raise _duplicate(patient.mrn)
         try:
-            return _stored(self._store.patients.update(patient_id, patient, self._user))
+            return _stored(
+                self._store.patients.update(
+                    patient_id, patient, self._user, None if base is None else base.version
+                )
+            )
         except DuplicateRecord as error:
             raise _duplicate(patient.mrn) from error
+        except StaleRecord as error:  # saved elsewhere between the check and the write
+            if base is None:  # pragma: no cover - only a versioned write can be stale
+                raise
+            raise self._stale(base, self.get(patient_id)) from error
+
+    def _stale(self, base: StoredPatient, current: StoredPatient) -> StaleEdit:
+        changed = changed_fields(
+            "patient", base.patient.model_dump(mode="json"), current.patient.model_dump(mode="json")
+        )
+        return StaleEdit(f"patient {current.patient.mrn}", changed)
 
     def patients_with_lot(self, lot: str) -> list[tuple[StoredPatient, int, str]]:
         """Lot recall: (patient, procedure id, agent) for every procedure that used `lot`

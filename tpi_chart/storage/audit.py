@@ -103,10 +103,13 @@ class AuditReport:
 
 @dataclass(frozen=True)
 class Anchor:
-    """The tail of the chain as last written: its seq and mac."""
+    """The tail of the chain as last written: its seq and mac; as the clinic registry entry
+    also the clinic id and the database's logical size (page_count × page_size) then."""
 
     seq: int
     mac: str
+    size: int | None = None
+    clinic_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "mac": self.mac}
@@ -145,13 +148,44 @@ def read_anchor(path: Path) -> Anchor | None:
         or len(mac) != 64
     ):
         raise ValueError(f"the audit anchor {path} is damaged")
-    return Anchor(seq, mac)
+    size = data.get("size")
+    clinic = data.get("clinic_id")
+    return Anchor(
+        seq,
+        mac,
+        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        clinic if isinstance(clinic, str) else None,
+    )
+
+
+def registry_entry(directory: Path, db_path: Path) -> tuple[Path, Anchor] | None:
+    """The clinic registry entry of the database at `db_path` (found by path alone, so an empty,
+    replaced or deleted database is still recognised): its file and anchor, the newest when
+    there are several; None when the path was never used here. ValueError: unreadable."""
+    digest = hashlib.sha256(str(db_path.resolve()).encode("utf-8")).hexdigest()[:16]
+    try:
+        found = sorted(
+            directory.glob(f"*-{digest}.anchor"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
+    except OSError:
+        return None
+    if not found:
+        return None
+    anchor = read_anchor(found[0])
+    if anchor is None:
+        return None
+    clinic = anchor.clinic_id or found[0].name[: -len(f"-{digest}.anchor")]
+    return found[0], Anchor(anchor.seq, anchor.mac, anchor.size, clinic)
 
 
 def write_anchor(path: Path, anchor: Anchor, db_path: Path) -> None:
     """Replace the anchor atomically: a 0600 temporary file, fsync, rename. Not fsyncing the folder
     is deliberate: after a power cut the anchor is at worst the previous one, which lags."""
-    data = {"format": ANCHOR_FORMAT, "database": str(db_path), **anchor.as_dict()}
+    data: dict[str, Any] = {"format": ANCHOR_FORMAT, "database": str(db_path), **anchor.as_dict()}
+    if anchor.size is not None:
+        data["size"] = anchor.size
+    if anchor.clinic_id is not None:
+        data["clinic_id"] = anchor.clinic_id
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -326,37 +360,72 @@ def verify_audit_chain(
     return AuditReport(True, checked, anchored_seq=anchor.seq)
 
 
+def _unreadable(checked: int, error: BaseException) -> AuditReport:
+    return AuditReport(
+        False,
+        checked,
+        checked + 1,
+        f"the row cannot be read: the database file is damaged there ({error}); restore the "
+        "latest backup",
+    )
+
+
+def _rows_tolerantly(conn: sqlite3.Connection) -> Any:
+    """Rows in seq order; a damaged page ends the walk with the error instead of a traceback."""
+    cursor = conn.execute(f"{_SELECT} ORDER BY seq")
+    while True:
+        raw = cursor.fetchone()
+        if raw is None:
+            return
+        yield raw
+
+
 def _verify_chain(conn: sqlite3.Connection, key: bytes) -> AuditReport:
     expected_seq = 1
     prev_mac = GENESIS
     checked = 0
-    for raw in conn.execute(f"{_SELECT} ORDER BY seq"):
-        row = _row(raw)
-        own = compute_mac(key, row.fields(), row.prev_mac)
-        if row.seq != expected_seq:
-            reason = (
-                f"row(s) {expected_seq}..{row.seq - 1} are missing (deleted)"
-                if row.seq > expected_seq
-                else "sequence numbers out of order (reordered rows)"
-            )
-            return AuditReport(False, checked, row.seq, reason)
-        if not hmac.compare_digest(own, row.mac):
-            if row.prev_mac != prev_mac:
-                reason = "row does not follow the previous row (forged or reordered row)"
-            else:
-                reason = "row content was changed after it was written (edited or forged row)"
-            return AuditReport(False, checked, row.seq, reason)
-        if row.prev_mac != prev_mac:
-            return AuditReport(
-                False,
-                checked,
-                row.seq,
-                "row does not link to the previous row (a row was deleted, inserted or reordered)",
-            )
-        prev_mac = row.mac
-        expected_seq += 1
-        checked += 1
+    try:
+        for raw in _rows_tolerantly(conn):
+            report = _check_row(key, raw, expected_seq, prev_mac, checked)
+            if report is not None:
+                return report
+            prev_mac = str(raw[11])
+            expected_seq += 1
+            checked += 1
+    except (sqlite3.Error, ValueError, TypeError, UnicodeError) as error:
+        return _unreadable(checked, error)
     return AuditReport(True, checked)
+
+
+def _check_row(
+    key: bytes, raw: Any, expected_seq: int, prev_mac: str, checked: int
+) -> AuditReport | None:
+    """None when the row is the next link of the chain; else the report of the break."""
+    row = _row(raw)
+    if not isinstance(row.seq, int) or not isinstance(row.mac, str):
+        raise ValueError("a row's number or hash is not of its type")
+    own = compute_mac(key, row.fields(), row.prev_mac)
+    if row.seq != expected_seq:
+        reason = (
+            f"row(s) {expected_seq}..{row.seq - 1} are missing (deleted)"
+            if row.seq > expected_seq
+            else "sequence numbers out of order (reordered rows)"
+        )
+        return AuditReport(False, checked, row.seq, reason)
+    if not hmac.compare_digest(own, row.mac):
+        if row.prev_mac != prev_mac:
+            reason = "row does not follow the previous row (forged or reordered row)"
+        else:
+            reason = "row content was changed after it was written (edited or forged row)"
+        return AuditReport(False, checked, row.seq, reason)
+    if row.prev_mac != prev_mac:
+        return AuditReport(
+            False,
+            checked,
+            row.seq,
+            "row does not link to the previous row (a row was deleted, inserted or reordered)",
+        )
+    return None
 
 
 def audit_rows(

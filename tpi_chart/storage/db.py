@@ -7,6 +7,7 @@ caller only after COMMIT has returned (`transaction()`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -180,6 +181,8 @@ def _too_new_message(version: int) -> str:
 
 def backup_copy(source: sqlite3.Connection, target: Path) -> None:
     """A consistent copy of `source` at `target` through the online backup API."""
+    if not target.exists():
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     with closing(sqlite3.connect(str(target), isolation_level=None)) as out:
         source.backup(out)
         # A stand-alone single file: no -wal/-shm beside the copy.
@@ -244,6 +247,11 @@ def open_database(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
     version = 0
     if existing:
         _, version, _ = inspect_file(path)
+    elif not path.exists():
+        # Created by us, owner-only, before SQLite creates it with the umask's permissions (its
+        # -wal and -shm take the database file's); the records are PHI.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     conn = connect(path, busy_timeout_ms)
     try:
         if existing and 0 < version < SCHEMA_VERSION:

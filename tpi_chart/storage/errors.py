@@ -45,8 +45,22 @@ class AuditKeyProblem(StorageError):
     """The audit key is missing or damaged while the audit trail has rows; opening is refused."""
 
 
+class DataLoss(StorageError):
+    """The database lost what this computer knows it held (emptied, shortened, its -wal file
+    deleted, or replaced by an older copy): refused so that nothing is built on top of it."""
+
+
 class SignedRecord(StorageError):
     """The database refused to change a signed procedure (the triggers fired)."""
+
+
+class StaleRecord(StorageError):
+    """The row changed since the caller's copy was read (its version moved on); nothing was
+    saved. `current_version` is the stored row's version now."""
+
+    def __init__(self, message: str, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
 
 
 class DuplicateRecord(StorageError):

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # users.py builds on these interfaces
 class PatientRecord:
     id: int
     patient: Patient
+    version: int = 1  # raised by every change: a save from an older copy is refused
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class SiteRecord:
     number: int  # 1-based order among the procedure's non-removed sites (as if restored)
     removed: bool
     site: Site
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class ProcedureRecord:
     patient_id: int
     procedure: Procedure  # sites: the non-removed ones in charting order
     site_ids: tuple[int, ...]
+    version: int = 1  # of the header and preparations; sites carry their own
+    site_versions: tuple[int, ...] = ()  # aligned with site_ids
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,15 @@ class PatientRepository(Protocol):
     def by_mrn(self, mrn: str) -> PatientRecord | None: ...
     def search(self, text: str, limit: int) -> list[PatientRecord]: ...
     def add(self, patient: Patient, user: str) -> PatientRecord: ...
-    def update(self, patient_id: int, patient: Patient, user: str) -> PatientRecord: ...
+    def update(
+        self,
+        patient_id: int,
+        patient: Patient,
+        user: str,
+        expected_version: int | None = None,
+        *,
+        per_field: bool = False,
+    ) -> PatientRecord: ...
     def with_lot(self, lot: str) -> list[tuple[PatientRecord, int, str]]: ...
 
 
@@ -104,17 +116,30 @@ class ProcedureRepository(Protocol):
         procedure: Procedure,
         user: str,
         reported_history: tuple[PriorProcedure, ...] = (),
+        signed_patient: Patient | None = None,
     ) -> ProcedureRecord: ...
     def update_header(
-        self, procedure_id: int, procedure: Procedure, user: str
+        self,
+        procedure_id: int,
+        procedure: Procedure,
+        user: str,
+        expected_version: int | None = None,
     ) -> ProcedureRecord: ...
     def set_preparations(
-        self, procedure_id: int, preparations: tuple[Preparation, ...], user: str
+        self,
+        procedure_id: int,
+        preparations: tuple[Preparation, ...],
+        user: str,
+        expected_version: int | None = None,
     ) -> ProcedureRecord: ...
+    def on_date(self, patient_id: int, day: str) -> list[int]: ...
+    def signed_ids(self, after: int = 0) -> list[int]: ...
     def sites(self, procedure_id: int, include_removed: bool = False) -> list[SiteRecord]: ...
     def get_site(self, site_id: int) -> SiteRecord | None: ...
     def add_site(self, procedure_id: int, site: Site, user: str) -> SiteRecord: ...
-    def update_site(self, site_id: int, site: Site, user: str) -> SiteRecord: ...
+    def update_site(
+        self, site_id: int, site: Site, user: str, expected_version: int | None = None
+    ) -> SiteRecord: ...
     def set_site_removed(self, site_id: int, removed: bool, user: str) -> SiteRecord: ...
     def sign(
         self,
@@ -122,6 +147,7 @@ class ProcedureRepository(Protocol):
         signature: Signature,
         user: str,
         prior_procedures: tuple[PriorProcedure, ...] | None = None,
+        signed_patient: Patient | None = None,
     ) -> ProcedureRecord: ...
     def add_addendum(self, procedure_id: int, addendum: Addendum, user: str) -> ProcedureRecord: ...
 
@@ -171,6 +197,13 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def backup_to(self, target: Path) -> list[str]: ...
+    def snapshot(self) -> tuple[bytes, list[str]]: ...
+    @property
+    def key_dir(self) -> Path: ...
     def restore_from(self, source: Path, keep_aside: Path) -> dict[str, Any]: ...
     def is_empty(self) -> bool: ...
+    @property
+    def registered(self) -> bool: ...
+    @property
+    def readonly(self) -> bool: ...
     def close(self) -> None: ...

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sqlite3
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,14 @@ from tpi_chart.storage.db import (
     open_database,
     transaction,
 )
-from tpi_chart.storage.errors import AuditKeyProblem, StorageError, translate
+from tpi_chart.storage.errors import (
+    AuditKeyProblem,
+    DataLoss,
+    ReadOnlyDatabase,
+    StaleRecord,
+    StorageError,
+    translate,
+)
 from tpi_chart.storage.instance_lock import InstanceLock
 from tpi_chart.storage.interfaces import (
     HistoryRecord,
@@ -49,6 +57,7 @@ from tpi_chart.storage.interfaces import (
     SignedSnapshot,
     SiteRecord,
 )
+from tpi_chart.storage.migrations import MIGRATIONS
 from tpi_chart.storage.pki import SqlitePki
 from tpi_chart.storage.users import UserRepository
 
@@ -111,18 +120,32 @@ def _iso_date(token: str) -> str:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
+def _version(row: sqlite3.Row) -> int:
+    # A database opened read-only is not migrated: before schema v7 every row is version 1.
+    columns: list[str] = row.keys()  # sqlite3.Row's `in` tests values, not column names
+    return int(row["version"]) if "version" in columns else 1
+
+
+def _stale(entity: str, entity_id: int, expected: int, current: int) -> StaleRecord:
+    return StaleRecord(
+        f"{entity} {entity_id} was changed elsewhere since this copy was read (version "
+        f"{expected}, now {current}); nothing was saved",
+        current,
+    )
+
+
 class SqlitePatients(_Base):
     def _from_row(self, row: sqlite3.Row) -> PatientRecord:
-        return PatientRecord(int(row["id"]), Patient.model_validate_json(row["data"]))
+        return PatientRecord(
+            int(row["id"]), Patient.model_validate_json(row["data"]), _version(row)
+        )
 
     def get(self, patient_id: int) -> PatientRecord | None:
-        row = self._conn.execute(
-            "SELECT id, data FROM patients WHERE id = ?", (patient_id,)
-        ).fetchone()
+        row = self._conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
         return None if row is None else self._from_row(row)
 
     def by_mrn(self, mrn: str) -> PatientRecord | None:
-        row = self._conn.execute("SELECT id, data FROM patients WHERE mrn = ?", (mrn,)).fetchone()
+        row = self._conn.execute("SELECT * FROM patients WHERE mrn = ?", (mrn,)).fetchone()
         return None if row is None else self._from_row(row)
 
     def search(self, text: str, limit: int) -> list[PatientRecord]:
@@ -140,7 +163,7 @@ class SqlitePatients(_Base):
             params += [f"%{folded}%", f"%{_like_escape(token)}%", f"{birth}%"]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._conn.execute(
-            f"SELECT id, data FROM patients {where} ORDER BY search_name, birth_date, id LIMIT ?",
+            f"SELECT * FROM patients {where} ORDER BY search_name, birth_date, id LIMIT ?",
             (*params, limit),
         )
         return [self._from_row(row) for row in rows]
@@ -176,26 +199,47 @@ class SqlitePatients(_Base):
             )
         return PatientRecord(patient_id, patient)
 
-    def update(self, patient_id: int, patient: Patient, user: str) -> PatientRecord:
+    def update(
+        self,
+        patient_id: int,
+        patient: Patient,
+        user: str,
+        expected_version: int | None = None,
+        *,
+        per_field: bool = False,
+    ) -> PatientRecord:
+        """Write the patient; with `expected_version`, only if the stored row is still at that
+        version (else `StaleRecord`, nothing written). `per_field`: one audit row per changed
+        field (a document's demographic changes), instead of one for the whole record."""
         with self._store.transaction():
             before = self.get(patient_id)
             if before is None:
                 raise KeyError(patient_id)
+            if expected_version is not None and before.version != expected_version:
+                raise _stale("patient", patient_id, expected_version, before.version)
             self._conn.execute(
                 "UPDATE patients SET mrn=?, family_name=?, given_name=?, birth_date=?, sex=?,"
-                " search_name=?, data=? WHERE id=?",
+                " search_name=?, data=?, version = version + 1 WHERE id=?",
                 (*self._columns(patient), patient_id),
             )
-            self._record(
-                user=user,
-                action="update",
-                entity="patient",
-                entity_id=patient_id,
-                patient_id=patient_id,
-                before=before.patient.model_dump(mode="json"),
-                after=patient.model_dump(mode="json"),
+            old = before.patient.model_dump(mode="json")
+            new = patient.model_dump(mode="json")
+            changes = (
+                [({k: old[k]}, {k: new[k]}) for k in new if old.get(k) != new[k]]
+                if per_field
+                else [(old, new)]
             )
-        return PatientRecord(patient_id, patient)
+            for old_part, new_part in changes:
+                self._record(
+                    user=user,
+                    action="update",
+                    entity="patient",
+                    entity_id=patient_id,
+                    patient_id=patient_id,
+                    before=old_part,
+                    after=new_part,
+                )
+        return PatientRecord(patient_id, patient, before.version + 1)
 
     def with_lot(self, lot: str) -> list[tuple[PatientRecord, int, str]]:
         rows = self._conn.execute(
@@ -263,6 +307,7 @@ class SqliteProcedures(_Base):
                     number=number if not removed else number + 1,
                     removed=removed,
                     site=self._site_from_row(row),
+                    version=_version(row),
                 )
             )
         return records
@@ -348,7 +393,39 @@ class SqliteProcedures(_Base):
             patient_id=int(row["patient_id"]),
             procedure=Procedure.model_validate(data),
             site_ids=tuple(record.id for record in site_records),
+            version=_version(row),
+            site_versions=tuple(record.version for record in site_records),
         )
+
+    def signed_ids(self, after: int = 0) -> list[int]:
+        """Ids of the signed procedures above `after`, ascending."""
+        return [
+            int(r[0])
+            for r in self._conn.execute(
+                "SELECT id FROM procedures WHERE status = 'signed' AND id > ? ORDER BY id",
+                (after,),
+            )
+        ]
+
+    def on_date(self, patient_id: int, day: str) -> list[int]:
+        """The patient's procedures whose date of service (local date, YYYY-MM-DD) is `day`."""
+        return [
+            int(r[0])
+            for r in self._conn.execute(
+                "SELECT id FROM procedures WHERE patient_id = ? AND substr(performed_at, 1, 10) = ?"
+                " ORDER BY id",
+                (patient_id, day),
+            )
+        ]
+
+    def _check_version(self, procedure_id: int, expected: int | None) -> None:
+        if expected is None:
+            return
+        row = self._conn.execute(
+            "SELECT * FROM procedures WHERE id = ?", (procedure_id,)
+        ).fetchone()
+        if row is not None and _version(row) != expected:
+            raise _stale("procedure", procedure_id, expected, _version(row))
 
     def list_for_patient(self, patient_id: int) -> list[ProcedureSummaryRecord]:
         rows = self._conn.execute(
@@ -533,6 +610,7 @@ class SqliteProcedures(_Base):
         procedure: Procedure,
         user: str,
         reported_history: tuple[PriorProcedure, ...] = (),
+        signed_patient: Patient | None = None,
     ) -> ProcedureRecord:
         """Store a procedure with its preparations, sites and the earlier sessions its document
         reported; a signed one is inserted unsigned, then signed by the signing update, then its
@@ -581,7 +659,9 @@ class SqliteProcedures(_Base):
                 self._keep_external(procedure_id, patient_id, procedure, user)
             else:
                 if procedure.signature is not None:
-                    self.sign(procedure_id, procedure.signature, user, reported_history)
+                    self.sign(
+                        procedure_id, procedure.signature, user, reported_history, signed_patient
+                    )
                 for addendum in procedure.addenda:
                     self.add_addendum(procedure_id, addendum, user)
             record = self.get(procedure_id)
@@ -611,18 +691,26 @@ class SqliteProcedures(_Base):
             after=kept,
         )
 
-    def update_header(self, procedure_id: int, procedure: Procedure, user: str) -> ProcedureRecord:
-        """Write the header fields (not sites, preparations, signature or addenda)."""
+    def update_header(
+        self,
+        procedure_id: int,
+        procedure: Procedure,
+        user: str,
+        expected_version: int | None = None,
+    ) -> ProcedureRecord:
+        """Write the header fields (not sites, preparations, signature or addenda); with
+        `expected_version`, only if the row is still at that version (else `StaleRecord`)."""
         if procedure.status == "signed":
             raise ValueError("use sign() to sign a procedure")
         with self._store.transaction():
             before = self.get(procedure_id)
             if before is None:
                 raise KeyError(procedure_id)
+            self._check_version(procedure_id, expected_version)
             performed, utc, payer, header = self._header(procedure)
             self._conn.execute(
                 "UPDATE procedures SET performed_at=?, performed_at_utc=?, status=?,"
-                " payer_profile=?, header=? WHERE id=?",
+                " payer_profile=?, header=?, version = version + 1 WHERE id=?",
                 (performed, utc, procedure.status, payer, header, procedure_id),
             )
             exclude = {"sites", "preparations", "signature", "addenda"}
@@ -641,12 +729,20 @@ class SqliteProcedures(_Base):
         return record
 
     def set_preparations(
-        self, procedure_id: int, preparations: tuple[Preparation, ...], user: str
+        self,
+        procedure_id: int,
+        preparations: tuple[Preparation, ...],
+        user: str,
+        expected_version: int | None = None,
     ) -> ProcedureRecord:
         with self._store.transaction():
             before = self.get(procedure_id)
             if before is None:
                 raise KeyError(procedure_id)
+            self._check_version(procedure_id, expected_version)
+            self._conn.execute(
+                "UPDATE procedures SET version = version + 1 WHERE id = ?", (procedure_id,)
+            )
             self._conn.execute(
                 "DELETE FROM components WHERE preparation_id IN"
                 " (SELECT id FROM preparations WHERE procedure_id = ?)",
@@ -685,14 +781,18 @@ class SqliteProcedures(_Base):
         assert record is not None
         return record
 
-    def update_site(self, site_id: int, site: Site, user: str) -> SiteRecord:
+    def update_site(
+        self, site_id: int, site: Site, user: str, expected_version: int | None = None
+    ) -> SiteRecord:
         with self._store.transaction():
             before = self.get_site(site_id)
             if before is None:
                 raise KeyError(site_id)
+            if expected_version is not None and before.version != expected_version:
+                raise _stale("site", site_id, expected_version, before.version)
             self._conn.execute(
                 f"UPDATE sites SET ({self._SITE_COLUMNS}) ="
-                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?",
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?), version = version + 1 WHERE id = ?",
                 (*self._site_values(site), site_id),
             )
             self._record(
@@ -714,7 +814,10 @@ class SqliteProcedures(_Base):
             before = self.get_site(site_id)
             if before is None:
                 raise KeyError(site_id)
-            self._conn.execute("UPDATE sites SET removed = ? WHERE id = ?", (int(removed), site_id))
+            self._conn.execute(
+                "UPDATE sites SET removed = ?, version = version + 1 WHERE id = ?",
+                (int(removed), site_id),
+            )
             self._record(
                 user=user,
                 action="delete" if removed else "restore",
@@ -735,10 +838,12 @@ class SqliteProcedures(_Base):
         signature: Signature,
         user: str,
         prior_procedures: tuple[PriorProcedure, ...] | None = None,
+        signed_patient: Patient | None = None,
     ) -> ProcedureRecord:
         """The signing update: status → signed with the signature columns; after it the triggers
         refuse every change to the procedure, its sites, preparations and components. The
-        patient as stored now and `prior_procedures` (the earlier sessions the signed document
+        patient as stored now (or `signed_patient`: an imported document's patient, which its
+        signature covers) and `prior_procedures` (the earlier sessions the signed document
         showed) are kept with it (schema v5)."""
         with self._store.transaction():
             patient_id = self._patient_of(procedure_id)
@@ -748,14 +853,21 @@ class SqliteProcedures(_Base):
                 if prior_procedures is None
                 else _dumps([prior.model_dump(mode="json") for prior in prior_procedures])
             )
-            self._conn.execute(
-                "INSERT INTO signed_snapshots (procedure_id, patient, prior_procedures)"
-                " SELECT ?, data, ? FROM patients WHERE id = ?",
-                (procedure_id, priors, patient_id),
-            )
+            if signed_patient is None:
+                self._conn.execute(
+                    "INSERT INTO signed_snapshots (procedure_id, patient, prior_procedures)"
+                    " SELECT ?, data, ? FROM patients WHERE id = ?",
+                    (procedure_id, priors, patient_id),
+                )
+            else:
+                self._conn.execute(
+                    "INSERT INTO signed_snapshots (procedure_id, patient, prior_procedures)"
+                    " VALUES (?, ?, ?)",
+                    (procedure_id, _dumps(signed_patient.model_dump(mode="json")), priors),
+                )
             self._conn.execute(
                 "UPDATE procedures SET status = 'signed', signed_by = ?, signed_at = ?,"
-                " content_hash = ?, acknowledgements = ? WHERE id = ?",
+                " content_hash = ?, acknowledgements = ?, version = version + 1 WHERE id = ?",
                 (
                     s["signed_by"],
                     s["signed_at"],
@@ -855,11 +967,24 @@ class SqliteAudit(_Base):
             return row
 
     def verify(self) -> AuditReport:
-        """The chain, and the tail against the anchor kept beside the key."""
+        """The chain, and the tail against the anchor kept beside the key (the clinic registry
+        entry of this database path)."""
         try:
-            anchor = audit_log.read_anchor(self._store.anchor_path)
+            entry = audit_log.registry_entry(self._store.key_dir, self._store.path)
         except ValueError as error:
             return AuditReport(False, 0, None, f"{error}; truncation cannot be ruled out")
+        anchor = None if entry is None else entry[1]
+        if not self._store.has_table("audit"):
+            if anchor is None:
+                return AuditReport(True, 0)
+            return AuditReport(
+                False,
+                0,
+                1,
+                f"the database has no audit trail at all, but this computer recorded "
+                f"{anchor.seq} rows (the database was emptied or replaced)",
+                anchor.seq,
+            )
         return audit_log.verify_audit_chain(self._conn, self._store.key, anchor)
 
     def rows(
@@ -874,6 +999,10 @@ class SqliteAudit(_Base):
 CLINIC_ID = "clinic_id"
 
 
+def audit_log_user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
 class SqliteStore:
     """One open database: connection, audit key, anchor, single-instance lock and the
     repositories over it."""
@@ -884,20 +1013,155 @@ class SqliteStore:
         path: Path,
         key_dir: Path,
         lock: InstanceLock | None = None,
+        *,
+        readonly: bool = False,
+        check_registry: bool = True,
     ) -> None:
         self.conn = conn
         self.path = path
         self.key_dir = key_dir
         self.lock = lock
+        self.readonly = readonly
         self.patients = SqlitePatients(self)
         self.procedures = SqliteProcedures(self)
         self.settings = SqliteSettings(self)
         self.audit = SqliteAudit(self)
         self.users = UserRepository(conn, self.audit)
         self.pki = SqlitePki(lambda: self.conn, self.audit.record)
+        #: Whether this computer's clinic registry knew the database before it was opened: a
+        #: registered path is never seeded with the demo clinic (it held a real one).
+        self.registered = self._registry() is not None
+        self._wal_inode: int | None = None
+        if readonly:
+            self.clinic_id = self._read_clinic_id() or ""
+            has_rows = self._has_audit_rows()
+            self.key = (
+                audit_log.load_key(key_dir, self.clinic_id, create=False) if has_rows else b""
+            )
+            self._anchor_writable = False
+            return
         self.clinic_id = self._ensure_clinic_id()
         self.key = audit_log.load_key(key_dir, self.clinic_id, create=audit_log.tail(conn) is None)
+        if check_registry:
+            self._refuse_data_loss()
         self._anchor_writable = self._check_anchor()
+        self._wal_inode = self._wal_stat()
+
+    def has_table(self, name: str) -> bool:
+        try:
+            row = self.conn.execute(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None
+
+    def missing_triggers(self) -> list[str]:
+        """The protection triggers the migrations created that the database no longer has
+        (dropped outside TPI Chart: signed records and the audit trail could then be edited)."""
+        expected: set[str] = set()
+        for sql in MIGRATIONS[: audit_log_user_version(self.conn)]:
+            expected |= set(re.findall(r"CREATE TRIGGER (\w+)", sql))
+            expected -= set(re.findall(r"DROP TRIGGER (?:IF EXISTS )?(\w+)", sql))
+        present = {
+            str(row[0])
+            for row in self.conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")
+        }
+        return sorted(expected - present)
+
+    def _read_clinic_id(self) -> str | None:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else str(row[0])
+
+    def _has_audit_rows(self) -> bool:
+        try:
+            return bool(self.conn.execute("SELECT EXISTS (SELECT 1 FROM audit)").fetchone()[0])
+        except sqlite3.Error:
+            return False
+
+    def _registry(self) -> Anchor | None:
+        try:
+            entry = audit_log.registry_entry(self.key_dir, self.path)
+        except ValueError:
+            return None
+        return None if entry is None else entry[1]
+
+    def logical_size(self) -> int:
+        """page_count × page_size: what the database holds, WAL included (the file on disk lags
+        the WAL until a checkpoint)."""
+        (pages,) = self.conn.execute("PRAGMA page_count").fetchone()
+        (page,) = self.conn.execute("PRAGMA page_size").fetchone()
+        return int(pages) * int(page)
+
+    def registry_problems(self) -> list[str]:
+        """What the clinic registry (kept outside the database, beside the key) says the
+        database lost: another clinic in its place, a shorter file, a shorter audit trail."""
+        entry = self._registry()
+        if entry is None:
+            return []
+        problems: list[str] = []
+        if entry.clinic_id and self.clinic_id and entry.clinic_id != self.clinic_id:
+            problems.append(
+                f"{self.path} holds another clinic ({self.clinic_id}) than the one this computer "
+                f"recorded there ({entry.clinic_id}): the database was replaced or emptied"
+            )
+            return problems
+        tail = audit_log.tail(self.conn) if self.has_table("audit") else None
+        if tail is None or tail.seq < entry.seq:
+            rows = 0 if tail is None else tail.seq
+            problems.append(
+                f"{self.path} has lost changes: its audit trail ends at row {rows} but this "
+                f"computer recorded row {entry.seq} (the database was emptied, replaced by an "
+                "older copy, or its -wal file was deleted)"
+            )
+        elif not audit_log.matches(self.conn, entry):
+            problems.append(
+                f"{self.path} is not the database this computer last saw: its audit row "
+                f"{entry.seq} differs from the one recorded (it was replaced by another copy)"
+            )
+        elif entry.size is not None and self.logical_size() < entry.size:
+            problems.append(
+                f"{self.path} is shorter ({self.logical_size()} bytes) than this computer "
+                f"recorded ({entry.size} bytes): it was truncated or replaced"
+            )
+        return problems
+
+    def _refuse_data_loss(self) -> None:
+        problems = self.registry_problems()
+        if problems:
+            raise DataLoss(
+                f"{problems[0]}. It was not opened, so nothing is added on top of the loss. "
+                "Restore the latest backup (`tpi-chart restore FILE`), or run `tpi-chart audit "
+                "verify` for details. The database was not changed."
+            )
+
+    @property
+    def wal_path(self) -> Path:
+        return self.path.with_name(self.path.name + "-wal")
+
+    def _wal_stat(self) -> int | None:
+        try:
+            return self.wal_path.stat().st_ino
+        except OSError:
+            return None
+
+    def _require_wal(self) -> None:
+        """Refuse to write when the -wal file this connection writes to was deleted or replaced
+        by another program: SQLite would go on committing into the deleted file, and every
+        "saved" would be lost when the app closes."""
+        if self._wal_inode is None:
+            self._wal_inode = self._wal_stat()
+            return
+        if self._wal_stat() != self._wal_inode:
+            raise DataLoss(
+                f"the database's write-ahead log {self.wal_path} was deleted or replaced by "
+                "another program while TPI Chart had it open; this change was not saved, and "
+                "changes saved since the file was removed may be lost. Keep this window open, "
+                "make a backup from it, and call for help; nothing more is saved until then."
+            )
 
     @property
     def anchor_path(self) -> Path:
@@ -920,6 +1184,7 @@ class SqliteStore:
 
     def anchor_after_commit(self, anchor: Anchor) -> None:
         def write() -> None:
+            self._require_wal()
             if self._anchor_writable:
                 self._write_anchor(anchor)
 
@@ -932,8 +1197,9 @@ class SqliteStore:
         # The change is committed by now: failing here must not turn "saved" into an error. A
         # missing anchor update only lags, which verification tolerates.
         try:
-            audit_log.write_anchor(self.anchor_path, anchor, self.path)
-        except OSError as error:
+            entry = Anchor(anchor.seq, anchor.mac, self.logical_size(), self.clinic_id)
+            audit_log.write_anchor(self.anchor_path, entry, self.path)
+        except (OSError, sqlite3.Error) as error:
             log.warning("the audit anchor could not be written: %s", error)
 
     def _ensure_clinic_id(self) -> str:
@@ -953,6 +1219,13 @@ class SqliteStore:
     def transaction(self) -> Iterator[None]:
         """One BEGIN IMMEDIATE … COMMIT (joined by nested calls); driver errors become
         StorageError with a plain message."""
+        if self.readonly:
+            raise ReadOnlyDatabase(
+                f"the database {self.path} was opened read-only (a rescue copy: the file, its "
+                "folder or the disk cannot be written); nothing can be saved to it"
+            )
+        if not self.conn.in_transaction:
+            self._require_wal()
         try:
             with transaction(self.conn, self.path):
                 yield
@@ -970,6 +1243,22 @@ class SqliteStore:
             return check_file(target)
         except sqlite3.Error as error:
             raise translate(error, target) from error
+
+    def snapshot(self) -> tuple[bytes, list[str]]:
+        """A consistent copy of the database as bytes (online backup API into memory: nothing
+        is written to disk, so an interrupted backup leaves no copy of the records behind) and
+        the copy's integrity problems (empty: ok)."""
+        with closing(sqlite3.connect(":memory:", isolation_level=None)) as memory:
+            try:
+                self.conn.backup(memory)
+                problems = integrity_problems(memory)
+                data = bytearray(memory.serialize())
+                # Header bytes 18-19 still say WAL (copied from the live file): a stand-alone
+                # copy is a rollback-journal database, readable without -wal/-shm files.
+                data[18:20] = b"\x01\x01"
+                return bytes(data), problems
+            except sqlite3.Error as error:
+                raise translate(error, self.path) from error
 
     def restore_from(self, source: Path, keep_aside: Path) -> dict[str, Any]:
         """Replace the database's content with `source` (checked first), keeping the current
@@ -1000,12 +1289,17 @@ class SqliteStore:
         self.clinic_id = self._ensure_clinic_id()
         current = audit_log.tail(self.conn)
         self.key = audit_log.load_key(self.key_dir, self.clinic_id, create=current is None)
+        self._forget_registry()
         if current is not None:
             self._write_anchor(current)
-        else:
-            self.anchor_path.unlink(missing_ok=True)
         self._anchor_writable = True
         return {"anchor_before": previous, "anchor_restored": _anchor_dict(current)}
+
+    def _forget_registry(self) -> None:
+        """Drop every registry entry of this path (a restore re-registers what it restored)."""
+        digest = self.anchor_path.name.rsplit("-", 1)[-1]
+        for entry in self.key_dir.glob(f"*-{digest}"):
+            entry.unlink(missing_ok=True)
 
     def close(self) -> None:
         try:
@@ -1021,6 +1315,17 @@ def _anchor_dict(anchor: Anchor | None) -> dict[str, Any] | None:
 
 def open_database_readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+
+
+def check_bytes(database: bytes) -> list[str]:
+    """`integrity_check` and `foreign_key_check` of a database held in memory (a backup being
+    verified): empty when it is sound."""
+    with closing(sqlite3.connect(":memory:")) as memory:
+        try:
+            memory.deserialize(database)
+            return integrity_problems(memory)
+        except sqlite3.Error as error:
+            return [str(error)]
 
 
 def check_file(path: Path) -> list[str]:
@@ -1073,8 +1378,85 @@ def _require_key(path: Path, key_dir: Path) -> None:
         raise AuditKeyProblem(audit_log.missing_key_message(key))
 
 
+def _refuse_lost_database(path: Path, key_dir: Path) -> None:
+    """A registered database that is gone or empty is a loss, not a new clinic."""
+    try:
+        entry = audit_log.registry_entry(key_dir, path)
+    except ValueError:
+        return
+    if entry is None:
+        return
+    size = path.stat().st_size if path.exists() else None
+    if size:
+        return
+    what = "does not exist" if size is None else "is empty (0 bytes)"
+    raise DataLoss(
+        f"{path} {what}, but this computer recorded the clinic {entry[1].clinic_id} there with "
+        f"{entry[1].seq} audit rows. It was not opened as a new clinic, so the loss stays "
+        "visible. Restore the latest backup (`tpi-chart restore FILE`); if the clinic really "
+        "moved, open the database where it is now with --db."
+    )
+
+
+def open_store_readonly(path: Path, key_dir: Path) -> SqliteStore:
+    """Open the database without writing anything (`audit verify`, rescue of a read-only disk):
+    `mode=ro`, or `immutable=1` when even the -shm cannot be created; no migration, no anchor
+    or registry update. Every write is refused with `ReadOnlyDatabase`."""
+    if not path.is_file():
+        raise StorageError(f"{path}: no such database; check --db or TPI_CHART_DB")
+    if path.stat().st_size > 0:
+        inspect_file_readonly(path)
+    conn = _connect_readonly(path)
+    try:
+        return SqliteStore(conn, path, key_dir, readonly=True)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    uri = path.resolve().as_uri()
+    last: sqlite3.Error | None = None
+    # Without a -wal file every committed change is in the main file: `immutable` reads it
+    # without creating -wal/-shm files beside it. With one, `mode=ro` reads the WAL too.
+    wal = path.with_name(path.name + "-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    queries = ("mode=ro", "mode=ro&immutable=1") if has_wal else ("mode=ro&immutable=1",)
+    for query in queries:
+        try:
+            conn = sqlite3.connect(
+                f"{uri}?{query}", uri=True, isolation_level=None, factory=Connection
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+            return conn
+        except sqlite3.Error as error:
+            last = error
+    assert last is not None
+    raise translate(last, path) from last
+
+
+def inspect_file_readonly(path: Path) -> None:
+    """Refuse a file that is not a TPI Chart database, without needing to write anything."""
+    with path.open("rb") as handle:
+        header = handle.read(16)
+    if header != b"SQLite format 3\x00":
+        raise StorageError(f"{path} is not a TPI Chart database (it is not an SQLite file)")
+
+
+def is_read_only_place(path: Path) -> bool:
+    """Whether the database file or its folder cannot be written (a read-only disk, medium or
+    permission): the read commands then open it read-only."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
 def open_store(
-    path: Path, key_dir: Path, *, exclusive: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    path: Path,
+    key_dir: Path,
+    *,
+    exclusive: bool = False,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    for_restore: bool = False,
 ) -> SqliteStore:
     """Refuse a database whose audit key is missing, then open, check and migrate it (see
     `open_database`) with its audit key. With `exclusive` (the window), first take the
@@ -1083,6 +1465,8 @@ def open_store(
     window's, and a backup or an audit check must work while the app is open."""
     lock = InstanceLock.acquire(path) if exclusive else None
     try:
+        if not for_restore:
+            _refuse_lost_database(path, key_dir)
         _require_key(path, key_dir)
         conn = open_database(path, busy_timeout_ms)
     except BaseException:
@@ -1090,7 +1474,7 @@ def open_store(
             lock.release()
         raise
     try:
-        return SqliteStore(conn, path, key_dir, lock)
+        return SqliteStore(conn, path, key_dir, lock, check_registry=not for_restore)
     except BaseException:
         conn.close()
         if lock is not None:

@@ -10,10 +10,11 @@ Undo/Redo act on belongs to the window and is handed to the workspace when it is
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -32,6 +33,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
 from tpi_chart.ui.patients import PatientsPage
+from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.keys import keys_help
 
 if TYPE_CHECKING:
@@ -69,6 +71,16 @@ class MainWindow(QMainWindow):
         self.stack.currentChanged.connect(self._update_procedure_actions)
         self._update_procedure_actions()
         self.statusBar().showMessage(f"Database: {services.db_path}")
+        # The age of the last good automatic backup, always visible; red after two days.
+        self.backup_label = QLabel()
+        self.backup_label.setObjectName("backupAge")
+        self.statusBar().addPermanentWidget(self.backup_label)
+        self._show_backup_age()
+        QTimer.singleShot(0, self._first_backup_of_the_day)
+        if services.integrity_warnings:  # what the start-up checks found: never silent
+            self.statusBar().showMessage(
+                f"Integrity check: {services.integrity_warnings[0]}. Run `tpi-chart audit verify`."
+            )
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
@@ -352,9 +364,47 @@ class MainWindow(QMainWindow):
         """Show a written PDF in the system viewer (replaced in tests)."""
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
+    def _show_backup_age(self) -> None:
+        try:
+            state = self.services.automatic_backups.state()
+        except Exception:  # a backup folder problem must not stop charting
+            log.exception("backup state unavailable")
+            return
+        now = datetime.now(UTC)
+        self.backup_label.setText(state.age_text(now))
+        # The status bar's messages would otherwise squeeze it to a few letters.
+        text = self.backup_label.text()
+        self.backup_label.setMinimumWidth(
+            self.backup_label.fontMetrics().horizontalAdvance(text) + 24
+        )
+        self.backup_label.setProperty("role", "error" if state.needs_warning(now) else "")
+        repolish(self.backup_label)
+
+    def run_automatic_backup(self) -> None:
+        """One automatic backup, reported in the status bar; never blocks charting."""
+        if self.services.store.readonly:
+            return
+        try:
+            self.services.automatic_backups.run()
+        except Exception as error:
+            log.exception("automatic backup failed")
+            self.statusBar().showMessage(f"Automatic backup failed: {error}", 15000)
+        self._show_backup_age()
+
+    def _first_backup_of_the_day(self) -> None:
+        try:
+            due = self.services.automatic_backups.due()
+        except Exception:
+            log.exception("backup state unavailable")
+            return
+        if due:
+            self.run_automatic_backup()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        # Every edit is already committed; only the window state is left to remember.
+        # Every edit is already committed; only the window state is left to remember, and the
+        # closing backup to write.
         QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
+        self.run_automatic_backup()
         super().closeEvent(event)
 
 

@@ -13,6 +13,7 @@ from tpi_chart.storage.migrations import (
     v0004_reported_history,
     v0005_signed_snapshot,
     v0006_signing_authority,
+    v0007_row_versions,
     v0009_dry_needling_containers,
     v0011_external_records,
 )
@@ -24,6 +25,7 @@ MIGRATIONS: tuple[str, ...] = (
     v0004_reported_history.SQL,
     v0005_signed_snapshot.SQL,
     v0006_signing_authority.SQL,
+    v0007_row_versions.SQL,
     v0009_dry_needling_containers.SQL,
     v0011_external_records.SQL,
 )

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import InvalidInput, describe_validation_error
 from tpi_chart.domain.models import Patient
+from tpi_chart.services.errors import StaleEdit
 from tpi_chart.ui.style import repolish
 
 FIELDS = (
@@ -65,6 +66,7 @@ class PatientForm(QGroupBox):
         self.setObjectName("patientForm")
         self.patients = patients
         self.patient_id: int | None = None
+        self.base: Any = None  # the StoredPatient being edited: a stale save is refused
         outer = QVBoxLayout(self)
         form = QFormLayout()
         form.setVerticalSpacing(2)
@@ -132,8 +134,15 @@ class PatientForm(QGroupBox):
         self.general_error.setWordWrap(True)
         self.general_error.hide()
         outer.addWidget(self.general_error)
+        # Shown when the patient was saved elsewhere after this form was filled: nothing was
+        # overwritten; Reload shows the stored record (the typed changes are to be made again).
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setObjectName("reloadPatient")
+        self.reload_button.clicked.connect(self.reload)
+        self.reload_button.hide()
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.reload_button)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancelled)
         self.save_button = QPushButton("Save patient")
@@ -144,8 +153,11 @@ class PatientForm(QGroupBox):
         buttons.addWidget(self.save_button)
         outer.addLayout(buttons)
 
-    def edit(self, patient_id: int | None, patient: Patient | None) -> None:
+    def edit(self, patient_id: int | None, patient: Patient | None, base: Any = None) -> None:
+        """Fill the form; `base` is the StoredPatient the patient came from (its version makes a
+        save from this copy refuse to overwrite a newer one)."""
         self.patient_id = patient_id
+        self.base = base
         self.clear_errors()
         self.setTitle("Edit patient" if patient_id is not None else "New patient")
         p = patient
@@ -183,6 +195,14 @@ class PatientForm(QGroupBox):
             self.widgets[name].setProperty("invalid", False)
             repolish(self.widgets[name])
         self.general_error.hide()
+        self.reload_button.hide()
+
+    def reload(self) -> None:
+        """Show the patient as stored now (after a save was refused as stale)."""
+        if self.patient_id is None:
+            return
+        stored = self.patients.get(self.patient_id)
+        self.edit(self.patient_id, stored.patient, stored)
 
     def show_problems(self, problems: list[str] | tuple[str, ...]) -> None:
         self.clear_errors()
@@ -220,8 +240,14 @@ class PatientForm(QGroupBox):
         try:
             if self.patient_id is None:
                 stored = self.patients.create(patient)
+            elif self.base is not None:
+                stored = self.patients.update(self.patient_id, patient, base=self.base)
             else:
                 stored = self.patients.update(self.patient_id, patient)
+        except StaleEdit as error:
+            self.show_problems([str(error)])
+            self.reload_button.show()
+            return False
         except InvalidInput as error:
             self.show_problems(error.problems)
             return False
@@ -230,5 +256,6 @@ class PatientForm(QGroupBox):
             return False
         self.clear_errors()
         self.patient_id = int(stored.id)
+        self.base = stored
         self.saved.emit(self.patient_id)
         return True

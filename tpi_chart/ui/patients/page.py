@@ -344,7 +344,8 @@ class PatientsPage(QWidget):
     def edit_patient(self) -> None:
         if self.patient_id is None:
             return
-        self.form.edit(self.patient_id, self.services.patients.get(self.patient_id).patient)
+        stored = self.services.patients.get(self.patient_id)
+        self.form.edit(self.patient_id, stored.patient, stored)
         self.right.setCurrentIndex(2)
 
     def _form_saved(self, patient_id: int) -> None:

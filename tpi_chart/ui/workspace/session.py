@@ -20,12 +20,21 @@ from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import Preparation, Procedure, Site
 from tpi_chart.domain.users import User
 from tpi_chart.services.charting import StoredSite
+from tpi_chart.services.errors import StaleEdit
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 def describe(error: BaseException) -> str:
+    if isinstance(error, StaleEdit):
+        # The session reloads after every refusal: say so instead of asking for a reload.
+        fields = ", ".join(error.changed) or "its record"
+        return (
+            f"Not saved: {error.what} was changed elsewhere after you opened it ({fields}). "
+            "Reloaded: the workspace now shows the current record; make your change again if "
+            "it is still needed."
+        )
     if isinstance(error, InvalidInput):
         return "; ".join(error.problems)
     text = str(error).strip()
@@ -49,6 +58,7 @@ class ChartSession(QObject):
         self.procedure_id: int | None = None
         self.patient_id: int | None = None
         self.procedure: Procedure | None = None
+        self.stored: Any = None  # the StoredProcedure last read: the base of header edits
         self.sites: list[Any] = []  # StoredSite(id, number, site), in number order
 
     # -- reading ---------------------------------------------------------------------------
@@ -62,12 +72,14 @@ class ChartSession(QObject):
         # One read gives the header and the sites in number order (site_ids align with them).
         assert self.procedure_id is not None
         stored = self.charting.get(self.procedure_id)
+        self.stored = stored
         self.patient_id = stored.patient_id
         self.procedure = stored.procedure
+        versions = getattr(stored, "site_versions", ()) or (1,) * len(stored.site_ids)
         self.sites = [
-            StoredSite(site_id, number, site)
-            for number, (site_id, site) in enumerate(
-                zip(stored.site_ids, stored.procedure.sites, strict=True), start=1
+            StoredSite(site_id, number, site, version)
+            for number, (site_id, site, version) in enumerate(
+                zip(stored.site_ids, stored.procedure.sites, versions, strict=True), start=1
             )
         ]
 
@@ -118,17 +130,30 @@ class ChartSession(QObject):
     def update_header(self, changes: dict[str, Any]) -> bool:
         assert self.procedure_id is not None
         pid = self.procedure_id
-        return self._commit("header", lambda: self.charting.update(pid, changes)) is not None
+        base = self.stored
+        return (
+            self._commit("header", lambda: self.charting.update(pid, changes, base=base))
+            is not None
+        )
+
+    def _stored_site(self, site_id: int) -> Any:
+        return next((stored for stored in self.sites if stored.id == site_id), None)
 
     def update_site(self, site_id: int, site: Site) -> bool:
-        return self._commit("sites", lambda: self.charting.update_site(site_id, site)) is not None
+        base = self._stored_site(site_id)
+        return (
+            self._commit("sites", lambda: self.charting.update_site(site_id, site, base=base))
+            is not None
+        )
 
     def set_preparations(self, preparations: Sequence[Preparation]) -> bool:
         assert self.procedure_id is not None
         pid = self.procedure_id
+        base = self.stored
         return (
             self._commit(
-                "preparations", lambda: self.charting.set_preparations(pid, tuple(preparations))
+                "preparations",
+                lambda: self.charting.set_preparations(pid, tuple(preparations), base=base),
             )
             is not None
         )

@@ -1,0 +1,101 @@
+"""A window holding a stale copy never overwrites a newer save (issue 11 §3): the patient form
+shows what changed and a Reload button; the workspace says the edit was not saved and shows the
+current record."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt
+from pytestqt.qtbot import QtBot
+
+from tests.users import staff
+from tpi_chart.domain.users import User
+from tpi_chart.services.context import open_services
+from tpi_chart.ui.patients import PatientsPage
+from tpi_chart.ui.workspace.session import ChartSession
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """Two service instances on one database file: two workstations."""
+    QCoreApplication.setOrganizationName("TPI Chart tests")
+    QCoreApplication.setApplicationName("stale")
+    path = tmp_path / "chart.db"
+    with (
+        open_services(path, staff("front-desk"), seed_demo_if_new=True) as one,
+        open_services(path, staff("nurse")) as other,
+    ):
+        yield one, other
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_a_stale_patient_form_is_refused_with_what_changed_and_a_reload(
+    qtbot: QtBot, two: tuple[Any, Any]
+) -> None:
+    mine, theirs = two
+    page = PatientsPage(mine)
+    qtbot.addWidget(page)
+    page.show()
+    page.search.setText("D1001")
+    qtbot.waitUntil(lambda: page.results.count() == 1)
+    page.results.setCurrentRow(0)
+    page.edit_patient()
+    form = page.form
+    # Meanwhile the nurse records an allergy on the other workstation.
+    stored = theirs.patients.by_mrn("D1001")
+    theirs.patients.update(
+        stored.id,
+        stored.patient.model_copy(update={"allergies": (*stored.patient.allergies, "latex")}),
+        base=stored,
+    )
+    form.weight_kg.setValue(72)
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    assert form.general_error.isVisible()
+    assert "patient.allergies" in form.general_error.text()
+    assert "not saved" in form.general_error.text()
+    assert form.reload_button.isVisible()
+    if os.environ.get("TPI_CHART_SCREENSHOTS"):
+        page.resize(1366, 768)
+        qtbot.wait(200)
+        page.grab().save(str(Path(__file__).parents[2] / "docs/screenshots/stale-patient-1366.png"))
+    assert "latex" in theirs.patients.by_mrn("D1001").patient.allergies  # not erased
+    qtbot.mouseClick(form.reload_button, Qt.MouseButton.LeftButton)
+    assert "latex" in form.allergies.text()
+    assert not form.reload_button.isVisible()
+    form.weight_kg.setValue(72)
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    now = theirs.patients.by_mrn("D1001").patient
+    assert now.weight_kg == 72
+    assert "latex" in now.allergies
+
+
+def test_a_stale_workspace_edit_says_not_saved_and_shows_the_current_record(
+    qtbot: QtBot, two: tuple[Any, Any]
+) -> None:
+    mine, theirs = two
+    patient = mine.patients.by_mrn("D1001")
+    unsigned = next(
+        s.id for s in mine.charting.list_for_patient(patient.id) if s.status != "signed"
+    )
+    procedure_id = unsigned
+    user = User(username="rivera", display_name="Dr Rivera", roles=frozenset({"physician"}))
+    session = ChartSession(mine.charting, user)
+    session.load(procedure_id)
+    other = theirs.charting.get(procedure_id)
+    theirs.charting.update(procedure_id, {"pain_before": 7}, base=other)
+    messages: list[str] = []
+    session.failed.connect(messages.append)
+    assert not session.update_header({"pain_after": 2})
+    assert len(messages) == 1
+    assert "Not saved" in messages[0]
+    assert "procedure.pain_before" in messages[0]
+    assert session.procedure is not None
+    assert session.procedure.pain_before == 7  # reloaded
+    assert session.update_header({"pain_after": 2})  # from the current copy it goes through

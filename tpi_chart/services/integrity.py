@@ -1,0 +1,128 @@
+"""Checks of what SQLite cannot see: signed content that no longer matches its signature, the
+audit chain against the clinic registry kept outside the database, dropped protection triggers.
+
+`verify_clinic` is what `tpi-chart audit verify` runs (everything, read-only).
+`check_signed_at_open` runs at start-up within a small time budget, continuing where the last
+start stopped, so a large clinic is covered over several starts without slowing one down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from tpi_chart.domain.canonical import content_hash
+from tpi_chart.services.charting import ChartingService
+from tpi_chart.services.errors import DomainError
+from tpi_chart.storage.audit import AuditReport
+from tpi_chart.storage.repositories import SqliteStore
+
+#: Seconds the start-up may spend re-hashing signed procedures.
+OPEN_BUDGET_S = 0.15
+
+
+@dataclass(frozen=True)
+class ClinicReport:
+    audit: AuditReport
+    problems: list[str] = field(default_factory=list)  # one line each; empty: intact
+    signed_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.audit.ok and not self.problems
+
+
+def signed_problem(charting: ChartingService, procedure_id: int) -> str | None:
+    """Why the signed procedure's stored content is not what was signed; None when it is."""
+    try:
+        stored = charting.get(procedure_id)
+        signature = stored.procedure.signature
+        document = charting.document(procedure_id)
+    except (DomainError, ValidationError, ValueError, KeyError) as error:
+        return f"signed procedure {procedure_id} cannot be read ({str(error).splitlines()[0]})"
+    if signature is None:  # pragma: no cover - listed as signed
+        return f"signed procedure {procedure_id} has no signature"
+    if content_hash(document) != signature.content_hash:
+        return (
+            f"signed procedure {procedure_id} (signed by {signature.signed_by}): its stored "
+            "content no longer matches what was signed (it was changed after signing, outside "
+            "TPI Chart)"
+        )
+    return None
+
+
+class SignatureMismatch(DomainError):
+    """A signed procedure's stored content is not what was signed: it is not exported as signed."""
+
+
+def require_signed_intact(charting: ChartingService, procedure_id: int) -> None:
+    """Refuse to export a signed procedure whose stored content no longer matches its
+    signature: the file would show a signature over content nobody signed."""
+    if charting.get(procedure_id).procedure.status != "signed":
+        return
+    problem = signed_problem(charting, procedure_id)
+    if problem is not None:
+        raise SignatureMismatch(
+            f"{problem}; it was not exported. Run `tpi-chart audit verify` and restore the "
+            "latest backup"
+        )
+
+
+def verify_clinic(store: SqliteStore, charting: ChartingService) -> ClinicReport:
+    """Everything `audit verify` reports, without writing anything."""
+    audit = store.audit.verify()
+    problems = list(store.registry_problems())
+    if store.has_table("procedures"):
+        problems += [
+            f"protection trigger {name} is missing (dropped outside TPI Chart)"
+            for name in store.missing_triggers()
+        ]
+    checked = 0
+    if store.has_table("procedures"):
+        for procedure_id in store.procedures.signed_ids():
+            checked += 1
+            problem = signed_problem(charting, procedure_id)
+            if problem is not None:
+                problems.append(problem)
+    return ClinicReport(audit, problems, checked)
+
+
+def _cursor_path(store: SqliteStore) -> Path:
+    return store.anchor_path.with_suffix(".signed-checked")
+
+
+def check_signed_at_open(
+    store: SqliteStore, charting: ChartingService, budget_s: float = OPEN_BUDGET_S
+) -> list[str]:
+    """Re-hash signed procedures after the last one checked at an earlier start, for at most
+    `budget_s`; wrap around at the end. Returns the problems found (one line each)."""
+    path = _cursor_path(store)
+    try:
+        after = int(json.loads(path.read_text(encoding="utf-8"))["after"])
+    except (OSError, ValueError, KeyError, TypeError):
+        after = 0
+    ids = store.procedures.signed_ids(after) or store.procedures.signed_ids(0)
+    problems: list[str] = []
+    deadline = time.monotonic() + budget_s
+    last = after
+    for procedure_id in ids:
+        if time.monotonic() > deadline:
+            break
+        problem = signed_problem(charting, procedure_id)
+        if problem is not None:
+            problems.append(problem)
+        last = procedure_id
+    try:
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"after": last}))
+        os.replace(temp, path)
+    except OSError:
+        pass  # only slows the coverage down; the next start checks these again
+    return problems
