@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +20,7 @@ from tpi_chart.domain.models import (
     FORMAT_ID,
     Addendum,
     Component,
+    FollowUp,
     Preparation,
     PriorProcedure,
     PriorSite,
@@ -27,10 +28,21 @@ from tpi_chart.domain.models import (
     ProcedureDocument,
     Signature,
     Site,
+    TimeOut,
 )
+from tpi_chart.domain.timeout import time_out_elements, time_out_problems
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import require
 from tpi_chart.services.errors import InvalidInput, NotFound, ProcedureLocked
 from tpi_chart.storage.errors import SignedRecord
-from tpi_chart.storage.interfaces import ProcedureRecord, SiteRecord, Store
+from tpi_chart.storage.interfaces import (
+    FollowUpRecord,
+    HistoryRecord,
+    ProcedureRecord,
+    SiteRecord,
+    Store,
+    VoidRecord,
+)
 
 #: Fields `update()` does not change: they have their own methods.
 _NOT_HEADER = {
@@ -64,6 +76,39 @@ class ProcedureSummary:
     status: str
     site_count: int
     injected_count: int
+    physician: str | None = None
+    pain_before: int | None = None
+    pain_after: int | None = None
+    relief_percent: int | None = None
+    voided: bool = False
+    muscles: tuple[str, ...] = ()  # "muscle:side" of the injected sites
+
+
+def _prior(record: HistoryRecord, following: HistoryRecord) -> PriorProcedure:
+    """A session with the relief recorded for it: its newest follow-up entry, else what the
+    next visit recorded as prior relief."""
+    sites = tuple(PriorSite(muscle=m, side=s) for m, s in record.injected)
+    follow_up = record.follow_up
+    if follow_up is not None:
+        return PriorProcedure(
+            performed_at=record.performed_at,
+            relief_percent=follow_up.relief_percent,
+            relief_weeks=follow_up.relief_weeks,
+            relief_scale=follow_up.scale,
+            relief_measured_on=follow_up.measured_on,
+            functional_change=follow_up.functional_change,
+            sites=sites,
+        )
+    return PriorProcedure.model_validate(
+        {
+            "performed_at": record.performed_at,
+            "relief_percent": following.prior_relief_percent,
+            "relief_weeks": following.prior_relief_weeks,
+            "relief_scale": following.prior_relief_scale,
+            "relief_measured_on": following.prior_relief_measured_on,
+            "sites": sites,
+        }
+    )
 
 
 def _stored(record: ProcedureRecord) -> StoredProcedure:
@@ -79,6 +124,13 @@ def _validate_procedure(data: dict[str, Any]) -> Procedure:
         return Procedure.model_validate(data)
     except ValidationError as error:
         raise InvalidInput(describe_validation_error(error, "procedure.")) from error
+
+
+def _performed_now(procedure: Procedure, moment: datetime) -> dict[str, Any]:
+    """The changes that make `moment` the date of service, keeping the planned time once."""
+    if procedure.planned_at is not None:
+        return {}
+    return {"planned_at": procedure.performed_at, "performed_at": moment}
 
 
 def locked_message(procedure_id: int, procedure: Procedure) -> str:
@@ -105,14 +157,36 @@ class ChartingService:
             raise NotFound(f"site {site_id} does not exist")
         return record
 
-    def list_for_patient(self, patient_id: int) -> list[ProcedureSummary]:
-        """The patient's procedures, newest first."""
+    def list_for_patient(
+        self, patient_id: int, *, include_voided: bool = False
+    ) -> list[ProcedureSummary]:
+        """The patient's procedures, newest first; voided ones only with `include_voided`."""
         return [
             ProcedureSummary(
-                s.id, s.patient_id, s.performed_at, s.status, s.site_count, s.injected_count
+                s.id,
+                s.patient_id,
+                s.performed_at,
+                s.status,
+                s.site_count,
+                s.injected_count,
+                s.physician,
+                s.pain_before,
+                s.pain_after,
+                s.relief_percent,
+                s.voided,
+                s.muscles,
             )
-            for s in self._store.procedures.list_for_patient(patient_id)
+            for s in self._store.procedures.list_for_patient(patient_id, include_voided)
         ]
+
+    def void_of(self, procedure_id: int) -> VoidRecord | None:
+        self._record(procedure_id)
+        return self._store.procedures.void_of(procedure_id)
+
+    def follow_ups(self, procedure_id: int) -> list[FollowUpRecord]:
+        """The follow-up entries of a visit, oldest first (the newest counts)."""
+        self._record(procedure_id)
+        return self._store.procedures.follow_ups(procedure_id)
 
     def get(self, procedure_id: int) -> StoredProcedure:
         return _stored(self._record(procedure_id))
@@ -128,19 +202,16 @@ class ChartingService:
         `prior_relief_percent`/`_weeks`, an older one's that of the procedure that followed it."""
         current = self._record(procedure_id)
         history = self._store.procedures.history(current.patient_id)
-        mine = next(record for record in history if record.id == procedure_id)
+        mine = next((record for record in history if record.id == procedure_id), None)
+        if mine is None:  # voided: it has no place in the patient's sessions
+            return ()
         chain = [
             record
             for record in history
             if record.id == procedure_id or record.performed_at < mine.performed_at
         ]
         priors = [
-            PriorProcedure(
-                performed_at=record.performed_at,
-                relief_percent=chain[index + 1].prior_relief_percent,
-                relief_weeks=chain[index + 1].prior_relief_weeks,
-                sites=tuple(PriorSite(muscle=m, side=s) for m, s in record.injected),
-            )
+            _prior(record, chain[index + 1])
             for index, record in enumerate(chain[:-1])
             # A visit where nothing was injected (planned, then cancelled) was no session.
             if record.injected
@@ -189,6 +260,12 @@ class ChartingService:
         record = self._record(procedure_id)
         if record.procedure.status == "signed":
             raise ProcedureLocked(locked_message(procedure_id, record.procedure))
+        void = self._store.procedures.void_of(procedure_id)
+        if void is not None:
+            raise ProcedureLocked(
+                f"procedure {procedure_id} was voided by {void.voided_by} ({void.reason}); "
+                "it cannot be changed"
+            )
         return record
 
     def create(self, patient_id: int, procedure: Procedure) -> StoredProcedure:
@@ -204,10 +281,17 @@ class ChartingService:
         preparations are copied without lot and expiry, payer and diagnoses carried over.
         Without an earlier procedure: an empty planned procedure."""
         summaries = self._store.procedures.list_for_patient(patient_id)
-        if self._store.patients.get(patient_id) is None:
+        patient = self._store.patients.get(patient_id)
+        if patient is None:
             raise NotFound(f"patient {patient_id} does not exist")
+        coverage = patient.patient.payer_profile
         if not summaries:
-            return self.create(patient_id, Procedure(performed_at=performed_at, status="planned"))
+            return self.create(
+                patient_id,
+                Procedure(
+                    performed_at=performed_at, status="planned", payer_profile=coverage or "none"
+                ),
+            )
         last = self._record(summaries[0].id).procedure
         preparations = tuple(
             Preparation(
@@ -241,9 +325,10 @@ class ChartingService:
         procedure = Procedure(
             performed_at=performed_at,
             status="planned",
-            payer_profile=last.payer_profile,
+            payer_profile=coverage or last.payer_profile,
             diagnoses=last.diagnoses,
             indication=last.indication,
+            history=last.history,
             preparations=preparations,
             sites=sites,
         )
@@ -296,9 +381,20 @@ class ChartingService:
                 ]
             )
 
+    def _first_injection(self, record: ProcedureRecord, site: Site) -> None:
+        """Without a time-out, the first injection sets the date of service."""
+        procedure = record.procedure
+        if site.state != "injected" or procedure.time_out is not None:
+            return
+        if procedure.planned_at is not None or procedure.injected_sites:
+            return
+        moment = site.injected_at or datetime.now(UTC).astimezone()
+        self.update(record.id, _performed_now(procedure, moment))
+
     def add_site(self, procedure_id: int, site: Site) -> StoredSite:
         record = self._unsigned(procedure_id)
         self._check_preparation(record, site)
+        self._first_injection(record, site)
         with self._locked_as_domain_error(procedure_id):
             return _stored_site(self._store.procedures.add_site(procedure_id, site, self._user))
 
@@ -306,6 +402,7 @@ class ChartingService:
         current = self._site_record(site_id)
         record = self._unsigned(current.procedure_id)
         self._check_preparation(record, site)
+        self._first_injection(record, site)
         with self._locked_as_domain_error(current.procedure_id):
             return _stored_site(self._store.procedures.update_site(site_id, site, self._user))
 
@@ -328,6 +425,78 @@ class ChartingService:
         self._check_preparation(record, current.site)
         with self._locked_as_domain_error(current.procedure_id):
             return _stored_site(self._store.procedures.set_site_removed(site_id, False, self._user))
+
+    # ---- time-out, follow-up, void --------------------------------------------------------
+    def record_time_out(
+        self,
+        procedure_id: int,
+        user: User,
+        *,
+        site_marked: bool | None,
+        at: datetime,
+    ) -> StoredProcedure:
+        """The time-out as shown and confirmed by `user` (who must be allowed to chart): needs a
+        planned site and recorded consent. The date of service becomes the time-out's time; the
+        time it was planned for stays in `planned_at`."""
+        require(user, "chart")
+        record = self._unsigned(procedure_id)
+        procedure = record.procedure
+        if procedure.time_out is not None:
+            raise InvalidInput(
+                [
+                    f"procedure.time_out: already recorded by {procedure.time_out.performed_by} "
+                    f"at {procedure.time_out.at:%H:%M}"
+                ]
+            )
+        problems = time_out_problems(procedure)
+        if problems:
+            raise InvalidInput([f"procedure.time_out: {problem}" for problem in problems])
+        patient = self._store.patients.get(record.patient_id)
+        assert patient is not None  # a foreign key guarantees it
+        time_out = TimeOut(
+            performed_by=user.display_name,
+            at=at,
+            site_marked=site_marked,
+            elements=time_out_elements(patient.patient, procedure, site_marked),
+        )
+        changes: dict[str, Any] = {"time_out": time_out, **_performed_now(procedure, at)}
+        if procedure.status == "planned":
+            changes["status"] = "in_progress"
+        return self.update(procedure_id, changes)
+
+    def record_follow_up(self, procedure_id: int, follow_up: FollowUp) -> FollowUpRecord:
+        """The relief after a visit, measured later; allowed on a signed visit (it is not part of
+        that note). The newest entry counts for the rules and the history."""
+        record = self._record(procedure_id)
+        if self._store.procedures.void_of(procedure_id) is not None:
+            raise InvalidInput(["follow_up: this procedure was voided"])
+        if follow_up.measured_on < record.procedure.performed_at.date():
+            raise InvalidInput(
+                [
+                    "follow_up.measured_on: must be on or after the visit "
+                    f"({record.procedure.performed_at.date().isoformat()})"
+                ]
+            )
+        stamped = follow_up.model_copy(update={"recorded_by": follow_up.recorded_by or self._user})
+        return self._store.procedures.add_follow_up(
+            procedure_id, stamped, self._user, datetime.now(UTC).isoformat(timespec="seconds")
+        )
+
+    def void(self, procedure_id: int, reason: str) -> VoidRecord:
+        """Void a procedure opened by mistake (kept and audited; hidden from lists, left out of
+        the rules and the history). A signed one is marked entered in error by an addendum."""
+        if not reason.strip():
+            raise InvalidInput(["void.reason: say why the procedure is voided"])
+        record = self._record(procedure_id)
+        if record.procedure.status == "signed":
+            raise ProcedureLocked(
+                f"procedure {procedure_id} is signed; mark it entered in error with a signed "
+                "addendum instead"
+            )
+        self._unsigned(procedure_id)
+        return self._store.procedures.void(
+            procedure_id, reason.strip(), self._user, datetime.now(UTC).isoformat(timespec="seconds")
+        )
 
     # ---- signing (storage-level; the user-facing rules live in services/signing.py) ----------
     def sign(self, procedure_id: int, signature: Signature) -> StoredProcedure:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, require
 from tpi_chart.services.auth import AuthService
@@ -36,6 +37,7 @@ CLINIC_PHONE = "clinic_phone"
 EXPORT_FOLDER = "export_folder"
 PAGE_SIZE = "page_size"
 IDLE_LOCK_MINUTES = "idle_lock_minutes"
+REQUIRED_TO_SIGN = "required_to_sign"
 DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
@@ -117,6 +119,14 @@ class SettingsService:
         value = self._store.settings.get(IDLE_LOCK_MINUTES)
         return int(value) if value else DEFAULT_IDLE_LOCK_MINUTES
 
+    def required_to_sign(self) -> frozenset[str]:
+        """The note fields that must be documented before signing (`domain.signing`
+        NOTE_FIELD_KEYS); the issue-12 defaults until the clinic changes them."""
+        value = self._store.settings.get(REQUIRED_TO_SIGN)
+        if value is None:
+            return DEFAULT_REQUIRED
+        return frozenset(key for key in value.split(",") if key in NOTE_FIELD_KEYS)
+
     # ---- changing --------------------------------------------------------------------------
 
     def set_clinic_name(self, name: str) -> None:
@@ -144,6 +154,7 @@ class SettingsService:
         export_folder: Path | Keep | None = KEEP,
         page_size: str | None = None,
         idle_lock_minutes: int | None = None,
+        required_to_sign: frozenset[str] | None = None,
     ) -> None:
         """Change the given settings together (the settings dialog's Save): every value is
         checked first and every problem reported at once, one `settings.<field>: …` line each;
@@ -170,6 +181,8 @@ class SettingsService:
             attempt(PAGE_SIZE, partial(_check_page_size, page_size))
         if idle_lock_minutes is not None:
             attempt(IDLE_LOCK_MINUTES, partial(_check_idle_lock_minutes, idle_lock_minutes))
+        if required_to_sign is not None:
+            attempt(REQUIRED_TO_SIGN, partial(_check_required, required_to_sign))
         if problems:
             raise InvalidInput(problems)
         with self._store.transaction():
@@ -217,6 +230,16 @@ def _check_page_size(size: str) -> str:
         choices = " or ".join(f'"{choice}"' for choice in PAGE_SIZE_CHOICES)
         raise InvalidInput([f"settings.page_size: {size!r} is not a page size; choose {choices}"])
     return value
+
+
+def _check_required(keys: frozenset[str]) -> str:
+    unknown = sorted(keys - set(NOTE_FIELD_KEYS))
+    if unknown:
+        raise InvalidInput(
+            [f"settings.required_to_sign: unknown field(s) {', '.join(unknown)}"]
+        )
+    # In the note's order, so the stored value reads like the Sign tab.
+    return ",".join(key for key in NOTE_FIELD_KEYS if key in keys)
 
 
 def _check_idle_lock_minutes(minutes: int) -> str:
@@ -303,7 +326,11 @@ def build_services(store: Store, user: str, *, actor: User | None = None) -> Ser
         settings=settings,
         auth=AuthService(store.users, store.audit),
         signing=SigningService(
-            charting, store.procedures, transaction=store.transaction, on_denied=audit_denial
+            charting,
+            store.procedures,
+            transaction=store.transaction,
+            on_denied=audit_denial,
+            required=settings.required_to_sign,
         ),
         user=user,
         db_path=store.path,

@@ -29,9 +29,12 @@ from tpi_chart.domain.models import (
 )
 from tpi_chart.domain.rules import RuleWarning, evaluate
 from tpi_chart.domain.signing import (
+    DEFAULT_REQUIRED,
     MissingItem,
+    NoteField,
     acknowledgement_records,
     missing_items,
+    not_documented,
     unacknowledged,
 )
 from tpi_chart.domain.users import User
@@ -111,6 +114,8 @@ class Readiness:
     missing: tuple[MissingItem, ...]
     warnings: tuple[RuleWarning, ...]
     signature: Signature | None = None
+    #: every field the note would print as not documented, in the note's order
+    not_documented: tuple[NoteField, ...] = ()
 
     @property
     def signed(self) -> bool:
@@ -145,7 +150,9 @@ class SigningService:
         clock: Clock = _now,
         transaction: Callable[[], AbstractContextManager[object]] | None = None,
         on_denied: DeniedHook | None = None,
+        required: Callable[[], frozenset[str]] | None = None,
     ) -> None:
+        self._required = required if required is not None else (lambda: DEFAULT_REQUIRED)
         self._charting = charting
         self._procedures = procedures
         self._clock = clock
@@ -157,11 +164,20 @@ class SigningService:
         document = self._charting.document(procedure_id)
         return Readiness(
             procedure_id=procedure_id,
-            missing=tuple(
-                missing_items(document.procedure, allow_planned_sites=allow_planned_sites)
-            ),
+            missing=tuple(self._missing(document, allow_planned_sites)),
             warnings=evaluate(document).warnings,
             signature=stored.procedure.signature,
+            not_documented=tuple(
+                not_documented(document.procedure, document.prior_procedures)
+            ),
+        )
+
+    def _missing(self, document: ProcedureDocument, allow_planned_sites: bool) -> list[MissingItem]:
+        return missing_items(
+            document.procedure,
+            allow_planned_sites=allow_planned_sites,
+            required=self._required(),
+            prior_procedures=document.prior_procedures,
         )
 
     def sign(
@@ -182,7 +198,7 @@ class SigningService:
                 raise AlreadySigned(stored.procedure.signature)
             document = self._charting.document(procedure_id)
             warnings = evaluate(document).warnings
-            missing = missing_items(document.procedure, allow_planned_sites=allow_planned_sites)
+            missing = self._missing(document, allow_planned_sites)
             open_codes = unacknowledged(warnings, reasons)
             if missing or open_codes:
                 raise NotReadyToSign(missing, open_codes)
@@ -206,8 +222,12 @@ class SigningService:
         user: User,
         text: str,
         corrected_sites: Sequence[Site] | None = None,
+        *,
+        entered_in_error: bool = False,
     ) -> StoredProcedureLike:
-        """Append a hashed addendum to a signed note (physician only); the note stays as signed."""
+        """Append a hashed addendum to a signed note (physician only); the note stays as signed.
+        `entered_in_error` marks the whole note as opened by mistake: it stays in the record with
+        a banner and leaves the rules and the history."""
         self._require(user, "addendum")
         with self._transaction():
             stored = self._charting.get(procedure_id)
@@ -223,6 +243,7 @@ class SigningService:
                     author=user.display_name,
                     at=self._clock(),
                     sites=tuple(corrected_sites) if corrected_sites is not None else None,
+                    entered_in_error=entered_in_error,
                 )
             except ValidationError as error:
                 raise InvalidInput(describe_validation_error(error, "addendum.")) from error

@@ -51,6 +51,8 @@ ACTIONS = frozenset(
         "restore_db",
         "settings",
         "access_denied",
+        "void",
+        "follow_up",
     }
 )
 
