@@ -137,27 +137,29 @@ def _prior_relief_documented(
     return False
 
 
-def _documented(
-    key: str, procedure: Procedure, prior_procedures: Sequence[PriorProcedure]
-) -> bool:
+def _documented(key: str, procedure: Procedure, prior_procedures: Sequence[PriorProcedure]) -> bool:
     history = procedure.history
     checks: dict[str, Callable[[], bool]] = {
         "diagnoses": lambda: bool(procedure.diagnoses),
         "indication": lambda: bool(procedure.indication),
-        "history": lambda: history is not None
-        and bool(history.onset or history.onset_date or history.referral_pattern),
-        "conservative_therapy": lambda: history is not None
-        and bool(history.conservative_therapy),
+        "history": lambda: (
+            history is not None
+            and bool(history.onset or history.onset_date or history.referral_pattern)
+        ),
+        "conservative_therapy": lambda: history is not None and bool(history.conservative_therapy),
         "rehab_program": lambda: history is not None and bool(history.rehab_program),
         "prior_relief": lambda: _prior_relief_documented(procedure, prior_procedures),
         "functional_score": lambda: bool(procedure.functional_scores),
-        "consent": lambda: procedure.consent is not None
-        and procedure.consent.obtained
-        and procedure.consent.method is not None,
+        "consent": lambda: (
+            procedure.consent is not None
+            and procedure.consent.obtained
+            and procedure.consent.method is not None
+        ),
         "safety_screen": lambda: procedure.safety_screen is not None,
         "time_out": lambda: procedure.time_out is not None,
-        "site_marking": lambda: procedure.time_out is not None
-        and procedure.time_out.site_marked is not None,
+        "site_marking": lambda: (
+            procedure.time_out is not None and procedure.time_out.site_marked is not None
+        ),
         "position": lambda: procedure.position is not None,
         "skin_prep": lambda: procedure.skin_prep is not None,
         "needle": lambda: procedure.needle is not None,
@@ -172,9 +174,7 @@ def _documented(
     return checks[key]()
 
 
-def applies(
-    key: str, procedure: Procedure, prior_procedures: Sequence[PriorProcedure]
-) -> bool:
+def applies(key: str, procedure: Procedure, prior_procedures: Sequence[PriorProcedure]) -> bool:
     """Whether the note prints the field for this procedure at all (prior relief: repeats)."""
     if key in _REPEAT_ONLY:
         return bool(prior_procedures) or procedure.prior_relief_percent is not None

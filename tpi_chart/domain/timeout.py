@@ -20,9 +20,9 @@ def time_out_problems(procedure: Procedure) -> list[str]:
     return problems
 
 
-def time_out_elements(patient: Patient, procedure: Procedure, site_marked: bool | None) -> tuple[
-    str, ...
-]:
+def time_out_elements(
+    patient: Patient, procedure: Procedure, site_marked: bool | None
+) -> tuple[str, ...]:
     """The lines the team confirms, exactly as shown and as the note prints them."""
     catalog = load_catalog()
     diagnoses = load_diagnoses()

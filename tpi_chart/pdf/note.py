@@ -41,8 +41,8 @@ from reportlab.platypus import (
 from tpi_chart import APP_NAME, __version__
 from tpi_chart.domain.canonical import canonical_json
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, load_catalog
-from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram
 from tpi_chart.domain.diagnoses import load_diagnoses
+from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram
 from tpi_chart.domain.models import ConservativeTherapy, Needle, Procedure, ProcedureDocument, Site
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.pdf import styles as st
@@ -230,7 +230,9 @@ def relief_text(
 ) -> str:
     """'60 % relief for 8 weeks on NRS, measured 2026-10-20' (what the LCD reviewer reads)."""
     text = f"{percent} % relief"
-    text += f" for {format_number(weeks, 1)} weeks" if weeks is not None else " (duration not recorded)"
+    text += (
+        f" for {format_number(weeks, 1)} weeks" if weeks is not None else " (duration not recorded)"
+    )
     text += f" on {scale}" if scale else " (scale not recorded)"
     text += f", measured {measured_on.isoformat()}" if measured_on else " (date not recorded)"
     return text

@@ -495,7 +495,10 @@ class ChartingService:
             )
         self._unsigned(procedure_id)
         return self._store.procedures.void(
-            procedure_id, reason.strip(), self._user, datetime.now(UTC).isoformat(timespec="seconds")
+            procedure_id,
+            reason.strip(),
+            self._user,
+            datetime.now(UTC).isoformat(timespec="seconds"),
         )
 
     # ---- signing (storage-level; the user-facing rules live in services/signing.py) ----------

@@ -235,9 +235,7 @@ def _check_page_size(size: str) -> str:
 def _check_required(keys: frozenset[str]) -> str:
     unknown = sorted(keys - set(NOTE_FIELD_KEYS))
     if unknown:
-        raise InvalidInput(
-            [f"settings.required_to_sign: unknown field(s) {', '.join(unknown)}"]
-        )
+        raise InvalidInput([f"settings.required_to_sign: unknown field(s) {', '.join(unknown)}"])
     # In the note's order, so the stored value reads like the Sign tab.
     return ",".join(key for key in NOTE_FIELD_KEYS if key in keys)
 

@@ -159,6 +159,10 @@ class SigningService:
         self._transaction = transaction if transaction is not None else nullcontext
         self._on_denied = on_denied
 
+    def required(self) -> frozenset[str]:
+        """The note fields the clinic requires before signing."""
+        return self._required()
+
     def readiness(self, procedure_id: int, *, allow_planned_sites: bool = False) -> Readiness:
         stored = self._charting.get(procedure_id)
         document = self._charting.document(procedure_id)
@@ -167,9 +171,7 @@ class SigningService:
             missing=tuple(self._missing(document, allow_planned_sites)),
             warnings=evaluate(document).warnings,
             signature=stored.procedure.signature,
-            not_documented=tuple(
-                not_documented(document.procedure, document.prior_procedures)
-            ),
+            not_documented=tuple(not_documented(document.procedure, document.prior_procedures)),
         )
 
     def _missing(self, document: ProcedureDocument, allow_planned_sites: bool) -> list[MissingItem]:

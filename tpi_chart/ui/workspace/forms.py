@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -254,6 +255,17 @@ class OutcomePanel(QWidget):
             lambda checked: self.edit({"aftercare_given": bool(checked)}, "Aftercare")
         )
         layout.addWidget(self.aftercare)
+        self.follow_up = QLineEdit()
+        self.follow_up.setObjectName("followUpPlan")
+        self.follow_up.setPlaceholderText(
+            "Follow-up plan, e.g. reassess relief (same scale) in 6 weeks"
+        )
+        self.follow_up.editingFinished.connect(
+            lambda: self.edit({"follow_up": self.follow_up.text().strip() or None}, "Follow-up")
+        )
+        follow = QFormLayout()
+        follow.addRow("Follow-up", self.follow_up)
+        layout.addLayout(follow)
         layout.addStretch(1)
 
     def refresh(self) -> None:
@@ -266,8 +278,11 @@ class OutcomePanel(QWidget):
             box.setChecked(value in chosen)
         self.tolerance.setCurrentIndex(max(0, self.tolerance.findData(p.tolerance)))
         self.aftercare.setChecked(p.aftercare_given)
+        if not self.follow_up.hasFocus():
+            self.follow_up.setText(p.follow_up or "")
         enabled = not self.session.signed
         for widget in (
+            self.follow_up,
             self.no_complications,
             self.tolerance,
             self.aftercare,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -24,7 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.rules import Evaluation
-from tpi_chart.domain.signing import missing_items
+from tpi_chart.domain.signing import (
+    DEFAULT_REQUIRED,
+    NOTE_FIELD_KEYS,
+    MissingItem,
+    missing_items,
+    not_documented,
+)
 from tpi_chart.ui.workspace.session import ChartSession, describe
 from tpi_chart.ui.workspace.widgets import section_label
 
@@ -34,6 +41,7 @@ log = logging.getLogger(__name__)
 class SignPanel(QScrollArea):
     signed = Signal()  # the note was signed, or an addendum was added to it
     failed = Signal(str)
+    field_requested = Signal(str)  # a "Not documented" link: the note field's key
 
     def __init__(self, session: ChartSession, signing: Any, can_sign: Callable[[], bool]) -> None:
         super().__init__()
@@ -50,6 +58,9 @@ class SignPanel(QScrollArea):
         self.missing = QLabel()
         self.missing.setObjectName("missingItems")
         self.missing.setWordWrap(True)
+        self.missing.setTextFormat(Qt.TextFormat.RichText)
+        self.missing.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.missing.linkActivated.connect(self.field_requested)
         layout.addWidget(self.missing)
         self.warnings_title = section_label("Warnings to acknowledge")
         layout.addWidget(self.warnings_title)
@@ -97,6 +108,8 @@ class SignPanel(QScrollArea):
         layout.addStretch(1)
         self.setWidget(body)
         self._warnings: list[Any] = []
+        self._missing: list[MissingItem] = []
+        self._prior_cache: tuple[Any, ...] = ()
 
     def refresh(self, evaluation: Evaluation | None) -> None:
         procedure = self.session.procedure
@@ -117,12 +130,8 @@ class SignPanel(QScrollArea):
             self._show_addenda()
             return
         self.addenda_box.hide()
-        items = missing_items(procedure)
-        self.missing.setText(
-            "\n".join(f"• {item.message}" for item in items)
-            if items
-            else "✓ Everything required is recorded"
-        )
+        self._missing = self._check(procedure)
+        self.missing.setText(self._missing_text(procedure))
         warnings = list(evaluation.warnings) if evaluation is not None else []
         self._set_warnings(warnings)
         if self.signing is None:
@@ -132,6 +141,44 @@ class SignPanel(QScrollArea):
         else:
             self.state.setText("")
         self._update_button()
+
+    def _required(self) -> frozenset[str]:
+        return self.signing.required() if self.signing is not None else DEFAULT_REQUIRED
+
+    def _priors(self) -> tuple[Any, ...]:
+        try:
+            return tuple(self.session.document().prior_procedures)
+        except Exception:  # the rules panel reports a document that cannot be built
+            log.info("prior sessions not available for the completeness check")
+            return ()
+
+    def _check(self, procedure: Any) -> list[MissingItem]:
+        self._prior_cache = self._priors()
+        return missing_items(
+            procedure, required=self._required(), prior_procedures=self._prior_cache
+        )
+
+    def _missing_text(self, procedure: Any) -> str:
+        """Every field the note would print as "Not documented", in the note's order, each a
+        link to its control; required ones first in weight, then what else blocks signing."""
+        required = {item.field.removeprefix("procedure.") for item in self._missing}
+        lines = []
+        for field in not_documented(procedure, self._prior_cache):
+            tag = "<b>required</b>" if field.key in required else "optional"
+            lines.append(
+                f'• <a href="{field.key}">{escape(field.label)}</a>: Not documented ({tag})'
+            )
+        others = [
+            item
+            for item in self._missing
+            if item.field.removeprefix("procedure.") not in NOTE_FIELD_KEYS
+        ]
+        lines += [f"• {escape(item.message)} (<b>required</b>)" for item in others]
+        if self._missing:
+            head = f"{len(self._missing)} required item(s) missing before signing:"
+        else:
+            head = "✓ Everything required is recorded"
+        return "<br/>".join([head, *lines])
 
     def _set_warnings(self, warnings: list[Any]) -> None:
         codes = [w.code for w in warnings]
@@ -168,7 +215,7 @@ class SignPanel(QScrollArea):
         ready = (
             procedure is not None
             and procedure.status != "signed"
-            and not missing_items(procedure)
+            and not self._missing
             and all(field.text().strip() for field in self.ack_fields.values())
             and self.signing is not None
             and self.can_sign()
