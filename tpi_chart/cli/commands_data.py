@@ -16,7 +16,7 @@ from typing import Any
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.context import Services, open_services
-from tpi_chart.services.demo import seed_demo
+from tpi_chart.services.demo import DEMO_MRN, seed_demo
 from tpi_chart.storage.errors import StorageError
 
 EXIT_OK = 0
@@ -173,8 +173,16 @@ def run_export(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     def run() -> int:
         with _open(args, args.demo_db) as services:
-            seeded = seed_demo(services)
             path = services.db_path
+            has_demo = services.patients.by_mrn(DEMO_MRN) is not None
+            if not has_demo and not services.store.is_empty():
+                print(
+                    f"{path} already holds a clinic's patients; the demo clinic goes into a new "
+                    "file: tpi-chart demo --db demo.db",
+                    file=sys.stderr,
+                )
+                return EXIT_ERROR
+            seeded = seed_demo(services)
         if seeded:
             print(f"demo clinic seeded into {path}")
         else:

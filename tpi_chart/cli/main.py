@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="name recorded in the audit trail for command-line changes (default: your login)",
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the separate demo database (created with the demo clinic on first use; "
+        "the window says DEMO); without a command only",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

@@ -278,7 +278,9 @@ class ChartingService:
     def copy_forward(self, patient_id: int, performed_at: datetime) -> StoredProcedure:
         """A new planned procedure from the patient's latest one: its sites become planned
         (muscle, side, view, x/y, preparation and volume kept; no twitch, findings or times), its
-        preparations are copied without lot and expiry, payer and diagnoses carried over.
+        preparations are copied without lot and expiry; coverage (the patient's, else the last
+        visit's), diagnoses, indication, history, position, prep, needle and technique carried
+        over. Consent, safety screen, time-out and outcomes are never copied.
         Without an earlier procedure: an empty planned procedure."""
         summaries = self._store.procedures.list_for_patient(patient_id)
         patient = self._store.patients.get(patient_id)
@@ -329,6 +331,12 @@ class ChartingService:
             diagnoses=last.diagnoses,
             indication=last.indication,
             history=last.history,
+            # How this clinic does it, shown on the checklist to change: not attestations.
+            position=last.position,
+            skin_prep=last.skin_prep,
+            needle=last.needle,
+            technique=last.technique,
+            image_guidance=last.image_guidance,
             preparations=preparations,
             sites=sites,
         )

@@ -312,6 +312,21 @@ def seed_demo(services: Services, today: date | None = None, zone: tzinfo | None
                 "prior_relief_scale": "NRS",
                 "prior_relief_measured_on": today,
                 "functional_scores": (FunctionalScore(scale="NDI", score=22, measured_on=today),),
+                # The assistant's preparation before the physician walks in.
+                "consent": Consent(
+                    obtained=True,
+                    method="written",
+                    obtained_by=ASSISTANT,
+                    at=at(today, 9, 10),
+                ),
+                "safety_screen": SafetyScreen(
+                    anticoagulation_reviewed=True,
+                    bleeding_disorder_excluded=True,
+                    infection_at_site_excluded=True,
+                    allergies_reviewed=True,
+                    pregnancy_reviewed=True,
+                    prior_reaction_reviewed=True,
+                ),
             },
         )
         ids = {p.mrn: services.patients.create(p).id for p in OTHERS}

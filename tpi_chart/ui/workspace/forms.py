@@ -30,7 +30,6 @@ from tpi_chart.domain.models import (
     SafetyScreen,
     SkinPrep,
     TechniqueStep,
-    TimeOut,
     Tolerance,
 )
 from tpi_chart.ui.workspace.session import ChartSession
@@ -84,12 +83,12 @@ class ChecklistPanel(QScrollArea):
 
         layout.addWidget(section_label("Time-out"))
         row = QHBoxLayout()
-        self.timeout_button = QPushButton("Time-out done  (Ctrl+T)")
+        self.timeout_button = QPushButton("Time-out…  (Ctrl+T)")
         self.timeout_button.setObjectName("timeoutButton")
         self.timeout_button.setProperty("role", "primary")
         self.timeout_button.setToolTip(
-            "Records the time-out now, performed by you: patient, procedure, sites and sides, "
-            "consent, position and safety precautions confirmed (Ctrl+T)"
+            "Shows the time-out elements (patient, procedure, sites and sides, consent, position, "
+            "allergies and anticoagulation, site marking) to confirm with one key (Ctrl+T)"
         )
         self.timeout_button.clicked.connect(self.timeout_requested)
         self.timeout_label = QLabel("Not done")
@@ -160,7 +159,12 @@ class ChecklistPanel(QScrollArea):
             return
         if p.time_out is not None:
             local = p.time_out.at.astimezone()
-            self.timeout_label.setText(f"✓ {p.time_out.performed_by} at {local:%H:%M}")
+            marked = {True: "sites marked", False: "sites not marked", None: ""}[
+                p.time_out.site_marked
+            ]
+            self.timeout_label.setText(
+                f"✓ {p.time_out.performed_by} at {local:%H:%M}" + (f" · {marked}" if marked else "")
+            )
         else:
             self.timeout_label.setText("Not done")
         self.consent.setChecked(bool(p.consent and p.consent.obtained))
@@ -214,10 +218,6 @@ class ChecklistPanel(QScrollArea):
     def _commit_technique(self) -> None:
         steps = tuple(step for step, box in self.technique.items() if box.isChecked())
         self.edit({"technique": steps}, "Technique")
-
-
-def time_out_now(performed_by: str) -> TimeOut:
-    return TimeOut(performed_by=performed_by, at=datetime.now().astimezone().replace(microsecond=0))
 
 
 class OutcomePanel(QWidget):

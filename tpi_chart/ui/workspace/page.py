@@ -191,11 +191,14 @@ class WorkspacePage(QWidget):
         self.elapsed.setProperty("role", "big")
         self.elapsed.setToolTip("Time since the time-out")
         row.addWidget(self.elapsed)
-        self.timeout_header = QPushButton("Time-out done  (Ctrl+T)")
+        self.timeout_header = QPushButton("Time-out…  (Ctrl+T)")
         self.timeout_header.setObjectName("timeoutHeaderButton")
         self.timeout_header.setProperty("role", "primary")
         self.timeout_header.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.timeout_header.setToolTip("Record the time-out: performed by you, now (Ctrl+T)")
+        self.timeout_header.setToolTip(
+            "Show the time-out: patient, procedure, sites and sides, consent, position, "
+            "allergies and anticoagulation, site marking; confirm with Y or N (Ctrl+T)"
+        )
         self.timeout_header.clicked.connect(self.record_time_out)
         row.addWidget(self.timeout_header)
         self.saved_indicator = SavedIndicator()
@@ -660,10 +663,17 @@ class WorkspacePage(QWidget):
             return
         patient = self.services.patients.get(self.session.patient_id).patient
         dialog = TimeOutDialog(patient, p, self)
-        self.time_out_dialog = dialog  # tests drive the open dialog
-        accepted = dialog.exec() == TimeOutDialog.DialogCode.Accepted
+        self.time_out_dialog = dialog  # tests and the keyboard reach the open overlay here
+        # Window-modal but not blocking: the event loop (autosave, the idle lock) keeps running.
+        dialog.finished.connect(lambda _result: self._time_out_answered(dialog))
+        dialog.open()
+        dialog.activateWindow()
+        dialog.setFocus()
+
+    def _time_out_answered(self, dialog: TimeOutDialog) -> None:
         self.time_out_dialog = None
-        if accepted and dialog.site_marked is not None:
+        dialog.deleteLater()
+        if dialog.result() == TimeOutDialog.DialogCode.Accepted and dialog.site_marked is not None:
             self.undo_stack.push(TimeOutCommand(self.session, dialog.site_marked))
 
     def _edit_site(self, site_id: int, after: Site, text: str) -> bool:
