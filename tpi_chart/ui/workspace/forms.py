@@ -32,6 +32,7 @@ from tpi_chart.domain.models import (
     TechniqueStep,
     Tolerance,
 )
+from tpi_chart.ui.workspace.indication_panel import keep_field_keys
 from tpi_chart.ui.workspace.session import ChartSession
 from tpi_chart.ui.workspace.widgets import section_label
 
@@ -263,6 +264,7 @@ class OutcomePanel(QWidget):
         self.follow_up.editingFinished.connect(
             lambda: self.edit({"follow_up": self.follow_up.text().strip() or None}, "Follow-up")
         )
+        keep_field_keys(self.follow_up)
         follow = QFormLayout()
         follow.addRow("Follow-up", self.follow_up)
         layout.addLayout(follow)

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QDate, QStringListModel, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
     QComboBox,
-    QCompleter,
     QDateEdit,
     QDoubleSpinBox,
     QFormLayout,
@@ -64,8 +66,40 @@ def _text(edit: QLineEdit) -> str | None:
     return edit.text().strip() or None
 
 
+class _OwnKeys(QObject):
+    """Enter and the arrows belong to the field that has the focus, not to the workspace's
+    charting shortcuts (Enter injects, Up/Down step sites)."""
+
+    KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Up, Qt.Key.Key_Down)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        chord = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() in self.KEYS
+            and not event.modifiers() & chord
+        ):
+            event.accept()
+            # An open list (a combo's popup) chooses on this very event: let it through.
+            return not isinstance(watched, QAbstractItemView)
+        return False
+
+
+_OWN_KEYS: _OwnKeys | None = None
+
+
+def keep_field_keys(widget: QWidget) -> None:
+    """Let `widget` (a text field, spin box or date field) keep Enter and the arrow keys."""
+    global _OWN_KEYS
+    if _OWN_KEYS is None:
+        _OWN_KEYS = _OwnKeys()
+    widget.installEventFilter(_OWN_KEYS)
+
+
 class DiagnosisPicker(QLineEdit):
-    """Type a code or words of the descriptor; Enter adds the first match."""
+    """Type a code or words of the descriptor; the matches show in the list under the field
+    (no popup that grabs the keyboard). Up/Down choose, Enter adds; a click adds too."""
 
     picked = Signal(str)
 
@@ -74,13 +108,11 @@ class DiagnosisPicker(QLineEdit):
         self.setObjectName("diagnosisPicker")
         self.setPlaceholderText("Add a diagnosis: type a code or words (e.g. myalgia neck)")
         self.catalog = load_diagnoses()
-        self.model = QStringListModel(self)
-        self.completer_ = QCompleter(self.model, self)
-        self.completer_.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        # Matching is ours (code prefix or every word in the descriptor); show all we offer.
-        self.completer_.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
-        self.setCompleter(self.completer_)
-        self.completer_.activated.connect(self._choose)
+        self.suggestions = QListWidget()
+        self.suggestions.setObjectName("diagnosisSuggestions")
+        self.suggestions.setMaximumHeight(120)
+        self.suggestions.hide()
+        self.suggestions.itemClicked.connect(lambda item: self._choose(item.text()))
         self.textEdited.connect(self._offer)
         self.returnPressed.connect(self._enter)
 
@@ -88,26 +120,31 @@ class DiagnosisPicker(QLineEdit):
         return [d.label for d in self.catalog.search(self.text())]
 
     def _offer(self, _text: str) -> None:
-        self.model.setStringList(self.matches())
-        if self.model.rowCount():
-            self.completer_.complete()
+        self.suggestions.clear()
+        found = self.matches()
+        self.suggestions.addItems(found)
+        self.suggestions.setVisible(bool(found))
+        if found:
+            self.suggestions.setCurrentRow(0)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.suggestions.count() and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+            step = 1 if event.key() == Qt.Key.Key_Down else -1
+            row = min(max(0, self.suggestions.currentRow() + step), self.suggestions.count() - 1)
+            self.suggestions.setCurrentRow(row)
+            return
+        super().keyPressEvent(event)
 
     def _choose(self, label: str) -> None:
         self.picked.emit(label.split(" — ", 1)[0])
         self.clear()
+        self.suggestions.clear()
+        self.suggestions.hide()
 
     def _enter(self) -> None:
-        popup = self.completer_.popup()
-        current = popup.currentIndex() if popup.isVisible() else None
-        if current is not None and current.isValid():
-            label = str(current.data())
-        else:
-            found = self.matches()
-            if not found:
-                return
-            label = found[0]
-        popup.hide()
-        self._choose(label)
+        item = self.suggestions.currentItem()
+        if item is not None:
+            self._choose(item.text())
 
 
 class IndicationPanel(QScrollArea):
@@ -127,6 +164,7 @@ class IndicationPanel(QScrollArea):
         self.picker = DiagnosisPicker()
         self.picker.picked.connect(self._add_diagnosis)
         layout.addWidget(self.picker)
+        layout.addWidget(self.picker.suggestions)
         self.diagnoses = QListWidget()
         self.diagnoses.setObjectName("diagnosisList")
         self.diagnoses.setMaximumHeight(84)
@@ -262,6 +300,8 @@ class IndicationPanel(QScrollArea):
         self.scale_name.editingFinished.connect(self._commit_functional)
         layout.addStretch(1)
         self.setWidget(body)
+        for field in body.findChildren(QLineEdit) + body.findChildren(QAbstractSpinBox):
+            keep_field_keys(field)
         self._therapy_items: tuple[ConservativeTherapy, ...] = ()
 
     # -- showing -----------------------------------------------------------------------------
@@ -390,11 +430,16 @@ class IndicationPanel(QScrollArea):
             }
         else:
             weeks = self.relief_weeks.value()
+            measured = _day(self.relief_date)
+            p = self.session.procedure
+            if measured is None and p is not None:
+                # Entered at this visit: measured today unless another date is given.
+                measured = p.performed_at.date()
             changes = {
                 "prior_relief_percent": percent,
                 "prior_relief_weeks": None if weeks < 0 else weeks,
                 "prior_relief_scale": self.relief_scale.currentData(),
-                "prior_relief_measured_on": _day(self.relief_date),
+                "prior_relief_measured_on": measured,
             }
         self.edit(changes, "Prior relief")
 

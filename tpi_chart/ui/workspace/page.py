@@ -29,10 +29,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -49,7 +52,7 @@ from tpi_chart.domain.timeout import time_out_problems
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
 from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel
-from tpi_chart.ui.workspace.indication_panel import IndicationPanel
+from tpi_chart.ui.workspace.indication_panel import IndicationPanel, keep_field_keys
 from tpi_chart.ui.workspace.keys import KEYMAP
 from tpi_chart.ui.workspace.keys import keys_help as _keys_help
 from tpi_chart.ui.workspace.preparations_panel import PreparationsPanel
@@ -113,6 +116,7 @@ class WorkspacePage(QWidget):
         # The workspace itself takes the focus so the charting keys work before anything is clicked.
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.services = services
+        self.time_out_dialog: TimeOutDialog | None = None  # the open time-out overlay
         self.user = user
         self.session = ChartSession(services.charting, user, self)
         self.selected_id: int | None = None
@@ -292,6 +296,12 @@ class WorkspacePage(QWidget):
         self.tabs.addTab(self.preparations, "Syringes")
         self.tabs.addTab(self.outcome, "Outcome")
         self.tabs.addTab(self.sign_panel, "Sign")
+        # In a field or an open list, Enter and the arrows edit or choose; they chart only when
+        # the focus is elsewhere.
+        for combo in self.tabs.findChildren(QComboBox):
+            keep_field_keys(combo.view())
+        for field in self.tabs.findChildren(QLineEdit) + self.tabs.findChildren(QAbstractSpinBox):
+            keep_field_keys(field)
         layout.addWidget(self.tabs, 3)
         return panel
 
