@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,10 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.patients.procedure_list import FollowUpDialog
+from tpi_chart.ui.workspace import timeout_dialog
 
-pytestmark = pytest.mark.gui
+# Offscreen popups and dialogs cannot raise or grab the keyboard; Qt says so on each.
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("This plugin does not support")]
 
 CHEN = User(
     username="chen",
@@ -313,11 +315,20 @@ def test_signing_with_a_required_field_missing_is_refused_naming_it(
 
 
 def test_follow_up_relief_drives_the_next_visit_s_repeat_rule_and_the_history(
-    qtbot: QtBot, services: Any, tmp_path: Path
+    qtbot: QtBot, services: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window = _window(qtbot, services)
     patient_id = _new_patient(qtbot, window)
+
+    class SevenWeeksAgo(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) - timedelta(weeks=7)
+
+    # The first visit's time-out (its date of service) was seven weeks ago.
+    monkeypatch.setattr(timeout_dialog, "datetime", SevenWeeksAgo)
     first = _chart_complete_visit(qtbot, window)
+    monkeypatch.undo()
     window.open_patient(patient_id)
     page = window.patients
     listed = page.procedure_list
@@ -333,7 +344,7 @@ def test_follow_up_relief_drives_the_next_visit_s_repeat_rule_and_the_history(
     def answer() -> None:
         _type(qtbot, dialog.relief, "30", enter=False)
         _type(qtbot, dialog.weeks, "3", enter=False)
-        _type(qtbot, dialog.functional, "NDI 24 → 22")
+        _type(qtbot, dialog.functional, "NDI 24 to 22")
         # Enter in the last field saves (the dialog's default button).
 
     QTimer.singleShot(0, answer)
