@@ -56,7 +56,8 @@ def _window(qtbot: QtBot, services: Any) -> MainWindow:
 
 
 def _click(qtbot: QtBot, widget: QWidget) -> None:
-    assert widget.isVisible() and widget.isEnabled(), widget.objectName()
+    assert widget.isVisible(), widget.objectName()
+    assert widget.isEnabled(), widget.objectName()
     if isinstance(widget, QCheckBox):  # on its box: a wide check box ends with its text
         qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(8, widget.height() // 2))
     else:

@@ -139,8 +139,11 @@ class ProcedureList(QWidget):
         self.pdf_button = QPushButton("Open PDF")
         self.pdf_button.setObjectName("openPdf")
         self.pdf_button.clicked.connect(self.open_pdf)
-        self.follow_button = QPushButton("Record follow-up…")
+        self.follow_button = QPushButton("Follow-up…")
         self.follow_button.setObjectName("recordFollowUp")
+        self.follow_button.setToolTip(
+            "Record the relief after the selected visit: date measured, %, duration, scale"
+        )
         self.follow_button.clicked.connect(self.record_follow_up)
         self.void_button = QPushButton("Void…")
         self.void_button.setObjectName("voidProcedure")
@@ -161,7 +164,8 @@ class ProcedureList(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        # The muscles give way (elided, full list in the tooltip) so pain and relief stay on screen.
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.setSortingEnabled(True)
         self.table.cellDoubleClicked.connect(lambda row, _c: self._open(row))
         self.table.setToolTip("Double-click a procedure to open it")

@@ -291,7 +291,8 @@ class WorkspacePage(QWidget):
         self.sign_panel.failed.connect(self._failed)
         self.sign_panel.signed.connect(self._after_signing)
         self.sign_panel.field_requested.connect(self.focus_field)
-        self.tabs.addTab(self.indication, "Indication")
+        self.tabs.addTab(self.indication, "Problem")
+        self.tabs.setTabToolTip(0, "Diagnoses, coverage, indication, history, prior relief")
         self.tabs.addTab(self.checklist, "Checklist")
         self.tabs.addTab(self.preparations, "Syringes")
         self.tabs.addTab(self.outcome, "Outcome")
@@ -476,7 +477,8 @@ class WorkspacePage(QWidget):
         # The date of service is when it happened; until then the schedule's time, said so.
         performed = p.planned_at is not None or p.time_out is not None or bool(p.injected_sites)
         when = f"{p.performed_at.astimezone():%Y-%m-%d %H:%M}"
-        when = f"performed {when}" if performed else f"planned for {when}"
+        if not performed:  # the schedule's time, until the time-out or the first injection
+            when = f"planned {when}"
         self.title.setText(f"{self._patient_line}  ·  {when}")
         self.title.setToolTip(self.title.text())
         status = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}[p.status]
@@ -677,7 +679,6 @@ class WorkspacePage(QWidget):
         # Window-modal but not blocking: the event loop (autosave, the idle lock) keeps running.
         dialog.finished.connect(lambda _result: self._time_out_answered(dialog))
         dialog.open()
-        dialog.activateWindow()
         dialog.setFocus()
 
     def _time_out_answered(self, dialog: TimeOutDialog) -> None:
