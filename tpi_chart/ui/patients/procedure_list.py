@@ -88,6 +88,7 @@ class FollowUpDialog(QDialog):
         self.functional = QLineEdit()
         self.functional.setObjectName("followUpFunctional")
         self.functional.setPlaceholderText("e.g. NDI 30 → 18; back to work")
+        self.functional.setMinimumWidth(320)
         form.addRow("Measured on", self.measured)
         form.addRow("Relief of the index pain", self.relief)
         form.addRow("Lasted", self.weeks)
