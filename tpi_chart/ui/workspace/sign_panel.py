@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -99,6 +100,15 @@ class SignPanel(QScrollArea):
         self.addendum_text.setFixedHeight(90)
         self.addendum_text.textChanged.connect(self._update_addendum_button)
         addenda.addWidget(self.addendum_text)
+        self.entered_in_error = QCheckBox(
+            "This note was entered in error (wrong patient, opened by mistake)"
+        )
+        self.entered_in_error.setObjectName("enteredInError")
+        self.entered_in_error.setToolTip(
+            "The note stays in the record with an ENTERED IN ERROR banner and leaves the rules "
+            "and the history"
+        )
+        addenda.addWidget(self.entered_in_error)
         self.addendum_button = QPushButton("Sign addendum")
         self.addendum_button.setObjectName("addendumButton")
         self.addendum_button.clicked.connect(self.add_addendum)
@@ -228,7 +238,8 @@ class SignPanel(QScrollArea):
         self.addenda_box.show()
         self.addenda_list.setText(
             "\n\n".join(
-                f"{a.author}, {a.at.astimezone():%Y-%m-%d %H:%M}"
+                ("ENTERED IN ERROR — " if a.entered_in_error else "")
+                + f"{a.author}, {a.at.astimezone():%Y-%m-%d %H:%M}"
                 f" (SHA-256 {(a.content_hash or '')[:16]}…)\n{a.text}"
                 for a in procedure.addenda
             )
@@ -249,12 +260,18 @@ class SignPanel(QScrollArea):
         if not text or self.session.procedure_id is None or not self.can_sign():
             return
         try:
-            self.signing.add_addendum(self.session.procedure_id, self.session.user, text)
+            self.signing.add_addendum(
+                self.session.procedure_id,
+                self.session.user,
+                text,
+                entered_in_error=self.entered_in_error.isChecked(),
+            )
         except Exception as error:
             log.info("addendum refused: %s", error)
             self.failed.emit(describe(error))
             return
         self.addendum_text.clear()
+        self.entered_in_error.setChecked(False)
         self.signed.emit()
 
     def acknowledgements(self) -> dict[str, str]:
