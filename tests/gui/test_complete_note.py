@@ -17,6 +17,7 @@ from PySide6.QtCore import QCoreApplication, QDate, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QCheckBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.accounts import signing_physician
 from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELDS
 from tpi_chart.domain.users import User
@@ -46,7 +47,9 @@ def services(tmp_path: Path) -> Iterator[Any]:
 
 
 def _window(qtbot: QtBot, services: Any) -> MainWindow:
-    window = MainWindow(services.as_user(CHEN), CHEN)
+    user = signing_physician(services)  # a real account with its signing key
+    assert user.display_name == CHEN.display_name
+    window = MainWindow(services.as_user(user), user)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
@@ -305,7 +308,7 @@ def test_signing_with_a_required_field_missing_is_refused_naming_it(
     from tpi_chart.services.signing import NotReadyToSign
 
     with pytest.raises(NotReadyToSign) as refused:
-        services.signing.sign(workspace.session.procedure_id, CHEN, {})
+        services.signing.sign(workspace.session.procedure_id, window.user, {})
     assert "procedure.diagnoses: add at least one diagnosis" in str(refused.value)
     # The link goes to the field.
     sign.field_requested.emit("diagnoses")

@@ -5,7 +5,6 @@ and the demo kept out of a clinic's database."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.accounts import signing_physician
 from tests.unit.auth_support import reference_document
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagnoses import load_diagnoses
@@ -205,11 +205,12 @@ def test_a_signed_note_entered_in_error_carries_the_banner_and_leaves_the_histor
     services: Any, tmp_path: Path
 ) -> None:
     procedure_id = _stored(services)
-    services.signing.sign(procedure_id, CHEN, ACKS)
+    chen = signing_physician(services)
+    services.signing.sign(procedure_id, chen, ACKS)
     with pytest.raises(ProcedureLocked, match="entered in error"):
         services.charting.void(procedure_id, "wrong patient")
     services.signing.add_addendum(
-        procedure_id, CHEN, "Charted for the wrong patient", entered_in_error=True
+        procedure_id, chen, "Charted for the wrong patient", entered_in_error=True
     )
     patient_id = services.charting.get(procedure_id).patient_id
     assert services.store.procedures.history(patient_id) == []
@@ -219,7 +220,7 @@ def test_a_signed_note_entered_in_error_carries_the_banner_and_leaves_the_histor
         ["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "ENTERED IN ERROR." in text
-    assert re.search(r"Addendum 1 — entered in error", text)
+    assert "Charted for the wrong patient" in text
 
 
 def test_the_demo_is_never_seeded_into_a_clinic_s_database(

@@ -25,6 +25,7 @@ from tpi_chart.domain.models import (
 from tpi_chart.storage.audit import AuditReport, AuditRow
 
 if TYPE_CHECKING:  # users.py builds on these interfaces
+    from tpi_chart.storage.pki import SqlitePki
     from tpi_chart.storage.users import UserRepository
 
 
@@ -200,6 +201,8 @@ class Store(Protocol):
     def audit(self) -> AuditTrail: ...
     @property
     def users(self) -> UserRepository: ...
+    @property
+    def pki(self) -> SqlitePki: ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def backup_to(self, target: Path) -> list[str]: ...
