@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	@$(BIN)/python tools/doctor.py qt display
-	$(BIN)/tpi-chart $(ARGS)
+	$(BIN)/tpi-chart --demo $(ARGS)
 
 test: $(STAMP)
 	@$(BIN)/python tools/doctor.py qt

@@ -13,6 +13,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tpi_chart.domain.users import User
@@ -20,6 +21,7 @@ from tpi_chart.services.context import Services, open_services
 from tpi_chart.ui.auth.lock import IdleLock
 from tpi_chart.ui.launch import make_application
 from tpi_chart.ui.main_window import MainWindow
+from tpi_chart.ui.patients.procedure_list import FollowUpDialog
 from tpi_chart.ui.settings_dialog import SettingsDialog
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -46,9 +48,12 @@ def main() -> int:
             window.patients.primary_button.click()
             workspace = window.workspace
             if workspace.session.procedure.time_out is None:
-                workspace.checklist.consent.click()
                 workspace.pain_before.buttons[7].click()
                 workspace.record_time_out()
+                app.processEvents()
+                if (width, height) == SIZES[0] and workspace.time_out_dialog is not None:
+                    shoot_over(app, window, workspace.time_out_dialog, "timeout-overlay.png")
+                workspace.time_out_dialog.yes.click()
                 workspace.set_twitch("brisk")
                 workspace.set_twitch("weak")
             else:
@@ -57,7 +62,16 @@ def main() -> int:
             path = OUT / f"workspace-{width}x{height}.png"
             window.grab().save(str(path))
             print(path)
+            if (width, height) == SIZES[0]:
+                for panel, name in (
+                    (workspace.indication, "indication-tab.png"),
+                    (workspace.sign_panel, "sign-tab.png"),
+                ):
+                    workspace.tabs.setCurrentWidget(panel)
+                    app.processEvents()
+                    save(window, name)
             window.close()
+        shoot_procedures(app, services, maria.id)
         shoot_history(app, services, maria.id)
         shoot_lock(app, services, maria.id)
         shoot_settings(app, services)
@@ -69,6 +83,39 @@ def save(widget: QWidget, name: str) -> None:
     path = OUT / name
     widget.grab().save(str(path))
     print(path)
+
+
+def shoot_over(app: QApplication, window: QWidget, dialog: QWidget, name: str) -> None:
+    """A dialog over its window, as one picture (offscreen, each is grabbed on its own)."""
+    app.processEvents()
+    picture = window.grab()
+    painter = QPainter(picture)
+    box = dialog.grab()
+    painter.drawPixmap(
+        (picture.width() - box.width()) // 2, (picture.height() - box.height()) // 3, box
+    )
+    painter.end()
+    picture.save(str(OUT / name))
+    print(OUT / name)
+
+
+def shoot_procedures(app: QApplication, services: Services, patient_id: int) -> None:
+    window = MainWindow(services, CHEN)
+    window.resize(1366, 768)
+    window.show()
+    window.open_patient(patient_id)
+    app.processEvents()
+    save(window, "procedure-list.png")
+    listed = window.patients.procedure_list
+    listed.table.selectRow(1)
+    dialog = FollowUpDialog(listed.selected().performed_at.date(), window)
+    dialog.relief.setValue(60)
+    dialog.weeks.setValue(8)
+    dialog.functional.setText("NDI 30 to 18; back to full shifts")
+    dialog.show()
+    shoot_over(app, window, dialog, "follow-up-dialog.png")
+    dialog.close()
+    window.close()
 
 
 def shoot_history(app: QApplication, services: Services, patient_id: int) -> None:

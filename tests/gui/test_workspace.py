@@ -16,7 +16,8 @@ from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.workspace.site_model import SITE_ID_ROLE, SiteTableModel
 
-pytestmark = pytest.mark.gui
+# The time-out overlay is a dialog: offscreen Qt cannot size or raise it and says so.
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("This plugin does not support")]
 
 CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
 RIVERA = User(username="rivera", display_name="J. Rivera, MA", roles=frozenset({"assistant"}))
@@ -119,6 +120,7 @@ def test_time_out_records_the_user_and_starts_the_clock(
     window = _open(qtbot, qapp, services)
     workspace = window.workspace
     qtbot.mouseClick(workspace.timeout_header, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(workspace.time_out_dialog, Qt.Key.Key_Y)  # confirm: sites marked
     stored = services.charting.get(workspace.session.procedure_id).procedure
     assert stored.time_out is not None
     assert stored.time_out.performed_by == "Dr. Alex Chen, MD"
@@ -206,6 +208,7 @@ def test_a_second_time_out_does_not_overwrite_the_first(
     window = _open(qtbot, qapp, services)
     workspace = window.workspace
     qtbot.keyClick(workspace, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(workspace.time_out_dialog, Qt.Key.Key_Y)  # confirm: sites marked
     procedure_id = workspace.session.procedure_id
     first = services.charting.get(procedure_id).procedure.time_out
     assert first is not None

@@ -41,10 +41,13 @@ from tpi_chart.domain.models import (
     Addendum,
     Component,
     Consent,
+    FunctionalScore,
+    Needle,
     Patient,
     Preparation,
     Procedure,
     ProcedureDocument,
+    SafetyScreen,
     Site,
     TimeOut,
 )
@@ -202,6 +205,12 @@ class ChartLifecycle(RuleBasedStateMachine):
                 payer_profile=before.payer_profile,
                 diagnoses=before.diagnoses,
                 indication=before.indication,
+                history=before.history,
+                position=before.position,
+                skin_prep=before.skin_prep,
+                needle=before.needle,
+                technique=before.technique,
+                image_guidance=before.image_guidance,
                 preparations=tuple(
                     Preparation(
                         id=p.id,
@@ -288,12 +297,36 @@ class ChartLifecycle(RuleBasedStateMachine):
         if model.signed:
             self._expect_locked(lambda: self.services.charting.add_site(procedure_id, site))
             return multiple()
+        first = self._first_injection(model, site)
         stored = self.services.charting.add_site(procedure_id, site)
         model.sites[stored.id] = ModelSite(site)
+        if first:
+            self._performed(model, procedure_id)
         live = [sid for sid, s in model.sites.items() if not s.removed]
         assert stored.number == live.index(stored.id) + 1
         assert stored.site == site
         return stored.id
+
+    @staticmethod
+    def _first_injection(model: Any, site: Site) -> bool:
+        """Without a time-out, the first injection makes its time the date of service."""
+        header = model.header
+        return (
+            site.state == "injected"
+            and header.time_out is None
+            and header.planned_at is None
+            and not any(s.site.state == "injected" for s in model.sites.values() if not s.removed)
+        )
+
+    def _performed(self, model: Any, procedure_id: int) -> None:
+        stored = self.services.charting.get(procedure_id).procedure
+        assert stored.planned_at == model.header.performed_at
+        model.header = model.header.model_copy(
+            update={"planned_at": stored.planned_at, "performed_at": stored.performed_at}
+        )
+
+    def _procedure_of(self, site_id: int) -> int:
+        return next(pid for pid, p in self.procedures.items() if site_id in p.sites)
 
     @rule(site_id=site_ids, data=st.data())
     def update_site(self, site_id: int, data: st.DataObject) -> None:
@@ -302,9 +335,12 @@ class ChartLifecycle(RuleBasedStateMachine):
         if model.signed:
             self._expect_locked(lambda: self.services.charting.update_site(site_id, site))
             return
+        first = self._first_injection(model, site)
         stored = self.services.charting.update_site(site_id, site)
         model.sites[site_id].site = site
         assert stored.site == site
+        if first:
+            self._performed(model, self._procedure_of(site_id))
 
     @rule(site_id=site_ids)
     def remove_site(self, site_id: int) -> None:
@@ -347,9 +383,21 @@ class ChartLifecycle(RuleBasedStateMachine):
         changes: dict[str, Any] = {
             "diagnoses": ("M79.12",),
             "consent": Consent(obtained=True, method="verbal"),
+            "safety_screen": SafetyScreen(allergies_reviewed=True),
             "time_out": TimeOut(performed_by="J. Rivera, MA", at=at),
+            "position": "seated",
+            "skin_prep": "alcohol",
+            "needle": Needle(gauge=25, length_in=1.5),
+            "complications": (),
+            "tolerance": "well",
             "pain_before": 6,
             "pain_after": 2,
+            # A repeat under medicare-2024 also needs these (issue 12 defaults).
+            "prior_relief_percent": 60,
+            "prior_relief_weeks": 8,
+            "prior_relief_scale": "NRS",
+            "prior_relief_measured_on": at.date(),
+            "functional_scores": (FunctionalScore(scale="NDI", score=20),),
         }
         self.update_header(procedure_id, changes)
         if not model.header.preparations:

@@ -466,7 +466,9 @@ def test_demo_clinic(services: Services) -> None:
     assert not seed_demo(services)
     maria = services.patients.by_mrn("D1001")
     assert maria is not None
-    assert maria.patient == reference().patient.model_copy(update={"allergies": ()})
+    assert maria.patient == reference().patient.model_copy(
+        update={"allergies": (), "payer_profile": "medicare-2024"}
+    )
     visits = services.charting.list_for_patient(maria.id)
     assert [v.status for v in visits] == ["planned", "signed", "signed"]
     assert [v.site_count for v in visits] == [6, 6, 6]

@@ -29,6 +29,7 @@ def test_every_missing_item_names_its_field_in_plain_words() -> None:
         time_out=None, consent={"obtained": False}, pain_before=None, pain_after=None, diagnoses=[]
     ).procedure
     items = missing_items(procedure)
+    # In the note's order: diagnoses, consent, time-out ... pain before and after.
     assert fields(items) == [
         "procedure.diagnoses",
         "procedure.consent",
@@ -36,7 +37,10 @@ def test_every_missing_item_names_its_field_in_plain_words() -> None:
         "procedure.pain_before",
         "procedure.pain_after",
     ]
-    assert str(items[2]) == "procedure.time_out: record the time-out (who performed it and when)"
+    assert str(items[1]) == (
+        "procedure.consent: record that consent was obtained and how (written/verbal)"
+    )
+    assert str(items[2]) == "procedure.time_out: record the time-out"
 
 
 def test_site_problems_name_the_site_by_number_muscle_and_side() -> None:

@@ -20,6 +20,7 @@ from tpi_chart.cli.auth import Session, authenticate, database_path, signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.context import Services, open_services, seed_demo_as
+from tpi_chart.services.demo import DEMO_MRN
 from tpi_chart.services.documents import read_document
 from tpi_chart.storage.errors import StorageError
 
@@ -211,8 +212,16 @@ def run_demo(args: argparse.Namespace) -> int:
             if not opened.auth.needs_first_run():  # else nobody can sign in yet: a new file
                 user, _ = authenticate(args, opened.auth)
                 services = opened.as_user(user)
-            seeded = seed_demo_as(services)
             path = services.db_path
+            has_demo = services.patients.by_mrn(DEMO_MRN) is not None
+            if not has_demo and not services.store.is_empty():
+                print(
+                    f"{path} already holds a clinic's patients; the demo clinic goes into a new "
+                    "file: tpi-chart demo --db demo.db",
+                    file=sys.stderr,
+                )
+                return EXIT_ERROR
+            seeded = seed_demo_as(services)
         if seeded:
             print(f"demo clinic seeded into {path}")
         else:

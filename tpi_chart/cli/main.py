@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="database file (default: the per-user data folder; environment: TPI_CHART_DB)",
     )
     add_auth_arguments(parser)
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the separate demo database (created with the demo clinic on first use; "
+        "the window says DEMO); without a command only",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

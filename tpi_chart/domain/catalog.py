@@ -260,7 +260,7 @@ def load_catalog() -> Catalog:
         ),
         diagnosis_regions=tuple(
             DiagnosisRegions.model_validate(entry)
-            for entry in _read_json(resource_path("catalog/diagnoses.json"))["diagnoses"]
+            for entry in _read_json(resource_path("catalog/diagnosis_regions.json"))["diagnoses"]
         ),
     )
 

@@ -14,15 +14,15 @@ Definitions, shared with the rules (``domain.rules``):
   not a session yet; two procedures on one date are one session).
 * The **rolling 365 days** up to ``as_of`` are ``as_of`` and the 364 days before it; the steroid
   total over "the last 12 months" uses the same window.
-* The relief after a visit is recorded at the next one: visit *i*'s relief is visit *i + 1*'s
-  ``prior_relief_percent`` (as ``ChartingService.prior_procedures`` does).
+* The relief after a visit is its newest follow-up entry, else what the next visit recorded:
+  visit *i + 1*'s ``prior_relief_percent`` (as ``ChartingService.prior_procedures`` does).
 * Doses are those of injected sites only (``rules.agent_totals``); totals are summed unrounded and
   rounded once, half up, to 0.1 mg.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, PayerProfile, load_catalog
 from tpi_chart.domain.diagram import default_position
 from tpi_chart.domain.localdates import local_date
-from tpi_chart.domain.models import Procedure, Site
+from tpi_chart.domain.models import FollowUp, Procedure, Site
 from tpi_chart.domain.rules import ROLLING_YEAR_DAYS, agent_totals, round_half_up
 
 WINDOW_DAYS = ROLLING_YEAR_DAYS
@@ -59,8 +59,10 @@ class Visit(_Out):
     muscles: int  # distinct (muscle, side) pairs injected
     pain_before: int | None
     pain_after: int | None
-    relief_percent: int | None  # after this visit, recorded at the next one
+    relief_percent: int | None  # after this visit: its follow-up, else the next visit's
     relief_weeks: float | None
+    relief_scale: str | None = None
+    relief_measured_on: date | None = None
     steroids: tuple[AgentAmount, ...]  # corticosteroid mg given at this visit
 
     @property
@@ -207,12 +209,37 @@ def _chronological(
     return sorted(pairs, key=lambda pair: pair[1].performed_at)
 
 
+def _relief(
+    follow_up: FollowUp | None, following: Procedure | None
+) -> tuple[int | None, float | None, str | None, date | None]:
+    if follow_up is not None:
+        return (
+            follow_up.relief_percent,
+            follow_up.relief_weeks,
+            follow_up.scale,
+            follow_up.measured_on,
+        )
+    if following is None:
+        return None, None, None, None
+    return (
+        following.prior_relief_percent,
+        following.prior_relief_weeks,
+        following.prior_relief_scale,
+        following.prior_relief_measured_on,
+    )
+
+
 def _visits(
-    ordered: list[tuple[int | None, Procedure]], steroid_ids: frozenset[str]
+    ordered: list[tuple[int | None, Procedure]],
+    steroid_ids: frozenset[str],
+    follow_ups: Mapping[int, FollowUp],
 ) -> tuple[Visit, ...]:
     visits: list[Visit] = []
     for index, (procedure_id, procedure) in enumerate(ordered):
         following = ordered[index + 1][1] if index + 1 < len(ordered) else None
+        relief = _relief(
+            follow_ups.get(procedure_id) if procedure_id is not None else None, following
+        )
         injected = _injected(procedure)
         totals = agent_totals(procedure)
         visits.append(
@@ -227,8 +254,10 @@ def _visits(
                 muscles=len({(site.muscle, site.side) for site in injected}),
                 pain_before=procedure.pain_before,
                 pain_after=procedure.pain_after,
-                relief_percent=None if following is None else following.prior_relief_percent,
-                relief_weeks=None if following is None else following.prior_relief_weeks,
+                relief_percent=relief[0],
+                relief_weeks=relief[1],
+                relief_scale=relief[2],
+                relief_measured_on=relief[3],
                 steroids=tuple(
                     AgentAmount(agent=agent, mg=round_half_up(dose.mg, 1))
                     for agent, dose in sorted(totals.items())
@@ -408,17 +437,20 @@ def summarize(
     ids: Sequence[int | None] | None = None,
     payer: str | None = None,
     catalog: Catalog | None = None,
+    follow_ups: Mapping[int, FollowUp] | None = None,
 ) -> PatientHistory:
     """The whole history of one patient as of `as_of` (usually today). `ids` (aligned with
     `procedures`) are carried into the visits; `payer` overrides the latest procedure's profile.
-    Procedures may come in any order; an empty sequence gives an empty history."""
+    Procedures may come in any order; an empty sequence gives an empty history. `follow_ups`
+    (by procedure id): the newest follow-up entry of a visit, which counts before the relief the
+    next visit recorded."""
     catalog = catalog or load_catalog()
     if ids is not None and len(ids) != len(procedures):
         raise ValueError(f"{len(ids)} ids for {len(procedures)} procedures; give one id each")
     ordered = _chronological(procedures, ids if ids is not None else [None] * len(procedures))
     chronological = [procedure for _, procedure in ordered]
     profile = catalog.payers[payer] if payer is not None else current_payer(chronological, catalog)
-    visits = _visits(ordered, _steroid_ids(catalog))
+    visits = _visits(ordered, _steroid_ids(catalog), follow_ups or {})
     markers, unplaced = _markers(ordered, visits)
     return PatientHistory(
         as_of=as_of,

@@ -18,8 +18,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    model_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -56,6 +56,10 @@ Complication = Literal[
 ]
 Tolerance = Literal["well", "fair", "poor"]
 Container = Literal["single_dose", "multi_dose"]
+#: The pain scale a relief figure was measured on (the LCDs want the same scale at baseline and
+#: follow-up, clinical-reference §2.4); NRS 0-10 is the clinic default.
+PainScale = Literal["NRS", "VAS"]
+FunctionalScale = Literal["NDI", "ODI", "other"]
 
 #: Dates and times outside these years are typing mistakes (and year 1 or 9999 with a time zone
 #: cannot even be converted to UTC).
@@ -186,6 +190,9 @@ class Patient(Model):
     anticoagulated: bool = False
     anticoagulant: NonEmpty | None = None
     pregnant: bool | None = None
+    # Coverage: carried into each new procedure, which may change it for that visit.
+    payer_profile: PayerId | None = None
+    member_id: Annotated[str, Field(min_length=1, max_length=60)] | None = None
 
     @property
     def display_name(self) -> str:
@@ -322,6 +329,10 @@ class TimeOut(Model):
     consent_confirmed: bool = True
     position_confirmed: bool = True
     safety_precautions_confirmed: bool = True
+    # Universal Protocol UP.01.02.01: whether the sites were marked on the skin.
+    site_marked: bool | None = None
+    # The elements exactly as they were shown and confirmed ("Patient: Lopez, Maria · MRN …").
+    elements: tuple[Annotated[str, Field(min_length=1, max_length=2000)], ...] = ()
 
 
 class WarningAcknowledgement(Model):
@@ -369,6 +380,56 @@ class Addendum(Model):
     at: Moment
     sites: tuple[Site, ...] | None = None
     content_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    # The signed note was opened for the wrong patient or by mistake: kept, bannered, and left out
+    # of the rules and the history.
+    entered_in_error: bool = False
+
+
+class ConservativeTherapy(Model):
+    therapy: NonEmpty
+    started: Day | None = None
+    ended: Day | None = None
+    response: Annotated[str, Field(max_length=500)] | None = None
+
+
+class ClinicalHistory(Model):
+    """What supports myofascial pain and the first-line therapy tried (clinical-reference §1.1
+    rows 3, 5 and 7)."""
+
+    onset: Annotated[str, Field(max_length=500)] | None = None
+    onset_date: Day | None = None
+    referral_pattern: Annotated[str, Field(max_length=500)] | None = None
+    conservative_therapy: tuple[ConservativeTherapy, ...] = ()
+    rehab_program: Annotated[str, Field(max_length=500)] | None = None
+    notes: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class FunctionalScore(Model):
+    scale: FunctionalScale
+    name: NonEmpty | None = None
+    score: Annotated[float, Field(ge=0, le=100)]
+    measured_on: Day | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> FunctionalScore:
+        if self.scale == "other" and not self.name:
+            raise ValueError("name: give the name of the scale used")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name if self.scale == "other" and self.name else self.scale
+
+
+class FollowUp(Model):
+    """The relief after a visit, measured later (by phone, at the next visit...)."""
+
+    measured_on: Day
+    relief_percent: Percent
+    relief_weeks: Annotated[float, Field(ge=0, le=520)] | None = None
+    scale: PainScale = "NRS"
+    functional_change: Annotated[str, Field(max_length=1000)] | None = None
+    recorded_by: NonEmpty | None = None
 
 
 class Procedure(Model):
@@ -382,6 +443,12 @@ class Procedure(Model):
     pain_after: PainScore | None = None
     prior_relief_percent: Percent | None = None
     prior_relief_weeks: Annotated[float, Field(ge=0, le=520)] | None = None
+    prior_relief_scale: PainScale | None = None
+    prior_relief_measured_on: Day | None = None
+    # The schedule's time; `performed_at` becomes the time-out's (or first injection's) time.
+    planned_at: Moment | None = None
+    history: ClinicalHistory | None = None
+    functional_scores: tuple[FunctionalScore, ...] = ()
     preparations: tuple[Preparation, ...] = ()
     sites: tuple[Site, ...] = ()
     consent: Consent | None = None
@@ -458,6 +525,9 @@ class PriorProcedure(Model):
     performed_at: Moment
     relief_percent: Percent | None = None
     relief_weeks: Annotated[float, Field(ge=0, le=520)] | None = None
+    relief_scale: PainScale | None = None
+    relief_measured_on: Day | None = None
+    functional_change: Annotated[str, Field(max_length=1000)] | None = None
     sites: tuple[PriorSite, ...] = ()
 
 

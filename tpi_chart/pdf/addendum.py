@@ -55,7 +55,10 @@ class AddendumRenderer(ProcedureNoteRenderer):
     def _get_story(self) -> list[Flowable]:
         s = self._get_stylesheet()
         addendum = self.addendum
+        # A note marked entered in error says so at the top of the revision that marks it.
+        banner = [self._entered_in_error_banner(addendum)] if addendum.entered_in_error else []
         block: list[Flowable] = [
+            *banner,
             self._heading(f"Addendum {self.number} to this procedure note"),
             _p(addendum.text, s.body),
             Spacer(1, 4),

@@ -20,7 +20,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import reportlab
@@ -42,9 +42,12 @@ from reportlab.platypus import (
 from tpi_chart import APP_NAME, __version__
 from tpi_chart.domain.canonical import canonical_json
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, load_catalog
+from tpi_chart.domain.diagnoses import load_diagnoses
 from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram
 from tpi_chart.domain.models import (
     EXTERNAL_NOTICE,
+    Addendum,
+    ConservativeTherapy,
     Needle,
     Procedure,
     ProcedureDocument,
@@ -216,6 +219,32 @@ def findings_text(site: Site) -> str:
     text = ", ".join(items)
     if site.notes:
         text = f"{text}. {site.notes}" if text else site.notes
+    return text
+
+
+NOT_DOCUMENTED = "Not documented"
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def _therapy_text(item: ConservativeTherapy) -> str:
+    dates = " to ".join(part for part in (_day(item.started), _day(item.ended)) if part)
+    text = item.therapy + (f" ({dates})" if dates else "")
+    return text + (f": {item.response}" if item.response else "")
+
+
+def relief_text(
+    percent: int, weeks: float | None, scale: str | None, measured_on: date | None
+) -> str:
+    """'60 % relief for 8 weeks on NRS, measured 2026-10-20' (what the LCD reviewer reads)."""
+    text = f"{percent} % relief"
+    text += (
+        f" for {format_number(weeks, 1)} weeks" if weeks is not None else " (duration not recorded)"
+    )
+    text += f" on {scale}" if scale else " (scale not recorded)"
+    text += f", measured {measured_on.isoformat()}" if measured_on else " (date not recorded)"
     return text
 
 
@@ -427,6 +456,8 @@ class ProcedureNoteRenderer:
 
     def _get_story(self) -> list[Flowable]:
         story: list[Flowable] = []
+        if any(addendum.entered_in_error for addendum in self.procedure.addenda):
+            story.append(self._entered_in_error_banner())
         if not self.signed:
             story.append(self._draft_banner())
         story += self._indication_section()
@@ -628,6 +659,30 @@ class ProcedureNoteRenderer:
         table.setStyle(TableStyle(commands))
         return table
 
+    def _entered_in_error_banner(self, marking: Addendum | None = None) -> Flowable:
+        s = self._get_stylesheet()
+        if marking is None:
+            marking = next(a for a in self.procedure.addenda if a.entered_in_error)
+        text = (
+            "<b>ENTERED IN ERROR.</b> "
+            f'<font size="8.5">Marked by {markup(marking.author)} on '
+            f"{format_datetime(marking.at)} in a signed addendum: "
+            f"{markup(marking.text)}. Kept in the record; not a valid procedure note.</font>"
+        )
+        table = Table([[_m(text, s.banner)]], colWidths=[self.content_width])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, -1), st.DRAFT_LIGHT),
+                    ("BOX", (0, 0), (-1, -1), 1.5, st.DRAFT),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                    ("TOPPADDING", (0, 0), (-1, -1), 6),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 7),
+                ]
+            )
+        )
+        return table
+
     def _draft_banner(self) -> Flowable:
         s = self._get_stylesheet()
         text = (
@@ -661,32 +716,88 @@ class ProcedureNoteRenderer:
     def _indication_section(self) -> list[Flowable]:
         s = self._get_stylesheet()
         procedure = self.procedure
-        diagnoses = ", ".join(procedure.diagnoses) if procedure.diagnoses else "None recorded"
-        payer = self.catalog.payers.get(procedure.payer_profile)
-        prior = "Initial or not recorded"
-        if procedure.prior_relief_percent is not None:
-            weeks = (
-                f" for {format_number(procedure.prior_relief_weeks, 1)} weeks"
-                if procedure.prior_relief_weeks is not None
-                else ""
-            )
-            prior = (
-                f"Repeat: {procedure.prior_relief_percent} % relief{weeks} "
-                "after the previous session"
-            )
-        flow: list[Flowable] = [self._heading("Indication and diagnoses")]
-        flow.append(_p(procedure.indication or "Indication not recorded.", s.body))
-        flow.append(Spacer(1, 4))
-        flow.append(
-            self._fields(
-                [
-                    ("Diagnoses (ICD-10-CM)", diagnoses),
-                    ("Prior treatment response", prior),
-                    ("Payer profile", payer.name if payer else procedure.payer_profile),
-                ]
-            )
+        names = load_diagnoses()
+        diagnoses = (
+            "<br/>".join(markup(names.label(code)) for code in procedure.diagnoses)
+            if procedure.diagnoses
+            else NOT_DOCUMENTED
         )
+        payer = self.catalog.payers.get(procedure.payer_profile)
+        coverage = payer.name if payer else procedure.payer_profile
+        member = self.document.patient.member_id
+        if member and procedure.payer_profile == self.document.patient.payer_profile:
+            coverage += f" · member id {member}"
+        history = procedure.history
+        onset = NOT_DOCUMENTED
+        referral = NOT_DOCUMENTED
+        therapy = NOT_DOCUMENTED
+        rehab = NOT_DOCUMENTED
+        if history is not None:
+            parts = [part for part in (history.onset, _day(history.onset_date)) if part]
+            onset = "; ".join(parts) or NOT_DOCUMENTED
+            referral = history.referral_pattern or NOT_DOCUMENTED
+            therapy = (
+                "<br/>".join(markup(_therapy_text(item)) for item in history.conservative_therapy)
+                or NOT_DOCUMENTED
+            )
+            rehab = history.rehab_program or NOT_DOCUMENTED
+        functional = (
+            "; ".join(
+                f"{score.label} {format_number(score.score, 1)}"
+                + (f" ({score.measured_on.isoformat()})" if score.measured_on else "")
+                for score in procedure.functional_scores
+            )
+            or NOT_DOCUMENTED
+        )
+        pairs: list[tuple[str, Flowable | str]] = [
+            ("Diagnoses (ICD-10-CM)", _m(diagnoses, s.body)),
+            ("Coverage", coverage),
+            ("Session", self._session_text()),
+            ("Onset", onset),
+            ("Referral pattern", referral),
+            ("Rehabilitation programme", rehab),
+            ("Prior conservative therapy", _m(therapy, s.body)),
+            ("Functional scale", functional),
+        ]
+        flow: list[Flowable] = [self._heading("Indication and diagnoses")]
+        flow.append(_p(procedure.indication or "Indication: Not documented", s.body))
+        if history is not None and history.notes:
+            flow.append(_p(history.notes, s.body))
+        flow.append(Spacer(1, 4))
+        flow.append(self._fields(pairs))
         return flow
+
+    def _session_text(self) -> str:
+        """Initial or repeat, and for a repeat the relief after the previous session with its
+        duration, scale and the date it was measured (the LCDs' repeat criterion)."""
+        procedure = self.procedure
+        priors = self.document.prior_procedures
+        if procedure.prior_relief_percent is not None:
+            relief = relief_text(
+                procedure.prior_relief_percent,
+                procedure.prior_relief_weeks,
+                procedure.prior_relief_scale,
+                procedure.prior_relief_measured_on,
+            )
+        elif priors:
+            latest = max(priors, key=lambda prior: prior.performed_at)
+            if latest.relief_percent is None:
+                relief = "relief after it: Not documented"
+            else:
+                relief = relief_text(
+                    latest.relief_percent,
+                    latest.relief_weeks,
+                    latest.relief_scale,
+                    latest.relief_measured_on,
+                )
+                if latest.functional_change:
+                    relief += f"; function: {latest.functional_change}"
+        else:
+            return "Initial session (no earlier session recorded)"
+        if priors:
+            latest = max(priors, key=lambda prior: prior.performed_at)
+            return f"Repeat; previous session {latest.performed_at.date().isoformat()}: {relief}"
+        return f"Repeat: {relief}"
 
     def _pre_procedure_section(self) -> list[Flowable]:
         s = self._get_stylesheet()
@@ -759,15 +870,23 @@ class ProcedureNoteRenderer:
             time_out_lines = [line(False, "Time-out not documented")]
         else:
             time_out_lines = [
-                markup(f"Performed by {time_out.performed_by}"),
+                markup(f"Confirmed by {time_out.performed_by}"),
                 markup(f"At {format_datetime(time_out.at)}"),
-                line(time_out.patient_identity_confirmed, "Correct patient"),
-                line(time_out.procedure_confirmed, "Correct procedure"),
-                line(time_out.site_and_side_confirmed, "Correct sites and sides"),
-                line(time_out.consent_confirmed, "Consent confirmed"),
-                line(time_out.position_confirmed, "Position confirmed"),
-                line(time_out.safety_precautions_confirmed, "Safety precautions"),
             ]
+            if time_out.elements:
+                # What was shown and confirmed, word for word.
+                time_out_lines += [line(True, element) for element in time_out.elements]
+            else:  # recorded before the time-out showed its elements
+                time_out_lines += [
+                    line(time_out.patient_identity_confirmed, "Correct patient"),
+                    line(time_out.procedure_confirmed, "Correct procedure"),
+                    line(time_out.site_and_side_confirmed, "Correct sites and sides"),
+                    line(time_out.consent_confirmed, "Consent confirmed"),
+                    line(time_out.position_confirmed, "Position confirmed"),
+                    line(time_out.safety_precautions_confirmed, "Safety precautions"),
+                ]
+        if time_out is not None and time_out.site_marked is None and not time_out.elements:
+            time_out_lines.append(markup("Site marking: Not documented"))
 
         def column(title: str, lines: list[str]) -> list[Flowable]:
             return [_p(title.upper(), s.label), *[_m(text, s.small) for text in lines]]
@@ -1264,11 +1383,15 @@ class ProcedureNoteRenderer:
             )
         else:
             hcpcs = "None"
-        icd = ", ".join(self.procedure.diagnoses) or "None recorded"
+        names = load_diagnoses()
+        icd = (
+            "<br/>".join(markup(names.label(code)) for code in self.procedure.diagnoses)
+            or NOT_DOCUMENTED
+        )
         pairs: list[tuple[str, Flowable | str]] = [
             ("CPT", _m(cpt, s.body)),
             ("HCPCS (units)", _m(hcpcs, s.body)),
-            ("ICD-10-CM", icd),
+            ("ICD-10-CM", _m(icd, s.body)),
         ]
         pairs += self._claim_pairs()
         return [KeepTogether([self._heading("Billing"), self._fields(pairs)])]
@@ -1475,8 +1598,11 @@ class ProcedureNoteRenderer:
         s = self._get_stylesheet()
         flow: list[Flowable] = []
         for number, addendum in enumerate(self.procedure.addenda, start=1):
+            title = f"Addendum {number}" + (
+                " — entered in error" if addendum.entered_in_error else ""
+            )
             block: list[Flowable] = [
-                self._heading(f"Addendum {number}"),
+                self._heading(title),
                 _p(addendum.text, s.body),
                 Spacer(1, 3),
             ]

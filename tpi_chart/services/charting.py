@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,6 +25,7 @@ from tpi_chart.domain.models import (
     FORMAT_ID,
     Addendum,
     Component,
+    FollowUp,
     Preparation,
     PriorProcedure,
     PriorSite,
@@ -32,9 +33,11 @@ from tpi_chart.domain.models import (
     ProcedureDocument,
     Signature,
     Site,
+    TimeOut,
 )
+from tpi_chart.domain.timeout import time_out_elements, time_out_problems
 from tpi_chart.domain.users import User
-from tpi_chart.services.access import Action, DeniedHook, Permissions
+from tpi_chart.services.access import Action, DeniedHook, Permissions, require
 from tpi_chart.services.errors import (
     InvalidInput,
     NotFound,
@@ -43,7 +46,14 @@ from tpi_chart.services.errors import (
     changed_fields,
 )
 from tpi_chart.storage.errors import SignedRecord, StaleRecord
-from tpi_chart.storage.interfaces import ProcedureRecord, SiteRecord, Store
+from tpi_chart.storage.interfaces import (
+    FollowUpRecord,
+    HistoryRecord,
+    ProcedureRecord,
+    SiteRecord,
+    Store,
+    VoidRecord,
+)
 
 #: Fields `update()` does not change: they have their own methods.
 _NOT_HEADER = {
@@ -90,6 +100,39 @@ class ProcedureSummary:
     status: str
     site_count: int
     injected_count: int
+    physician: str | None = None
+    pain_before: int | None = None
+    pain_after: int | None = None
+    relief_percent: int | None = None
+    voided: bool = False
+    muscles: tuple[str, ...] = ()  # "muscle:side" of the injected sites
+
+
+def _prior(record: HistoryRecord, following: HistoryRecord) -> PriorProcedure:
+    """A session with the relief recorded for it: its newest follow-up entry, else what the
+    next visit recorded as prior relief."""
+    sites = tuple(PriorSite(muscle=m, side=s) for m, s in record.injected)
+    follow_up = record.follow_up
+    if follow_up is not None:
+        return PriorProcedure(
+            performed_at=record.performed_at,
+            relief_percent=follow_up.relief_percent,
+            relief_weeks=follow_up.relief_weeks,
+            relief_scale=follow_up.scale,
+            relief_measured_on=follow_up.measured_on,
+            functional_change=follow_up.functional_change,
+            sites=sites,
+        )
+    return PriorProcedure.model_validate(
+        {
+            "performed_at": record.performed_at,
+            "relief_percent": following.prior_relief_percent,
+            "relief_weeks": following.prior_relief_weeks,
+            "relief_scale": following.prior_relief_scale,
+            "relief_measured_on": following.prior_relief_measured_on,
+            "sites": sites,
+        }
+    )
 
 
 def _stored(record: ProcedureRecord) -> StoredProcedure:
@@ -126,6 +169,13 @@ def _validate_procedure(data: dict[str, Any]) -> Procedure:
         return Procedure.model_validate(data)
     except ValidationError as error:
         raise InvalidInput(describe_validation_error(error, "procedure.")) from error
+
+
+def _performed_now(procedure: Procedure, moment: datetime) -> dict[str, Any]:
+    """The changes that make `moment` the date of service, keeping the planned time once."""
+    if procedure.planned_at is not None:
+        return {}
+    return {"planned_at": procedure.performed_at, "performed_at": moment}
 
 
 def locked_message(procedure_id: int, procedure: Procedure) -> str:
@@ -170,15 +220,37 @@ class ChartingService:
             raise NotFound(f"site {site_id} does not exist")
         return record
 
-    def list_for_patient(self, patient_id: int) -> list[ProcedureSummary]:
-        """The patient's procedures, newest first."""
+    def list_for_patient(
+        self, patient_id: int, *, include_voided: bool = False
+    ) -> list[ProcedureSummary]:
+        """The patient's procedures, newest first; voided ones only with `include_voided`."""
         self._require("view")
         return [
             ProcedureSummary(
-                s.id, s.patient_id, s.performed_at, s.status, s.site_count, s.injected_count
+                s.id,
+                s.patient_id,
+                s.performed_at,
+                s.status,
+                s.site_count,
+                s.injected_count,
+                s.physician,
+                s.pain_before,
+                s.pain_after,
+                s.relief_percent,
+                s.voided,
+                s.muscles,
             )
-            for s in self._store.procedures.list_for_patient(patient_id)
+            for s in self._store.procedures.list_for_patient(patient_id, include_voided)
         ]
+
+    def void_of(self, procedure_id: int) -> VoidRecord | None:
+        self._record(procedure_id)
+        return self._store.procedures.void_of(procedure_id)
+
+    def follow_ups(self, procedure_id: int) -> list[FollowUpRecord]:
+        """The follow-up entries of a visit, oldest first (the newest counts)."""
+        self._record(procedure_id)
+        return self._store.procedures.follow_ups(procedure_id)
 
     def get(self, procedure_id: int) -> StoredProcedure:
         self._require("view")
@@ -197,19 +269,16 @@ class ChartingService:
         self._require("view")
         current = self._record(procedure_id)
         history = self._store.procedures.history(current.patient_id)
-        mine = next(record for record in history if record.id == procedure_id)
+        mine = next((record for record in history if record.id == procedure_id), None)
+        if mine is None:  # voided: it has no place in the patient's sessions
+            return ()
         chain = [
             record
             for record in history
             if record.id == procedure_id or record.performed_at < mine.performed_at
         ]
         priors = [
-            PriorProcedure(
-                performed_at=record.performed_at,
-                relief_percent=chain[index + 1].prior_relief_percent,
-                relief_weeks=chain[index + 1].prior_relief_weeks,
-                sites=tuple(PriorSite(muscle=m, side=s) for m, s in record.injected),
-            )
+            _prior(record, chain[index + 1])
             for index, record in enumerate(chain[:-1])
             # A visit where nothing was injected (planned, then cancelled) was no session.
             if record.injected
@@ -278,6 +347,12 @@ class ChartingService:
                 f"procedure {procedure_id} was signed elsewhere and imported as a read-only "
                 "record; it cannot be changed"
             )
+        void = self._store.procedures.void_of(procedure_id)
+        if void is not None:
+            raise ProcedureLocked(
+                f"procedure {procedure_id} was voided by {void.voided_by} ({void.reason}); "
+                "it cannot be changed"
+            )
         return record
 
     def create(self, patient_id: int, procedure: Procedure) -> StoredProcedure:
@@ -291,14 +366,23 @@ class ChartingService:
     def copy_forward(self, patient_id: int, performed_at: datetime) -> StoredProcedure:
         """A new planned procedure from the patient's latest one: its sites become planned
         (muscle, side, view, x/y, preparation and volume kept; no twitch, findings or times), its
-        preparations are copied without lot and expiry, payer and diagnoses carried over.
+        preparations are copied without lot and expiry; coverage (the patient's, else the last
+        visit's), diagnoses, indication, history, position, prep, needle and technique carried
+        over. Consent, safety screen, time-out and outcomes are never copied.
         Without an earlier procedure: an empty planned procedure."""
         self._require("plan")
         summaries = self._store.procedures.list_for_patient(patient_id)
-        if self._store.patients.get(patient_id) is None:
+        patient = self._store.patients.get(patient_id)
+        if patient is None:
             raise NotFound(f"patient {patient_id} does not exist")
+        coverage = patient.patient.payer_profile
         if not summaries:
-            return self.create(patient_id, Procedure(performed_at=performed_at, status="planned"))
+            return self.create(
+                patient_id,
+                Procedure(
+                    performed_at=performed_at, status="planned", payer_profile=coverage or "none"
+                ),
+            )
         last = self._record(summaries[0].id).procedure
         preparations = tuple(
             Preparation(
@@ -335,9 +419,16 @@ class ChartingService:
         procedure = Procedure(
             performed_at=performed_at,
             status="planned",
-            payer_profile=last.payer_profile,
+            payer_profile=coverage or last.payer_profile,
             diagnoses=last.diagnoses,
             indication=last.indication,
+            history=last.history,
+            # How this clinic does it, shown on the checklist to change: not attestations.
+            position=last.position,
+            skin_prep=last.skin_prep,
+            needle=last.needle,
+            technique=last.technique,
+            image_guidance=last.image_guidance,
             preparations=preparations,
             sites=sites,
         )
@@ -436,10 +527,21 @@ class ChartingService:
                 ]
             )
 
+    def _first_injection(self, record: ProcedureRecord, site: Site) -> None:
+        """Without a time-out, the first injection sets the date of service."""
+        procedure = record.procedure
+        if site.state != "injected" or procedure.time_out is not None:
+            return
+        if procedure.planned_at is not None or procedure.injected_sites:
+            return
+        moment = site.injected_at or datetime.now(UTC).astimezone()
+        self.update(record.id, _performed_now(procedure, moment))
+
     def add_site(self, procedure_id: int, site: Site) -> StoredSite:
         self._require(_site_action(site))
         record = self._unsigned(procedure_id)
         self._check_preparation(record, site)
+        self._first_injection(record, site)
         with self._locked_as_domain_error(procedure_id):
             return _stored_site(self._store.procedures.add_site(procedure_id, site, self._user))
 
@@ -452,6 +554,7 @@ class ChartingService:
         if base is not None and base.version != current.version:
             raise self._stale_site(base, current)
         self._check_preparation(record, site)
+        self._first_injection(record, site)
         expected = None if base is None else base.version
         try:
             with self._locked_as_domain_error(current.procedure_id):
@@ -491,6 +594,81 @@ class ChartingService:
         self._check_preparation(record, current.site)
         with self._locked_as_domain_error(current.procedure_id):
             return _stored_site(self._store.procedures.set_site_removed(site_id, False, self._user))
+
+    # ---- time-out, follow-up, void --------------------------------------------------------
+    def record_time_out(
+        self,
+        procedure_id: int,
+        user: User,
+        *,
+        site_marked: bool | None,
+        at: datetime,
+    ) -> StoredProcedure:
+        """The time-out as shown and confirmed by `user` (who must be allowed to chart): needs a
+        planned site and recorded consent. The date of service becomes the time-out's time; the
+        time it was planned for stays in `planned_at`."""
+        require(user, "chart")
+        record = self._unsigned(procedure_id)
+        procedure = record.procedure
+        if procedure.time_out is not None:
+            raise InvalidInput(
+                [
+                    f"procedure.time_out: already recorded by {procedure.time_out.performed_by} "
+                    f"at {procedure.time_out.at:%H:%M}"
+                ]
+            )
+        problems = time_out_problems(procedure)
+        if problems:
+            raise InvalidInput([f"procedure.time_out: {problem}" for problem in problems])
+        patient = self._store.patients.get(record.patient_id)
+        assert patient is not None  # a foreign key guarantees it
+        time_out = TimeOut(
+            performed_by=user.display_name,
+            at=at,
+            site_marked=site_marked,
+            elements=time_out_elements(patient.patient, procedure, site_marked),
+        )
+        changes: dict[str, Any] = {"time_out": time_out, **_performed_now(procedure, at)}
+        if procedure.status == "planned":
+            changes["status"] = "in_progress"
+        return self.update(procedure_id, changes)
+
+    def record_follow_up(self, procedure_id: int, follow_up: FollowUp) -> FollowUpRecord:
+        """The relief after a visit, measured later; allowed on a signed visit (it is not part of
+        that note). The newest entry counts for the rules and the history."""
+        record = self._record(procedure_id)
+        if self._store.procedures.void_of(procedure_id) is not None:
+            raise InvalidInput(["follow_up: this procedure was voided"])
+        if follow_up.measured_on < record.procedure.performed_at.date():
+            raise InvalidInput(
+                [
+                    "follow_up.measured_on: must be on or after the visit "
+                    f"({record.procedure.performed_at.date().isoformat()})"
+                ]
+            )
+        stamped = follow_up.model_copy(update={"recorded_by": follow_up.recorded_by or self._user})
+        return self._store.procedures.add_follow_up(
+            procedure_id, stamped, self._user, datetime.now(UTC).isoformat(timespec="seconds")
+        )
+
+    def void(self, procedure_id: int, reason: str) -> VoidRecord:
+        """Void a procedure opened by mistake (kept and audited; hidden from lists, left out of
+        the rules and the history). A signed one is marked entered in error by an addendum."""
+        if not reason.strip():
+            raise InvalidInput(["void.reason: say why the procedure is voided"])
+        record = self._record(procedure_id)
+        if record.procedure.status == "signed":
+            raise ProcedureLocked(
+                f"procedure {procedure_id} is signed; mark it entered in error with a signed "
+                "addendum instead"
+            )
+        self._unsigned(procedure_id)
+        return self._store.procedures.void(
+            procedure_id,
+            reason.strip(),
+            self._user,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        )
 
     # ---- signing (storage-level; the user-facing rules live in services/signing.py) ----------
     def sign(self, procedure_id: int, signature: Signature) -> StoredProcedure:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
+from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import (
     INTEGRITY_CHECK,
@@ -56,6 +57,7 @@ TIME_ZONE = "time_zone"
 BACKUP_FOLDER = "backup_folder"
 BACKUP_KEEP_DAILY = "backup_keep_daily"
 BACKUP_KEEP_WEEKLY = "backup_keep_weekly"
+REQUIRED_TO_SIGN = "required_to_sign"
 DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
@@ -139,6 +141,14 @@ class SettingsService:
         except ValueError:
             set_clinic_zone(None)  # a zone this machine does not know: its own zone
 
+    def required_to_sign(self) -> frozenset[str]:
+        """The note fields that must be documented before signing (`domain.signing`
+        NOTE_FIELD_KEYS); the issue-12 defaults until the clinic changes them."""
+        value = self._store.settings.get(REQUIRED_TO_SIGN)
+        if value is None:
+            return DEFAULT_REQUIRED
+        return frozenset(key for key in value.split(",") if key in NOTE_FIELD_KEYS)
+
     # ---- changing --------------------------------------------------------------------------
 
     def set_clinic_name(self, name: str) -> None:
@@ -171,6 +181,7 @@ class SettingsService:
         page_size: str | None = None,
         idle_lock_minutes: int | None = None,
         time_zone: str | None = None,
+        required_to_sign: frozenset[str] | None = None,
     ) -> None:
         """Change the given settings together (the settings dialog's Save): every value is
         checked first and every problem reported at once, one `settings.<field>: …` line each;
@@ -198,6 +209,8 @@ class SettingsService:
             attempt(IDLE_LOCK_MINUTES, partial(_check_idle_lock_minutes, idle_lock_minutes))
         if time_zone is not None:
             attempt(TIME_ZONE, partial(_check_time_zone, time_zone))
+        if required_to_sign is not None:
+            attempt(REQUIRED_TO_SIGN, partial(_check_required, required_to_sign))
         if problems:
             raise InvalidInput(problems)
         with self._store.transaction():
@@ -258,6 +271,14 @@ def _check_time_zone(name: str) -> str:
     except ValueError as error:
         raise InvalidInput([f"settings.time_zone: {error}"]) from error
     return name
+
+
+def _check_required(keys: frozenset[str]) -> str:
+    unknown = sorted(keys - set(NOTE_FIELD_KEYS))
+    if unknown:
+        raise InvalidInput([f"settings.required_to_sign: unknown field(s) {', '.join(unknown)}"])
+    # In the note's order, so the stored value reads like the Sign tab.
+    return ",".join(key for key in NOTE_FIELD_KEYS if key in keys)
 
 
 def _check_idle_lock_minutes(minutes: int) -> str:
@@ -422,6 +443,7 @@ def build_services(
             on_clock_backwards=audit_clock,
             keys=authority,
             signed_notes=signed_notes,
+            required=settings.required_to_sign,
         ),
         authority=authority,
         user=user,

@@ -7,9 +7,13 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import (
+    ClinicalHistory,
     Component,
     Consent,
+    ConservativeTherapy,
     Findings,
+    FunctionalScore,
+    Needle,
     Patient,
     Preparation,
     Procedure,
@@ -49,6 +53,7 @@ MARIA = Patient(
     weight_kg=64.0,
     allergies=(),
     anticoagulated=False,
+    payer_profile="medicare-2024",
 )
 
 OTHERS: tuple[Patient, ...] = (
@@ -127,6 +132,18 @@ OTHERS: tuple[Patient, ...] = (
 )
 
 #: Lumbar and hip history for D1008 (Kowalski).
+HISTORY = ClinicalHistory(
+    onset="Gradual, over months of desk work",
+    referral_pattern="Neck to the occiput and between the shoulder blades",
+    conservative_therapy=(
+        ConservativeTherapy(
+            therapy="Physical therapy and home exercise", response="partial, pain persists"
+        ),
+        ConservativeTherapy(therapy="NSAIDs (naproxen)", response="minimal"),
+    ),
+    rehab_program="Home exercise programme (stretching), ongoing",
+)
+
 LUMBAR_HIP_SITES: tuple[tuple[str, str, Twitch], ...] = (
     ("quadratus_lumborum", "left", "weak"),
     ("quadratus_lumborum", "right", "none"),
@@ -184,11 +201,15 @@ def _visit(
         payer_profile=payer,
         diagnoses=diagnoses,
         indication="Myofascial pain with palpable trigger points, refractory to home exercise.",
+        history=HISTORY,
+        functional_scores=(FunctionalScore(scale="NDI", score=pain[0] * 4, measured_on=at.date()),),
         physician=PHYSICIAN,
         pain_before=pain[0],
         pain_after=pain[1],
         prior_relief_percent=prior_relief,
         prior_relief_weeks=None if prior_relief is None else 8,
+        prior_relief_scale=None if prior_relief is None else "NRS",
+        prior_relief_measured_on=None if prior_relief is None else (at - timedelta(weeks=4)).date(),
         preparations=(syringe_a(lots[0], lots[1], (at + timedelta(days=240)).date()),),
         sites=tuple(
             _placed(
@@ -214,9 +235,10 @@ def _visit(
             pregnancy_reviewed=True,
             prior_reaction_reviewed=True,
         ),
-        time_out=TimeOut(performed_by=PHYSICIAN, at=at - timedelta(minutes=2)),
+        time_out=TimeOut(performed_by=PHYSICIAN, at=at - timedelta(minutes=2), site_marked=True),
         position="seated",
         skin_prep="alcohol",
+        needle=Needle(gauge=25, length_in=1.5),
         technique=("pincer_palpation", "aspiration", "fanning"),
         complications=(),
         tolerance="well",
@@ -283,7 +305,29 @@ def seed_demo(services: Services, today: date | None = None, zone: tzinfo | None
         )
         services.charting.update(
             planned.id,
-            {"physician": PHYSICIAN, "prior_relief_percent": 60, "prior_relief_weeks": 8},
+            {
+                "physician": PHYSICIAN,
+                "prior_relief_percent": 60,
+                "prior_relief_weeks": 8,
+                "prior_relief_scale": "NRS",
+                "prior_relief_measured_on": today,
+                "functional_scores": (FunctionalScore(scale="NDI", score=22, measured_on=today),),
+                # The assistant's preparation before the physician walks in.
+                "consent": Consent(
+                    obtained=True,
+                    method="written",
+                    obtained_by=ASSISTANT,
+                    at=at(today, 9, 10),
+                ),
+                "safety_screen": SafetyScreen(
+                    anticoagulation_reviewed=True,
+                    bleeding_disorder_excluded=True,
+                    infection_at_site_excluded=True,
+                    allergies_reviewed=True,
+                    pregnancy_reviewed=True,
+                    prior_reaction_reviewed=True,
+                ),
+            },
         )
         ids = {p.mrn: services.patients.create(p).id for p in OTHERS}
         _signed_visit(

@@ -14,9 +14,9 @@ from typing import Any
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import ExternalSignature, Patient, Procedure, ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
+from tpi_chart.domain.rules import evaluate
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
-from tpi_chart.domain.rules import evaluate
 from tpi_chart.services.charting import ChartingService, StoredProcedure
 from tpi_chart.services.errors import InvalidInput, changed_fields
 from tpi_chart.storage.interfaces import Store

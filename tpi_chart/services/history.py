@@ -23,8 +23,14 @@ class HistoryService:
         self._patients.get(patient_id)
         summaries = self._charting.list_for_patient(patient_id)
         stored = [self._charting.get(summary.id) for summary in summaries]
+        follow_ups = {}
+        for record in stored:
+            entries = self._charting.follow_ups(record.id)
+            if entries:
+                follow_ups[record.id] = entries[-1].follow_up
         return summarize(
             [record.procedure for record in stored],
             ids=[record.id for record in stored],
             as_of=as_of or date.today(),
+            follow_ups=follow_ups,
         )

@@ -44,6 +44,11 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False)) / DB_FILE_NAME
 
 
+def demo_db_path() -> Path:
+    """The demo clinic's own database, beside the clinic's (never the same file)."""
+    return default_db_path().with_name("tpi-chart-demo.db")
+
+
 def resolve_db_path(explicit: Path | str | None = None) -> Path:
     """The database file to use: the explicit path, else $TPI_CHART_DB, else the default."""
     if explicit is not None and str(explicit) != "":

@@ -29,9 +29,12 @@ from tpi_chart.domain.models import (
 )
 from tpi_chart.domain.rules import RuleWarning, evaluate
 from tpi_chart.domain.signing import (
+    DEFAULT_REQUIRED,
     MissingItem,
+    NoteField,
     acknowledgement_records,
     missing_items,
+    not_documented,
     unacknowledged,
 )
 from tpi_chart.domain.users import User
@@ -129,6 +132,8 @@ class Readiness:
     missing: tuple[MissingItem, ...]
     warnings: tuple[RuleWarning, ...]
     signature: Signature | None = None
+    #: every field the note would print as not documented, in the note's order
+    not_documented: tuple[NoteField, ...] = ()
 
     @property
     def signed(self) -> bool:
@@ -168,7 +173,9 @@ class SigningService:
         on_clock_backwards: ClockHook | None = None,
         keys: SignerKeys | None = None,
         signed_notes: Callable[[], SignedNotes] | None = None,
+        required: Callable[[], frozenset[str]] | None = None,
     ) -> None:
+        self._required = required if required is not None else (lambda: DEFAULT_REQUIRED)
         self._charting = charting
         self._procedures = procedures
         self._clock = clock
@@ -185,16 +192,27 @@ class SigningService:
     def _signer(self, user: User) -> SignerKey | None:
         return self._keys.signer_for(user) if self._keys is not None else None
 
+    def required(self) -> frozenset[str]:
+        """The note fields the clinic requires before signing."""
+        return self._required()
+
     def readiness(self, procedure_id: int, *, allow_planned_sites: bool = False) -> Readiness:
         stored = self._charting.get(procedure_id)
         document = self._charting.document(procedure_id)
         return Readiness(
             procedure_id=procedure_id,
-            missing=tuple(
-                missing_items(document.procedure, allow_planned_sites=allow_planned_sites)
-            ),
+            missing=tuple(self._missing(document, allow_planned_sites)),
             warnings=evaluate(document).warnings,
             signature=stored.procedure.signature,
+            not_documented=tuple(not_documented(document.procedure, document.prior_procedures)),
+        )
+
+    def _missing(self, document: ProcedureDocument, allow_planned_sites: bool) -> list[MissingItem]:
+        return missing_items(
+            document.procedure,
+            allow_planned_sites=allow_planned_sites,
+            required=self._required(),
+            prior_procedures=document.prior_procedures,
         )
 
     def sign(
@@ -227,7 +245,7 @@ class SigningService:
             document = self._charting.document(procedure_id)
             evaluation = evaluate(document)
             warnings = evaluation.warnings
-            missing = missing_items(document.procedure, allow_planned_sites=allow_planned_sites)
+            missing = self._missing(document, allow_planned_sites)
             open_codes = unacknowledged(warnings, reasons)
             if missing or open_codes:
                 raise NotReadyToSign(missing, open_codes)
@@ -267,9 +285,12 @@ class SigningService:
         corrected_sites: Sequence[Site] | None = None,
         *,
         confirm_clock: bool = False,
+        entered_in_error: bool = False,
     ) -> StoredProcedureLike:
         """Append a hashed addendum to a signed note (physician only); the note stays as signed.
-        Its time is this computer's clock, checked as for signing (`confirm_clock`)."""
+        Its time is this computer's clock, checked as for signing (`confirm_clock`).
+        `entered_in_error` marks the whole note as opened by mistake: it stays in the record with
+        a banner and leaves the rules and the history."""
         self._require(user, "addendum")
         now = self._checked_now(user, confirm_clock)
         signer = self._signer(user)
@@ -287,6 +308,7 @@ class SigningService:
                     author=user.display_name,
                     at=now,
                     sites=tuple(corrected_sites) if corrected_sites is not None else None,
+                    entered_in_error=entered_in_error,
                 )
             except ValidationError as error:
                 raise InvalidInput(describe_validation_error(error, "addendum.")) from error

@@ -56,6 +56,8 @@ ACTIONS = frozenset(
         "certificate_issued",
         "certificate_revoked",
         "key_granted",
+        "void",
+        "follow_up",
     }
 )
 

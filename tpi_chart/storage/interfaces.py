@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tpi_chart.domain.models import (
     Addendum,
+    FollowUp,
     Patient,
     Preparation,
     PriorProcedure,
@@ -72,6 +73,30 @@ class ProcedureSummaryRecord:
     status: str
     site_count: int
     injected_count: int
+    physician: str | None = None
+    pain_before: int | None = None
+    pain_after: int | None = None
+    #: relief recorded for this visit: a follow-up entry, or the next visit's prior relief
+    relief_percent: int | None = None
+    voided: bool = False  # voided, or signed and then marked entered in error
+    muscles: tuple[str, ...] = ()  # injected (muscle, side) as "muscle:side", charting order
+
+
+@dataclass(frozen=True)
+class VoidRecord:
+    procedure_id: int
+    reason: str
+    voided_by: str
+    voided_at: str
+
+
+@dataclass(frozen=True)
+class FollowUpRecord:
+    id: int
+    procedure_id: int
+    follow_up: FollowUp
+    recorded_at: str
+    recorded_by: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,9 @@ class HistoryRecord:
     prior_relief_percent: int | None
     prior_relief_weeks: float | None
     injected: tuple[tuple[str, str], ...]
+    follow_up: FollowUp | None = None  # the newest follow-up entry for this visit
+    prior_relief_scale: str | None = None
+    prior_relief_measured_on: str | None = None
 
 
 class PatientRepository(Protocol):
@@ -105,7 +133,15 @@ class PatientRepository(Protocol):
 
 class ProcedureRepository(Protocol):
     def get(self, procedure_id: int) -> ProcedureRecord | None: ...
-    def list_for_patient(self, patient_id: int) -> list[ProcedureSummaryRecord]: ...
+    def list_for_patient(
+        self, patient_id: int, include_voided: bool = False
+    ) -> list[ProcedureSummaryRecord]: ...
+    def add_follow_up(
+        self, procedure_id: int, follow_up: FollowUp, user: str, at: str
+    ) -> FollowUpRecord: ...
+    def follow_ups(self, procedure_id: int) -> list[FollowUpRecord]: ...
+    def void(self, procedure_id: int, reason: str, user: str, at: str) -> VoidRecord: ...
+    def void_of(self, procedure_id: int) -> VoidRecord | None: ...
     def ids_for_patient(self, patient_id: int) -> list[int]: ...
     def history(self, patient_id: int) -> list[HistoryRecord]: ...
     def reported_history(self, procedure_id: int) -> tuple[PriorProcedure, ...]: ...

@@ -21,6 +21,7 @@ from typing import Any
 
 from tpi_chart.domain.models import (
     Addendum,
+    FollowUp,
     Patient,
     Preparation,
     PriorProcedure,
@@ -50,12 +51,14 @@ from tpi_chart.storage.errors import (
 )
 from tpi_chart.storage.instance_lock import InstanceLock
 from tpi_chart.storage.interfaces import (
+    FollowUpRecord,
     HistoryRecord,
     PatientRecord,
     ProcedureRecord,
     ProcedureSummaryRecord,
     SignedSnapshot,
     SiteRecord,
+    VoidRecord,
 )
 from tpi_chart.storage.migrations import MIGRATIONS
 from tpi_chart.storage.pki import SqlitePki
@@ -75,6 +78,14 @@ _PROCEDURE_COLUMNS = {
     "signature",
     "addenda",
 }
+
+
+#: SQL: the procedure `p` was voided, or signed and then marked entered in error by an addendum.
+_VOIDED = (
+    "(EXISTS (SELECT 1 FROM procedure_voids v WHERE v.procedure_id = p.id)"
+    " OR EXISTS (SELECT 1 FROM addenda a WHERE a.procedure_id = p.id"
+    " AND json_extract(a.data, '$.entered_in_error')))"
+)
 
 
 def fold(text: str) -> str:
@@ -427,7 +438,20 @@ class SqliteProcedures(_Base):
         if row is not None and _version(row) != expected:
             raise _stale("procedure", procedure_id, expected, _version(row))
 
-    def list_for_patient(self, patient_id: int) -> list[ProcedureSummaryRecord]:
+    def list_for_patient(
+        self, patient_id: int, include_voided: bool = False
+    ) -> list[ProcedureSummaryRecord]:
+        """Newest first; voided procedures (and signed ones entered in error) only on request."""
+        relief = self._relief_by_visit(patient_id)
+        muscles: dict[int, list[str]] = {}
+        for row in self._conn.execute(
+            "SELECT s.procedure_id, s.muscle, s.side FROM sites s"
+            " JOIN procedures p ON p.id = s.procedure_id"
+            " WHERE p.patient_id = ? AND s.removed = 0 AND s.state = 'injected'"
+            " ORDER BY s.procedure_id, s.seq",
+            (patient_id,),
+        ):
+            muscles.setdefault(int(row[0]), []).append(f"{row[1]}:{row[2]}")
         rows = self._conn.execute(
             "SELECT p.id, p.patient_id, p.performed_at,"
             " CASE WHEN EXISTS (SELECT 1 FROM external_records e WHERE e.procedure_id = p.id)"
@@ -435,7 +459,11 @@ class SqliteProcedures(_Base):
             " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0)"
             "   AS site_count,"
             " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0"
-            "   AND s.state = 'injected') AS injected_count"
+            "   AND s.state = 'injected') AS injected_count,"
+            " json_extract(p.header, '$.physician') AS physician,"
+            " json_extract(p.header, '$.pain_before') AS pain_before,"
+            " json_extract(p.header, '$.pain_after') AS pain_after,"
+            f" {_VOIDED} AS voided"
             " FROM procedures p WHERE p.patient_id = ?"
             " ORDER BY p.performed_at_utc DESC, p.id DESC",
             (patient_id,),
@@ -448,9 +476,28 @@ class SqliteProcedures(_Base):
                 status=str(r["status"]),
                 site_count=int(r["site_count"]),
                 injected_count=int(r["injected_count"]),
+                physician=r["physician"],
+                pain_before=r["pain_before"],
+                pain_after=r["pain_after"],
+                relief_percent=relief.get(int(r["id"])),
+                voided=bool(r["voided"]),
+                muscles=tuple(muscles.get(int(r["id"]), ())),
             )
             for r in rows
+            if include_voided or not r["voided"]
         ]
+
+    def _relief_by_visit(self, patient_id: int) -> dict[int, int]:
+        """The relief recorded for each visit: its newest follow-up, else the next visit's
+        prior relief."""
+        history = self.history(patient_id)
+        relief: dict[int, int] = {}
+        for index, record in enumerate(history):
+            if record.follow_up is not None:
+                relief[record.id] = record.follow_up.relief_percent
+            elif index + 1 < len(history) and history[index + 1].prior_relief_percent is not None:
+                relief[record.id] = int(history[index + 1].prior_relief_percent or 0)
+        return relief
 
     def ids_for_patient(self, patient_id: int) -> list[int]:
         """The patient's procedure ids, oldest first."""
@@ -501,6 +548,13 @@ class SqliteProcedures(_Base):
             (patient_id,),
         ):
             injected.setdefault(int(row[0]), []).append((str(row[1]), str(row[2])))
+        newest: dict[int, FollowUp] = {}
+        for row in self._conn.execute(
+            "SELECT f.procedure_id, f.data FROM follow_ups f"
+            " JOIN procedures p ON p.id = f.procedure_id WHERE p.patient_id = ? ORDER BY f.id",
+            (patient_id,),
+        ):
+            newest[int(row[0])] = FollowUp.model_validate_json(row[1])
         return [
             HistoryRecord(
                 id=int(row["id"]),
@@ -508,15 +562,87 @@ class SqliteProcedures(_Base):
                 prior_relief_percent=row["relief_percent"],
                 prior_relief_weeks=row["relief_weeks"],
                 injected=tuple(injected.get(int(row["id"]), ())),
+                follow_up=newest.get(int(row["id"])),
+                prior_relief_scale=row["relief_scale"],
+                prior_relief_measured_on=row["relief_measured_on"],
             )
             for row in self._conn.execute(
                 "SELECT id, performed_at,"
                 " json_extract(header, '$.prior_relief_percent') AS relief_percent,"
-                " json_extract(header, '$.prior_relief_weeks') AS relief_weeks"
-                " FROM procedures WHERE patient_id = ? ORDER BY performed_at_utc, id",
+                " json_extract(header, '$.prior_relief_weeks') AS relief_weeks,"
+                " json_extract(header, '$.prior_relief_scale') AS relief_scale,"
+                " json_extract(header, '$.prior_relief_measured_on') AS relief_measured_on"
+                f" FROM procedures p WHERE patient_id = ? AND NOT {_VOIDED}"
+                " ORDER BY performed_at_utc, id",
                 (patient_id,),
             )
         ]
+
+    # ---- follow-ups and voids ---------------------------------------------------------------
+    def add_follow_up(
+        self, procedure_id: int, follow_up: FollowUp, user: str, at: str
+    ) -> FollowUpRecord:
+        with self._store.transaction():
+            patient_id = self._patient_of(procedure_id)
+            data = follow_up.model_dump(mode="json", exclude_defaults=True)
+            data["scale"] = follow_up.scale
+            cursor = self._conn.execute(
+                "INSERT INTO follow_ups (procedure_id, data, recorded_at, recorded_by)"
+                " VALUES (?,?,?,?)",
+                (procedure_id, _dumps(data), at, user),
+            )
+            self._record(
+                user=user,
+                action="follow_up",
+                entity="follow_up",
+                entity_id=int(cursor.lastrowid or 0),
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                after=data,
+            )
+        return FollowUpRecord(int(cursor.lastrowid or 0), procedure_id, follow_up, at, user)
+
+    def follow_ups(self, procedure_id: int) -> list[FollowUpRecord]:
+        """Oldest first; the last one counts."""
+        return [
+            FollowUpRecord(
+                int(r["id"]),
+                procedure_id,
+                FollowUp.model_validate_json(r["data"]),
+                str(r["recorded_at"]),
+                str(r["recorded_by"]),
+            )
+            for r in self._conn.execute(
+                "SELECT * FROM follow_ups WHERE procedure_id = ? ORDER BY id", (procedure_id,)
+            )
+        ]
+
+    def void(self, procedure_id: int, reason: str, user: str, at: str) -> VoidRecord:
+        with self._store.transaction():
+            patient_id = self._patient_of(procedure_id)
+            self._conn.execute(
+                "INSERT INTO procedure_voids (procedure_id, reason, voided_by, voided_at)"
+                " VALUES (?,?,?,?)",
+                (procedure_id, reason, user, at),
+            )
+            self._record(
+                user=user,
+                action="void",
+                entity="procedure",
+                entity_id=procedure_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                after={"voided": True, "reason": reason},
+            )
+        return VoidRecord(procedure_id, reason, user, at)
+
+    def void_of(self, procedure_id: int) -> VoidRecord | None:
+        row = self._conn.execute(
+            "SELECT * FROM procedure_voids WHERE procedure_id = ?", (procedure_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return VoidRecord(procedure_id, row["reason"], row["voided_by"], row["voided_at"])
 
     # ---- writing -------------------------------------------------------------------------
     def _header(self, procedure: Procedure) -> tuple[str, str, str, str]:

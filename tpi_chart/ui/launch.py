@@ -1,4 +1,5 @@
-"""Open the window: QApplication, theme, services (demo clinic on first run), login, main window.
+"""Open the window: QApplication, theme, services, login, main window. A new database starts
+empty (first run: the administrator and the clinic); `--demo` opens the separate demo database.
 
 A database that cannot be opened is reported in a plain message box and the app exits with 1;
 never a traceback.
@@ -21,6 +22,7 @@ from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
+from tpi_chart.services.paths import demo_db_path
 from tpi_chart.ui.style import apply_theme
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,10 @@ def login(services: Services, name: str | None) -> User | None:
         user = FirstRunDialog.ask(
             lambda username, display, password, physician: auth.create_first_administrator(
                 username, display, password, physician=physician
-            )
+            ),
+            save_clinic=lambda name, phone: services.settings.update(
+                clinic_name=name, clinic_phone=phone
+            ),
         )
     else:
         user = LoginDialog.ask(auth.login, name or "")
@@ -89,8 +94,14 @@ def launch(args: argparse.Namespace, log: Path | None = None) -> int:
         crash.install(log)
     db = getattr(args, "db", None)
     user_name = getattr(args, "as_user", None)  # pre-fills the sign-in
+    demo = bool(getattr(args, "demo", False))
+    if demo:
+        # A separate file, never the clinic's: the demo's fake patients and signed notes must
+        # not mix with real ones. Every window title says DEMO.
+        db = db or str(demo_db_path())
+        QGuiApplication.setApplicationDisplayName(f"{APPLICATION} — DEMO")
     try:
-        services = open_services(Path(db) if db else None, seed_demo_if_new=True, exclusive=True)
+        services = open_services(Path(db) if db else None, seed_demo_if_new=demo, exclusive=True)
     except StorageError as error:
         return _fail("The database cannot be opened", str(error))
     except (DomainError, OSError) as error:

@@ -14,6 +14,7 @@ from tpi_chart.storage.migrations import (
     v0005_signed_snapshot,
     v0006_signing_authority,
     v0007_row_versions,
+    v0008_outcomes_voids,
     v0009_dry_needling_containers,
     v0011_external_records,
 )
@@ -26,6 +27,7 @@ MIGRATIONS: tuple[str, ...] = (
     v0005_signed_snapshot.SQL,
     v0006_signing_authority.SQL,
     v0007_row_versions.SQL,
+    v0008_outcomes_voids.SQL,
     v0009_dry_needling_containers.SQL,
     v0011_external_records.SQL,
 )

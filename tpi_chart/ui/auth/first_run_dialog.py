@@ -22,13 +22,21 @@ from tpi_chart.domain.users import User
 
 # (username, display name, password, physician) -> the new administrator
 CreateAdministrator = Callable[[str, str, str, bool], User]
+# (clinic name, clinic phone): stored before the administrator is created; raises on bad input
+SaveClinic = Callable[[str, str], None]
 
 
 class FirstRunDialog(QDialog):
-    def __init__(self, create: CreateAdministrator, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        create: CreateAdministrator,
+        parent: QWidget | None = None,
+        save_clinic: SaveClinic | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("TPI Chart — Create the administrator")
         self._create = create
+        self._save_clinic = save_clinic
         self.user: User | None = None
         intro = QLabel(
             "Welcome. This database has no accounts yet. Create the administrator account: it "
@@ -45,6 +53,14 @@ class FirstRunDialog(QDialog):
         self.confirm = QLineEdit()
         self.confirm.setAccessibleName("Repeat password")
         self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        # The clinic's name and phone head every note; a new clinic starts empty, no demo data.
+        self.clinic_name = QLineEdit()
+        self.clinic_name.setObjectName("firstRunClinicName")
+        self.clinic_name.setAccessibleName("Clinic name")
+        self.clinic_phone = QLineEdit()
+        self.clinic_phone.setObjectName("firstRunClinicPhone")
+        self.clinic_phone.setAccessibleName("Clinic phone")
+        self.clinic_phone.setPlaceholderText("printed on notes and handouts (optional)")
         self.physician = QCheckBox("I am also a physician (I chart and sign procedures)")
         self.error = QLabel("")
         self.error.setObjectName("firstRunError")
@@ -57,6 +73,9 @@ class FirstRunDialog(QDialog):
         self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.create_button.setText("Create administrator")
         form = QFormLayout()
+        if save_clinic is not None:
+            form.addRow("Clinic name", self.clinic_name)
+            form.addRow("Clinic phone", self.clinic_phone)
         form.addRow("Username", self.username)
         form.addRow("Full name", self.display_name)
         form.addRow("Password (8+ characters)", self.password)
@@ -76,6 +95,8 @@ class FirstRunDialog(QDialog):
             self._fail("The two passwords differ; type the same password twice.")
             return
         try:
+            if self._save_clinic is not None:
+                self._save_clinic(self.clinic_name.text(), self.clinic_phone.text())
             user = self._create(
                 self.username.text(), self.display_name.text(), password, self.physician.isChecked()
             )
@@ -94,7 +115,12 @@ class FirstRunDialog(QDialog):
         self.error.show()
 
     @classmethod
-    def ask(cls, create: CreateAdministrator, parent: QWidget | None = None) -> User | None:
-        dialog = cls(create, parent)
+    def ask(
+        cls,
+        create: CreateAdministrator,
+        parent: QWidget | None = None,
+        save_clinic: SaveClinic | None = None,
+    ) -> User | None:
+        dialog = cls(create, parent, save_clinic)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         return dialog.user if accepted else None

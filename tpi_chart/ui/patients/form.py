@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.errors import InvalidInput, describe_validation_error
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.errors import StaleEdit
@@ -37,6 +38,8 @@ FIELDS = (
     "anticoagulated",
     "anticoagulant",
     "pregnant",
+    "payer_profile",
+    "member_id",
 )
 
 
@@ -99,7 +102,16 @@ class PatientForm(QGroupBox):
         self.pregnant.addItem("Not recorded", None)
         self.pregnant.addItem("Not pregnant", False)
         self.pregnant.addItem("Pregnant", True)
+        # Coverage: carried into each new procedure (which may change it for that visit).
+        self.payer_profile = QComboBox()
+        self.payer_profile.addItem("Not recorded", None)
+        for payer in sorted(load_catalog().payers.values(), key=lambda payer: payer.id):
+            self.payer_profile.addItem(payer.name, payer.id)
+        self.member_id = QLineEdit()
+        self.member_id.setPlaceholderText("optional")
         labels = {
+            "payer_profile": "Coverage",
+            "member_id": "Member id",
             "family_name": "Family name",
             "given_name": "Given name",
             "mrn": "MRN",
@@ -172,6 +184,9 @@ class PatientForm(QGroupBox):
         self.anticoagulant.setText((p.anticoagulant or "") if p else "")
         index = self.pregnant.findData(p.pregnant) if p and p.pregnant is not None else 0
         self.pregnant.setCurrentIndex(max(0, index))
+        payer = p.payer_profile if p else None
+        self.payer_profile.setCurrentIndex(max(0, self.payer_profile.findData(payer)))
+        self.member_id.setText((p.member_id or "") if p else "")
 
     def value(self) -> dict[str, Any]:
         allergies = tuple(a.strip() for a in self.allergies.text().split(",") if a.strip())
@@ -186,6 +201,8 @@ class PatientForm(QGroupBox):
             "anticoagulated": self.anticoagulated.isChecked(),
             "anticoagulant": self.anticoagulant.text().strip() or None,
             "pregnant": self.pregnant.currentData(),
+            "payer_profile": self.payer_profile.currentData(),
+            "member_id": self.member_id.text().strip() or None,
         }
 
     def clear_errors(self) -> None:

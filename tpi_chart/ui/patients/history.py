@@ -357,7 +357,13 @@ class HistoryView(QWidget):
         if last.relief_percent is None:
             parts.append("relief not recorded yet")
         else:
-            weeks = f" at {last.relief_weeks:g}{NBSP}weeks" if last.relief_weeks is not None else ""
+            weeks = (
+                f" for {last.relief_weeks:g}{NBSP}weeks" if last.relief_weeks is not None else ""
+            )
+            if last.relief_scale:
+                weeks += f" on {last.relief_scale}"
+            if last.relief_measured_on is not None:
+                weeks += f", measured {last.relief_measured_on.isoformat()}"
             required = history.relief_required
             mark = "⚠ " if required is not None and last.relief_percent < required else ""
             rule = (

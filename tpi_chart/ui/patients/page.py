@@ -8,10 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -19,16 +17,16 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import Procedure
 from tpi_chart.ui.patients.form import PatientForm
 from tpi_chart.ui.patients.history import HistoryView
+from tpi_chart.ui.patients.procedure_list import ID_ROLE, ProcedureList
 
 STATUS_TEXT = {
     "planned": "Planned",
@@ -157,22 +155,18 @@ class PatientsPage(QWidget):
         actions.addStretch(1)
         layout.addLayout(actions)
 
-        self.procedures = QTableWidget(0, 3)
-        self.procedures.setObjectName("procedureList")
-        self.procedures.setHorizontalHeaderLabels(["Date", "Status", "Sites"])
-        self.procedures.verticalHeader().hide()
-        self.procedures.verticalHeader().setDefaultSectionSize(36)
-        self.procedures.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.procedures.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.procedures.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.procedures.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.procedures.cellDoubleClicked.connect(lambda row, _c: self._open_row(row))
-        self.procedures.setToolTip("Double-click a procedure to open it")
+        self.procedure_list = ProcedureList(self.services)
+        self.procedure_list.opened.connect(
+            lambda pid: self.procedure_opened.emit(self.patient_id, pid)
+        )
+        self.procedure_list.changed.connect(lambda: self.show_patient(self.patient_id))
+        self.procedure_list.failed.connect(self.failed)
+        self.procedures = self.procedure_list.table
 
         # The history is computed when its tab is shown, not on every patient change.
         self.tabs = QTabWidget()
         self.tabs.setObjectName("patientTabs")
-        self.tabs.addTab(self.procedures, "Procedures")
+        self.tabs.addTab(self.procedure_list, "Procedures")
         self.history = HistoryView(self.services)
         self.tabs.addTab(self.history, "History")
         self.tabs.setTabToolTip(1, "Pain and relief over time, sites, steroid and payer limits")
@@ -235,6 +229,11 @@ class PatientsPage(QWidget):
         try:
             stored = self.services.patients.get(patient_id)
             self.summaries = list(self.services.charting.list_for_patient(patient_id))
+            shown = (
+                list(self.services.charting.list_for_patient(patient_id, include_voided=True))
+                if self.procedure_list.show_voided.isChecked()
+                else self.summaries
+            )
         except Exception as error:
             self.failed.emit(str(error))
             return
@@ -252,16 +251,12 @@ class PatientsPage(QWidget):
         if p.pregnant:
             alerts.append("⚠ Pregnant")
         self.alert_label.setText(" · ".join(alerts))
-        self.procedures.setRowCount(len(self.summaries))
-        for row, summary in enumerate(self.summaries):
-            when = summary.performed_at.astimezone()
-            cells = (
-                f"{when:%Y-%m-%d %H:%M}",
-                STATUS_TEXT.get(summary.status, summary.status),
-                f"{summary.injected_count} injected / {summary.site_count}",
-            )
-            for column, text in enumerate(cells):
-                self.procedures.setItem(row, column, QTableWidgetItem(text))
+        payer = load_catalog().payers.get(p.payer_profile) if p.payer_profile else None
+        coverage = payer.name if payer else "coverage not recorded"
+        if p.member_id:
+            coverage += f" · member id {p.member_id}"
+        self.facts_label.setText(self.facts_label.text() + f"\nCoverage: {coverage}")
+        self.procedure_list.show_summaries(shown)
         self._update_actions()
         self.history.history = None  # stale: recomputed when the History tab is shown
         self._refresh_history()
@@ -306,8 +301,9 @@ class PatientsPage(QWidget):
             self.new_blank()
 
     def _open_row(self, row: int) -> None:
-        if 0 <= row < len(self.summaries) and self.patient_id is not None:
-            self.procedure_opened.emit(self.patient_id, int(self.summaries[row].id))
+        item = self.procedures.item(row, 0)
+        if item is not None and self.patient_id is not None:
+            self.procedure_opened.emit(self.patient_id, int(item.data(ID_ROLE)))
 
     def copy_forward(self) -> None:
         if self.patient_id is None:
@@ -324,10 +320,13 @@ class PatientsPage(QWidget):
     def new_blank(self) -> None:
         if self.patient_id is None:
             return
-        procedure = Procedure(
-            performed_at=datetime.now().astimezone().replace(microsecond=0), status="planned"
-        )
         try:
+            coverage = self.services.patients.get(self.patient_id).patient.payer_profile
+            procedure = Procedure(
+                performed_at=datetime.now().astimezone().replace(microsecond=0),
+                status="planned",
+                payer_profile=coverage or "none",
+            )
             stored = self.services.charting.create(self.patient_id, procedure)
         except Exception as error:
             self.failed.emit(str(error))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -29,9 +30,9 @@ from tpi_chart.domain.models import (
     SafetyScreen,
     SkinPrep,
     TechniqueStep,
-    TimeOut,
     Tolerance,
 )
+from tpi_chart.ui.workspace.indication_panel import keep_field_keys
 from tpi_chart.ui.workspace.session import ChartSession
 from tpi_chart.ui.workspace.widgets import section_label
 
@@ -83,12 +84,12 @@ class ChecklistPanel(QScrollArea):
 
         layout.addWidget(section_label("Time-out"))
         row = QHBoxLayout()
-        self.timeout_button = QPushButton("Time-out done  (Ctrl+T)")
+        self.timeout_button = QPushButton("Time-out…  (Ctrl+T)")
         self.timeout_button.setObjectName("timeoutButton")
         self.timeout_button.setProperty("role", "primary")
         self.timeout_button.setToolTip(
-            "Records the time-out now, performed by you: patient, procedure, sites and sides, "
-            "consent, position and safety precautions confirmed (Ctrl+T)"
+            "Shows the time-out elements (patient, procedure, sites and sides, consent, position, "
+            "allergies and anticoagulation, site marking) to confirm with one key (Ctrl+T)"
         )
         self.timeout_button.clicked.connect(self.timeout_requested)
         self.timeout_label = QLabel("Not done")
@@ -159,7 +160,12 @@ class ChecklistPanel(QScrollArea):
             return
         if p.time_out is not None:
             local = p.time_out.at.astimezone()
-            self.timeout_label.setText(f"✓ {p.time_out.performed_by} at {local:%H:%M}")
+            marked = {True: "sites marked", False: "sites not marked", None: ""}[
+                p.time_out.site_marked
+            ]
+            self.timeout_label.setText(
+                f"✓ {p.time_out.performed_by} at {local:%H:%M}" + (f" · {marked}" if marked else "")
+            )
         else:
             self.timeout_label.setText("Not done")
         self.consent.setChecked(bool(p.consent and p.consent.obtained))
@@ -215,10 +221,6 @@ class ChecklistPanel(QScrollArea):
         self.edit({"technique": steps}, "Technique")
 
 
-def time_out_now(performed_by: str) -> TimeOut:
-    return TimeOut(performed_by=performed_by, at=datetime.now().astimezone().replace(microsecond=0))
-
-
 class OutcomePanel(QWidget):
     """After the last needle: complications, tolerance, aftercare given."""
 
@@ -254,6 +256,18 @@ class OutcomePanel(QWidget):
             lambda checked: self.edit({"aftercare_given": bool(checked)}, "Aftercare")
         )
         layout.addWidget(self.aftercare)
+        self.follow_up = QLineEdit()
+        self.follow_up.setObjectName("followUpPlan")
+        self.follow_up.setPlaceholderText(
+            "Follow-up plan, e.g. reassess relief (same scale) in 6 weeks"
+        )
+        self.follow_up.editingFinished.connect(
+            lambda: self.edit({"follow_up": self.follow_up.text().strip() or None}, "Follow-up")
+        )
+        keep_field_keys(self.follow_up)
+        follow = QFormLayout()
+        follow.addRow("Follow-up", self.follow_up)
+        layout.addLayout(follow)
         layout.addStretch(1)
 
     def refresh(self) -> None:
@@ -266,8 +280,11 @@ class OutcomePanel(QWidget):
             box.setChecked(value in chosen)
         self.tolerance.setCurrentIndex(max(0, self.tolerance.findData(p.tolerance)))
         self.aftercare.setChecked(p.aftercare_given)
+        if not self.follow_up.hasFocus():
+            self.follow_up.setText(p.follow_up or "")
         enabled = not self.session.signed
         for widget in (
+            self.follow_up,
             self.no_complications,
             self.tolerance,
             self.aftercare,

@@ -29,11 +29,15 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -44,9 +48,11 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.models import Findings, Site
 from tpi_chart.domain.rules import evaluate
+from tpi_chart.domain.timeout import time_out_problems
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
-from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel, time_out_now
+from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel
+from tpi_chart.ui.workspace.indication_panel import IndicationPanel, keep_field_keys
 from tpi_chart.ui.workspace.keys import KEYMAP
 from tpi_chart.ui.workspace.keys import keys_help as _keys_help
 from tpi_chart.ui.workspace.preparations_panel import PreparationsPanel
@@ -61,6 +67,7 @@ from tpi_chart.ui.workspace.session import (
 from tpi_chart.ui.workspace.sign_panel import SignPanel
 from tpi_chart.ui.workspace.site_editor import SiteEditor
 from tpi_chart.ui.workspace.site_model import SiteTableModel
+from tpi_chart.ui.workspace.timeout_dialog import TimeOutCommand, TimeOutDialog
 from tpi_chart.ui.workspace.widgets import Banner, NrsRow, SavedIndicator, section_label
 
 log = logging.getLogger(__name__)
@@ -109,6 +116,7 @@ class WorkspacePage(QWidget):
         # The workspace itself takes the focus so the charting keys work before anything is clicked.
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.services = services
+        self.time_out_dialog: TimeOutDialog | None = None  # the open time-out overlay
         self.user = user
         self.session = ChartSession(services.charting, user, self)
         self.selected_id: int | None = None
@@ -187,11 +195,14 @@ class WorkspacePage(QWidget):
         self.elapsed.setProperty("role", "big")
         self.elapsed.setToolTip("Time since the time-out")
         row.addWidget(self.elapsed)
-        self.timeout_header = QPushButton("Time-out done  (Ctrl+T)")
+        self.timeout_header = QPushButton("Time-out…  (Ctrl+T)")
         self.timeout_header.setObjectName("timeoutHeaderButton")
         self.timeout_header.setProperty("role", "primary")
         self.timeout_header.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.timeout_header.setToolTip("Record the time-out: performed by you, now (Ctrl+T)")
+        self.timeout_header.setToolTip(
+            "Show the time-out: patient, procedure, sites and sides, consent, position, "
+            "allergies and anticoagulation, site marking; confirm with Y or N (Ctrl+T)"
+        )
         self.timeout_header.clicked.connect(self.record_time_out)
         row.addWidget(self.timeout_header)
         self.saved_indicator = SavedIndicator()
@@ -270,6 +281,7 @@ class WorkspacePage(QWidget):
         layout.addWidget(self.rules, 2)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("workspaceTabs")
+        self.indication = IndicationPanel(self.session, self.edit_header)
         self.checklist = ChecklistPanel(self.session, self.edit_header)
         self.checklist.timeout_requested.connect(self.record_time_out)
         self.preparations = PreparationsPanel(self.session)
@@ -278,12 +290,59 @@ class WorkspacePage(QWidget):
         self.sign_panel = SignPanel(self.session, self.services.signing, lambda: self.can("sign"))
         self.sign_panel.failed.connect(self._failed)
         self.sign_panel.signed.connect(self._after_signing)
+        self.sign_panel.field_requested.connect(self.focus_field)
+        self.tabs.addTab(self.indication, "Problem")
+        self.tabs.setTabToolTip(0, "Diagnoses, coverage, indication, history, prior relief")
         self.tabs.addTab(self.checklist, "Checklist")
         self.tabs.addTab(self.preparations, "Syringes")
         self.tabs.addTab(self.outcome, "Outcome")
         self.tabs.addTab(self.sign_panel, "Sign")
+        # In a field or an open list, Enter and the arrows edit or choose; they chart only when
+        # the focus is elsewhere.
+        for combo in self.tabs.findChildren(QComboBox):
+            keep_field_keys(combo.view())
+        for field in self.tabs.findChildren(QLineEdit) + self.tabs.findChildren(QAbstractSpinBox):
+            keep_field_keys(field)
         layout.addWidget(self.tabs, 3)
         return panel
+
+    def focus_field(self, key: str) -> None:
+        """Show the control where a note field is recorded (the Sign tab's links)."""
+        panel, widget = self._field_widgets().get(key, (None, None))
+        if key == "time_out":
+            self.record_time_out()
+            return
+        if panel is not None:
+            self.tabs.setCurrentWidget(panel)
+            if widget is not None and isinstance(panel, QScrollArea):
+                panel.ensureWidgetVisible(widget)
+        if widget is not None:
+            widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _field_widgets(self) -> dict[str, tuple[QWidget | None, QWidget | None]]:
+        ind, chk, out = self.indication, self.checklist, self.outcome
+        return {
+            "diagnoses": (ind, ind.picker),
+            "indication": (ind, ind.indication),
+            "history": (ind, ind.onset),
+            "conservative_therapy": (ind, ind.therapy),
+            "rehab_program": (ind, ind.rehab),
+            "prior_relief": (ind, ind.relief),
+            "functional_score": (ind, ind.score),
+            "consent": (chk, chk.consent),
+            "safety_screen": (chk, next(iter(chk.safety.values()))),
+            "site_marking": (chk, chk.timeout_button),
+            "position": (chk, chk.position),
+            "skin_prep": (chk, chk.skin_prep),
+            "needle": (chk, chk.needle),
+            "technique": (chk, next(iter(chk.technique.values()))),
+            "pain_before": (None, self.pain_before.buttons[0]),
+            "pain_after": (None, self.pain_after.buttons[0]),
+            "complications": (out, out.no_complications),
+            "tolerance": (out, out.tolerance),
+            "aftercare": (out, out.aftercare),
+            "follow_up": (out, out.follow_up),
+        }
 
     def _install_actions(self) -> None:
         handlers = {
@@ -384,6 +443,7 @@ class WorkspacePage(QWidget):
             self.evaluation = None
         self.rules.show_evaluation(self.evaluation)
         self.checklist.refresh()
+        self.indication.refresh()
         self.outcome.refresh()
         self.preparations.refresh(kind)
         self.sign_panel.refresh(self.evaluation)
@@ -414,7 +474,11 @@ class WorkspacePage(QWidget):
         p = self.session.procedure
         if p is None:
             return
+        # The date of service is when it happened; until then the schedule's time, said so.
+        performed = p.planned_at is not None or p.time_out is not None or bool(p.injected_sites)
         when = f"{p.performed_at.astimezone():%Y-%m-%d %H:%M}"
+        if not performed:  # the schedule's time, until the time-out or the first injection
+            when = f"planned {when}"
         self.title.setText(f"{self._patient_line}  ·  {when}")
         self.title.setToolTip(self.title.text())
         status = {
@@ -607,10 +671,26 @@ class WorkspacePage(QWidget):
                 "warn",
             )
             return
-        changes: dict[str, Any] = {"time_out": time_out_now(self.user.display_name)}
-        if p.status == "planned":
-            changes["status"] = "in_progress"
-        self.edit_header(changes, "Time-out")
+        if not self.can("chart"):
+            self.banner.show_message("only a physician can confirm the time-out", "warn")
+            return
+        problems = time_out_problems(p)
+        if problems:
+            self.banner.show_message("Time-out: " + "; ".join(problems), "warn")
+            return
+        patient = self.services.patients.get(self.session.patient_id).patient
+        dialog = TimeOutDialog(patient, p, self)
+        self.time_out_dialog = dialog  # tests and the keyboard reach the open overlay here
+        # Window-modal but not blocking: the event loop (autosave, the idle lock) keeps running.
+        dialog.finished.connect(lambda _result: self._time_out_answered(dialog))
+        dialog.open()
+        dialog.setFocus()
+
+    def _time_out_answered(self, dialog: TimeOutDialog) -> None:
+        self.time_out_dialog = None
+        dialog.deleteLater()
+        if dialog.result() == TimeOutDialog.DialogCode.Accepted and dialog.site_marked is not None:
+            self.undo_stack.push(TimeOutCommand(self.session, dialog.site_marked))
 
     def _edit_site(self, site_id: int, after: Site, text: str) -> bool:
         before = self.session.site(site_id)

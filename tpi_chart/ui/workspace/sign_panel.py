@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -26,7 +28,13 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.models import EXTERNAL_NOTICE
 from tpi_chart.domain.rules import Evaluation
-from tpi_chart.domain.signing import missing_items
+from tpi_chart.domain.signing import (
+    DEFAULT_REQUIRED,
+    NOTE_FIELD_KEYS,
+    MissingItem,
+    missing_items,
+    not_documented,
+)
 from tpi_chart.services.timing import ClockWentBackwards
 from tpi_chart.ui.workspace.session import ChartSession, describe
 from tpi_chart.ui.workspace.widgets import section_label
@@ -37,6 +45,7 @@ log = logging.getLogger(__name__)
 class SignPanel(QScrollArea):
     signed = Signal()  # the note was signed, or an addendum was added to it
     failed = Signal(str)
+    field_requested = Signal(str)  # a "Not documented" link: the note field's key
 
     def __init__(self, session: ChartSession, signing: Any, can_sign: Callable[[], bool]) -> None:
         super().__init__()
@@ -53,6 +62,9 @@ class SignPanel(QScrollArea):
         self.missing = QLabel()
         self.missing.setObjectName("missingItems")
         self.missing.setWordWrap(True)
+        self.missing.setTextFormat(Qt.TextFormat.RichText)
+        self.missing.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.missing.linkActivated.connect(self.field_requested)
         layout.addWidget(self.missing)
         self.warnings_title = section_label("Warnings to acknowledge")
         layout.addWidget(self.warnings_title)
@@ -91,6 +103,15 @@ class SignPanel(QScrollArea):
         self.addendum_text.setFixedHeight(90)
         self.addendum_text.textChanged.connect(self._update_addendum_button)
         addenda.addWidget(self.addendum_text)
+        self.entered_in_error = QCheckBox(
+            "This note was entered in error (wrong patient, opened by mistake)"
+        )
+        self.entered_in_error.setObjectName("enteredInError")
+        self.entered_in_error.setToolTip(
+            "The note stays in the record with an ENTERED IN ERROR banner and leaves the rules "
+            "and the history"
+        )
+        addenda.addWidget(self.entered_in_error)
         self.addendum_button = QPushButton("Sign addendum")
         self.addendum_button.setObjectName("addendumButton")
         self.addendum_button.clicked.connect(self.add_addendum)
@@ -100,6 +121,8 @@ class SignPanel(QScrollArea):
         layout.addStretch(1)
         self.setWidget(body)
         self._warnings: list[Any] = []
+        self._missing: list[MissingItem] = []
+        self._prior_cache: tuple[Any, ...] = ()
 
     def refresh(self, evaluation: Evaluation | None) -> None:
         procedure = self.session.procedure
@@ -131,12 +154,8 @@ class SignPanel(QScrollArea):
             self._show_addenda()
             return
         self.addenda_box.hide()
-        items = missing_items(procedure)
-        self.missing.setText(
-            "\n".join(f"• {item.message}" for item in items)
-            if items
-            else "✓ Everything required is recorded"
-        )
+        self._missing = self._check(procedure)
+        self.missing.setText(self._missing_text(procedure))
         warnings = list(evaluation.warnings) if evaluation is not None else []
         self._set_warnings(warnings)
         if self.signing is None:
@@ -146,6 +165,44 @@ class SignPanel(QScrollArea):
         else:
             self.state.setText("")
         self._update_button()
+
+    def _required(self) -> frozenset[str]:
+        return self.signing.required() if self.signing is not None else DEFAULT_REQUIRED
+
+    def _priors(self) -> tuple[Any, ...]:
+        try:
+            return tuple(self.session.document().prior_procedures)
+        except Exception:  # the rules panel reports a document that cannot be built
+            log.info("prior sessions not available for the completeness check")
+            return ()
+
+    def _check(self, procedure: Any) -> list[MissingItem]:
+        self._prior_cache = self._priors()
+        return missing_items(
+            procedure, required=self._required(), prior_procedures=self._prior_cache
+        )
+
+    def _missing_text(self, procedure: Any) -> str:
+        """Every field the note would print as "Not documented", in the note's order, each a
+        link to its control; required ones first in weight, then what else blocks signing."""
+        required = {item.field.removeprefix("procedure.") for item in self._missing}
+        lines = []
+        for field in not_documented(procedure, self._prior_cache):
+            tag = "<b>required</b>" if field.key in required else "optional"
+            lines.append(
+                f'• <a href="{field.key}">{escape(field.label)}</a>: Not documented ({tag})'
+            )
+        others = [
+            item
+            for item in self._missing
+            if item.field.removeprefix("procedure.") not in NOTE_FIELD_KEYS
+        ]
+        lines += [f"• {escape(item.message)} (<b>required</b>)" for item in others]
+        if self._missing:
+            head = f"{len(self._missing)} required item(s) missing before signing:"
+        else:
+            head = "✓ Everything required is recorded"
+        return "<br/>".join([head, *lines])
 
     def _set_warnings(self, warnings: list[Any]) -> None:
         codes = [w.code for w in warnings]
@@ -182,7 +239,7 @@ class SignPanel(QScrollArea):
         ready = (
             procedure is not None
             and procedure.status not in ("signed", "external")
-            and not missing_items(procedure)
+            and not self._missing
             and all(field.text().strip() for field in self.ack_fields.values())
             and self.signing is not None
             and self.can_sign()
@@ -195,7 +252,8 @@ class SignPanel(QScrollArea):
         self.addenda_box.show()
         self.addenda_list.setText(
             "\n\n".join(
-                f"{a.author}, {a.at.astimezone():%Y-%m-%d %H:%M}"
+                ("ENTERED IN ERROR — " if a.entered_in_error else "")
+                + f"{a.author}, {a.at.astimezone():%Y-%m-%d %H:%M}"
                 f" (SHA-256 {(a.content_hash or '')[:16]}…)\n{a.text}"
                 for a in procedure.addenda
             )
@@ -217,14 +275,18 @@ class SignPanel(QScrollArea):
             return
         procedure_id, user = self.session.procedure_id, self.session.user
         try:
+            in_error = self.entered_in_error.isChecked()
             self._confirming_clock(
-                lambda ok: self.signing.add_addendum(procedure_id, user, text, confirm_clock=ok)
+                lambda ok: self.signing.add_addendum(
+                    procedure_id, user, text, confirm_clock=ok, entered_in_error=in_error
+                )
             )
         except Exception as error:
             log.info("addendum refused: %s", error)
             self.failed.emit(describe(error))
             return
         self.addendum_text.clear()
+        self.entered_in_error.setChecked(False)
         self.signed.emit()
 
     def acknowledgements(self) -> dict[str, str]:
