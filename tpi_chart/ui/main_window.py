@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHeaderView,
     QLabel,
+    QApplication,
     QMainWindow,
     QSizePolicy,
     QStackedWidget,
@@ -32,6 +33,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
 from tpi_chart.ui.patients import PatientsPage
+from tpi_chart.ui.wheel_guard import install_wheel_guard
 from tpi_chart.ui.workspace.keys import keys_help
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ class MainWindow(QMainWindow):
         self.user = user
         self.setWindowTitle(self._clinic_title())
         self.setMinimumSize(1200, 700)
+        install_wheel_guard(QApplication.instance())  # once per application, whoever is first
 
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
@@ -67,6 +70,7 @@ class MainWindow(QMainWindow):
         self._build_keys_dock()
         # Export and handout need an open procedure: the workspace page is the current one.
         self.stack.currentChanged.connect(self._update_procedure_actions)
+        self.stack.currentChanged.connect(self._undo_tips)
         self._update_procedure_actions()
         self.statusBar().showMessage(f"Database: {services.db_path}")
         geometry = QSettings().value(KEY_GEOMETRY)
@@ -127,12 +131,16 @@ class MainWindow(QMainWindow):
         # Fixed labels: QUndoStack's own actions rename themselves "Undo Place Lower trapezius
         # (left)", which widens the buttons and pushes the signed-in user off the tool bar.
         # What would be undone is in the tooltip.
+        # Enabled only while the workspace is on screen: the history belongs to the open
+        # procedure, and undoing it from another patient's page would change a chart unseen.
         self.undo_action = QAction("Undo", self)
-        self.undo_action.triggered.connect(self.undo_stack.undo)
+        self.undo_action.setObjectName("undoAction")
+        self.undo_action.triggered.connect(self._undo)
         self.redo_action = QAction("Redo", self)
-        self.redo_action.triggered.connect(self.undo_stack.redo)
-        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
-        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        self.redo_action.setObjectName("redoAction")
+        self.redo_action.triggered.connect(self._redo)
+        self.undo_stack.canUndoChanged.connect(self._undo_tips)
+        self.undo_stack.canRedoChanged.connect(self._undo_tips)
         self.undo_stack.undoTextChanged.connect(self._undo_tips)
         self.undo_stack.redoTextChanged.connect(self._undo_tips)
         self._undo_tips()
@@ -192,10 +200,27 @@ class MainWindow(QMainWindow):
         user_label.setObjectName("userLabel")
         bar.addWidget(user_label)
 
-    def _undo_tips(self, _text: str = "") -> None:
+    def _undo_applies(self) -> bool:
+        workspace = self._workspace
+        return (
+            workspace is not None
+            and self.stack.currentWidget() is workspace
+            and workspace.session.procedure_id is not None
+        )
+
+    def _undo(self) -> None:
+        if self._undo_applies():
+            self.undo_stack.undo()
+
+    def _redo(self) -> None:
+        if self._undo_applies():
+            self.undo_stack.redo()
+
+    def _undo_tips(self, *_args: object) -> None:
         stack = self.undo_stack
-        self.undo_action.setEnabled(stack.canUndo())
-        self.redo_action.setEnabled(stack.canRedo())
+        applies = self._undo_applies()
+        self.undo_action.setEnabled(applies and stack.canUndo())
+        self.redo_action.setEnabled(applies and stack.canRedo())
         undo, redo = stack.undoText(), stack.redoText()
         self.undo_action.setToolTip(f"Undo {undo} (Ctrl+Z)" if undo else "Undo (Ctrl+Z)")
         self.redo_action.setToolTip(

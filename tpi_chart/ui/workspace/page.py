@@ -296,8 +296,8 @@ class WorkspacePage(QWidget):
             "remove": self.remove_selected,
             "timeout": self.record_time_out,
             "sign": self.sign_panel.sign,
-            "undo": self.undo_stack.undo,
-            "redo": self.undo_stack.redo,
+            "undo": self.undo,
+            "redo": self.redo,
         }
         presets = volume_presets()
         for index in range(4):
@@ -322,7 +322,10 @@ class WorkspacePage(QWidget):
     # -- opening -----------------------------------------------------------------------------
 
     def open_procedure(self, procedure_id: int, view: str | None = None) -> None:
-        self.undo_stack.clear()
+        # The undo history belongs to the procedure it was made on: another procedure starts
+        # with none, so Ctrl+Z can never reach a chart that is not on screen.
+        if self.session.procedure_id != procedure_id:
+            self.undo_stack.clear()
         self.selected_id = None
         self.banner.hide()
         self.saved_indicator.setText("Opened")
@@ -706,6 +709,18 @@ class WorkspacePage(QWidget):
         if self.selected_id is None or not self._editable():
             return None
         return self.session.site(self.selected_id)
+
+    def undo_applies(self) -> bool:
+        """Undo and redo act only on the procedure on screen: never from the patient page."""
+        return self.session.procedure_id is not None and self.isVisible()
+
+    def undo(self) -> None:
+        if self.undo_applies():
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        if self.undo_applies():
+            self.undo_stack.redo()
 
     def keys_help(self) -> list[tuple[str, str]]:
         return _keys_help()
