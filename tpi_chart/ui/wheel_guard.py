@@ -17,7 +17,7 @@ def guarded(widget: QObject) -> bool:
 
 
 class WheelGuard(QObject):
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind == QEvent.Type.Wheel and guarded(watched):
             assert isinstance(watched, QWidget)
