@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from tpi_chart.domain.units import WEIGHT_UNITS, WeightUnit
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, require
 from tpi_chart.services.auth import AuthService
@@ -36,6 +37,7 @@ CLINIC_PHONE = "clinic_phone"
 EXPORT_FOLDER = "export_folder"
 PAGE_SIZE = "page_size"
 IDLE_LOCK_MINUTES = "idle_lock_minutes"
+WEIGHT_UNIT = "weight_unit"
 DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
@@ -117,6 +119,12 @@ class SettingsService:
         value = self._store.settings.get(IDLE_LOCK_MINUTES)
         return int(value) if value else DEFAULT_IDLE_LOCK_MINUTES
 
+    def weight_unit(self) -> WeightUnit:
+        """The unit weights are typed and shown in ("kg" unless the clinic chose "lb"); the
+        chart stores kg whatever it is."""
+        value = (self._store.settings.get(WEIGHT_UNIT) or "").strip().lower()
+        return "lb" if value == "lb" else "kg"
+
     # ---- changing --------------------------------------------------------------------------
 
     def set_clinic_name(self, name: str) -> None:
@@ -144,6 +152,7 @@ class SettingsService:
         export_folder: Path | Keep | None = KEEP,
         page_size: str | None = None,
         idle_lock_minutes: int | None = None,
+        weight_unit: str | None = None,
     ) -> None:
         """Change the given settings together (the settings dialog's Save): every value is
         checked first and every problem reported at once, one `settings.<field>: …` line each;
@@ -170,6 +179,8 @@ class SettingsService:
             attempt(PAGE_SIZE, partial(_check_page_size, page_size))
         if idle_lock_minutes is not None:
             attempt(IDLE_LOCK_MINUTES, partial(_check_idle_lock_minutes, idle_lock_minutes))
+        if weight_unit is not None:
+            attempt(WEIGHT_UNIT, partial(_check_weight_unit, weight_unit))
         if problems:
             raise InvalidInput(problems)
         with self._store.transaction():
@@ -216,6 +227,13 @@ def _check_page_size(size: str) -> str:
     if value not in PAGE_SIZE_CHOICES:
         choices = " or ".join(f'"{choice}"' for choice in PAGE_SIZE_CHOICES)
         raise InvalidInput([f"settings.page_size: {size!r} is not a page size; choose {choices}"])
+    return value
+
+
+def _check_weight_unit(unit: str) -> str:
+    value = unit.strip().lower()
+    if value not in WEIGHT_UNITS:
+        raise InvalidInput([f"settings.weight_unit: {unit!r} is not a unit; choose kg or lb"])
     return value
 
 

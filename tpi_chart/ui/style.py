@@ -24,6 +24,7 @@ WARN_BG = "#fff4e0"
 DANGER = "#b3261e"
 DANGER_BG = "#fdecea"
 SELECTION = "#d6e8f7"
+FACT_BG = "#eef1f4"
 
 STYLESHEET = f"""
 QWidget {{ color: {INK}; }}
@@ -57,6 +58,14 @@ QLabel[role="muted"] {{ color: {MUTED}; }}
 QLabel[role="title"] {{ font-size: 17px; font-weight: 600; }}
 QLabel[role="section"] {{ font-weight: 600; color: {MUTED}; text-transform: uppercase; }}
 QLabel[role="big"] {{ font-size: 20px; font-weight: 600; }}
+QLabel[role="fact"] {{
+    color: {INK}; background: {FACT_BG}; border: 1px solid {LINE}; border-radius: 4px;
+    padding: 2px 8px;
+}}
+QLabel[role="fact-alert"] {{
+    color: {DANGER}; background: {DANGER_BG}; border: 1px solid {DANGER}; border-radius: 4px;
+    padding: 2px 8px; font-weight: 600;
+}}
 QFrame[role="card"] {{ background: {CARD}; border: 1px solid {LINE}; border-radius: 8px; }}
 QFrame[role="banner-error"] {{
     background: {DANGER_BG}; border: 1px solid {DANGER}; border-radius: 6px;

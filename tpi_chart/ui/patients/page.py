@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.models import Procedure
+from tpi_chart.domain.units import format_weight
 from tpi_chart.ui.patients.form import PatientForm
 from tpi_chart.ui.patients.history import HistoryView
 
@@ -85,7 +86,7 @@ class PatientsPage(QWidget):
         self.right.addWidget(empty)
         self.detail = self._build_detail()
         self.right.addWidget(self.detail)
-        self.form = PatientForm(services.patients)
+        self.form = PatientForm(services.patients, weight_unit=services.settings.weight_unit())
         self.form.saved.connect(self._form_saved)
         self.form.cancelled.connect(self._form_cancelled)
         form_holder = QWidget()
@@ -236,12 +237,12 @@ class PatientsPage(QWidget):
         self.patient_id = patient_id
         p = stored.patient
         self.name_label.setText(p.display_name)
-        weight = f"{p.weight_kg:g} kg" if p.weight_kg else "weight not recorded"
+        weight = format_weight(p.weight_kg, self.services.settings.weight_unit())
         self.facts_label.setText(
             f"MRN {p.mrn} · born {p.birth_date:%Y-%m-%d} ({_age(p.birth_date)} y) · "
             f"{p.sex} · {weight}"
         )
-        alerts = [f"Allergies: {', '.join(p.allergies)}" if p.allergies else "No known allergies"]
+        alerts = [p.allergy_text]
         if p.anticoagulated:
             alerts.append(f"⚠ Anticoagulated{f' ({p.anticoagulant})' if p.anticoagulant else ''}")
         if p.pregnant:

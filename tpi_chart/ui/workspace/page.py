@@ -42,10 +42,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tpi_chart.domain.models import Findings, Site
+from tpi_chart.domain.models import Findings, Patient, Site
 from tpi_chart.domain.rules import evaluate
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
+from tpi_chart.ui.safety_facts import safety_facts
+from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel, time_out_now
 from tpi_chart.ui.workspace.keys import KEYMAP
 from tpi_chart.ui.workspace.keys import keys_help as _keys_help
@@ -117,6 +119,7 @@ class WorkspacePage(QWidget):
         self._syncing = False
         self._opening = False
         self._patient_line = "Patient ?"
+        self._patient: Patient | None = None
         self._panels_stale = False  # rules and forms wait for the next turn of the event loop
         self._panels_posted = False
 
@@ -131,6 +134,7 @@ class WorkspacePage(QWidget):
         self.banner = Banner()
         outer.addWidget(self.banner)
         outer.addLayout(self._build_header())
+        outer.addWidget(self._build_facts())
 
         # Built top-down (each container in its parent before its children are added): with the
         # application style sheet, every re-parenting of a finished subtree polishes it again.
@@ -197,6 +201,41 @@ class WorkspacePage(QWidget):
         self.saved_indicator = SavedIndicator()
         row.addWidget(self.saved_indicator)
         return row
+
+    def _build_facts(self) -> QWidget:
+        """Allergies, anticoagulation, weight and age (pregnancy when recorded), always in view
+        while charting: one chip each, an alert chip in red with a ⚠."""
+        strip = QWidget()
+        strip.setObjectName("safetyFacts")
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        self.fact_labels: dict[str, QLabel] = {}
+        for name in ("allergies", "anticoagulation", "weight", "age", "pregnancy"):
+            label = QLabel()
+            label.setObjectName(f"fact_{name}")
+            label.setProperty("role", "fact")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            row.addWidget(label)
+            self.fact_labels[name] = label
+        row.addStretch(1)
+        return strip
+
+    def _refresh_facts(self) -> None:
+        patient = self._patient
+        facts = safety_facts(patient, self.services.settings.weight_unit()) if patient else []
+        shown = {fact.name: fact for fact in facts}
+        for name, label in self.fact_labels.items():
+            fact = shown.get(name)
+            label.setVisible(fact is not None)
+            if fact is None:
+                continue
+            label.setText(fact.text)
+            label.setAccessibleName(fact.text)
+            role = "fact-alert" if fact.alert else "fact"
+            if label.property("role") != role:
+                label.setProperty("role", role)
+                repolish(label)
 
     def _build_diagram_panel(self, parent: QWidget) -> QWidget:
         panel = QFrame(parent)
@@ -367,6 +406,7 @@ class WorkspacePage(QWidget):
         self._update_diagram_mode()
         if kind == "all":
             self._patient_line = self._patient_text()
+            self._refresh_facts()
         self._refresh_header()
         if self.selected_id is not None and self.session.site(self.selected_id) is None:
             self.selected_id = None
@@ -440,7 +480,9 @@ class WorkspacePage(QWidget):
         try:
             patient = self.services.patients.get(self.session.patient_id).patient
         except Exception:
+            self._patient = None
             return "Patient ?"
+        self._patient = patient
         return f"{patient.display_name} · MRN {patient.mrn} · DOB {patient.birth_date:%Y-%m-%d}"
 
     def _tick(self) -> None:
