@@ -72,6 +72,17 @@ from tpi_chart.ui.diagram.scene import DiagramScene, site_position
 from tpi_chart.ui.diagram.view import DiagramGraphicsView
 
 Mode = Literal["plan", "chart"]
+#: Smallest muscle zone on screen at a region preset's frame, px (34 px fingertip + slack).
+ZONE_MIN_PX = 36.0
+
+#: Zoom presets by body region (id, button text, key, catalog regions, view used when the
+#: current view has none of those muscles). A preset frames the zones of those muscles.
+REGION_PRESETS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
+    ("neck_shoulders", "Neck && shoulders", "S", ("neck",), "posterior"),
+    ("upper_back", "Upper back", "U", ("shoulder", "chest"), "posterior"),
+    ("low_back_hip", "Low back && hip", "L", ("lower_back", "hip"), "posterior"),
+    ("jaw_head", "Jaw && head", "H", ("jaw", "head"), "head_left"),
+)
 
 TAB_TITLES = {
     "anterior": "Front",
@@ -179,10 +190,11 @@ class DiagramLegend(QWidget):
     ENTRIES: tuple[tuple[str, MarkerStyle], ...] = (
         ("Planned", MarkerStyle(1, True, None, False, False)),
         ("Injected", MarkerStyle(2, False, None, False, False)),
-        ("Weak twitch", MarkerStyle(3, False, "weak", False, False)),
-        ("Brisk twitch", MarkerStyle(4, False, "brisk", False, False)),
-        ("Pneumothorax risk", MarkerStyle(5, False, None, True, False)),
-        ("Not coded", MarkerStyle(6, True, None, False, True)),
+        ("No twitch", MarkerStyle(3, False, "none", False, False)),
+        ("Weak twitch", MarkerStyle(4, False, "weak", False, False)),
+        ("Brisk twitch", MarkerStyle(5, False, "brisk", False, False)),
+        ("Pneumothorax risk (solid ring)", MarkerStyle(6, False, None, True, False)),
+        ("Not coded (dashed)", MarkerStyle(7, True, None, False, True)),
     )
 
     ROW_HEIGHT = 24
@@ -195,8 +207,9 @@ class DiagramLegend(QWidget):
         self.setSizePolicy(policy)
         self.setToolTip(
             "Markers: hollow = planned, filled = injected, number = charting order.\n"
-            "Twitch: no glyph = none, a wave = weak, lightning = brisk.\n"
-            "Red ring = pneumothorax-risk muscle; dashed amber ring and ? = not coded."
+            "Twitch: letter N / W / B (none, weak, brisk); rim solid, hatched, cross-hatched.\n"
+            "Solid red outer ring = pneumothorax-risk muscle; dashed amber outer ring and ? = "
+            "not coded to a muscle yet."
         )
 
     def _entry_width(self, text: str) -> int:
@@ -327,6 +340,22 @@ class BodyDiagram(QWidget):
         for button in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
             bottom.addWidget(button)
         layout.addLayout(bottom)
+        presets = QHBoxLayout()
+        presets.setSpacing(4)
+        self.region_buttons: dict[str, QToolButton] = {}
+        for preset_id, text, letter, _regions, _view in REGION_PRESETS:
+            button = self._tool_button(
+                text,
+                f"Zoom to {text.replace('&&', 'and').lower()} ({letter})",
+                lambda p=preset_id: self.frame_region(p),
+            )
+            button.setObjectName(f"region_{preset_id}")
+            button.setAccessibleName(f"Zoom to {text.replace('&&', 'and')}")
+            self.region_buttons[preset_id] = button
+            presets.addWidget(button)
+        presets.addStretch(1)
+        layout.addLayout(presets)
+        self.region_framed = ""
         # The warning floats over the bottom of the picture so showing it never re-fits the view.
         self.banner = WarningBanner(self.view)
         self.legend = DiagramLegend(self)
@@ -445,10 +474,59 @@ class BodyDiagram(QWidget):
     def fit(self) -> None:
         self.view.fit()
 
+    def region_rect(self, regions: Sequence[str]) -> QRectF | None:
+        """The scene rectangle around this view's zones of muscles in ``regions``."""
+        muscles = load_catalog().muscles
+        rect: QRectF | None = None
+        for item in self.scene.zone_items:
+            entry = muscles.get(item.zone.muscle)
+            if entry is not None and entry.region in regions:
+                bounds = item.sceneBoundingRect()
+                rect = bounds if rect is None else rect.united(bounds)
+        return rect
+
+    def frame_region(self, preset_id: str) -> None:
+        """One of REGION_PRESETS: its muscles fill the panel (in this view when it has them),
+        and never smaller than a fingertip: when the region does not fit at that size, its
+        centre is shown at it (pan or zoom out for the rest)."""
+        preset = next(p for p in REGION_PRESETS if p[0] == preset_id)
+        regions, fallback = preset[3], preset[4]
+        head = self.current_view().startswith("head")
+        if self.region_rect(regions) is None or head != fallback.startswith("head"):
+            self.set_view(fallback)
+        rect = self.region_rect(regions)
+        if rect is None:
+            return
+        margin = self.scene.figure_rect().height() * 0.015
+        rect = rect.adjusted(-margin, -margin, margin, margin)
+        self.view.frame(self._fingertip_frame(rect, regions))
+        self.region_framed = preset_id
+
+    def _fingertip_frame(self, rect: QRectF, regions: Sequence[str]) -> QRectF:
+        """``rect``, narrowed around its centre until the smallest zone of ``regions`` shows at
+        least ZONE_MIN_PX across."""
+        muscles = load_catalog().muscles
+        sizes = [
+            min(item.sceneBoundingRect().width(), item.sceneBoundingRect().height())
+            for item in self.scene.zone_items
+            if (entry := muscles.get(item.zone.muscle)) is not None and entry.region in regions
+        ]
+        viewport = self.view.viewport().rect()
+        if not sizes or viewport.isEmpty():
+            return rect
+        needed = ZONE_MIN_PX / min(sizes)
+        scale = min(viewport.width() / rect.width(), viewport.height() / rect.height())
+        if scale >= needed:
+            return rect
+        width, height = viewport.width() / needed, viewport.height() / needed
+        centre = rect.center()
+        return QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
+
     def frame_sites(self) -> None:
-        """Zoom to the part of the figure that holds this view's sites (a neck-and-shoulder
-        procedure fills the panel instead of sitting at the top of a full-length figure);
-        the whole figure when the view has none. F shows the whole figure again."""
+        """Zoom to the body regions of this view's sites (a neck-and-shoulder procedure fills
+        the panel instead of sitting at the top of a full-length figure); the whole figure when
+        the view has none. F shows the whole figure again."""
+        self.region_framed = ""
         markers = list(self.scene.markers.values())
         if not markers:
             self.view.fit()
@@ -457,6 +535,16 @@ class BodyDiagram(QWidget):
         bounds = markers[0].sceneBoundingRect()
         for marker in markers[1:]:
             bounds = bounds.united(marker.sceneBoundingRect())
+        muscles = load_catalog().muscles
+        regions = {
+            muscles[s.site.muscle].region
+            for s in self.document.sites
+            if s.site.muscle in muscles
+            and (site_position(s.site) or ("",))[0] == self.current_view()
+        }
+        around = self.region_rect(sorted(regions)) if regions else None
+        if around is not None:
+            bounds = bounds.united(around)
         margin = figure.height() * FRAME_MARGIN
         rect = bounds.adjusted(-margin, -margin, margin, margin)
         width = max(rect.width(), figure.width() * FRAME_MIN_WIDTH)
@@ -596,6 +684,10 @@ class BodyDiagram(QWidget):
         if key in (Qt.Key.Key_F, Qt.Key.Key_0):
             self.fit()
             return True
+        for preset_id, _text, letter, _regions, _view in REGION_PRESETS:
+            if key == QKeySequence(letter)[0].key():
+                self.frame_region(preset_id)
+                return True
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             if self.selected_id is not None:
                 self.remove_site(self.selected_id)

@@ -46,6 +46,7 @@ from tpi_chart.domain.models import Findings, Patient, Site
 from tpi_chart.domain.rules import evaluate
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
+from tpi_chart.ui.diagram.widget import REGION_PRESETS
 from tpi_chart.ui.safety_facts import safety_facts
 from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel, time_out_now
@@ -346,6 +347,10 @@ class WorkspacePage(QWidget):
                 )
         for view, _text in VIEWS:
             handlers[f"view_{view}"] = lambda _c=False, v=view: self.set_view(v)
+        for preset in REGION_PRESETS:
+            handlers[f"region_{preset[0]}"] = lambda _c=False, p=preset[0]: (
+                self.diagram.frame_region(p)
+            )
         for action_id, label, keys in KEYMAP:
             handler = handlers.get(action_id)
             if handler is None:
