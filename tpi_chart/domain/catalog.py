@@ -41,6 +41,8 @@ class Muscle(_Data):
     region: str
     icd10_hint: str
     risks: tuple[RiskFlag, ...] = ()
+    #: Other names a clinician types for it (abbreviations such as SCM, QL): the muscle picker.
+    synonyms: tuple[str, ...] = ()
 
     @property
     def pneumothorax_risk(self) -> bool:

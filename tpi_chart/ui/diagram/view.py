@@ -180,6 +180,10 @@ class DiagramGraphicsView(QGraphicsView):
                 interaction = PlaceSiteInteraction(self, self.controller)
             else:
                 self.controller.user_selected(None)
+        elif button == Qt.MouseButton.RightButton:
+            marker = self.marker_at(pos)
+            if marker is not None:  # a marker's muscle is re-coded from the picker
+                self.controller.request_recode(marker.site_id)
         if interaction is None:
             event.accept()
             return

@@ -262,6 +262,57 @@ class DiagramLegend(QWidget):
         painter.end()
 
 
+class HereChooser(QFrame):
+    """After a click where zones overlap: "Here: pectoralis major / pectoralis minor", the coded
+    one checked; a click on another re-codes the site just placed (one undoable step)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("hereChooser")
+        self.setStyleSheet(
+            "QFrame#hereChooser { background: #eef4fa; border: 1px solid #1f6fb2;"
+            " border-radius: 6px; }"
+        )
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(8, 2, 4, 2)
+        self.buttons: list[QPushButton] = []
+        self.site_id: int | None = None
+        self.hide()
+
+    def offer(
+        self,
+        site_id: int,
+        choices: Sequence[tuple[str, str]],
+        chosen: tuple[str, str],
+        pick: Callable[[int, str, str], None],
+    ) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.site_id = site_id
+        label = QLabel("Here:")
+        label.setStyleSheet("color: #175a91; font-weight: 600;")
+        self._layout.addWidget(label)
+        catalog = load_catalog()
+        self.buttons = []
+        for muscle, side in choices:
+            button = QPushButton(catalog.muscle_name(muscle))
+            button.setCheckable(True)
+            button.setChecked((muscle, side) == chosen)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setAccessibleName(f"Code this site as {catalog.muscle_name(muscle)}")
+            button.clicked.connect(
+                lambda _c=False, m=muscle, s=side: (pick(site_id, m, s), self.hide())
+            )
+            self._layout.addWidget(button)
+            self.buttons.append(button)
+        self.adjustSize()
+        self.move(6, 6)
+        self.show()
+        self.raise_()
+
+
 class BodyDiagram(QWidget):
     """The body diagram for one procedure: click to place, drag to move, Delete to remove.
 
@@ -278,6 +329,8 @@ class BodyDiagram(QWidget):
     view_changed = Signal(str)
     #: A warning was shown for a placed or moved site: (kind "risk"/"caution", text).
     warning_shown = Signal(str, str)
+    #: The user asked to re-code a site's muscle (right-click on its marker): site id.
+    recode_requested = Signal(int)
 
     def __init__(
         self,
@@ -358,6 +411,7 @@ class BodyDiagram(QWidget):
         self.region_framed = ""
         # The warning floats over the bottom of the picture so showing it never re-fits the view.
         self.banner = WarningBanner(self.view)
+        self.here = HereChooser(self.view)
         self.legend = DiagramLegend(self)
         layout.addWidget(self.legend)
 
@@ -560,13 +614,16 @@ class BodyDiagram(QWidget):
 
     # -- edits (each is one undo command) ------------------------------------------------------
 
-    def place_site(self, x: float, y: float) -> int | None:
-        """Place a new site at normalised (x, y) of the current view; returns its id."""
+    def place_site(self, x: float, y: float, *, deep: bool = False) -> int | None:
+        """Place a new site at normalised (x, y) of the current view; returns its id. Where
+        zones overlap the superficial muscle is coded (``deep``: the deep one) and the others
+        are offered in the "Here:" chooser."""
         if self._read_only or self.document.procedure_id is None:
             return None
         view_id = self.current_view()
         x, y = _clamp(x), _clamp(y)
-        muscle, side = resolve_point(view_id, x, y)
+        muscle, side = resolve_point(view_id, x, y, deep=deep)
+        here = [(z.muscle, z.side) for z in load_diagram().view(view_id).zones_at(x, y)]
         site = Site.model_validate(
             {
                 "muscle": muscle,
@@ -587,7 +644,19 @@ class BodyDiagram(QWidget):
         self.scene.select_marker(command.site_id)
         self._warn_for(muscle)
         self.site_selected.emit(command.site_id)
+        if len(set(here)) > 1:
+            self.here.offer(command.site_id, here, (muscle, side), self.recode_site)
+        else:
+            self.here.hide()
         return command.site_id
+
+    def recode_site(self, site_id: int, muscle: str, side: str) -> bool:
+        """Code a site as another muscle and side (one undoable step)."""
+        return self.change_site(site_id, {"muscle": muscle, "side": side}, "Muscle")
+
+    def request_recode(self, site_id: int) -> None:
+        self.user_selected(site_id)
+        self.recode_requested.emit(site_id)
 
     def move_site(self, site_id: int, x: float, y: float) -> bool:
         """Move a site to normalised (x, y) of the current view; re-resolves muscle and side."""
@@ -650,6 +719,8 @@ class BodyDiagram(QWidget):
     # -- controller hooks (called by the view and its interactions) --------------------------
 
     def user_selected(self, site_id: int | None) -> None:
+        if site_id != self.here.site_id:
+            self.here.hide()
         if site_id == self.selected_id:
             return
         self.selected_id = site_id

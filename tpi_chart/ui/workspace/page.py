@@ -42,10 +42,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import Findings, Patient, Site
 from tpi_chart.domain.rules import evaluate
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
+from tpi_chart.ui.diagram.picker import MusclePicker
 from tpi_chart.ui.diagram.widget import REGION_PRESETS
 from tpi_chart.ui.safety_facts import safety_facts
 from tpi_chart.ui.style import repolish
@@ -123,6 +125,7 @@ class WorkspacePage(QWidget):
         self._patient: Patient | None = None
         self._panels_stale = False  # rules and forms wait for the next turn of the event loop
         self._panels_posted = False
+        self.picker: MusclePicker | None = None
 
         # One undo stack for the diagram's edits and the workspace's (keys, table, forms).
         self.diagram = BodyDiagram(services.charting, undo_stack=undo_stack)
@@ -250,6 +253,7 @@ class WorkspacePage(QWidget):
             lambda: self.session.after_external_edit(self.diagram.document.sites)
         )
         self.diagram.view_changed.connect(self._diagram_view_changed)
+        self.diagram.recode_requested.connect(lambda _site_id: self.recode_selected())
         return panel
 
     def _build_sites_panel(self, parent: QWidget) -> QWidget:
@@ -271,6 +275,7 @@ class WorkspacePage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
+        self.table.doubleClicked.connect(lambda _index: self.recode_selected())
         layout.addWidget(self.table, 1)
 
         self.editor = SiteEditor(volume_presets())
@@ -334,6 +339,7 @@ class WorkspacePage(QWidget):
             "next": lambda: self.step(1),
             "previous": lambda: self.step(-1),
             "remove": self.remove_selected,
+            "recode": self.recode_selected,
             "timeout": self.record_time_out,
             "sign": self.sign_panel.sign,
             "undo": self.undo,
@@ -743,6 +749,33 @@ class WorkspacePage(QWidget):
         self._edit_site(
             self.selected_id, site.model_copy(update={"findings": findings}), "Findings"
         )  # type: ignore[arg-type]
+
+    def recode_selected(self) -> None:
+        """Open the muscle picker for the selected site (coded or not); its choice is one
+        undoable edit. Non-blocking: `self.picker` is the open picker."""
+        site = self._selected_site()
+        site_id = self.selected_id
+        if site is None or site_id is None:
+            return
+        if site.state == "injected" and not self._require_chart():
+            return
+        number = self.session.number_of(site_id)
+        name = load_catalog().muscle_name(site.muscle)
+        picker = MusclePicker(site.muscle, site.side, f"Site {number}: now {name}", self)
+        picker.accepted.connect(lambda: self._apply_recode(site_id, picker.choice))
+        picker.finished.connect(lambda _r: picker.deleteLater())
+        self.picker = picker
+        picker.open()
+        picker.activateWindow()  # the typing goes to the search, not to the charting keys
+        picker.search.setFocus()
+
+    def _apply_recode(self, site_id: int, choice: tuple[str, str] | None) -> None:
+        site = self.session.site(site_id)
+        if site is None or choice is None:
+            return
+        muscle, side = choice
+        self._edit_site(site_id, site.model_copy(update={"muscle": muscle, "side": side}), "Muscle")
+        self.setFocus()
 
     def remove_selected(self) -> None:
         if self.selected_id is None or not self._editable():
