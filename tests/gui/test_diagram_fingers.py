@@ -212,7 +212,8 @@ def test_the_picker_recodes_an_uncoded_site_from_its_row_and_a_site_from_its_mar
     qtbot.mouseClick(workspace.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(workspace.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     picker = workspace.picker
-    assert picker is not None and picker.isVisible()
+    assert picker is not None
+    assert picker.isVisible()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is picker)
     qtbot.keyClicks(picker.search, "scm")
     assert picker.current_muscle() == "sternocleidomastoid"
@@ -228,7 +229,8 @@ def test_the_picker_recodes_an_uncoded_site_from_its_row_and_a_site_from_its_mar
     pos = diagram.view.mapFromScene(marker.scenePos())
     qtbot.mouseClick(diagram.view.viewport(), Qt.MouseButton.RightButton, pos=pos)
     picker = workspace.picker
-    assert picker is not None and picker.isVisible()
+    assert picker is not None
+    assert picker.isVisible()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is picker)
     assert picker.current_muscle() == "sternocleidomastoid"
     qtbot.keyClicks(picker.search, "levator")
