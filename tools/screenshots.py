@@ -12,7 +12,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication, QRect, QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tpi_chart.domain.users import User
@@ -57,12 +57,46 @@ def main() -> int:
             path = OUT / f"workspace-{width}x{height}.png"
             window.grab().save(str(path))
             print(path)
+            shoot_views(app, window, f"{width}x{height}")
             window.close()
         shoot_history(app, services, maria.id)
         shoot_lock(app, services, maria.id)
         shoot_settings(app, services)
     QSettings().clear()
     return 0
+
+
+def shoot_views(app: QApplication, window: MainWindow, size: str) -> None:
+    """Each diagram view with its region framed, the header alone, the Keys overlay and the
+    muscle picker, at this window size."""
+    workspace = window.workspace
+    for view in ("anterior", "posterior", "head_left", "head_right"):
+        workspace.set_view(view)
+        app.processEvents()
+        save(window, f"workspace-{view}-{size}.png")
+    workspace.set_view("posterior")
+    workspace.diagram.frame_region("neck_shoulders")
+    app.processEvents()
+    save(window, f"workspace-region-neck-{size}.png")
+    header = workspace.fact_labels["allergies"].parentWidget()
+    top = workspace.title.mapTo(window, workspace.title.rect().topLeft()).y() - 4
+    bottom = header.mapTo(window, header.rect().bottomLeft()).y() + 6
+    window.grab(QRect(0, top, window.width(), bottom - top)).save(
+        str(OUT / f"workspace-header-{size}.png")
+    )
+    print(OUT / f"workspace-header-{size}.png")
+    window.keys_action.setChecked(True)
+    app.processEvents()
+    save(window, f"keys-overlay-{size}.png")
+    window.keys_action.setChecked(False)
+    workspace.select_site(workspace.session.sites[0].id)
+    workspace.recode_selected()
+    picker = workspace.picker
+    assert picker is not None
+    picker.search.setText("trap")
+    app.processEvents()
+    save(picker, f"muscle-picker-{size}.png")
+    picker.reject()
 
 
 def save(widget: QWidget, name: str) -> None:

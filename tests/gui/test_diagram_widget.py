@@ -578,9 +578,9 @@ def test_legend_wraps_on_a_narrow_panel_and_documents_every_marker_style(
         "Planned",
         "Injected",
         "No twitch",
-        "Weak twitch",
-        "Brisk twitch",
-        "Pneumothorax risk (solid ring)",
+        "Weak",
+        "Brisk",
+        "Risk (solid ring)",
         "Not coded (dashed)",
     ]
     wide = legend.heightForWidth(2000)

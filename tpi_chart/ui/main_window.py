@@ -17,14 +17,10 @@ from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QSizePolicy,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QToolBar,
     QWidget,
 )
@@ -32,9 +28,9 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
+from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.wheel_guard import install_wheel_guard
-from tpi_chart.ui.workspace.keys import keys_help
 
 if TYPE_CHECKING:
     from tpi_chart.ui.workspace.page import WorkspacePage
@@ -228,24 +224,10 @@ class MainWindow(QMainWindow):
         )
 
     def _build_keys_dock(self) -> None:
-        dock = QDockWidget("Keys", self)
-        dock.setObjectName("keysDock")
-        rows = keys_help()
-        table = QTableWidget(len(rows), 2)
-        table.setHorizontalHeaderLabels(["Action", "Keys"])
-        table.verticalHeader().hide()
-        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        for row, (label, keys) in enumerate(rows):
-            table.setItem(row, 0, QTableWidgetItem(label))
-            table.setItem(row, 1, QTableWidgetItem(keys))
-        table.resizeColumnToContents(1)
-        dock.setWidget(table)
-        dock.hide()
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.keys_dock = dock
-        self.keys_action.toggled.connect(dock.setVisible)
-        dock.visibilityChanged.connect(self.keys_action.setChecked)
+        # An overlay over the whole window, not a dock: every key and its full description fit.
+        self.keys_overlay = KeysOverlay(self)
+        self.keys_action.toggled.connect(self.keys_overlay.set_shown)
+        self.keys_overlay.closed.connect(lambda: self.keys_action.setChecked(False))
 
     # -- administration and lock --------------------------------------------------------------
 

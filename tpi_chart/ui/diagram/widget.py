@@ -77,11 +77,17 @@ ZONE_MIN_PX = 36.0
 
 #: Zoom presets by body region (id, button text, key, catalog regions, view used when the
 #: current view has none of those muscles). A preset frames the zones of those muscles.
+PRESET_NAMES = {
+    "neck_shoulders": "neck and shoulders",
+    "upper_back": "upper back",
+    "low_back_hip": "low back and hip",
+    "jaw_head": "jaw and head",
+}
 REGION_PRESETS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
-    ("neck_shoulders", "Neck && shoulders", "S", ("neck",), "posterior"),
+    ("neck_shoulders", "Neck", "S", ("neck",), "posterior"),
     ("upper_back", "Upper back", "U", ("shoulder", "chest"), "posterior"),
-    ("low_back_hip", "Low back && hip", "L", ("lower_back", "hip"), "posterior"),
-    ("jaw_head", "Jaw && head", "H", ("jaw", "head"), "head_left"),
+    ("low_back_hip", "Low back", "L", ("lower_back", "hip"), "posterior"),
+    ("jaw_head", "Jaw", "H", ("jaw", "head"), "head_left"),
 )
 
 TAB_TITLES = {
@@ -191,9 +197,9 @@ class DiagramLegend(QWidget):
         ("Planned", MarkerStyle(1, True, None, False, False)),
         ("Injected", MarkerStyle(2, False, None, False, False)),
         ("No twitch", MarkerStyle(3, False, "none", False, False)),
-        ("Weak twitch", MarkerStyle(4, False, "weak", False, False)),
-        ("Brisk twitch", MarkerStyle(5, False, "brisk", False, False)),
-        ("Pneumothorax risk (solid ring)", MarkerStyle(6, False, None, True, False)),
+        ("Weak", MarkerStyle(4, False, "weak", False, False)),
+        ("Brisk", MarkerStyle(5, False, "brisk", False, False)),
+        ("Risk (solid ring)", MarkerStyle(6, False, None, True, False)),
         ("Not coded (dashed)", MarkerStyle(7, True, None, False, True)),
     )
 
@@ -213,7 +219,7 @@ class DiagramLegend(QWidget):
         )
 
     def _entry_width(self, text: str) -> int:
-        return 26 + self.fontMetrics().horizontalAdvance(text) + 12
+        return 31 + self.fontMetrics().horizontalAdvance(text) + 12
 
     def _rows(self, width: int) -> list[list[tuple[str, MarkerStyle]]]:
         """Entries packed into rows that fit ``width`` (the legend wraps on a narrow panel)."""
@@ -257,7 +263,7 @@ class DiagramLegend(QWidget):
             for text, style in row:
                 paint_marker(painter, QPointF(x + 12, y), replace(style, size=0.72))
                 painter.setPen(QColor("#1d2731"))
-                painter.drawText(int(x + 26), int(y + ascent / 2 - 1), text)
+                painter.drawText(int(x + 31), int(y + ascent / 2 - 1), text)
                 x += self._entry_width(text)
         painter.end()
 
@@ -362,6 +368,7 @@ class BodyDiagram(QWidget):
         top.setSpacing(4)
         self.tabs = QTabBar()
         self.tabs.setObjectName("diagramViewTabs")
+        self.tabs.setAccessibleName("Diagram views")
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tabs.setExpanding(False)
         self.tabs.setDrawBase(False)
@@ -399,11 +406,11 @@ class BodyDiagram(QWidget):
         for preset_id, text, letter, _regions, _view in REGION_PRESETS:
             button = self._tool_button(
                 text,
-                f"Zoom to {text.replace('&&', 'and').lower()} ({letter})",
+                f"Zoom to the {PRESET_NAMES[preset_id]} ({letter})",
                 lambda p=preset_id: self.frame_region(p),
             )
             button.setObjectName(f"region_{preset_id}")
-            button.setAccessibleName(f"Zoom to {text.replace('&&', 'and')}")
+            button.setAccessibleName(f"Zoom to the {PRESET_NAMES[preset_id]}")
             self.region_buttons[preset_id] = button
             presets.addWidget(button)
         presets.addStretch(1)

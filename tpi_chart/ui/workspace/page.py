@@ -264,6 +264,8 @@ class WorkspacePage(QWidget):
         self.model = SiteTableModel(self)
         self.table = SiteTableView()
         self.table.setObjectName("siteTable")
+        self.table.setAccessibleName("Sites")
+        self.table.horizontalHeader().setAccessibleName("Site table columns")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
