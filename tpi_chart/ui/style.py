@@ -65,7 +65,9 @@ QAbstractSpinBox::up-button {{ subcontrol-position: top right; border-top-right-
 QAbstractSpinBox::down-button {{
     subcontrol-position: bottom right; border-bottom-right-radius: 4px;
 }}
-QAbstractSpinBox::up-button:hover, QAbstractSpinBox::down-button:hover {{ background: {SELECTION}; }}
+QAbstractSpinBox::up-button:hover, QAbstractSpinBox::down-button:hover {{
+    background: {SELECTION};
+}}
 QAbstractSpinBox::up-arrow {{ image: url({ARROW_UP}); width: 10px; height: 6px; }}
 QAbstractSpinBox::down-arrow {{ image: url({ARROW_DOWN}); width: 10px; height: 6px; }}
 QLineEdit[invalid="true"], QComboBox[invalid="true"], QDateEdit[invalid="true"],
