@@ -258,3 +258,104 @@ def test_the_dose_bar_draws_no_text_over_its_colours(
     assert not rules.dose_bar.isTextVisible()
     assert rules.dose_label.isVisible()
     assert rules.dose_label.text().startswith("Local anesthetic:")
+
+
+def _press(qtbot: QtBot, key: Qt.Key | str, modifier: Any = Qt.KeyboardModifier.NoModifier) -> None:
+    """A key where the keyboard is: the focused widget of the active window."""
+    target = QApplication.focusWidget()
+    assert target is not None
+    qtbot.keyClick(target, key, modifier)
+
+
+def test_the_charting_loop_works_by_keyboard_alone(qtbot: QtBot, qapp: Any, services: Any) -> None:
+    apply_theme(qapp)
+    window = MainWindow(services, CHEN)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.focus_start()
+    _press(qtbot, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.patients.search
+    qtbot.keyClicks(window.patients.search, "lopez")
+    qtbot.waitUntil(lambda: window.patients.results.count() == 1)
+    _press(qtbot, Qt.Key.Key_Return)  # the patient
+    _press(qtbot, Qt.Key.Key_Return)  # today's procedure
+    workspace = window.workspace
+    assert window.stack.currentWidget() is workspace
+    qtbot.waitUntil(
+        lambda: (
+            workspace.isAncestorOf(QApplication.focusWidget())
+            or (QApplication.focusWidget() is workspace)
+        )
+    )
+    procedure_id = workspace.session.procedure_id
+
+    def stored() -> list[Any]:
+        return [s.site for s in services.charting.sites(procedure_id)]
+
+    if workspace.session.procedure.time_out is None:
+        _press(qtbot, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert services.charting.get(procedure_id).procedure.time_out is not None
+    _press(qtbot, Qt.Key.Key_F2)  # back view
+    _press(qtbot, "S")  # neck and shoulders
+    assert workspace.diagram.region_framed == "neck_shoulders"
+    planned = [s for s in stored() if s.state == "planned"]
+    assert planned
+    twitches = {Qt.Key.Key_B: "brisk", Qt.Key.Key_W: "weak", Qt.Key.Key_N: "none"}
+    keys = list(twitches)
+    for index in range(len(planned)):
+        _press(qtbot, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)  # volume preset 2
+        _press(qtbot, keys[index % 3])  # injects, records the twitch, goes to the next
+    after = stored()
+    assert all(s.state == "injected" for s in after)
+    assert [s.twitch for s in after[-len(planned) :]] == [
+        twitches[keys[i % 3]] for i in range(len(planned))
+    ]
+    # Back to the first site, re-code it with the picker, all by keys.
+    for _ in range(len(after)):
+        _press(qtbot, Qt.Key.Key_K)
+    first = workspace.selected_id
+    _press(qtbot, "M")
+    picker = workspace.picker
+    assert picker is not None
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is picker)
+    for letter in "levator":
+        _press(qtbot, letter)
+    _press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not picker.isVisible())
+    assert next(s.site for s in services.charting.sites(procedure_id) if s.id == first).muscle == (
+        "levator_scapulae"
+    )
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    workspace.setFocus()
+    _press(qtbot, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert next(s.site for s in services.charting.sites(procedure_id) if s.id == first).muscle != (
+        "levator_scapulae"
+    )
+
+
+def test_the_focused_control_is_visibly_marked(qtbot: QtBot, qapp: Any, services: Any) -> None:
+    window = _window(qtbot, qapp, services, (1366, 768))
+    workspace = window.workspace
+    checklist = workspace.checklist
+    for widget in (
+        checklist.consent,
+        checklist.position,
+        workspace.table,
+        workspace.editor.volume,
+        window.patients.search,
+    ):
+        if not widget.isVisible():
+            window.show_patients()
+        qapp.processEvents()
+        workspace.setFocus() if widget is not window.patients.search else window.setFocus()
+        qapp.processEvents()
+        plain = widget.grab().toImage()
+        widget.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(widget.hasFocus)
+        qapp.processEvents()
+        focused = widget.grab().toImage()
+        assert plain != focused, widget.objectName() or type(widget).__name__

@@ -54,7 +54,8 @@ QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QDateEdit, QPlainTextEdit {{
     min-height: {TOUCH - 4}px; border: 1px solid {LINE}; border-radius: 4px; padding: 0 6px;
     background: {CARD};
 }}
-QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus, QDateEdit:focus {{
+QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus, QDateEdit:focus,
+QPlainTextEdit:focus {{
     border: 2px solid {ACCENT};
 }}
 QAbstractSpinBox {{ padding-right: 24px; }}
@@ -70,6 +71,9 @@ QAbstractSpinBox::up-button:hover, QAbstractSpinBox::down-button:hover {{
 }}
 QAbstractSpinBox::up-arrow {{ image: url({ARROW_UP}); width: 10px; height: 6px; }}
 QAbstractSpinBox::down-arrow {{ image: url({ARROW_DOWN}); width: 10px; height: 6px; }}
+QPushButton:focus, QToolButton:focus {{ border: 2px solid {ACCENT_DARK}; }}
+QCheckBox:focus, QRadioButton:focus {{ background: {SELECTION}; border-radius: 4px; }}
+QTableView:focus, QListView:focus, QTreeView:focus {{ border: 2px solid {ACCENT}; }}
 QLineEdit[invalid="true"], QComboBox[invalid="true"], QDateEdit[invalid="true"],
 QDoubleSpinBox[invalid="true"] {{ border: 2px solid {DANGER}; }}
 QLabel[role="error"] {{ color: {DANGER}; }}
