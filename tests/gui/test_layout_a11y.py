@@ -359,3 +359,32 @@ def test_the_focused_control_is_visibly_marked(qtbot: QtBot, qapp: Any, services
         qapp.processEvents()
         focused = widget.grab().toImage()
         assert plain != focused, widget.objectName() or type(widget).__name__
+
+
+def _unnamed(root: QWidget) -> list[str]:
+    found = []
+    for widget in root.findChildren(QWidget):
+        if not isinstance(widget, CONTROLS) or not widget.isVisible():
+            continue
+        if widget.inherits("QScrollBar") or widget.objectName().startswith("qt_"):
+            continue
+        if not accessible_name(widget):
+            found.append(f"{type(widget).__name__} {widget.objectName()!r}")
+    return sorted(set(found))
+
+
+def test_the_patient_page_form_and_settings_name_every_control(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    from tpi_chart.ui.settings_dialog import SettingsDialog
+
+    window = _window(qtbot, qapp, services, (1366, 768))
+    window.show_patients()
+    window.patients.new_patient()
+    qapp.processEvents()
+    assert window.patients.form.isVisible()
+    assert _unnamed(window) == []
+    dialog = SettingsDialog(services.settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert _unnamed(dialog) == []
