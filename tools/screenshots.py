@@ -1,6 +1,8 @@
 """Render the app with the demo clinic into docs/screenshots/ (run with QT_QPA_PLATFORM=offscreen):
-the workspace (reference patient open, two sites injected) at 1366×768 and 1920×1080, the
-patient's history, the idle lock over the workspace, and the settings dialog showing a field error.
+the workspace (reference patient open, two sites injected) at 1366×768 and 1920×1080 in each
+diagram view, framed on the neck, its header (also of a patient with an allergy), the Keys
+overlay and the muscle picker; the patient's history, the idle lock over the workspace, and the
+settings dialog showing a field error.
 Tests never write into docs/: this script is the one place the pictures come from."""
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def main() -> int:
             print(path)
             shoot_views(app, window, f"{width}x{height}")
             window.close()
+        shoot_alert_header(app, services)
         shoot_history(app, services, maria.id)
         shoot_lock(app, services, maria.id)
         shoot_settings(app, services)
@@ -97,6 +100,27 @@ def shoot_views(app: QApplication, window: MainWindow, size: str) -> None:
     app.processEvents()
     save(picker, f"muscle-picker-{size}.png")
     picker.reject()
+
+
+def shoot_alert_header(app: QApplication, services: Services) -> None:
+    """The header of a patient with an allergy (red, with a warning sign) at 1366×768."""
+    patient = services.patients.by_mrn("D1002")
+    assert patient is not None
+    window = MainWindow(services, CHEN)
+    window.resize(1366, 768)
+    window.show()
+    window.open_patient(patient.id)
+    window.patients.primary_button.click()
+    app.processEvents()
+    workspace = window.workspace
+    header = workspace.fact_labels["allergies"].parentWidget()
+    top = workspace.title.mapTo(window, workspace.title.rect().topLeft()).y() - 4
+    bottom = header.mapTo(window, header.rect().bottomLeft()).y() + 6
+    window.grab(QRect(0, top, window.width(), bottom - top)).save(
+        str(OUT / "workspace-header-allergy.png")
+    )
+    print(OUT / "workspace-header-allergy.png")
+    window.close()
 
 
 def save(widget: QWidget, name: str) -> None:
