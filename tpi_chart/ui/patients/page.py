@@ -30,6 +30,7 @@ from tpi_chart.domain.models import Procedure
 from tpi_chart.domain.units import format_weight
 from tpi_chart.ui.patients.form import PatientForm
 from tpi_chart.ui.patients.history import HistoryView
+from tpi_chart.ui.plain_errors import user_message
 
 STATUS_TEXT = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}
 
@@ -190,7 +191,7 @@ class PatientsPage(QWidget):
         try:
             self.history.load(self.patient_id)
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
 
     # -- search ------------------------------------------------------------------------------
 
@@ -199,7 +200,7 @@ class PatientsPage(QWidget):
         try:
             found = self.services.patients.search(text)
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
             return
         self.results.blockSignals(True)
         self.results.clear()
@@ -234,7 +235,7 @@ class PatientsPage(QWidget):
             stored = self.services.patients.get(patient_id)
             self.summaries = list(self.services.charting.list_for_patient(patient_id))
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
             return
         self.patient_id = patient_id
         p = stored.patient
@@ -312,7 +313,7 @@ class PatientsPage(QWidget):
                 self.patient_id, datetime.now().astimezone()
             )
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))
 
@@ -325,7 +326,7 @@ class PatientsPage(QWidget):
         try:
             stored = self.services.charting.create(self.patient_id, procedure)
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))
 
