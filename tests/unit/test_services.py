@@ -431,7 +431,10 @@ def test_demo_clinic(services: Services) -> None:
     assert not seed_demo(services)
     maria = services.patients.by_mrn("D1001")
     assert maria is not None
-    assert maria.patient == reference().patient.model_copy(update={"allergies": ()})
+    # Recorded in the demo as "no known allergies" (the header says so), not merely empty.
+    assert maria.patient == reference().patient.model_copy(
+        update={"allergies": (), "no_known_allergies": True}
+    )
     visits = services.charting.list_for_patient(maria.id)
     assert [v.status for v in visits] == ["planned", "signed", "signed"]
     assert [v.site_count for v in visits] == [6, 6, 6]
