@@ -26,6 +26,7 @@ from PySide6.QtCore import QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from tests.users import staff
 from tpi_chart.domain.diagram import VIEW_IDS, default_position  # noqa: E402
 from tpi_chart.domain.models import Patient, Procedure, Site  # noqa: E402
 from tpi_chart.services.context import Services, open_services  # noqa: E402
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as folder:
         os.environ["TPI_CHART_KEY_DIR"] = folder  # the scratch database's audit key stays in it
-        with open_services(Path(folder) / "example.db", "screenshots") as services:
+        with open_services(Path(folder) / "example.db", staff("screenshots")) as services:
             written = _draw(services, args.height, args.out)
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)

@@ -1,6 +1,8 @@
 """Render the app with the demo clinic into docs/screenshots/ (run with QT_QPA_PLATFORM=offscreen):
-the workspace (reference patient open, two sites injected) at 1366×768 and 1920×1080, the
-patient's history, the idle lock over the workspace, and the settings dialog showing a field error.
+the workspace (reference patient open, two sites injected) at 1366×768 and 1920×1080 in each
+diagram view, framed on the neck, its header (also of a patient with an allergy), the Keys
+overlay and the muscle picker; the patient's history, the idle lock over the workspace, and the
+settings dialog showing a field error.
 Tests never write into docs/: this script is the one place the pictures come from."""
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication, QRect, QSettings
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
+from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.ui.auth.lock import IdleLock
@@ -36,7 +39,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory() as folder,
-        open_services(Path(folder) / "demo.db", "chen", seed_demo_if_new=True) as services,
+        open_services(Path(folder) / "demo.db", staff("chen"), seed_demo_if_new=True) as services,
     ):
         maria = services.patients.by_mrn("D1001")
         assert maria is not None
@@ -70,13 +73,69 @@ def main() -> int:
                     workspace.tabs.setCurrentWidget(panel)
                     app.processEvents()
                     save(window, name)
+            shoot_views(app, window, f"{width}x{height}")
             window.close()
         shoot_procedures(app, services, maria.id)
+        shoot_alert_header(app, services)
         shoot_history(app, services, maria.id)
         shoot_lock(app, services, maria.id)
         shoot_settings(app, services)
     QSettings().clear()
     return 0
+
+
+def shoot_views(app: QApplication, window: MainWindow, size: str) -> None:
+    """Each diagram view with its region framed, the header alone, the Keys overlay and the
+    muscle picker, at this window size."""
+    workspace = window.workspace
+    for view in ("anterior", "posterior", "head_left", "head_right"):
+        workspace.set_view(view)
+        app.processEvents()
+        save(window, f"workspace-{view}-{size}.png")
+    workspace.set_view("posterior")
+    workspace.diagram.frame_region("neck_shoulders")
+    app.processEvents()
+    save(window, f"workspace-region-neck-{size}.png")
+    header = workspace.fact_labels["allergies"].parentWidget()
+    top = workspace.title.mapTo(window, workspace.title.rect().topLeft()).y() - 4
+    bottom = header.mapTo(window, header.rect().bottomLeft()).y() + 6
+    window.grab(QRect(0, top, window.width(), bottom - top)).save(
+        str(OUT / f"workspace-header-{size}.png")
+    )
+    print(OUT / f"workspace-header-{size}.png")
+    window.keys_action.setChecked(True)
+    app.processEvents()
+    save(window, f"keys-overlay-{size}.png")
+    window.keys_action.setChecked(False)
+    workspace.select_site(workspace.session.sites[0].id)
+    workspace.recode_selected()
+    picker = workspace.picker
+    assert picker is not None
+    picker.search.setText("trap")
+    app.processEvents()
+    save(picker, f"muscle-picker-{size}.png")
+    picker.reject()
+
+
+def shoot_alert_header(app: QApplication, services: Services) -> None:
+    """The header of a patient with an allergy (red, with a warning sign) at 1366×768."""
+    patient = services.patients.by_mrn("D1002")
+    assert patient is not None
+    window = MainWindow(services, CHEN)
+    window.resize(1366, 768)
+    window.show()
+    window.open_patient(patient.id)
+    window.patients.primary_button.click()
+    app.processEvents()
+    workspace = window.workspace
+    header = workspace.fact_labels["allergies"].parentWidget()
+    top = workspace.title.mapTo(window, workspace.title.rect().topLeft()).y() - 4
+    bottom = header.mapTo(window, header.rect().bottomLeft()).y() + 6
+    window.grab(QRect(0, top, window.width(), bottom - top)).save(
+        str(OUT / "workspace-header-allergy.png")
+    )
+    print(OUT / "workspace-header-allergy.png")
+    window.close()
 
 
 def save(widget: QWidget, name: str) -> None:

@@ -578,16 +578,17 @@ def test_legend_wraps_on_a_narrow_panel_and_documents_every_marker_style(
     assert labels == [
         "Planned",
         "Injected",
-        "Weak twitch",
-        "Brisk twitch",
-        "Pneumothorax risk",
-        "Not coded",
+        "No twitch",
+        "Weak",
+        "Brisk",
+        "Risk (solid ring)",
+        "Not coded (dashed)",
     ]
     wide = legend.heightForWidth(2000)
     narrow = legend.heightForWidth(260)
     assert narrow > wide
     assert sum(len(row) for row in legend._rows(260)) == len(labels)
-    for phrase in ("hollow = planned", "filled = injected", "lightning = brisk", "Red ring"):
+    for phrase in ("hollow = planned", "filled = injected", "N / W / B", "Solid red", "dashed"):
         assert phrase in legend.toolTip()
     assert not legend.grab().isNull()
 

@@ -63,8 +63,7 @@ def test_the_window_starts_without_the_workspace_and_builds_it_on_first_use(
     assert not window.export_action.isEnabled()
     window.export_note()  # nothing open: nothing happens, nothing is built
     assert not window.workspace_built()
-    keys = window.keys_dock.widget()
-    assert keys.rowCount() == len(KEYMAP) + 1
+    assert window.keys_overlay.row_count() == len(KEYMAP) + 1
 
     procedure_id = _open_maria(window, services)
 

@@ -54,14 +54,14 @@ def test_bad_patient_input_is_shown_next_to_the_field_and_nothing_is_stored(
     form.mrn.setText("D1001")  # taken by the demo patient
     form.birth_date.setText("1988-03-14")
     assert not form.save()
-    assert form.errors["given_name"].text() == "must not be empty"
+    assert form.errors["given_name"].text() == "Given name: fill this in"
     assert len(services.patients.search("")) == before
     form.given_name.setText("Anh")
     assert not form.save()
     assert "already exists" in form.errors["mrn"].text()
     assert len(services.patients.search("")) == before
     form.mrn.setText("N2001")
-    form.weight_kg.setValue(58)
+    form.weight_kg.setText("58")
     form.allergies.setText("latex, sulfonamides")
     assert form.save()
     stored = services.patients.by_mrn("N2001")
@@ -91,10 +91,10 @@ def test_date_of_birth_is_typed_never_defaulted_and_a_future_date_is_named(
     qtbot.keyClicks(form.mrn, "P3001")
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     assert form.errors["birth_date"].isVisible()
-    assert form.errors["birth_date"].text() == "required (YYYY-MM-DD)"
+    assert form.errors["birth_date"].text() == "Date of birth: required (YYYY-MM-DD)"
     qtbot.keyClicks(form.birth_date, "2999-01-01")
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
-    assert form.errors["birth_date"].text() == "is in the future"
+    assert form.errors["birth_date"].text() == "Date of birth: is in the future"
     form.birth_date.clear()
     qtbot.keyClicks(form.birth_date, "12/31/1980")
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
@@ -122,7 +122,7 @@ def test_all_bad_fields_are_named_at_once(qtbot: QtBot, services: Any) -> None:
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     shown = {name for name, label in form.errors.items() if label.isVisible()}
     assert shown == {"family_name", "given_name", "mrn", "birth_date"}
-    assert form.errors["birth_date"].text() == "is in the future"
+    assert form.errors["birth_date"].text() == "Date of birth: is in the future"
     assert services.patients.by_mrn("D 2001") is None
 
 

@@ -53,7 +53,10 @@ class Counted:
         self.qtbot.keyClick(widget, key, modifier)
 
     def type(self, widget: QWidget, text: str) -> None:
-        """Typing one short reason into one field counts as one interaction."""
+        """As a user counts it: a click into the field, then typing one short reason (one
+        interaction each)."""
+        self.click(widget)
+        assert widget.hasFocus(), widget.objectName()
         self.count += 1
         self.qtbot.keyClicks(widget, text)
 

@@ -81,6 +81,7 @@ def test_the_dialog_stores_valid_values(
     assert dialog.export_folder.text() == str(chosen)
     dialog.page_size.setCurrentIndex(dialog.page_size.findData("a4"))
     dialog.idle_lock_minutes.setValue(4)
+    dialog.weight_unit.setCurrentIndex(dialog.weight_unit.findData("lb"))
     _save(qtbot, dialog)
 
     assert dialog.result() == QDialog.DialogCode.Accepted
@@ -89,8 +90,9 @@ def test_the_dialog_stores_valid_values(
     assert services.settings.export_folder() == chosen
     assert services.settings.page_size() == "a4"
     assert services.settings.idle_lock_minutes() == 4
+    assert services.settings.weight_unit() == "lb"
     rows = [row for row in services.store.audit.rows() if row.entity == "setting"]
-    assert {row.user for row in rows[-5:]} == {"okafor"}
+    assert {row.user for row in rows[-6:]} == {"okafor"}
 
 
 def test_bad_values_show_under_their_fields_and_nothing_is_stored(
@@ -109,9 +111,9 @@ def test_bad_values_show_under_their_fields_and_nothing_is_stored(
     assert dialog.isVisible()
     errors = _shown_errors(dialog)
     assert set(errors) == {"clinic_name", "clinic_phone", "export_folder"}
-    assert errors["clinic_name"] == "give a name of 1 to 200 characters"
+    assert errors["clinic_name"] == "Clinic name: give a name of 1 to 200 characters"
     assert "is not a phone number" in errors["clinic_phone"]
-    assert errors["export_folder"] == "give a full path (an absolute folder)"
+    assert errors["export_folder"] == "Export folder: give a full path (an absolute folder)"
     assert services.settings.clinic_name() == "Demo Pain Clinic"
     assert services.settings.page_size() == "letter"  # the good field was not stored either
     assert _audit_count(services) == before

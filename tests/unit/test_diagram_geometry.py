@@ -70,27 +70,29 @@ def test_no_zone_for_unknown_muscles() -> None:
 def test_label_point_resolves_to_its_own_zone(zone: dg.Zone) -> None:
     x, y = zone.label_point
     assert zone.contains(x, y)
-    assert dg.resolve_point(zone.view, x, y) == (zone.muscle, zone.side)
+    # A deep muscle under a superficial one is coded with the modifier held (or the chooser).
+    assert dg.resolve_point(zone.view, x, y, deep=zone.deep) == (zone.muscle, zone.side)
 
 
 @pytest.mark.parametrize("zone", ALL_ZONES, ids=_zone_id)
 def test_centre_of_a_zone_hits_that_zone_or_a_deep_zone_inside_it(zone: dg.Zone) -> None:
     """At a zone's centroid the hit test answers that zone, never a neighbouring muscle.
 
-    The only exception is documented layering: a superficial zone's centroid may fall on the deep
-    zone drawn inside it (piriformis inside gluteus maximus), which wins by z-order.
+    Layering: where a deep zone lies inside a superficial one (piriformis inside gluteus
+    maximus) a plain click codes the superficial muscle and a click with the modifier the deep
+    one; both are offered in the "here:" chooser.
     """
     poly = zone.polygon
     cx = sum(p[0] for p in poly) / len(poly)
     cy = sum(p[1] for p in poly) / len(poly)
     view = dg.load_diagram().views[zone.view]
-    hit = view.zone_at(cx, cy)
+    here = view.zones_at(cx, cy)
+    assert zone in here or (not zone.deep and any(z.deep for z in here)), _zone_id(zone)
+    hit = view.zone_at(cx, cy, deep=zone.deep)
     assert hit is not None
     if hit is not zone:
-        assert hit.deep, _zone_id(hit)
-        assert not zone.deep
         assert hit.side == zone.side
-        assert view.zones.index(hit) > view.zones.index(zone)
+        assert hit.deep != zone.deep or zone not in here, _zone_id(hit)
 
 
 def test_overlaps_only_where_a_deep_zone_lies_on_top() -> None:
@@ -169,7 +171,7 @@ def test_posterior_patient_left_is_screen_left() -> None:
     assert dg.resolve_point("posterior", *left.label_point) == ("upper_trapezius", "left")
 
 
-def test_deep_zone_wins_over_the_superficial_zone_around_it() -> None:
+def test_superficial_zone_wins_unless_the_deep_one_is_asked_for() -> None:
     view = dg.load_diagram().views["anterior"]
     minor = view.zone_for("pectoralis_minor", "left")
     major = view.zone_for("pectoralis_major", "left")
@@ -177,7 +179,9 @@ def test_deep_zone_wins_over_the_superficial_zone_around_it() -> None:
     assert major is not None
     x, y = minor.label_point
     assert major.contains(x, y)  # it really lies inside pectoralis major
-    assert dg.resolve_point("anterior", x, y) == ("pectoralis_minor", "left")
+    assert dg.resolve_point("anterior", x, y) == ("pectoralis_major", "left")
+    assert dg.resolve_point("anterior", x, y, deep=True) == ("pectoralis_minor", "left")
+    assert [z.muscle for z in view.zones_at(x, y)] == ["pectoralis_major", "pectoralis_minor"]
     assert dg.resolve_point("anterior", *major.label_point) == ("pectoralis_major", "left")
 
 
@@ -209,7 +213,9 @@ def test_default_position_prefers_body_views_and_lands_in_the_zone() -> None:
             pos = dg.default_position(muscle, side)
             assert pos is not None, (muscle, side)
             view, x, y = pos
-            assert dg.resolve_point(view, x, y) == (muscle, side)
+            zone = dg.load_diagram().views[view].zone_for(muscle, side)
+            assert zone is not None
+            assert dg.resolve_point(view, x, y, deep=zone.deep) == (muscle, side)
     assert dg.default_position("upper_trapezius", "left") is not None
     assert dg.default_position("upper_trapezius", "left")[0] == "posterior"  # type: ignore[index]
     assert dg.default_position("pectoralis_major", "right")[0] == "anterior"  # type: ignore[index]

@@ -466,8 +466,9 @@ def test_demo_clinic(services: Services) -> None:
     assert not seed_demo(services)
     maria = services.patients.by_mrn("D1001")
     assert maria is not None
+    # Recorded in the demo as "no known allergies" (the header says so), not merely empty.
     assert maria.patient == reference().patient.model_copy(
-        update={"allergies": (), "payer_profile": "medicare-2024"}
+        update={"allergies": (), "no_known_allergies": True, "payer_profile": "medicare-2024"}
     )
     visits = services.charting.list_for_patient(maria.id)
     assert [v.status for v in visits] == ["planned", "signed", "signed"]

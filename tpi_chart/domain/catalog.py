@@ -60,6 +60,9 @@ class Muscle(_Data):
     def billing_name(self) -> str:
         return self.billing_muscle.name if self.billing_muscle else self.name
 
+    #: Other names a clinician types for it (abbreviations such as SCM, QL): the muscle picker.
+    synonyms: tuple[str, ...] = ()
+
     @property
     def pneumothorax_risk(self) -> bool:
         return any(risk.flag == "pneumothorax" for risk in self.risks)

@@ -92,12 +92,20 @@ class DiagramView:
     details: tuple[Path, ...]
     zones: tuple[Zone, ...]
 
-    def zone_at(self, x: float, y: float) -> Zone | None:
-        """The topmost zone containing the point, or None."""
-        for zone in reversed(self.zones):
-            if zone.contains(x, y):
-                return zone
-        return None
+    def zones_at(self, x: float, y: float) -> list[Zone]:
+        """Every zone containing the point, the one a click codes first: superficial muscles
+        before deep ones (a click over pectoralis major is pectoralis major, not the minor
+        beneath it), then the topmost drawn."""
+        found = [zone for zone in reversed(self.zones) if zone.contains(x, y)]
+        return sorted(found, key=lambda zone: zone.deep)
+
+    def zone_at(self, x: float, y: float, *, deep: bool = False) -> Zone | None:
+        """The zone a click at the point codes, or None; ``deep``: the deep one there if any
+        (the click was made with the modifier held)."""
+        zones = self.zones_at(x, y)
+        if deep:
+            zones = [z for z in zones if z.deep] or zones
+        return zones[0] if zones else None
 
     def zone_for(self, muscle: str, side: str) -> Zone | None:
         for zone in self.zones:
@@ -307,14 +315,14 @@ def load_diagram() -> Diagram:
 # --------------------------------------------------------------------------------------------
 
 
-def resolve_point(view: str, x: float, y: float) -> tuple[str, str]:
+def resolve_point(view: str, x: float, y: float, *, deep: bool = False) -> tuple[str, str]:
     """The (muscle id, patient side) at a point of a view.
 
     Outside every zone: ``("unspecified", side)`` with the side taken from x and the view's
     orientation (``"midline"`` within :data:`MIDLINE_BAND` of a body view's centre line).
     """
     diagram_view = load_diagram().view(view)
-    zone = diagram_view.zone_at(x, y)
+    zone = diagram_view.zone_at(x, y, deep=deep)
     if zone is not None:
         return zone.muscle, zone.side
     return UNSPECIFIED, diagram_view.side_at(x)

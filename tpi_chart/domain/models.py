@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
+from tpi_chart.domain.units import WEIGHT_KG_MAX, WEIGHT_KG_MIN
 
 FORMAT_ID = "tpi-chart.procedure/1"
 
@@ -185,14 +186,30 @@ class Patient(Model):
     given_name: Name
     birth_date: Annotated[Day, AfterValidator(_not_in_the_future)]
     sex: Sex
-    weight_kg: Annotated[float, Field(ge=0.1, le=400)] | None = None
+    weight_kg: Annotated[float, Field(ge=WEIGHT_KG_MIN, le=WEIGHT_KG_MAX)] | None = None
     allergies: tuple[NonEmpty, ...] = ()
+    #: Recorded as "no known allergies"; an empty list without it means "not recorded".
+    no_known_allergies: bool = False
     anticoagulated: bool = False
     anticoagulant: NonEmpty | None = None
     pregnant: bool | None = None
     # Coverage: carried into each new procedure, which may change it for that visit.
     payer_profile: PayerId | None = None
     member_id: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+
+    @model_validator(mode="after")
+    def _allergies_or_none_known(self) -> Patient:
+        if self.no_known_allergies and self.allergies:
+            raise ValueError(
+                "allergies: either list the allergies or tick no known allergies, not both"
+            )
+        return self
+
+    @property
+    def allergy_text(self) -> str:
+        if self.allergies:
+            return f"Allergies: {', '.join(self.allergies)}"
+        return "No known allergies" if self.no_known_allergies else "Allergies not recorded"
 
     @property
     def display_name(self) -> str:

@@ -15,6 +15,7 @@ import platformdirs
 
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
+from tpi_chart.domain.units import WEIGHT_UNITS, WeightUnit
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import (
     INTEGRITY_CHECK,
@@ -58,6 +59,7 @@ BACKUP_FOLDER = "backup_folder"
 BACKUP_KEEP_DAILY = "backup_keep_daily"
 BACKUP_KEEP_WEEKLY = "backup_keep_weekly"
 REQUIRED_TO_SIGN = "required_to_sign"
+WEIGHT_UNIT = "weight_unit"
 DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
@@ -149,6 +151,12 @@ class SettingsService:
             return DEFAULT_REQUIRED
         return frozenset(key for key in value.split(",") if key in NOTE_FIELD_KEYS)
 
+    def weight_unit(self) -> WeightUnit:
+        """The unit weights are typed and shown in ("kg" unless the clinic chose "lb"); the
+        chart stores kg whatever it is."""
+        value = (self._store.settings.get(WEIGHT_UNIT) or "").strip().lower()
+        return "lb" if value == "lb" else "kg"
+
     # ---- changing --------------------------------------------------------------------------
 
     def set_clinic_name(self, name: str) -> None:
@@ -182,6 +190,7 @@ class SettingsService:
         idle_lock_minutes: int | None = None,
         time_zone: str | None = None,
         required_to_sign: frozenset[str] | None = None,
+        weight_unit: str | None = None,
     ) -> None:
         """Change the given settings together (the settings dialog's Save): every value is
         checked first and every problem reported at once, one `settings.<field>: …` line each;
@@ -211,6 +220,8 @@ class SettingsService:
             attempt(TIME_ZONE, partial(_check_time_zone, time_zone))
         if required_to_sign is not None:
             attempt(REQUIRED_TO_SIGN, partial(_check_required, required_to_sign))
+        if weight_unit is not None:
+            attempt(WEIGHT_UNIT, partial(_check_weight_unit, weight_unit))
         if problems:
             raise InvalidInput(problems)
         with self._store.transaction():
@@ -279,6 +290,13 @@ def _check_required(keys: frozenset[str]) -> str:
         raise InvalidInput([f"settings.required_to_sign: unknown field(s) {', '.join(unknown)}"])
     # In the note's order, so the stored value reads like the Sign tab.
     return ",".join(key for key in NOTE_FIELD_KEYS if key in keys)
+
+
+def _check_weight_unit(unit: str) -> str:
+    value = unit.strip().lower()
+    if value not in WEIGHT_UNITS:
+        raise InvalidInput([f"settings.weight_unit: {unit!r} is not a unit; choose kg or lb"])
+    return value
 
 
 def _check_idle_lock_minutes(minutes: int) -> str:

@@ -52,6 +52,7 @@ MARIA = Patient(
     sex="female",
     weight_kg=64.0,
     allergies=(),
+    no_known_allergies=True,
     anticoagulated=False,
     payer_profile="medicare-2024",
 )

@@ -24,6 +24,7 @@ from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
 from tpi_chart.services.paths import demo_db_path
 from tpi_chart.ui.style import apply_theme
+from tpi_chart.ui.wheel_guard import install_wheel_guard
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setApplicationVersion(__version__)
     QGuiApplication.setApplicationDisplayName(APPLICATION)
     apply_theme(app)
+    install_wheel_guard(app)
     return app
 
 

@@ -17,14 +17,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QDockWidget,
-    QHeaderView,
+    QApplication,
     QLabel,
     QMainWindow,
     QSizePolicy,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QToolBar,
     QWidget,
 )
@@ -32,9 +29,10 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
+from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.style import repolish
-from tpi_chart.ui.workspace.keys import keys_help
+from tpi_chart.ui.wheel_guard import install_wheel_guard
 
 if TYPE_CHECKING:
     from tpi_chart.ui.workspace.page import WorkspacePage
@@ -54,6 +52,7 @@ class MainWindow(QMainWindow):
         self.user = user
         self.setWindowTitle(self._clinic_title())
         self.setMinimumSize(1200, 700)
+        install_wheel_guard(QApplication.instance())  # once per application, whoever is first
 
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
@@ -69,6 +68,7 @@ class MainWindow(QMainWindow):
         self._build_keys_dock()
         # Export and handout need an open procedure: the workspace page is the current one.
         self.stack.currentChanged.connect(self._update_procedure_actions)
+        self.stack.currentChanged.connect(self._undo_tips)
         self._update_procedure_actions()
         self.statusBar().showMessage(f"Database: {services.db_path}")
         # The age of the last good automatic backup, always visible; red after two days.
@@ -139,12 +139,16 @@ class MainWindow(QMainWindow):
         # Fixed labels: QUndoStack's own actions rename themselves "Undo Place Lower trapezius
         # (left)", which widens the buttons and pushes the signed-in user off the tool bar.
         # What would be undone is in the tooltip.
+        # Enabled only while the workspace is on screen: the history belongs to the open
+        # procedure, and undoing it from another patient's page would change a chart unseen.
         self.undo_action = QAction("Undo", self)
-        self.undo_action.triggered.connect(self.undo_stack.undo)
+        self.undo_action.setObjectName("undoAction")
+        self.undo_action.triggered.connect(self._undo)
         self.redo_action = QAction("Redo", self)
-        self.redo_action.triggered.connect(self.undo_stack.redo)
-        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
-        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        self.redo_action.setObjectName("redoAction")
+        self.redo_action.triggered.connect(self._redo)
+        self.undo_stack.canUndoChanged.connect(self._undo_tips)
+        self.undo_stack.canRedoChanged.connect(self._undo_tips)
         self.undo_stack.undoTextChanged.connect(self._undo_tips)
         self.undo_stack.redoTextChanged.connect(self._undo_tips)
         self._undo_tips()
@@ -204,10 +208,27 @@ class MainWindow(QMainWindow):
         user_label.setObjectName("userLabel")
         bar.addWidget(user_label)
 
-    def _undo_tips(self, _text: str = "") -> None:
+    def _undo_applies(self) -> bool:
+        workspace = self._workspace
+        return (
+            workspace is not None
+            and self.stack.currentWidget() is workspace
+            and workspace.session.procedure_id is not None
+        )
+
+    def _undo(self) -> None:
+        if self._undo_applies():
+            self.undo_stack.undo()
+
+    def _redo(self) -> None:
+        if self._undo_applies():
+            self.undo_stack.redo()
+
+    def _undo_tips(self, *_args: object) -> None:
         stack = self.undo_stack
-        self.undo_action.setEnabled(stack.canUndo())
-        self.redo_action.setEnabled(stack.canRedo())
+        applies = self._undo_applies()
+        self.undo_action.setEnabled(applies and stack.canUndo())
+        self.redo_action.setEnabled(applies and stack.canRedo())
         undo, redo = stack.undoText(), stack.redoText()
         self.undo_action.setToolTip(f"Undo {undo} (Ctrl+Z)" if undo else "Undo (Ctrl+Z)")
         self.redo_action.setToolTip(
@@ -215,24 +236,10 @@ class MainWindow(QMainWindow):
         )
 
     def _build_keys_dock(self) -> None:
-        dock = QDockWidget("Keys", self)
-        dock.setObjectName("keysDock")
-        rows = keys_help()
-        table = QTableWidget(len(rows), 2)
-        table.setHorizontalHeaderLabels(["Action", "Keys"])
-        table.verticalHeader().hide()
-        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        for row, (label, keys) in enumerate(rows):
-            table.setItem(row, 0, QTableWidgetItem(label))
-            table.setItem(row, 1, QTableWidgetItem(keys))
-        table.resizeColumnToContents(1)
-        dock.setWidget(table)
-        dock.hide()
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.keys_dock = dock
-        self.keys_action.toggled.connect(dock.setVisible)
-        dock.visibilityChanged.connect(self.keys_action.setChecked)
+        # An overlay over the whole window, not a dock: every key and its full description fit.
+        self.keys_overlay = KeysOverlay(self)
+        self.keys_action.toggled.connect(self.keys_overlay.set_shown)
+        self.keys_overlay.closed.connect(lambda: self.keys_action.setChecked(False))
 
     # -- administration and lock --------------------------------------------------------------
 

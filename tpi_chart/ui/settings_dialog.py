@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.services.context import IDLE_LOCK_RANGE, SettingsService, default_export_folder
+from tpi_chart.ui.plain_errors import plain_all
 from tpi_chart.ui.style import DANGER
 
 PAGE_SIZE_LABELS = {"letter": "Letter (8.5 × 11 in)", "a4": "A4 (210 × 297 mm)"}
@@ -70,6 +71,13 @@ class SettingsDialog(QDialog):
         self.idle_lock_minutes.setSuffix(" min")
         self.idle_lock_minutes.setValue(settings.idle_lock_minutes())
 
+        self.weight_unit = QComboBox()
+        self.weight_unit.setAccessibleName("Weight unit")
+        self.weight_unit.setToolTip("Weights are typed and shown in this unit; stored in kg")
+        for value, label in (("kg", "Kilograms (kg)"), ("lb", "Pounds (lb)")):
+            self.weight_unit.addItem(label, value)
+        self.weight_unit.setCurrentIndex(max(0, self.weight_unit.findData(settings.weight_unit())))
+
         self.errors: dict[str, QLabel] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -79,6 +87,7 @@ class SettingsDialog(QDialog):
             ("export_folder", "Export folder", folder_row),
             ("page_size", "Note page size", self.page_size),
             ("idle_lock_minutes", "Lock when idle for", self.idle_lock_minutes),
+            ("weight_unit", "Weight unit", self.weight_unit),
         ]
         for field, label, editor in rows:
             form.addRow(label, self._with_error(field, editor))
@@ -150,6 +159,7 @@ class SettingsDialog(QDialog):
                 export_folder=Path(folder_text).expanduser() if folder_text else None,
                 page_size=str(self.page_size.currentData()),
                 idle_lock_minutes=self.idle_lock_minutes.value(),
+                weight_unit=str(self.weight_unit.currentData()),
             )
         except InvalidInput as error:
             self.show_problems(error.problems)
@@ -161,13 +171,12 @@ class SettingsDialog(QDialog):
 
     def show_problems(self, problems: list[str]) -> None:
         unplaced: list[str] = []
-        for line in problems:
-            field, _, text = line.partition(":")
-            label = self.errors.get(field.removeprefix("settings.").strip())
-            if label is None or not text:
-                unplaced.append(line)
+        for problem in plain_all(problems):
+            label = self.errors.get(problem.field)
+            if label is None:
+                unplaced.append(problem.sentence)
             else:
-                self._show(label, text.strip())
+                self._show(label, problem.sentence)
         if unplaced:
             self._show(self.message, "\n".join(unplaced))
         self._fit()

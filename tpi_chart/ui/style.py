@@ -9,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+from tpi_chart.domain.resources import resource_path
+
 TOUCH = 34  # minimum height of anything clickable, in px
 
 INK = "#1d2731"
@@ -24,6 +26,11 @@ WARN_BG = "#fff4e0"
 DANGER = "#b3261e"
 DANGER_BG = "#fdecea"
 SELECTION = "#d6e8f7"
+FACT_BG = "#eef1f4"
+
+# Spin box arrows drawn from files: once a style sheet styles a spin box, Qt draws no arrows.
+ARROW_UP = resource_path("ui/arrow-up.svg").as_posix()
+ARROW_DOWN = resource_path("ui/arrow-down.svg").as_posix()
 
 STYLESHEET = f"""
 QWidget {{ color: {INK}; }}
@@ -47,9 +54,26 @@ QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QDateEdit, QPlainTextEdit {{
     min-height: {TOUCH - 4}px; border: 1px solid {LINE}; border-radius: 4px; padding: 0 6px;
     background: {CARD};
 }}
-QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus, QDateEdit:focus {{
+QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus, QDateEdit:focus,
+QPlainTextEdit:focus {{
     border: 2px solid {ACCENT};
 }}
+QAbstractSpinBox {{ padding-right: 24px; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{
+    subcontrol-origin: border; width: 22px; background: {FACT_BG}; border-left: 1px solid {LINE};
+}}
+QAbstractSpinBox::up-button {{ subcontrol-position: top right; border-top-right-radius: 4px; }}
+QAbstractSpinBox::down-button {{
+    subcontrol-position: bottom right; border-bottom-right-radius: 4px;
+}}
+QAbstractSpinBox::up-button:hover, QAbstractSpinBox::down-button:hover {{
+    background: {SELECTION};
+}}
+QAbstractSpinBox::up-arrow {{ image: url({ARROW_UP}); width: 10px; height: 6px; }}
+QAbstractSpinBox::down-arrow {{ image: url({ARROW_DOWN}); width: 10px; height: 6px; }}
+QPushButton:focus, QToolButton:focus {{ border: 2px solid {ACCENT_DARK}; }}
+QCheckBox:focus, QRadioButton:focus {{ background: {SELECTION}; border-radius: 4px; }}
+QTableView:focus, QListView:focus, QTreeView:focus {{ border: 2px solid {ACCENT}; }}
 QLineEdit[invalid="true"], QComboBox[invalid="true"], QDateEdit[invalid="true"],
 QDoubleSpinBox[invalid="true"] {{ border: 2px solid {DANGER}; }}
 QLabel[role="error"] {{ color: {DANGER}; }}
@@ -57,6 +81,14 @@ QLabel[role="muted"] {{ color: {MUTED}; }}
 QLabel[role="title"] {{ font-size: 17px; font-weight: 600; }}
 QLabel[role="section"] {{ font-weight: 600; color: {MUTED}; text-transform: uppercase; }}
 QLabel[role="big"] {{ font-size: 20px; font-weight: 600; }}
+QLabel[role="fact"] {{
+    color: {INK}; background: {FACT_BG}; border: 1px solid {LINE}; border-radius: 4px;
+    padding: 2px 8px;
+}}
+QLabel[role="fact-alert"] {{
+    color: {DANGER}; background: {DANGER_BG}; border: 1px solid {DANGER}; border-radius: 4px;
+    padding: 2px 8px; font-weight: 600;
+}}
 QFrame[role="card"] {{ background: {CARD}; border: 1px solid {LINE}; border-radius: 8px; }}
 QFrame[role="banner-error"] {{
     background: {DANGER_BG}; border: 1px solid {DANGER}; border-radius: 6px;
@@ -81,7 +113,7 @@ QTabBar::tab {{
 QTabBar::tab:selected {{ background: {CARD}; font-weight: 600; }}
 QProgressBar {{
     border: 1px solid {LINE}; border-radius: 4px; background: #eef1f4; text-align: center;
-    min-height: 18px;
+    min-height: 10px; max-height: 10px;
 }}
 QProgressBar::chunk {{ background: {OK}; border-radius: 3px; }}
 QProgressBar[level="near"]::chunk {{ background: {WARN}; }}

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import ROLE_LABELS, ROLES, Role, User
 from tpi_chart.services.auth import AuthService
+from tpi_chart.ui.plain_errors import user_message
 
 
 class AccountsDialog(QDialog):
@@ -139,7 +140,7 @@ class AccountsDialog(QDialog):
             call()
         except DomainError as error:
             self.message.setStyleSheet("color: #b3261e;")
-            self.message.setText(str(error))
+            self.message.setText(user_message(error))
             return False
         self.message.setStyleSheet("color: #1d7a46;")
         self.message.setText(action)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
+from tpi_chart.ui.plain_errors import user_message
 
 # (username, display name, password, physician) -> the new administrator
 CreateAdministrator = Callable[[str, str, str, bool], User]
@@ -101,7 +102,7 @@ class FirstRunDialog(QDialog):
                 self.username.text(), self.display_name.text(), password, self.physician.isChecked()
             )
         except DomainError as error:
-            self._fail(str(error))
+            self._fail(user_message(error))
             return
         self.password.clear()
         self.confirm.clear()

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
+from tpi_chart.ui.plain_errors import user_message
 
 VerifyPassword = Callable[[str, str], User | None]
 
@@ -289,7 +290,7 @@ class IdleLock(QObject):
         try:
             user = self._verify(username, password)
         except DomainError as error:
-            self.lock_screen.show_error(str(error))
+            self.lock_screen.show_error(user_message(error))
             return
         if user is None:
             self.lock_screen.show_error("Wrong username or password.")

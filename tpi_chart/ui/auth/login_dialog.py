@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
+from tpi_chart.ui.plain_errors import user_message
 
 Login = Callable[[str, str], User | None]
 
@@ -67,7 +68,7 @@ class LoginDialog(QDialog):
         try:
             user = self._login(username, password)
         except DomainError as error:
-            self._fail(str(error))
+            self._fail(user_message(error))
             return
         if user is None:
             self._fail("Wrong username or password.")

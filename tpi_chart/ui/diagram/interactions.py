@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 
 class Controller(Protocol):
-    def place_site(self, x: float, y: float) -> int | None: ...
+    def place_site(self, x: float, y: float, *, deep: bool = False) -> int | None: ...
+    def request_recode(self, site_id: int) -> None: ...
     def move_site(self, site_id: int, x: float, y: float) -> bool: ...
     def user_selected(self, site_id: int | None) -> None: ...
     def activate_site(self, site_id: int) -> bool: ...
@@ -75,7 +76,9 @@ class PlaceSiteInteraction(UserInteraction):
         if not self.dragging and not self.controller.is_read_only():
             point = self.view.mapToScene(event.position().toPoint())
             x, y = self.view.diagram_scene.to_normalised(point)
-            self.controller.place_site(x, y)
+            # Alt held: the deep muscle where zones overlap (pectoralis minor under the major).
+            deep = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+            self.controller.place_site(x, y, deep=deep)
         self.finished.emit()
 
 

@@ -6,8 +6,9 @@ screen, legible and easy to hit however far the diagram is zoomed.
 Marker legend (also drawn by :func:`paint_marker` in the legend strip):
 
 * planned site: hollow ring, number in blue; injected site: filled blue disc, number in white;
-* twitch response: none = no glyph, weak = one small arc, brisk = a lightning bolt, on a white
-  badge at the marker's upper right;
+* twitch response, readable in grey scale: a letter badge at the marker's upper right (N none,
+  W weak, B brisk) and the fill of the disc's rim: solid (none), hatched (weak), cross-hatched
+  (brisk);
 * pneumothorax-risk muscle: red outer ring; not yet coded to a muscle (``unspecified``): dashed
   amber outer ring and a "?" badge;
 * selected: a light blue halo.
@@ -28,7 +29,6 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
-    QPolygonF,
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QWidget
 
@@ -43,8 +43,8 @@ from tpi_chart.ui.diagram.artwork import (
     zone_pen,
 )
 
-#: Radius of the drawn marker disc, px.
-MARKER_RADIUS = 11.0
+#: Radius of the drawn marker disc, px (24 px across).
+MARKER_RADIUS = 12.0
 #: Radius of the marker's touch target, px (34 px across: about 9 mm at 96 dpi).
 HIT_RADIUS = 17.0
 
@@ -80,44 +80,45 @@ class MarkerStyle:
     size: float = 1.0
 
 
-def _twitch_glyph(painter: QPainter, centre: QPointF, twitch: str, k: float = 1.0) -> None:
-    """A white badge with a small wave (weak) or a lightning bolt (brisk)."""
-    badge = 6.5 * k
-    painter.setPen(QPen(GLYPH, 1.0))
+TWITCH_LETTER = {"none": "N", "weak": "W", "brisk": "B"}
+#: The rim's fill per twitch: no pattern (solid), hatched, cross-hatched.
+TWITCH_PATTERN = {
+    "weak": Qt.BrushStyle.BDiagPattern,
+    "brisk": Qt.BrushStyle.DiagCrossPattern,
+}
+
+
+def _twitch_badge(painter: QPainter, centre: QPointF, twitch: str, k: float = 1.0) -> None:
+    """A white badge with the twitch's letter (N / W / B), dark on white in any colour mode."""
+    badge = 7.5 * k
+    painter.setPen(QPen(GLYPH, 1.2))
     painter.setBrush(QBrush(Qt.GlobalColor.white))
     painter.drawEllipse(centre, badge, badge)
-    x, y = centre.x(), centre.y()
-    if twitch == "weak":
-        pen = QPen(GLYPH, 1.5 * max(k, 0.8))
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        wave = QPainterPath(QPointF(x - 4.2 * k, y + 0.6 * k))
-        wave.cubicTo(
-            QPointF(x - 2.6 * k, y - 3.4 * k),
-            QPointF(x - 0.8 * k, y - 3.4 * k),
-            QPointF(x, y),
-        )
-        wave.cubicTo(
-            QPointF(x + 0.8 * k, y + 3.4 * k),
-            QPointF(x + 2.6 * k, y + 3.4 * k),
-            QPointF(x + 4.2 * k, y - 0.6 * k),
-        )
-        painter.drawPath(wave)
-    elif twitch == "brisk":
-        bolt = QPolygonF(
-            [
-                QPointF(x + 1.2 * k, y - 5.0 * k),
-                QPointF(x - 3.0 * k, y + 0.8 * k),
-                QPointF(x - 0.2 * k, y + 0.8 * k),
-                QPointF(x - 1.4 * k, y + 5.0 * k),
-                QPointF(x + 3.0 * k, y - 1.0 * k),
-                QPointF(x + 0.2 * k, y - 1.0 * k),
-            ]
-        )
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QBrush(GLYPH))
-        painter.drawPolygon(bolt)
+    font = QFont()
+    font.setPixelSize(max(9, round(11 * k)))
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(QPen(GLYPH))
+    painter.drawText(
+        QRectF(centre.x() - badge, centre.y() - badge, 2 * badge, 2 * badge),
+        int(Qt.AlignmentFlag.AlignCenter),
+        TWITCH_LETTER[twitch],
+    )
+
+
+def _twitch_rim(painter: QPainter, centre: QPointF, r: float, twitch: str) -> None:
+    """White hatching over the outer rim of an injected disc (the number's centre stays solid)."""
+    pattern = TWITCH_PATTERN.get(twitch)
+    if pattern is None:
+        return
+    rim = QPainterPath()
+    rim.addEllipse(centre, r, r)
+    inner = QPainterPath()
+    inner.addEllipse(centre, r * 0.58, r * 0.58)
+    painter.setPen(Qt.PenStyle.NoPen)
+    brush = QBrush(Qt.GlobalColor.white, pattern)
+    painter.setBrush(brush)
+    painter.drawPath(rim.subtracted(inner))
 
 
 def paint_marker(painter: QPainter, centre: QPointF, style: MarkerStyle) -> None:
@@ -142,6 +143,8 @@ def paint_marker(painter: QPainter, centre: QPointF, style: MarkerStyle) -> None
     painter.setPen(QPen(BLUE_DARK if style.selected else BLUE, ring_width))
     painter.setBrush(QBrush(Qt.GlobalColor.white if style.planned else BLUE))
     painter.drawEllipse(centre, r - ring_width / 2, r - ring_width / 2)
+    if not style.planned and style.twitch is not None:
+        _twitch_rim(painter, centre, r - ring_width, style.twitch)
     font = QFont()
     font.setPixelSize(max(8, round((11 if style.number < 100 else 9) * k)))
     font.setBold(True)
@@ -166,8 +169,8 @@ def paint_marker(painter: QPainter, centre: QPointF, style: MarkerStyle) -> None
             int(Qt.AlignmentFlag.AlignCenter),
             "?",
         )
-    if style.twitch in ("weak", "brisk"):
-        _twitch_glyph(painter, badge, style.twitch, k)
+    if style.twitch in TWITCH_LETTER:
+        _twitch_badge(painter, badge, style.twitch, k)
     painter.restore()
 
 

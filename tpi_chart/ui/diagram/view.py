@@ -90,8 +90,9 @@ class DiagramGraphicsView(QGraphicsView):
             self.scale(scale, scale)
         self.centerOn(rect.center())
         full = min(viewport.width() / figure.width(), viewport.height() / figure.height())
-        # Markers are drawn full size from about 760 px of figure height, a bit smaller below.
-        self.diagram_scene.set_marker_size(max(0.62, min(1.0, viewport.height() / 760)))
+        # Markers are drawn full size (24 px across) on every screen: smaller, the number and the
+        # twitch letter would not be read at arm's length.
+        self.diagram_scene.set_marker_size(1.0)
         self._set_zoom(scale / full if full > 0 else 1.0)
 
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
@@ -179,6 +180,10 @@ class DiagramGraphicsView(QGraphicsView):
                 interaction = PlaceSiteInteraction(self, self.controller)
             else:
                 self.controller.user_selected(None)
+        elif button == Qt.MouseButton.RightButton:
+            marker = self.marker_at(pos)
+            if marker is not None:  # a marker's muscle is re-coded from the picker
+                self.controller.request_recode(marker.site_id)
         if interaction is None:
             event.accept()
             return

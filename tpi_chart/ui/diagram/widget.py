@@ -72,6 +72,23 @@ from tpi_chart.ui.diagram.scene import DiagramScene, site_position
 from tpi_chart.ui.diagram.view import DiagramGraphicsView
 
 Mode = Literal["plan", "chart"]
+#: Smallest muscle zone on screen at a region preset's frame, px (34 px fingertip + slack).
+ZONE_MIN_PX = 36.0
+
+#: Zoom presets by body region (id, button text, key, catalog regions, view used when the
+#: current view has none of those muscles). A preset frames the zones of those muscles.
+PRESET_NAMES = {
+    "neck_shoulders": "neck and shoulders",
+    "upper_back": "upper back",
+    "low_back_hip": "low back and hip",
+    "jaw_head": "jaw and head",
+}
+REGION_PRESETS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
+    ("neck_shoulders", "Neck", "S", ("neck",), "posterior"),
+    ("upper_back", "Upper back", "U", ("shoulder", "chest"), "posterior"),
+    ("low_back_hip", "Low back", "L", ("lower_back", "hip"), "posterior"),
+    ("jaw_head", "Jaw", "H", ("jaw", "head"), "head_left"),
+)
 
 TAB_TITLES = {
     "anterior": "Front",
@@ -179,10 +196,11 @@ class DiagramLegend(QWidget):
     ENTRIES: tuple[tuple[str, MarkerStyle], ...] = (
         ("Planned", MarkerStyle(1, True, None, False, False)),
         ("Injected", MarkerStyle(2, False, None, False, False)),
-        ("Weak twitch", MarkerStyle(3, False, "weak", False, False)),
-        ("Brisk twitch", MarkerStyle(4, False, "brisk", False, False)),
-        ("Pneumothorax risk", MarkerStyle(5, False, None, True, False)),
-        ("Not coded", MarkerStyle(6, True, None, False, True)),
+        ("No twitch", MarkerStyle(3, False, "none", False, False)),
+        ("Weak", MarkerStyle(4, False, "weak", False, False)),
+        ("Brisk", MarkerStyle(5, False, "brisk", False, False)),
+        ("Risk (solid ring)", MarkerStyle(6, False, None, True, False)),
+        ("Not coded (dashed)", MarkerStyle(7, True, None, False, True)),
     )
 
     ROW_HEIGHT = 24
@@ -195,12 +213,13 @@ class DiagramLegend(QWidget):
         self.setSizePolicy(policy)
         self.setToolTip(
             "Markers: hollow = planned, filled = injected, number = charting order.\n"
-            "Twitch: no glyph = none, a wave = weak, lightning = brisk.\n"
-            "Red ring = pneumothorax-risk muscle; dashed amber ring and ? = not coded."
+            "Twitch: letter N / W / B (none, weak, brisk); rim solid, hatched, cross-hatched.\n"
+            "Solid red outer ring = pneumothorax-risk muscle; dashed amber outer ring and ? = "
+            "not coded to a muscle yet."
         )
 
     def _entry_width(self, text: str) -> int:
-        return 26 + self.fontMetrics().horizontalAdvance(text) + 12
+        return 31 + self.fontMetrics().horizontalAdvance(text) + 12
 
     def _rows(self, width: int) -> list[list[tuple[str, MarkerStyle]]]:
         """Entries packed into rows that fit ``width`` (the legend wraps on a narrow panel)."""
@@ -244,9 +263,60 @@ class DiagramLegend(QWidget):
             for text, style in row:
                 paint_marker(painter, QPointF(x + 12, y), replace(style, size=0.72))
                 painter.setPen(QColor("#1d2731"))
-                painter.drawText(int(x + 26), int(y + ascent / 2 - 1), text)
+                painter.drawText(int(x + 31), int(y + ascent / 2 - 1), text)
                 x += self._entry_width(text)
         painter.end()
+
+
+class HereChooser(QFrame):
+    """After a click where zones overlap: "Here: pectoralis major / pectoralis minor", the coded
+    one checked; a click on another re-codes the site just placed (one undoable step)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("hereChooser")
+        self.setStyleSheet(
+            "QFrame#hereChooser { background: #eef4fa; border: 1px solid #1f6fb2;"
+            " border-radius: 6px; }"
+        )
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(8, 2, 4, 2)
+        self.buttons: list[QPushButton] = []
+        self.site_id: int | None = None
+        self.hide()
+
+    def offer(
+        self,
+        site_id: int,
+        choices: Sequence[tuple[str, str]],
+        chosen: tuple[str, str],
+        pick: Callable[[int, str, str], None],
+    ) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.site_id = site_id
+        label = QLabel("Here:")
+        label.setStyleSheet("color: #175a91; font-weight: 600;")
+        self._layout.addWidget(label)
+        catalog = load_catalog()
+        self.buttons = []
+        for muscle, side in choices:
+            button = QPushButton(catalog.muscle_name(muscle))
+            button.setCheckable(True)
+            button.setChecked((muscle, side) == chosen)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setAccessibleName(f"Code this site as {catalog.muscle_name(muscle)}")
+            button.clicked.connect(
+                lambda _c=False, m=muscle, s=side: (pick(site_id, m, s), self.hide())
+            )
+            self._layout.addWidget(button)
+            self.buttons.append(button)
+        self.adjustSize()
+        self.move(6, 6)
+        self.show()
+        self.raise_()
 
 
 class BodyDiagram(QWidget):
@@ -265,6 +335,8 @@ class BodyDiagram(QWidget):
     view_changed = Signal(str)
     #: A warning was shown for a placed or moved site: (kind "risk"/"caution", text).
     warning_shown = Signal(str, str)
+    #: The user asked to re-code a site's muscle (right-click on its marker): site id.
+    recode_requested = Signal(int)
 
     def __init__(
         self,
@@ -296,6 +368,7 @@ class BodyDiagram(QWidget):
         top.setSpacing(4)
         self.tabs = QTabBar()
         self.tabs.setObjectName("diagramViewTabs")
+        self.tabs.setAccessibleName("Diagram views")
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tabs.setExpanding(False)
         self.tabs.setDrawBase(False)
@@ -327,8 +400,25 @@ class BodyDiagram(QWidget):
         for button in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
             bottom.addWidget(button)
         layout.addLayout(bottom)
+        presets = QHBoxLayout()
+        presets.setSpacing(4)
+        self.region_buttons: dict[str, QToolButton] = {}
+        for preset_id, text, letter, _regions, _view in REGION_PRESETS:
+            button = self._tool_button(
+                text,
+                f"Zoom to the {PRESET_NAMES[preset_id]} ({letter})",
+                lambda p=preset_id: self.frame_region(p),
+            )
+            button.setObjectName(f"region_{preset_id}")
+            button.setAccessibleName(f"Zoom to the {PRESET_NAMES[preset_id]}")
+            self.region_buttons[preset_id] = button
+            presets.addWidget(button)
+        presets.addStretch(1)
+        layout.addLayout(presets)
+        self.region_framed = ""
         # The warning floats over the bottom of the picture so showing it never re-fits the view.
         self.banner = WarningBanner(self.view)
+        self.here = HereChooser(self.view)
         self.legend = DiagramLegend(self)
         layout.addWidget(self.legend)
 
@@ -445,10 +535,59 @@ class BodyDiagram(QWidget):
     def fit(self) -> None:
         self.view.fit()
 
+    def region_rect(self, regions: Sequence[str]) -> QRectF | None:
+        """The scene rectangle around this view's zones of muscles in ``regions``."""
+        muscles = load_catalog().muscles
+        rect: QRectF | None = None
+        for item in self.scene.zone_items:
+            entry = muscles.get(item.zone.muscle)
+            if entry is not None and entry.region in regions:
+                bounds = item.sceneBoundingRect()
+                rect = bounds if rect is None else rect.united(bounds)
+        return rect
+
+    def frame_region(self, preset_id: str) -> None:
+        """One of REGION_PRESETS: its muscles fill the panel (in this view when it has them),
+        and never smaller than a fingertip: when the region does not fit at that size, its
+        centre is shown at it (pan or zoom out for the rest)."""
+        preset = next(p for p in REGION_PRESETS if p[0] == preset_id)
+        regions, fallback = preset[3], preset[4]
+        head = self.current_view().startswith("head")
+        if self.region_rect(regions) is None or head != fallback.startswith("head"):
+            self.set_view(fallback)
+        rect = self.region_rect(regions)
+        if rect is None:
+            return
+        margin = self.scene.figure_rect().height() * 0.015
+        rect = rect.adjusted(-margin, -margin, margin, margin)
+        self.view.frame(self._fingertip_frame(rect, regions))
+        self.region_framed = preset_id
+
+    def _fingertip_frame(self, rect: QRectF, regions: Sequence[str]) -> QRectF:
+        """``rect``, narrowed around its centre until the smallest zone of ``regions`` shows at
+        least ZONE_MIN_PX across."""
+        muscles = load_catalog().muscles
+        sizes = [
+            min(item.sceneBoundingRect().width(), item.sceneBoundingRect().height())
+            for item in self.scene.zone_items
+            if (entry := muscles.get(item.zone.muscle)) is not None and entry.region in regions
+        ]
+        viewport = self.view.viewport().rect()
+        if not sizes or viewport.isEmpty():
+            return rect
+        needed = ZONE_MIN_PX / min(sizes)
+        scale = min(viewport.width() / rect.width(), viewport.height() / rect.height())
+        if scale >= needed:
+            return rect
+        width, height = viewport.width() / needed, viewport.height() / needed
+        centre = rect.center()
+        return QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
+
     def frame_sites(self) -> None:
-        """Zoom to the part of the figure that holds this view's sites (a neck-and-shoulder
-        procedure fills the panel instead of sitting at the top of a full-length figure);
-        the whole figure when the view has none. F shows the whole figure again."""
+        """Zoom to the body regions of this view's sites (a neck-and-shoulder procedure fills
+        the panel instead of sitting at the top of a full-length figure); the whole figure when
+        the view has none. F shows the whole figure again."""
+        self.region_framed = ""
         markers = list(self.scene.markers.values())
         if not markers:
             self.view.fit()
@@ -457,6 +596,16 @@ class BodyDiagram(QWidget):
         bounds = markers[0].sceneBoundingRect()
         for marker in markers[1:]:
             bounds = bounds.united(marker.sceneBoundingRect())
+        muscles = load_catalog().muscles
+        regions = {
+            muscles[s.site.muscle].region
+            for s in self.document.sites
+            if s.site.muscle in muscles
+            and (site_position(s.site) or ("",))[0] == self.current_view()
+        }
+        around = self.region_rect(sorted(regions)) if regions else None
+        if around is not None:
+            bounds = bounds.united(around)
         margin = figure.height() * FRAME_MARGIN
         rect = bounds.adjusted(-margin, -margin, margin, margin)
         width = max(rect.width(), figure.width() * FRAME_MIN_WIDTH)
@@ -472,13 +621,16 @@ class BodyDiagram(QWidget):
 
     # -- edits (each is one undo command) ------------------------------------------------------
 
-    def place_site(self, x: float, y: float) -> int | None:
-        """Place a new site at normalised (x, y) of the current view; returns its id."""
+    def place_site(self, x: float, y: float, *, deep: bool = False) -> int | None:
+        """Place a new site at normalised (x, y) of the current view; returns its id. Where
+        zones overlap the superficial muscle is coded (``deep``: the deep one) and the others
+        are offered in the "Here:" chooser."""
         if self._read_only or self.document.procedure_id is None:
             return None
         view_id = self.current_view()
         x, y = _clamp(x), _clamp(y)
-        muscle, side = resolve_point(view_id, x, y)
+        muscle, side = resolve_point(view_id, x, y, deep=deep)
+        here = [(z.muscle, z.side) for z in load_diagram().view(view_id).zones_at(x, y)]
         site = Site.model_validate(
             {
                 "muscle": muscle,
@@ -499,7 +651,19 @@ class BodyDiagram(QWidget):
         self.scene.select_marker(command.site_id)
         self._warn_for(muscle)
         self.site_selected.emit(command.site_id)
+        if len(set(here)) > 1:
+            self.here.offer(command.site_id, here, (muscle, side), self.recode_site)
+        else:
+            self.here.hide()
         return command.site_id
+
+    def recode_site(self, site_id: int, muscle: str, side: str) -> bool:
+        """Code a site as another muscle and side (one undoable step)."""
+        return self.change_site(site_id, {"muscle": muscle, "side": side}, "Muscle")
+
+    def request_recode(self, site_id: int) -> None:
+        self.user_selected(site_id)
+        self.recode_requested.emit(site_id)
 
     def move_site(self, site_id: int, x: float, y: float) -> bool:
         """Move a site to normalised (x, y) of the current view; re-resolves muscle and side."""
@@ -562,6 +726,8 @@ class BodyDiagram(QWidget):
     # -- controller hooks (called by the view and its interactions) --------------------------
 
     def user_selected(self, site_id: int | None) -> None:
+        if site_id != self.here.site_id:
+            self.here.hide()
         if site_id == self.selected_id:
             return
         self.selected_id = site_id
@@ -596,6 +762,10 @@ class BodyDiagram(QWidget):
         if key in (Qt.Key.Key_F, Qt.Key.Key_0):
             self.fit()
             return True
+        for preset_id, _text, letter, _regions, _view in REGION_PRESETS:
+            if key == QKeySequence(letter)[0].key():
+                self.frame_region(preset_id)
+                return True
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             if self.selected_id is not None:
                 self.remove_site(self.selected_id)

@@ -10,7 +10,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,7 +23,9 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.errors import InvalidInput, describe_validation_error
 from tpi_chart.domain.models import Patient
+from tpi_chart.domain.units import WEIGHT_UNITS, WeightUnit, from_kg, weight_problem
 from tpi_chart.services.errors import StaleEdit
+from tpi_chart.ui.plain_errors import plain_all, user_message
 from tpi_chart.ui.style import repolish
 
 FIELDS = (
@@ -35,6 +36,7 @@ FIELDS = (
     "sex",
     "weight_kg",
     "allergies",
+    "no_known_allergies",
     "anticoagulated",
     "anticoagulant",
     "pregnant",
@@ -64,7 +66,9 @@ class PatientForm(QGroupBox):
     saved = Signal(int)
     cancelled = Signal()
 
-    def __init__(self, patients: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, patients: Any, parent: QWidget | None = None, *, weight_unit: WeightUnit = "kg"
+    ) -> None:
         super().__init__("Patient details", parent)
         self.setObjectName("patientForm")
         self.patients = patients
@@ -86,14 +90,25 @@ class PatientForm(QGroupBox):
         self.sex = QComboBox()
         for value in ("female", "male", "other", "unknown"):
             self.sex.addItem(value.capitalize(), value)
-        self.weight_kg = QDoubleSpinBox()
-        self.weight_kg.setRange(0, 400)
-        self.weight_kg.setDecimals(1)
-        self.weight_kg.setSuffix(" kg")
-        self.weight_kg.setSpecialValueText("not recorded")
+        # Typed, with its unit beside it: a spin box clamps (1000 became 100.0) and knows one
+        # unit. Stored in kg whatever the unit; a value out of range is refused in words.
+        self.weight_kg = QLineEdit()
+        self.weight_kg.setPlaceholderText("empty = not recorded")
+        self.weight_kg.setAccessibleName("Weight")
+        self.weight_unit = QComboBox()
+        self.weight_unit.setObjectName("patient_weight_unit")
+        self.weight_unit.setAccessibleName("Weight unit")
+        for unit in WEIGHT_UNITS:
+            self.weight_unit.addItem(unit, unit)
+        self.weight_unit.setCurrentIndex(max(0, self.weight_unit.findData(weight_unit)))
+        self.default_weight_unit: WeightUnit = weight_unit
         self.allergies = QLineEdit()
         self.allergies.setPlaceholderText(
             "comma-separated, e.g. sulfonamides, latex (empty = none known)"
+        )
+        self.no_known_allergies = QCheckBox("No known allergies")
+        self.no_known_allergies.setToolTip(
+            "Tick when the patient has no known allergies; leave both empty when not asked yet"
         )
         self.anticoagulated = QCheckBox("Anticoagulated")
         self.anticoagulant = QLineEdit()
@@ -119,6 +134,7 @@ class PatientForm(QGroupBox):
             "sex": "Sex",
             "weight_kg": "Weight",
             "allergies": "Allergies",
+            "no_known_allergies": "",
             "anticoagulated": "Anticoagulation",
             "anticoagulant": "Anticoagulant",
             "pregnant": "Pregnancy",
@@ -137,7 +153,16 @@ class PatientForm(QGroupBox):
             column = QVBoxLayout(holder)
             column.setContentsMargins(0, 0, 0, 0)
             column.setSpacing(0)
-            column.addWidget(widget)
+            if name == "weight_kg":
+                line = QHBoxLayout()
+                line.setContentsMargins(0, 0, 0, 0)
+                line.addWidget(widget, 1)
+                line.addWidget(self.weight_unit)
+                column.addLayout(line)
+            else:
+                column.addWidget(widget)
+            if not widget.accessibleName():
+                widget.setAccessibleName(labels[name] or widget.text())
             column.addWidget(error)
             form.addRow(labels[name], holder)
         outer.addLayout(form)
@@ -178,8 +203,15 @@ class PatientForm(QGroupBox):
         self.mrn.setText(p.mrn if p else "")
         self.birth_date.setText(p.birth_date.isoformat() if p else "")
         self.sex.setCurrentIndex(max(0, self.sex.findData(p.sex if p else "unknown")))
-        self.weight_kg.setValue(p.weight_kg or 0 if p else 0)
+        self.weight_unit.setCurrentIndex(
+            max(0, self.weight_unit.findData(self.default_weight_unit))
+        )
+        weight = p.weight_kg if p else None
+        self.weight_kg.setText(
+            "" if weight is None else f"{from_kg(weight, self.default_weight_unit):.1f}"
+        )
         self.allergies.setText(", ".join(p.allergies) if p else "")
+        self.no_known_allergies.setChecked(bool(p and p.no_known_allergies))
         self.anticoagulated.setChecked(bool(p and p.anticoagulated))
         self.anticoagulant.setText((p.anticoagulant or "") if p else "")
         index = self.pregnant.findData(p.pregnant) if p and p.pregnant is not None else 0
@@ -196,8 +228,9 @@ class PatientForm(QGroupBox):
             "mrn": self.mrn.text().strip(),
             "birth_date": self.birth_date.text().strip(),
             "sex": self.sex.currentData(),
-            "weight_kg": round(self.weight_kg.value(), 1) or None,
+            "weight_kg": self.weight_kg.text(),
             "allergies": allergies,
+            "no_known_allergies": self.no_known_allergies.isChecked(),
             "anticoagulated": self.anticoagulated.isChecked(),
             "anticoagulant": self.anticoagulant.text().strip() or None,
             "pregnant": self.pregnant.currentData(),
@@ -224,17 +257,17 @@ class PatientForm(QGroupBox):
     def show_problems(self, problems: list[str] | tuple[str, ...]) -> None:
         self.clear_errors()
         general: list[str] = []
-        for line in problems:
-            path, _, message = line.partition(": ")
-            field = path.removeprefix("patient.").split(".")[0].split("[")[0]
-            if field in self.errors and message:
+        for problem in plain_all(problems):
+            field = problem.field
+            if field in self.errors:
                 label = self.errors[field]
-                label.setText((label.text() + "\n" if label.text() else "") + message)
+                text = problem.sentence
+                label.setText((label.text() + "\n" if label.text() else "") + text)
                 label.show()
                 self.widgets[field].setProperty("invalid", True)
                 repolish(self.widgets[field])
             else:
-                general.append(line)
+                general.append(problem.sentence)
         if general:
             self.general_error.setText("\n".join(general))
             self.general_error.show()
@@ -242,17 +275,21 @@ class PatientForm(QGroupBox):
     def save(self) -> bool:
         value = self.value()
         birth_problem = birth_date_problem(value["birth_date"])
+        unit = self.weight_unit.currentData()
+        value["weight_kg"], weight_problem_text = weight_problem(value["weight_kg"], unit)
+        own = [f"patient.birth_date: {birth_problem}"] if birth_problem else []
+        if weight_problem_text:
+            own.append(f"patient.weight_kg: {weight_problem_text}")
         try:
             patient = Patient.model_validate(value)
         except ValidationError as error:
             problems = describe_validation_error(error, "patient.")
             if birth_problem is not None:
                 problems = [p for p in problems if not p.startswith("patient.birth_date")]
-                problems.append(f"patient.birth_date: {birth_problem}")
-            self.show_problems(problems)
+            self.show_problems(problems + own)
             return False
-        if birth_problem is not None:
-            self.show_problems([f"patient.birth_date: {birth_problem}"])
+        if own:
+            self.show_problems(own)
             return False
         try:
             if self.patient_id is None:
@@ -269,7 +306,7 @@ class PatientForm(QGroupBox):
             self.show_problems(error.problems)
             return False
         except Exception as error:  # storage refusal: shown in place, nothing claimed
-            self.show_problems([str(error)])
+            self.show_problems([user_message(error)])
             return False
         self.clear_errors()
         self.patient_id = int(stored.id)

@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import Procedure
+from tpi_chart.domain.units import format_weight
 from tpi_chart.ui.patients.form import PatientForm
 from tpi_chart.ui.patients.history import HistoryView
 from tpi_chart.ui.patients.procedure_list import ID_ROLE, ProcedureList
+from tpi_chart.ui.plain_errors import user_message
 
 STATUS_TEXT = {
     "planned": "Planned",
@@ -62,11 +64,13 @@ class PatientsPage(QWidget):
         left_layout = QVBoxLayout(left)
         self.search = QLineEdit()
         self.search.setObjectName("patientSearch")
+        self.search.setAccessibleName("Search patients")
         self.search.setPlaceholderText("Search name, MRN or date of birth (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         left_layout.addWidget(self.search)
         self.results = QListWidget()
         self.results.setObjectName("patientResults")
+        self.results.setAccessibleName("Patients found")
         self.results.setAlternatingRowColors(True)
         self.results.setStyleSheet("QListWidget::item { min-height: 40px; padding: 2px 6px; }")
         left_layout.addWidget(self.results, 1)
@@ -88,7 +92,7 @@ class PatientsPage(QWidget):
         self.right.addWidget(empty)
         self.detail = self._build_detail()
         self.right.addWidget(self.detail)
-        self.form = PatientForm(services.patients)
+        self.form = PatientForm(services.patients, weight_unit=services.settings.weight_unit())
         self.form.saved.connect(self._form_saved)
         self.form.cancelled.connect(self._form_cancelled)
         form_holder = QWidget()
@@ -186,7 +190,7 @@ class PatientsPage(QWidget):
         try:
             self.history.load(self.patient_id)
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
 
     # -- search ------------------------------------------------------------------------------
 
@@ -195,7 +199,7 @@ class PatientsPage(QWidget):
         try:
             found = self.services.patients.search(text)
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
             return
         self.results.blockSignals(True)
         self.results.clear()
@@ -235,17 +239,17 @@ class PatientsPage(QWidget):
                 else self.summaries
             )
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
             return
         self.patient_id = patient_id
         p = stored.patient
         self.name_label.setText(p.display_name)
-        weight = f"{p.weight_kg:g} kg" if p.weight_kg else "weight not recorded"
+        weight = format_weight(p.weight_kg, self.services.settings.weight_unit())
         self.facts_label.setText(
             f"MRN {p.mrn} · born {p.birth_date:%Y-%m-%d} ({_age(p.birth_date)} y) · "
             f"{p.sex} · {weight}"
         )
-        alerts = [f"Allergies: {', '.join(p.allergies)}" if p.allergies else "No known allergies"]
+        alerts = [p.allergy_text]
         if p.anticoagulated:
             alerts.append(f"⚠ Anticoagulated{f' ({p.anticoagulant})' if p.anticoagulant else ''}")
         if p.pregnant:
@@ -313,7 +317,7 @@ class PatientsPage(QWidget):
                 self.patient_id, datetime.now().astimezone()
             )
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))
 
@@ -329,7 +333,7 @@ class PatientsPage(QWidget):
             )
             stored = self.services.charting.create(self.patient_id, procedure)
         except Exception as error:
-            self.failed.emit(str(error))
+            self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))
 

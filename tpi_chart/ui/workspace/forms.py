@@ -105,6 +105,7 @@ class ChecklistPanel(QScrollArea):
         self.consent = QCheckBox("Consent obtained")
         self.consent.setObjectName("consentCheck")
         self.consent_method = _combo(("written", "verbal"))
+        self.consent_method.setAccessibleName("Consent method")
         consent_row.addWidget(self.consent)
         consent_row.addWidget(self.consent_method)
         consent_row.addStretch(1)

@@ -46,11 +46,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tpi_chart.domain.models import Findings, Site
+from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.models import Findings, Patient, Site
 from tpi_chart.domain.rules import evaluate
 from tpi_chart.domain.timeout import time_out_problems
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
+from tpi_chart.ui.diagram.picker import MusclePicker
+from tpi_chart.ui.diagram.widget import REGION_PRESETS
+from tpi_chart.ui.safety_facts import safety_facts
+from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel
 from tpi_chart.ui.workspace.indication_panel import IndicationPanel, keep_field_keys
 from tpi_chart.ui.workspace.keys import KEYMAP
@@ -125,8 +130,10 @@ class WorkspacePage(QWidget):
         self._syncing = False
         self._opening = False
         self._patient_line = "Patient ?"
+        self._patient: Patient | None = None
         self._panels_stale = False  # rules and forms wait for the next turn of the event loop
         self._panels_posted = False
+        self.picker: MusclePicker | None = None
 
         # One undo stack for the diagram's edits and the workspace's (keys, table, forms).
         self.diagram = BodyDiagram(services.charting, undo_stack=undo_stack)
@@ -139,6 +146,7 @@ class WorkspacePage(QWidget):
         self.banner = Banner()
         outer.addWidget(self.banner)
         outer.addLayout(self._build_header())
+        outer.addWidget(self._build_facts())
 
         # Built top-down (each container in its parent before its children are added): with the
         # application style sheet, every re-parenting of a finished subtree polishes it again.
@@ -209,6 +217,41 @@ class WorkspacePage(QWidget):
         row.addWidget(self.saved_indicator)
         return row
 
+    def _build_facts(self) -> QWidget:
+        """Allergies, anticoagulation, weight and age (pregnancy when recorded), always in view
+        while charting: one chip each, an alert chip in red with a ⚠."""
+        strip = QWidget()
+        strip.setObjectName("safetyFacts")
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        self.fact_labels: dict[str, QLabel] = {}
+        for name in ("allergies", "anticoagulation", "weight", "age", "pregnancy"):
+            label = QLabel()
+            label.setObjectName(f"fact_{name}")
+            label.setProperty("role", "fact")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            row.addWidget(label)
+            self.fact_labels[name] = label
+        row.addStretch(1)
+        return strip
+
+    def _refresh_facts(self) -> None:
+        patient = self._patient
+        facts = safety_facts(patient, self.services.settings.weight_unit()) if patient else []
+        shown = {fact.name: fact for fact in facts}
+        for name, label in self.fact_labels.items():
+            fact = shown.get(name)
+            label.setVisible(fact is not None)
+            if fact is None:
+                continue
+            label.setText(fact.text)
+            label.setAccessibleName(fact.text)
+            role = "fact-alert" if fact.alert else "fact"
+            if label.property("role") != role:
+                label.setProperty("role", role)
+                repolish(label)
+
     def _build_diagram_panel(self, parent: QWidget) -> QWidget:
         panel = QFrame(parent)
         panel.setProperty("role", "card")
@@ -221,6 +264,7 @@ class WorkspacePage(QWidget):
             lambda: self.session.after_external_edit(self.diagram.document.sites)
         )
         self.diagram.view_changed.connect(self._diagram_view_changed)
+        self.diagram.recode_requested.connect(lambda _site_id: self.recode_selected())
         return panel
 
     def _build_sites_panel(self, parent: QWidget) -> QWidget:
@@ -231,6 +275,8 @@ class WorkspacePage(QWidget):
         self.model = SiteTableModel(self)
         self.table = SiteTableView()
         self.table.setObjectName("siteTable")
+        self.table.setAccessibleName("Sites")
+        self.table.horizontalHeader().setAccessibleName("Site table columns")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -242,6 +288,7 @@ class WorkspacePage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
+        self.table.doubleClicked.connect(lambda _index: self.recode_selected())
         layout.addWidget(self.table, 1)
 
         self.editor = SiteEditor(volume_presets())
@@ -353,10 +400,11 @@ class WorkspacePage(QWidget):
             "next": lambda: self.step(1),
             "previous": lambda: self.step(-1),
             "remove": self.remove_selected,
+            "recode": self.recode_selected,
             "timeout": self.record_time_out,
             "sign": self.sign_panel.sign,
-            "undo": self.undo_stack.undo,
-            "redo": self.undo_stack.redo,
+            "undo": self.undo,
+            "redo": self.redo,
         }
         presets = volume_presets()
         for index in range(4):
@@ -366,6 +414,10 @@ class WorkspacePage(QWidget):
                 )
         for view, _text in VIEWS:
             handlers[f"view_{view}"] = lambda _c=False, v=view: self.set_view(v)
+        for preset in REGION_PRESETS:
+            handlers[f"region_{preset[0]}"] = lambda _c=False, p=preset[0]: (
+                self.diagram.frame_region(p)
+            )
         for action_id, label, keys in KEYMAP:
             handler = handlers.get(action_id)
             if handler is None:
@@ -381,7 +433,10 @@ class WorkspacePage(QWidget):
     # -- opening -----------------------------------------------------------------------------
 
     def open_procedure(self, procedure_id: int, view: str | None = None) -> None:
-        self.undo_stack.clear()
+        # The undo history belongs to the procedure it was made on: another procedure starts
+        # with none, so Ctrl+Z can never reach a chart that is not on screen.
+        if self.session.procedure_id != procedure_id:
+            self.undo_stack.clear()
         self.selected_id = None
         self.banner.hide()
         self.saved_indicator.setText("Opened")
@@ -423,6 +478,7 @@ class WorkspacePage(QWidget):
         self._update_diagram_mode()
         if kind == "all":
             self._patient_line = self._patient_text()
+            self._refresh_facts()
         self._refresh_header()
         if self.selected_id is not None and self.session.site(self.selected_id) is None:
             self.selected_id = None
@@ -506,7 +562,9 @@ class WorkspacePage(QWidget):
         try:
             patient = self.services.patients.get(self.session.patient_id).patient
         except Exception:
+            self._patient = None
             return "Patient ?"
+        self._patient = patient
         return f"{patient.display_name} · MRN {patient.mrn} · DOB {patient.birth_date:%Y-%m-%d}"
 
     def _tick(self) -> None:
@@ -779,6 +837,33 @@ class WorkspacePage(QWidget):
             self.selected_id, site.model_copy(update={"findings": findings}), "Findings"
         )  # type: ignore[arg-type]
 
+    def recode_selected(self) -> None:
+        """Open the muscle picker for the selected site (coded or not); its choice is one
+        undoable edit. Non-blocking: `self.picker` is the open picker."""
+        site = self._selected_site()
+        site_id = self.selected_id
+        if site is None or site_id is None:
+            return
+        if site.state == "injected" and not self._require_chart():
+            return
+        number = self.session.number_of(site_id)
+        name = load_catalog().muscle_name(site.muscle)
+        picker = MusclePicker(site.muscle, site.side, f"Site {number}: now {name}", self)
+        picker.accepted.connect(lambda: self._apply_recode(site_id, picker.choice))
+        picker.finished.connect(lambda _r: picker.deleteLater())
+        self.picker = picker
+        picker.open()
+        picker.activateWindow()  # the typing goes to the search, not to the charting keys
+        picker.search.setFocus()
+
+    def _apply_recode(self, site_id: int, choice: tuple[str, str] | None) -> None:
+        site = self.session.site(site_id)
+        if site is None or choice is None:
+            return
+        muscle, side = choice
+        self._edit_site(site_id, site.model_copy(update={"muscle": muscle, "side": side}), "Muscle")
+        self.setFocus()
+
     def remove_selected(self) -> None:
         if self.selected_id is None or not self._editable():
             return
@@ -791,6 +876,18 @@ class WorkspacePage(QWidget):
         if self.selected_id is None or not self._editable():
             return None
         return self.session.site(self.selected_id)
+
+    def undo_applies(self) -> bool:
+        """Undo and redo act only on the procedure on screen: never from the patient page."""
+        return self.session.procedure_id is not None and self.isVisible()
+
+    def undo(self) -> None:
+        if self.undo_applies():
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        if self.undo_applies():
+            self.undo_stack.redo()
 
     def keys_help(self) -> list[tuple[str, str]]:
         return _keys_help()

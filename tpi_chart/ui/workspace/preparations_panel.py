@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.catalog import load_catalog
-from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.models import Component, Preparation
+from tpi_chart.ui.plain_errors import PlainProblem, plain_validation
+from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.session import ChartSession
 
 
@@ -43,21 +44,27 @@ class ComponentRow:
         self.agent.setMinimumContentsLength(10)
         for agent in catalog.agents.values():
             self.agent.addItem(agent.name, agent.id)
+        self.agent.setAccessibleName("Drug")
         self.strength = QComboBox()
+        self.strength.setAccessibleName("Strength")
         self.volume = QDoubleSpinBox()
         self.volume.setRange(0.1, 100)
         self.volume.setDecimals(1)
         self.volume.setSingleStep(0.5)
         self.volume.setSuffix(" mL")
         self.volume.setKeyboardTracking(False)
+        self.volume.setAccessibleName("Volume drawn, mL")
         self.lot = QLineEdit()
         self.lot.setPlaceholderText("Lot")
         self.lot.setToolTip("Lot number on the vial")
+        self.lot.setAccessibleName("Lot")
         self.expires = QLineEdit()
         self.expires.setPlaceholderText("Expires YYYY-MM-DD")
         self.expires.setToolTip("Expiry date, for example 2027-06-30")
+        self.expires.setAccessibleName("Expiry date")
         self.remove = QPushButton("✕")
         self.remove.setToolTip("Remove this drug from the syringe")
+        self.remove.setAccessibleName("Remove this drug")
         self.remove.setFixedWidth(38)
         if component is not None:
             self.agent.setCurrentIndex(max(0, self.agent.findData(component.agent)))
@@ -76,11 +83,17 @@ class ComponentRow:
         grid.addWidget(self.volume, row + 1, 0)
         grid.addWidget(self.lot, row + 1, 1)
         grid.addWidget(self.expires, row + 1, 2, 1, 2)
-        self.agent.activated.connect(lambda _i: (self._fill_strengths(None), on_edit()))
+        self.agent.activated.connect(lambda _i: (self._drug_changed(), on_edit()))
         self.strength.activated.connect(lambda _i: on_edit())
         self.volume.valueChanged.connect(lambda _v: on_edit())
         self.lot.editingFinished.connect(on_edit)
         self.expires.editingFinished.connect(on_edit)
+
+    def _drug_changed(self) -> None:
+        # The lot and expiry were the old drug's vial: kept, they would chart a wrong lot.
+        self._fill_strengths(None)
+        self.lot.clear()
+        self.expires.clear()
 
     def _fill_strengths(self, current: str | None) -> None:
         agent = load_catalog().agents[self.agent.currentData()]
@@ -216,15 +229,43 @@ class PreparationsPanel(QScrollArea):
         ]
 
     def _store(self, raw: list[dict[str, Any]]) -> None:
-        try:
-            preparations = [Preparation.model_validate(p) for p in raw]
-        except ValidationError as error:
-            problems = "; ".join(describe_validation_error(error, "syringe."))
-            self.error.setText(problems)
-            self.failed.emit(problems)
+        preparations: list[Preparation] = []
+        problems: dict[str, list[PlainProblem]] = {}
+        for prep in raw:
+            try:
+                preparations.append(Preparation.model_validate(prep))
+            except ValidationError as error:
+                problems[prep["id"]] = plain_validation(error, "syringe.")
+        self._mark_invalid(problems)
+        if problems:
+            many = len(raw) > 1
+            text = "\n".join(
+                f"{prep_id_label(prep_id) + ' — ' if many else ''}{problem.sentence}"
+                for prep_id, found in problems.items()
+                for problem in found
+            )
+            self.error.setText(text)
+            self.failed.emit(text.replace("\n", "; "))
             return
         self.error.setText("")
         self.session.set_preparations(preparations)
+
+    def _mark_invalid(self, problems: dict[str, list[PlainProblem]]) -> None:
+        """A red border on the field a problem names, in the row of its drug."""
+        for prep_id, _label, rows, _total in self._rows:
+            found = problems.get(prep_id, [])
+            for index, row in enumerate(rows):
+                for name, widget in (
+                    ("lot", row.lot),
+                    ("expires", row.expires),
+                    ("volume_ml", row.volume),
+                    ("concentration", row.strength),
+                    ("agent", row.agent),
+                ):
+                    bad = any(p.field == name and (p.index or 0) == index for p in found)
+                    if bool(widget.property("invalid")) != bad:
+                        widget.setProperty("invalid", bad)
+                        repolish(widget)
 
     def _commit(self) -> None:
         if not self._building:
@@ -261,3 +302,7 @@ class PreparationsPanel(QScrollArea):
 
     def preparation_ids(self) -> list[str]:
         return [prep_id for prep_id, *_rest in self._rows]
+
+
+def prep_id_label(prep_id: str) -> str:
+    return f"Syringe {prep_id}"

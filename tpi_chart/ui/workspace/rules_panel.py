@@ -65,9 +65,17 @@ class RulesPanel(QFrame):
         self.dose_bar.setToolTip(
             "Sum of each local anesthetic as a fraction of its own maximum dose"
         )
+        # The words sit above the bar, on the card: drawn across the bar, part of them fell on
+        # the dark chunk (black on green, unreadable).
+        self.dose_bar.setTextVisible(False)
+        self.dose_bar.setAccessibleName("Local anesthetic dose")
+        self.dose_label = QLabel("Local anesthetic: –")
+        self.dose_label.setObjectName("doseLabel")
+        layout.addWidget(self.dose_label)
         layout.addWidget(self.dose_bar)
         self.warnings = QListWidget()
         self.warnings.setObjectName("warningsList")
+        self.warnings.setAccessibleName("Rule warnings")
         self.warnings.setWordWrap(True)
         self.warnings.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.warnings.setMinimumHeight(60)
@@ -97,6 +105,8 @@ class RulesPanel(QFrame):
         percent = evaluation.anesthetic.percent_of_max
         self.dose_bar.setValue(min(100, round(percent)))
         self.dose_bar.setFormat(f"Local anesthetic: {percent:.1f} % of maximum")
+        self.dose_label.setText(self.dose_bar.format())
+        self.dose_bar.setAccessibleDescription(self.dose_bar.format())
         # The colour follows the rules' own verdict (thresholds live in the formulary data).
         codes = evaluation.warning_codes
         level = (

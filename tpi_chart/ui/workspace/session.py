@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
-from tpi_chart.domain.errors import DomainError, InvalidInput
+from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.models import Preparation, Procedure, Site
 from tpi_chart.domain.users import User
 from tpi_chart.services.charting import StoredSite
 from tpi_chart.services.errors import StaleEdit
+from tpi_chart.ui.plain_errors import user_message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,10 +36,7 @@ def describe(error: BaseException) -> str:
             "Reloaded: the workspace now shows the current record; make your change again if "
             "it is still needed."
         )
-    if isinstance(error, InvalidInput):
-        return "; ".join(error.problems)
-    text = str(error).strip()
-    return text or error.__class__.__name__
+    return user_message(error).replace("\n", "; ")
 
 
 class ChartSession(QObject):

@@ -226,6 +226,7 @@ class SignPanel(QScrollArea):
             field.setObjectName(f"ack_{warning.code}")
             field.setPlaceholderText("Reason (required to sign)")
             field.setToolTip(warning.message)
+            field.setAccessibleName(f"Reason for signing despite: {warning.message}")
             field.textChanged.connect(lambda _t: self._update_button())
             label = QLabel(f"⚠ {warning.message}")
             label.setWordWrap(True)

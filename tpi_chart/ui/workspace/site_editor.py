@@ -92,6 +92,7 @@ class SiteEditor(QFrame):
         volume_row.addWidget(QLabel("mL"))
         self.volume = QDoubleSpinBox()
         self.volume.setObjectName("siteVolume")
+        self.volume.setAccessibleName("Volume at this site, mL")
         self.volume.setRange(0.0, 100.0)
         self.volume.setDecimals(1)
         self.volume.setSingleStep(0.1)
@@ -114,6 +115,7 @@ class SiteEditor(QFrame):
         volume_row.addSpacing(10)
         self.preparation = QComboBox()
         self.preparation.setObjectName("sitePreparation")
+        self.preparation.setAccessibleName("Syringe used at this site")
         self.preparation.setToolTip("Syringe used at this site")
         self.preparation.activated.connect(
             lambda _i: self.preparation_requested.emit(self.preparation.currentData() or "")
