@@ -54,6 +54,12 @@ def register(subparsers: Any) -> None:
     export.add_argument("--from", dest="date_from", metavar="DATE")
     export.add_argument("--to", dest="date_to", metavar="DATE")
     export.add_argument("--dir", type=Path, metavar="DIR")
+    # Record-system formats (tpi_chart.cli.commands_interop): fhir, hl7; a batch takes a list.
+    export.add_argument(
+        "--format",
+        metavar="FORMAT",
+        help="pdf, json, fhir or hl7 (a batch takes several, comma-separated)",
+    )
     export.set_defaults(handler=run_export)
 
     demo = subparsers.add_parser(
@@ -141,6 +147,10 @@ EXPORTERS: dict[str, Callable[[Services, int, Path], None]] = {
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if getattr(args, "format", None) is not None:
+        from tpi_chart.cli.commands_interop import run_export_format
+
+        return run_export_format(args, _open, _guarded)
     if args.date_from is not None or args.date_to is not None or args.dir is not None:
         from tpi_chart.cli.commands_notes import run_batch_export
 

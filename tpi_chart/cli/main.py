@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tpi_chart.cli.commands_notes",
     "tpi_chart.cli.commands_audit",
     "tpi_chart.cli.commands_users",
+    "tpi_chart.cli.commands_interop",
 )
 
 

@@ -323,7 +323,10 @@ def _administration(
         "effectiveDateTime": _time(when),
         "performer": [{"actor": _ref(note, "practitioner")}],
         "dosage": {
-            "text": f"Site {number}: {mg:g} mg {name} in {ml:g} mL ({syringe}, {component.concentration})",
+            "text": (
+                f"Site {number}: {mg:g} mg {name} in {ml:g} mL "
+                f"({syringe}, {component.concentration})"
+            ),
             "site": body_site(codes, site.muscle, site.side),
             "route": {
                 "coding": [
@@ -417,7 +420,7 @@ def _document_reference(note: SignedNote) -> JsonDict:
                     "size": len(note.pdf),
                     # FHIR R4 Attachment.hash is the base64 of the SHA-1 of the data.
                     "hash": base64.b64encode(hashlib.sha1(note.pdf).digest()).decode("ascii"),
-                    "title": f"{note.document.patient.mrn}_{procedure.performed_at.date().isoformat()}_{note.procedure_id}.pdf",
+                    "title": f"{note.file_stem}.pdf",
                     "creation": _time(note.last_change),
                 }
             }
@@ -519,9 +522,8 @@ def bundle_json(note: SignedNote) -> bytes:
 def validate_bundle(data: JsonDict) -> list[str]:
     """Problems `fhir.resources` (R4B models, wire-compatible with R4 for these resources)
     finds in the Bundle and in every resource it holds; empty when it validates."""
-    from pydantic import ValidationError
-
     from fhir.resources.R4B.bundle import Bundle
+    from pydantic import ValidationError
 
     try:
         Bundle.model_validate(data)

@@ -68,7 +68,7 @@ def _msh(note: SignedNote, kind: str, structure: str) -> str:
             "MSH",
             "^~\\&",
             SENDING_APPLICATION,
-            escape(note.clinic_name),
+            _facility(note),
             "",
             "",
             _ts(note.last_change),
@@ -85,8 +85,14 @@ def _evn(note: SignedNote, event: str) -> str:
     return "|".join(["EVN", event, _ts(note.last_change)])
 
 
+def _facility(note: SignedNote) -> str:
+    # HD's namespace id is at most 20 characters: the clinic is named by its id (a GUID).
+    return f"^{escape(note.clinic_id)}^GUID"
+
+
 def _assigning_authority(note: SignedNote) -> str:
-    return escape(note.clinic_id)
+    # The same HD inside a CX component, as subcomponents.
+    return f"&{escape(note.clinic_id)}&GUID"
 
 
 def _pid(note: SignedNote) -> str:

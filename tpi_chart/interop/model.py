@@ -56,6 +56,12 @@ class SignedNote:
         moments = [self.signed_at, *(a.at for a in self.document.procedure.addenda)]
         return max(moments)
 
+    @property
+    def file_stem(self) -> str:
+        """``MRN_YYYY-MM-DD_<id>``: the name the note PDF and every message file share."""
+        day = self.document.procedure.performed_at.date().isoformat()
+        return f"{self.document.patient.mrn}_{day}_{self.procedure_id}"
+
     def stable_id(self, role: str) -> str:
         """The same procedure and role always give the same id, so a re-send updates the
         record system's copy instead of adding a second one."""

@@ -29,6 +29,7 @@ from tpi_chart.storage.repositories import open_store
 
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
+    from tpi_chart.services.interop import InteropService
     from tpi_chart.services.notes import NoteService
 
 CLINIC_NAME = "clinic_name"
@@ -238,6 +239,8 @@ class Services:
     user: str
     db_path: Path
     store: Store = field(repr=False)
+    #: The signed-in person (the window), None on the command line.
+    actor: User | None = field(default=None, repr=False)
 
     @cached_property
     def notes(self) -> NoteService:
@@ -245,6 +248,29 @@ class Services:
         from tpi_chart.services.notes import NoteService
 
         return NoteService(self.store, self.charting, self.settings, self.user)
+
+    @cached_property
+    def interop(self) -> InteropService:
+        """FHIR / HL7 export, the outbox and the clinic lists (issue 19)."""
+        from tpi_chart.services.interop import InteropService
+
+        def audit_denial(person: User, action: Action) -> None:
+            self.store.audit.record(
+                user=person.username,
+                action="access_denied",
+                entity="report",
+                after={"action": action},
+            )
+
+        return InteropService(
+            self.store,
+            self.charting,
+            lambda: self.notes,
+            self.settings,
+            self.user,
+            actor=self.actor,
+            on_denied=audit_denial,
+        )
 
     def as_user(self, user: str | User) -> Services:
         """The same open database, with every change audited under `user` (after a sign-in or
@@ -308,6 +334,7 @@ def build_services(store: Store, user: str, *, actor: User | None = None) -> Ser
         user=user,
         db_path=store.path,
         store=store,
+        actor=actor,
     )
 
 
