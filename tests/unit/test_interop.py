@@ -13,11 +13,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 from hl7apy.parser import parse_message
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tpi_chart.cli.main import main
 from tpi_chart.domain.catalog import load_catalog
@@ -26,9 +26,10 @@ from tpi_chart.domain.rules import evaluate
 from tpi_chart.interop.codes import load_codes
 from tpi_chart.interop.fhir import build_bundle, validate_bundle
 from tpi_chart.interop.hl7v2 import escape, unescape
-from tpi_chart.services.context import Services, open_services
-from tpi_chart.services.interop import NotSigned
 from tpi_chart.pdf.examples import signed_copy
+from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.interop import NotSigned
 
 LATERALITY = {"left": "7771000", "right": "24028007"}
 
@@ -100,7 +101,8 @@ def test_every_muscle_and_agent_has_a_code_or_says_unverified() -> None:
         assert entry.source, muscle_id
         assert entry.snomed is not None or entry.verified is False, muscle_id
         if entry.verified:
-            assert entry.snomed is not None and entry.snomed.isdigit(), muscle_id
+            assert entry.snomed is not None, muscle_id
+            assert entry.snomed.isdigit(), muscle_id
     for agent_id, agent in codes.agents.items():
         assert agent.rxnorm is not None or agent.verified is False, agent_id
         assert set(agent.strengths) == set(catalog.agents[agent_id].strengths), agent_id
@@ -484,14 +486,16 @@ def test_outbox_sends_the_chosen_formats_and_keeps_failures_pending(
         services.interop.set_outbox_formats(["fhir", "hl7"])
         services.settings.set_export_folder(unwritable)
         result = services.interop.queue(ids["reference"])
-        assert result.sent == 0 and len(result.failed) == 2
+        assert result.sent == 0
+        assert len(result.failed) == 2
         assert services.interop.pending_count() == 2
         assert "fhir of procedure" in services.interop.pending()[0].last_error  # type: ignore[operator]
 
         folder = tmp_path / "record-system"
         services.settings.set_export_folder(folder)
         again = services.interop.send_pending()
-        assert again.sent == 2 and again.failed == ()
+        assert again.sent == 2
+        assert again.failed == ()
         assert services.interop.pending_count() == 0
         stem = f"D1001_2026-11-20_{ids['reference']}"
         assert sorted(p.name for p in folder.iterdir()) == sorted(
@@ -512,7 +516,7 @@ def test_outbox_formats_are_checked(clinic: tuple[Path, dict[str, int]]) -> None
     db, _ = clinic
     with _services(db) as services:
         assert services.interop.outbox_formats() == ("pdf", "json")
-        with pytest.raises(Exception, match="settings.outbox_formats: xml is not a format"):
+        with pytest.raises(InvalidInput, match=r"settings\.outbox_formats: xml is not a format"):
             services.interop.set_outbox_formats(["xml"])
         services.interop.set_outbox_formats([])
         assert services.interop.outbox_formats() == ()
@@ -540,12 +544,14 @@ def test_lot_recall_finds_exactly_the_procedures_with_the_lot(
     assert [r["mrn"] for r in rows] == ["D1001", "D2002", "D4004"]
     assert {r["agent"] for r in rows} == {"Lidocaine HCl"}
     assert rows[0]["sites"].startswith("1 Upper trapezius (left); 2 Upper trapezius (right)")
-    assert rows[0]["birth_date"] == "1974-05-12" and rows[0]["date"] == "2026-11-20"
+    assert rows[0]["birth_date"] == "1974-05-12"
+    assert rows[0]["date"] == "2026-11-20"
 
     capsys.readouterr()
     assert main(["--db", str(db), "recall", "--lot", "tk3391"]) == 0
     printed = _csv_rows(capsys.readouterr().out)
-    assert len(printed) == 4 and {r["lot"] for r in printed} == {"TK3391"}
+    assert len(printed) == 4
+    assert {r["lot"] for r in printed} == {"TK3391"}
     assert main(["--db", str(db), "recall", "--lot", "LX-777"]) == 0
     assert [r["mrn"] for r in _csv_rows(capsys.readouterr().out)] == ["D3003"]
     assert main(["--db", str(db), "recall", "--lot", "NOPE"]) == 0

@@ -120,7 +120,8 @@ def run_export_format(args: argparse.Namespace, open_services: Opener, guarded: 
     def run() -> int:
         with open_services(args) as services:
             if batch:
-                assert start is not None and end is not None
+                assert start is not None
+                assert end is not None
                 paths = services.interop.export_between(start, end, args.dir, formats)
             else:
                 paths = services.interop.export(args.procedure, formats[0], args.out)
@@ -159,7 +160,8 @@ def run_charges(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT
-    assert start is not None and end is not None
+    assert start is not None
+    assert end is not None
 
     def run() -> int:
         with _open(args) as services:

@@ -27,7 +27,7 @@ from tpi_chart.interop.charges import charge_lines
 from tpi_chart.interop.fhir import build_bundle, bundle_json, validate_bundle
 from tpi_chart.interop.hl7v2 import build_dft, build_mdm
 from tpi_chart.interop.model import ChargeLine, SignedNote
-from tpi_chart.services.access import DeniedHook, PermissionDenied
+from tpi_chart.services.access import DeniedHook
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import document_json, write_atomically, write_audited_export
 from tpi_chart.services.errors import InvalidInput
@@ -54,6 +54,16 @@ LIST_ROLES = frozenset({"administrator", "assistant"})
 
 class NotSigned(DomainError):
     """Only a signed note goes to the record system."""
+
+
+class ListsNotAllowed(DomainError):
+    """The clinic lists name patients: administrators and assistants run them."""
+
+    def __init__(self, user: User) -> None:
+        super().__init__(
+            "only an administrator or a medical assistant can run the clinic lists (lot recall, "
+            f"charges); {user.display_name} is signed in as {user.role_text.lower()}"
+        )
 
 
 class ExportFailed(DomainError):
@@ -276,7 +286,7 @@ class InteropService:
                 ]
             )
         value = ",".join(f for f in FORMATS if f in formats)
-        if (self._store.settings.get(OUTBOX_FORMATS) or "") != value or value == "":
+        if self._store.settings.get(OUTBOX_FORMATS) != value:
             self._store.settings.set(OUTBOX_FORMATS, value, self._user)
 
     def queue(self, procedure_id: int) -> OutboxResult:
@@ -327,7 +337,7 @@ class InteropService:
             return
         if self._on_denied is not None:
             self._on_denied(actor, "export")
-        raise PermissionDenied(actor, "export")
+        raise ListsNotAllowed(actor)
 
     def lot_recall(self, lot: str) -> list[RecallRow]:
         """Every procedure whose syringes used `lot` (any case), oldest first, with the patient's
