@@ -34,6 +34,7 @@ from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
 from tpi_chart.services.interop import LIST_ROLES
 from tpi_chart.ui.patients import PatientsPage
+from tpi_chart.ui.style import DANGER
 from tpi_chart.ui.workspace.keys import keys_help
 
 if TYPE_CHECKING:
@@ -364,6 +365,7 @@ class MainWindow(QMainWindow):
         self.outbox_button = QToolButton()
         self.outbox_button.setObjectName("outboxPending")
         self.outbox_button.setAutoRaise(True)
+        self.outbox_button.setStyleSheet(f"color: {DANGER}; font-weight: bold;")
         self.outbox_button.clicked.connect(self.retry_outbox)
         self.statusBar().addPermanentWidget(self.outbox_button)
         self.refresh_outbox()

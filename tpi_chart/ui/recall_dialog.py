@@ -125,6 +125,7 @@ class RecallDialog(QDialog):
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, row.procedure_id)
+                item.setToolTip(value)  # the sites column is often cut short
                 self.table.setItem(index, column, item)
         patients = len({row.mrn for row in rows})
         self.summary.setText(
