@@ -135,9 +135,9 @@ def test_recall_lists_exactly_the_procedures_with_the_lot(
         if row.entity == "report"
     ]
     assert [(r["lot"], r["rows"], r["file"]) for r in reports] == [
-        ("ld24117", 2, "(printed)"),
+        ("ld24117", 2, "(shown on screen)"),
         ("ld24117", 2, str(target)),
-        ("LX-777", 1, "(printed)"),
+        ("LX-777", 1, "(shown on screen)"),
     ]
     assert {row.user for row in services.store.audit.rows() if row.entity == "report"} == {
         user.username

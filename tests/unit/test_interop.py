@@ -23,6 +23,7 @@ from tpi_chart.cli.main import main
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.rules import evaluate
+from tpi_chart.domain.users import User
 from tpi_chart.interop.codes import load_codes
 from tpi_chart.interop.fhir import build_bundle, validate_bundle
 from tpi_chart.interop.hl7v2 import escape, unescape
@@ -618,3 +619,32 @@ def test_escape_round_trips(text: str) -> None:
 
 def test_escape_uses_the_standard_sequences() -> None:
     assert escape("a|b^c&d~e\\f") == "a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f"
+
+
+def test_an_addendum_is_sent_again_under_the_same_names(
+    clinic: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    db, ids = clinic
+    chen = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
+    folder = tmp_path / "outbox"
+    with _services(db) as services:
+        services.interop.set_outbox_formats(["fhir", "hl7"])
+        assert services.interop.queue(ids["reference"]).sent == 2
+        bundle_path = folder / f"D1001_2026-11-20_{ids['reference']}.fhir.json"
+        first = json.loads(bundle_path.read_text(encoding="utf-8"))
+        services.signing.add_addendum(ids["reference"], chen, "Patient called: soreness gone.")
+        assert services.interop.queue(ids["reference"]).sent == 2
+        events = [
+            (i.event, i.format) for i in services.store.outbox.for_procedure(ids["reference"])
+        ]
+    assert events == [
+        ("signed", "fhir"),
+        ("signed", "hl7"),
+        ("addendum-1", "fhir"),
+        ("addendum-1", "hl7"),
+    ]
+    second = json.loads(bundle_path.read_text(encoding="utf-8"))
+    assert [e["fullUrl"] for e in second["entry"]] == [e["fullUrl"] for e in first["entry"]]
+    (procedure,) = _resources(second, "Procedure")
+    assert procedure["note"][-1]["text"] == "Patient called: soreness gone."
+    assert second["timestamp"] > first["timestamp"]

@@ -466,9 +466,17 @@ class InteropService:
         )
 
     def audit_list(
-        self, report: str, criteria: dict[str, str], rows: int, path: Path | None, data: bytes
+        self,
+        report: str,
+        criteria: dict[str, str],
+        rows: int,
+        path: Path | None,
+        data: bytes,
+        *,
+        where: str = "printed",
     ) -> None:
-        """Record that a clinic list left the app (printed or written to `path`)."""
+        """Record that a clinic list left the app: written to `path`, else `where` (printed on
+        the terminal, shown on screen)."""
         self._store.audit.record(
             user=self._user,
             action="export",
@@ -477,7 +485,7 @@ class InteropService:
                 "report": report,
                 **criteria,
                 "rows": rows,
-                "file": str(path) if path is not None else "(printed)",
+                "file": str(path) if path is not None else f"({where})",
                 "sha256": hashlib.sha256(data).hexdigest(),
             },
         )

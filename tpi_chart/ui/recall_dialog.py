@@ -99,7 +99,12 @@ class RecallDialog(QDialog):
             rows = self._interop.lot_recall(lot)
             # Shown on screen is a disclosure too: audited like the printed list.
             self._interop.audit_list(
-                "lot_recall", {"lot": lot}, len(rows), None, self._interop.recall_csv(rows)
+                "lot_recall",
+                {"lot": lot},
+                len(rows),
+                None,
+                self._interop.recall_csv(rows),
+                where="shown on screen",
             )
         except InvalidInput as error:
             self._fail("\n".join(p.removeprefix("lot: ") for p in error.problems))
