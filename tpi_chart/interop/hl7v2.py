@@ -204,7 +204,9 @@ def _ft1(note: SignedNote, index: int, line: ChargeLine) -> str:
 
 def build_dft(note: SignedNote) -> str:
     """DFT^P03: one FT1 per charge line, the diagnoses as DG1 (FT1-19 names those a line points
-    to)."""
+    to). A DFT needs at least one charge: refused without."""
+    if not note.charges:
+        raise ValueError("a DFT^P03 needs at least one charge line")
     segments = [_msh(note, "DFT^P03", "DFT_P03"), _evn(note, "P03"), _pid(note), _pv1(note)]
     segments += [_ft1(note, index, line) for index, line in enumerate(note.charges, start=1)]
     segments += [

@@ -226,21 +226,19 @@ class InteropService:
                     "the FHIR bundle did not validate and was not written: " + "; ".join(problems)
                 )
             return {names[0]: bundle_json(note)}
-        return {
-            names[0]: build_mdm(note).encode("utf-8"),
-            names[1]: build_dft(note).encode("utf-8"),
-        }
+        files = {names[0]: build_mdm(note).encode("utf-8")}
+        if note.charges:  # nothing billable (no injected site), no financial transaction
+            files[names[1]] = build_dft(note).encode("utf-8")
+        return files
 
     # ---- export ----------------------------------------------------------------------------
 
     def export(self, procedure_id: int, fmt: Format, out: Path) -> list[Path]:
-        """Write one format to `out` (HL7: the MDM to `out`, the DFT beside it as
-        `<out stem>.dft<suffix>`); audited as `export`."""
-        files = self.render(procedure_id, fmt)
-        paths = [out]
-        if fmt == "hl7":
-            paths.append(out.with_name(f"{out.stem}.dft{out.suffix or '.hl7'}"))
-        targets = dict(zip(paths, files.values(), strict=True))
+        """Write one format to `out` (HL7: the MDM to `out`, the DFT, when there is something
+        to bill, beside it as `<out stem>.dft<suffix>`); audited as `export`."""
+        files = list(self.render(procedure_id, fmt).values())
+        paths = [out, out.with_name(f"{out.stem}.dft{out.suffix or '.hl7'}")]
+        targets = dict(zip(paths, files, strict=False))
         write_audited_export(
             self._store, self._user, self._charting.get(procedure_id), targets, format=fmt
         )
