@@ -211,9 +211,12 @@ class InteropService:
     def charges_of(document: ProcedureDocument) -> tuple[ChargeLine, ...]:
         return charge_lines(document, evaluate(document))
 
-    def render(self, procedure_id: int, fmt: Format) -> dict[str, bytes]:
-        """The files of one format by name (validated FHIR; HL7 as two messages)."""
-        note = self.signed_note(procedure_id)
+    def render(
+        self, procedure_id: int, fmt: Format, note: SignedNote | None = None
+    ) -> dict[str, bytes]:
+        """The files of one format by name (validated FHIR; HL7 as two messages). `note`: the
+        procedure's `signed_note`, when the caller sends several formats (rendered once)."""
+        note = note or self.signed_note(procedure_id)
         names = file_names(note, fmt)
         if fmt == "pdf":
             return {names[0]: note.pdf}
@@ -244,8 +247,10 @@ class InteropService:
         )
         return paths
 
-    def export_to_folder(self, procedure_id: int, fmt: Format, folder: Path) -> list[Path]:
-        files = self.render(procedure_id, fmt)
+    def export_to_folder(
+        self, procedure_id: int, fmt: Format, folder: Path, note: SignedNote | None = None
+    ) -> list[Path]:
+        files = self.render(procedure_id, fmt, note)
         targets = {folder / name: data for name, data in files.items()}
         write_audited_export(
             self._store, self._user, self._charting.get(procedure_id), targets, format=fmt
@@ -258,8 +263,9 @@ class InteropService:
         """Every signed note performed from `start` to `end`, in each format."""
         written: list[Path] = []
         for procedure_id in self._notes().signed_between(start, end):
+            note = self.signed_note(procedure_id)
             for fmt in formats:
-                written += self.export_to_folder(procedure_id, fmt, folder)
+                written += self.export_to_folder(procedure_id, fmt, folder, note)
         return written
 
     # ---- outbox ----------------------------------------------------------------------------
@@ -306,10 +312,13 @@ class InteropService:
         sent = 0
         failed: list[str] = []
         folder = self._settings.export_folder()
+        notes: dict[int, SignedNote] = {}
         for item in self._store.outbox.pending():
             fmt: Format = item.format  # type: ignore[assignment]
             try:
-                paths = self.export_to_folder(item.procedure_id, fmt, folder)
+                note = notes.get(item.procedure_id) or self.signed_note(item.procedure_id)
+                notes[item.procedure_id] = note
+                paths = self.export_to_folder(item.procedure_id, fmt, folder, note)
             except (DomainError, OSError) as error:
                 message = f"{fmt} of procedure {item.procedure_id}: {_describe(error)}"
                 self._store.outbox.mark_failed(item.id, message)
