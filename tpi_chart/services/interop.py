@@ -203,7 +203,7 @@ class InteropService:
             procedure_id=procedure_id,
             document=document,
             evaluation=evaluation,
-            charges=self.charges_of(document),
+            charges=charge_lines(document, evaluation),
             pdf=self.signed_pdf(procedure_id),
         )
 
