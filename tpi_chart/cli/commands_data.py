@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
     export = subparsers.add_parser(
         "export",
         help="write a procedure as JSON (or a PDF note)",
-        description="Write one procedure; the format follows the extension of --out.",
+        description="Write one procedure; the format follows the extension of --out, or "
+        "--format (fhir, hl7: signed notes only, see README 'Sending notes to the record "
+        "system').",
     )
     export.add_argument("--procedure", type=int, metavar="ID")
     export.add_argument("--out", type=Path, metavar="FILE.json|FILE.pdf")
