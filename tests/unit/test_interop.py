@@ -647,4 +647,10 @@ def test_an_addendum_is_sent_again_under_the_same_names(
     assert [e["fullUrl"] for e in second["entry"]] == [e["fullUrl"] for e in first["entry"]]
     (procedure,) = _resources(second, "Procedure")
     assert procedure["note"][-1]["text"] == "Patient called: soreness gone."
+    # HL7: the first MDM was the original (T02); the addendum's replaces it (T10, parent set).
+    mdm = _parse((folder / f"D1001_2026-11-20_{ids['reference']}.mdm.hl7").read_bytes().decode())
+    assert mdm.msh.msh_9.to_er7() == "MDM^T10^MDM_T02"
+    txa = mdm.txa
+    assert txa.txa_13.to_er7() != ""
+    assert txa.txa_12.to_er7() != txa.txa_13.to_er7()
     assert second["timestamp"] > first["timestamp"]

@@ -57,8 +57,9 @@ def _ts(moment: datetime) -> str:
 
 
 def _control_id(note: SignedNote, kind: str) -> str:
-    # MSH-10 is at most 20 characters; the same message always gets the same id.
-    return note.stable_id(f"hl7:{kind}").replace("-", "")[:20]
+    # MSH-10 is at most 20 characters; the same message always gets the same id, and each
+    # version of the note (after an addendum) a new one.
+    return note.stable_id(f"hl7:{kind}:{_version(note)}").replace("-", "")[:20]
 
 
 def _msh(note: SignedNote, kind: str, structure: str) -> str:
@@ -134,10 +135,11 @@ def _txa(note: SignedNote) -> str:
     fields[4] = _ts(procedure.performed_at)
     fields[5] = _xcn(note.signed_by)
     fields[6] = _ts(note.last_change)
-    fields[12] = f"{note.stable_id('document')}^{SENDING_APPLICATION}"
-    fields[16] = escape(
-        f"{note.document.patient.mrn}_{procedure.performed_at.date().isoformat()}_{note.procedure_id}.pdf"
-    )
+    version = _version(note)
+    fields[12] = f"{_document_id(note, version)}^{SENDING_APPLICATION}"
+    if version:  # replaces the version before it (TXA-13 parent document number)
+        fields[13] = f"{_document_id(note, version - 1)}^{SENDING_APPLICATION}"
+    fields[16] = escape(f"{note.file_stem}.pdf")
     fields[17] = "AU"  # authenticated (table 0271)
     fields[19] = "AV"  # available for patient care (table 0273)
     fields[22] = f"{_xcn(note.signed_by)}^^^^^^^^^^^^{_ts(note.signed_at)}"
@@ -165,11 +167,23 @@ def _obx_pdf(note: SignedNote) -> str:
     )
 
 
+def _version(note: SignedNote) -> int:
+    """0 for the note as signed, n after its n-th addendum."""
+    return len(note.document.procedure.addenda)
+
+
+def _document_id(note: SignedNote, version: int) -> str:
+    return note.stable_id("document" if version == 0 else f"document:{version}")
+
+
 def build_mdm(note: SignedNote) -> str:
-    """MDM^T02: the signed note (original document notification with content)."""
+    """MDM^T02 (original document notification with content) for the note as signed; after an
+    addendum MDM^T10 (document replacement with content): a new document number whose parent
+    is the version it replaces, so the record system keeps one current note."""
+    event = "T10" if _version(note) else "T02"
     segments = [
-        _msh(note, "MDM^T02", "MDM_T02"),
-        _evn(note, "T02"),
+        _msh(note, f"MDM^{event}", "MDM_T02"),
+        _evn(note, event),
         _pid(note),
         _pv1(note),
         _txa(note),
