@@ -477,7 +477,7 @@ def test_bad_export_options_name_the_field(
 
 
 def test_outbox_sends_the_chosen_formats_and_keeps_failures_pending(
-    clinic: tuple[Path, dict[str, int]], tmp_path: Path
+    clinic: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, ids = clinic
     blocker = tmp_path / "blocked"
@@ -492,11 +492,19 @@ def test_outbox_sends_the_chosen_formats_and_keeps_failures_pending(
         assert services.interop.pending_count() == 2
         assert "fhir of procedure" in services.interop.pending()[0].last_error  # type: ignore[operator]
 
+        capsys.readouterr()
+        assert main(["--db", str(db), "outbox"]) == 1  # still waiting: a scheduled job notices
+        listed = capsys.readouterr().out.splitlines()
+        assert [line.split("\t")[1:3] for line in listed] == [["signed", "fhir"], ["signed", "hl7"]]
+        assert "blocked" in listed[0]
+
         folder = tmp_path / "record-system"
         services.settings.set_export_folder(folder)
-        again = services.interop.send_pending()
-        assert again.sent == 2
-        assert again.failed == ()
+        assert main(["--db", str(db), "outbox", "--retry"]) == 0
+        assert capsys.readouterr().out.splitlines() == [
+            "sent 2, still failing 0",
+            "nothing pending",
+        ]
         assert services.interop.pending_count() == 0
         stem = f"D1001_2026-11-20_{ids['reference']}"
         assert sorted(p.name for p in folder.iterdir()) == sorted(

@@ -37,6 +37,15 @@ def register(subparsers: Any) -> None:
     recall.add_argument("--csv", type=Path, metavar="FILE", help="write the CSV here")
     recall.set_defaults(handler=run_recall)
 
+    outbox = subparsers.add_parser(
+        "outbox",
+        help="files signing could not write to the export folder (and --retry)",
+        description="List the outbox items still pending (procedure, event, format, last "
+        "error); with --retry, try to write them now first.",
+    )
+    outbox.add_argument("--retry", action="store_true", help="try to send them now")
+    outbox.set_defaults(handler=run_outbox)
+
     report = subparsers.add_parser(
         "report",
         help="clinic reports (charges)",
@@ -189,6 +198,26 @@ def _emit(
         return
     services.interop.audit_list(report, criteria, rows, None, data)
     sys.stdout.write(data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n"))
+
+
+def run_outbox(args: argparse.Namespace) -> int:
+    def run() -> int:
+        with _open(args) as services:
+            if args.retry:
+                result = services.interop.send_pending()
+                print(f"sent {result.sent}, still failing {len(result.failed)}")
+            pending = services.interop.pending()
+        for item in pending:
+            print(
+                f"procedure {item.procedure_id}\t{item.event}\t{item.format}\t"
+                f"attempts {item.attempts}\t{item.last_error or 'not tried yet'}"
+            )
+        if not pending:
+            print("nothing pending")
+        # Something still waiting is worth a non-zero exit for a scheduled job.
+        return EXIT_ERROR if pending else EXIT_OK
+
+    return _guard(run)
 
 
 def _report_without_kind(args: argparse.Namespace) -> int:
