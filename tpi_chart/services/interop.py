@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.domain.rules import evaluate
+from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.domain.users import User
 from tpi_chart.interop.charges import charge_lines
 from tpi_chart.interop.fhir import build_bundle, bundle_json, validate_bundle
@@ -185,10 +185,18 @@ class InteropService:
     # ---- the signed note -------------------------------------------------------------------
 
     def signed_pdf(self, procedure_id: int) -> bytes:
-        """The signed note's PDF: the one place the messages get it from. The note is rendered
-        from the signed document; rendering is deterministic, so this is the PDF filed at
-        signing, byte for byte."""
+        """The signed note's PDF: the one place the messages get it from. For a note signed in
+        the app these are the stored, PAdES-signed bytes (never drawn again); a note imported
+        already signed has none stored and is drawn from its signed document."""
         return self._notes().render(procedure_id)
+
+    def evaluation(self, document: ProcedureDocument, procedure_id: int) -> Evaluation:
+        """What billing reads: the evaluation frozen at signing when there is one (a later
+        formulary or payer profile never changes a signed note's charges), else today's."""
+        frozen = self._notes().signed.frozen_evaluation(procedure_id)
+        if frozen is not None:
+            return Evaluation.model_validate(frozen.evaluation)
+        return evaluate(document)
 
     def signed_note(self, procedure_id: int) -> SignedNote:
         document = self._charting.document(procedure_id)
@@ -196,7 +204,7 @@ class InteropService:
             raise NotSigned(
                 f"procedure {procedure_id} is not signed; only signed notes go to the record system"
             )
-        evaluation = evaluate(document)
+        evaluation = self.evaluation(document, procedure_id)
         return SignedNote(
             clinic_id=self._store.clinic_id,
             clinic_name=self._settings.clinic_name() or "TPI Chart clinic",
@@ -207,9 +215,8 @@ class InteropService:
             pdf=self.signed_pdf(procedure_id),
         )
 
-    @staticmethod
-    def charges_of(document: ProcedureDocument) -> tuple[ChargeLine, ...]:
-        return charge_lines(document, evaluate(document))
+    def charges_of(self, document: ProcedureDocument, procedure_id: int) -> tuple[ChargeLine, ...]:
+        return charge_lines(document, self.evaluation(document, procedure_id))
 
     def render(
         self, procedure_id: int, fmt: Format, note: SignedNote | None = None
@@ -427,7 +434,7 @@ class InteropService:
             procedure = document.procedure
             signature = procedure.signature
             assert signature is not None
-            for line in self.charges_of(document):
+            for line in self.charges_of(document, procedure_id):
                 pointed = [
                     procedure.diagnoses[p - 1]
                     for p in line.diagnosis_pointers
