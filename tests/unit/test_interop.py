@@ -19,11 +19,11 @@ from hl7apy.parser import parse_message
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.accounts import signing_physician
 from tpi_chart.cli.main import main
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.rules import evaluate
-from tpi_chart.domain.users import User
 from tpi_chart.interop.codes import load_codes
 from tpi_chart.interop.fhir import build_bundle, validate_bundle
 from tpi_chart.interop.hl7v2 import escape, unescape
@@ -633,9 +633,9 @@ def test_an_addendum_is_sent_again_under_the_same_names(
     clinic: tuple[Path, dict[str, int]], tmp_path: Path
 ) -> None:
     db, ids = clinic
-    chen = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
     folder = tmp_path / "outbox"
     with _services(db) as services:
+        chen = signing_physician(services)
         services.interop.set_outbox_formats(["fhir", "hl7"])
         assert services.interop.queue(ids["reference"]).sent == 2
         bundle_path = folder / f"D1001_2026-11-20_{ids['reference']}.fhir.json"
@@ -662,3 +662,29 @@ def test_an_addendum_is_sent_again_under_the_same_names(
     assert txa.txa_13.to_er7() != ""
     assert txa.txa_12.to_er7() != txa.txa_13.to_er7()
     assert second["timestamp"] > first["timestamp"]
+
+
+def test_a_note_signed_in_the_app_is_sent_as_its_stored_signed_pdf(
+    tmp_path: Path, examples_dir: Path
+) -> None:
+    """Signed with the physician's PAdES signature: the FHIR DocumentReference and the MDM's
+    OBX carry exactly the stored signed bytes, and billing reads the evaluation frozen then."""
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps(_reference(examples_dir).to_json_dict()), encoding="utf-8")
+    with open_services(tmp_path / "signed.db", "tester") as services:
+        (procedure_id,) = services.documents.import_documents([draft])
+        chen = signing_physician(services)
+        services.signing.sign(
+            procedure_id, chen, {"ptx_risk_site": "discussed", "multi_region": "indicated"}
+        )
+        stored = services.notes.signed.stored(procedure_id)
+        assert stored is not None
+        bundle = json.loads(next(iter(services.interop.render(procedure_id, "fhir").values())))
+        mdm = services.interop.render(procedure_id, "hl7")
+        charges = services.interop.signed_note(procedure_id).charges
+    (document,) = _resources(bundle, "DocumentReference")
+    assert base64.b64decode(document["content"][0]["attachment"]["data"]) == stored.pdf
+    mdm_text = next(iter(mdm.values())).decode("utf-8")
+    (obx,) = [s for s in mdm_text.split("\r") if s.startswith("OBX|")]
+    assert base64.b64decode(obx.split("|")[5].split("^")[4]) == stored.pdf
+    assert [(c.code, c.units) for c in charges] == [("20553", 1), ("J3301", 4)]
