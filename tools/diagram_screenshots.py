@@ -26,7 +26,7 @@ from PySide6.QtCore import QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from tests.users import staff
+from tests.users import staff  # noqa: E402
 from tpi_chart.domain.diagram import VIEW_IDS, default_position  # noqa: E402
 from tpi_chart.domain.models import Patient, Procedure, Site  # noqa: E402
 from tpi_chart.services.context import Services, open_services  # noqa: E402

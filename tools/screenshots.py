@@ -80,6 +80,7 @@ def main() -> int:
         shoot_history(app, services, maria.id)
         shoot_lock(app, services, maria.id)
         shoot_settings(app, services)
+        shoot_recall(app, services)
     QSettings().clear()
     return 0
 
@@ -209,6 +210,23 @@ def shoot_settings(app: QApplication, services: Services) -> None:
     app.processEvents()
     save(dialog, "settings.png")
     dialog.close()
+
+
+def shoot_recall(app: QApplication, services: Services) -> None:
+    """Lot recall for a lot two patients received, and the outbox waiting on a missing folder."""
+    rivera = User(username="rivera", display_name="J. Rivera, MA", roles=frozenset({"assistant"}))
+    for width, height in SIZES:
+        window = MainWindow(services.as_user(rivera), rivera)
+        window.resize(width, height)
+        window.show()
+        window.recall_action.trigger()
+        dialog = window.recall_dialog
+        dialog.lot.setText("LD24005")
+        dialog.find_button.click()
+        app.processEvents()
+        save(dialog, f"lot-recall-{width}x{height}.png")
+        dialog.close()
+        window.close()
 
 
 if __name__ == "__main__":

@@ -57,7 +57,9 @@ def register(subparsers: Any) -> None:
     export = subparsers.add_parser(
         "export",
         help="write a procedure as JSON (or a PDF note)",
-        description="Write one procedure; the format follows the extension of --out.",
+        description="Write one procedure; the format follows the extension of --out, or "
+        "--format (fhir, hl7: signed notes only, see README 'Sending notes to the record "
+        "system').",
     )
     export.add_argument("--procedure", type=int, metavar="ID")
     export.add_argument("--out", type=Path, metavar="FILE.json|FILE.pdf")
@@ -65,6 +67,12 @@ def register(subparsers: Any) -> None:
     export.add_argument("--from", dest="date_from", metavar="DATE")
     export.add_argument("--to", dest="date_to", metavar="DATE")
     export.add_argument("--dir", type=Path, metavar="DIR")
+    # Record-system formats (tpi_chart.cli.commands_interop): fhir, hl7; a batch takes a list.
+    export.add_argument(
+        "--format",
+        metavar="FORMAT",
+        help="pdf, json, fhir or hl7 (a batch takes several, comma-separated)",
+    )
     export.set_defaults(handler=run_export)
 
     demo = subparsers.add_parser(
@@ -176,6 +184,10 @@ EXPORTERS: dict[str, Callable[[Services, int, Path], None]] = {
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if getattr(args, "format", None) is not None:
+        from tpi_chart.cli.commands_interop import run_export_format
+
+        return run_export_format(args, _open, _guarded)
     if args.date_from is not None or args.date_to is not None or args.dir is not None:
         from tpi_chart.cli.commands_notes import run_batch_export
 

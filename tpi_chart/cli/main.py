@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tpi_chart.cli.commands_users",
     "tpi_chart.cli.commands_sign",
     "tpi_chart.cli.commands_ca",
+    "tpi_chart.cli.commands_interop",
 )
 
 

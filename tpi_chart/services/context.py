@@ -46,6 +46,7 @@ from tpi_chart.storage.repositories import open_store, open_store_readonly
 
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
+    from tpi_chart.services.interop import InteropService
     from tpi_chart.services.notes import NoteService
     from tpi_chart.services.signed_notes import SignedNotes
 
@@ -358,6 +359,29 @@ class Services:
             Path(folder) if folder else None,
             int(get(BACKUP_KEEP_DAILY) or DEFAULT_KEEP_DAILY),
             int(get(BACKUP_KEEP_WEEKLY) or DEFAULT_KEEP_WEEKLY),
+        )
+
+    @cached_property
+    def interop(self) -> InteropService:
+        """FHIR / HL7 export, the outbox and the clinic lists (issue 19), for `user`."""
+        from tpi_chart.services.interop import InteropService
+
+        def audit_denial(person: User, action: Action) -> None:
+            self.store.audit.record(
+                user=person.username,
+                action="access_denied",
+                entity="report",
+                after={"action": action},
+            )
+
+        return InteropService(
+            self.store,
+            self.charting,
+            lambda: self.notes,
+            self.settings,
+            self.user.username,
+            actor=self.user,
+            on_denied=audit_denial,
         )
 
     def as_user(self, user: User) -> Services:

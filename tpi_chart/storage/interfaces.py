@@ -25,6 +25,7 @@ from tpi_chart.domain.models import (
 from tpi_chart.storage.audit import AuditReport, AuditRow
 
 if TYPE_CHECKING:  # users.py builds on these interfaces
+    from tpi_chart.storage.outbox import OutboxRepository
     from tpi_chart.storage.pki import SqlitePki
     from tpi_chart.storage.users import UserRepository
 
@@ -228,6 +229,8 @@ class Store(Protocol):
     def audit(self) -> AuditTrail: ...
     @property
     def users(self) -> UserRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
     @property
     def pki(self) -> SqlitePki: ...
 

@@ -61,6 +61,7 @@ from tpi_chart.storage.interfaces import (
     VoidRecord,
 )
 from tpi_chart.storage.migrations import MIGRATIONS
+from tpi_chart.storage.outbox import SqliteOutbox
 from tpi_chart.storage.pki import SqlitePki
 from tpi_chart.storage.users import UserRepository
 
@@ -1153,6 +1154,7 @@ class SqliteStore:
         self.settings = SqliteSettings(self)
         self.audit = SqliteAudit(self)
         self.users = UserRepository(conn, self.audit)
+        self.outbox = SqliteOutbox(self)
         self.pki = SqlitePki(lambda: self.conn, self.audit.record)
         #: Whether this computer's clinic registry knew the database before it was opened: a
         #: registered path is never seeded with the demo clinic (it held a real one).

@@ -23,15 +23,17 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QStackedWidget,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
+from tpi_chart.services.interop import LIST_ROLES
 from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.patients import PatientsPage
-from tpi_chart.ui.style import repolish
+from tpi_chart.ui.style import DANGER, repolish
 from tpi_chart.ui.wheel_guard import install_wheel_guard
 
 if TYPE_CHECKING:
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"Integrity check: {services.integrity_warnings[0]}. Run `tpi-chart audit verify`."
             )
+        self._build_outbox_indicator()
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
@@ -102,8 +105,9 @@ class MainWindow(QMainWindow):
         workspace = WorkspacePage(self.services, self.user, self.stack, undo_stack=self.undo_stack)
         self.stack.addWidget(workspace)
         workspace.closed.connect(self.show_patients)
-        # Signing files the note in the export folder at once (product.md §2, workflow 3).
-        workspace.signed.connect(lambda procedure_id: self.export_note(procedure_id, open_it=False))
+        # Signing (and an addendum) files the note in the export folder at once (product.md §2,
+        # workflow 3), in the formats the clinic chose (the outbox keeps what could not be sent).
+        workspace.signed.connect(self.send_signed)
         workspace.view_changed.connect(lambda view: QSettings().setValue(KEY_VIEW, view))
         return workspace
 
@@ -181,6 +185,19 @@ class MainWindow(QMainWindow):
         self.accounts_action.setObjectName("userAccounts")
         self.accounts_action.setToolTip("Add, change or deactivate user accounts (administrators)")
         self.accounts_action.triggered.connect(self.open_accounts)
+        # Lot recall: the front desk's phone list (administrators and assistants).
+        self.recall_action = QAction("Lot recall…", self)
+        self.recall_action.setObjectName("lotRecall")
+        self.recall_action.setToolTip(
+            "Every patient and procedure that received a lot, as a list and a CSV "
+            "(administrators and assistants)"
+        )
+        self.recall_action.triggered.connect(self.open_recall)
+        permitted = self.user.active and bool(self.user.roles & LIST_ROLES)
+        self.recall_action.setVisible(permitted)
+        self.recall_action.setEnabled(permitted)
+        if permitted:
+            bar.addAction(self.recall_action)
         administration: tuple[tuple[QAction, Action], ...] = (
             (self.settings_action, "manage_settings"),
             (self.accounts_action, "manage_accounts"),
@@ -255,6 +272,11 @@ class MainWindow(QMainWindow):
         if idle_lock is not None:  # the new idle time applies at once, not at the next start
             idle_lock.set_minutes(self.services.settings.idle_lock_minutes())
         self.statusBar().showMessage("Clinic settings saved.", 10000)
+
+    def open_recall(self) -> None:
+        from tpi_chart.ui.recall_dialog import RecallDialog
+
+        self.recall_dialog = RecallDialog.show_for(self.services, self)
 
     def open_accounts(self) -> None:
         from tpi_chart.ui.auth.accounts_dialog import AccountsDialog
@@ -354,6 +376,66 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Note written to {path}", 15000)
         if open_it:
             self.open_file(path)
+
+    # -- the outbox --------------------------------------------------------------------------
+
+    def _build_outbox_indicator(self) -> None:
+        self.outbox_button = QToolButton()
+        self.outbox_button.setObjectName("outboxPending")
+        self.outbox_button.setAutoRaise(True)
+        self.outbox_button.setStyleSheet(f"color: {DANGER}; font-weight: bold;")
+        self.outbox_button.clicked.connect(self.retry_outbox)
+        self.statusBar().addPermanentWidget(self.outbox_button)
+        self.refresh_outbox()
+        if self.services.interop.pending_count():
+            # After the first frame: sending renders notes, which the window need not wait for.
+            QTimer.singleShot(0, self.retry_outbox)
+
+    def refresh_outbox(self) -> None:
+        """Show how many files still wait for the export folder (hidden when none)."""
+        pending = self.services.interop.pending()
+        self.outbox_button.setVisible(bool(pending))
+        if pending:
+            self.outbox_button.setText(f"{len(pending)} file(s) not sent — retry")
+            reasons = [item.last_error for item in pending if item.last_error]
+            self.outbox_button.setToolTip(
+                "Not yet written to the export folder:\n" + "\n".join(reasons[-5:])
+                if reasons
+                else "Waiting to be written to the export folder"
+            )
+
+    def retry_outbox(self) -> None:
+        try:
+            result = self.services.interop.send_pending()
+        except Exception as error:  # the database refused: the count stays visible
+            log.exception("outbox retry failed")
+            self.statusBar().showMessage(f"Files not sent: {error}", 15000)
+        else:
+            if result.sent:
+                self.statusBar().showMessage(
+                    f"{result.sent} file(s) sent to the export folder", 10000
+                )
+        self.refresh_outbox()
+
+    def send_signed(self, procedure_id: int) -> None:
+        """After a signature or an addendum: queue and send the clinic's formats."""
+        try:
+            result = self.services.interop.queue(procedure_id)
+        except Exception as error:
+            log.exception("outbox queue failed")
+            self.workspace.banner.show_message(f"Note not sent: {error}", "warn")
+            self.refresh_outbox()
+            return
+        self.refresh_outbox()
+        if result.failed:
+            self.workspace.banner.show_message(
+                f"Signed and saved, but {len(result.failed)} file(s) could not be written to the "
+                f"export folder; they stay in the outbox. {result.failed[0]}",
+                "warn",
+            )
+            return
+        folder = self.services.settings.export_folder()
+        self.statusBar().showMessage(f"Note filed in {folder}", 15000)
 
     def print_handout(self) -> None:
         procedure_id = self._open_procedure_id()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -27,14 +28,19 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.services.context import IDLE_LOCK_RANGE, SettingsService, default_export_folder
+from tpi_chart.services.interop import FORMAT_LABELS
 from tpi_chart.ui.plain_errors import plain_all
 from tpi_chart.ui.style import DANGER
+
+OUTBOX_FORMAT_LABELS = {"pdf": "PDF note", "json": "JSON", "fhir": "FHIR R4", "hl7": "HL7 v2"}
 
 PAGE_SIZE_LABELS = {"letter": "Letter (8.5 × 11 in)", "a4": "A4 (210 × 297 mm)"}
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: SettingsService, parent: QWidget | None = None, interop: Any = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Clinic settings")
         self.setMinimumWidth(640)
@@ -77,6 +83,20 @@ class SettingsDialog(QDialog):
         for value, label in (("kg", "Kilograms (kg)"), ("lb", "Pounds (lb)")):
             self.weight_unit.addItem(label, value)
         self.weight_unit.setCurrentIndex(max(0, self.weight_unit.findData(settings.weight_unit())))
+        # What signing sends to the export folder (the outbox, tpi_chart.services.interop).
+        self._interop = interop
+        self.outbox_formats: dict[str, QCheckBox] = {}
+        formats_row = QHBoxLayout()
+        formats_row.setContentsMargins(0, 0, 0, 0)
+        chosen = interop.outbox_formats() if interop is not None else ()
+        for fmt, label in OUTBOX_FORMAT_LABELS.items():
+            box = QCheckBox(label)
+            box.setObjectName(f"outbox_{fmt}")
+            box.setChecked(fmt in chosen)
+            box.setToolTip(FORMAT_LABELS[fmt])
+            self.outbox_formats[fmt] = box
+            formats_row.addWidget(box)
+        formats_row.addStretch(1)
 
         self.errors: dict[str, QLabel] = {}
         form = QFormLayout()
@@ -85,6 +105,7 @@ class SettingsDialog(QDialog):
             ("clinic_name", "Clinic name", self.clinic_name),
             ("clinic_phone", "Phone", self.clinic_phone),
             ("export_folder", "Export folder", folder_row),
+            ("outbox_formats", "On signing, file", formats_row),
             ("page_size", "Note page size", self.page_size),
             ("idle_lock_minutes", "Lock when idle for", self.idle_lock_minutes),
             ("weight_unit", "Weight unit", self.weight_unit),
@@ -161,6 +182,10 @@ class SettingsDialog(QDialog):
                 idle_lock_minutes=self.idle_lock_minutes.value(),
                 weight_unit=str(self.weight_unit.currentData()),
             )
+            if self._interop is not None:
+                self._interop.set_outbox_formats(
+                    [fmt for fmt, box in self.outbox_formats.items() if box.isChecked()]
+                )
         except InvalidInput as error:
             self.show_problems(error.problems)
             return
@@ -195,4 +220,5 @@ class SettingsDialog(QDialog):
     @classmethod
     def ask(cls, services: Any, parent: QWidget | None = None) -> bool:
         """Show the dialog; True when the settings were saved."""
-        return cls(services.settings, parent).exec() == QDialog.DialogCode.Accepted
+        interop = getattr(services, "interop", None)
+        return cls(services.settings, parent, interop).exec() == QDialog.DialogCode.Accepted

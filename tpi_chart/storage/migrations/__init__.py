@@ -17,6 +17,7 @@ from tpi_chart.storage.migrations import (
     v0008_outcomes_voids,
     v0009_dry_needling_containers,
     v0011_external_records,
+    v0013_outbox,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -30,5 +31,6 @@ MIGRATIONS: tuple[str, ...] = (
     v0008_outcomes_voids.SQL,
     v0009_dry_needling_containers.SQL,
     v0011_external_records.SQL,
+    v0013_outbox.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
