@@ -7,24 +7,15 @@ problem on stderr, naming the field), 1 anything else.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-from tpi_chart import __version__
+from tpi_chart.cli.registry import COMMAND_MODULES
+from tpi_chart.cli.version import VersionAction
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
-
-# Each module defines `register(subparsers)`, which adds its commands and sets `handler` on them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "tpi_chart.cli.commands_check",
-    "tpi_chart.cli.commands_data",
-    "tpi_chart.cli.commands_notes",
-    "tpi_chart.cli.commands_audit",
-    "tpi_chart.cli.commands_users",
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tpi-chart",
         description="Chart trigger point injections. Without a command, opens the app.",
     )
-    parser.add_argument("--version", action="version", version=f"tpi-chart {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument(
         "--db",
         metavar="PATH",
@@ -44,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="name recorded in the audit trail for command-line changes (default: your login)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 
