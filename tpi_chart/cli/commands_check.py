@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tpi_chart.domain.catalog import Catalog, load_catalog
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
 from tpi_chart.domain.rules import evaluate
@@ -33,18 +34,20 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run_check)
 
 
-def load_document(path: Path) -> ProcedureDocument | list[str]:
+def load_document(path: Path, catalog: Catalog | None = None) -> ProcedureDocument | list[str]:
     """The parsed document, or the problems (one line each) that make it bad input."""
-    document, problems = read_document_file(path)
+    document, problems = read_document_file(path, catalog=catalog)
     return problems if document is None else document
 
 
 def run_check(args: argparse.Namespace) -> int:
-    loaded = load_document(Path(args.file))
+    # The clinic's catalog, put on `args` by the entry point (tpi_chart.app).
+    catalog: Catalog = getattr(args, "catalog", None) or load_catalog()
+    loaded = load_document(Path(args.file), catalog)
     if isinstance(loaded, list):
         for line in loaded:
             print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
-    result = evaluate(loaded).model_dump(mode="json")
+    result = evaluate(loaded, catalog=catalog).model_dump(mode="json")
     sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return EXIT_OK

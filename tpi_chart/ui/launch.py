@@ -70,6 +70,9 @@ def _fail(title: str, message: str) -> int:
 
 def launch(args: argparse.Namespace) -> int:
     app = make_application()
+    clinic_problems = getattr(args, "clinic_problems", None)
+    if clinic_problems:
+        return _fail("TPI Chart cannot start", "\n".join(clinic_problems))
     db = getattr(args, "db", None)
     user_name = getattr(args, "user", None)
     try:
