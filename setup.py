@@ -11,8 +11,11 @@ data_folders = [
 ]
 data_files = ["*.json", "*.md", "*.ttf", "*.txt", "*.svg", "*.png"]
 setup(
-    packages=[*find_packages(include=["tpi_chart", "tpi_chart.*"]), "tpi_chart.resources"]
-    + data_folders,
+    packages=[
+        *find_packages(include=["tpi_chart", "tpi_chart.*"]),
+        "tpi_chart.resources",
+        *data_folders,
+    ],
     package_dir={"tpi_chart.resources": "resources"},
-    package_data={name: data_files for name in ["tpi_chart.resources", *data_folders]},
+    package_data=dict.fromkeys(["tpi_chart.resources", *data_folders], data_files),
 )

@@ -1,4 +1,4 @@
-"""Smoke test of an installed or frozen TPI Chart: `python packaging/smoke_test.py PATH/TO/tpi-chart`.
+"""Smoke test of an installed or frozen TPI Chart: `python packaging/smoke_test.py BINARY`.
 
 Runs, in a throwaway home folder (nothing of the person running it is read or changed):
 1. `--version` (version, schema version, catalog versions);
@@ -128,7 +128,9 @@ def demo_export_verify(home: Path, run: Run) -> None:
     db = home / "smoke.db"
     notes = home / "notes"
     run("--db", str(db), "demo")
-    run("--db", str(db), "export", "--from", "1900-01-01", "--to", "2199-12-31", "--dir", str(notes))
+    run(
+        "--db", str(db), "export", "--from", "1900-01-01", "--to", "2199-12-31", "--dir", str(notes)
+    )
     pdfs = sorted(notes.glob("*.pdf"))
     if not pdfs:
         raise SmokeFailure("export wrote no signed note")

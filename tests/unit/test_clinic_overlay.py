@@ -114,7 +114,8 @@ def test_looser_maximum_with_reason_is_applied_and_flagged_unverified(tmp_path: 
     _write(tmp_path / "formulary.json", {"maxima": {"lidocaine": override}})
     clinic = apply_clinic_folder(read_shipped_catalog(), tmp_path)
     dose = clinic.catalog.agents["lidocaine"].max_dose
-    assert dose is not None and dose.max_mg == max_mg + 100
+    assert dose is not None
+    assert dose.max_mg == max_mg + 100
     assert dose.verified is False
     assert "tumescent protocol" in dose.source
     assert "LOOSER" in clinic.changes[0]
@@ -181,7 +182,9 @@ def test_any_stricter_maximum_is_accepted(
     _write(folder / "formulary.json", {"maxima": {"lidocaine": override}})
     dose = apply_clinic_folder(read_shipped_catalog(), folder).catalog.agents["lidocaine"].max_dose
     assert dose is not None
-    assert dose.max_mg <= max_mg and dose.mg_per_kg is not None and dose.mg_per_kg <= per_kg
+    assert dose.max_mg <= max_mg
+    assert dose.mg_per_kg is not None
+    assert dose.mg_per_kg <= per_kg
 
 
 def test_validation_uses_the_catalog_passed_in(tmp_path: Path) -> None:

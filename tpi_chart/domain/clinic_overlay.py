@@ -129,7 +129,9 @@ def _read(path: Path, name: str) -> tuple[Any, list[str]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        return None, [f"{name}: not valid JSON: line {error.lineno} column {error.colno}: {error.msg}"]
+        return None, [
+            f"{name}: not valid JSON: line {error.lineno} column {error.colno}: {error.msg}"
+        ]
     if not isinstance(data, dict):
         return None, [f"{name}: expected a JSON object"]
     return data, []

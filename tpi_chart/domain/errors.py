@@ -53,7 +53,9 @@ _RANGE_MESSAGES = {
 }
 
 
-def _message(error: dict[str, object], format_name: str = "the tpi-chart.procedure/1 format") -> str:
+def _message(
+    error: dict[str, object], format_name: str = "the tpi-chart.procedure/1 format"
+) -> str:
     kind = str(error["type"])
     raw_context = error.get("ctx") or {}
     assert isinstance(raw_context, dict)
