@@ -27,17 +27,12 @@ from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.services.clinic import clinic_catalog
 from tpi_chart.services.errors import StorageError
 from tpi_chart.services.paths import clinic_dir, config_dir, key_dir, resolve_db_path
+from tpi_chart.services.system_packages import QT_SYSTEM_PACKAGES
 from tpi_chart.storage.inspect import summarize
 from tpi_chart.storage.migrations import SCHEMA_VERSION
 
 Status = Literal["ok", "attention", "info"]
 
-#: Debian/Ubuntu package names for the shared libraries PySide6's wheels load.
-QT_SYSTEM_PACKAGES = (
-    "libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0 "
-    "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0 "
-    "libxcb-image0 libxcb-xkb1"
-)
 #: Below this much free space on the database's disk a backup or a migration may not fit.
 LOW_DISK_BYTES = 1024**3
 #: A backup older than this many days is reported as needing attention.
