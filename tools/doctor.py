@@ -14,7 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tpi_chart.services.system_packages import QT_SYSTEM_PACKAGES  # noqa: E402 (no dependencies)
+# Imports nothing else: works under the system Python before the dependencies are installed.
+from tpi_chart.services.system_packages import QT_SYSTEM_PACKAGES
 
 
 def check_python() -> None:

@@ -261,7 +261,8 @@ def check_disk_encryption(db_path: Path) -> Check:
     folder = db_path.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
-    if sys.platform.startswith("linux"):
+    system: str = sys.platform  # a plain str: every branch is checked whatever mypy runs on
+    if system.startswith("linux"):
         source = _mount_source(folder.resolve())
         if source is None or not source.startswith("/dev/"):
             return Check(
@@ -279,7 +280,7 @@ def check_disk_encryption(db_path: Path) -> Check:
             f"{folder} is on {source}, which is not encrypted (no LUKS/dm-crypt found); turn on "
             "full-disk encryption (HIPAA/ONC expect patient data encrypted at rest)",
         )
-    if sys.platform == "darwin" and shutil.which("fdesetup"):
+    if system == "darwin" and shutil.which("fdesetup"):
         result = subprocess.run(["fdesetup", "status"], capture_output=True, text=True, check=False)
         if "FileVault is On" in result.stdout:
             return Check(name, "ok", "FileVault is on")
