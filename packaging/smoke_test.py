@@ -49,7 +49,7 @@ def main(binary: str) -> None:
         )
         env.pop("TPI_CHART_DB", None)
 
-        def run(*args: str, expect: tuple[int, ...] = (0,)) -> str:
+        def run(*args: str, expect: tuple[int, ...] = (0,), stdin: str | None = None) -> str:
             command = [binary, *args]
             result = subprocess.run(
                 command,
@@ -58,7 +58,7 @@ def main(binary: str) -> None:
                 encoding="utf-8",
                 env=env,
                 timeout=TIMEOUT,
-                stdin=subprocess.DEVNULL,
+                input=stdin if stdin is not None else "",
             )
             shown = " ".join(command)
             for marker in ("Traceback", "No module named", "ModuleNotFoundError"):
@@ -128,9 +128,16 @@ def demo_export_verify(home: Path, run: Run) -> None:
     db = home / "smoke.db"
     notes = home / "notes"
     run("--db", str(db), "demo")
-    run(
-        "--db", str(db), "export", "--from", "1900-01-01", "--to", "2199-12-31", "--dir", str(notes)
-    )
+    export = ["export", "--from", "1900-01-01", "--to", "2199-12-31", "--dir", str(notes)]
+    if "--as" in run("--help"):
+        # Commands that read patient data need a signed-in account (`--as NAME`, the password
+        # on standard input): the demo clinic has none, so the first administrator is made.
+        password = "Smoke test passphrase 2026!\n"
+        account = ["users", "add", "smoke", "--name", "Smoke Test", "--role", "physician"]
+        run("--db", str(db), *account, stdin=password)
+        run("--db", str(db), "--as", "smoke", *export, stdin=password)
+    else:
+        run("--db", str(db), *export)
     pdfs = sorted(notes.glob("*.pdf"))
     if not pdfs:
         raise SmokeFailure("export wrote no signed note")
