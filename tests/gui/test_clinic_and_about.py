@@ -1,5 +1,5 @@
 """The window with a clinic folder: a clinic payer profile drives the History tab, Settings shows
-the folder, and Help › About lists every doctor check with its result."""
+the folder, and the About box lists every doctor check with its result."""
 
 from __future__ import annotations
 

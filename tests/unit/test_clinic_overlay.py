@@ -4,6 +4,7 @@ files refused naming file and field, and the catalog passed into validation expl
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,16 @@ def test_a_bad_clinic_folder_is_exit_2_naming_the_field_and_stops_other_commands
     code, out, err = _cli(capsys, "check", str(EXAMPLES / "reference-visit.json"))
     assert (code, out) == (2, "")
     assert "min_days_same_muscle_side" in err
+
+
+def test_catalog_check_without_a_folder_says_where_one_would_go(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home = Path(os.environ["HOME"])
+    code, out, _ = _cli(capsys, "catalog", "check")
+    assert code == 0
+    assert out == (
+        f"clinic folder: none (neither {home / '.config' / 'tpi-chart' / 'clinic'} nor "
+        f"{home / 'etc' / 'xdg' / 'tpi-chart' / 'clinic'} exists); the shipped catalog is used "
+        "as it is\n"
+    )

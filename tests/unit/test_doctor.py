@@ -37,7 +37,8 @@ def test_doctor_prints_every_check(tmp_path: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
     names = [line[11:].split(":", 1)[0] for line in lines if line[:10].strip()]
-    assert names[: len(NAMES)] == NAMES
+    # In this order; "Qt platform plugin" joins when a Qt application already runs.
+    assert [name for name in names if name in NAMES] == NAMES
     assert lines[0] == (
         f"info       TPI Chart: {__version__} (Python package at "
         f"{Path(doctor.__file__).resolve().parents[1]}), database schema version {SCHEMA_VERSION}"

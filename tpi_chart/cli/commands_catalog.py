@@ -13,7 +13,7 @@ from typing import Any
 
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.services.clinic import clinic_catalog
-from tpi_chart.services.paths import CLINIC_DIR_ENV, clinic_dir
+from tpi_chart.services.paths import CLINIC_DIR_ENV, clinic_dir, describe_missing_clinic_dir
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -40,7 +40,8 @@ def register(subparsers: Any) -> None:
 def run_catalog_check(args: argparse.Namespace) -> int:
     folder: Path = args.folder.expanduser().absolute() if args.folder else clinic_dir()
     if not folder.is_dir():
-        print(f"clinic folder: {folder} does not exist; the shipped catalog is used as it is")
+        where = f"{folder} does not exist" if args.folder else describe_missing_clinic_dir(folder)
+        print(f"clinic folder: {where}; the shipped catalog is used as it is")
         return EXIT_OK
     try:
         clinic = clinic_catalog(folder)

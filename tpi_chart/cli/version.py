@@ -10,7 +10,7 @@ from tpi_chart import __version__
 from tpi_chart.domain.catalog import catalog_versions
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.services.clinic import clinic_catalog
-from tpi_chart.services.paths import clinic_dir
+from tpi_chart.services.paths import clinic_dir, describe_missing_clinic_dir
 from tpi_chart.storage.migrations import SCHEMA_VERSION
 
 
@@ -20,7 +20,7 @@ def version_text() -> str:
     lines += [f"  {name} {digest}" for name, digest in catalog_versions().items()]
     folder = clinic_dir()
     if not folder.is_dir():
-        lines.append(f"clinic folder: none ({folder} does not exist)")
+        lines.append(f"clinic folder: {describe_missing_clinic_dir(folder)}")
     else:
         try:
             changes = clinic_catalog(folder).changes

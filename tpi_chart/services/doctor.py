@@ -1,5 +1,5 @@
 """Every check the app makes of the machine it runs on, and its result (`tpi-chart doctor`, and
-Help › About in the window).
+the window's About box).
 
 Each check says what it found in a sentence IT can act on. `attention` means something needs
 doing (exit 1 from `doctor`); `info` is reported without judging it.
@@ -26,7 +26,13 @@ from tpi_chart import __version__
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.services.clinic import clinic_catalog
 from tpi_chart.services.errors import StorageError
-from tpi_chart.services.paths import clinic_dir, config_dir, key_dir, resolve_db_path
+from tpi_chart.services.paths import (
+    clinic_dir,
+    config_dir,
+    describe_missing_clinic_dir,
+    key_dir,
+    resolve_db_path,
+)
 from tpi_chart.services.system_packages import QT_SYSTEM_PACKAGES
 from tpi_chart.storage.inspect import summarize
 from tpi_chart.storage.migrations import SCHEMA_VERSION
@@ -296,7 +302,9 @@ def check_disk_encryption(db_path: Path) -> Check:
 def check_clinic_folder() -> Check:
     folder = clinic_dir()
     if not folder.is_dir():
-        return Check("Clinic folder", "info", f"none ({folder} does not exist): shipped catalog")
+        return Check(
+            "Clinic folder", "info", f"{describe_missing_clinic_dir(folder)}: shipped catalog"
+        )
     try:
         changes = clinic_catalog(folder).changes
     except InvalidInput as error:

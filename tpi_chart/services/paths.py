@@ -71,15 +71,27 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_DIR_NAME, appauthor=False))
 
 
+def clinic_dir_places() -> tuple[Path, Path]:
+    """Where a clinic folder is looked for: this account's, then the computer's."""
+    site = Path(platformdirs.site_config_dir(APP_DIR_NAME, appauthor=False)) / CLINIC_DIR_NAME
+    return config_dir() / CLINIC_DIR_NAME, site
+
+
 def clinic_dir() -> Path:
     """The clinic folder in force (it need not exist: then nothing is added)."""
     override = os.environ.get(CLINIC_DIR_ENV)
     if override:
         return Path(override).expanduser().absolute()
-    personal = config_dir() / CLINIC_DIR_NAME
-    if personal.is_dir():
-        return personal
-    return Path(platformdirs.site_config_dir(APP_DIR_NAME, appauthor=False)) / CLINIC_DIR_NAME
+    personal, site = clinic_dir_places()
+    return personal if personal.is_dir() else site
+
+
+def describe_missing_clinic_dir(folder: Path) -> str:
+    """`folder` (the clinic folder in force) does not exist: say where one would go."""
+    if os.environ.get(CLINIC_DIR_ENV):
+        return f"none ({folder}, named by {CLINIC_DIR_ENV}, does not exist)"
+    personal, site = clinic_dir_places()
+    return f"none (neither {personal} nor {site} exists)"
 
 
 def _mounts(mounts_file: Path) -> list[tuple[str, str]]:

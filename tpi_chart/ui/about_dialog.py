@@ -1,5 +1,5 @@
-"""Help › About: the version, and every check `tpi-chart doctor` makes with its result, so the
-person at the desk and the clinic's IT see the same thing."""
+"""The About box (tool bar): the version, and every check `tpi-chart doctor` makes with its
+result, so the person at the desk and the clinic's IT see the same thing."""
 
 from __future__ import annotations
 

@@ -188,10 +188,8 @@ class MainWindow(QMainWindow):
         bar.addAction(self.keys_action)
         self.about_action = QAction("About", self)
         self.about_action.setObjectName("about")
-        self.about_action.setShortcut(QKeySequence("F1"))
-        self.about_action.setToolTip(
-            "Version, and every check of this computer with its result (F1)"
-        )
+        # No key: F1 to F4 switch the diagram's views.
+        self.about_action.setToolTip("Version, and every check of this computer with its result")
         self.about_action.triggered.connect(self.open_about)
         bar.addAction(self.about_action)
         # The name only (roles in the tooltip): the bar must fit 1366 px with every action shown.
