@@ -14,9 +14,11 @@ Fails (exit 1) at the first step that fails.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -73,7 +75,40 @@ def main() -> int:
     built = time.monotonic() - bundle_started
     run(venv_tool("python"), ROOT / "packaging" / "smoke_test.py", bundle_binary())
     print(f"bundle {bundle_binary().parent}: built in {built:.0f} s, smoke test passed")
+    if sys.platform.startswith("linux"):
+        add_linux_desktop_files(bundle_binary().parent)
+        try_linux_install(bundle_binary().parent)
     return 0
+
+
+def add_linux_desktop_files(bundle: Path) -> None:
+    """`share/` in the bundle: install.sh, uninstall.sh, the desktop entry, metainfo and icons,
+    so a copy of the folder installs itself (`sh tpi-chart/share/install.sh`)."""
+    share = bundle / "share"
+    shutil.rmtree(share, ignore_errors=True)
+    shutil.copytree(ROOT / "packaging" / "linux", share)
+    icons = share / "icons"
+    icons.mkdir()
+    for icon in (ROOT / "packaging" / "icons").glob("tpi-chart*"):
+        if icon.suffix in (".svg", ".png"):
+            shutil.copy2(icon, icons / icon.name)
+
+
+def try_linux_install(bundle: Path) -> None:
+    """Install the built bundle per user into a scratch prefix with its own install.sh, run the
+    installed command, uninstall: what a clinic's IT does, on the real bundle."""
+    with tempfile.TemporaryDirectory(prefix="tpi-chart-install-") as scratch:
+        env = {**os.environ, "HOME": scratch, "PREFIX": str(Path(scratch) / ".local")}
+        for command in (
+            ["sh", str(bundle / "share" / "install.sh")],
+            [str(Path(scratch) / ".local" / "bin" / "tpi-chart"), "--version"],
+            ["sh", str(bundle / "share" / "uninstall.sh")],
+        ):
+            print("+", " ".join(command), flush=True)
+            subprocess.run(command, check=True, env=env)
+        if (Path(scratch) / ".local" / "lib" / "tpi-chart").exists():
+            raise SystemExit("uninstall.sh left the bundle behind")
+    print("Linux per-user install and uninstall of the bundle: passed")
 
 
 if __name__ == "__main__":
