@@ -150,9 +150,6 @@ def load_payer_profiles(directory: Path) -> dict[str, PayerProfile]:
     return profiles
 
 
-#: The files whose content is the shipped catalog, as named in `--version` and `doctor`.
-CATALOG_FILES = ("catalog/muscles.json", "catalog/formulary.json", "catalog/response.json")
-
 #: The key under which model validation finds the catalog to check ids against.
 CATALOG_CONTEXT_KEY = "catalog"
 
@@ -209,12 +206,11 @@ def validation_context(catalog: Catalog) -> dict[str, Catalog]:
 def catalog_versions() -> dict[str, str]:
     """Each shipped catalog file and payer profile with a short digest of its content: two
     installs with the same digests apply the same rules data."""
-    versions: dict[str, str] = {}
-    for relative in CATALOG_FILES:
-        versions[relative] = _digest(resource_path(relative))
-    for path in sorted(resource_path("payers").glob("*.json")):
-        versions[f"payers/{path.name}"] = _digest(path)
-    return versions
+    return {
+        f"{folder}/{path.name}": _digest(path)
+        for folder in ("catalog", "payers")
+        for path in sorted(resource_path(folder).glob("*.json"))
+    }
 
 
 def _digest(path: Path) -> str:
