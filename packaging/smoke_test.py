@@ -142,7 +142,8 @@ def demo_export_verify(home: Path, run: Run) -> None:
     if not pdfs:
         raise SmokeFailure("export wrote no signed note")
     for pdf in pdfs:
-        run("verify", str(pdf))
+        # --db names the clinic whose signing authority the note is checked against.
+        run("--db", str(db), "verify", str(pdf))
 
 
 if __name__ == "__main__":
