@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from tpi_chart import logs
 from tpi_chart.cli import main as cli
 from tpi_chart.domain.catalog import use_catalog
 from tpi_chart.domain.errors import InvalidInput
@@ -35,10 +37,24 @@ def _clinic_problems(args: argparse.Namespace) -> list[str]:
     return []
 
 
+def _report_on_terminal(kind: type[BaseException], _error: BaseException, log: Path) -> None:
+    print(
+        f"tpi-chart: an unexpected error ({kind.__qualname__}) stopped the command; anything it "
+        f"reported as done is stored. Details (without patient data) are in {log}",
+        file=sys.stderr,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = cli.build_parser().parse_args(argv)
+    try:
+        log = logs.configure()
+    except OSError:
+        log = None  # a read-only home folder must not stop a rescue export or a backup
     problems = _clinic_problems(args)
     if args.command is not None:
+        if log is not None:
+            logs.install_excepthook(log, _report_on_terminal)
         if problems and args.command not in _REPORTS_CLINIC_FOLDER:
             print(f"tpi-chart: {problems[0]}", file=sys.stderr)
             for line in problems[1:]:
@@ -52,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tpi_chart.ui.launch import launch  # Qt is loaded only when a window is wanted.
 
     args.clinic_problems = problems
-    return launch(args)
+    return launch(args, log)
 
 
 if __name__ == "__main__":

@@ -81,8 +81,12 @@ def _fail(title: str, message: str) -> int:
     return 1
 
 
-def launch(args: argparse.Namespace) -> int:
+def launch(args: argparse.Namespace, log: Path | None = None) -> int:
     app = make_application()
+    if log is not None:
+        from tpi_chart.ui import crash
+
+        crash.install(log)
     clinic_problems = getattr(args, "clinic_problems", None)
     if clinic_problems:
         return _fail("TPI Chart cannot start", "\n".join(clinic_problems))
