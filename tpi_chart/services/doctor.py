@@ -24,6 +24,7 @@ from typing import Literal
 
 from tpi_chart import __version__
 from tpi_chart.domain.errors import InvalidInput
+from tpi_chart.logs import log_folder
 from tpi_chart.services.clinic import clinic_catalog
 from tpi_chart.services.errors import StorageError
 from tpi_chart.services.paths import (
@@ -180,6 +181,7 @@ def check_folders(db_path: Path) -> list[Check]:
         _describe_folder("Data folder", db_path.parent, private=True),
         _describe_folder("Config folder", config_dir(), private=False),
         _describe_folder("Audit key folder", key_dir(), private=True),
+        _describe_folder("Log folder", log_folder(), private=True),
     ]
 
 
