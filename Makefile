@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format types contracts check clean demo screenshots bench
+.PHONY: run test lint format types contracts check clean demo screenshots bench bundle
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) tools/doctor.py python
@@ -46,5 +46,9 @@ screenshots: $(STAMP)
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/run.py
 
+# The wheel and the desktop bundle (dist/), each smoke-tested: packaging/README.md.
+bundle: $(STAMP)
+	$(BIN)/python packaging/build.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

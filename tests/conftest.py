@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tpi_chart.domain import catalog as catalog_module
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--onscreen", action="store_true", help="run GUI tests on the real display")
@@ -26,7 +28,11 @@ def _isolated_user_dirs(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "etc" / "xdg"))
     monkeypatch.delenv("TPI_CHART_DB", raising=False)
+    monkeypatch.delenv("TPI_CHART_CLINIC_DIR", raising=False)
+    # The entry point puts the clinic's catalog in force; each test starts from the shipped one.
+    monkeypatch.setattr(catalog_module, "_in_force", None)
 
 
 @pytest.fixture(autouse=True)

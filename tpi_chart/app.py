@@ -1,7 +1,9 @@
-"""Composition root: parse the command line, then run a command or open the window."""
+"""Composition root: parse the command line, put the clinic's catalog in force, then run a
+command or open the window."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
@@ -9,6 +11,32 @@ from pathlib import Path
 
 from tpi_chart import logs
 from tpi_chart.cli import main as cli
+from tpi_chart.domain.catalog import use_catalog
+from tpi_chart.domain.errors import InvalidInput
+from tpi_chart.services.clinic import clinic_catalog
+from tpi_chart.services.paths import clinic_dir
+
+#: Commands that report a bad clinic folder themselves rather than refuse to run.
+_REPORTS_CLINIC_FOLDER = frozenset({"catalog", "doctor"})
+
+
+def _clinic_problems(args: argparse.Namespace) -> list[str]:
+    """Put the shipped catalog plus the clinic folder in force (and on `args.catalog`); the
+    problems, naming file and field, when the folder has a bad file (then the shipped catalog
+    stays in force: nothing half-applied)."""
+    try:
+        clinic = clinic_catalog()
+    except InvalidInput as error:
+        folder = clinic_dir()
+        return [
+            f"the clinic folder {folder} has a problem; nothing was done. Fix it (check with "
+            "`tpi-chart catalog check`):",
+            *(str(folder / line) for line in error.problems),
+        ]
+    use_catalog(clinic.catalog)
+    args.catalog = clinic.catalog
+    return []
+
 
 #: Every file the app creates (database, -wal, backups, exports, temporary files) is readable by
 #: the clinic's account only: the records are PHI. Set first, before anything is written.
@@ -30,12 +58,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = logs.configure()
     except OSError:
         log = None  # a read-only home folder must not stop a rescue export or a backup
+    problems = _clinic_problems(args)
     if args.command is not None:
         if log is not None:
             logs.install_excepthook(log, _report_on_terminal)
+        if problems and args.command not in _REPORTS_CLINIC_FOLDER:
+            print(f"tpi-chart: {problems[0]}", file=sys.stderr)
+            for line in problems[1:]:
+                print(line, file=sys.stderr)
+            return cli.EXIT_BAD_INPUT
+        if args.command == "doctor":
+            from tpi_chart.ui.doctor_checks import sources  # Qt only for this command
+
+            args.qt_checks = tuple(sources(include_window=args.window))
         return cli.run(args)
     from tpi_chart.ui.launch import launch  # Qt is loaded only when a window is wanted.
 
+    args.clinic_problems = problems
     return launch(args, log)
 
 

@@ -22,16 +22,6 @@ from tpi_chart.services.context import Services, open_services
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.errors import AuditKeyProblem, DataLoss
 
-MODULE = "tpi_chart.cli.commands_audit"
-
-
-@pytest.fixture(autouse=True)
-def _registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tpi_chart.cli import main as cli_main
-
-    if MODULE not in cli_main.COMMAND_MODULES:
-        monkeypatch.setattr(cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, MODULE))
-
 
 @pytest.fixture
 def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

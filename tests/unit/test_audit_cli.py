@@ -15,14 +15,6 @@ from tpi_chart.cli.commands_audit import summarise
 from tpi_chart.services.paths import key_dir
 from tpi_chart.storage.repositories import open_store
 
-MODULE = "tpi_chart.cli.commands_audit"
-
-
-@pytest.fixture(autouse=True)
-def _registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    if MODULE not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, MODULE))
-
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:

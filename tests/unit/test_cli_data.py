@@ -15,6 +15,7 @@ from tests.cli_support import PASSWORD, Keyboard, add_accounts
 from tpi_chart import __version__
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.storage.migrations import SCHEMA_VERSION
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 
@@ -57,7 +58,15 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
     assert exited.value.code == 0
-    assert capsys.readouterr().out.strip() == f"tpi-chart {__version__}"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
+        f"tpi-chart {__version__}",
+        f"database schema version {SCHEMA_VERSION}",
+        "catalog (shipped; file and content digest):",
+    ]
+    digests = dict(line.split() for line in lines[3:] if line.startswith("  "))
+    assert set(digests) >= {"catalog/formulary.json", "catalog/muscles.json", "payers/none.json"}
+    assert all(len(digest) == 12 for digest in digests.values())
 
 
 def test_schema_is_the_models_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,14 +34,11 @@ from tpi_chart.storage.db import integrity_problems
 from tpi_chart.storage.errors import DatabaseLocked, DiskFull, ReadOnlyDatabase, translate
 
 ROOT = Path(__file__).resolve().parents[2]
-AUDIT = "tpi_chart.cli.commands_audit"
 
 
 @pytest.fixture(autouse=True)
 def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
-    if AUDIT not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, AUDIT))
 
 
 def patient(n: int, padding: int = 0) -> Patient:

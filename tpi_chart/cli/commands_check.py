@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tpi_chart.domain.canonical import content_hash
+from tpi_chart.domain.catalog import Catalog, load_catalog
 from tpi_chart.domain.localdates import zone_named
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
@@ -43,9 +44,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run_check)
 
 
-def load_document(path: Path) -> ProcedureDocument | list[str]:
+def load_document(path: Path, catalog: Catalog | None = None) -> ProcedureDocument | list[str]:
     """The parsed document, or the problems (one line each) that make it bad input."""
-    document, problems = read_document_file(path)
+    document, problems = read_document_file(path, catalog=catalog)
     return problems if document is None else document
 
 
@@ -57,12 +58,14 @@ def run_check(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"--timezone: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    loaded = load_document(Path(args.file))
+    # The clinic's catalog, put on `args` by the entry point (tpi_chart.app).
+    catalog: Catalog = getattr(args, "catalog", None) or load_catalog()
+    loaded = load_document(Path(args.file), catalog)
     if isinstance(loaded, list):
         for line in loaded:
             print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
-    result = evaluate(loaded, zone=zone).model_dump(mode="json")
+    result = evaluate(loaded, catalog=catalog, zone=zone).model_dump(mode="json")
     sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     signature = loaded.procedure.signature
     if signature is not None and signature.content_hash != content_hash(loaded):

@@ -7,28 +7,16 @@ problem on stderr, naming the field), 1 anything else.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-from tpi_chart import __version__
 from tpi_chart.cli.auth import add_arguments as add_auth_arguments
+from tpi_chart.cli.registry import COMMAND_MODULES
+from tpi_chart.cli.version import VersionAction
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
-
-# Each module defines `register(subparsers)`, which adds its commands and sets `handler` on them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "tpi_chart.cli.commands_check",
-    "tpi_chart.cli.commands_data",
-    "tpi_chart.cli.commands_notes",
-    "tpi_chart.cli.commands_audit",
-    "tpi_chart.cli.commands_users",
-    "tpi_chart.cli.commands_sign",
-    "tpi_chart.cli.commands_ca",
-    "tpi_chart.cli.commands_interop",
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tpi-chart",
         description="Chart trigger point injections. Without a command, opens the app.",
     )
-    parser.add_argument("--version", action="version", version=f"tpi-chart {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument(
         "--db",
         metavar="PATH",
@@ -50,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the window says DEMO); without a command only",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 

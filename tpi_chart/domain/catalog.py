@@ -1,13 +1,18 @@
-"""The shipped catalog: regions, muscles, formulary and payer profiles, read from resources/.
+"""The catalog: regions, muscles, formulary and payer profiles, read from resources/.
 
 Everything clinical or numeric lives in those data files so a clinic can review or tighten it
-without touching code. This module only loads and indexes them.
+without touching code. This module only loads and indexes them; a clinic's own additions come on
+top (`tpi_chart.domain.clinic_overlay`).
+
+Which catalog is in force is decided once, by whoever starts the program (`use_catalog`, called
+with the shipped catalog plus the clinic folder); validation and the rules take a catalog as an
+argument (`validation_context`, `evaluate(catalog=...)`) and fall back to the one in force.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -236,8 +241,12 @@ def load_payer_profiles(directory: Path) -> dict[str, PayerProfile]:
     return profiles
 
 
-@cache
-def load_catalog() -> Catalog:
+#: The key under which model validation finds the catalog to check ids against.
+CATALOG_CONTEXT_KEY = "catalog"
+
+
+def read_shipped_catalog() -> Catalog:
+    """The catalog as shipped, read from the files each time (nothing cached here)."""
     muscles_doc = _read_json(resource_path("catalog/muscles.json"))
     formulary_doc = _read_json(resource_path("catalog/formulary.json"))
     regions = {r["id"]: Region.model_validate(r) for r in muscles_doc["regions"]}
@@ -266,6 +275,44 @@ def load_catalog() -> Catalog:
             for entry in _read_json(resource_path("catalog/diagnosis_regions.json"))["diagnoses"]
         ),
     )
+
+
+_in_force: Catalog | None = None
+
+
+def use_catalog(catalog: Catalog) -> None:
+    """Put `catalog` in force for everything that does not receive one explicitly (the window's
+    widgets, the notes). The program's entry point calls it once with the clinic's catalog."""
+    global _in_force
+    _in_force = catalog
+
+
+def load_catalog() -> Catalog:
+    """The catalog in force: the one given to `use_catalog`, else the shipped one."""
+    global _in_force
+    if _in_force is None:
+        _in_force = read_shipped_catalog()
+    return _in_force
+
+
+def validation_context(catalog: Catalog) -> dict[str, Catalog]:
+    """`Model.model_validate(data, context=validation_context(catalog))` checks muscle, agent
+    and payer ids against `catalog` rather than the one in force."""
+    return {CATALOG_CONTEXT_KEY: catalog}
+
+
+def catalog_versions() -> dict[str, str]:
+    """Each shipped catalog file and payer profile with a short digest of its content: two
+    installs with the same digests apply the same rules data."""
+    return {
+        f"{folder}/{path.name}": _digest(path)
+        for folder in ("catalog", "payers")
+        for path in sorted(resource_path(folder).glob("*.json"))
+    }
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def muscle_ids() -> frozenset[str]:

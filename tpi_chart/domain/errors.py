@@ -53,7 +53,9 @@ _RANGE_MESSAGES = {
 }
 
 
-def _message(error: dict[str, object]) -> str:
+def _message(
+    error: dict[str, object], format_name: str = "the tpi-chart.procedure/1 format"
+) -> str:
     kind = str(error["type"])
     raw_context = error.get("ctx") or {}
     assert isinstance(raw_context, dict)
@@ -63,7 +65,7 @@ def _message(error: dict[str, object]) -> str:
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return "unknown field; it is not part of the tpi-chart.procedure/1 format"
+        return f"unknown field; it is not part of {format_name}"
     if kind == "literal_error":
         return f"must be one of {context.get('expected')}"
     if kind == "string_pattern_mismatch":
@@ -77,8 +79,11 @@ def _message(error: dict[str, object]) -> str:
     return message[:1].lower() + message[1:]
 
 
-def describe_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
-    """One line per problem, `<field path>: <what is allowed>`."""
+def describe_validation_error(
+    error: ValidationError, prefix: str = "", format_name: str = "the tpi-chart.procedure/1 format"
+) -> list[str]:
+    """One line per problem, `<field path>: <what is allowed>`; `format_name` is what an unknown
+    field is not part of."""
     lines: list[str] = []
     for item in error.errors():
         location = [part for part in item["loc"] if not _is_validator_tag(part)]
@@ -87,7 +92,7 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> list[
             location = [p for p in item["loc"][:-1] if not _is_validator_tag(p)]
             location.append(item["loc"][-1])
         path = field_path(location)
-        message = _message(dict(item))
+        message = _message(dict(item), format_name)
         # Cross-field validators report on their model and name the field in the message.
         named = _NAMED_FIELD.match(message)
         if named:

@@ -18,12 +18,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
 )
 
-from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
+from tpi_chart.domain.catalog import CATALOG_CONTEXT_KEY, UNSPECIFIED, Catalog, load_catalog
 from tpi_chart.domain.units import WEIGHT_KG_MAX, WEIGHT_KG_MIN
 
 FORMAT_ID = "tpi-chart.procedure/1"
@@ -72,8 +73,19 @@ _CONCENTRATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|mg/ml)\s*$", re.IGNORECAS
 _ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
 
 
-def _known_muscle(value: str) -> str:
-    if value != UNSPECIFIED and value not in load_catalog().muscles:
+def _catalog(info: ValidationInfo) -> Catalog:
+    """The catalog passed in `model_validate(..., context=validation_context(catalog))`, else the
+    one in force."""
+    context = info.context
+    if isinstance(context, dict):
+        given = context.get(CATALOG_CONTEXT_KEY)
+        if isinstance(given, Catalog):
+            return given
+    return load_catalog()
+
+
+def _known_muscle(value: str, info: ValidationInfo) -> str:
+    if value != UNSPECIFIED and value not in _catalog(info).muscles:
         raise ValueError(
             f"unknown muscle id {value!r}; use an id from the muscle catalog "
             f"(`tpi-chart schema`) or {UNSPECIFIED!r}"
@@ -81,15 +93,15 @@ def _known_muscle(value: str) -> str:
     return value
 
 
-def _known_agent(value: str) -> str:
-    agents = load_catalog().agents
+def _known_agent(value: str, info: ValidationInfo) -> str:
+    agents = _catalog(info).agents
     if value not in agents:
         raise ValueError(f"unknown agent {value!r}; allowed: {', '.join(sorted(agents))}")
     return value
 
 
-def _known_payer(value: str) -> str:
-    payers = load_catalog().payers
+def _known_payer(value: str, info: ValidationInfo) -> str:
+    payers = _catalog(info).payers
     if value not in payers:
         raise ValueError(f"unknown payer profile {value!r}; allowed: {', '.join(sorted(payers))}")
     return value

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tpi_chart.domain.catalog import Catalog, validation_context
 from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.models import ProcedureDocument
 
@@ -57,9 +58,12 @@ def _duplicate_keys(value: object, path: str = "") -> list[str]:
     return found
 
 
-def parse_document(raw: bytes, name: str, prefix: str = "") -> Parsed:
+def parse_document(
+    raw: bytes, name: str, prefix: str = "", catalog: Catalog | None = None
+) -> Parsed:
     """Parse a file's bytes: (document, []) or (None, problems). `name` names the file in
-    problems about the file as a whole; `prefix` goes before each field path."""
+    problems about the file as a whole; `prefix` goes before each field path. Ids are checked
+    against `catalog` when given, else the catalog in force."""
     try:
         # A byte order mark is what Windows Notepad writes: accept it.
         text = raw.decode("utf-8-sig")
@@ -87,14 +91,15 @@ def parse_document(raw: bytes, name: str, prefix: str = "") -> Parsed:
     if not isinstance(data, dict):
         return None, [f"{name}: not a procedure document: expected a JSON object"]
     try:
-        return ProcedureDocument.model_validate(data), []
+        context = validation_context(catalog) if catalog is not None else None
+        return ProcedureDocument.model_validate(data, context=context), []
     except ValidationError as error:
         return None, [f"{prefix}{line}" for line in describe_validation_error(error)]
     except RecursionError:
         return None, [f"{name}: not a procedure document: nested too deeply"]
 
 
-def read_document_file(path: Path, prefix: str = "") -> Parsed:
+def read_document_file(path: Path, prefix: str = "", catalog: Catalog | None = None) -> Parsed:
     """`parse_document` of the file at `path`, or why it cannot be read."""
     name = str(path)
     try:
@@ -105,4 +110,4 @@ def read_document_file(path: Path, prefix: str = "") -> Parsed:
         return None, [f"{name}: is a folder, not a file"]
     except OSError as error:
         return None, [f"{name}: cannot be read ({error.strerror or error})"]
-    return parse_document(raw, name, prefix)
+    return parse_document(raw, name, prefix, catalog)

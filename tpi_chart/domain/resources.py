@@ -1,18 +1,28 @@
-"""The one place that knows where the shipped data files live."""
+"""The one place that knows where the shipped data files live.
+
+`resources/` is installed as the package `tpi_chart.resources` (setup.py maps it), so
+`importlib.resources` finds it the same way in a checkout (editable install), an installed wheel
+and a PyInstaller bundle.
+"""
 
 from __future__ import annotations
 
-import sys
+from importlib.resources import files
 from pathlib import Path
+
+import tpi_chart.resources as _shipped
 
 
 def resources_dir() -> Path:
-    # A frozen bundle (PyInstaller) unpacks next to sys._MEIPASS; a checkout keeps resources/
-    # beside the package.
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle is not None:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    root = files(_shipped)
+    # reportlab and the font code need real file names: every supported install unpacks the
+    # package onto disk (a zip import would not), so the traversable is a plain path.
+    if not isinstance(root, Path):
+        raise RuntimeError(
+            f"TPI Chart's data files are not on disk ({root!r}); install it unpacked "
+            "(pip, pipx or the desktop bundle), not as a zip"
+        )
+    return root
 
 
 def resource_path(relative: str) -> Path:

@@ -4,6 +4,10 @@ The database: `--db`, else `TPI_CHART_DB`, else
 `platformdirs.user_data_dir("tpi-chart")/tpi-chart.db`.
 The audit key folder: `TPI_CHART_KEY_DIR`, else `platformdirs.user_config_dir("tpi-chart")/keys`
 (outside the database folder, so a copied database does not carry its key).
+The clinic folder (the clinic's own payer profiles and maxima, `tpi_chart.domain.clinic_overlay`):
+`TPI_CHART_CLINIC_DIR`, else `platformdirs.user_config_dir("tpi-chart")/clinic` when it exists,
+else the machine-wide `platformdirs.site_config_dir("tpi-chart")/clinic` (where IT puts it once
+for every account on the computer).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ APP_DIR_NAME = "tpi-chart"
 DB_FILE_NAME = "tpi-chart.db"
 DB_ENV = "TPI_CHART_DB"
 KEY_DIR_ENV = "TPI_CHART_KEY_DIR"
+CLINIC_DIR_ENV = "TPI_CHART_CLINIC_DIR"
+CLINIC_DIR_NAME = "clinic"
 
 #: Folder names of cloud-sync clients (compared case-insensitively with each path component).
 CLOUD_SYNC_NAMES = (
@@ -65,6 +71,33 @@ def key_dir() -> Path:
     if override:
         return Path(override).expanduser().absolute()
     return Path(platformdirs.user_config_dir(APP_DIR_NAME, appauthor=False)) / "keys"
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_DIR_NAME, appauthor=False))
+
+
+def clinic_dir_places() -> tuple[Path, Path]:
+    """Where a clinic folder is looked for: this account's, then the computer's."""
+    site = Path(platformdirs.site_config_dir(APP_DIR_NAME, appauthor=False)) / CLINIC_DIR_NAME
+    return config_dir() / CLINIC_DIR_NAME, site
+
+
+def clinic_dir() -> Path:
+    """The clinic folder in force (it need not exist: then nothing is added)."""
+    override = os.environ.get(CLINIC_DIR_ENV)
+    if override:
+        return Path(override).expanduser().absolute()
+    personal, site = clinic_dir_places()
+    return personal if personal.is_dir() else site
+
+
+def describe_missing_clinic_dir(folder: Path) -> str:
+    """`folder` (the clinic folder in force) does not exist: say where one would go."""
+    if os.environ.get(CLINIC_DIR_ENV):
+        return f"none ({folder}, named by {CLINIC_DIR_ENV}, does not exist)"
+    personal, site = clinic_dir_places()
+    return f"none (neither {personal} nor {site} exists)"
 
 
 def _mounts(mounts_file: Path) -> list[tuple[str, str]]:

@@ -94,6 +94,9 @@ def launch(args: argparse.Namespace, log: Path | None = None) -> int:
         from tpi_chart.ui import crash
 
         crash.install(log)
+    clinic_problems = getattr(args, "clinic_problems", None)
+    if clinic_problems:
+        return _fail("TPI Chart cannot start", "\n".join(clinic_problems))
     db = getattr(args, "db", None)
     user_name = getattr(args, "as_user", None)  # pre-fills the sign-in
     demo = bool(getattr(args, "demo", False))

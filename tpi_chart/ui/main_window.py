@@ -219,6 +219,12 @@ class MainWindow(QMainWindow):
         self.keys_action.setShortcuts([QKeySequence("F12"), QKeySequence("?")])
         self.keys_action.setToolTip("Show every keyboard shortcut (F12 or ?)")
         bar.addAction(self.keys_action)
+        self.about_action = QAction("About", self)
+        self.about_action.setObjectName("about")
+        # No key: F1 to F4 switch the diagram's views.
+        self.about_action.setToolTip("Version, and every check of this computer with its result")
+        self.about_action.triggered.connect(self.open_about)
+        bar.addAction(self.about_action)
         # The name only (roles in the tooltip): the bar must fit 1366 px with every action shown.
         user_label = QLabel(f"  {self.user.display_name}  ")
         user_label.setToolTip(f"Signed in as {self.user.username}: {self.user.role_text}")
@@ -277,6 +283,11 @@ class MainWindow(QMainWindow):
         from tpi_chart.ui.recall_dialog import RecallDialog
 
         self.recall_dialog = RecallDialog.show_for(self.services, self)
+
+    def open_about(self) -> None:
+        from tpi_chart.ui.about_dialog import AboutDialog
+
+        AboutDialog(self.services.db_path, self).exec()
 
     def open_accounts(self) -> None:
         from tpi_chart.ui.auth.accounts_dialog import AccountsDialog

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.services.context import IDLE_LOCK_RANGE, SettingsService, default_export_folder
+from tpi_chart.services.doctor import check_clinic_folder
 from tpi_chart.services.interop import FORMAT_LABELS
 from tpi_chart.ui.plain_errors import plain_all
 from tpi_chart.ui.style import DANGER
@@ -112,6 +114,16 @@ class SettingsDialog(QDialog):
         ]
         for field, label, editor in rows:
             form.addRow(label, self._with_error(field, editor))
+        # Read-only: the clinic's own payer profiles and maxima are files IT manages
+        # (`tpi-chart catalog check`), shown here so the administrator knows which are in force.
+        clinic = check_clinic_folder()
+        self.clinic_folder = QLabel(clinic.detail)
+        self.clinic_folder.setObjectName("clinicFolder")
+        self.clinic_folder.setWordWrap(True)
+        self.clinic_folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if clinic.status == "attention":
+            self.clinic_folder.setStyleSheet(f"color: {DANGER};")
+        form.addRow("Clinic folder", self.clinic_folder)
 
         self.message = QLabel("")  # problems that name no field here (e.g. not allowed)
         self.message.setObjectName("settingsMessage")

@@ -1,0 +1,5 @@
+"""Entry script of the desktop bundle (PyInstaller analyses from here)."""
+
+from tpi_chart.app import main
+
+raise SystemExit(main())
