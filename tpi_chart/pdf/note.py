@@ -766,8 +766,9 @@ class ProcedureNoteRenderer:
         by_view: dict[str, list[Marker]] = {}
         unplaced: list[int] = []
         for number, site in enumerate(self.procedure.sites, start=1):
-            if site.view is not None and site.x is not None and site.y is not None:
-                position: tuple[str, float, float] | None = (site.view, site.x, site.y)
+            approximate = site.view is None or site.x is None or site.y is None
+            if not approximate:
+                position: tuple[str, float, float] | None = (site.view, site.x, site.y)  # type: ignore[assignment]
             else:
                 position = default_position(site.muscle, site.side)
             if position is None:
@@ -776,7 +777,16 @@ class ProcedureNoteRenderer:
             view, x, y = position
             warning = ptx.get(number, False) or site.muscle == UNSPECIFIED
             by_view.setdefault(view, []).append(
-                Marker(number, x, y, site.state == "injected", warning, site.muscle, site.side)
+                Marker(
+                    number,
+                    x,
+                    y,
+                    site.state == "injected",
+                    warning,
+                    site.muscle,
+                    site.side,
+                    approximate,
+                )
             )
         return by_view, unplaced
 
