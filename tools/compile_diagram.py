@@ -263,14 +263,17 @@ def interior_point(poly: list[Pt], above: list[list[Pt]], aspect: float) -> Pt:
     xs = [p[0] for p in poly]
     ys = [p[1] for p in poly]
     best: tuple[float, Pt] = (-1.0, (sum(xs) / len(xs), sum(ys) / len(ys)))
-    steps = 40
+    steps = 24
     for i in range(1, steps):
         for j in range(1, steps):
             x = min(xs) + (max(xs) - min(xs)) * i / steps
             y = min(ys) + (max(ys) - min(ys)) * j / steps
             if not inside(x, y, poly) or any(inside(x, y, a) for a in above):
                 continue
-            d = min(_dist_to_edges(x, y, e, aspect) for e in [poly, *above])
+            d = _dist_to_edges(x, y, poly, aspect)
+            if d <= best[0]:
+                continue  # the zone's own edge already rules it out: skip the costlier part
+            d = min([d, *(_dist_to_edges(x, y, e, aspect) for e in above)])
             if d > best[0]:
                 best = (d, (x, y))
     return best[1]

@@ -27,7 +27,7 @@ def test_upgrade_keeps_the_patient_of_each_signed_procedure(tmp_path: Path) -> N
         )
         (patient,) = conn.execute("SELECT data FROM patients WHERE id = 1").fetchone()
 
-        assert migrate(conn) == 5
+        assert migrate(conn, target=5) == 5
 
         rows = conn.execute("SELECT procedure_id, patient, prior_procedures FROM signed_snapshots")
         assert [tuple(row) for row in rows] == [(1, patient, None)]

@@ -28,11 +28,13 @@ every zone above it, so it always hit-tests to its own muscle and side.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Literal, cast
 
+from tpi_chart.domain.models import Site
 from tpi_chart.domain.resources import resource_path
 
 ViewId = Literal["anterior", "posterior", "head_left", "head_right"]
@@ -402,3 +404,100 @@ def views_for_muscle(muscle: str) -> tuple[str, ...]:
     """The views in which the muscle has a zone, in :data:`VIEW_IDS` order."""
     diagram = load_diagram()
     return tuple(v for v in VIEW_IDS if any(z.muscle == muscle for z in diagram.views[v].zones))
+
+
+# --------------------------------------------------------------------------------------------
+# Landmark-relative location
+# --------------------------------------------------------------------------------------------
+
+#: Closer than this (cm) to a landmark, a site is "at" it; smaller offsets are left out.
+AT_LANDMARK_CM = 1.0
+
+
+def _landmark_phrase(name: str) -> str:
+    """'Superior angle of the scapula' → 'the superior angle of the scapula'; 'C7 …' stays."""
+    if len(name) > 1 and name[1].islower():
+        name = name[0].lower() + name[1:]
+    return f"the {name}"
+
+
+def nearest_landmark(view: str, x: float, y: float, side: str) -> tuple[Landmark, float] | None:
+    """The landmark of the site's side (or of the midline) nearest the point, with its distance
+    in cm; None if the view has no landmarks or no real-world scale."""
+    diagram_view = load_diagram().view(view)
+    if not diagram_view.landmarks or diagram_view.height_cm <= 0:
+        return None
+    cm = diagram_view.height_cm
+    aspect = diagram_view.aspect
+    best: tuple[Landmark, float] | None = None
+    for landmark in diagram_view.landmarks:
+        if landmark.side not in (side, "midline") and side != "midline":
+            continue
+        lx, ly = landmark.point
+        distance = math.hypot((x - lx) * aspect * cm, (y - ly) * cm)
+        if best is None or distance < best[1]:
+            best = (landmark, distance)
+    return best
+
+
+def describe_location(view: str, x: float, y: float, side: str) -> str | None:
+    """Where a point lies relative to the nearest bony landmark, as a clinician writes it:
+    ``"2 cm medial and 1 cm superior to the inferior angle of the scapula, right"``.
+
+    Body views use medial/lateral (towards/away from the midline) and superior/inferior; head
+    views anterior/posterior and superior/inferior. Distances are whole centimetres from the
+    view's real-world scale (a standard adult figure), so they are estimates to orient by.
+    """
+    found = nearest_landmark(view, x, y, side)
+    if found is None:
+        return None
+    landmark, distance = found
+    diagram_view = load_diagram().view(view)
+    cm = diagram_view.height_cm
+    lx, ly = landmark.point
+    dx_cm = (x - lx) * diagram_view.aspect * cm
+    dy_cm = (y - ly) * cm
+    suffix = "" if side not in ("left", "right") else f", {side}"
+    target = _landmark_phrase(landmark.name)
+    if distance < AT_LANDMARK_CM:
+        return f"at {target}{suffix}"
+    parts: list[str] = []
+    if view in ("head_left", "head_right"):
+        # head_left faces the screen's left: a smaller x is further forward.
+        forward = -dx_cm if view == "head_left" else dx_cm
+        horizontal = ("anterior" if forward > 0 else "posterior", abs(dx_cm))
+    else:
+        away = abs(x - 0.5) - abs(lx - 0.5)
+        horizontal = ("lateral" if away > 0 else "medial", abs(away) * diagram_view.aspect * cm)
+    vertical = ("inferior" if dy_cm > 0 else "superior", abs(dy_cm))
+    for word, amount in (horizontal, vertical):
+        rounded = round(amount)
+        if rounded >= 1:
+            parts.append(f"{rounded} cm {word}")
+    if not parts:
+        return f"at {target}{suffix}"
+    return f"{' and '.join(parts)} to {target}{suffix}"
+
+
+def computed_location(view: str | None, x: float | None, y: float | None, side: str) -> str | None:
+    """:func:`describe_location` for a site's stored placement (None when it has none)."""
+    if view is None or x is None or y is None or view not in VIEW_IDS:
+        return None
+    return describe_location(view, x, y, side)
+
+
+def with_location(site: Site, before: Site | None = None) -> Site:
+    """The site with its landmark-relative location filled in from its placement.
+
+    A location the clinician wrote is kept; an automatic one (absent, or the text computed for the
+    previous placement) follows the site when it is placed or moved.
+    """
+    computed = computed_location(site.view, site.x, site.y, site.side)
+    if computed is None or site.location == computed:
+        return site
+    automatic_before = None
+    if before is not None:
+        automatic_before = computed_location(before.view, before.x, before.y, before.side)
+    if site.location is None or site.location == automatic_before:
+        return site.model_copy(update={"location": computed})
+    return site

@@ -221,6 +221,9 @@ class Site(Model):
     depth_cm: Annotated[float, Field(gt=0, le=15)] | None = None
     notes: Annotated[str, Field(max_length=2000)] | None = None
     injected_at: Moment | None = None
+    #: Where on the body, relative to bony landmarks ("2 cm medial to the superior angle of the
+    #: scapula, right"): computed when placed on the diagram, editable by the clinician.
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
     @model_validator(mode="after")
     def _coordinates_complete(self) -> Site:

@@ -41,7 +41,12 @@ from reportlab.platypus import (
 from tpi_chart import APP_NAME, __version__
 from tpi_chart.domain.canonical import canonical_json
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, load_catalog
-from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram
+from tpi_chart.domain.diagram import (
+    VIEW_IDS,
+    computed_location,
+    default_position,
+    load_diagram,
+)
 from tpi_chart.domain.models import Needle, Procedure, ProcedureDocument, Site
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.pdf import styles as st
@@ -882,6 +887,9 @@ class ProcedureNoteRenderer:
                 muscle += ' <font color="#c2410c" size="6.5">PTX risk</font>'
             if site.muscle == UNSPECIFIED:
                 muscle += ' <font color="#c2410c" size="6.5">not coded</font>'
+            location = site.location or computed_location(site.view, site.x, site.y, site.side)
+            if location:
+                muscle += f'<br/><font color="#5b6470" size="6.5">{markup(location)}</font>'
             doses = {dose.agent: dose.mg for dose in result.doses} if result is not None else {}
             row: list[Flowable | str] = [
                 str(number),

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tpi_chart.domain.canonical import content_hash
+from tpi_chart.domain.diagram import with_location
 from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.models import (
     FORMAT_ID,
@@ -299,6 +300,7 @@ class ChartingService:
     def add_site(self, procedure_id: int, site: Site) -> StoredSite:
         record = self._unsigned(procedure_id)
         self._check_preparation(record, site)
+        site = with_location(site)
         with self._locked_as_domain_error(procedure_id):
             return _stored_site(self._store.procedures.add_site(procedure_id, site, self._user))
 
@@ -306,6 +308,7 @@ class ChartingService:
         current = self._site_record(site_id)
         record = self._unsigned(current.procedure_id)
         self._check_preparation(record, site)
+        site = with_location(site, current.site)
         with self._locked_as_domain_error(current.procedure_id):
             return _stored_site(self._store.procedures.update_site(site_id, site, self._user))
 

@@ -234,6 +234,7 @@ class SqliteProcedures(_Base):
             "depth_cm",
             "notes",
             "injected_at",
+            "location",
         ):
             if row[name] is not None:
                 data[name] = row[name]
@@ -480,12 +481,13 @@ class SqliteProcedures(_Base):
             d["depth_cm"],
             d["notes"],
             d["injected_at"],
+            d["location"],
         )
 
     _SITE_COLUMNS = (
         "muscle, side, state, view, x, y, preparation, volume_ml, twitch, taut_band,"
         " referred_pain, jump_sign, negative_aspiration, trigger_points, needle_gauge,"
-        " needle_length_in, depth_cm, notes, injected_at"
+        " needle_length_in, depth_cm, notes, injected_at, location"
     )
 
     def _insert_site(self, procedure_id: int, site: Site) -> int:
@@ -494,7 +496,7 @@ class SqliteProcedures(_Base):
         ).fetchone()
         cursor = self._conn.execute(
             f"INSERT INTO sites (procedure_id, seq, {self._SITE_COLUMNS})"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (procedure_id, seq, *self._site_values(site)),
         )
         return int(cursor.lastrowid or 0)
@@ -631,7 +633,7 @@ class SqliteProcedures(_Base):
                 raise KeyError(site_id)
             self._conn.execute(
                 f"UPDATE sites SET ({self._SITE_COLUMNS}) ="
-                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?",
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?",
                 (*self._site_values(site), site_id),
             )
             self._record(

@@ -12,7 +12,7 @@ from tpi_chart.domain.catalog import load_catalog
 
 SITE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
-COLUMNS = ("#", "Muscle", "Side", "State", "mL", "Twitch", "Syringe")
+COLUMNS = ("#", "Muscle", "Side", "State", "mL", "Twitch", "Syringe", "Location")
 TWITCH_TEXT = {"none": "none", "weak": "weak", "brisk": "brisk", None: "–"}
 
 Index = QModelIndex | QPersistentModelIndex
@@ -111,6 +111,7 @@ class SiteTableModel(QAbstractTableModel):
                     "Volume injected at this site, mL",
                     "Local twitch response",
                     "Syringe (preparation) used",
+                    "Where, relative to bony landmarks (from the diagram; editable)",
                 )[section]
         vertical = orientation == Qt.Orientation.Vertical
         if vertical and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self._rows):
@@ -139,7 +140,8 @@ class SiteTableModel(QAbstractTableModel):
         if role == _TOOLTIP:
             warn = self._ptx(site.muscle)
             text = f"Site {stored.number}: {self._catalog.muscle_name(site.muscle)}, {site.side}"
-            return text + (" — pneumothorax risk" if warn else "")
+            text += " — pneumothorax risk" if warn else ""
+            return text + (f"\n{site.location}" if site.location else "")
         if role == _ALIGNMENT:
             return _RIGHT if column in (0, 4) else _LEFT
         if role == _FONT and column == 3 and site.state == "injected":
@@ -174,6 +176,8 @@ class SiteTableModel(QAbstractTableModel):
             return TWITCH_TEXT.get(site.twitch, str(site.twitch))
         if column == 6:
             return site.preparation or "–"
+        if column == 7:
+            return site.location or "–"
         return ""
 
 
