@@ -284,3 +284,39 @@ def test_head_views_are_never_cropped() -> None:
         view = dg.load_diagram().views[view_id]  # type: ignore[index]
         crop = crop_for(view, [_marker(1, "masseter", view_id.removeprefix("head_"), view_id)])
         assert (crop.left, crop.top, crop.width, crop.height) == (0.0, 0.0, view.aspect, 1.0)
+
+
+def test_the_note_prints_a_sites_location_under_its_muscle(tmp_path: Path) -> None:
+    import json
+    import shutil
+    import subprocess
+
+    from tpi_chart.domain.models import ProcedureDocument
+    from tpi_chart.pdf.note import NoteOptions, render_note
+
+    data = json.loads((ROOT / "tests/examples/reference-visit.json").read_text(encoding="utf-8"))
+    document = ProcedureDocument.model_validate(data)
+    zone = dg.load_diagram().views["posterior"].zone_for("levator_scapulae", "right")
+    assert zone is not None
+    sites = list(document.procedure.sites)
+    index = next(
+        i for i, s in enumerate(sites) if (s.muscle, s.side) == ("levator_scapulae", "right")
+    )
+    x, y = zone.label_point
+    sites[index] = dg.with_location(
+        sites[index].model_copy(update={"view": "posterior", "x": x, "y": y})
+    )
+    location = sites[index].location
+    assert location is not None
+    procedure = document.procedure.model_copy(update={"sites": tuple(sites)})
+    pdf = render_note(document.model_copy(update={"procedure": procedure}), NoteOptions())
+    assert shutil.which("pdftotext")
+    source = tmp_path / "note.pdf"
+    source.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(source), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    # the cell wraps: check the description's two halves (offsets, then the landmark)
+    offsets, landmark = location.split(" to ", 1)
+    assert offsets in text
+    assert landmark.removeprefix("the ").split(" of ")[0] in text

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.diagram import computed_location
 from tpi_chart.domain.models import Site
 
 FINDINGS = (
@@ -207,7 +208,9 @@ class SiteEditor(QFrame):
             self.twitch_group.setExclusive(True)
             for key, box in self.findings.items():
                 box.setChecked(bool(getattr(site.findings, key)))
-            self.location.setText(site.location or "")
+            self.location.setText(
+                site.location or computed_location(site.view, site.x, site.y, site.side) or ""
+            )
             self.location.setModified(False)
             for widget in self._all():
                 widget.setEnabled(editable)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont
 
 from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.diagram import computed_location
 
 SITE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -141,7 +142,8 @@ class SiteTableModel(QAbstractTableModel):
             warn = self._ptx(site.muscle)
             text = f"Site {stored.number}: {self._catalog.muscle_name(site.muscle)}, {site.side}"
             text += " — pneumothorax risk" if warn else ""
-            return text + (f"\n{site.location}" if site.location else "")
+            location = _location(site)
+            return text + (f"\n{location}" if location else "")
         if role == _ALIGNMENT:
             return _RIGHT if column in (0, 4) else _LEFT
         if role == _FONT and column == 3 and site.state == "injected":
@@ -177,8 +179,13 @@ class SiteTableModel(QAbstractTableModel):
         if column == 6:
             return site.preparation or "–"
         if column == 7:
-            return site.location or "–"
+            return _location(site) or "–"
         return ""
+
+
+def _location(site: Any) -> str | None:
+    """The stored location, or (a site placed before locations were stored) the computed one."""
+    return site.location or computed_location(site.view, site.x, site.y, site.side)
 
 
 def _without_one(longer: list[Any], shorter: list[Any]) -> int | None:
