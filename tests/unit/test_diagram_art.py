@@ -320,3 +320,12 @@ def test_the_note_prints_a_sites_location_under_its_muscle(tmp_path: Path) -> No
     offsets, landmark = location.split(" to ", 1)
     assert offsets in text
     assert landmark.removeprefix("the ").split(" of ")[0] in text
+
+
+def test_an_edit_that_does_not_move_a_site_leaves_its_location_alone() -> None:
+    x, y = _offset("posterior", "psis", "right", -2.0, 0.0)
+    imported = Site(muscle="gluteus_maximus", side="right", view="posterior", x=x, y=y)
+    edited = dg.with_location(imported.model_copy(update={"volume_ml": 1.0}), imported)
+    assert edited.location is None
+    moved = dg.with_location(imported.model_copy(update={"y": y + 0.01}), imported)
+    assert moved.location is not None

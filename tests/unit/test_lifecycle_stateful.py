@@ -35,6 +35,7 @@ from hypothesis.stateful import (
 from tests.strategies import aware_datetimes, patients, preparations, procedures, sites
 from tests.unit.auth_support import reference_document
 from tpi_chart.domain.canonical import content_hash
+from tpi_chart.domain.diagram import with_location
 from tpi_chart.domain.models import (
     Addendum,
     Component,
@@ -282,6 +283,8 @@ class ChartLifecycle(RuleBasedStateMachine):
             self._expect_locked(lambda: self.services.charting.add_site(procedure_id, site))
             return multiple()
         stored = self.services.charting.add_site(procedure_id, site)
+        # the service describes a placed site's location from the diagram's landmarks
+        site = with_location(site)
         model.sites[stored.id] = ModelSite(site)
         live = [sid for sid, s in model.sites.items() if not s.removed]
         assert stored.number == live.index(stored.id) + 1
@@ -296,6 +299,7 @@ class ChartLifecycle(RuleBasedStateMachine):
             self._expect_locked(lambda: self.services.charting.update_site(site_id, site))
             return
         stored = self.services.charting.update_site(site_id, site)
+        site = with_location(site, model.sites[site_id].site)
         model.sites[site_id].site = site
         assert stored.site == site
 

@@ -489,9 +489,17 @@ def computed_location(view: str | None, x: float | None, y: float | None, side: 
 def with_location(site: Site, before: Site | None = None) -> Site:
     """The site with its landmark-relative location filled in from its placement.
 
-    A location the clinician wrote is kept; an automatic one (absent, or the text computed for the
-    previous placement) follows the site when it is placed or moved.
+    Only when the site is placed (``before`` is None) or moved (view, x, y or side changed): a
+    location the clinician wrote is kept; an automatic one (absent, or the text computed for the
+    previous placement) follows the site.
     """
+    if before is not None and (before.view, before.x, before.y, before.side) == (
+        site.view,
+        site.x,
+        site.y,
+        site.side,
+    ):
+        return site  # not moved: an edit of volume or findings leaves the location alone
     computed = computed_location(site.view, site.x, site.y, site.side)
     if computed is None or site.location == computed:
         return site

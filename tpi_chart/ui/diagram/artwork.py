@@ -241,8 +241,9 @@ class LandmarkItem(QGraphicsItem):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.scale(1 / zoom, 1 / zoom)  # draw in pixels from here on
-        r = self.RADIUS_PX
-        painter.setPen(QPen(QColor(Qt.GlobalColor.white), 1.0))
+        # Small while the whole figure is shown small: the dots orient, the markers matter.
+        r = self.RADIUS_PX if zoom >= 0.6 or self.hovered else 1.6
+        painter.setPen(QPen(QColor(Qt.GlobalColor.white), 1.0 if r > 2 else 0.5))
         painter.setBrush(QBrush(LANDMARK))
         painter.drawEllipse(QPointF(0, 0), r, r)
         if self.label_visible(zoom):

@@ -16,7 +16,14 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
-from tpi_chart.domain.diagram import DiagramView, ViewId, Zone, default_position, load_diagram
+from tpi_chart.domain.diagram import (
+    DiagramView,
+    ViewId,
+    Zone,
+    computed_location,
+    default_position,
+    load_diagram,
+)
 from tpi_chart.ui.diagram.artwork import (
     LandmarkItem,
     fibres_item,
@@ -64,6 +71,11 @@ def describe_site(number: int, site: Any, approximate: bool = False) -> str:
         lines.append(catalog.unspecified_message)
     elif is_risk(site.muscle):
         lines.append("Pneumothorax risk")
+    location = getattr(site, "location", None) or computed_location(
+        site.view, site.x, site.y, site.side
+    )
+    if location:
+        lines.append(location)
     if approximate:
         lines.append("Position approximate (no coordinates stored)")
     return "\n".join(lines)
