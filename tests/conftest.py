@@ -28,6 +28,23 @@ def _isolated_user_dirs(
     monkeypatch.delenv("TPI_CHART_DB", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at 64 MiB per password hash and per key wrap makes every sign-in in the suite
+    slow; the formats and code paths are the same at any cost. Tests marked `real_argon2` (and
+    tests/unit/test_key_wrapping.py) check the production parameters."""
+    if request.node.get_closest_marker("real_argon2") is not None:
+        return
+    from argon2 import PasswordHasher
+
+    from tpi_chart.services import auth, crypto
+
+    monkeypatch.setattr(crypto, "DEFAULT_KDF", crypto.KdfParams(1, 8, 1))
+    monkeypatch.setattr(
+        auth, "default_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
 EXAMPLES = Path(__file__).parent / "examples"
 
 

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.accounts import signing_physician
 from tpi_chart.domain.canonical import addendum_hash
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
@@ -30,6 +31,7 @@ def signed(tmp_path: Path) -> Iterator[tuple[Any, int]]:
     QCoreApplication.setApplicationName("addendum")
     with open_services(tmp_path / "chart.db", "chen") as services:
         (procedure_id,) = services.documents.import_documents([REFERENCE])
+        assert signing_physician(services) == CHEN
         services.signing.sign(procedure_id, CHEN, REASONS)
         yield services, procedure_id
 

@@ -65,6 +65,7 @@ def test_first_run_creates_one_administrator_and_only_once(env: Env) -> None:
     assert env.auth.login("CHEN", ADMIN_PASSWORD) == admin
 
 
+@pytest.mark.real_argon2
 def test_stored_hash_is_argon2id_with_the_library_defaults(tmp_path: Path) -> None:
     environment = Env(tmp_path / "chart.db", hasher=None)
     environment.auth.create_first_administrator("admin", "Pat Admin", ADMIN_PASSWORD)

@@ -32,6 +32,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tests.accounts import signing_physician
 from tests.strategies import aware_datetimes, patients, preparations, procedures, sites
 from tests.unit.auth_support import reference_document
 from tpi_chart.domain.canonical import content_hash
@@ -125,6 +126,7 @@ class ChartLifecycle(RuleBasedStateMachine):
         self.folder = Path(tempfile.mkdtemp(prefix="lifecycle-"))
         self.db = self.folder / "clinic.db"
         self.services: Services = open_services(self.db, "ma.rivera")
+        assert signing_physician(self.services) == PHYSICIAN
         self.patients: dict[int, Patient] = {}
         self.procedures: dict[int, ModelProcedure] = {}
         self.exports = 0
@@ -468,6 +470,7 @@ class ChartLifecycle(RuleBasedStateMachine):
     def reopen(self) -> None:
         self.services.close()
         self.services = open_services(self.db, "ma.rivera")
+        signing_physician(self.services)  # keys live in memory: sign in again after reopening
 
     # ---- invariants ------------------------------------------------------------------------
     def _full_expected(self, procedure_id: int) -> Procedure:
@@ -536,6 +539,7 @@ def test_chart_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
     with open_services(tmp_path / "clinic.db", "ma.rivera") as opened:
+        assert signing_physician(opened) == PHYSICIAN
         yield opened
 
 

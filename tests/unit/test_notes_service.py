@@ -7,21 +7,23 @@ from pathlib import Path
 
 import pytest
 
+from tests.accounts import signing_physician
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.pdf.examples import signed_copy
 from tpi_chart.services.context import open_services
-from tpi_chart.services.notes import NoteService
+
+REASONS = {"ptx_risk_site": "discussed", "multi_region": "clinically indicated"}
 
 
 @pytest.fixture
 def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
-    """A database with the reference visit twice: signed, and a later unsigned draft."""
+    """A database with the reference visit twice: signed by its physician, and a later unsigned
+    draft."""
     reference = ProcedureDocument.model_validate(
         json.loads((examples_dir / "reference-visit.json").read_text(encoding="utf-8"))
     )
     signed_file = tmp_path / "signed.json"
-    signed_file.write_text(json.dumps(signed_copy(reference).to_json_dict()), encoding="utf-8")
+    signed_file.write_text(json.dumps(reference.to_json_dict()), encoding="utf-8")
     draft = reference.to_json_dict()
     draft["procedure"]["performed_at"] = "2026-12-20T09:30:00-07:00"
     draft_file = tmp_path / "draft.json"
@@ -30,6 +32,8 @@ def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
     with open_services(path, "tester") as services:
         signed_id, draft_id = services.documents.import_documents([signed_file, draft_file])
         services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
+        chen = signing_physician(services)
+        services.signing.sign(signed_id, chen, REASONS)
     return path, signed_id, draft_id
 
 
@@ -39,16 +43,16 @@ def test_export_names_drafts_and_writes_json_beside(
     path, signed_id, draft_id = db
     out = tmp_path / "export"
     with open_services(path, "tester") as services:
-        notes = NoteService(services.store, services.charting, services.settings, services.user)
+        notes = services.notes
         final = notes.export(signed_id, out)
         draft = notes.export(draft_id, out)
         again = notes.render(signed_id)
+        assert notes.verify(final.read_bytes()).ok
+        assert str(notes.verify(draft.read_bytes())).startswith("mismatch: unsigned draft")
     assert final.name == f"D1001_2026-11-20_{signed_id}.pdf"
     assert draft.name == f"D1001_2026-12-20_{draft_id}_DRAFT.pdf"
     assert final.with_suffix(".json").is_file()
     assert final.read_bytes() == again
-    assert NoteService.verify(final.read_bytes()).ok
-    assert str(NoteService.verify(draft.read_bytes())).startswith("mismatch: unsigned draft")
 
 
 def test_cli_export_verify_and_batch(
@@ -60,13 +64,20 @@ def test_cli_export_verify_and_batch(
         main(["--db", str(path), "export", "--procedure", str(signed_id), "--out", str(note)]) == 0
     )
     capsys.readouterr()
-    assert main(["verify", str(note)]) == 0
-    assert capsys.readouterr().out.strip() == "match"
+    assert main(["--db", str(path), "verify", str(note)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "match"
+    assert printed[1].startswith("  note: signed by Dr. Alex Chen, MD at ")
 
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(note.read_bytes() + b"%x\n")
-    assert main(["verify", str(tampered)]) == 1
+    assert main(["--db", str(path), "verify", str(tampered)]) == 1
     assert capsys.readouterr().out.startswith("mismatch: ")
+
+    # Without a clinic database or a trust file there is nothing to trust: bad input, not a match.
+    assert main(["--db", str(tmp_path / "none.db"), "verify", str(note)]) == 2
+    assert "--trust" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
 
     assert main(["verify", str(tmp_path / "missing.pdf")]) == 2
     assert "missing.pdf: no such file" in capsys.readouterr().err

@@ -101,7 +101,7 @@ def test_reference_note_contains_every_field_of_the_note(
         "multi_region",
         "Acknowledged",
         "Reason: Reviewed with the patient",
-        "Electronically signed by Dr. Alex Chen, MD",
+        "Signed in TPI Chart by Dr. Alex Chen, MD",
         "Signed at 2026-11-20 10:05 UTC−07:00",
         group_hash(content_hash(signed)),
         "Page 1 of",
@@ -126,7 +126,7 @@ def test_unsigned_note_is_a_clear_draft(reference: ProcedureDocument, tmp_path: 
     flat = " ".join(pdftotext(render_note(reference, OPTIONS), tmp_path).split())
     assert "DRAFT — not signed" in flat
     assert "Not signed." in flat
-    assert "Electronically signed" not in flat
+    assert "Signed in TPI Chart" not in flat
 
 
 def test_same_document_gives_identical_bytes(signed: ProcedureDocument) -> None:
@@ -201,4 +201,35 @@ def test_addenda_print_below_with_their_own_hash(signed: ProcedureDocument, tmp_
     assert "Patient called: soreness resolved next day." in flat
     assert "By Dr. Alex Chen, MD at 2026-11-21 05:30 UTC−07:00" in flat
     assert group_hash(addendum.content_hash) in flat
-    assert flat.index("Addendum 1") > flat.index("Electronically signed")
+    assert flat.index("Addendum 1") > flat.index("Signed in TPI Chart")
+
+
+def test_five_drugs_list_their_doses_in_one_column_instead_of_overflowing(
+    reference: ProcedureDocument, tmp_path: Path
+) -> None:
+    """Found when signing began to draw the note: five agents gave one column each, wider than
+    the page, and reportlab refused to draw the table."""
+    data = reference.to_json_dict()
+    data["procedure"]["preparations"] = [
+        {
+            "id": "A",
+            "components": [
+                {"agent": "lidocaine", "concentration": "1%", "volume_ml": 4},
+                {"agent": "ropivacaine", "concentration": "0.5%", "volume_ml": 2},
+                {"agent": "dexamethasone", "concentration": "10 mg/mL", "volume_ml": 1},
+            ],
+        },
+        {
+            "id": "B",
+            "components": [
+                {"agent": "bupivacaine", "concentration": "0.25%", "volume_ml": 4},
+                {"agent": "betamethasone", "concentration": "6 mg/mL", "volume_ml": 1},
+            ],
+        },
+    ]
+    for index, site in enumerate(data["procedure"]["sites"]):
+        site["preparation"] = "AB"[index % 2]
+    document = ProcedureDocument.model_validate(data)
+    text = pdftotext(render_note(document), tmp_path, layout=False)
+    assert "Doses (mg)" in text
+    assert "Ropivacaine" in text or "Ropivacaine".lower() in text.lower()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.accounts import signing_physician
 from tests.unit.auth_support import reference_document
 from tpi_chart.app import main
 from tpi_chart.domain.models import Site
@@ -82,6 +83,7 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
         services.charting.remove_site(site_id)
         readiness = services.signing.readiness(procedure_id)
         acks = dict.fromkeys(readiness.codes_to_acknowledge, "accepted")
+        assert signing_physician(services) == PHYSICIAN
         services.signing.sign(procedure_id, PHYSICIAN, acks)
         services.signing.add_addendum(procedure_id, PHYSICIAN, "Patient called: doing well.")
         note = services.notes.export(procedure_id, exports)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tpi_chart.storage.db import connect, migrate
+from tpi_chart.storage.migrations import SCHEMA_VERSION
 
 SCHEMA_V1 = Path(__file__).parents[1] / "data" / "schema-v1.db"
 
@@ -27,7 +28,7 @@ def test_upgrade_keeps_the_patient_of_each_signed_procedure(tmp_path: Path) -> N
         )
         (patient,) = conn.execute("SELECT data FROM patients WHERE id = 1").fetchone()
 
-        assert migrate(conn, target=5) == 5
+        assert migrate(conn) == SCHEMA_VERSION
 
         rows = conn.execute("SELECT procedure_id, patient, prior_procedures FROM signed_snapshots")
         assert [tuple(row) for row in rows] == [(1, patient, None)]

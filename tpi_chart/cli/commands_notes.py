@@ -1,8 +1,10 @@
 """Note commands (product.md §7): ``verify FILE.pdf``, batch ``export --from --to --dir`` and the
 PDF branch of ``export --procedure ID --out FILE.pdf``.
 
-``verify`` prints ``match`` (exit 0) or ``mismatch: <reason>`` (exit 1); a missing file is bad
-input (exit 2, ``FILE: no such file``). It needs no database.
+``verify`` validates the note's PAdES signatures against a clinic's trust root, the one in
+``--trust clinic-ca.pem`` or else the one of the clinic database (``--db``), and prints ``match``
+and who signed what, when (exit 0), or ``mismatch: <reason>`` (exit 1); a missing file is bad
+input (exit 2, ``FILE: no such file``). It needs no sign-in: it reads no patient data.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tpi_chart.pdf.verify import verify_note
-from tpi_chart.services.context import Services
+from tpi_chart.domain.errors import InvalidInput
+from tpi_chart.domain.signatures import Trust
+from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.paths import resolve_db_path
+from tpi_chart.services.pki import TrustProblem
+from tpi_chart.storage.errors import StorageError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -25,11 +31,20 @@ EXIT_BAD_INPUT = 2
 def register(subparsers: Any) -> None:
     verify = subparsers.add_parser(
         "verify",
-        help="check a note PDF against its embedded, signed procedure document",
-        description="Recompute the content hash of the procedure document embedded in a note and "
-        "re-render the note from it; prints `match` or `mismatch: <reason>`.",
+        help="validate a note's digital signatures and its embedded procedure document",
+        description="Validate every PAdES signature in a note against the clinic's signing "
+        "authority (from --trust, else the clinic database) and check the embedded procedure "
+        "document against the signed hash; prints `match` and the signers, or "
+        "`mismatch: <reason>`.",
     )
     verify.add_argument("file", type=Path, metavar="FILE.pdf")
+    verify.add_argument(
+        "--trust",
+        type=Path,
+        metavar="clinic-ca.pem",
+        help="the signing clinic's certificate file (tpi-chart ca export); default: the clinic "
+        "of --db",
+    )
     verify.set_defaults(handler=run_verify)
 
 
@@ -46,9 +61,39 @@ def run_verify(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"{path}: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    result = verify_note(data)
+    try:
+        trust = _trust(args)
+    except InvalidInput as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (StorageError, TrustProblem) as error:
+        print(f"mismatch: {error}")
+        return EXIT_ERROR
+    from tpi_chart.pdf.verify import verify_note  # pyHanko: only for this command
+
+    result = verify_note(data, trust)
     print(result)
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def _trust(args: argparse.Namespace) -> Trust:
+    """The trust root: the file given, else the clinic database's (which must exist: verifying
+    never creates a clinic)."""
+    if args.trust is not None:
+        from tpi_chart.services.notes import read_trust_file
+
+        return read_trust_file(args.trust)
+    path = resolve_db_path(getattr(args, "db", None))
+    if not path.exists():
+        raise InvalidInput(
+            [
+                "--trust: give the signing clinic's clinic-ca.pem (tpi-chart ca export), or --db "
+                "of the clinic that signed the note"
+            ]
+        )
+    with open_services(path, None) as services:
+        return services.authority.trust()
 
 
 def export_pdf(services: Services, procedure_id: int, out: Path) -> None:

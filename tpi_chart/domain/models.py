@@ -364,6 +364,9 @@ class ProcedureDocument(Model):
     patient: Patient
     procedure: Procedure
     prior_procedures: tuple[PriorProcedure, ...] = ()
+    # Exported with a signed procedure: the evaluation (codes, units, doses, warnings) as it was
+    # signed, for billing. Information only: not covered by the content hash, never read back.
+    signed_evaluation: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The document as JSON data, leaving out what equals its default (as people write it)."""

@@ -47,7 +47,7 @@ from tpi_chart.domain.diagram import (
     default_position,
     load_diagram,
 )
-from tpi_chart.domain.models import Needle, Procedure, ProcedureDocument, Site
+from tpi_chart.domain.models import Needle, Procedure, ProcedureDocument, Signature, Site
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.attachments import EmbeddedFile
@@ -254,6 +254,43 @@ def draw_text(
 # --------------------------------------------------------------------------------------------
 
 
+SIGNATURE_BOX_HEIGHT = 64.0
+MIN_FINDINGS_WIDTH = 90.0
+
+
+@dataclass(frozen=True)
+class BoxOnPage:
+    """Where a flowable landed: page index (0-based) and its rectangle in PDF points."""
+
+    page: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class SignaturePlaceholder(Flowable):  # type: ignore[misc]
+    """Empty room for the visible digital signature; remembers where it was drawn, so the
+    signing step puts the signature appearance exactly there."""
+
+    def __init__(self, width: float, height: float = SIGNATURE_BOX_HEIGHT) -> None:
+        super().__init__()
+        self.width = width
+        self.height = height
+        self.box: BoxOnPage | None = None
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:
+        # Drawn straight into the page frame (never inside a table), so x, y are page points.
+        self.box = BoxOnPage(canvas.getPageNumber() - 1, x, y, x + self.width, y + self.height)
+        super().drawOn(canvas, x, y, _sW)
+
+    def draw(self) -> None:
+        return None
+
+
 class ProcedureNoteRenderer:
     """Render one procedure document as the note PDF.
 
@@ -274,12 +311,23 @@ class ProcedureNoteRenderer:
         *,
         evaluation: Evaluation | None = None,
         catalog: Catalog | None = None,
+        digitally_signed: bool = False,
     ) -> None:
         self.document = document
+        # True only when the caller is about to put a PAdES signature on these pages: a note
+        # must never say "digitally signed" unless it is.
+        self.digitally_signed = digitally_signed
         self.options = options or NoteOptions()
         self.catalog = catalog or load_catalog()
         self.evaluation = evaluation or evaluate(document, catalog=self.catalog)
         self.pagesize = PAGE_SIZES[self.options.page_size]
+        self.signature_placeholder: SignaturePlaceholder | None = None
+
+    @property
+    def signature_box(self) -> BoxOnPage | None:
+        """Where the visible signature goes (after :meth:`render` of a signed note)."""
+        placeholder = self.signature_placeholder
+        return placeholder.box if placeholder is not None else None
 
     # -- properties ------------------------------------------------------------------------
 
@@ -866,13 +914,17 @@ class ProcedureNoteRenderer:
         s = self._get_stylesheet()
         agents = self._agent_columns()
         results = {result.number: result for result in self.evaluation.sites}
-        header = ["#", "Muscle", "Side", "Prep", "mL"]
-        header += [f"{self._agent_short_name(a)} mg" for a in agents]
-        header += ["Twitch", "Findings"]
         agent_widths = [
             max(42.0, stringWidth(self._agent_short_name(a), SANS_BOLD, 7.5) + 10) for a in agents
         ]
         fixed = [20.0, 118.0, 38.0, 30.0, 28.0, *agent_widths, 38.0]
+        if self.content_width - sum(fixed) < MIN_FINDINGS_WIDTH:
+            # Too many drugs for a column each (found with five agents in two syringes): one
+            # column lists each site's doses, so the table always fits the page.
+            return self._site_table_doses_listed()
+        header = ["#", "Muscle", "Side", "Prep", "mL"]
+        header += [f"{self._agent_short_name(a)} mg" for a in agents]
+        header += ["Twitch", "Findings"]
         widths = [*fixed, self.content_width - sum(fixed)]
         right = [4, *range(5, 5 + len(agents))]
         rows: list[list[Flowable | str]] = []
@@ -930,6 +982,64 @@ class ProcedureNoteRenderer:
         return self._grid(
             header, rows, widths, right_columns=right, total_row=True, muted_rows=muted
         )
+
+    def _site_table_doses_listed(self) -> Flowable:
+        s = self._get_stylesheet()
+        results = {result.number: result for result in self.evaluation.sites}
+        header = ["#", "Muscle", "Side", "Prep", "mL", "Doses (mg)", "Twitch", "Findings"]
+        fixed = [20.0, 110.0, 38.0, 30.0, 28.0, 130.0, 38.0]
+        widths = [*fixed, self.content_width - sum(fixed)]
+        rows: list[list[Flowable | str]] = []
+        muted: list[int] = []
+        totals_ml = 0.0
+        for number, site in enumerate(self.procedure.sites, start=1):
+            result = results.get(number)
+            injected = site.state == "injected"
+            doses = result.doses if result is not None and injected else ()
+            listed = ", ".join(
+                f"{self._agent_short_name(dose.agent)} {format_number(dose.mg, 1)}"
+                for dose in doses
+                if self.catalog.agents[dose.agent].agent_class != "diluent"
+            )
+            findings = findings_text(site)
+            rows.append(
+                [
+                    str(number),
+                    _m(markup(self.catalog.muscle_name(site.muscle)), s.cell),
+                    side_name(site.side),
+                    site.preparation or "—",
+                    format_number(site.volume_ml)
+                    if injected and site.volume_ml is not None
+                    else "—",
+                    _p(listed or "—", s.cell),
+                    site.twitch.capitalize() if site.twitch and injected else "—",
+                    (findings or "—")
+                    if injected
+                    else _m(f"<i>Planned — not injected.</i> {markup(findings)}", s.muted),
+                ]
+            )
+            if not injected:
+                muted.append(number)
+            elif site.volume_ml is not None:
+                totals_ml += site.volume_ml
+        totals = ", ".join(
+            f"{self._agent_short_name(total.agent)} {format_number(total.mg, 1)}"
+            for total in self.evaluation.totals
+            if self.catalog.agents[total.agent].agent_class != "diluent"
+        )
+        rows.append(
+            [
+                "",
+                _m("<b>Total injected</b>", s.cell),
+                "",
+                "",
+                _m(f"<b>{format_number(totals_ml)}</b>", s.cell_right),
+                _m(f"<b>{markup(totals) or '—'}</b>", s.cell),
+                "",
+                "",
+            ]
+        )
+        return self._grid(header, rows, widths, right_columns=[4], total_row=True, muted_rows=muted)
 
     def _procedure_and_sites_section(self) -> list[Flowable]:
         """Procedure details and the diagram side by side when the diagram is narrow (one or two
@@ -1206,20 +1316,56 @@ class ProcedureNoteRenderer:
             ]
             background = st.DRAFT_LIGHT
         else:
-            body = [
-                _m(f"<b>Electronically signed by {markup(signature.signed_by)}</b>", s.body),
-                _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
-                Spacer(1, 3),
-                _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
-                _p(group_hash(signature.content_hash), s.mono),
-                Spacer(1, 2),
-                _p(
-                    "The procedure document is embedded in this PDF (procedure.json). "
-                    "Check it with: tpi-chart verify FILE.pdf",
-                    s.muted,
-                ),
-            ]
+            body = (
+                self._digital_signature_text(signature)
+                if self.digitally_signed
+                else self._recorded_signature_text(signature)
+            )
             background = st.ACCENT_LIGHT
+        parts: list[Flowable] = [self._heading("Signature"), self._boxed(body, background)]
+        if self.signed and self.digitally_signed:
+            self.signature_placeholder = SignaturePlaceholder(min(self.content_width, 300.0))
+            parts += [Spacer(1, 4), self.signature_placeholder]
+        return [KeepTogether(parts)]
+
+    def _digital_signature_text(self, signature: Signature) -> list[Flowable]:
+        s = self._get_stylesheet()
+        return [
+            _m(f"<b>Digitally signed by {markup(signature.signed_by)}</b>", s.body),
+            _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
+            Spacer(1, 3),
+            _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
+            _p(group_hash(signature.content_hash), s.mono),
+            Spacer(1, 2),
+            _p(
+                "A PAdES digital signature with the physician's certificate from "
+                f"{self.options.clinic_name}'s signing authority covers this file; the "
+                "procedure document is embedded (procedure.json). Check it in any PDF "
+                "reader's signature panel (trust the clinic's clinic-ca.pem) or with: "
+                "tpi-chart verify FILE.pdf",
+                s.muted,
+            ),
+        ]
+
+    def _recorded_signature_text(self, signature: Signature) -> list[Flowable]:
+        s = self._get_stylesheet()
+        return [
+            _m(f"<b>Signed in TPI Chart by {markup(signature.signed_by)}</b>", s.body),
+            _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
+            Spacer(1, 3),
+            _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
+            _p(group_hash(signature.content_hash), s.mono),
+            Spacer(1, 2),
+            _m(
+                '<font color="#b91c1c"><b>This copy carries no digital signature.</b></font> '
+                "The signature was recorded in the clinic's database before digital signatures "
+                "(TPI Chart 0.1), or this is a re-drawing of a note. Ask the clinic for the "
+                "signed PDF.",
+                s.muted,
+            ),
+        ]
+
+    def _boxed(self, body: list[Flowable], background: Any) -> Table:
         table = Table([[body]], colWidths=[self.content_width])
         table.setStyle(
             TableStyle(
@@ -1232,7 +1378,7 @@ class ProcedureNoteRenderer:
                 ]
             )
         )
-        return [KeepTogether([self._heading("Signature"), table])]
+        return table
 
     def _addenda_section(self) -> list[Flowable]:
         s = self._get_stylesheet()
@@ -1270,8 +1416,10 @@ __all__ = [
     "MONO",
     "RENDERER_ID",
     "RENDER_ATTACHMENT",
+    "BoxOnPage",
     "NoteOptions",
     "ProcedureNoteRenderer",
+    "SignaturePlaceholder",
     "format_datetime",
     "group_hash",
     "render_info",

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -88,6 +88,12 @@ class LoginPolicy:
     lockout: timedelta = timedelta(minutes=15)
 
 
+def default_hasher() -> PasswordHasher:
+    """argon2-cffi's defaults (RFC 9106 low-memory profile); the test suite swaps in cheaper
+    parameters for speed, except in the test that checks these."""
+    return PasswordHasher()
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -109,12 +115,30 @@ def password_problems(password: str, username: str = "") -> list[str]:
     return problems
 
 
+class AccountKeys(Protocol):
+    """What happens to a person's keys when their account does (services.pki.SigningAuthority):
+    the password is at hand only here, at these moments."""
+
+    def signed_in(self, user: User, password: str) -> object: ...
+
+    def signed_out(self, user: User | None = None) -> None: ...
+
+    def account_created(self, user: User, password: str, by: User | None) -> None: ...
+
+    def account_updated(self, admin: User, user: User) -> None: ...
+
+    def password_changed(self, user: User, old_password: str, new_password: str) -> None: ...
+
+    def password_reset(self, admin: User, user: User, new_password: str) -> None: ...
+
+
 class AuthService:
     def __init__(
         self,
         users: UserRepository,
         audit: AuditTrail | None = None,
         *,
+        keys: AccountKeys | None = None,
         clock: Clock = utc_now,
         sleep: Sleep = time.sleep,
         hasher: PasswordHasher | None = None,
@@ -122,9 +146,10 @@ class AuthService:
     ) -> None:
         self._users = users
         self._audit = audit
+        self._keys = keys
         self._clock = clock
         self._sleep = sleep
-        self._hasher = hasher if hasher is not None else PasswordHasher()
+        self._hasher = hasher if hasher is not None else default_hasher()
         self._policy = policy if policy is not None else LoginPolicy()
         self._dummy_hash: str | None = None
 
@@ -146,7 +171,11 @@ class AuthService:
             roles.add("physician")
         user = self._new_user(username, display_name, roles)
         self._check_password(password, user.username)
-        return self._users.create(user, self._hash(password), by=user.username, at=self._clock())
+        created = self._users.create(user, self._hash(password), by=user.username, at=self._clock())
+        if self._keys is not None:
+            # Sets up the clinic's signing authority (and the physician's certificate).
+            self._keys.signed_in(created, password)
+        return created
 
     # -- sign-in -------------------------------------------------------------------------------
 
@@ -157,6 +186,8 @@ class AuthService:
             self._audit.record(
                 user=user.username, action="session_locked", entity="session", after={}
             )
+        if self._keys is not None:
+            self._keys.signed_out(user)
 
     def login(self, username: str, password: str) -> User | None:
         """The user when the password is right and the account active; None otherwise.
@@ -192,6 +223,8 @@ class AuthService:
                 name, self._hash(password), by=name, at=self._clock(), audit=False
             )
         self._users.record_login(name, success=True, at=self._clock(), detail={})
+        if self._keys is not None:
+            self._keys.signed_in(user, password)
         return user
 
     def locked_until(self, username: str) -> datetime | None:
@@ -237,11 +270,14 @@ class AuthService:
         user = self._new_user(username, display_name, set(roles))
         self._check_password(password, user.username)
         try:
-            return self._users.create(
+            created = self._users.create(
                 user, self._hash(password), by=admin.username, at=self._clock()
             )
         except DuplicateRecord as error:
             raise AuthError(str(error)) from error
+        if self._keys is not None:
+            self._keys.account_created(created, password, admin)
+        return created
 
     def update_user(
         self,
@@ -279,7 +315,10 @@ class AuthService:
                 f"{current.display_name} is the only active administrator; make another account "
                 "an administrator first"
             )
-        return self._users.update(updated, by=admin.username)
+        stored = self._users.update(updated, by=admin.username)
+        if self._keys is not None:
+            self._keys.account_updated(admin, stored)
+        return stored
 
     def deactivate(self, admin: User, username: str) -> User:
         return self.update_user(admin, username, active=False)
@@ -294,6 +333,9 @@ class AuthService:
         self._users.set_password_hash(
             name, self._hash(new_password), by=admin.username, at=self._clock()
         )
+        user = self._users.get(name)
+        if self._keys is not None and user is not None:
+            self._keys.password_reset(admin, user, new_password)
 
     def change_password(self, user: User, old_password: str, new_password: str) -> None:
         """The user changes their own password; the current one must be right."""
@@ -312,6 +354,8 @@ class AuthService:
         self._users.set_password_hash(
             user.username, self._hash(new_password), by=user.username, at=self._clock()
         )
+        if self._keys is not None:
+            self._keys.password_changed(user, old_password, new_password)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.services.paths import check_location, key_dir, resolve_db_path
 from tpi_chart.services.patients import PatientService
+from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.db import BUSY_TIMEOUT_MS
 from tpi_chart.storage.interfaces import Store
@@ -30,6 +31,7 @@ from tpi_chart.storage.repositories import open_store
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
     from tpi_chart.services.notes import NoteService
+    from tpi_chart.services.signed_notes import SignedNotes
 
 CLINIC_NAME = "clinic_name"
 CLINIC_PHONE = "clinic_phone"
@@ -235,16 +237,21 @@ class Services:
     settings: SettingsService
     auth: AuthService
     signing: SigningService
+    authority: SigningAuthority
     user: str
     db_path: Path
     store: Store = field(repr=False)
+    keychain: KeyChain = field(repr=False, default_factory=KeyChain)
+    trust_dir: Path | None = None
 
     @cached_property
     def notes(self) -> NoteService:
         # Loaded on first use: reportlab adds about 180 ms to start-up otherwise.
         from tpi_chart.services.notes import NoteService
 
-        return NoteService(self.store, self.charting, self.settings, self.user)
+        return NoteService(
+            self.store, self.charting, self.settings, self.user, authority=self.authority
+        )
 
     def as_user(self, user: str | User) -> Services:
         """The same open database, with every change audited under `user` (after a sign-in or
@@ -252,10 +259,17 @@ class Services:
         also check that person's roles where the services do not take the user per call (the
         clinic settings)."""
         if isinstance(user, User):
-            return build_services(self.store, user.username, actor=user)
-        return build_services(self.store, user)
+            return build_services(
+                self.store,
+                user.username,
+                actor=user,
+                keychain=self.keychain,
+                trust_dir=self.trust_dir,
+            )
+        return build_services(self.store, user, keychain=self.keychain, trust_dir=self.trust_dir)
 
     def close(self) -> None:
+        self.keychain.forget()
         self.store.close()
 
     def __enter__(self) -> Services:
@@ -275,10 +289,42 @@ def current_user(user: str | None = None) -> str:
         return "unknown"
 
 
-def build_services(store: Store, user: str, *, actor: User | None = None) -> Services:
+def build_services(
+    store: Store,
+    user: str,
+    *,
+    actor: User | None = None,
+    keychain: KeyChain | None = None,
+    trust_dir: Path | None = None,
+) -> Services:
     """The services for `user` (the name in the audit trail); `actor`, the signed-in person,
-    when there is one (see `SettingsService`)."""
+    when there is one (see `SettingsService`). `keychain`: the keys unlocked at sign-in (shared
+    by every `as_user` copy); `trust_dir`: where the clinic's trust root is recorded outside the
+    database (beside the audit key)."""
     charting = ChartingService(store, user)
+    keychain = keychain if keychain is not None else KeyChain()
+
+    def display_name(username: str) -> str | None:
+        account = store.users.get(username)
+        return account.display_name if account is not None and account.active else None
+
+    authority = SigningAuthority(
+        store.pki,
+        keychain,
+        clinic_id=store.clinic_id,
+        clinic_name=lambda: store.settings.get(CLINIC_NAME) or "",
+        display_name=display_name,
+        administrators=lambda: [
+            account.username
+            for account in store.users.all()
+            if account.is_administrator and account.active
+        ],
+        trust_dir=trust_dir,
+    )
+    built: list[Services] = []
+
+    def signed_notes() -> SignedNotes:
+        return built[0].notes.signed
 
     def audit_denial(actor: User, action: Action, entity: str = "procedure") -> None:
         store.audit.record(
@@ -295,20 +341,30 @@ def build_services(store: Store, user: str, *, actor: User | None = None) -> Ser
         on_denied=lambda person, action: audit_denial(person, action, "setting"),
     )
 
-    return Services(
+    services = Services(
         patients=PatientService(store, user),
         charting=charting,
         documents=DocumentService(store, charting, user),
         backups=BackupService(store, user),
         settings=settings,
-        auth=AuthService(store.users, store.audit),
+        auth=AuthService(store.users, store.audit, keys=authority),
         signing=SigningService(
-            charting, store.procedures, transaction=store.transaction, on_denied=audit_denial
+            charting,
+            store.procedures,
+            transaction=store.transaction,
+            on_denied=audit_denial,
+            keys=authority,
+            signed_notes=signed_notes,
         ),
+        authority=authority,
         user=user,
         db_path=store.path,
         store=store,
+        keychain=keychain,
+        trust_dir=trust_dir,
     )
+    built.append(services)
+    return services
 
 
 def open_services(
@@ -331,8 +387,9 @@ def open_services(
     path = resolve_db_path(db_path)
     check_location(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(path, key_dir(), exclusive=exclusive, busy_timeout_ms=busy_timeout_ms)
-    services = build_services(store, current_user(user))
+    keys = key_dir()
+    store = open_store(path, keys, exclusive=exclusive, busy_timeout_ms=busy_timeout_ms)
+    services = build_services(store, current_user(user), trust_dir=keys)
     try:
         if seed_demo_if_new and store.is_empty():
             from tpi_chart.services.demo import seed_demo

@@ -13,15 +13,29 @@ from pathlib import Path
 from typing import Protocol
 
 from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.domain.signatures import Trust
 from tpi_chart.pdf.handout import render_handout
 from tpi_chart.pdf.note import NoteOptions, PageSize, ProcedureNoteRenderer
 from tpi_chart.pdf.verify import VerifyResult, verify_note
+from tpi_chart.services import crypto
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import document_json, write_audited_export
 from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.pki import SigningAuthority
+from tpi_chart.services.signed_notes import SignedNotes
 from tpi_chart.storage.interfaces import Store
 
 DEFAULT_CLINIC_NAME = "TPI Chart clinic"
+
+
+def read_trust_file(path: Path) -> Trust:
+    """A trust file from `tpi-chart ca export` (PEM certificate + revocation list)."""
+    try:
+        return crypto.read_trust_pem(path.read_bytes())
+    except FileNotFoundError as error:
+        raise InvalidInput([f"--trust: {path}: no such file"]) from error
+    except (OSError, ValueError) as error:
+        raise InvalidInput([f"--trust: {path}: not a clinic certificate file ({error})"]) from error
 
 
 class ClinicSettings(Protocol):
@@ -54,12 +68,20 @@ def note_file_name(document: ProcedureDocument, procedure_id: int) -> str:
 
 class NoteService:
     def __init__(
-        self, store: Store, charting: ChartingService, settings: ClinicSettings, user: str
+        self,
+        store: Store,
+        charting: ChartingService,
+        settings: ClinicSettings,
+        user: str,
+        *,
+        authority: SigningAuthority | None = None,
     ) -> None:
         self._store = store
         self._charting = charting
         self._settings = settings
         self._user = user
+        self._authority = authority
+        self.signed = SignedNotes(store.pki, self.options)
 
     # ---- options ---------------------------------------------------------------------------
 
@@ -74,18 +96,28 @@ class NoteService:
     # ---- rendering -------------------------------------------------------------------------
 
     def render(self, procedure_id: int) -> bytes:
-        """The note PDF of a stored procedure (a DRAFT note when it is not signed)."""
+        """The note PDF of a stored procedure: the signed PDF itself once signed (never drawn
+        again), a DRAFT note before."""
+        stored = self.signed.stored(procedure_id)
+        if stored is not None:
+            return stored.pdf
         return ProcedureNoteRenderer(self._charting.document(procedure_id), self.options()).render()
 
     def render_handout(self, procedure_id: int) -> bytes:
         return render_handout(self._charting.document(procedure_id), self.options())
 
-    @staticmethod
-    def verify(pdf: bytes) -> VerifyResult:
-        return verify_note(pdf)
+    def trust(self) -> Trust:
+        """This clinic's trust root and revocations (refuses a root that differs from the one
+        recorded outside the database at set-up)."""
+        if self._authority is None:
+            raise InvalidInput(["--trust: this database has no signing authority to trust"])
+        return self._authority.trust()
 
-    def verify_file(self, path: Path) -> VerifyResult:
-        return verify_note(path.read_bytes())
+    def verify(self, pdf: bytes, trust: Trust | None = None) -> VerifyResult:
+        return verify_note(pdf, trust if trust is not None else self.trust())
+
+    def verify_file(self, path: Path, trust: Trust | None = None) -> VerifyResult:
+        return self.verify(path.read_bytes(), trust)
 
     # ---- export ----------------------------------------------------------------------------
 
@@ -119,7 +151,15 @@ class NoteService:
         """Write the note to ``path`` (atomically) and the JSON to ``path.with_suffix('.json')``;
         audited as ``export``."""
         document = document or self._charting.document(procedure_id)
-        pdf = ProcedureNoteRenderer(document, self.options()).render()
+        stored = self.signed.stored(procedure_id)
+        if stored is not None:
+            # The signed bytes, and the evaluation as signed (billing reads its codes).
+            pdf = stored.pdf
+            frozen = self.signed.frozen_evaluation(procedure_id)
+            if frozen is not None:
+                document = document.model_copy(update={"signed_evaluation": frozen.evaluation})
+        else:
+            pdf = ProcedureNoteRenderer(document, self.options()).render()
         data = document_json(document).encode("utf-8")
         json_path = path.with_suffix(".json")
         signed = document.procedure.status == "signed"

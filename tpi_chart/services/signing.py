@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -39,7 +39,17 @@ from tpi_chart.services.access import Action, DeniedHook, require
 from tpi_chart.services.errors import ProcedureLocked
 from tpi_chart.storage.interfaces import ProcedureRecord
 
+if TYPE_CHECKING:
+    from tpi_chart.domain.signatures import SignerKey
+    from tpi_chart.services.signed_notes import SignedNotes
+
 Clock = Callable[[], datetime]
+
+
+class SignerKeys(Protocol):
+    """Where a physician's unlocked signing key comes from (services.pki.SigningAuthority)."""
+
+    def signer_for(self, user: User) -> SignerKey: ...
 
 
 class StoredProcedureLike(Protocol):
@@ -145,12 +155,20 @@ class SigningService:
         clock: Clock = _now,
         transaction: Callable[[], AbstractContextManager[object]] | None = None,
         on_denied: DeniedHook | None = None,
+        keys: SignerKeys | None = None,
+        signed_notes: Callable[[], SignedNotes] | None = None,
     ) -> None:
         self._charting = charting
         self._procedures = procedures
         self._clock = clock
         self._transaction = transaction if transaction is not None else nullcontext
         self._on_denied = on_denied
+        # Without them (unit tests of the rules of signing) only the signature record is kept.
+        self._keys = keys
+        self._signed_notes = signed_notes
+
+    def _signer(self, user: User) -> SignerKey | None:
+        return self._keys.signer_for(user) if self._keys is not None else None
 
     def readiness(self, procedure_id: int, *, allow_planned_sites: bool = False) -> Readiness:
         stored = self._charting.get(procedure_id)
@@ -175,13 +193,15 @@ class SigningService:
         """Sign as `user` (a physician). `acknowledgements` maps each open warning code to the
         reason it is accepted. Refuses with AlreadySigned or NotReadyToSign; stores nothing then."""
         self._require(user, "sign")
+        signer = self._signer(user)
         reasons = dict(acknowledgements or {})
         with self._transaction():
             stored = self._charting.get(procedure_id)
             if stored.procedure.signature is not None:
                 raise AlreadySigned(stored.procedure.signature)
             document = self._charting.document(procedure_id)
-            warnings = evaluate(document).warnings
+            evaluation = evaluate(document)
+            warnings = evaluation.warnings
             missing = missing_items(document.procedure, allow_planned_sites=allow_planned_sites)
             open_codes = unacknowledged(warnings, reasons)
             if missing or open_codes:
@@ -198,6 +218,17 @@ class SigningService:
                 acknowledged_warnings=acknowledgement_records(warnings, reasons),
             )
             self._procedures.sign(procedure_id, signature, user.username, document.prior_procedures)
+            if signer is not None and self._signed_notes is not None:
+                # The signed PDF is made and stored in the signing transaction: a procedure is
+                # never signed without its signed note.
+                self._signed_notes().issue(
+                    procedure_id,
+                    self._charting.document(procedure_id),
+                    evaluation,
+                    signer,
+                    signature.signed_at,
+                    user.username,
+                )
         return self._charting.get(procedure_id)
 
     def add_addendum(
@@ -209,6 +240,7 @@ class SigningService:
     ) -> StoredProcedureLike:
         """Append a hashed addendum to a signed note (physician only); the note stays as signed."""
         self._require(user, "addendum")
+        signer = self._signer(user)
         with self._transaction():
             stored = self._charting.get(procedure_id)
             signature = stored.procedure.signature
@@ -232,6 +264,14 @@ class SigningService:
                 update={"content_hash": addendum_hash(addendum, signature.content_hash)}
             )
             self._procedures.add_addendum(procedure_id, hashed, user.username)
+            if signer is not None and self._signed_notes is not None:
+                self._signed_notes().append_addendum(
+                    procedure_id,
+                    self._charting.document(procedure_id),
+                    hashed,
+                    signer,
+                    user.username,
+                )
         return self._charting.get(procedure_id)
 
     def _require(self, user: User, action: Action) -> None:

@@ -51,6 +51,10 @@ ACTIONS = frozenset(
         "restore_db",
         "settings",
         "access_denied",
+        "signing_authority_created",
+        "certificate_issued",
+        "certificate_revoked",
+        "key_granted",
     }
 )
 

@@ -53,33 +53,74 @@ class DuplicateRecord(StorageError):
     """A uniqueness constraint refused the row (for example an MRN already in use)."""
 
 
+def _disk_full(text: str, where: str) -> StorageError:
+    return DiskFull(f"the disk is full{where}; free some space and try again (nothing was saved)")
+
+
+def _read_only(text: str, where: str) -> StorageError:
+    return ReadOnlyDatabase(
+        f"the database cannot be written{where}: attempt to write a readonly database; "
+        "check the file and folder permissions"
+    )
+
+
+def _busy(text: str, where: str) -> StorageError:
+    return DatabaseLocked(
+        f"the database is busy: another program is writing to it{where} and did not finish "
+        "in time; nothing was saved. Wait a moment and try again; if it keeps happening, "
+        "close the other program (a backup, sync or database tool)"
+    )
+
+
+def _corrupt(text: str, where: str) -> StorageError:
+    return CorruptDatabase(
+        f"the database is damaged{where}: {text}; restore it from a backup "
+        "(`tpi-chart restore FILE`)"
+    )
+
+
+def _duplicate(text: str, where: str) -> StorageError:
+    return DuplicateRecord(text)
+
+
+def _trigger(text: str, where: str) -> StorageError:
+    # Our triggers' messages are written for people; those that guard signed records and their
+    # addenda begin with these words (storage/migrations).
+    if text.startswith(("procedure is signed", "addenda")):
+        return SignedRecord(text)
+    return StorageError(text)
+
+
+#: SQLite's extended result code name (sqlite3.Error.sqlite_errorname) → the error a person can
+#: act on. Names not listed fall back to their primary code (the part before the second "_").
+#: Never the message text: a NOT NULL failure on a column named signed_at is not "signed".
+_BY_CODE = {
+    "SQLITE_FULL": _disk_full,
+    "SQLITE_IOERR_WRITE": _disk_full,
+    "SQLITE_READONLY": _read_only,
+    "SQLITE_BUSY": _busy,
+    "SQLITE_LOCKED": _busy,
+    "SQLITE_CORRUPT": _corrupt,
+    "SQLITE_NOTADB": _corrupt,
+    "SQLITE_CONSTRAINT_UNIQUE": _duplicate,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": _duplicate,
+    "SQLITE_CONSTRAINT_TRIGGER": _trigger,
+}
+
+
+def _primary(name: str) -> str:
+    parts = name.split("_")
+    return "_".join(parts[:2])
+
+
 def translate(error: sqlite3.Error, path: object = None) -> StorageError:
-    """Turn a driver error into the StorageError a user can act on."""
+    """Turn a driver error into the StorageError a user can act on, by SQLite's result code."""
     text = str(error)
     where = f" ({path})" if path is not None else ""
-    lowered = text.lower()
-    if "signed" in lowered and isinstance(error, sqlite3.IntegrityError):
-        return SignedRecord(text)
-    if "unique constraint failed" in lowered:
-        return DuplicateRecord(text)
-    if "disk is full" in lowered or "disk full" in lowered:
-        return DiskFull(
-            f"the disk is full{where}; free some space and try again (nothing was saved)"
-        )
-    if "readonly" in lowered or "read-only" in lowered:
-        return ReadOnlyDatabase(
-            f"the database cannot be written{where}: attempt to write a readonly database; "
-            "check the file and folder permissions"
-        )
-    if "locked" in lowered or "busy" in lowered:
-        return DatabaseLocked(
-            f"the database is busy: another program is writing to it{where} and did not finish "
-            "in time; nothing was saved. Wait a moment and try again; if it keeps happening, "
-            "close the other program (a backup, sync or database tool)"
-        )
-    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
-        return CorruptDatabase(
-            f"the database is damaged{where}: {text}; restore it from a backup "
-            "(`tpi-chart restore FILE`)"
-        )
+    name = getattr(error, "sqlite_errorname", None) or ""
+    make = _BY_CODE.get(name) or _BY_CODE.get(_primary(name))
+    if make is not None:
+        return make(text, where)
+    if not name and isinstance(error, sqlite3.DatabaseError) and "not a database" in text:
+        return _corrupt(text, where)  # raised by the driver itself, without a result code
     return StorageError(f"database error{where}: {text}")

@@ -24,6 +24,7 @@ from tpi_chart.domain.models import (
 from tpi_chart.storage.audit import AuditReport, AuditRow
 
 if TYPE_CHECKING:  # users.py builds on these interfaces
+    from tpi_chart.storage.pki import SqlitePki
     from tpi_chart.storage.users import UserRepository
 
 
@@ -164,6 +165,8 @@ class Store(Protocol):
     def audit(self) -> AuditTrail: ...
     @property
     def users(self) -> UserRepository: ...
+    @property
+    def pki(self) -> SqlitePki: ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def backup_to(self, target: Path) -> list[str]: ...

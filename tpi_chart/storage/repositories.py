@@ -49,6 +49,7 @@ from tpi_chart.storage.interfaces import (
     SignedSnapshot,
     SiteRecord,
 )
+from tpi_chart.storage.pki import SqlitePki
 from tpi_chart.storage.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -832,6 +833,7 @@ class SqliteStore:
         self.settings = SqliteSettings(self)
         self.audit = SqliteAudit(self)
         self.users = UserRepository(conn, self.audit)
+        self.pki = SqlitePki(lambda: self.conn, self.audit.record)
         self.clinic_id = self._ensure_clinic_id()
         self.key = audit_log.load_key(key_dir, self.clinic_id, create=audit_log.tail(conn) is None)
         self._anchor_writable = self._check_anchor()

@@ -53,12 +53,25 @@ def login(services: Services, name: str | None) -> User | None:
 
     auth = services.auth
     if auth.needs_first_run():
-        return FirstRunDialog.ask(
+        user = FirstRunDialog.ask(
             lambda username, display, password, physician: auth.create_first_administrator(
                 username, display, password, physician=physician
             )
         )
-    return LoginDialog.ask(auth.login, name or "")
+    else:
+        user = LoginDialog.ask(auth.login, name or "")
+    if user is not None:
+        show_recovery_passphrase(services, user)
+    return user
+
+
+def show_recovery_passphrase(services: Services, user: User) -> None:
+    """Once, after the sign-in that created the clinic's signing authority."""
+    from tpi_chart.ui.auth.recovery_dialog import RecoveryPassphraseDialog
+
+    passphrase = services.authority.take_recovery_passphrase(user)
+    if passphrase is not None:
+        RecoveryPassphraseDialog.show_once(passphrase)
 
 
 def _fail(title: str, message: str) -> int:
@@ -68,8 +81,12 @@ def _fail(title: str, message: str) -> int:
     return 1
 
 
-def launch(args: argparse.Namespace) -> int:
+def launch(args: argparse.Namespace, log: Path | None = None) -> int:
     app = make_application()
+    if log is not None:
+        from tpi_chart.ui import crash
+
+        crash.install(log)
     db = getattr(args, "db", None)
     user_name = getattr(args, "user", None)
     try:

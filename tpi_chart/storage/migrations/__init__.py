@@ -12,6 +12,7 @@ from tpi_chart.storage.migrations import (
     v0003_users,
     v0004_reported_history,
     v0005_signed_snapshot,
+    v0006_signing_authority,
     v0010_site_location,
 )
 
@@ -21,6 +22,7 @@ MIGRATIONS: tuple[str, ...] = (
     v0003_users.SQL,
     v0004_reported_history.SQL,
     v0005_signed_snapshot.SQL,
+    v0006_signing_authority.SQL,
     v0010_site_location.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

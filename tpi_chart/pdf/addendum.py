@@ -1,0 +1,128 @@
+"""The page(s) of an addendum, appended to a signed note as a new signed revision.
+
+Drawn with the note's own header and styles, so the addendum reads as part of the note; the
+footer names the addendum instead of counting the note's pages (those pages are signed and never
+re-drawn).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportlab.platypus import Flowable, KeepTogether, Spacer
+
+from tpi_chart import APP_NAME, __version__
+from tpi_chart.domain.models import Addendum, ProcedureDocument
+from tpi_chart.domain.rules import Evaluation
+from tpi_chart.pdf import styles as st
+from tpi_chart.pdf.attachments import EmbeddedFile
+from tpi_chart.pdf.fonts import SANS, SANS_BOLD, markup
+from tpi_chart.pdf.note import (
+    BoxOnPage,
+    NoteOptions,
+    ProcedureNoteRenderer,
+    SignaturePlaceholder,
+    _m,
+    _p,
+    draw_text,
+    format_datetime,
+    group_hash,
+)
+
+
+class AddendumRenderer(ProcedureNoteRenderer):
+    def __init__(
+        self,
+        document: ProcedureDocument,
+        addendum: Addendum,
+        number: int,
+        options: NoteOptions | None = None,
+        *,
+        evaluation: Evaluation | None = None,
+    ) -> None:
+        super().__init__(document, options, evaluation=evaluation)
+        self.addendum = addendum
+        self.number = number
+
+    @property
+    def signed(self) -> bool:
+        # An addendum page is only ever made for a signed note: no DRAFT watermark.
+        return True
+
+    def _attachments(self) -> list[EmbeddedFile]:
+        return []
+
+    def _get_story(self) -> list[Flowable]:
+        s = self._get_stylesheet()
+        addendum = self.addendum
+        block: list[Flowable] = [
+            self._heading(f"Addendum {self.number} to this procedure note"),
+            _p(addendum.text, s.body),
+            Spacer(1, 4),
+        ]
+        if addendum.sites:
+            lines = "; ".join(
+                f"{self.catalog.muscle_name(site.muscle)} {site.side}" for site in addendum.sites
+            )
+            block.append(_p(f"Sites in this addendum: {lines}", s.small))
+        block += [
+            _m(
+                f"<b>By {markup(addendum.author)}</b> at {markup(format_datetime(addendum.at))}",
+                s.body,
+            ),
+            Spacer(1, 2),
+        ]
+        if addendum.content_hash:
+            block += [
+                _p("ADDENDUM HASH (SHA-256, COVERS THE SIGNED NOTE'S HASH)", s.label),
+                _p(group_hash(addendum.content_hash), s.mono),
+            ]
+        block.append(
+            _p(
+                "Signed as a new revision of this PDF: the note's earlier signatures still "
+                "cover exactly what they signed.",
+                s.muted,
+            )
+        )
+        self.signature_placeholder = SignaturePlaceholder(min(self.content_width, 300.0))
+        block += [Spacer(1, 6), self.signature_placeholder]
+        return [KeepTogether(block)]
+
+    def _draw_footer(self, canvas: Any, page: int, total: int) -> None:
+        width, _ = self.pagesize
+        left = self.margin_x
+        right = width - self.margin_x
+        y = self.margin_bottom
+        patient = self.document.patient
+        canvas.saveState()
+        canvas.setStrokeColor(st.RULE)
+        canvas.setLineWidth(0.5)
+        canvas.line(left, y + 10, right, y + 10)
+        canvas.setFillColor(st.MUTED)
+        day = self.procedure.performed_at.date().isoformat()
+        draw_text(canvas, left, y, f"{patient.display_name} · MRN {patient.mrn} · {day}", SANS, 7.5)
+        draw_text(canvas, width / 2, y, f"{APP_NAME} {__version__}", SANS, 7.5, "centre")
+        draw_text(
+            canvas,
+            right,
+            y,
+            f"Addendum {self.number} · page {page} of {total}",
+            SANS_BOLD,
+            7.5,
+            "right",
+        )
+        canvas.restoreState()
+
+
+def render_addendum(
+    document: ProcedureDocument,
+    addendum: Addendum,
+    number: int,
+    options: NoteOptions | None = None,
+    *,
+    evaluation: Evaluation | None = None,
+) -> tuple[bytes, BoxOnPage | None]:
+    """The addendum's page(s) and where its signature goes (page index within these pages)."""
+    renderer = AddendumRenderer(document, addendum, number, options, evaluation=evaluation)
+    pdf = renderer.render()
+    return pdf, renderer.signature_box

@@ -1,0 +1,491 @@
+"""The clinic's signing authority and each physician's signing key (issue: "signed means signed").
+
+Who holds what (docs/security.md has the whole threat model):
+
+* Every account has an X25519 *account key*. Its private half is wrapped with a key derived from
+  the account's password (Argon2id + AES-256-GCM), so it opens only at that person's sign-in.
+* The clinic *authority* (a self-signed CA, created with the first administrator) has its private
+  key sealed to every administrator's account key and wrapped once with a *recovery passphrase*
+  that is shown once at set-up and never stored. Only a signed-in administrator can issue or
+  revoke a certificate.
+* Each physician has an ECDSA *signing key* sealed to their own account key, and a certificate
+  issued by the authority. A physician whose certificate is not issued yet (an account made
+  before this version, or a role granted later) gets a key and a pending request at sign-in; the
+  next administrator sign-in issues it.
+* A password change re-wraps the account key (certificates and grants stay valid). An
+  administrator's password reset cannot open the old account key, so it makes a new one, revokes
+  the old certificate (superseded: notes signed before stay valid) and issues a new one.
+
+Unlocked keys live in memory only (`KeyChain`), for the signed-in person, and are dropped when
+the session locks or ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+
+from tpi_chart.domain.errors import DomainError
+from tpi_chart.domain.signatures import SignerKey, Trust
+from tpi_chart.domain.users import User
+from tpi_chart.services import crypto
+from tpi_chart.services.access import require
+from tpi_chart.storage.pki import SqlitePki
+
+log = logging.getLogger(__name__)
+
+AUTHORITY_SECRET = "signing_authority_key"
+RECOVERY_HOLDER = "*recovery"
+_ACCOUNT_LABEL = "account key of {}"
+_SIGNER_LABEL = "signing key of {}"
+
+Clock = Callable[[], datetime]
+
+
+class NoSigningKey(DomainError):
+    """The physician cannot sign yet; the message says what to do."""
+
+
+class TrustProblem(DomainError):
+    """The clinic's trust root cannot be established or does not match its record."""
+
+
+@dataclass
+class KeySession:
+    """What one signed-in person has unlocked."""
+
+    username: str
+    account_private: bytes
+    authority_key: bytes | None = None
+    signer: SignerKey | None = None
+
+
+@dataclass
+class KeyChain:
+    """Unlocked keys in memory, by username; shared by every service built on one database."""
+
+    sessions: dict[str, KeySession] = field(default_factory=dict)
+    recovery_notices: dict[str, str] = field(default_factory=dict)
+
+    def forget(self, username: str | None = None) -> None:
+        if username is None:
+            self.sessions.clear()
+        else:
+            self.sessions.pop(username, None)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SigningAuthority:
+    def __init__(
+        self,
+        pki: SqlitePki,
+        keychain: KeyChain,
+        *,
+        clinic_id: str,
+        clinic_name: Callable[[], str],
+        display_name: Callable[[str], str | None],
+        administrators: Callable[[], list[str]],
+        trust_dir: Path | None,
+        kdf: crypto.KdfParams | None = None,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self._pki = pki
+        self._keys = keychain
+        self._clinic_id = clinic_id
+        self._clinic_name = clinic_name
+        self._display_name = display_name
+        self._administrators = administrators
+        self._trust_dir = trust_dir
+        self._kdf = kdf
+        self._clock = clock
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def authority_certificate(self) -> bytes | None:
+        return self._pki.authority()
+
+    @property
+    def trust_file(self) -> Path | None:
+        if self._trust_dir is None:
+            return None
+        return self._trust_dir / f"{self._clinic_id}.signing-authority.pem"
+
+    def trust(self) -> Trust:
+        """The clinic's root and its revocations, for `verify`. The root in the database must be
+        the one recorded outside it at set-up (so whoever can write the database file cannot
+        slip in an authority of their own)."""
+        certificate = self._pki.authority()
+        if certificate is None:
+            raise TrustProblem(
+                "this clinic has no signing authority yet: an administrator creates it at the "
+                "first sign-in"
+            )
+        recorded = self.trust_file
+        if recorded is not None and recorded.exists():
+            try:
+                roots = crypto.read_trust_pem(recorded.read_bytes()).roots
+            except (OSError, ValueError) as error:
+                raise TrustProblem(f"the clinic's trust record {recorded} is unreadable") from error
+            if certificate not in roots:
+                raise TrustProblem(
+                    "the signing authority stored in the database is not the one recorded for "
+                    f"this clinic at set-up ({recorded}); the database may have been tampered with"
+                )
+        revoked = {serial: (at, reason) for serial, at, reason in self._pki.revocations()}
+        return Trust((certificate,), revoked)
+
+    def session(self, user: User) -> KeySession | None:
+        return self._keys.sessions.get(user.username)
+
+    def take_recovery_passphrase(self, user: User) -> str | None:
+        """The recovery passphrase made when `user` set up the authority, once; None after."""
+        return self._keys.recovery_notices.pop(user.username, None)
+
+    def certificate_status(self, user: User) -> str:
+        """One line for the Sign tab and `users list`."""
+        active = self._pki.active_certificate(user.username)
+        if active is not None:
+            return f"signing certificate {active.serial[:12]}… issued {active.issued_at:%Y-%m-%d}"
+        if self._pki.request(user.username) is not None:
+            return "signing certificate requested; an administrator's next sign-in issues it"
+        return "no signing certificate"
+
+    def signer_for(self, user: User) -> SignerKey:
+        """The unlocked signing key of `user`, or NoSigningKey saying what to do."""
+        session = self._keys.sessions.get(user.username)
+        if session is not None and session.signer is not None:
+            return session.signer
+        if self._pki.active_certificate(user.username) is None:
+            if self._pki.request(user.username) is not None:
+                raise NoSigningKey(
+                    f"{user.display_name} has no signing certificate yet; it is issued the next "
+                    "time an administrator signs in. Ask an administrator to sign in once, then "
+                    "sign in again"
+                )
+            raise NoSigningKey(
+                f"{user.display_name} has no signing certificate; sign in again with your "
+                "password to request one"
+            )
+        raise NoSigningKey(
+            f"{user.display_name}'s signing key is locked; sign in again with your password"
+        )
+
+    # ---- sign-in ------------------------------------------------------------------------------
+
+    def signed_in(self, user: User, password: str) -> KeySession:
+        """Unlock what `user` holds with the password just checked. Makes what is missing:
+        the account key (accounts made before version 0.2), the authority (the first
+        administrator to sign in on such a database), a physician's key request; an
+        administrator's sign-in issues pending certificates and grants the authority to
+        administrators who lack it."""
+        account = self._pki.account_key(user.username)
+        if account is None:
+            private, public = crypto.new_account_key()
+            self._pki.put_account_key(
+                user.username, public, self._wrap_account(user.username, private, password)
+            )
+        else:
+            try:
+                private = crypto.unwrap(
+                    account.wrapped_private,
+                    password,
+                    label=_ACCOUNT_LABEL.format(user.username),
+                )
+            except crypto.KeyUnlockFailed:
+                # The password was right (AuthService checked it), so the stored key was
+                # altered: sign-in goes on, signing stays impossible until an administrator
+                # resets the password (which makes a new key).
+                log.error("an account key does not open with its account's password")
+                return KeySession(user.username, b"")
+        session = KeySession(user.username, private)
+        self._keys.sessions[user.username] = session
+        if user.is_administrator and user.active:
+            if self._pki.authority() is None:
+                self._establish(user, session)
+            session.authority_key = self._open_authority(session)
+            if session.authority_key is not None:
+                self._grant_to_administrators(user, session.authority_key)
+                self._issue_pending(user, session.authority_key)
+        if user.is_physician and user.active:
+            self._ensure_signing_key(user, session)
+        return session
+
+    def signed_out(self, user: User | None = None) -> None:
+        self._keys.forget(user.username if user is not None else None)
+
+    # ---- account changes ----------------------------------------------------------------------
+
+    def account_created(self, user: User, password: str, by: User | None) -> None:
+        """A new account: its account key now (the password is at hand), the authority grant or
+        certificate when the creating administrator has the authority unlocked."""
+        private, public = crypto.new_account_key()
+        self._pki.put_account_key(
+            user.username, public, self._wrap_account(user.username, private, password)
+        )
+        creator = self._keys.sessions.get(by.username) if by is not None else None
+        authority_key = creator.authority_key if creator is not None else None
+        if authority_key is None or by is None:
+            return
+        if user.is_administrator:
+            self._grant(AUTHORITY_SECRET, user.username, public, authority_key, by.username)
+        if user.is_physician:
+            self._issue_new(user, public, authority_key, by.username)
+
+    def account_updated(self, admin: User, user: User) -> None:
+        """Roles or activity changed: a deactivated account's certificates are revoked
+        (cessation of operation: its earlier notes stay valid) and its authority grant dropped."""
+        if not user.active:
+            for cert in self._pki.certificates(user.username):
+                if cert.active:
+                    self._pki.revoke(
+                        cert.serial, "cessation_of_operation", admin.username, self._clock()
+                    )
+            self._pki.drop_grant(AUTHORITY_SECRET, user.username, admin.username)
+            self._keys.forget(user.username)
+            return
+        creator = self._keys.sessions.get(admin.username)
+        authority_key = creator.authority_key if creator is not None else None
+        account = self._pki.account_key(user.username)
+        if authority_key is None or account is None:
+            return
+        if user.is_administrator and self._pki.grant(AUTHORITY_SECRET, user.username) is None:
+            self._grant(
+                AUTHORITY_SECRET, user.username, account.public_key, authority_key, admin.username
+            )
+        if not user.is_administrator:
+            self._pki.drop_grant(AUTHORITY_SECRET, user.username, admin.username)
+        if user.is_physician and self._pki.active_certificate(user.username) is None:
+            self._issue_new(user, account.public_key, authority_key, admin.username)
+
+    def password_changed(self, user: User, old_password: str, new_password: str) -> None:
+        account = self._pki.account_key(user.username)
+        if account is None:
+            return
+        label = _ACCOUNT_LABEL.format(user.username)
+        private = crypto.unwrap(account.wrapped_private, old_password, label=label)
+        self._pki.rewrap_account_key(
+            user.username, self._wrap_account(user.username, private, new_password)
+        )
+
+    def password_reset(self, admin: User, user: User, new_password: str) -> None:
+        """The old account key cannot be opened without the old password: a new one, the old
+        certificates revoked as superseded, and (with the administrator's authority) a new
+        certificate and grant at once; otherwise at the next sign-ins."""
+        private, public = crypto.new_account_key()
+        self._pki.put_account_key(
+            user.username, public, self._wrap_account(user.username, private, new_password)
+        )
+        self._keys.forget(user.username)
+        for cert in self._pki.certificates(user.username):
+            if cert.active:
+                self._pki.revoke(cert.serial, "superseded", admin.username, self._clock())
+        self._pki.drop_grant(AUTHORITY_SECRET, user.username, admin.username)
+        creator = self._keys.sessions.get(admin.username)
+        authority_key = creator.authority_key if creator is not None else None
+        if authority_key is None:
+            return
+        if user.is_administrator:
+            self._grant(AUTHORITY_SECRET, user.username, public, authority_key, admin.username)
+        if user.is_physician and user.active:
+            self._issue_new(user, public, authority_key, admin.username)
+
+    def revoke(self, admin: User, username: str, reason: str) -> int:
+        """Revoke every active certificate of `username` (e.g. key compromise); returns how
+        many."""
+        require(admin, "manage_accounts")
+        revoked = 0
+        for cert in self._pki.certificates(username):
+            if cert.active:
+                self._pki.revoke(cert.serial, reason, admin.username, self._clock())
+                revoked += 1
+        self._keys.forget(username)
+        return revoked
+
+    def export_trust(self, admin: User) -> bytes:
+        """The clinic's root certificate and a revocation list signed by it, as PEM: what a
+        records office or payer installs to validate this clinic's notes."""
+        require(admin, "manage_accounts")
+        certificate = self._pki.authority()
+        if certificate is None:
+            raise TrustProblem("this clinic has no signing authority yet")
+        session = self._keys.sessions.get(admin.username)
+        authority_key = session.authority_key if session is not None else None
+        if authority_key is None:
+            raise NoSigningKey(
+                f"{admin.display_name} has not unlocked the signing authority; sign in again"
+            )
+        crl = crypto.make_crl(authority_key, certificate, self._pki.revocations(), self._clock())
+        return crypto.trust_pem(certificate, crl)
+
+    def recover(self, admin: User, passphrase: str) -> None:
+        """Grant the authority to `admin` (signed in) with the recovery passphrase, for a clinic
+        whose administrators all lost their passwords."""
+        require(admin, "manage_accounts")
+        blob = self._pki.grant(AUTHORITY_SECRET, RECOVERY_HOLDER)
+        account = self._pki.account_key(admin.username)
+        session = self._keys.sessions.get(admin.username)
+        if blob is None or account is None or session is None:
+            raise NoSigningKey("there is no recovery grant for this clinic's signing authority")
+        try:
+            key = crypto.unwrap(
+                blob, crypto.normalise_passphrase(passphrase), label=AUTHORITY_SECRET
+            )
+        except crypto.KeyUnlockFailed as error:
+            raise NoSigningKey("that recovery passphrase does not open the authority") from error
+        self._grant(AUTHORITY_SECRET, admin.username, account.public_key, key, admin.username)
+        session.authority_key = key
+
+    # ---- inside ---------------------------------------------------------------------------------
+
+    def _wrap_account(self, username: str, private: bytes, password: str) -> str:
+        return crypto.wrap(
+            private,
+            password,
+            self._kdf or crypto.DEFAULT_KDF,
+            label=_ACCOUNT_LABEL.format(username),
+        )
+
+    def _grant(self, secret: str, holder: str, public: bytes, value: bytes, by: str) -> None:
+        self._pki.put_grant(secret, holder, crypto.seal(value, public, label=secret), by)
+
+    def _open_authority(self, session: KeySession) -> bytes | None:
+        blob = self._pki.grant(AUTHORITY_SECRET, session.username)
+        if blob is None:
+            return None
+        try:
+            return crypto.unseal(blob, session.account_private, label=AUTHORITY_SECRET)
+        except crypto.KeyUnlockFailed:
+            log.warning("an administrator's authority grant does not open")
+            return None
+
+    def _establish(self, admin: User, session: KeySession) -> None:
+        now = self._clock()
+        key, certificate = crypto.make_ca(
+            self._clinic_name() or "TPI Chart clinic", self._clinic_id, now
+        )
+        account = self._pki.account_key(admin.username)
+        if account is None:  # made just before this call by signed_in
+            raise TrustProblem("the administrator's account key is missing")
+        passphrase = crypto.recovery_passphrase()
+        self._pki.create_authority(certificate, admin.username, crypto.fingerprint(certificate))
+        self._grant(AUTHORITY_SECRET, admin.username, account.public_key, key, admin.username)
+        self._pki.put_grant(
+            AUTHORITY_SECRET,
+            RECOVERY_HOLDER,
+            crypto.wrap(key, passphrase, self._kdf or crypto.DEFAULT_KDF, label=AUTHORITY_SECRET),
+            admin.username,
+        )
+        self._keys.recovery_notices[admin.username] = passphrase
+        self._record_trust(certificate)
+
+    def _record_trust(self, certificate: bytes) -> None:
+        path = self.trust_file
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            with open(
+                os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb"
+            ) as handle:
+                handle.write(crypto.trust_pem(certificate, None))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except OSError as error:
+            log.warning("the clinic's trust record could not be written: %s", error)
+
+    def _grant_to_administrators(self, admin: User, authority_key: bytes) -> None:
+        holders = set(self._pki.holders(AUTHORITY_SECRET))
+        for username in self._administrators_without(holders):
+            account = self._pki.account_key(username)
+            if account is not None:
+                self._grant(
+                    AUTHORITY_SECRET, username, account.public_key, authority_key, admin.username
+                )
+
+    def _administrators_without(self, holders: set[str]) -> list[str]:
+        return [name for name in self._administrators() if name not in holders]
+
+    def _issue_pending(self, admin: User, authority_key: bytes) -> None:
+        certificate = self._pki.authority()
+        if certificate is None:
+            return
+        for request in self._pki.requests():
+            name = self._display_name(request.username)
+            if name is None:
+                continue
+            issued = crypto.issue_certificate(
+                authority_key,
+                certificate,
+                request.public_key,
+                common_name=name,
+                username=request.username,
+                now=self._clock(),
+            )
+            self._pki.add_certificate(
+                crypto.serial_hex(issued),
+                request.username,
+                issued,
+                request.sealed_private,
+                admin.username,
+            )
+
+    def _issue_new(self, user: User, account_public: bytes, authority_key: bytes, by: str) -> None:
+        certificate = self._pki.authority()
+        if certificate is None:
+            return
+        private = crypto.new_signing_key()
+        issued = crypto.issue_certificate(
+            authority_key,
+            certificate,
+            crypto.public_key_der(private),
+            common_name=user.display_name,
+            username=user.username,
+            now=self._clock(),
+        )
+        sealed = crypto.seal(private, account_public, label=_SIGNER_LABEL.format(user.username))
+        self._pki.add_certificate(crypto.serial_hex(issued), user.username, issued, sealed, by)
+
+    def _ensure_signing_key(self, user: User, session: KeySession) -> None:
+        certificate = self._pki.authority()
+        active = self._pki.active_certificate(user.username)
+        label = _SIGNER_LABEL.format(user.username)
+        if active is None and session.authority_key is not None:
+            account = self._pki.account_key(user.username)
+            if account is not None:
+                self._issue_new(user, account.public_key, session.authority_key, user.username)
+                active = self._pki.active_certificate(user.username)
+        if active is None:
+            if self._pki.request(user.username) is None:
+                account = self._pki.account_key(user.username)
+                if account is not None:
+                    private = crypto.new_signing_key()
+                    self._pki.put_request(
+                        user.username,
+                        crypto.public_key_der(private),
+                        crypto.seal(private, account.public_key, label=label),
+                    )
+            return
+        try:
+            private = crypto.unseal(active.sealed_private, session.account_private, label=label)
+        except crypto.KeyUnlockFailed:
+            log.warning("a physician's signing key does not open with the account key")
+            return
+        if certificate is None:
+            return
+        if x509.load_der_x509_certificate(active.certificate).issuer != (
+            x509.load_der_x509_certificate(certificate).subject
+        ):
+            return
+        name = self._display_name(user.username) or user.display_name
+        session.signer = SignerKey(private, active.certificate, (certificate,), name)

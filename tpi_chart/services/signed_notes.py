@@ -1,0 +1,175 @@
+"""The signed note: rendered once at signing with the evaluation of that moment, signed with the
+physician's PAdES signature, kept as those exact bytes; addenda append signed revisions.
+
+A later formulary, payer profile, renderer or app version never changes a signed note: exports
+return the stored PDF, and the stored evaluation is what billing reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tpi_chart import __version__
+from tpi_chart.domain.canonical import canonical_json
+from tpi_chart.domain.catalog import Catalog, load_catalog
+from tpi_chart.domain.models import Addendum, ProcedureDocument
+from tpi_chart.domain.rules import Evaluation
+from tpi_chart.domain.signatures import SignerKey
+from tpi_chart.pdf import pades
+from tpi_chart.pdf.addendum import render_addendum
+from tpi_chart.pdf.note import BoxOnPage, NoteOptions, ProcedureNoteRenderer, format_datetime
+from tpi_chart.storage.pki import SignedNoteRow, SqlitePki
+
+EVALUATION_FORMAT = "tpi-chart.signed-evaluation/1"
+
+
+@dataclass(frozen=True)
+class FrozenEvaluation:
+    """The evaluation as signed, with what produced it."""
+
+    evaluation: dict[str, Any]
+    app_version: str
+    payer_profile: str
+    payer_effective: str | None
+    catalog_sha256: str
+
+    def to_json(self) -> str:
+        return canonical_json(
+            {
+                "format": EVALUATION_FORMAT,
+                "evaluation": self.evaluation,
+                "app_version": self.app_version,
+                "payer_profile": self.payer_profile,
+                "payer_effective": self.payer_effective,
+                "catalog_sha256": self.catalog_sha256,
+            }
+        ).decode("utf-8")
+
+    @classmethod
+    def from_json(cls, text: str) -> FrozenEvaluation:
+        data = json.loads(text)
+        return cls(
+            evaluation=dict(data["evaluation"]),
+            app_version=str(data["app_version"]),
+            payer_profile=str(data["payer_profile"]),
+            payer_effective=data.get("payer_effective"),
+            catalog_sha256=str(data["catalog_sha256"]),
+        )
+
+
+def freeze(evaluation: Evaluation, catalog: Catalog) -> FrozenEvaluation:
+    payer = catalog.payers.get(evaluation.payer_profile)
+    return FrozenEvaluation(
+        evaluation=evaluation.model_dump(mode="json"),
+        app_version=__version__,
+        payer_profile=evaluation.payer_profile,
+        payer_effective=payer.effective if payer is not None else None,
+        catalog_sha256=hashlib.sha256(catalog.model_dump_json().encode("utf-8")).hexdigest(),
+    )
+
+
+def _box(box: BoxOnPage | None, page_offset: int = 0) -> pades.SignatureBox | None:
+    if box is None:
+        return None
+    return pades.SignatureBox(box.page + page_offset, box.x1, box.y1, box.x2, box.y2)
+
+
+def _stamp(name: str, at: datetime, meaning: str) -> str:
+    # pyHanko fills %(ts)s with its own format; the time printed is the signing time we pass.
+    return f"{meaning}\nDigitally signed by {name}\n{format_datetime(at)}"
+
+
+class SignedNotes:
+    def __init__(
+        self,
+        pki: SqlitePki,
+        options: Callable[[], NoteOptions],
+        *,
+        catalog: Catalog | None = None,
+    ) -> None:
+        self._pki = pki
+        self._options = options
+        self._catalog = catalog
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog or load_catalog()
+
+    def stored(self, procedure_id: int) -> SignedNoteRow | None:
+        return self._pki.signed_note(procedure_id)
+
+    def issue(
+        self,
+        procedure_id: int,
+        document: ProcedureDocument,
+        evaluation: Evaluation,
+        signer: SignerKey,
+        signed_at: datetime,
+        by: str,
+    ) -> bytes:
+        """Render the signed note with `evaluation`, sign it, store it (inside the caller's
+        signing transaction, so a failure here leaves the procedure unsigned)."""
+        catalog = self.catalog
+        renderer = ProcedureNoteRenderer(
+            document, self._options(), evaluation=evaluation, catalog=catalog, digitally_signed=True
+        )
+        unsigned = renderer.render()
+        signature = document.procedure.signature
+        name = signature.signed_by if signature is not None else signer.common_name
+        signed = pades.sign_pdf(
+            unsigned,
+            signer,
+            field_name="Signature1",
+            signed_at=signed_at,
+            reason="I performed this procedure and author this note",
+            box=_box(renderer.signature_box),
+            stamp_text=_stamp(name, signed_at, "Procedure note"),
+        )
+        self._pki.put_signed_note(
+            procedure_id, signed, 1, freeze(evaluation, catalog).to_json(), by
+        )
+        return signed
+
+    def append_addendum(
+        self,
+        procedure_id: int,
+        document: ProcedureDocument,
+        addendum: Addendum,
+        signer: SignerKey,
+        by: str,
+    ) -> bytes | None:
+        """Append the addendum as a signed revision of the stored note; None for a note signed
+        before version 0.2 (no stored PDF: its addendum is kept with a hash, as then)."""
+        stored = self._pki.signed_note(procedure_id)
+        if stored is None:
+            return None
+        number = stored.signatures
+        pages, box = render_addendum(document, addendum, number, self._options())
+        offset = pades.page_count(stored.pdf)
+        grown = pades.append_pages(
+            stored.pdf,
+            pages,
+            {f"addendum-{number}.json": canonical_json(addendum.model_dump(mode="json"))},
+        )
+        signed = pades.sign_pdf(
+            grown,
+            signer,
+            field_name=f"Addendum{number}",
+            signed_at=addendum.at,
+            reason=f"Addendum {number} to this procedure note",
+            box=_box(box, offset),
+            stamp_text=_stamp(addendum.author, addendum.at, f"Addendum {number}"),
+        )
+        self._pki.put_signed_note(
+            procedure_id, signed, stored.signatures + 1, stored.evaluation, by
+        )
+        return signed
+
+    def frozen_evaluation(self, procedure_id: int) -> FrozenEvaluation | None:
+        stored = self._pki.signed_note(procedure_id)
+        return FrozenEvaluation.from_json(stored.evaluation) if stored is not None else None
