@@ -142,6 +142,7 @@ def sites(draw: st.DrawFn, preparation_ids: tuple[str, ...]) -> Site:
         ),
         needle=draw(st.one_of(st.none(), st.just(Needle(gauge=25, length_in=1.5)))),
         notes=draw(st.one_of(st.none(), text)),
+        location=draw(st.one_of(st.none(), st.just("2 cm lateral to the C7 spinous process"))),
     )
 
 

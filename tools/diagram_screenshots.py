@@ -6,6 +6,11 @@ reference visit's six sites (product.md §2) on the posterior view and a few exa
 other views so every marker style is visible. A second, 300 px tall copy of each view
 (``diagram-<view>-300.png``) shows how the drawing reads at small size.
 
+It also writes the four views as the workspace shows them in a 1366 × 768 window
+(``diagram-<view>-1366x768.png``, the demo clinic's reference patient) and the note's diagram
+rasterised at 250 dpi (``note-diagram-250dpi.png``, ``note-diagram-40-sites-250dpi.png``; needs
+``pdftoppm``).
+
 Usage: ``python tools/diagram_screenshots.py [--height 900] [--out docs/screenshots]``
 """
 
@@ -116,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["TPI_CHART_KEY_DIR"] = folder  # the scratch database's audit key stays in it
         with open_services(Path(folder) / "example.db", staff("screenshots")) as services:
             written = _draw(services, args.height, args.out)
+        written += _workspace(args.out, Path(folder))
+    written += _note(args.out)
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     del app
@@ -137,6 +144,78 @@ def _draw(services: Services, height: int, out: Path) -> list[Path]:
         written.append(render(diagram, view_id, height, out / f"diagram-{view_id}.png"))
         written.append(render(diagram, view_id, 300, out / f"diagram-{view_id}-300.png"))
     host.close()
+    return written
+
+
+def _workspace(out: Path, folder: Path) -> list[Path]:
+    """Each view in the workspace of a 1366 x 768 window (demo clinic, reference patient)."""
+    from tpi_chart.domain.users import User
+    from tpi_chart.ui.main_window import MainWindow
+
+    chen = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
+    written = []
+    with open_services(folder / "demo.db", staff("chen"), seed_demo_if_new=True) as services:
+        maria = services.patients.by_mrn("D1001")
+        assert maria is not None
+        window = MainWindow(services, chen)
+        window.resize(1366, 768)
+        window.show()
+        window.open_patient(maria.id)
+        window.patients.primary_button.click()
+        app = QApplication.instance()
+        assert app is not None
+        for view_id in VIEW_IDS:
+            window.workspace.diagram.set_view(view_id)
+            window.workspace.diagram.view.fit()
+            app.processEvents()
+            path = out / f"diagram-{view_id}-1366x768.png"
+            window.grab().save(str(path))
+            written.append(path)
+        window.close()
+    return written
+
+
+def _note(out: Path) -> list[Path]:
+    """The note's diagram at 250 dpi: the reference visit and the 40-site layout document."""
+    import json
+    import shutil
+    import subprocess
+
+    from tpi_chart.domain.models import ProcedureDocument
+    from tpi_chart.pdf.examples import forty_site_document, signed_copy
+    from tpi_chart.pdf.note import NoteOptions, render_note
+
+    if shutil.which("pdftoppm") is None:
+        return []
+    options = NoteOptions(clinic_name="Riverside Pain & Spine Clinic")
+    reference = ProcedureDocument.model_validate(
+        json.loads((ROOT / "tests/examples/reference-visit.json").read_text("utf-8"))
+    )
+    written = []
+    # (document, output name, crop as fractions of page 1: left, top, width, height)
+    for document, name, box in (
+        (signed_copy(reference), "note-diagram-250dpi.png", (0.05, 0.44, 0.60, 0.28)),
+        (
+            signed_copy(forty_site_document()),
+            "note-diagram-40-sites-250dpi.png",
+            (0.05, 0.46, 0.92, 0.27),
+        ),
+    ):
+        with tempfile.TemporaryDirectory() as scratch:
+            pdf = Path(scratch) / "note.pdf"
+            pdf.write_bytes(render_note(document, options))
+            subprocess.run(
+                ["pdftoppm", "-r", "250", "-f", "1", "-l", "1", "-png", str(pdf), f"{scratch}/p"],
+                check=True,
+            )
+            page = QImage(next(Path(scratch).glob("p*.png")).as_posix())
+            w, h = page.width(), page.height()
+            crop = page.copy(
+                round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)
+            )
+            path = out / name
+            crop.save(str(path))
+            written.append(path)
     return written
 
 

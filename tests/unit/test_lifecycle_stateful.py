@@ -37,6 +37,7 @@ from tests.strategies import aware_datetimes, patients, preparations, procedures
 from tests.unit.auth_support import reference_document
 from tests.users import staff
 from tpi_chart.domain.canonical import content_hash
+from tpi_chart.domain.diagram import with_location
 from tpi_chart.domain.models import (
     Addendum,
     Component,
@@ -299,6 +300,8 @@ class ChartLifecycle(RuleBasedStateMachine):
             return multiple()
         first = self._first_injection(model, site)
         stored = self.services.charting.add_site(procedure_id, site)
+        # the service describes a placed site's location from the diagram's landmarks
+        site = with_location(site)
         model.sites[stored.id] = ModelSite(site)
         if first:
             self._performed(model, procedure_id)
@@ -337,6 +340,7 @@ class ChartLifecycle(RuleBasedStateMachine):
             return
         first = self._first_injection(model, site)
         stored = self.services.charting.update_site(site_id, site)
+        site = with_location(site, model.sites[site_id].site)
         model.sites[site_id].site = site
         assert stored.site == site
         if first:

@@ -300,6 +300,9 @@ class Site(Model):
     injected_at: Moment | None = None
     # Needle inserted without injectate (CPT 20560/20561, not a TPI): no preparation, no volume.
     dry_needling: bool = False
+    #: Where on the body, relative to bony landmarks ("2 cm medial to the superior angle of the
+    #: scapula, right"): computed when placed on the diagram, editable by the clinician.
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
     @model_validator(mode="after")
     def _coordinates_complete(self) -> Site:

@@ -2,8 +2,14 @@
 
 Drawn from the shared geometry (:mod:`tpi_chart.domain.diagram`), the same data the screen uses.
 Each panel shows the part of the view that holds its markers (with some anatomy around them for
-orientation), the patient's left and right, and the markers: planned hollow, injected filled,
-numbered as in the site table; pneumothorax-risk sites get a ring in the warning colour.
+orientation; a head view is always shown whole), the patient's left and right, and the markers:
+planned hollow, injected filled, numbered as in the site table; pneumothorax-risk sites get a ring
+in the warning colour.
+
+Markers that would overlap are moved to the nearest free point **inside their own zone** (so a
+marker never sits over a neighbouring muscle or across the midline on the other side); a site
+with recorded coordinates keeps a leader line to the recorded point. Several sites in one muscle
+without coordinates are spread over the zone the same way, each at its own point.
 """
 
 from __future__ import annotations
@@ -15,15 +21,22 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
-from tpi_chart.domain.diagram import DiagramView, Path
+from tpi_chart.domain.diagram import DiagramView, Path, point_in_polygon
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.fonts import SANS_BOLD
 
-#: Marker radius in points (the printed size does not depend on the zoom).
-MARKER_RADIUS = 6.2
+#: Marker radius in points (the printed size does not depend on the zoom): 13.4 pt across, with
+#: a 7.4 pt bold number, legible on paper.
+MARKER_RADIUS = 6.7
+MARKER_FONT = 7.4
+MARKER_FONT_TWO_DIGITS = 6.4
 #: Smallest crop, as a fraction of the view height (keeps enough anatomy to orient by).
 MIN_CROP_HEIGHT = {"anterior": 0.30, "posterior": 0.30, "head_left": 1.0, "head_right": 1.0}
+#: Views always drawn whole (a cropped profile loses the back of the head).
+WHOLE_VIEWS = ("head_left", "head_right")
 TITLE_HEIGHT = 14.0
+#: Grid used to look for a free spot inside a zone (per axis).
+_SEARCH_STEPS = 28
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,8 @@ class Marker:
     warning: bool
     muscle: str
     side: str
+    #: No coordinates were recorded: drawn at a spot of the muscle's zone, without a leader line.
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,8 @@ def crop_for(view: DiagramView, markers: Sequence[Marker]) -> Crop:
     """The region of the view to draw: markers and their zones, padded, at least a minimum size,
     with an aspect ratio between 0.6 and 1.5, inside the view."""
     aspect = view.aspect
+    if view.id in WHOLE_VIEWS:
+        return Crop(0.0, 0.0, aspect, 1.0)
     points: list[tuple[float, float]] = [(m.x * aspect, m.y) for m in markers]
     for marker in markers:
         zone = view.zone_for(marker.muscle, marker.side)
@@ -88,20 +105,90 @@ def crop_for(view: DiagramView, markers: Sequence[Marker]) -> Crop:
     return Crop(left, top, width, height)
 
 
-def spread_markers(markers: Sequence[Marker], scale: float) -> list[tuple[Marker, float, float]]:
-    """Marker positions in points relative to the crop, nudged apart where they would overlap
-    (several sites in one muscle without coordinates share a default position)."""
+def _same_side(view: DiagramView, marker: Marker, x: float) -> bool:
+    """Whether normalised ``x`` is on the marker's side of a body view's midline."""
+    if view.id not in ("anterior", "posterior") or marker.side not in ("left", "right"):
+        return True
+    screen_right = (marker.side == "left") == (view.id == "anterior")
+    return x > 0.5 if screen_right else x < 0.5
+
+
+def _candidates(view: DiagramView, marker: Marker, grow: float = 0.0) -> list[tuple[float, float]]:
+    """Normalised points inside the marker's own zone on its own side; with ``grow`` > 0, points
+    up to ``grow`` (normalised height units) around the zone, still on the marker's side."""
+    zone = view.zone_for(marker.muscle, marker.side)
+    if zone is None or grow > 0:
+        if zone is None:
+            box = (0.0, 0.0, 1.0, 1.0)
+        else:
+            gx = grow / view.aspect
+            x0, y0, x1, y1 = zone.bounds
+            box = (max(x0 - gx, 0.0), max(y0 - grow, 0.0), min(x1 + gx, 1.0), min(y1 + grow, 1.0))
+        polygon = None
+    else:
+        box = zone.bounds
+        polygon = zone.polygon
+    points = []
+    for i in range(_SEARCH_STEPS + 1):
+        for j in range(_SEARCH_STEPS + 1):
+            x = box[0] + (box[2] - box[0]) * i / _SEARCH_STEPS
+            y = box[1] + (box[3] - box[1]) * j / _SEARCH_STEPS
+            if polygon is not None and not point_in_polygon(x, y, polygon):
+                continue
+            if _same_side(view, marker, x) and (not _paired(view, marker) or abs(x - 0.5) > 0.012):
+                points.append((x, y))
+    return points
+
+
+def _paired(view: DiagramView, marker: Marker) -> bool:
+    return view.id in ("anterior", "posterior") and marker.side in ("left", "right")
+
+
+def place_markers(
+    view: DiagramView,
+    markers: Sequence[Marker],
+    scale: float,
+    crop: Crop | None = None,
+) -> list[tuple[Marker, float, float]]:
+    """Marker centres in points (``x * aspect * scale``, ``y * scale``), none overlapping where
+    the zone leaves room: a marker that would overlap one already placed moves to the nearest
+    free point inside its own zone and on its own side, never across the midline."""
+    aspect = view.aspect
+    min_gap = MARKER_RADIUS * 2.15
     placed: list[tuple[Marker, float, float]] = []
-    min_gap = MARKER_RADIUS * 2.1
+
+    margin = (MARKER_RADIUS + 2.5) / scale
+    if crop is None:
+        crop = Crop(0.0, 0.0, aspect, 1.0)
+
+    def free(px: float, py: float) -> bool:
+        return all(math.hypot(px - qx, py - qy) >= min_gap for _, qx, qy in placed)
+
+    def shown(px: float, py: float) -> bool:
+        """Whether a moved marker would be drawn whole inside the panel."""
+        hx, hy = px / scale, py / scale
+        return (
+            crop.left + margin <= hx <= crop.left + crop.width - margin
+            and crop.top + margin <= hy <= crop.top + crop.height - margin
+        )
+
     for marker in markers:
-        x, y = marker.x * scale, marker.y * scale
-        step = 0
-        while any(math.hypot(x - px, y - py) < min_gap for _, px, py in placed) and step < 60:
-            step += 1
-            angle = step * 2.399963  # golden angle: a deterministic spiral
-            radius = min_gap * (0.55 + 0.22 * step)
-            x = marker.x * scale + radius * math.cos(angle)
-            y = marker.y * scale + radius * math.sin(angle)
+        x, y = marker.x * aspect * scale, marker.y * scale
+        # First inside the zone; if it is full, in widening rings around it (same side only).
+        for grow in (0.0, 1.5, 3.0, 5.0, 8.0):
+            if free(x, y):
+                break
+            best: tuple[float, float, float] | None = None
+            for cx, cy in _candidates(view, marker, grow * min_gap / scale):
+                px, py = cx * aspect * scale, cy * scale
+                if not free(px, py) or not shown(px, py):
+                    continue
+                distance = math.hypot(px - x, py - y)
+                if best is None or distance < best[0]:
+                    best = (distance, px, py)
+            if best is not None:
+                x, y = best[1], best[2]
+                break
         placed.append((marker, x, y))
     return placed
 
@@ -177,6 +264,10 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
         canvas.setLineWidth(0.9)
         for outline in self.view.outline:
             canvas.drawPath(self._path(canvas, outline), stroke=1, fill=1, fillMode=0)
+        canvas.setStrokeColor(st.BONE)
+        canvas.setLineWidth(0.5)
+        for bone in self.view.skeleton:
+            canvas.drawPath(self._path(canvas, bone), stroke=1, fill=0)
         for zone in self.view.zones:
             highlighted = (zone.muscle, zone.side) in used
             canvas.setStrokeColor(st.ZONE if not highlighted else st.ACCENT)
@@ -185,11 +276,26 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
             canvas.setFillColor(st.ZONE_USED)
             canvas.drawPath(self._path(canvas, zone.path), stroke=1, fill=1 if highlighted else 0)
         canvas.setDash([])
+        canvas.setStrokeColor(st.ZONE)
+        canvas.setLineWidth(0.25)
+        for zone in self.view.zones:
+            for fibre in zone.fibres:
+                canvas.drawPath(self._path(canvas, fibre), stroke=1, fill=0)
         canvas.setStrokeColor(st.OUTLINE)
         canvas.setLineWidth(0.5)
         for detail in self.view.details:
             canvas.drawPath(self._path(canvas, detail), stroke=1, fill=0)
+        canvas.setStrokeColor(st.ZONE)
+        canvas.setLineWidth(0.7)
+        for sheet in self.view.sheets:
+            canvas.drawPath(self._path(canvas, sheet), stroke=1, fill=0)
+        self._draw_landmarks(canvas)
         self._draw_sides(canvas)
+
+    def _draw_landmarks(self, canvas: Any) -> None:
+        canvas.setFillColor(st.BONE)
+        for landmark in self.view.landmarks:
+            canvas.circle(*self._point(*landmark.point), 0.9, stroke=0, fill=1)
 
     def _draw_sides(self, canvas: Any) -> None:
         """The patient's left and right, at the panel edges (screen orientation differs by view)."""
@@ -208,31 +314,22 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
     def _draw_markers(self, canvas: Any) -> None:
         offset_x = self.crop.left * self.scale
         offset_y = self.crop.top * self.scale
-        height_scale = self.scale
-        aspect = self.view.aspect
-        placed = spread_markers(
-            [
-                Marker(m.number, m.x * aspect, m.y, m.injected, m.warning, m.muscle, m.side)
-                for m in self.markers
-            ],
-            height_scale,
-        )
-        for marker, x, y in placed:
-            true_x, true_y = marker.x * height_scale, marker.y * height_scale
+        for marker, x, y in place_markers(self.view, self.markers, self.scale, self.crop):
+            true_x = marker.x * self.view.aspect * self.scale
+            true_y = marker.y * self.scale
             cx, cy = x - offset_x, self.drawing_height - (y - offset_y)
-            if (x, y) != (true_x, true_y):
-                # Nudged: a leader line back to the recorded point.
+            zone = self.view.zone_for(marker.muscle, marker.side)
+            in_zone = zone is not None and zone.contains(
+                x / self.scale / self.view.aspect, y / self.scale
+            )
+            if (x, y) != (true_x, true_y) and (not marker.approximate or not in_zone):
+                # Moved off a recorded point: a leader line back to it.
+                tx, ty = true_x - offset_x, self.drawing_height - (true_y - offset_y)
                 canvas.setStrokeColor(st.MUTED)
                 canvas.setLineWidth(0.5)
-                canvas.line(cx, cy, true_x - offset_x, self.drawing_height - (true_y - offset_y))
+                canvas.line(cx, cy, tx, ty)
                 canvas.setFillColor(st.MUTED)
-                canvas.circle(
-                    true_x - offset_x,
-                    self.drawing_height - (true_y - offset_y),
-                    1.1,
-                    stroke=0,
-                    fill=1,
-                )
+                canvas.circle(tx, ty, 1.1, stroke=0, fill=1)
             if marker.warning:
                 canvas.setStrokeColor(st.WARNING)
                 canvas.setLineWidth(1.6)
@@ -243,7 +340,7 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
             canvas.setFillColor(st.ACCENT if marker.injected else st.WHITE)
             canvas.circle(cx, cy, MARKER_RADIUS, stroke=1, fill=1)
             label = str(marker.number)
-            size = 6.8 if len(label) < 2 else 5.8
+            size = MARKER_FONT if len(label) < 2 else MARKER_FONT_TWO_DIGITS
             canvas.setFont(SANS_BOLD, size)
             canvas.setFillColor(st.WHITE if marker.injected else st.ACCENT)
             canvas.drawCentredString(cx, cy - size * 0.36, label)

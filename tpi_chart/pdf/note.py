@@ -43,7 +43,12 @@ from tpi_chart import APP_NAME, __version__
 from tpi_chart.domain.canonical import canonical_json
 from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, load_catalog
 from tpi_chart.domain.diagnoses import load_diagnoses
-from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram
+from tpi_chart.domain.diagram import (
+    VIEW_IDS,
+    computed_location,
+    default_position,
+    load_diagram,
+)
 from tpi_chart.domain.models import (
     EXTERNAL_NOTICE,
     Addendum,
@@ -958,8 +963,9 @@ class ProcedureNoteRenderer:
         by_view: dict[str, list[Marker]] = {}
         unplaced: list[int] = []
         for number, site in enumerate(self.procedure.sites, start=1):
-            if site.view is not None and site.x is not None and site.y is not None:
-                position: tuple[str, float, float] | None = (site.view, site.x, site.y)
+            approximate = site.view is None or site.x is None or site.y is None
+            if not approximate:
+                position: tuple[str, float, float] | None = (site.view, site.x, site.y)  # type: ignore[assignment]
             else:
                 position = default_position(site.muscle, site.side)
             if position is None:
@@ -968,7 +974,16 @@ class ProcedureNoteRenderer:
             view, x, y = position
             warning = ptx.get(number, False) or site.muscle == UNSPECIFIED
             by_view.setdefault(view, []).append(
-                Marker(number, x, y, site.state == "injected", warning, site.muscle, site.side)
+                Marker(
+                    number,
+                    x,
+                    y,
+                    site.state == "injected",
+                    warning,
+                    site.muscle,
+                    site.side,
+                    approximate,
+                )
             )
         return by_view, unplaced
 
@@ -1068,6 +1083,9 @@ class ProcedureNoteRenderer:
                 muscle += ' <font color="#c2410c" size="6.5">PTX risk</font>'
             if site.muscle == UNSPECIFIED:
                 muscle += ' <font color="#c2410c" size="6.5">not coded</font>'
+            location = site.location or computed_location(site.view, site.x, site.y, site.side)
+            if location:
+                muscle += f'<br/><font color="#5b6470" size="6.5">{markup(location)}</font>'
             doses = {dose.agent: dose.mg for dose in result.doses} if result is not None else {}
             row: list[Flowable | str] = [
                 str(number),

@@ -26,6 +26,7 @@ SKIN = colors.HexColor("#f7f3ee")
 OUTLINE = colors.HexColor("#7a6f66")
 ZONE = colors.HexColor("#b9b0a7")
 ZONE_USED = colors.HexColor("#dbe6f1")
+BONE = colors.HexColor("#c4b497")
 OK = colors.HexColor("#166534")
 
 

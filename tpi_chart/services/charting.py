@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tpi_chart.domain.canonical import content_hash
+from tpi_chart.domain.diagram import with_location
 from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.localdates import local_date
 from tpi_chart.domain.models import (
@@ -542,6 +543,7 @@ class ChartingService:
         record = self._unsigned(procedure_id)
         self._check_preparation(record, site)
         self._first_injection(record, site)
+        site = with_location(site)
         with self._locked_as_domain_error(procedure_id):
             return _stored_site(self._store.procedures.add_site(procedure_id, site, self._user))
 
@@ -555,6 +557,7 @@ class ChartingService:
             raise self._stale_site(base, current)
         self._check_preparation(record, site)
         self._first_injection(record, site)
+        site = with_location(site, current.site)
         expected = None if base is None else base.version
         try:
             with self._locked_as_domain_error(current.procedure_id):

@@ -291,6 +291,7 @@ class SqliteProcedures(_Base):
             "depth_cm",
             "notes",
             "injected_at",
+            "location",
         ):
             if row[name] is not None:
                 data[name] = row[name]
@@ -712,12 +713,13 @@ class SqliteProcedures(_Base):
             d["notes"],
             d["injected_at"],
             int(d["dry_needling"]),
+            d["location"],
         )
 
     _SITE_COLUMNS = (
         "muscle, side, state, view, x, y, preparation, volume_ml, twitch, taut_band,"
         " referred_pain, jump_sign, negative_aspiration, trigger_points, needle_gauge,"
-        " needle_length_in, depth_cm, notes, injected_at, dry_needling"
+        " needle_length_in, depth_cm, notes, injected_at, dry_needling, location"
     )
 
     def _insert_site(self, procedure_id: int, site: Site) -> int:
@@ -726,7 +728,7 @@ class SqliteProcedures(_Base):
         ).fetchone()
         cursor = self._conn.execute(
             f"INSERT INTO sites (procedure_id, seq, {self._SITE_COLUMNS})"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (procedure_id, seq, *self._site_values(site)),
         )
         return int(cursor.lastrowid or 0)
@@ -919,7 +921,7 @@ class SqliteProcedures(_Base):
                 raise _stale("site", site_id, expected_version, before.version)
             self._conn.execute(
                 f"UPDATE sites SET ({self._SITE_COLUMNS}) ="
-                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?), version = version + 1 WHERE id = ?",
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?), version = version + 1 WHERE id = ?",
                 (*self._site_values(site), site_id),
             )
             self._record(

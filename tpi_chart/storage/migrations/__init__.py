@@ -16,6 +16,7 @@ from tpi_chart.storage.migrations import (
     v0007_row_versions,
     v0008_outcomes_voids,
     v0009_dry_needling_containers,
+    v0010_site_location,
     v0011_external_records,
     v0013_outbox,
 )
@@ -30,6 +31,7 @@ MIGRATIONS: tuple[str, ...] = (
     v0007_row_versions.SQL,
     v0008_outcomes_voids.SQL,
     v0009_dry_needling_containers.SQL,
+    v0010_site_location.SQL,
     v0011_external_records.SQL,
     v0013_outbox.SQL,
 )

@@ -16,8 +16,21 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
-from tpi_chart.domain.diagram import DiagramView, ViewId, Zone, default_position, load_diagram
-from tpi_chart.ui.diagram.artwork import view_size
+from tpi_chart.domain.diagram import (
+    DiagramView,
+    ViewId,
+    Zone,
+    computed_location,
+    default_position,
+    load_diagram,
+)
+from tpi_chart.ui.diagram.artwork import (
+    LandmarkItem,
+    fibres_item,
+    sheets_item,
+    skeleton_item,
+    view_size,
+)
 from tpi_chart.ui.diagram.items import (
     DetailsItem,
     MarkerItem,
@@ -58,6 +71,11 @@ def describe_site(number: int, site: Any, approximate: bool = False) -> str:
         lines.append(catalog.unspecified_message)
     elif is_risk(site.muscle):
         lines.append("Pneumothorax risk")
+    location = getattr(site, "location", None) or computed_location(
+        site.view, site.x, site.y, site.side
+    )
+    if location:
+        lines.append(location)
     if approximate:
         lines.append("Position approximate (no coordinates stored)")
     return "\n".join(lines)
@@ -75,6 +93,7 @@ class DiagramScene(QGraphicsScene):
         self.diagram_view: DiagramView | None = None
         self.silhouette: SilhouetteItem | None = None
         self.zone_items: list[ZoneItem] = []
+        self.landmark_items: list[LandmarkItem] = []
         self.markers: dict[int, MarkerItem] = {}
         self._hovered: ZoneItem | None = None
         self._width = 1.0
@@ -100,11 +119,17 @@ class DiagramScene(QGraphicsScene):
         self._width, self._height = view_size(view)
         self.silhouette = SilhouetteItem(view)
         self.addItem(self.silhouette)
+        self.addItem(skeleton_item(view))
         for zone in view.zones:
             item = ZoneItem(zone, self._width, self._height)
             self.zone_items.append(item)
             self.addItem(item)
+        self.addItem(fibres_item(view))
         self.addItem(DetailsItem(view))
+        self.addItem(sheets_item(view))
+        self.landmark_items = [LandmarkItem(lm, view) for lm in view.landmarks]
+        for landmark in self.landmark_items:
+            self.addItem(landmark)
         self.setSceneRect(self.figure_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
 
     def figure_rect(self) -> QRectF:

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.diagram import computed_location
 from tpi_chart.domain.models import Findings, Patient, Site
 from tpi_chart.domain.rules import evaluate
 from tpi_chart.domain.timeout import time_out_problems
@@ -287,6 +288,7 @@ class WorkspacePage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)  # location: elided
         self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
         self.table.doubleClicked.connect(lambda _index: self.recode_selected())
         layout.addWidget(self.table, 1)
@@ -298,6 +300,7 @@ class WorkspacePage(QWidget):
         self.editor.preparation_requested.connect(self.set_preparation)
         self.editor.findings_requested.connect(self.set_finding)
         self.editor.remove_requested.connect(self.remove_selected)
+        self.editor.location_requested.connect(self.set_location)
         layout.addWidget(self.editor)
 
         pain = QFrame()
@@ -863,6 +866,18 @@ class WorkspacePage(QWidget):
         muscle, side = choice
         self._edit_site(site_id, site.model_copy(update={"muscle": muscle, "side": side}), "Muscle")
         self.setFocus()
+
+    def set_location(self, text: str) -> None:
+        """The clinician's wording of the site's location; empty: described from the diagram."""
+        site = self._selected_site()
+        if site is None or self.selected_id is None:
+            return
+        value = text or None
+        if value is None and site.view is not None:
+            value = computed_location(site.view, site.x, site.y, site.side)
+        if value == site.location:
+            return
+        self._edit_site(self.selected_id, site.model_copy(update={"location": value}), "Location")
 
     def remove_selected(self) -> None:
         if self.selected_id is None or not self._editable():

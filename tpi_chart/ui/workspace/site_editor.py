@@ -11,11 +11,13 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QWidget,
 )
 
 from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.diagram import computed_location
 from tpi_chart.domain.models import Site
 
 FINDINGS = (
@@ -35,6 +37,8 @@ class SiteEditor(QFrame):
     preparation_requested = Signal(str)
     findings_requested = Signal(str, bool)
     remove_requested = Signal()
+    #: The clinician's wording of where the site is ("" = let the diagram describe it again).
+    location_requested = Signal(str)
 
     def __init__(self, presets: tuple[float, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -141,9 +145,29 @@ class SiteEditor(QFrame):
             findings_row.addWidget(box)
         findings_row.addStretch(1)
         grid.addLayout(findings_row, 3, 0, 1, 2)
+
+        location_row = QHBoxLayout()
+        location_row.addWidget(QLabel("Location"))
+        self.location = QLineEdit()
+        self.location.setObjectName("siteLocation")
+        self.location.setMaxLength(200)
+        self.location.setMinimumHeight(MIN_TARGET_PX)
+        self.location.setPlaceholderText("Relative to bony landmarks, e.g. 2 cm medial to …")
+        self.location.setToolTip(
+            "Where the site is, relative to the nearest bony landmarks. Filled in from the "
+            "diagram; edit it to your own words (clear it to have it described again)."
+        )
+        self.location.editingFinished.connect(self._location_edited)
+        location_row.addWidget(self.location, 1)
+        grid.addLayout(location_row, 4, 0, 1, 2)
         grid.setColumnStretch(1, 1)
         self._updating = False
         self.show_site(None, None, (), editable=False, can_chart=False)
+
+    def _location_edited(self) -> None:
+        if not self._updating and self.location.isModified():
+            self.location.setModified(False)
+            self.location_requested.emit(self.location.text().strip())
 
     def _volume_changed(self, value: float) -> None:
         if not self._updating and value > 0:
@@ -171,6 +195,7 @@ class SiteEditor(QFrame):
                     button.setChecked(False)
                 for box in self.findings.values():
                     box.setChecked(False)
+                self.location.clear()
                 for widget in self._all():
                     widget.setEnabled(False)
                 return
@@ -185,6 +210,10 @@ class SiteEditor(QFrame):
             self.twitch_group.setExclusive(True)
             for key, box in self.findings.items():
                 box.setChecked(bool(getattr(site.findings, key)))
+            self.location.setText(
+                site.location or computed_location(site.view, site.x, site.y, site.side) or ""
+            )
+            self.location.setModified(False)
             for widget in self._all():
                 widget.setEnabled(editable)
             charting_ok = editable and can_chart
@@ -202,6 +231,7 @@ class SiteEditor(QFrame):
             self.volume,
             self.preparation,
             self.remove,
+            self.location,
             *self.twitch.values(),
             *self.presets,
             *self.findings.values(),

@@ -9,10 +9,11 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont
 
 from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.diagram import computed_location
 
 SITE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
-COLUMNS = ("#", "Muscle", "Side", "State", "mL", "Twitch", "Syringe")
+COLUMNS = ("#", "Muscle", "Side", "State", "mL", "Twitch", "Syringe", "Location")
 TWITCH_TEXT = {"none": "none", "weak": "weak", "brisk": "brisk", None: "–"}
 
 Index = QModelIndex | QPersistentModelIndex
@@ -111,6 +112,7 @@ class SiteTableModel(QAbstractTableModel):
                     "Volume injected at this site, mL",
                     "Local twitch response",
                     "Syringe (preparation) used",
+                    "Where, relative to bony landmarks (from the diagram; editable)",
                 )[section]
         vertical = orientation == Qt.Orientation.Vertical
         if vertical and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self._rows):
@@ -139,7 +141,9 @@ class SiteTableModel(QAbstractTableModel):
         if role == _TOOLTIP:
             warn = self._ptx(site.muscle)
             text = f"Site {stored.number}: {self._catalog.muscle_name(site.muscle)}, {site.side}"
-            return text + (" — pneumothorax risk" if warn else "")
+            text += " — pneumothorax risk" if warn else ""
+            location = _location(site)
+            return text + (f"\n{location}" if location else "")
         if role == _ALIGNMENT:
             return _RIGHT if column in (0, 4) else _LEFT
         if role == _FONT and column == 3 and site.state == "injected":
@@ -176,7 +180,14 @@ class SiteTableModel(QAbstractTableModel):
             return TWITCH_TEXT.get(site.twitch, str(site.twitch))
         if column == 6:
             return site.preparation or "–"
+        if column == 7:
+            return _location(site) or "–"
         return ""
+
+
+def _location(site: Any) -> str | None:
+    """The stored location, or (a site placed before locations were stored) the computed one."""
+    return site.location or computed_location(site.view, site.x, site.y, site.side)
 
 
 def _without_one(longer: list[Any], shorter: list[Any]) -> int | None:
