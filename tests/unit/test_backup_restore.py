@@ -6,6 +6,7 @@ exported, backed up and verified."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -17,23 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import PASSWORD, add_accounts
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.services.context import open_services
 from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.paths import resolve_db_path
 from tpi_chart.services.sealed_backup import MAGIC
-from tpi_chart.storage.errors import DiskFull
+from tpi_chart.storage.errors import DiskFull, ReadOnlyDatabase
 
 PASSPHRASE = "correct horse battery staple"
-AUDIT_MODULE = "tpi_chart.cli.commands_audit"
-
-
-@pytest.fixture(autouse=True)
-def _audit_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tpi_chart.cli import main as cli_main
-
-    if AUDIT_MODULE not in cli_main.COMMAND_MODULES:
-        monkeypatch.setattr(cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, AUDIT_MODULE))
+SIGNED_IN = frozenset({"import", "export", "backup", "show"})
 
 
 def run(
@@ -42,8 +37,17 @@ def run(
     *argv: str,
     stdin: str = "",
 ) -> tuple[int, str, str]:
+    """The command; where it needs a sign-in, as the administrator (whose password is the
+    first line of standard input, before `stdin`)."""
+    args = list(argv)
+    if SIGNED_IN & set(args):
+        db = Path(args[args.index("--db") + 1]) if "--db" in args else resolve_db_path(None)
+        with contextlib.suppress(ReadOnlyDatabase):  # made before the disk turned read-only
+            add_accounts(db)
+        args[2 if "--db" in args else 0 : 2 if "--db" in args else 0] = ["--as", "admin"]
+        stdin = f"{PASSWORD}\n{stdin}"
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(list(argv))
+    code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -109,6 +113,7 @@ def test_the_clinic_passphrase_is_kept_as_a_derived_key_for_unattended_backups(
 KILLED_BACKUP = """
 import sys, time
 from pathlib import Path
+from tests.users import staff
 from tpi_chart.services import sealed_backup
 from tpi_chart.services.context import open_services
 
@@ -186,6 +191,7 @@ def test_a_read_only_database_can_still_be_exported_backed_up_and_verified(
     folder.mkdir()
     db = folder / "clinic.db"
     assert run(capsys, monkeypatch, "--db", str(db), "demo")[0] == 0
+    add_accounts(db)
     with open_services(db, staff("rivera")) as services:
         services.backups.set_passphrase(PASSPHRASE)
     before = db.read_bytes()

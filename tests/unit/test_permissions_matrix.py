@@ -57,7 +57,15 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Ids]:
         add_accounts(folder / "clinic.db")
         with open_services(folder / "clinic.db") as opened:
             services = sign_in(opened, "chen")
-            draft, ready, signed = services.documents.import_documents([reference] * 3)
+            # Three different documents: importing the same one again returns the same procedure.
+            copies = []
+            for number in range(3):
+                data = json.loads(reference.read_text())
+                data["procedure"]["notes"] = f"copy {number}"
+                copy = folder / f"reference-{number}.json"
+                copy.write_text(json.dumps(data))
+                copies.append(copy)
+            draft, ready, signed = services.documents.import_documents(copies)
             patient = services.charting.get(draft).patient_id
             planned = services.charting.add_site(
                 draft, Site(muscle="levator_scapulae", side="left", state="planned")

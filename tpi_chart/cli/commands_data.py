@@ -19,8 +19,8 @@ from typing import Any
 from tpi_chart.cli.auth import Session, authenticate, database_path, signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.context import Services, open_services, seed_demo_as
-from tpi_chart.services.demo import DEMO_MRN
 from tpi_chart.services.documents import read_document
 from tpi_chart.storage.errors import StorageError
 
@@ -225,14 +225,6 @@ def run_demo(args: argparse.Namespace) -> int:
                 user, _ = authenticate(args, opened.auth)
                 services = opened.as_user(user)
             path = services.db_path
-            has_demo = services.patients.by_mrn(DEMO_MRN) is not None
-            if not has_demo and not services.store.is_empty():
-                print(
-                    f"{path} already holds a clinic's patients; the demo clinic goes into a new "
-                    "file: tpi-chart demo --db demo.db",
-                    file=sys.stderr,
-                )
-                return EXIT_ERROR
             seeded = seed_demo_as(services)
         if seeded:
             print(f"demo clinic seeded into {path}")
@@ -283,6 +275,11 @@ def run_backup(args: argparse.Namespace) -> int:
     return _guarded(run)
 
 
+def _has_no_accounts(path: Path) -> bool:
+    with open_services(path, for_restore=True) as services:
+        return services.auth.needs_first_run()
+
+
 def run_restore(args: argparse.Namespace) -> int:
     file: Path = args.file
     if not file.is_file():
@@ -292,11 +289,19 @@ def run_restore(args: argparse.Namespace) -> int:
     def run() -> int:
         from tpi_chart.services.sealed_backup import is_sealed
 
-        # A restore replaces the content: a database the registry shows as emptied or rolled
-        # back is exactly what it is for.
-        with _open(args, for_restore=True) as session:
-            passphrase = read_passphrase("backup passphrase: ") if is_sealed(file) else None
-            aside = session.services.backups.restore(file, passphrase)
+        target = database_path(args)
+        if not target.exists() or _has_no_accounts(target):
+            # A new computer: there is no clinic to sign in to yet. The backup's passphrase is
+            # what authorises bringing it back; its accounts sign in afterwards.
+            with open_services(target, SYSTEM_SETUP, for_restore=True) as services:
+                passphrase = read_passphrase("backup passphrase: ") if is_sealed(file) else None
+                aside = services.backups.restore(file, passphrase)
+        else:
+            # A restore replaces the content: a database the registry shows as emptied or
+            # rolled back is exactly what it is for. Over a clinic: an administrator only.
+            with _open(args, for_restore=True) as session:
+                passphrase = read_passphrase("backup passphrase: ") if is_sealed(file) else None
+                aside = session.services.backups.restore(file, passphrase)
         print(f"restored {file}; the previous database was kept as {aside}")
         return EXIT_OK
 

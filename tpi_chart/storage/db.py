@@ -68,6 +68,7 @@ class Connection(sqlite3.Connection):
 
     def _rolled_back(self) -> None:
         self._after_commit = {}
+        self.db_path: str | None = None
 
 
 def connect(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
@@ -77,6 +78,8 @@ def connect(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
     conn = sqlite3.connect(
         str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, factory=Connection
     )
+    if isinstance(conn, Connection):
+        conn.db_path = str(path)  # names the database in every error message
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
@@ -103,7 +106,9 @@ def connect(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
 def transaction(conn: sqlite3.Connection, path: object = None) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception. Re-entrant: inside an open
     transaction it joins it (the outermost one commits or rolls back). `path` names the database
-    in the messages of the errors it raises."""
+    in the messages of the errors it raises (default: the connection's own file)."""
+    if path is None:
+        path = getattr(conn, "db_path", None)
     if _in_transaction(conn):
         yield conn
         return
