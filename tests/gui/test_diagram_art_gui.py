@@ -19,7 +19,8 @@ from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.models import Patient, Procedure
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.diagram import BodyDiagram
-from tpi_chart.ui.diagram.artwork import LandmarkItem
+from tpi_chart.ui.diagram.artwork import LANDMARK_LABEL_ZOOM, LandmarkItem
+from tpi_chart.ui.diagram.view import MAX_ZOOM
 
 pytestmark = pytest.mark.gui
 
@@ -94,10 +95,13 @@ def test_a_click_on_each_muscles_label_point_stores_that_muscle(
     for zone in zones:
         diagram.set_view(zone.view)
         pos = _pos(diagram, *zone.label_point)
-        # the pixel clicked is the label point's pixel: it resolves to the zone
+        # the pixel clicked is the label point's pixel: it resolves to the zone (a deep muscle
+        # under a superficial one with Alt held, as a click on the screen codes it)
         clicked = diagram.scene.to_normalised(diagram.view.mapToScene(pos))
-        assert dg.resolve_point(zone.view, *clicked) == (zone.muscle, zone.side), zone.muscle
-        qtbot.mouseClick(diagram.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+        resolved = dg.resolve_point(zone.view, *clicked, deep=zone.deep)
+        assert resolved == (zone.muscle, zone.side), zone.muscle
+        modifier = Qt.KeyboardModifier.AltModifier if zone.deep else Qt.KeyboardModifier.NoModifier
+        qtbot.mouseClick(diagram.view.viewport(), Qt.MouseButton.LeftButton, modifier, pos)
         record = services.charting.sites(procedure_id)[-1]
         stored = record.site
         assert (stored.muscle, stored.side, stored.view) == (zone.muscle, "left", zone.view)
@@ -126,7 +130,11 @@ def test_landmark_names_show_on_hover_and_when_zoomed_in(
     assert c7.label_visible(zoom)
     qtbot.mouseMove(diagram.view.viewport(), QPoint(5, 5))
     qtbot.waitUntil(lambda: not c7.hovered)
-    diagram.view.zoom_by(3.0)
+    # Zoomed in past the threshold (absolute pixels per scene unit, so the panel's size and the
+    # controls around it do not matter), within the view's zoom range: the names are written.
+    needed = LANDMARK_LABEL_ZOOM / zoom * 1.01
+    assert diagram.view.zoom * needed <= MAX_ZOOM
+    diagram.view.zoom_by(needed)
     assert c7.label_visible(diagram.view.transform().m11())
     assert isinstance(c7, LandmarkItem)
 

@@ -195,13 +195,18 @@ def test_the_picker_recodes_an_uncoded_site_from_its_row_and_a_site_from_its_mar
     diagram.fit()
     procedure_id = workspace.session.procedure_id
     view = dg.load_diagram().views["posterior"]
-    # A point on the body outside every zone: the site is placed uncoded.
+    # A point on the body outside every zone: the site is placed uncoded. Judged at the pixel
+    # the click lands on (a point on the silhouette's edge can round off the body).
+
+    def clicked(x: float, y: float) -> QPointF:
+        return diagram.view.mapToScene(diagram.view.mapFromScene(diagram.scene.to_scene(x, y)))
+
     spot = next(
         (x / 100, y / 100)
         for y in range(60, 95)
         for x in range(30, 70)
-        if view.zone_at(x / 100, y / 100) is None
-        and diagram.scene.on_body(diagram.scene.to_scene(x / 100, y / 100))
+        if view.zone_at(*diagram.scene.to_normalised(clicked(x / 100, y / 100))) is None
+        and diagram.scene.on_body(clicked(x / 100, y / 100))
     )
     _click_zone(qtbot, diagram, spot)
     site_id = workspace.selected_id

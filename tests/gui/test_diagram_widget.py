@@ -83,11 +83,18 @@ def viewport_pos(diagram: BodyDiagram, x: float, y: float) -> QPoint:
     return diagram.view.mapFromScene(diagram.scene.to_scene(x, y))
 
 
-def click(qtbot: QtBot, diagram: BodyDiagram, x: float, y: float) -> tuple[float, float]:
-    """Click the viewport pixel showing (x, y); returns the normalised point of that pixel."""
+def click(
+    qtbot: QtBot,
+    diagram: BodyDiagram,
+    x: float,
+    y: float,
+    modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
+) -> tuple[float, float]:
+    """Click the viewport pixel showing (x, y); returns the normalised point of that pixel.
+    ``modifier`` Alt: the deep muscle where zones overlap."""
     pos = viewport_pos(diagram, x, y)
     clicked = clicked_normalised(diagram, pos)
-    qtbot.mouseClick(diagram.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseClick(diagram.view.viewport(), Qt.MouseButton.LeftButton, modifier, pos)
     return clicked
 
 
@@ -196,7 +203,9 @@ def test_plan_mode_and_new_site_defaults_hook(
     diagram.set_mode("plan")
     diagram.new_site_defaults = lambda site: site.model_copy(update={"volume_ml": 1.5})
     diagram.set_view("posterior")
-    click(qtbot, diagram, *label_point("posterior", "levator_scapulae", "right"))
+    # Levator scapulae lies under the trapezius: Alt codes the deep muscle.
+    x, y = label_point("posterior", "levator_scapulae", "right")
+    click(qtbot, diagram, x, y, Qt.KeyboardModifier.AltModifier)
     [stored] = services.charting.sites(procedure_id)
     assert stored.site.state == "planned"
     assert stored.site.volume_ml == 1.5
@@ -479,11 +488,18 @@ def test_middle_button_drag_pans(qtbot: QtBot, diagram: BodyDiagram) -> None:
 
 def test_hover_highlights_the_muscle_under_the_pointer(qtbot: QtBot, diagram: BodyDiagram) -> None:
     diagram.set_view("posterior")
+    # A superficial muscle: over a deep one the hover names the muscle a click codes, the
+    # superficial one above it.
+    x, y = label_point("posterior", "infraspinatus", "left")
+    qtbot.mouseMove(diagram.view.viewport(), viewport_pos(diagram, x, y))
+    qtbot.waitUntil(lambda: diagram.hover_label.text() == "Infraspinatus (left)")
+    highlighted = [i for i in diagram.scene.zone_items if i.hovered]
+    assert [(i.zone.muscle, i.zone.side) for i in highlighted] == [("infraspinatus", "left")]
     x, y = label_point("posterior", "rhomboid_major", "left")
     qtbot.mouseMove(diagram.view.viewport(), viewport_pos(diagram, x, y))
-    qtbot.waitUntil(lambda: diagram.hover_label.text() == "Rhomboid major (left)")
+    qtbot.waitUntil(lambda: diagram.hover_label.text() == "Lower trapezius (left)")
     highlighted = [i for i in diagram.scene.zone_items if i.hovered]
-    assert [(i.zone.muscle, i.zone.side) for i in highlighted] == [("rhomboid_major", "left")]
+    assert [(i.zone.muscle, i.zone.side) for i in highlighted] == [("lower_trapezius", "left")]
     diagram.set_view("anterior")  # the name must not outlive the view it was read on
     assert diagram.hover_label.text().strip() == ""
 

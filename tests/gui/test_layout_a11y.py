@@ -297,7 +297,14 @@ def test_the_charting_loop_works_by_keyboard_alone(qtbot: QtBot, qapp: Any, serv
         return [s.site for s in services.charting.sites(procedure_id)]
 
     if workspace.session.procedure.time_out is None:
-        _press(qtbot, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+        _press(qtbot, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)  # the time-out overlay
+        dialog = workspace.time_out_dialog
+        assert dialog is not None
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+        _press(qtbot, Qt.Key.Key_Y)  # confirmed: sites marked
+        qtbot.waitUntil(lambda: workspace.time_out_dialog is None)
+        window.activateWindow()  # the offscreen platform does not hand activation back itself
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     assert services.charting.get(procedure_id).procedure.time_out is not None
     _press(qtbot, Qt.Key.Key_F2)  # back view
     _press(qtbot, "S")  # neck and shoulders

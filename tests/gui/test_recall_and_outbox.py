@@ -15,10 +15,10 @@ from PySide6.QtCore import QCoreApplication, QPoint, QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QToolBar, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.accounts import signing_physician
 from tests.users import staff
-from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.domain.rules import evaluate
 from tpi_chart.domain.users import User
-from tpi_chart.pdf.examples import signed_copy
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.interop import ListsNotAllowed
 from tpi_chart.ui.main_window import MainWindow
@@ -34,7 +34,9 @@ PHYSICIAN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozen
 
 @pytest.fixture
 def services(tmp_path: Path, examples_dir: Path) -> Iterator[Services]:
-    """Three signed visits: two patients got lidocaine lot LD24117, a third lot LX-777."""
+    """Three visits signed in the app by Dr. Chen (a document imported already signed would be
+    an external record, which the outbox does not send): two patients got lidocaine lot
+    LD24117, a third lot LX-777."""
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("recall")
     QSettings().clear()
@@ -49,12 +51,17 @@ def services(tmp_path: Path, examples_dir: Path) -> Iterator[Services]:
         data["patient"].update(mrn=mrn, family_name=family)
         data["procedure"]["performed_at"] = f"{day}T09:30:00-07:00"
         data["procedure"]["preparations"][0]["components"][0]["lot"] = lot
-        document = signed_copy(ProcedureDocument.model_validate(data))
         path = tmp_path / f"{mrn}.json"
-        path.write_text(json.dumps(document.to_json_dict()), encoding="utf-8")
+        path.write_text(json.dumps(data), encoding="utf-8")
         files.append(path)
     with open_services(tmp_path / "chart.db", staff("okafor")) as opened:
-        opened.documents.import_documents(files)
+        chen = signing_physician(opened)
+        for procedure_id in opened.documents.import_documents(files):
+            reasons = {
+                warning.code: "Reviewed with the patient; clinically indicated."
+                for warning in evaluate(opened.charting.document(procedure_id)).warnings
+            }
+            opened.as_user(chen).signing.sign(procedure_id, chen, reasons)
         opened.settings.set_export_folder(tmp_path / "filed")
         opened.settings.set_clinic_name("Riverside Pain & Spine Clinic")
         yield opened

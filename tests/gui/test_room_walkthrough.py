@@ -186,8 +186,10 @@ def test_after_the_time_out_the_checklist_needs_no_sideways_scrolling(
     workspace = window.workspace
     qtbot.keyClick(workspace, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(workspace.time_out_dialog, Qt.Key.Key_Y)  # confirm: sites marked
-    qapp.processEvents()
     checklist = workspace.checklist
+    # The Problem tab comes first now: look at the checklist as the physician would.
+    workspace.tabs.setCurrentWidget(checklist)
+    qapp.processEvents()
     assert checklist.timeout_label.text().startswith("✓ Dr. Alex Chen, MD at ")
     assert not checklist.horizontalScrollBar().isVisible()
     assert _fully_shown(checklist.timeout_label, checklist.viewport())

@@ -52,10 +52,16 @@ def test_a_stale_patient_form_is_refused_with_what_changed_and_a_reload(
     stored = theirs.patients.by_mrn("D1001")
     theirs.patients.update(
         stored.id,
-        stored.patient.model_copy(update={"allergies": (*stored.patient.allergies, "latex")}),
+        # Maria had no known allergies: recording one unticks that (both together are refused).
+        stored.patient.model_copy(
+            update={
+                "allergies": (*stored.patient.allergies, "latex"),
+                "no_known_allergies": False,
+            }
+        ),
         base=stored,
     )
-    form.weight_kg.setValue(72)
+    form.weight_kg.setText("72")
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     assert form.general_error.isVisible()
     assert "patient.allergies" in form.general_error.text()
@@ -69,7 +75,7 @@ def test_a_stale_patient_form_is_refused_with_what_changed_and_a_reload(
     qtbot.mouseClick(form.reload_button, Qt.MouseButton.LeftButton)
     assert "latex" in form.allergies.text()
     assert not form.reload_button.isVisible()
-    form.weight_kg.setValue(72)
+    form.weight_kg.setText("72")
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     now = theirs.patients.by_mrn("D1001").patient
     assert now.weight_kg == 72

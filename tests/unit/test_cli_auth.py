@@ -310,10 +310,14 @@ def test_an_imported_signed_document_is_an_external_record(
     assert "signed elsewhere" in err
     with pytest.raises(sqlite3.IntegrityError, match="signed elsewhere"):
         query(db, "UPDATE sites SET volume_ml = 9 WHERE procedure_id = ?", procedure_id)
-    # Re-importing the export keeps it external.
+    # Re-importing the export is the same record (imports are idempotent), still external.
     code, out, _ = run(capsys, "--db", str(db), "--as", "rivera", "import", str(exported))
     assert code == 0
-    assert query(db, "SELECT count(*) FROM external_records") == [(2,)]
+    assert int(out) == procedure_id
+    assert query(db, "SELECT count(*) FROM external_records") == [(1,)]
+    assert query(db, "SELECT status FROM procedures WHERE id = ?", procedure_id) == [
+        ("in_progress",)
+    ]
 
 
 def test_check_warns_about_a_signature_that_does_not_match(

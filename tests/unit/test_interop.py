@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.accounts import signing_physician
+from tests.cli_support import PASSWORD, add_accounts
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.catalog import load_catalog
@@ -28,7 +29,6 @@ from tpi_chart.domain.rules import evaluate
 from tpi_chart.interop.codes import load_codes
 from tpi_chart.interop.fhir import build_bundle, validate_bundle
 from tpi_chart.interop.hl7v2 import escape, unescape
-from tpi_chart.pdf.examples import signed_copy
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import InvalidInput
 from tpi_chart.services.interop import NotSigned
@@ -49,9 +49,9 @@ def _variant(
     lot: str,
     day: str,
     *,
-    signed: bool = True,
     given: str | None = None,
 ) -> dict[str, object]:
+    """A draft of the reference visit for another patient, day and lidocaine lot."""
     data = reference.to_json_dict()
     data["patient"]["mrn"] = mrn
     data["patient"]["family_name"] = family
@@ -59,20 +59,35 @@ def _variant(
         data["patient"]["given_name"] = given
     data["procedure"]["performed_at"] = f"{day}T09:30:00-07:00"
     data["procedure"]["preparations"][0]["components"][0]["lot"] = lot
-    document = ProcedureDocument.model_validate(data)
-    return (signed_copy(document) if signed else document).to_json_dict()
+    return ProcedureDocument.model_validate(data).to_json_dict()
+
+
+def _sign_as_chen(services: Services, procedure_id: int) -> None:
+    """Dr. Chen signs the note in the app (his account from `add_accounts`, key unlocked by the
+    sign-in), accepting its rule warnings: a document imported already signed would be an
+    external record, which is not sent to the record system."""
+    chen = services.auth.login("chen", PASSWORD)
+    assert chen is not None
+    document = services.charting.document(procedure_id)
+    reasons = {
+        warning.code: "Reviewed with the patient; clinically indicated."
+        for warning in evaluate(document).warnings
+    }
+    services.as_user(chen).signing.sign(procedure_id, chen, reasons)
 
 
 @pytest.fixture
 def clinic(tmp_path: Path, examples_dir: Path) -> tuple[Path, dict[str, int]]:
     """The reference visit (signed, lidocaine lot LD24117) and three more procedures: another
-    patient with lot LD24117, one with lot LX-777, and an unsigned draft with LD24117."""
+    patient with lot LD24117, one with lot LX-777, and an unsigned draft with LD24117. The
+    accounts of `add_accounts` (the command line signs in with `--as chen`); Dr. Chen signed
+    every note but the draft in the app."""
     reference = _reference(examples_dir)
     files = {
-        "reference": signed_copy(reference).to_json_dict(),
+        "reference": reference.to_json_dict(),
         "same_lot": _variant(reference, "D2002", "Nguyen", "ld24117", "2026-11-21"),
         "other_lot": _variant(reference, "D3003", "Okafor", "LX-777", "2026-11-22"),
-        "draft": _variant(reference, "D4004", "Berg", "LD24117", "2026-11-23", signed=False),
+        "draft": _variant(reference, "D4004", "Berg", "LD24117", "2026-11-23"),
     }
     paths = []
     for name, data in files.items():
@@ -80,10 +95,14 @@ def clinic(tmp_path: Path, examples_dir: Path) -> tuple[Path, dict[str, int]]:
         path.write_text(json.dumps(data), encoding="utf-8")
         paths.append(path)
     db = tmp_path / "clinic.db"
+    add_accounts(db)
     with open_services(db, staff("tester")) as services:
         ids = services.documents.import_documents(paths)
         services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
         services.settings.set_export_folder(tmp_path / "outbox")
+        for name, procedure_id in zip(files, ids, strict=True):
+            if name != "draft":
+                _sign_as_chen(services, procedure_id)
     return db, dict(zip(files, ids, strict=True))
 
 
@@ -125,6 +144,7 @@ def _resources(bundle: dict[str, object], kind: str) -> list[dict[str, object]]:
     ]
 
 
+@pytest.mark.usefixtures("keyboard")
 def test_fhir_bundle_of_the_reference_visit(
     clinic: tuple[Path, dict[str, int]], tmp_path: Path
 ) -> None:
@@ -136,6 +156,8 @@ def test_fhir_bundle_of_the_reference_visit(
             [
                 "--db",
                 str(db),
+                "--as",
+                "chen",
                 "export",
                 "--procedure",
                 str(ids["reference"]),
@@ -152,6 +174,8 @@ def test_fhir_bundle_of_the_reference_visit(
             [
                 "--db",
                 str(db),
+                "--as",
+                "chen",
                 "export",
                 "--procedure",
                 str(ids["reference"]),
@@ -270,6 +294,7 @@ def test_validation_catches_a_broken_bundle(clinic: tuple[Path, dict[str, int]])
     assert any("shoeSize" in problem for problem in problems)
 
 
+@pytest.mark.usefixtures("keyboard")
 def test_an_unsigned_procedure_is_refused(
     clinic: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -282,6 +307,8 @@ def test_an_unsigned_procedure_is_refused(
             [
                 "--db",
                 str(db),
+                "--as",
+                "chen",
                 "export",
                 "--procedure",
                 str(ids["draft"]),
@@ -312,6 +339,7 @@ def _parse(text: str) -> Message:
     return message
 
 
+@pytest.mark.usefixtures("keyboard")
 def test_hl7_messages_parse_validate_and_carry_the_pdf(
     clinic: tuple[Path, dict[str, int]], tmp_path: Path
 ) -> None:
@@ -322,6 +350,8 @@ def test_hl7_messages_parse_validate_and_carry_the_pdf(
             [
                 "--db",
                 str(db),
+                "--as",
+                "chen",
                 "export",
                 "--procedure",
                 str(ids["reference"]),
@@ -373,6 +403,7 @@ def test_hl7_escapes_delimiters_in_names(
     path.write_text(json.dumps(data), encoding="utf-8")
     with _services(db) as services:
         (procedure_id,) = services.documents.import_documents([path])
+        _sign_as_chen(services, procedure_id)
         messages = services.interop.render(procedure_id, "hl7")
     for text in messages.values():
         message = _parse(text.decode("utf-8"))
@@ -396,6 +427,7 @@ def test_hl7_escapes_delimiters_in_names(
 # ---- batch, outbox -----------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("keyboard")
 def test_batch_export_every_format(clinic: tuple[Path, dict[str, int]], tmp_path: Path) -> None:
     db, ids = clinic
     folder = tmp_path / "batch"
@@ -404,6 +436,8 @@ def test_batch_export_every_format(clinic: tuple[Path, dict[str, int]], tmp_path
             [
                 "--db",
                 str(db),
+                "--as",
+                "chen",
                 "export",
                 "--from",
                 "2026-11-20",
@@ -434,6 +468,7 @@ def test_batch_export_every_format(clinic: tuple[Path, dict[str, int]], tmp_path
     assert names == sorted(expected)
 
 
+@pytest.mark.usefixtures("keyboard")
 def test_bad_export_options_name_the_field(
     clinic: tuple[Path, dict[str, int]], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -443,6 +478,8 @@ def test_bad_export_options_name_the_field(
             [
                 "--db",
                 str(db),
+                "--as",
+                "chen",
                 "export",
                 "--format",
                 "fhir,hl7",
@@ -459,6 +496,8 @@ def test_bad_export_options_name_the_field(
             [
                 "--db",
                 str(db),
+                "--as",
+                "chen",
                 "export",
                 "--format",
                 "fhir",
@@ -477,6 +516,7 @@ def test_bad_export_options_name_the_field(
     assert err[1].startswith("--from: '2026-13-01' is not a date")
 
 
+@pytest.mark.usefixtures("keyboard")
 def test_outbox_sends_the_chosen_formats_and_keeps_failures_pending(
     clinic: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -494,14 +534,16 @@ def test_outbox_sends_the_chosen_formats_and_keeps_failures_pending(
         assert "fhir of procedure" in services.interop.pending()[0].last_error  # type: ignore[operator]
 
         capsys.readouterr()
-        assert main(["--db", str(db), "outbox"]) == 1  # still waiting: a scheduled job notices
+        assert (
+            main(["--db", str(db), "--as", "chen", "outbox"]) == 1
+        )  # still waiting: a scheduled job notices
         listed = capsys.readouterr().out.splitlines()
         assert [line.split("\t")[1:3] for line in listed] == [["signed", "fhir"], ["signed", "hl7"]]
         assert "blocked" in listed[0]
 
         folder = tmp_path / "record-system"
         services.settings.set_export_folder(folder)
-        assert main(["--db", str(db), "outbox", "--retry"]) == 0
+        assert main(["--db", str(db), "--as", "chen", "outbox", "--retry"]) == 0
         assert capsys.readouterr().out.splitlines() == [
             "sent 2, still failing 0",
             "nothing pending",
@@ -539,12 +581,28 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
+@pytest.mark.usefixtures("keyboard")
 def test_lot_recall_finds_exactly_the_procedures_with_the_lot(
     clinic: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, ids = clinic
     target = tmp_path / "recall.csv"
-    assert main(["--db", str(db), "recall", "--lot", "LD24117", "--csv", str(target)]) == 0
+    assert (
+        main(
+            [
+                "--db",
+                str(db),
+                "--as",
+                "rivera",
+                "recall",
+                "--lot",
+                "LD24117",
+                "--csv",
+                str(target),
+            ]
+        )
+        == 0
+    )
     rows = _csv_rows(target.read_text(encoding="utf-8"))
     assert [int(r["procedure_id"]) for r in rows] == [
         ids["reference"],
@@ -558,13 +616,13 @@ def test_lot_recall_finds_exactly_the_procedures_with_the_lot(
     assert rows[0]["date"] == "2026-11-20"
 
     capsys.readouterr()
-    assert main(["--db", str(db), "recall", "--lot", "tk3391"]) == 0
+    assert main(["--db", str(db), "--as", "rivera", "recall", "--lot", "tk3391"]) == 0
     printed = _csv_rows(capsys.readouterr().out)
     assert len(printed) == 4
     assert {r["lot"] for r in printed} == {"TK3391"}
-    assert main(["--db", str(db), "recall", "--lot", "LX-777"]) == 0
+    assert main(["--db", str(db), "--as", "rivera", "recall", "--lot", "LX-777"]) == 0
     assert [r["mrn"] for r in _csv_rows(capsys.readouterr().out)] == ["D3003"]
-    assert main(["--db", str(db), "recall", "--lot", "NOPE"]) == 0
+    assert main(["--db", str(db), "--as", "rivera", "recall", "--lot", "NOPE"]) == 0
     assert _csv_rows(capsys.readouterr().out) == []
 
     with _services(db) as services:
@@ -580,6 +638,7 @@ def test_lot_recall_finds_exactly_the_procedures_with_the_lot(
     assert reports[0]["file"] == str(target)
 
 
+@pytest.mark.usefixtures("keyboard")
 def test_charges_report_one_line_per_charge(
     clinic: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -590,6 +649,8 @@ def test_charges_report_one_line_per_charge(
             [
                 "--db",
                 str(db),
+                "--as",
+                "rivera",
                 "report",
                 "charges",
                 "--from",
@@ -613,7 +674,20 @@ def test_charges_report_one_line_per_charge(
     assert rows[0]["physician"] == "Dr. Alex Chen, MD"
     assert rows[0]["patient"] == "Lopez, Maria"
     assert (
-        main(["--db", str(db), "report", "charges", "--from", "2026-11-30", "--to", "2026-11-01"])
+        main(
+            [
+                "--db",
+                str(db),
+                "--as",
+                "rivera",
+                "report",
+                "charges",
+                "--from",
+                "2026-11-30",
+                "--to",
+                "2026-11-01",
+            ]
+        )
         == 2
     )
     assert "--to: 2026-11-01 is before --from 2026-11-30" in capsys.readouterr().err
@@ -636,12 +710,15 @@ def test_an_addendum_is_sent_again_under_the_same_names(
     db, ids = clinic
     folder = tmp_path / "outbox"
     with _services(db) as services:
-        chen = signing_physician(services)
+        chen = services.auth.login("chen", PASSWORD)
+        assert chen is not None
         services.interop.set_outbox_formats(["fhir", "hl7"])
         assert services.interop.queue(ids["reference"]).sent == 2
         bundle_path = folder / f"D1001_2026-11-20_{ids['reference']}.fhir.json"
         first = json.loads(bundle_path.read_text(encoding="utf-8"))
-        services.signing.add_addendum(ids["reference"], chen, "Patient called: soreness gone.")
+        services.as_user(chen).signing.add_addendum(
+            ids["reference"], chen, "Patient called: soreness gone."
+        )
         assert services.interop.queue(ids["reference"]).sent == 2
         events = [
             (i.event, i.format) for i in services.store.outbox.for_procedure(ids["reference"])
@@ -675,7 +752,7 @@ def test_a_note_signed_in_the_app_is_sent_as_its_stored_signed_pdf(
     with open_services(tmp_path / "signed.db", staff("tester")) as services:
         (procedure_id,) = services.documents.import_documents([draft])
         chen = signing_physician(services)
-        services.signing.sign(
+        services.as_user(chen).signing.sign(
             procedure_id, chen, {"ptx_risk_site": "discussed", "multi_region": "indicated"}
         )
         stored = services.notes.signed.stored(procedure_id)

@@ -222,6 +222,8 @@ class ChartLifecycle(RuleBasedStateMachine):
                                 concentration=c.concentration,
                                 volume_ml=c.volume_ml,
                                 ndc=c.ndc,
+                                container=c.container,
+                                container_ml=c.container_ml,
                             )
                             for c in p.components
                         ),
@@ -238,6 +240,7 @@ class ChartLifecycle(RuleBasedStateMachine):
                         y=s.y,
                         preparation=s.preparation,
                         volume_ml=s.volume_ml,
+                        dry_needling=s.dry_needling,
                     )
                     for s in before.sites
                 ),
@@ -423,6 +426,10 @@ class ChartLifecycle(RuleBasedStateMachine):
                     "muscle": "upper_trapezius"
                     if entry.site.muscle == "unspecified"
                     else entry.site.muscle,
+                    # An uncoded site may be midline; the paired muscle it becomes may not.
+                    "side": "left"
+                    if entry.site.muscle == "unspecified" and entry.site.side == "midline"
+                    else entry.site.side,
                     # A dry-needled site is complete without a syringe or a volume.
                     "volume_ml": None if entry.site.dry_needling else entry.site.volume_ml or 1.0,
                     "preparation": None

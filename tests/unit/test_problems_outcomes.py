@@ -207,10 +207,11 @@ def test_a_signed_note_entered_in_error_carries_the_banner_and_leaves_the_histor
 ) -> None:
     procedure_id = _stored(services)
     chen = signing_physician(services)
-    services.signing.sign(procedure_id, chen, ACKS)
+    physician = services.as_user(chen)
+    physician.signing.sign(procedure_id, chen, ACKS)
     with pytest.raises(ProcedureLocked, match="entered in error"):
         services.charting.void(procedure_id, "wrong patient")
-    services.signing.add_addendum(
+    physician.signing.add_addendum(
         procedure_id, chen, "Charted for the wrong patient", entered_in_error=True
     )
     patient_id = services.charting.get(procedure_id).patient_id

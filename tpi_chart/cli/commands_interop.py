@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpi_chart.services.context import Services
 from tpi_chart.services.interop import FORMATS, Format
@@ -22,7 +23,11 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 
-Opener = Callable[[argparse.Namespace], Services]
+if TYPE_CHECKING:
+    from tpi_chart.cli.auth import Session
+
+#: Opens the database for the person signed in with `--as` (`commands_data._open`).
+Opener = Callable[[argparse.Namespace], AbstractContextManager["Session"]]
 Guard = Callable[[Callable[[], int]], int]
 
 
@@ -65,10 +70,13 @@ def register(subparsers: Any) -> None:
     report.set_defaults(handler=_report_without_kind)
 
 
-def _open(args: argparse.Namespace) -> Services:
-    from tpi_chart.cli.commands_data import _open as open_services
+@contextmanager
+def _open(args: argparse.Namespace) -> Iterator[Services]:
+    """The services of the person signed in with `--as`."""
+    from tpi_chart.cli.commands_data import _open as open_session
 
-    return open_services(args)
+    with open_session(args) as session:
+        yield session.services
 
 
 def _guard(run: Callable[[], int]) -> int:
@@ -127,7 +135,8 @@ def run_export_format(args: argparse.Namespace, open_services: Opener, guarded: 
         return EXIT_BAD_INPUT
 
     def run() -> int:
-        with open_services(args) as services:
+        with open_services(args) as session:
+            services = session.services
             if batch:
                 assert start is not None
                 assert end is not None

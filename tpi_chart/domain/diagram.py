@@ -19,10 +19,11 @@ Sides are the **patient's** sides. On the anterior view the patient's left is on
 right; on the posterior view the patient's left is on the screen's left; ``head_left`` shows only
 the patient's left side, ``head_right`` only the right.
 
-Zones are listed bottom to top: where two zones overlap (a deep muscle drawn inside the superficial
-one above it, e.g. pectoralis minor inside pectoralis major, piriformis inside gluteus maximus),
-the later zone wins the hit test. Each zone's ``label_point`` lies inside the zone and outside
-every zone above it, so it always hit-tests to its own muscle and side.
+Zones are listed bottom to top; a deep muscle is drawn inside the superficial one over it (e.g.
+pectoralis minor inside pectoralis major, piriformis inside gluteus maximus). Where zones overlap
+a click codes the superficial muscle (:meth:`DiagramView.zones_at`), the deep one when asked for
+(``deep=True``: Alt held). Each zone's ``label_point`` lies inside the zone and outside every zone
+above it, so it hit-tests to its own muscle and side (a deep zone's with ``deep=True``).
 """
 
 from __future__ import annotations

@@ -63,8 +63,9 @@ class BackupService:
 
     def set_passphrase(self, passphrase: str) -> None:
         """Set the clinic's backup passphrase (first run, or a change): its derived key is kept
-        0600 in the key folder so automatic backups need nobody to type it. Audited (not the
-        passphrase)."""
+        0600 in the key folder so automatic backups need nobody to type it. Needs `backup`.
+        Audited (not the passphrase)."""
+        self._permissions.require("backup")
         key = sealed_backup.BackupKey.derive(sealed_backup.check_passphrase(passphrase))
         sealed_backup.save_key(self._store.key_dir, self._store.clinic_id, key)
         if not self._store.readonly:
@@ -84,7 +85,14 @@ class BackupService:
         online backup API and checked (integrity_check, foreign_key_check) before anything is
         written; the file is built unnamed and linked into place whole, so an interrupted backup
         leaves nothing. It is then read back and opened with the key to verify it. Audited as
-        `backup` (not on a read-only rescue, which cannot record it)."""
+        `backup` (not on a read-only rescue, which cannot record it). Needs `backup`."""
+        self._permissions.require("backup")
+        return self.write_scheduled(out, passphrase)
+
+    def write_scheduled(self, out: Path, passphrase: str | None = None) -> Path:
+        """`backup_sealed` without the role check: the clinic's automatic backup
+        (`AutomaticBackups`), which runs at whoever's sign-in and closing; it is the clinic's
+        schedule, set up by an administrator (the passphrase), not this person's request."""
         out = out.expanduser().absolute()
         if out == self._store.path.absolute():
             raise InvalidInput([f"{out}: that is the database itself; choose another file"])
@@ -281,7 +289,7 @@ class AutomaticBackups:
         make_private_folder(self.folder)
         now = self._clock()
         path = self.folder / f"tpi-chart-{now.strftime('%Y%m%dT%H%M%SZ')}{AUTO_SUFFIX}"
-        self._backups.backup_sealed(path)
+        self._backups.write_scheduled(path)
         try:
             self._backups.verify_sealed(path)
         except BaseException:

@@ -301,6 +301,12 @@ def seed_demo(services: Services, today: date | None = None, zone: tzinfo | None
             ),
         )
         planned = services.charting.copy_forward(maria, at(today, 9, 30))
+        # Taken at 9:10, or now when the demo is opened earlier in the day: a consent recorded
+        # in the future is refused at signing ("the consent is recorded at ...").
+        consent_at = at(today, 9, 10)
+        now = datetime.now(zone).replace(second=0, microsecond=0)
+        if now.date() == today:
+            consent_at = min(consent_at, now)
         services.charting.set_preparations(
             planned.id, (syringe_a("LD24117", "TK3391", today + timedelta(days=220)),)
         )
@@ -318,7 +324,7 @@ def seed_demo(services: Services, today: date | None = None, zone: tzinfo | None
                     obtained=True,
                     method="written",
                     obtained_by=ASSISTANT,
-                    at=at(today, 9, 10),
+                    at=consent_at,
                 ),
                 "safety_screen": SafetyScreen(
                     anticoagulation_reviewed=True,

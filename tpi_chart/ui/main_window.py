@@ -164,7 +164,9 @@ class MainWindow(QMainWindow):
         export.setToolTip("Write the note (DRAFT until signed) to the export folder and open it")
         export.triggered.connect(lambda: self.export_note())
         bar.addAction(export)
-        handout = QAction("Aftercare handout", self)
+        # "Handout", not "Aftercare handout": with an administrator's actions the bar must still
+        # fit 1366 px with the signed-in name shown (the tooltip says what it is).
+        handout = QAction("Handout", self)
         handout.setObjectName("printHandout")
         handout.setToolTip("Write the patient's one-page aftercare handout and open it to print")
         handout.triggered.connect(self.print_handout)

@@ -156,11 +156,13 @@ class WorkspacePage(QWidget):
         splitter.addWidget(self._build_diagram_panel(splitter))
         splitter.addWidget(self._build_sites_panel(splitter))
         splitter.addWidget(self._build_side_panel(splitter))
-        # The diagram is what the physician looks at while injecting: it gets a full third.
+        # At 1366 px the site table (with its Location column) and the tabs (five of them, the
+        # syringe's lot and expiry on one line) need their room whole; the diagram takes the
+        # rest, and every extra pixel of a wider screen is shared equally.
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
-        splitter.setSizes([460, 440, 460])
+        splitter.setSizes([364, 521, 460])
         self.splitter = splitter
         outer.addWidget(splitter, 1)
 
@@ -750,6 +752,9 @@ class WorkspacePage(QWidget):
     def _time_out_answered(self, dialog: TimeOutDialog) -> None:
         self.time_out_dialog = None
         dialog.deleteLater()
+        # The overlay had the keyboard: hand it back to the chart's window, or the next shortcut
+        # (they reach the active window only) goes nowhere where the platform leaves none active.
+        self.window().activateWindow()
         if dialog.result() == TimeOutDialog.DialogCode.Accepted and dialog.site_marked is not None:
             self.undo_stack.push(TimeOutCommand(self.session, dialog.site_marked))
 

@@ -58,6 +58,9 @@ class ComponentRow:
         self.lot.setPlaceholderText("Lot")
         self.lot.setToolTip("Lot number on the vial")
         self.lot.setAccessibleName("Lot")
+        # A vial's lot (eight characters) shows whole: the volume's wide spin box took the
+        # column's room and "LD24117" was cut to "LD241".
+        self.lot.setMinimumWidth(self.lot.fontMetrics().horizontalAdvance("0" * 8) + 16)
         self.expires = QLineEdit()
         self.expires.setPlaceholderText("Expires YYYY-MM-DD")
         self.expires.setToolTip("Expiry date, for example 2027-06-30")

@@ -150,6 +150,7 @@ class SiteEditor(QFrame):
         location_row.addWidget(QLabel("Location"))
         self.location = QLineEdit()
         self.location.setObjectName("siteLocation")
+        self.location.setAccessibleName("Location")
         self.location.setMaxLength(200)
         self.location.setMinimumHeight(MIN_TARGET_PX)
         self.location.setPlaceholderText("Relative to bony landmarks, e.g. 2 cm medial to …")
