@@ -34,6 +34,7 @@ from tpi_chart.app import main
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.errors import field_path
 from tpi_chart.domain.models import ProcedureDocument, Signature
+from tpi_chart.services.documents import same_family_name
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.json"))
 ROOT_FIELDS = ("format", "patient", "procedure", "prior_procedures")
@@ -272,6 +273,22 @@ def dump(db: Path) -> list[tuple[object, ...]]:
         conn.close()
 
 
+def another_patient_holds_the_mrn(db: Path, raw: bytes) -> bool:
+    """Whether the clinic stores the document's MRN under another birth date or family name
+    (compared as a person would: case, accents and spacing ignored)."""
+    patient = json.loads(raw.decode("utf-8-sig"))["patient"]
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute(
+            "SELECT family_name, birth_date FROM patients WHERE mrn = ?", (patient["mrn"],)
+        ).fetchone()
+    finally:
+        conn.close()
+    if row is None:
+        return False
+    return row[1] != patient["birth_date"] or not same_family_name(row[0], patient["family_name"])
+
+
 def _root_keys(raw: bytes) -> Any:
     try:
         return json.loads(raw.decode("utf-8-sig"))
@@ -349,7 +366,14 @@ def test_check_and_import_refuse_bad_input_cleanly(
     code = main(["--db", str(db), "--as", "rivera", "import", str(path)])
     out, err = capsys.readouterr()
     assert "Traceback" not in err
-    if valid and signature_matches(raw):
+    if valid and signature_matches(raw) and another_patient_holds_the_mrn(db, raw):
+        # The module's clinic may already hold this MRN from an earlier example: the import is
+        # refused as a wrong-patient document (issue 11), naming the field, nothing stored.
+        assert code == 2, err
+        assert out == ""
+        assert all("does not match" in line for line in err.splitlines()), err
+        assert dump(db) == before
+    elif valid and signature_matches(raw):
         assert code == 0, err
         # Only notes about the import itself: already imported, stored values kept.
         assert all(line.startswith("tpi-chart import: ") for line in err.splitlines()), err

@@ -438,7 +438,29 @@ class ChartLifecycle(RuleBasedStateMachine):
                 }
             )
             self.services.charting.update_site(site_id, site)
-            entry.site = site
+            # an uncoded midline site made paired moves side: its automatic location follows
+            entry.site = with_location(site, entry.site)
+        self._give_no_more_than_was_drawn(model)
+
+    def _give_no_more_than_was_drawn(self, model: ModelProcedure) -> None:
+        """A physician corrects volumes that add up to more than the syringe held (that blocks
+        signing): each site from an overdrawn syringe gets an equal share of what was drawn."""
+        drawn = {p.id: p.total_volume_ml for p in model.header.preparations}
+        live = [
+            (site_id, entry)
+            for site_id, entry in model.sites.items()
+            if not entry.removed and entry.site.volume_ml is not None
+        ]
+        for prep_id, drawn_ml in drawn.items():
+            using = [(i, e) for i, e in live if e.site.preparation == prep_id]
+            given = sum(e.site.volume_ml or 0.0 for _, e in using)
+            if not using or round(given, 2) <= round(drawn_ml, 2):
+                continue
+            share = int(drawn_ml / len(using) * 100) / 100  # rounded down to 0.01 mL
+            for site_id, entry in using:
+                site = entry.site.model_copy(update={"volume_ml": share})
+                self.services.charting.update_site(site_id, site)
+                entry.site = site
 
     @rule(procedure_id=procedure_ids, acknowledge=st.booleans())
     def sign(self, procedure_id: int, acknowledge: bool) -> None:
