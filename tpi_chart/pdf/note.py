@@ -509,8 +509,11 @@ class ProcedureNoteRenderer:
         day = self.procedure.performed_at.date().isoformat()
         draw_text(canvas, left, y, f"{patient.display_name} · MRN {patient.mrn} · {day}", SANS, 7.5)
         draw_text(canvas, width / 2, y, f"{APP_NAME} {__version__}", SANS, 7.5, "centre")
-        draw_text(canvas, right, y, f"Page {page} of {total}", SANS_BOLD, 7.5, "right")
+        draw_text(canvas, right, y, self._page_label(page, total), SANS_BOLD, 7.5, "right")
         canvas.restoreState()
+
+    def _page_label(self, page: int, total: int) -> str:
+        return f"Page {page} of {total}"
 
     def _draw_watermark(self, canvas: Any) -> None:
         width, height = self.pagesize
