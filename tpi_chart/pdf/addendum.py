@@ -7,16 +7,12 @@ re-drawn).
 
 from __future__ import annotations
 
-from typing import Any
-
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
-from tpi_chart import APP_NAME, __version__
 from tpi_chart.domain.models import Addendum, ProcedureDocument
 from tpi_chart.domain.rules import Evaluation
-from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.attachments import EmbeddedFile
-from tpi_chart.pdf.fonts import SANS, SANS_BOLD, markup
+from tpi_chart.pdf.fonts import markup
 from tpi_chart.pdf.note import (
     BoxOnPage,
     NoteOptions,
@@ -24,7 +20,6 @@ from tpi_chart.pdf.note import (
     SignaturePlaceholder,
     _m,
     _p,
-    draw_text,
     format_datetime,
     group_hash,
 )
@@ -91,30 +86,9 @@ class AddendumRenderer(ProcedureNoteRenderer):
         block += [Spacer(1, 6), self.signature_placeholder]
         return [KeepTogether(block)]
 
-    def _draw_footer(self, canvas: Any, page: int, total: int) -> None:
-        width, _ = self.pagesize
-        left = self.margin_x
-        right = width - self.margin_x
-        y = self.margin_bottom
-        patient = self.document.patient
-        canvas.saveState()
-        canvas.setStrokeColor(st.RULE)
-        canvas.setLineWidth(0.5)
-        canvas.line(left, y + 10, right, y + 10)
-        canvas.setFillColor(st.MUTED)
-        day = self.procedure.performed_at.date().isoformat()
-        draw_text(canvas, left, y, f"{patient.display_name} · MRN {patient.mrn} · {day}", SANS, 7.5)
-        draw_text(canvas, width / 2, y, f"{APP_NAME} {__version__}", SANS, 7.5, "centre")
-        draw_text(
-            canvas,
-            right,
-            y,
-            f"Addendum {self.number} · page {page} of {total}",
-            SANS_BOLD,
-            7.5,
-            "right",
-        )
-        canvas.restoreState()
+    def _page_label(self, page: int, total: int) -> str:
+        # The note's pages are signed and never re-drawn: count the addendum's own pages.
+        return f"Addendum {self.number} · page {page} of {total}"
 
 
 def render_addendum(

@@ -543,8 +543,11 @@ class ProcedureNoteRenderer:
         day = self.procedure.performed_at.date().isoformat()
         draw_text(canvas, left, y, f"{patient.display_name} · MRN {patient.mrn} · {day}", SANS, 7.5)
         draw_text(canvas, width / 2, y, f"{APP_NAME} {__version__}", SANS, 7.5, "centre")
-        draw_text(canvas, right, y, f"Page {page} of {total}", SANS_BOLD, 7.5, "right")
+        draw_text(canvas, right, y, self._page_label(page, total), SANS_BOLD, 7.5, "right")
         canvas.restoreState()
+
+    def _page_label(self, page: int, total: int) -> str:
+        return f"Page {page} of {total}"
 
     def _draw_watermark(self, canvas: Any) -> None:
         width, height = self.pagesize
@@ -1562,13 +1565,9 @@ class ProcedureNoteRenderer:
 
     def _digital_signature_text(self, signature: Signature) -> list[Flowable]:
         s = self._get_stylesheet()
-        return [
-            _m(f"<b>Digitally signed by {markup(signature.signed_by)}</b>", s.body),
-            _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
-            Spacer(1, 3),
-            _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
-            _p(group_hash(signature.content_hash), s.mono),
-            Spacer(1, 2),
+        return self._signature_text(
+            signature,
+            "Digitally signed by",
             _p(
                 "A PAdES digital signature with the physician's certificate from "
                 f"{self.options.clinic_name}'s signing authority covers this file; the "
@@ -1577,17 +1576,13 @@ class ProcedureNoteRenderer:
                 "tpi-chart verify FILE.pdf",
                 s.muted,
             ),
-        ]
+        )
 
     def _recorded_signature_text(self, signature: Signature) -> list[Flowable]:
         s = self._get_stylesheet()
-        return [
-            _m(f"<b>Signed in TPI Chart by {markup(signature.signed_by)}</b>", s.body),
-            _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
-            Spacer(1, 3),
-            _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
-            _p(group_hash(signature.content_hash), s.mono),
-            Spacer(1, 2),
+        return self._signature_text(
+            signature,
+            "Signed in TPI Chart by",
             _m(
                 '<font color="#b91c1c"><b>This copy carries no digital signature.</b></font> '
                 "The signature was recorded in the clinic's database before digital signatures "
@@ -1595,6 +1590,20 @@ class ProcedureNoteRenderer:
                 "signed PDF.",
                 s.muted,
             ),
+        )
+
+    def _signature_text(
+        self, signature: Signature, headline: str, explanation: Flowable
+    ) -> list[Flowable]:
+        s = self._get_stylesheet()
+        return [
+            _m(f"<b>{headline} {markup(signature.signed_by)}</b>", s.body),
+            _p(f"Signed at {format_datetime(signature.signed_at)}", s.body),
+            Spacer(1, 3),
+            _p("CONTENT HASH (SHA-256 OF THE PATIENT AND PROCEDURE DATA)", s.label),
+            _p(group_hash(signature.content_hash), s.mono),
+            Spacer(1, 2),
+            explanation,
         ]
 
     def _boxed(self, body: list[Flowable], background: Any) -> Table:
