@@ -8,10 +8,12 @@ start stopped, so a large clinic is covered over several starts without slowing 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,10 +22,14 @@ from tpi_chart.domain.canonical import content_hash
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.errors import DomainError
 from tpi_chart.storage.audit import AuditReport
+from tpi_chart.storage.db import QUICK_CHECK_AT_OPEN_MAX_BYTES, quick_check_problems
 from tpi_chart.storage.repositories import SqliteStore
 
 #: Seconds the start-up may spend re-hashing signed procedures.
 OPEN_BUDGET_S = 0.15
+#: How often a database too large for the check at open (`QUICK_CHECK_AT_OPEN_MAX_BYTES`) gets
+#: its full `quick_check` in the background after the window is up.
+FULL_CHECK_EVERY = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -125,4 +131,35 @@ def check_signed_at_open(
         os.replace(temp, path)
     except OSError:
         pass  # only slows the coverage down; the next start checks these again
+    return problems
+
+
+def _full_check_stamp(store: SqliteStore) -> Path:
+    return store.anchor_path.with_suffix(".full-checked")
+
+
+def full_check_due(store: SqliteStore, now: datetime | None = None) -> bool:
+    """Whether the background check should read the whole file now: it is larger than what the
+    open checks itself, and its last clean full check is older than `FULL_CHECK_EVERY`."""
+    try:
+        if store.path.stat().st_size <= QUICK_CHECK_AT_OPEN_MAX_BYTES:
+            return False
+        stamp = _full_check_stamp(store).read_text(encoding="utf-8").strip()
+        last = datetime.fromisoformat(stamp)
+    except (OSError, ValueError):
+        return True
+    return (now or datetime.now(UTC)) - last >= FULL_CHECK_EVERY
+
+
+def run_full_check(store: SqliteStore, now: datetime | None = None) -> list[str]:
+    """`PRAGMA quick_check` of the whole file on a connection of its own (safe in a thread: it
+    shares nothing with the window's); a clean result is remembered beside the anchor, so the
+    next one is due a week later. Returns the problems (one line each; empty: sound)."""
+    problems = quick_check_problems(store.path)
+    if not problems:
+        # A stamp that cannot be written only means the next start checks again.
+        with contextlib.suppress(OSError):
+            _full_check_stamp(store).write_text(
+                (now or datetime.now(UTC)).isoformat(), encoding="utf-8"
+            )
     return problems

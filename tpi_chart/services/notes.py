@@ -8,7 +8,7 @@ and page size, the export folder, stable file names, atomic writes and the audit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -196,13 +196,7 @@ class NoteService:
         self._permissions.require("view")
         if end < start:
             raise InvalidInput([f"--to: {end.isoformat()} is before --from {start.isoformat()}"])
-        found: list[tuple[datetime, int]] = []
-        for patient in self._store.patients.search("", 1_000_000):
-            for summary in self._charting.list_for_patient(patient.id):
-                if summary.status == "signed" and start <= summary.performed_at.date() <= end:
-                    found.append((summary.performed_at, summary.id))
-        found.sort()
-        return [procedure_id for _, procedure_id in found]
+        return self._store.procedures.signed_between(start.isoformat(), end.isoformat())
 
     def export_signed_between(
         self, start: date, end: date, folder: Path | None = None

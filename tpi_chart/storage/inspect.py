@@ -22,7 +22,7 @@ class DatabaseSummary:
 def summarize(path: Path) -> DatabaseSummary:
     """The schema version and the last good backup of the database at `path`. Refuses (the
     storage errors of `inspect_file`) a file that is not ours, is newer or is damaged."""
-    _, version, has_tables = inspect_file(path)
+    _, version, has_tables = inspect_file(path, full_check=True)  # doctor checks in full
     at = file = None
     if has_tables:
         uri = f"{path.resolve().as_uri()}?mode=ro"

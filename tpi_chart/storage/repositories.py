@@ -420,6 +420,22 @@ class SqliteProcedures(_Base):
             )
         ]
 
+    def signed_between(self, first_day: str, last_day: str) -> list[int]:
+        """Ids of the signed procedures (not voided, not imported from elsewhere) whose date of
+        service (local date, YYYY-MM-DD) is from `first_day` to `last_day`, oldest first; by the
+        date-of-service index (v0014), whatever the number of patients."""
+        return [
+            int(r[0])
+            for r in self._conn.execute(
+                "SELECT p.id FROM procedures p WHERE p.status = 'signed'"
+                " AND substr(p.performed_at, 1, 10) BETWEEN ? AND ?"
+                " AND NOT EXISTS (SELECT 1 FROM external_records e WHERE e.procedure_id = p.id)"
+                f" AND NOT {_VOIDED}"
+                " ORDER BY p.performed_at_utc, p.id",
+                (first_day, last_day),
+            )
+        ]
+
     def on_date(self, patient_id: int, day: str) -> list[int]:
         """The patient's procedures whose date of service (local date, YYYY-MM-DD) is `day`."""
         return [

@@ -23,6 +23,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
 from tpi_chart.services.paths import demo_db_path
+from tpi_chart.storage.repositories import SqliteStore
 from tpi_chart.ui.style import apply_theme
 from tpi_chart.ui.wheel_guard import install_wheel_guard
 
@@ -153,4 +154,9 @@ def open_window(services: Services, user: User) -> Any:
     window.activateWindow()
     window.focus_start()
     _windows.append(window)
+    if isinstance(services.store, SqliteStore):
+        from tpi_chart.ui.background_check import BackgroundCheck
+
+        window.background_check = BackgroundCheck(window, services.store)
+        window.background_check.start_when_idle()
     return window
