@@ -1,0 +1,162 @@
+"""Issue 15: what keeps the start, the batch export and the checks fast in a clinic's tenth year,
+tested by behaviour (which statements run, which index a query uses), never by timing."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.users import staff
+from tpi_chart.services import doctor, integrity
+from tpi_chart.services.context import open_services
+from tpi_chart.storage import db as storage_db
+from tpi_chart.storage.repositories import SqliteStore
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
+    path = tmp_path / "clinic.db"
+    with open_services(path, staff("rivera"), seed_demo_if_new=True):
+        pass
+    return path
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement run on any connection opened while the test runs."""
+    seen: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(seen.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    return seen
+
+
+def quick_checks(seen: list[str]) -> int:
+    return sum("quick_check" in statement.lower() for statement in seen)
+
+
+def test_a_large_file_opens_without_reading_it_whole_and_doctor_reads_it(
+    demo: Path, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage_db, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
+    with open_services(demo, staff("rivera")) as services:
+        assert services.patients.by_mrn("D1001") is not None
+    assert quick_checks(statements) == 0
+
+    (database, _backup) = doctor.check_database(demo)
+    assert database.status == "ok"
+    assert quick_checks(statements) == 1
+
+
+def test_a_small_file_is_still_checked_whole_at_open(demo: Path, statements: list[str]) -> None:
+    with open_services(demo, staff("rivera")):
+        pass
+    assert quick_checks(statements) == 1
+
+
+def damage_every_page_but_the_first(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    for start in range(page_size, len(data), page_size):
+        data[start + 8 : start + 200] = b"\xa5" * 192
+    path.write_bytes(bytes(data))
+
+
+def test_doctor_reports_a_damaged_file_the_open_would_not_read_whole(
+    demo: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "damaged.db"
+    shutil.copy(demo, copy)
+    damage_every_page_but_the_first(copy)
+    assert storage_db.quick_check_problems(copy)
+    (database,) = doctor.check_database(copy)
+    assert database.status == "attention"
+    assert "is damaged" in database.detail
+
+
+def test_a_file_cut_short_is_refused_by_its_header_without_a_whole_file_check(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage_db, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
+    data = demo.read_bytes()
+    demo.write_bytes(data[: len(data) - 4096])
+    with pytest.raises(storage_db.CorruptDatabase, match="cut short"):
+        open_services(demo, staff("rivera"))
+    assert len(demo.read_bytes()) == len(data) - 4096  # left as it was
+
+
+def test_the_background_check_is_due_weekly_for_a_large_file(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_services(demo, staff("rivera")) as services:
+        store = services.store
+        assert isinstance(store, SqliteStore)
+        assert not integrity.full_check_due(store)  # small: the open checked it whole
+        monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
+        assert integrity.full_check_due(store)  # never checked
+        now = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+        assert integrity.run_full_check(store, now) == []
+        assert not integrity.full_check_due(store, now + timedelta(days=6))
+        assert integrity.full_check_due(store, now + timedelta(days=7))
+
+
+def test_a_damaged_large_file_is_not_marked_checked(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
+    with open_services(demo, staff("rivera")) as services:
+        store = services.store
+        assert isinstance(store, SqliteStore)
+        monkeypatch.setattr(integrity, "quick_check_problems", lambda _path: ["page 7: bad"])
+        assert integrity.run_full_check(store) == ["page 7: bad"]
+        assert integrity.full_check_due(store)
+
+
+def brute_force_signed_between(services: Any, start: date, end: date) -> list[int]:
+    """What signed_between returned before the index: every patient's list, filtered."""
+    found = []
+    for patient in services.patients.search("", 1_000_000):
+        for summary in services.charting.list_for_patient(patient.id):
+            if summary.status == "signed" and start <= summary.performed_at.date() <= end:
+                found.append((summary.performed_at, summary.id))
+    return [procedure_id for _, procedure_id in sorted(found)]
+
+
+def test_signed_between_uses_the_date_of_service_index_and_finds_what_a_scan_finds(
+    demo: Path,
+) -> None:
+    with open_services(demo, staff("rivera")) as services:
+        everything = services.notes.signed_between(date(1900, 1, 1), date(2200, 1, 1))
+        assert everything  # the demo clinic has signed notes
+        assert everything == brute_force_signed_between(
+            services, date(1900, 1, 1), date(2200, 1, 1)
+        )
+        conn = services.store.conn  # type: ignore[attr-defined]
+        for procedure_id in everything:
+            (day,) = conn.execute(
+                "SELECT substr(performed_at, 1, 10) FROM procedures WHERE id = ?", (procedure_id,)
+            ).fetchone()
+            one_day = date.fromisoformat(day)
+            assert procedure_id in services.notes.signed_between(one_day, one_day)
+            assert services.notes.signed_between(one_day, one_day) == (
+                brute_force_signed_between(services, one_day, one_day)
+            )
+        ran: list[str] = []
+        conn.set_trace_callback(ran.append)
+        services.notes.signed_between(date(2026, 1, 1), date(2026, 1, 31))
+        conn.set_trace_callback(None)
+        (query,) = [statement for statement in ran if "substr(p.performed_at" in statement]
+        plan = " ".join(str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+        assert "procedures_signed_service_date" in plan
+        assert "SCAN p" not in plan
