@@ -53,7 +53,8 @@ def _report_on_terminal(kind: type[BaseException], _error: BaseException, log: P
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(PRIVATE_UMASK)
-    args = cli.build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = cli.build_parser(argv).parse_args(argv)
     try:
         log = logs.configure()
     except OSError:

@@ -3,6 +3,7 @@ tested by behaviour (which statements run, which index a query uses), never by t
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
@@ -160,3 +161,50 @@ def test_signed_between_uses_the_date_of_service_index_and_finds_what_a_scan_fin
         plan = " ".join(str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
         assert "procedures_signed_service_date" in plan
         assert "SCAN p" not in plan
+
+
+def test_every_command_name_leads_to_the_module_that_registers_it() -> None:
+    import argparse
+
+    from tpi_chart.cli import registry
+
+    for load in registry.LOADERS:
+        parser = argparse.ArgumentParser()
+        subparsers = parser.add_subparsers(dest="command")
+        load().register(subparsers)
+        for name in subparsers.choices:
+            assert registry.COMMANDS[name] is load, name
+    assert set(registry.COMMANDS.values()) == set(registry.LOADERS)
+
+
+LOADED = """
+import sys
+from tpi_chart.app import main
+code = main(sys.argv[1:])
+print(code, sorted(
+    name.rsplit(".", 1)[1] for name in sys.modules if name.startswith("tpi_chart.cli.commands_")
+), "reportlab" in sys.modules, "PySide6" in sys.modules)
+"""
+
+
+def test_a_command_loads_only_its_own_module(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    reference = Path(__file__).resolve().parents[1] / "examples" / "reference-visit.json"
+    env = {**os.environ, "TPI_CHART_KEY_DIR": str(tmp_path / "keys")}
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, "check", str(reference)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    *_, last = done.stdout.strip().splitlines()
+    assert last == "0 ['commands_check'] False False", done.stderr[-2000:]
+
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, "--help"], capture_output=True, text=True, env=env
+    )
+    for name in ("check", "export", "verify", "doctor", "audit", "report"):
+        assert name in done.stdout  # the full help still lists every command

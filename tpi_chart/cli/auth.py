@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tpi_chart.cli.options import add_auth_arguments
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AuthService
@@ -36,14 +37,7 @@ class NotSignedIn(InvalidInput):
         super().__init__([line])
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as",
-        dest="as_user",
-        metavar="USERNAME",
-        help="your account; asked for its password (or one line of standard input when that is "
-        "not a terminal). Needed by every command that changes or reads patient data",
-    )
+add_arguments = add_auth_arguments  # `--as USERNAME` (cli.options: parsing loads no service)
 
 
 def read_secret(prompt: str, *, what: str) -> str:
