@@ -20,7 +20,7 @@ import random
 import sqlite3
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,7 @@ def _template(services: Any) -> tuple[int, dict[str, Any]]:
     procedure = reference.procedure.model_copy(
         update={"signature": None, "status": "in_progress", "sites": tuple(sites[:SITES])}
     )
-    patient = services.patients.create(
-        reference.patient.model_copy(update={"mrn": "TEMPLATE-0"})
-    )
+    patient = services.patients.create(reference.patient.model_copy(update={"mrn": "TEMPLATE-0"}))
     stored = services.charting.create(patient.id, procedure)
     content = services.charting.get(stored.id).procedure.model_dump(
         mode="json", exclude_defaults=True
@@ -101,9 +99,7 @@ def generate(db: Path, keys: Path, patients: int) -> None:
     rng = random.Random(15)
     start = datetime(2016, 1, 4, 8, 0, tzinfo=ZONE)
     first_patient = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM patients").fetchone()[0]
-    first_procedure = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM procedures").fetchone()[
-        0
-    ]
+    first_procedure = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM procedures").fetchone()[0]
     header_row = conn.execute(
         "SELECT payer_profile, header FROM procedures WHERE id = ?", (template_id,)
     ).fetchone()
@@ -151,7 +147,7 @@ def generate(db: Path, keys: Path, patients: int) -> None:
                 procedure_id = first_procedure + number * VISITS + visit
                 when = start + timedelta(days=(number * 3 + visit * 180) % 3650, hours=visit % 8)
                 performed = _DATETIME.dump_python(when, mode="json")
-                utc = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                utc = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 rows_procedures.append(
                     (procedure_id, patient_id, performed, utc, *tuple(header_row))
                 )
