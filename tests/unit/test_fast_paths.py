@@ -208,3 +208,41 @@ def test_a_command_loads_only_its_own_module(tmp_path: Path) -> None:
     )
     for name in ("check", "export", "verify", "doctor", "audit", "report"):
         assert name in done.stdout  # the full help still lists every command
+
+
+def test_the_anchor_is_written_at_once_and_its_fsync_runs_off_the_click_path(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import threading
+
+    from tpi_chart.domain.models import Patient
+    from tpi_chart.storage import audit as audit_log
+
+    synced_in: list[str] = []
+    sync_file = audit_log.sync_file
+
+    def recording(path: Path) -> None:
+        synced_in.append(threading.current_thread().name)
+        sync_file(path)
+
+    monkeypatch.setattr(audit_log, "sync_file", recording)
+    with open_services(demo, staff("rivera")) as services:
+        services.patients.create(
+            Patient(
+                mrn="F15",
+                family_name="Fast",
+                given_name="Ada",
+                birth_date=date(1980, 1, 2),
+                sex="female",
+            )
+        )
+        store = services.store
+        assert isinstance(store, SqliteStore)
+        tail = audit_log.tail(store.conn)
+        assert tail is not None
+        # On disk as soon as the save returns (a crash of the program keeps it)…
+        assert json.loads(store.anchor_path.read_text())["seq"] == tail.seq
+    # …and made durable by the writer thread, not by the thread that saved.
+    assert synced_in
+    assert threading.main_thread().name not in synced_in

@@ -22,6 +22,8 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -180,9 +182,11 @@ def registry_entry(directory: Path, db_path: Path) -> tuple[Path, Anchor] | None
     return found[0], Anchor(anchor.seq, anchor.mac, anchor.size, clinic)
 
 
-def write_anchor(path: Path, anchor: Anchor, db_path: Path) -> None:
+def write_anchor(path: Path, anchor: Anchor, db_path: Path, *, sync: bool = True) -> None:
     """Replace the anchor atomically: a 0600 temporary file, fsync, rename. Not fsyncing the folder
-    is deliberate: after a power cut the anchor is at worst the previous one, which lags."""
+    is deliberate: after a power cut the anchor is at worst the previous one, which lags.
+    `sync=False` leaves the fsync to the caller (`sync_file`, off the click path): a crash of
+    the program still leaves the new anchor, only a power cut before the fsync may not."""
     data: dict[str, Any] = {"format": ANCHOR_FORMAT, "database": str(db_path), **anchor.as_dict()}
     if anchor.size is not None:
         data["size"] = anchor.size
@@ -194,11 +198,70 @@ def write_anchor(path: Path, anchor: Anchor, db_path: Path) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(json.dumps(data, sort_keys=True).encode("utf-8"))
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def sync_file(path: Path) -> None:
+    """fsync the file at `path` (an anchor written with `sync=False`)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class AnchorWriter:
+    """Runs the newest job handed to it in a thread of its own (older ones not yet run are
+    skipped: only the tail matters): the anchor's fsync, off the click path."""
+
+    def __init__(self, write: Callable[[Anchor], None]) -> None:
+        self._write = write
+        self._pending: Anchor | None = None
+        self._busy = False
+        self._stopped = False
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, anchor: Anchor) -> None:
+        with self._ready:
+            self._pending = anchor
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="tpi-chart-audit-anchor", daemon=True
+                )
+                self._thread.start()
+            self._ready.notify_all()
+
+    def flush(self) -> None:
+        with self._ready:
+            self._ready.wait_for(lambda: self._pending is None and not self._busy)
+
+    def stop(self) -> None:
+        self.flush()
+        with self._ready:
+            self._stopped = True
+            self._ready.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: self._pending is not None or self._stopped)
+                if self._pending is None:
+                    return
+                anchor, self._pending, self._busy = self._pending, None, True
+            try:
+                self._write(anchor)
+            finally:
+                with self._ready:
+                    self._busy = False
+                    self._ready.notify_all()
 
 
 def tail(conn: sqlite3.Connection) -> Anchor | None:

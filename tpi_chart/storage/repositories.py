@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from tpi_chart.domain.models import (
     Site,
 )
 from tpi_chart.storage import audit as audit_log
-from tpi_chart.storage.audit import Anchor, AuditReport, AuditRow
+from tpi_chart.storage.audit import Anchor, AnchorWriter, AuditReport, AuditRow
 from tpi_chart.storage.db import (
     BUSY_TIMEOUT_MS,
     Connection,
@@ -1332,12 +1333,47 @@ class SqliteStore:
         def write() -> None:
             self._require_wal()
             if self._anchor_writable:
-                self._write_anchor(anchor)
+                entry = self._anchor_entry(anchor)
+                # Written now (a crash of the program keeps it), its fsync off the click path:
+                # the COMMIT is the acknowledgement, the anchor a detection aid that may lag
+                # (never lead) the database after a power cut.
+                if entry is not None and self._store_anchor(entry, sync=False):
+                    self._anchor_writer.submit(entry)
 
         if isinstance(self.conn, Connection):
             self.conn.after_commit("audit-anchor", write)
         else:
             write()
+
+    @cached_property
+    def _anchor_writer(self) -> AnchorWriter:
+        return AnchorWriter(lambda _entry: self._sync_anchor())
+
+    def _sync_anchor(self) -> None:
+        try:
+            audit_log.sync_file(self.anchor_path)
+        except OSError as error:
+            log.warning("the audit anchor could not be synced: %s", error)
+
+    def flush_anchor(self) -> None:
+        """Wait until the newest anchor handed to the background writer is on disk."""
+        if "_anchor_writer" in self.__dict__:
+            self._anchor_writer.flush()
+
+    def _anchor_entry(self, anchor: Anchor) -> Anchor | None:
+        try:
+            return Anchor(anchor.seq, anchor.mac, self.logical_size(), self.clinic_id)
+        except sqlite3.Error as error:
+            log.warning("the audit anchor could not be written: %s", error)
+            return None
+
+    def _store_anchor(self, entry: Anchor, *, sync: bool) -> bool:
+        try:
+            audit_log.write_anchor(self.anchor_path, entry, self.path, sync=sync)
+        except OSError as error:
+            log.warning("the audit anchor could not be written: %s", error)
+            return False
+        return True
 
     def _write_anchor(self, anchor: Anchor) -> None:
         # The change is committed by now: failing here must not turn "saved" into an error. A
@@ -1418,6 +1454,7 @@ class SqliteStore:
                 + "; ".join(problems[:3])
             )
         _require_key(source, self.key_dir)
+        self.flush_anchor()  # a pending older anchor must not land over the restored one
         try:
             previous: dict[str, Any] | None = _anchor_dict(audit_log.read_anchor(self.anchor_path))
         except ValueError as error:
@@ -1449,6 +1486,9 @@ class SqliteStore:
 
     def close(self) -> None:
         try:
+            self.flush_anchor()
+            if "_anchor_writer" in self.__dict__:
+                self._anchor_writer.stop()
             self.conn.close()
         finally:
             if self.lock is not None:

@@ -22,7 +22,7 @@ class BackgroundCheck(QObject):
         super().__init__(window)
         self._window = window
         self._store = store
-        self.thread: threading.Thread | None = None
+        self.worker: threading.Thread | None = None
         self.problems: list[str] | None = None
         self.finished.connect(self._report)
 
@@ -30,10 +30,10 @@ class BackgroundCheck(QObject):
         QTimer.singleShot(0, self.start)
 
     def start(self) -> None:
-        if self.thread is not None or not full_check_due(self._store):
+        if self.worker is not None or not full_check_due(self._store):
             return
-        self.thread = threading.Thread(target=self._run, name="tpi-chart-full-check", daemon=True)
-        self.thread.start()
+        self.worker = threading.Thread(target=self._run, name="tpi-chart-full-check", daemon=True)
+        self.worker.start()
 
     def _run(self) -> None:
         self.finished.emit(run_full_check(self._store))  # queued to the window's thread
