@@ -355,6 +355,7 @@ def main() -> None:
         folder = Path(scratch)
         demo, demo_keys = prepare_demo(folder)
         large, large_keys = cached_clinic(patients)
+        os.environ["TPI_CHART_KEY_DIR"] = str(demo_keys)
         scale = json.dumps(
             {
                 t: sqlite3.connect(large).execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -450,6 +451,7 @@ def main() -> None:
         print("commands measured", flush=True)
 
         # -- clicks
+        os.environ["TPI_CHART_KEY_DIR"] = str(demo_keys)
         floor_click = commit_paint_floor(folder, clicks)
         rows.append(
             Row(
