@@ -334,6 +334,29 @@ def _paired_side(muscle: str, side: str) -> None:
         )
 
 
+#: A stroke's points (normalised view coordinates, like a site's x and y).
+StrokePoint = tuple[Unit, Unit]
+
+
+class PainStroke(Model):
+    """One brush stroke of the patient's pain drawing: where it hurts, shaded on a diagram view.
+
+    ``intensity`` 1 (aching) to 3 (severe); ``width`` the brush's diameter as a fraction of the
+    view's height; ``points`` the stroke's centre line."""
+
+    view: ViewId
+    intensity: Annotated[int, Field(ge=1, le=3)] = 2
+    width: Annotated[float, Field(gt=0, le=0.2)] = 0.03
+    points: Annotated[tuple[StrokePoint, ...], Field(min_length=1, max_length=2000)]
+
+
+class PainDrawing(Model):
+    """Where the patient hurts before the procedure, as vector strokes on the diagram views.
+    Part of the procedure (and of what a signature covers: the note prints it)."""
+
+    strokes: Annotated[tuple[PainStroke, ...], Field(min_length=1, max_length=500)]
+
+
 class Consent(Model):
     obtained: bool
     method: Literal["written", "verbal"] | None = None
@@ -505,6 +528,8 @@ class Procedure(Model):
     # Whether an advance beneficiary notice is on file: GA (on file) or GZ (not) on the claim
     # lines when a rule predicts non-coverage; None: not yet answered.
     abn_on_file: bool | None = None
+    #: The patient's pain drawing (absent: none was made). Stored stroke by stroke.
+    pain_drawing: PainDrawing | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Procedure:
