@@ -47,7 +47,7 @@ BRUSH_WIDTH = {"anterior": 0.016, "posterior": 0.016, "head_left": 0.03, "head_r
 MIN_STEP_PX = 4.0
 MAX_POINTS = 2000
 #: Suggestion buttons per row (they wrap: a 1366 px window leaves the diagram ~600 px).
-COLUMNS = 3
+COLUMNS = 2
 
 
 def stroke_pen(intensity: int, width: float) -> QPen:
@@ -252,11 +252,15 @@ class PainBar(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(2)
-        row = QHBoxLayout()
+        # The switch sits in the host's row of zoom presets (no row of its own when off).
+        self.brush_row = QWidget()
+        row = QHBoxLayout(self.brush_row)
+        row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(4)
         self.toggle = QToolButton()
         self.toggle.setObjectName("painModeToggle")
         self.toggle.setText("Pain drawing")
+        self.toggle.setStyleSheet("QToolButton { padding: 0 8px; }")
         self.toggle.setCheckable(True)
         self.toggle.setMinimumHeight(34)
         self.toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -265,7 +269,6 @@ class PainBar(QWidget):
         )
         self.toggle.setAccessibleName("Pain drawing mode")
         self.toggle.toggled.connect(self.mode_toggled)
-        row.addWidget(self.toggle)
         self.intensity_buttons: dict[int, QToolButton] = {}
         group = QButtonGroup(self)
         group.setExclusive(True)
@@ -293,7 +296,7 @@ class PainBar(QWidget):
         self.clear_button.clicked.connect(self.clear_requested)
         row.addWidget(self.clear_button)
         row.addStretch(1)
-        outer.addLayout(row)
+        outer.addWidget(self.brush_row)
 
         self.suggestions_row = QWidget()
         self.suggestions_row.setObjectName("referralSuggestions")
@@ -312,8 +315,7 @@ class PainBar(QWidget):
             self.toggle.blockSignals(True)
             self.toggle.setChecked(on)
             self.toggle.blockSignals(False)
-        for button in (*self.intensity_buttons.values(), self.clear_button):
-            button.setVisible(on)
+        self.brush_row.setVisible(on)
 
     def set_editable(self, editable: bool) -> None:
         self.toggle.setEnabled(editable)
@@ -331,7 +333,7 @@ class PainBar(QWidget):
         if not suggestions:
             self.suggestions_row.hide()
             return
-        label = QLabel("Referral patterns suggest (a hint, click to plan a site):")
+        label = QLabel("Referral patterns suggest (a hint; click to plan a site):")
         label.setProperty("role", "muted")
         label.setToolTip(
             "Muscles whose trigger points commonly refer pain to the shaded area (a hint for the"
@@ -344,6 +346,7 @@ class PainBar(QWidget):
             name = catalog.muscle_name(suggestion.muscle)
             button = QPushButton(f"+ {name} {side}".strip())
             button.setMinimumHeight(30)
+            button.setStyleSheet("QPushButton { padding: 0 6px; text-align: left; }")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setAccessibleName(f"Plan a site in {name}, {suggestion.side}")
             unverified = "" if suggestion.pattern.verified else " (sources not verified)"

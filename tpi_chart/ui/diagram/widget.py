@@ -86,6 +86,8 @@ from tpi_chart.ui.diagram.scene import DiagramScene, site_position
 from tpi_chart.ui.diagram.view import DiagramGraphicsView
 
 Mode = Literal["plan", "chart"]
+#: Referral suggestions offered at most (two rows of buttons under the picture).
+SUGGESTIONS = 4
 #: Smallest muscle zone on screen at a region preset's frame, px (34 px fingertip + slack).
 ZONE_MIN_PX = 36.0
 
@@ -435,6 +437,8 @@ class BodyDiagram(QWidget):
         presets.addStretch(1)
         layout.addLayout(presets)
         self.pain_bar = PainBar()
+        # The switch sits beside the zoom buttons, where the row has room at 1366 px.
+        bottom.insertWidget(1, self.pain_bar.toggle)
         self.pain_bar.mode_toggled.connect(self.set_pain_mode)
         self.pain_bar.intensity_chosen.connect(self.set_pain_intensity)
         self.pain_bar.clear_requested.connect(self.clear_pain_drawing)
@@ -699,6 +703,8 @@ class BodyDiagram(QWidget):
         on = bool(on) and not self._read_only
         self.pain_mode = on
         self.pain_bar.set_drawing_mode(on)
+        # The marker legend gives its rows to the brush and the suggestions while shading.
+        self.legend.setVisible(not on)
         cursor = Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor
         self.view.viewport().setCursor(cursor)
 
@@ -758,7 +764,7 @@ class BodyDiagram(QWidget):
     def _redraw_pain(self) -> None:
         self.scene.set_strokes(self.pain_strokes())
         self.pain_bar.show_suggestions(
-            suggest_muscles(self.pain_strokes(), limit=6), editable=not self._read_only
+            suggest_muscles(self.pain_strokes(), limit=SUGGESTIONS), editable=not self._read_only
         )
 
     def offer_here(self, x: float, y: float, at: QPoint) -> QMenu | None:
