@@ -110,19 +110,30 @@ def test_shading_temple_and_upper_neck_suggests_upper_trapezius_and_plans_it_in_
     suggested = [(s.muscle, s.side) for s in diagram.pain_bar.suggestions]
     assert ("upper_trapezius", "right") in suggested
     assert any(m in NECK and m != "upper_trapezius" for m, _side in suggested)
-    names = [b.text() for b in diagram.pain_bar.suggestion_buttons]
-    assert "+ Upper trapezius R" in names
-    qtbot.waitUntil(lambda: all(b.isVisible() for b in diagram.pain_bar.suggestion_buttons))
+    buttons = diagram.pain_bar.suggestion_buttons
+    qtbot.waitUntil(lambda: all(b.isVisible() for b in buttons))
+    # The demo visit already plans the right upper trapezius: offered ticked, not twice.
+    trapezius = buttons[suggested.index(("upper_trapezius", "right"))]
+    assert trapezius.text() == "✓ Upper trapezius R"
+    assert not trapezius.isEnabled()
+    muscle, side = next((m, s) for m, s in suggested if m in NECK and m != "upper_trapezius")
+    other = buttons[suggested.index((muscle, side))]
+    assert other.text().startswith("+ ")
+    assert other.isEnabled()
 
-    button = diagram.pain_bar.suggestion_buttons[names.index("+ Upper trapezius R")]
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(other, Qt.MouseButton.LeftButton)  # one click: a planned site
     sites = services.charting.sites(procedure_id)
     assert len(sites) == sites_before + 1
     planned = sites[-1].site
-    assert (planned.muscle, planned.side, planned.state) == ("upper_trapezius", "right", "planned")
-    assert planned.view == "head_right"
-    assert dg.resolve_point("head_right", planned.x, planned.y) == ("upper_trapezius", "right")
+    assert (planned.muscle, planned.side, planned.state) == (muscle, side, "planned")
+    assert planned.view is not None
+    assert planned.x is not None
+    assert planned.y is not None
+    assert dg.resolve_point(planned.view, planned.x, planned.y, deep=True) == (muscle, side)
+    assert planned.preparation == "A"  # the syringe a click on the diagram would get
     assert workspace.selected_id == sites[-1].id
+    ticked = diagram.pain_bar.suggestion_buttons[suggested.index((muscle, side))]
+    assert ticked.text().startswith("✓ ")
 
     # The note shows the drawing (its own panel beside the injection map).
     document = services.charting.document(procedure_id)

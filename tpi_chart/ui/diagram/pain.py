@@ -8,7 +8,7 @@ follows it). Each stroke is one undo step; "Clear" removes every stroke as one s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
@@ -322,7 +322,14 @@ class PainBar(QWidget):
         for button in self.suggestion_buttons:
             button.setEnabled(editable)
 
-    def show_suggestions(self, suggestions: Sequence[Suggestion], editable: bool = True) -> None:
+    def show_suggestions(
+        self,
+        suggestions: Sequence[Suggestion],
+        editable: bool = True,
+        charted: Collection[tuple[str, str]] = (),
+    ) -> None:
+        """The suggestion buttons; one whose muscle and side already has a site is shown ticked
+        and disabled (planning it twice would be a slip)."""
         while self._suggestions.count():
             item = self._suggestions.takeAt(0)
             widget = item.widget()
@@ -344,7 +351,8 @@ class PainBar(QWidget):
         for index, suggestion in enumerate(suggestions):
             side = {"left": "L", "right": "R"}.get(suggestion.side, "")
             name = catalog.muscle_name(suggestion.muscle)
-            button = QPushButton(f"+ {name} {side}".strip())
+            done = (suggestion.muscle, suggestion.side) in charted
+            button = QPushButton(f"{'✓' if done else '+'} {name} {side}".strip())
             button.setMinimumHeight(30)
             button.setStyleSheet("QPushButton { padding: 0 6px; text-align: left; }")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -355,7 +363,9 @@ class PainBar(QWidget):
                 f"Shaded: {', '.join(suggestion.areas)}; {round(suggestion.share * 100)} % of "
                 f"the drawing.\nSources: {', '.join(suggestion.pattern.sources)}{unverified}"
             )
-            button.setEnabled(editable)
+            button.setEnabled(editable and not done)
+            if done:
+                button.setToolTip(f"A site in {name} ({suggestion.side}) is already charted.")
             button.clicked.connect(
                 lambda _c=False, m=suggestion.muscle, s=suggestion.side: (
                     self.suggestion_chosen.emit(m, s)

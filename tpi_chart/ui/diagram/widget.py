@@ -456,6 +456,7 @@ class BodyDiagram(QWidget):
         self.document.failed.connect(lambda text: self._warn("error", f"Not saved: {text}"))
         self.scene.hovered_zone_changed.connect(self._show_hovered)
         self.pain.changed.connect(self._redraw_pain)
+        self.document.sites_changed.connect(self._show_suggestions)
         self.pain.failed.connect(lambda text: self._warn("error", f"Not saved: {text}"))
 
         self.set_view("posterior")
@@ -752,7 +753,10 @@ class BodyDiagram(QWidget):
         data: dict[str, Any] = {"muscle": muscle, "side": side, "state": "planned"}
         if place is not None:
             data.update(view=place[0], x=round(place[1], 4), y=round(place[2], 4))
-        command = AddSiteCommand(self.document, Site.model_validate(data))
+        site = Site.model_validate(data)
+        if self.new_site_defaults is not None:  # the syringe and volume a click would get
+            site = self.new_site_defaults(site)
+        command = AddSiteCommand(self.document, site)
         self.undo_stack.push(command)
         if command.site_id is None or command.isObsolete():
             return None
@@ -763,8 +767,14 @@ class BodyDiagram(QWidget):
 
     def _redraw_pain(self) -> None:
         self.scene.set_strokes(self.pain_strokes())
+        self._show_suggestions()
+
+    def _show_suggestions(self) -> None:
+        charted = {(s.site.muscle, s.site.side) for s in self.document.sites}
         self.pain_bar.show_suggestions(
-            suggest_muscles(self.pain_strokes(), limit=SUGGESTIONS), editable=not self._read_only
+            suggest_muscles(self.pain_strokes(), limit=SUGGESTIONS),
+            editable=not self._read_only,
+            charted=charted,
         )
 
     def offer_here(self, x: float, y: float, at: QPoint) -> QMenu | None:
