@@ -26,6 +26,7 @@ KEYMAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("region_low_back_hip", "Zoom to low back and hip", ("L",)),
     ("region_jaw_head", "Zoom to jaw and head", ("H",)),
     ("recode", "Muscle… (re-code the selected site)", ("M",)),
+    ("pain_mode", "Pain drawing on / off (shade where it hurts)", ("P",)),
     ("remove", "Remove selected site (undoable)", ("Delete",)),
     ("timeout", "Time-out done (you, now)", ("Ctrl+T",)),
     ("sign", "Sign the note", ("Ctrl+Return",)),

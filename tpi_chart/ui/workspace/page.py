@@ -423,6 +423,9 @@ class WorkspacePage(QWidget):
             handlers[f"region_{preset[0]}"] = lambda _c=False, p=preset[0]: (
                 self.diagram.frame_region(p)
             )
+        handlers["pain_mode"] = lambda _c=False: self.diagram.set_pain_mode(
+            not self.diagram.pain_mode
+        )
         for action_id, label, keys in KEYMAP:
             handler = handlers.get(action_id)
             if handler is None:
