@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +25,7 @@ from tpi_chart.domain.referral import MIN_SHARE, load_referral_zones, suggest_mu
 from tpi_chart.pdf.note import NoteOptions, render_note
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import InvalidInput, ProcedureLocked
-from tpi_chart.storage.pain import insert_stroke, read_drawing
+from tpi_chart.storage.pain import SqlitePainStrokes, insert_stroke, read_drawing
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 MST = timezone(timedelta(hours=-7))
@@ -323,3 +324,19 @@ def test_the_note_prints_the_pain_drawing_beside_the_injection_map(tmp_path: Pat
     plain = pdftotext(render_note(doc, options), tmp_path, layout=False)
     assert "PAIN:" not in plain
     assert "Pain drawing" not in plain
+
+
+def test_a_database_from_before_the_drawing_opened_read_only_has_none() -> None:
+    # A rescue opens an old file without migrating it: it has no stroke table.
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    assert read_drawing(conn, 1) is None
+
+    class Old:
+        def __init__(self) -> None:
+            self.conn = conn
+
+        def transaction(self) -> Any:  # never used: reading only
+            raise AssertionError
+
+    assert SqlitePainStrokes(Old(), lambda **_: None).strokes(1) == []

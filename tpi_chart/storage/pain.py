@@ -43,6 +43,10 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def _no_table(error: sqlite3.OperationalError) -> bool:
+    return "no such table: pain_strokes" in str(error)
+
+
 def read_drawing(conn: sqlite3.Connection, procedure_id: int) -> PainDrawing | None:
     """The procedure's drawing as stored (None: no strokes, or a database from before v0016
     opened read-only, which has no stroke table)."""
@@ -52,7 +56,7 @@ def read_drawing(conn: sqlite3.Connection, procedure_id: int) -> PainDrawing | N
             (procedure_id,),
         ).fetchall()
     except sqlite3.OperationalError as error:
-        if "no such table" in str(error):
+        if _no_table(error):
             return None
         raise
     if not rows:
@@ -101,10 +105,15 @@ class SqlitePainStrokes:
 
     def strokes(self, procedure_id: int, include_removed: bool = False) -> list[StrokeRecord]:
         where = "" if include_removed else " AND removed = 0"
-        rows = self._conn.execute(
-            f"SELECT * FROM pain_strokes WHERE procedure_id = ?{where} ORDER BY seq",
-            (procedure_id,),
-        ).fetchall()
+        try:
+            rows = self._conn.execute(
+                f"SELECT * FROM pain_strokes WHERE procedure_id = ?{where} ORDER BY seq",
+                (procedure_id,),
+            ).fetchall()
+        except sqlite3.OperationalError as error:
+            if _no_table(error):  # an older database opened read-only (not migrated)
+                return []
+            raise
         return [self._record(row) for row in rows]
 
     def get_stroke(self, stroke_id: int) -> StrokeRecord | None:
