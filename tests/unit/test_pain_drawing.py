@@ -340,3 +340,24 @@ def test_a_database_from_before_the_drawing_opened_read_only_has_none() -> None:
             raise AssertionError
 
     assert SqlitePainStrokes(Old(), lambda **_: None).strokes(1) == []
+
+
+MIRROR_VIEW = {"head_right": "head_left", "head_left": "head_right"}
+OTHER_SIDE = {"left": "right", "right": "left"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(drawn=hs.lists(strokes, min_size=1, max_size=4))
+def test_a_mirrored_drawing_gets_the_mirrored_suggestions(drawn: list[PainStroke]) -> None:
+    mirrored = [
+        s.model_copy(
+            update={
+                "view": MIRROR_VIEW.get(s.view, s.view),
+                "points": tuple((1 - x, y) for x, y in s.points),
+            }
+        )
+        for s in drawn
+    ]
+    found = {(s.muscle, s.side): round(s.share, 6) for s in suggest_muscles(drawn, limit=50)}
+    other = {(s.muscle, s.side): round(s.share, 6) for s in suggest_muscles(mirrored, limit=50)}
+    assert other == {(m, OTHER_SIDE[side]): share for (m, side), share in found.items()}
