@@ -249,3 +249,55 @@ def test_right_click_where_zones_overlap_offers_both_muscles_and_places_the_one_
     assert [a.text() for a in menu.actions()][1:] == ["Pectoralis major (right)"]
     qtbot.keyClick(menu, Qt.Key.Key_Escape)
     assert len(services.charting.sites(procedure_id)) == before + 1
+
+
+def test_a_record_signed_elsewhere_shows_its_drawing_read_only(
+    qtbot: QtBot, qapp: Any, tmp_path: Path
+) -> None:
+    """An imported signed record keeps the drawing it was signed with: shown, never editable."""
+    from tests.unit.test_pain_drawing import reference, temple_and_upper_neck
+    from tpi_chart.domain.canonical import content_hash
+    from tpi_chart.domain.models import PainDrawing, Signature
+
+    QCoreApplication.setOrganizationName("TPI Chart tests")
+    QCoreApplication.setApplicationName("pain-drawing-signed")
+    document = reference()
+    drawn = document.procedure.model_copy(
+        update={"pain_drawing": PainDrawing(strokes=tuple(temple_and_upper_neck()))}
+    )
+    document = document.model_copy(update={"procedure": drawn})
+    signed = drawn.model_copy(
+        update={
+            "status": "signed",
+            "signature": Signature(
+                signed_by="Dr. Somebody Else, MD",
+                signed_at=drawn.performed_at,
+                content_hash=content_hash(document),
+            ),
+        }
+    )
+    source = tmp_path / "elsewhere.json"
+    source.write_text(
+        document.model_copy(update={"procedure": signed}).model_dump_json(exclude_defaults=True)
+    )
+    with open_services(tmp_path / "chart.db", staff("chen")) as services:
+        (procedure_id,) = services.documents.import_documents([source])
+        apply_theme(qapp)
+        window = MainWindow(services, CHEN)
+        qtbot.addWidget(window)
+        window.resize(1366, 768)
+        window.show()
+        qtbot.waitExposed(window)
+        window.open_procedure(services.charting.get(procedure_id).patient_id, procedure_id)
+        diagram = window.workspace.diagram
+        window.workspace.set_view("head_right")
+        assert len(diagram.scene.stroke_items) == 2
+        assert not diagram.pain_bar.toggle.isEnabled()
+        qtbot.mouseClick(diagram.pain_bar.toggle, Qt.MouseButton.LeftButton)
+        assert not diagram.pain_mode
+        diagram.view.setFocus()
+        qtbot.keyClick(diagram.view, Qt.Key.Key_P)
+        assert not diagram.pain_mode
+        assert diagram.pain_bar.suggestion_buttons
+        assert not any(b.isEnabled() for b in diagram.pain_bar.suggestion_buttons)
+        assert len(services.charting.pain_strokes(procedure_id)) == 2
