@@ -236,11 +236,18 @@ def test_fhir_bundle_of_the_reference_visit(
     for agent, mg in mg_by_agent.items():
         assert mg == pytest.approx(totals[agent], abs=0.3)  # per-site rounding
 
-    pains = _resources(bundle, "Observation")
+    observations = _resources(bundle, "Observation")
+    pains = [o for o in observations if "valueInteger" in o]
     assert [(p["code"]["coding"][0]["code"], p["valueInteger"]) for p in pains] == [
         ("72514-3", 7),
         ("72514-3", 2),
     ]
+    # The functional baseline the repeat rules need travels too; NDI has no verified LOINC
+    # total-score code, so it is sent as text with its value and the date it was measured.
+    (ndi,) = [o for o in observations if "valueQuantity" in o]
+    assert ndi["code"] == {"text": "Neck Disability Index total score"}
+    assert ndi["valueQuantity"] == {"value": 22, "unit": "score"}
+    assert ndi["effectiveDateTime"] == "2026-11-20"
 
     (document,) = _resources(bundle, "DocumentReference")
     attachment = document["content"][0]["attachment"]
