@@ -89,6 +89,7 @@ def clinic(tmp_path: Path, examples_dir: Path) -> tuple[Path, dict[str, int]]:
         "other_lot": _variant(reference, "D3003", "Okafor", "LX-777", "2026-11-22"),
         "draft": _variant(reference, "D4004", "Berg", "LD24117", "2026-11-23"),
     }
+    files["same_lot"]["patient"]["phone"] = "(555) 010-2030"  # type: ignore[index]
     paths = []
     for name, data in files.items():
         path = tmp_path / f"{name}.json"
@@ -620,6 +621,8 @@ def test_lot_recall_finds_exactly_the_procedures_with_the_lot(
     assert {r["agent"] for r in rows} == {"Lidocaine HCl"}
     assert rows[0]["sites"].startswith("1 Upper trapezius (left); 2 Upper trapezius (right)")
     assert rows[0]["birth_date"] == "1974-05-12"
+    # How to reach each patient: the phone where one is recorded.
+    assert [r["phone"] for r in rows] == ["", "(555) 010-2030", ""]
     assert rows[0]["date"] == "2026-11-20"
 
     capsys.readouterr()

@@ -60,6 +60,11 @@ def test_any_signed_document_gives_a_valid_bundle(document: ProcedureDocument) -
     assert len(administrations) == expected
     ids = [e["fullUrl"] for e in bundle["entry"]]
     assert len(ids) == len(set(ids))
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    phone = note.document.patient.phone
+    assert patient.get("telecom") == ([{"system": "phone", "value": phone}] if phone else None)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -79,5 +84,7 @@ def test_any_signed_document_gives_valid_hl7(document: ProcedureDocument) -> Non
         name = strict.pid.pid_5
         assert unescape(name.xpn_1.to_er7()) == note.document.patient.family_name
         assert unescape(name.xpn_2.to_er7()) == note.document.patient.given_name
+        phone = note.document.patient.phone
+        assert unescape(strict.pid.pid_13.xtn_1.to_er7() if phone else "") == (phone or "")
     if note.charges:
         assert build_dft(note).count("\rFT1|") == len(note.charges)

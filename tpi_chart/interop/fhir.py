@@ -109,6 +109,7 @@ def _patient(note: SignedNote) -> JsonDict:
         "name": [{"use": "official", "family": patient.family_name, "given": [patient.given_name]}],
         "gender": patient.sex,
         "birthDate": patient.birth_date.isoformat(),
+        **({"telecom": [{"system": "phone", "value": patient.phone}]} if patient.phone else {}),
     }
 
 

@@ -86,6 +86,7 @@ class RecallRow:
     family_name: str
     given_name: str
     birth_date: date
+    phone: str
     agent: str
     lot: str
     sites: str
@@ -121,6 +122,7 @@ RECALL_HEADER = (
     "family_name",
     "given_name",
     "birth_date",
+    "phone",
     "agent",
     "lot",
     "sites",
@@ -394,6 +396,7 @@ class InteropService:
                     family_name=patient.family_name,
                     given_name=patient.given_name,
                     birth_date=patient.birth_date,
+                    phone=patient.phone or "",
                     agent=catalog.agents[agent].name,
                     lot=actual_lot,
                     sites="; ".join(sites),
@@ -415,6 +418,7 @@ class InteropService:
                     r.family_name,
                     r.given_name,
                     r.birth_date.isoformat(),
+                    r.phone,
                     r.agent,
                     r.lot,
                     r.sites,
