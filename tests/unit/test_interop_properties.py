@@ -10,6 +10,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 from hypothesis import HealthCheck, given, settings
 
+from tests.sample_documents import signed_copy
 from tests.strategies import documents
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.rules import evaluate
@@ -17,7 +18,6 @@ from tpi_chart.interop.charges import charge_lines
 from tpi_chart.interop.fhir import build_bundle, validate_bundle
 from tpi_chart.interop.hl7v2 import build_dft, build_mdm, unescape
 from tpi_chart.interop.model import SignedNote
-from tpi_chart.pdf.examples import signed_copy
 
 PDF = b"%PDF-1.4\n% a stand-in: the builders carry the bytes, they do not read them\n%%EOF\n"
 
