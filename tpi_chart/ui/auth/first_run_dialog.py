@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,8 @@ class FirstRunDialog(QDialog):
         create: CreateAdministrator,
         parent: QWidget | None = None,
         save_clinic: SaveClinic | None = None,
+        *,
+        offer_demo: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("TPI Chart — Create the administrator")
@@ -73,6 +76,21 @@ class FirstRunDialog(QDialog):
         )
         self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.create_button.setText("Create administrator")
+        # A separate demo database, never this one: a clinic tries the app without putting fake
+        # patients into its own records (issue 12, 7).
+        self.demo_requested = False
+        self.demo_button = QPushButton("Try the demo")
+        self.demo_button.setObjectName("tryDemo")
+        self.demo_button.setToolTip(
+            "Open the demo clinic (fake patients, labelled DEMO) in its own database; "
+            "nothing is added to this one"
+        )
+        self.demo_button.setAutoDefault(False)
+        self.demo_button.clicked.connect(self.try_demo)
+        if offer_demo:
+            self.buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
+        else:
+            self.demo_button.hide()
         form = QFormLayout()
         if save_clinic is not None:
             form.addRow("Clinic name", self.clinic_name)
@@ -108,6 +126,11 @@ class FirstRunDialog(QDialog):
         self.confirm.clear()
         self.user = user
         self.accept()
+
+    def try_demo(self) -> None:
+        """Close without signing in; the launcher opens the demo database instead."""
+        self.demo_requested = True
+        self.reject()
 
     def _fail(self, message: str) -> None:
         self.password.clear()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -23,7 +24,14 @@ Login = Callable[[str, str], User | None]
 
 
 class LoginDialog(QDialog):
-    def __init__(self, login: Login, username: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        login: Login,
+        username: str = "",
+        parent: QWidget | None = None,
+        *,
+        offer_demo: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("TPI Chart — Sign in")
         self._login = login
@@ -46,6 +54,21 @@ class LoginDialog(QDialog):
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText("Sign in")
         self.sign_in_button = ok
+        # A separate demo database, never this one: a clinic tries the app without putting fake
+        # patients into its own records (issue 12, 7).
+        self.demo_requested = False
+        self.demo_button = QPushButton("Try the demo")
+        self.demo_button.setObjectName("tryDemo")
+        self.demo_button.setToolTip(
+            "Open the demo clinic (fake patients, labelled DEMO) in its own database; "
+            "nothing is added to this one"
+        )
+        self.demo_button.setAutoDefault(False)
+        self.demo_button.clicked.connect(self.try_demo)
+        if offer_demo:
+            self.buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
+        else:
+            self.demo_button.hide()
         form = QFormLayout()
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
@@ -75,6 +98,11 @@ class LoginDialog(QDialog):
             return
         self.user = user
         self.accept()
+
+    def try_demo(self) -> None:
+        """Close without signing in; the launcher opens the demo database instead."""
+        self.demo_requested = True
+        self.reject()
 
     def _fail(self, message: str) -> None:
         self.error.setText(message)

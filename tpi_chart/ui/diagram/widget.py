@@ -57,7 +57,7 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
-from tpi_chart.domain.diagram import VIEW_IDS, load_diagram, resolve_point
+from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram, resolve_point
 from tpi_chart.domain.models import Site
 from tpi_chart.ui.diagram.commands import (
     AddSiteCommand,
@@ -655,6 +655,31 @@ class BodyDiagram(QWidget):
             self.here.offer(command.site_id, here, (muscle, side), self.recode_site)
         else:
             self.here.hide()
+        return command.site_id
+
+    def add_named_site(self, muscle: str, side: str) -> int | None:
+        """Add a site chosen by name (the keyboard's way in): drawn where the muscle's zone is,
+        planned or injected as a click would be; one undo command. Returns its id."""
+        if self._read_only or self.document.procedure_id is None:
+            return None
+        data: dict[str, object] = {
+            "muscle": muscle,
+            "side": side,
+            "state": "planned" if self.mode == "plan" else "injected",
+        }
+        position = default_position(muscle, side)
+        if position is not None:
+            data["view"], data["x"], data["y"] = position
+        site = Site.model_validate(data)
+        if self.new_site_defaults is not None:
+            site = self.new_site_defaults(site)
+        command = AddSiteCommand(self.document, site)
+        self.undo_stack.push(command)
+        if command.site_id is None or command.isObsolete():
+            return None
+        self.selected_id = command.site_id
+        self.scene.select_marker(command.site_id)
+        self.site_selected.emit(command.site_id)
         return command.site_id
 
     def recode_site(self, site_id: int, muscle: str, side: str) -> bool:
