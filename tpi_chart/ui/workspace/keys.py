@@ -32,6 +32,7 @@ KEYMAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("recode", "Muscle… (re-code the selected site)", ("M",)),
     ("remove", "Remove selected site (undoable)", ("Delete",)),
     ("timeout", "Time-out done (you, now)", ("Ctrl+T",)),
+    ("next_missing", "Go to what still blocks signing", ("Ctrl+G",)),
     ("sign", "Sign the note", ("Ctrl+Return",)),
     ("undo", "Undo", ("Ctrl+Z",)),
     ("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),

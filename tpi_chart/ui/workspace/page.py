@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
     QComboBox,
@@ -358,6 +359,8 @@ class WorkspacePage(QWidget):
             keep_field_keys(combo.view())
         for field in self.tabs.findChildren(QLineEdit) + self.tabs.findChildren(QAbstractSpinBox):
             keep_field_keys(field)
+        for button in self.tabs.findChildren(QAbstractButton):
+            keep_field_keys(button)
         layout.addWidget(self.tabs, 3)
         return panel
 
@@ -373,6 +376,21 @@ class WorkspacePage(QWidget):
                 panel.ensureWidgetVisible(widget)
         if widget is not None:
             widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def next_missing(self) -> None:
+        """To what still blocks signing (Ctrl+G): the first required field not documented, in
+        the note's order, then the first warning without a reason; then the Sign button."""
+        key = self.sign_panel.next_blocking()
+        if key is None:
+            self.tabs.setCurrentWidget(self.sign_panel)
+            self.sign_panel.sign_button.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        elif key.startswith("ack_"):
+            self.tabs.setCurrentWidget(self.sign_panel)
+            field = self.sign_panel.ack_fields[key.removeprefix("ack_")]
+            self.sign_panel.ensureWidgetVisible(field)
+            field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        else:
+            self.focus_field(key)
 
     def _field_widgets(self) -> dict[str, tuple[QWidget | None, QWidget | None]]:
         ind, chk, out = self.indication, self.checklist, self.outcome
@@ -391,8 +409,8 @@ class WorkspacePage(QWidget):
             "skin_prep": (chk, chk.skin_prep),
             "needle": (chk, chk.needle),
             "technique": (chk, next(iter(chk.technique.values()))),
-            "pain_before": (None, self.pain_before.buttons[0]),
-            "pain_after": (None, self.pain_after.buttons[0]),
+            "pain_before": (None, self.pain_before),
+            "pain_after": (None, self.pain_after),
             "complications": (out, out.no_complications),
             "tolerance": (out, out.tolerance),
             "aftercare": (out, out.aftercare),
@@ -411,6 +429,7 @@ class WorkspacePage(QWidget):
             "recode": self.recode_selected,
             "dry_needling": self.toggle_dry_needling,
             "add_site": self.add_site_by_name,
+            "next_missing": self.next_missing,
             "pain_before": lambda: self.pain_before.setFocus(Qt.FocusReason.ShortcutFocusReason),
             "pain_after": lambda: self.pain_after.setFocus(Qt.FocusReason.ShortcutFocusReason),
             "timeout": self.record_time_out,

@@ -291,6 +291,18 @@ class SignPanel(QScrollArea):
             head = "✓ Everything required is recorded"
         return "<br/>".join([head, *lines])
 
+    def next_blocking(self) -> str | None:
+        """What blocks signing first: a note field's key, "ack_<code>" for a warning without a
+        reason, or None when nothing does."""
+        for item in self._missing:
+            key = item.field.removeprefix("procedure.")
+            if key in NOTE_FIELD_KEYS:
+                return key
+        for code, field in self.ack_fields.items():
+            if not field.text().strip():
+                return f"ack_{code}"
+        return None
+
     def _set_warnings(self, warnings: list[Any]) -> None:
         codes = [w.code for w in warnings]
         if codes == [w.code for w in self._warnings]:
