@@ -28,6 +28,10 @@ CreateAdministrator = Callable[[str, str, str, bool], User]
 SaveClinic = Callable[[str, str], None]
 
 
+#: Wide enough that every label, placeholder and the three buttons show whole.
+MIN_WIDTH = 540
+
+
 class FirstRunDialog(QDialog):
     def __init__(
         self,
@@ -91,6 +95,14 @@ class FirstRunDialog(QDialog):
             self.buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
         else:
             self.demo_button.hide()
+        self.demo_hint = QLabel(
+            "Just looking? \u201cTry the demo\u201d opens a demo clinic with made-up patients "
+            "in a separate database, labelled DEMO."
+        )
+        self.demo_hint.setWordWrap(True)
+        self.demo_hint.setProperty("role", "muted")
+        self.demo_hint.setVisible(offer_demo)
+        self.setMinimumWidth(MIN_WIDTH)
         form = QFormLayout()
         if save_clinic is not None:
             form.addRow("Clinic name", self.clinic_name)
@@ -104,6 +116,7 @@ class FirstRunDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.physician)
         layout.addWidget(self.error)
+        layout.addWidget(self.demo_hint)
         layout.addWidget(self.buttons)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)

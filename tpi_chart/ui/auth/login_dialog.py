@@ -23,6 +23,10 @@ from tpi_chart.ui.plain_errors import user_message
 Login = Callable[[str, str], User | None]
 
 
+#: Wide enough that every label, placeholder and the three buttons show whole.
+MIN_WIDTH = 420
+
+
 class LoginDialog(QDialog):
     def __init__(
         self,
@@ -69,6 +73,14 @@ class LoginDialog(QDialog):
             self.buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
         else:
             self.demo_button.hide()
+        self.demo_hint = QLabel(
+            "Just looking? \u201cTry the demo\u201d opens a demo clinic with made-up patients "
+            "in a separate database, labelled DEMO."
+        )
+        self.demo_hint.setWordWrap(True)
+        self.demo_hint.setProperty("role", "muted")
+        self.demo_hint.setVisible(offer_demo)
+        self.setMinimumWidth(MIN_WIDTH)
         form = QFormLayout()
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
@@ -76,6 +88,7 @@ class LoginDialog(QDialog):
         layout.addWidget(heading)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        layout.addWidget(self.demo_hint)
         layout.addWidget(self.buttons)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)

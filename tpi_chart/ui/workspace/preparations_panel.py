@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -82,15 +83,19 @@ class ComponentRow:
         )
         for value, text in CONTAINER_CHOICES:
             self.container.addItem(text, value)
+        self.container.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.container.setMinimumContentsLength(10)
         self.container_ml = QDoubleSpinBox()
-        self.container_ml.setRange(0.0, 1000)
+        self.container_ml.setRange(0.0, 100)
         self.container_ml.setDecimals(1)
         self.container_ml.setSingleStep(1.0)
-        self.container_ml.setSuffix(" mL vial")
-        self.container_ml.setSpecialValueText("Vial size?")
+        self.container_ml.setSuffix(" mL")
+        self.container_ml.setSpecialValueText("Vial mL?")
         self.container_ml.setKeyboardTracking(False)
         self.container_ml.setAccessibleName("Container size, mL")
-        self.container_ml.setToolTip("How much the vial held (mL)")
+        self.container_ml.setToolTip("Vial size: how much the vial held (mL)")
         # Kept as charted: the NDC has no field here yet, and an edit must not drop it.
         self._ndc: str | None = None
         self.remove = QPushButton("✕")
@@ -117,8 +122,11 @@ class ComponentRow:
         grid.addWidget(self.volume, row + 1, 0)
         grid.addWidget(self.lot, row + 1, 1)
         grid.addWidget(self.expires, row + 1, 2, 1, 2)
-        grid.addWidget(self.container, row + 2, 0, 1, 2)
-        grid.addWidget(self.container_ml, row + 2, 2, 1, 2)
+        # They take the width the volume and the lot above them set, never widen the panel.
+        for widget in (self.container, self.container_ml):
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        grid.addWidget(self.container, row + 2, 0)
+        grid.addWidget(self.container_ml, row + 2, 1)
         # Built after the workspace claimed its fields' keys: Enter and the arrows choose and
         # step here, they do not chart.
         for widget in self.widgets()[:-1]:

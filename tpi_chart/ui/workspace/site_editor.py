@@ -59,11 +59,28 @@ class SiteEditor(QFrame):
         self.title.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        self.dry_needling = QPushButton("Dry needling (D)")
+        self.dry_needling.setObjectName("dryNeedling")
+        self.dry_needling.setCheckable(True)
+        self.dry_needling.setProperty("role", "toggle")
+        self.dry_needling.setMinimumHeight(MIN_TARGET_PX)
+        self.dry_needling.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.dry_needling.setAccessibleName("Dry needling at this site (no injectate)")
+        self.dry_needling.setToolTip(
+            "Needle only, nothing injected (D): coded 20560/20561, not a trigger point "
+            "injection; the site keeps no syringe and no volume"
+        )
+        self.dry_needling.clicked.connect(
+            lambda checked: self.dry_needling_requested.emit(bool(checked))
+        )
         self.remove = QPushButton("Remove  (Del)")
         self.remove.setObjectName("removeSite")
         self.remove.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.remove.setToolTip("Remove the selected site (undo with Ctrl+Z)")
         self.remove.clicked.connect(self.remove_requested)
+        # Beside the title (which wraps), not in the findings row: that row sets the panel's
+        # minimum width, and the tabs beside it need their room at 1366 px.
+        top.addWidget(self.dry_needling)
         top.addWidget(self.remove)
         grid.addLayout(top, 0, 0, 1, 2)
 
@@ -150,21 +167,6 @@ class SiteEditor(QFrame):
             self.findings[key] = box
             findings_row.addWidget(box)
         findings_row.addStretch(1)
-        self.dry_needling = QPushButton("Dry needling (D)")
-        self.dry_needling.setObjectName("dryNeedling")
-        self.dry_needling.setCheckable(True)
-        self.dry_needling.setProperty("role", "toggle")
-        self.dry_needling.setMinimumHeight(MIN_TARGET_PX)
-        self.dry_needling.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.dry_needling.setAccessibleName("Dry needling at this site (no injectate)")
-        self.dry_needling.setToolTip(
-            "Needle only, nothing injected (D): coded 20560/20561, not a trigger point "
-            "injection; the site keeps no syringe and no volume"
-        )
-        self.dry_needling.clicked.connect(
-            lambda checked: self.dry_needling_requested.emit(bool(checked))
-        )
-        findings_row.addWidget(self.dry_needling)
         grid.addLayout(findings_row, 3, 0, 1, 2)
 
         location_row = QHBoxLayout()
