@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QPoint, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.users import staff
@@ -206,3 +206,32 @@ def test_new_warnings_appear_live_and_the_abn_answer_is_recorded(
     # Undo takes the answer back like any other header edit.
     qtbot.keyClick(workspace, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _stored(services, window).abn_on_file is True
+
+
+def test_a_class_allergy_shows_when_the_drug_is_switched_in_the_syringe(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    """Nguyễn is allergic to lidocaine: a bupivacaine syringe raises the amide class warning."""
+    window = MainWindow(services, CHEN)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    lan = services.patients.by_mrn("D1002")
+    window.open_patient(lan.id)
+    qtbot.mouseClick(window.patients.blank_button, Qt.MouseButton.LeftButton)
+    workspace = window.workspace
+    qtbot.waitUntil(lambda: workspace.evaluation is not None)
+    workspace.tabs.setCurrentWidget(workspace.preparations)
+    add = workspace.preparations.findChild(QPushButton, "addSyringe")
+    qtbot.mouseClick(add, Qt.MouseButton.LeftButton)  # lidocaine 1 % to start
+    assert "allergy_conflict" in _codes(window)
+    assert "allergy_cross_reactivity" not in _codes(window)
+
+    agent = workspace.preparations._rows[0][2][0].agent
+    agent.setFocus()
+    qtbot.keyClick(agent, Qt.Key.Key_Down)  # lidocaine with epinephrine
+    qtbot.keyClick(agent, Qt.Key.Key_Down)  # bupivacaine
+    assert _stored(services, window).preparations[0].components[0].agent == "bupivacaine"
+    codes = _codes(window)
+    assert "allergy_cross_reactivity" in codes
+    assert "allergy_conflict" not in codes
