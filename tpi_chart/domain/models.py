@@ -191,6 +191,28 @@ def _plain_name(value: str) -> str:
 
 Name = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_plain_name)]
 
+#: A phone number as people write it: 7 to 15 digits (ITU E.164 allows at most 15), with the
+#: usual separators, an optional leading + and an optional extension.
+PHONE_DIGITS = (7, 15)
+_PHONE = re.compile(r"^\+?[0-9 ()./-]+?(?:\s*(?:ext\.?|x)\s*[0-9]{1,6})?$", re.IGNORECASE)
+_PHONE_EXTENSION = re.compile(r"(?:ext\.?|x)\s*[0-9]+$", re.IGNORECASE)
+
+
+def phone_number(text: str) -> str:
+    """The number with its spacing tidied; ValueError with a sentence for anything else."""
+    phone = " ".join(text.split())
+    low, high = PHONE_DIGITS
+    digits = sum(c.isdigit() for c in _PHONE_EXTENSION.sub("", phone))
+    if len(phone) > 40 or not _PHONE.match(phone) or not low <= digits <= high:
+        raise ValueError(
+            f"{phone[:40]!r} is not a phone number; use {low} to {high} digits, "
+            "e.g. (555) 010-2030 ext 12"
+        )
+    return phone
+
+
+Phone = Annotated[str, AfterValidator(phone_number)]
+
 
 class Patient(Model):
     mrn: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -208,6 +230,8 @@ class Patient(Model):
     # Coverage: carried into each new procedure, which may change it for that visit.
     payer_profile: PayerId | None = None
     member_id: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    #: How the clinic reaches the patient (a lot recall, a result): optional.
+    phone: Phone | None = None
 
     @model_validator(mode="after")
     def _allergies_or_none_known(self) -> Patient:
