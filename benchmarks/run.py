@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.idle import EventCounter, run_until_idle  # noqa: E402
 from benchmarks.large_clinic import cached_clinic  # noqa: E402
+from tests.sample_documents import forty_site_document  # noqa: E402
 from tpi_chart.domain.models import ProcedureDocument  # noqa: E402
 from tpi_chart.domain.users import User  # noqa: E402
-from tpi_chart.pdf.examples import forty_site_document  # noqa: E402
 from tpi_chart.pdf.note import ProcedureNoteRenderer  # noqa: E402
 from tpi_chart.services.context import open_services  # noqa: E402
 

@@ -20,6 +20,7 @@ from tpi_chart.storage.migrations import (
     v0011_external_records,
     v0013_outbox,
     v0014_indexes,
+    v0016_pain_drawings,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -36,5 +37,6 @@ MIGRATIONS: tuple[str, ...] = (
     v0011_external_records.SQL,
     v0013_outbox.SQL,
     v0014_indexes.SQL,
+    v0016_pain_drawings.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
