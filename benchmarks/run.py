@@ -1,7 +1,7 @@
 """The speed table of issue 15, every figure beside its floor measured in the same run.
 
     make bench                      # demo clinic + the large clinic (50k patients), full counts
-    .venv/bin/python benchmarks/run.py --quick      # under a minute: fewer samples, 200 patients
+    make bench BENCH_ARGS=--quick   # fewer samples, 200 patients
 
 What is measured (p50 / p95 / max of the samples; a ratio is p50 over the floor's p50):
 - start: from launching a new Python process until the window is shown, painted and the event
@@ -341,7 +341,9 @@ def prepare_demo(folder: Path) -> tuple[Path, Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer samples; under a minute")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer samples and a 200-patient clinic"
+    )
     parser.add_argument("--patients", type=int, help="generated patients (default 50000)")
     parser.add_argument("--readme", type=Path, default=ROOT / "benchmarks" / "README.md")
     args = parser.parse_args()
@@ -576,7 +578,7 @@ def write_table(
     )
     intro = (
         "# Benchmarks (issue 15)\n\n"
-        "`make bench` (full) or `.venv/bin/python benchmarks/run.py --quick` (under a minute). "
+        "`make bench` (full) or `make bench BENCH_ARGS=--quick` (fewer samples). "
         "Each figure is measured beside its floor in the same run; see the docstring of "
         "`benchmarks/run.py` for what each one times. The newest run is first.\n\n"
     )
