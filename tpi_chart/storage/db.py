@@ -201,14 +201,19 @@ QUICK_CHECK_AT_OPEN_MAX_BYTES = 16 * 1024 * 1024
 
 
 def header_problem(path: Path, header: bytes) -> str | None:
-    """What the 100-byte header says is wrong without reading further: a file shorter than the
-    page count its header records (cut short by a copy or a full disk)."""
+    """What the 100-byte header says is wrong without reading further: a file without a -wal
+    beside it that is shorter than the page count its header records (cut short by a copy)."""
     if len(header) < 100:
         return "the file is shorter than an SQLite header"
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
-    # The page count is only valid while the change counter equals its version-valid-for.
+    # The page count is only valid while the change counter equals its version-valid-for. With
+    # a -wal file beside it the pages may still be on their way (a checkpoint interrupted by a
+    # full disk writes page 1 before the file has grown): only the whole-file check can tell.
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return None
     if pages and header[24:28] == header[92:96] and path.stat().st_size < pages * page_size:
         return (
             f"the file is {path.stat().st_size} bytes but its header records {pages} pages of "
