@@ -26,6 +26,7 @@ from tpi_chart.services.access import (
     DeniedHook,
     Permissions,
 )
+from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.services.audit_report import AuditReportService
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.backup import (
@@ -433,6 +434,7 @@ def build_services(
             if account.is_administrator and account.active
         ],
         trust_dir=trust_dir,
+        audit_keys=AuditKeys(store),
     )
     built: list[Services] = []
 

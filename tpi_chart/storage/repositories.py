@@ -6,6 +6,7 @@ through the models; no sqlite3 adapters are used.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -1092,7 +1093,8 @@ class SqliteAudit(_Base):
                 before=before,
                 after=after,
             )
-            self._store.anchor_after_commit(Anchor(row.seq, row.mac))
+            if row.seq:  # 0: waiting in audit_pending for the key (not chained yet)
+                self._store.anchor_after_commit(Anchor(row.seq, row.mac))
             return row
 
     def verify(self) -> AuditReport:
@@ -1162,20 +1164,101 @@ class SqliteStore:
         #: registered path is never seeded with the demo clinic (it held a real one).
         self.registered = self._registry() is not None
         self._wal_inode: int | None = None
+        #: The audit key; None while it is sealed and nobody has unlocked it (`unlock_audit`).
+        self.key: bytes | None
         if readonly:
             self.clinic_id = self._read_clinic_id() or ""
             has_rows = self._has_audit_rows()
-            self.key = (
-                audit_log.load_key(key_dir, self.clinic_id, create=False) if has_rows else b""
-            )
+            if audit_log.is_sealed(conn):
+                self.key = None
+            else:
+                self.key = (
+                    audit_log.load_key(key_dir, self.clinic_id, create=False) if has_rows else b""
+                )
             self._anchor_writable = False
             return
         self.clinic_id = self._ensure_clinic_id()
-        self.key = audit_log.load_key(key_dir, self.clinic_id, create=audit_log.tail(conn) is None)
+        self.key = self._plain_key()
         if check_registry:
             self._refuse_data_loss()
         self._anchor_writable = self._check_anchor()
         self._wal_inode = self._wal_stat()
+
+    def _plain_key(self) -> bytes | None:
+        """The key file of a clinic whose key is not sealed yet (created for an empty trail);
+        None for a sealed one (locked until a sign-in)."""
+        if audit_log.is_sealed(self.conn):
+            return None
+        return audit_log.load_key(
+            self.key_dir, self.clinic_id, create=audit_log.tail(self.conn) is None
+        )
+
+    @property
+    def audit_sealed(self) -> bool:
+        return audit_log.is_sealed(self.conn)
+
+    def recorded_key_id(self) -> str | None:
+        """The audit key's id as recorded outside the database, else in it."""
+        outside = audit_log.read_key_id(self.key_dir, self.clinic_id)
+        if outside is not None:
+            return outside
+        try:
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (audit_log.KEY_ID_META,)
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else str(row[0])
+
+    def unlock_audit(self, key: bytes) -> int:
+        """Use `key` (opened from a key slot at a sign-in) for the audit trail: refused when it
+        is not the key recorded for this clinic (slots replaced); then the events that waited
+        for it are chained. Returns how many were."""
+        recorded = self.recorded_key_id()
+        if recorded is not None and not hmac.compare_digest(recorded, audit_log.key_id(key)):
+            raise AuditKeyProblem(
+                "the audit key sealed in this database is not the one recorded for this clinic "
+                f"({audit_log.key_id_path(self.key_dir, self.clinic_id)}): its key slots were "
+                "replaced outside TPI Chart, so nothing new is recorded on top of them. Run "
+                "`tpi-chart audit verify` and restore the latest backup."
+            )
+        self.key = key
+        if self.readonly:
+            return 0
+        self.record_key_id(key)
+        if not audit_log.pending_count(self.conn):
+            return 0
+        with self.transaction():
+            chained = audit_log.chain_pending(self.conn, key)
+            if chained:
+                self.anchor_after_commit(Anchor(chained[-1].seq, chained[-1].mac))
+        return len(chained)
+
+    def record_key_id(self, key: bytes) -> None:
+        """Record the key's id in the database and beside it (first unlock, or sealing)."""
+        identifier = audit_log.key_id(key)
+        if audit_log.read_key_id(self.key_dir, self.clinic_id) != identifier:
+            try:
+                audit_log.write_key_id(self.key_dir, self.clinic_id, identifier)
+            except OSError as error:
+                log.warning("the audit key id could not be recorded: %s", error)
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (audit_log.KEY_ID_META,)
+        ).fetchone()
+        if row is None or str(row[0]) != identifier:
+            with self.transaction():
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                    "SET value = excluded.value",
+                    (audit_log.KEY_ID_META, identifier),
+                )
+
+    def destroy_plain_key(self) -> bool:
+        """Overwrite and remove the plain key file once the key is sealed (its slots are
+        committed): from then on the key is in clear only in memory."""
+        if not audit_log.is_sealed(self.conn):
+            raise AuditKeyProblem("the audit key has no key slots yet; its file is kept")
+        return audit_log.destroy_key_file(self.key_dir, self.clinic_id)
 
     def has_table(self, name: str) -> bool:
         try:
@@ -1418,7 +1501,14 @@ class SqliteStore:
             raise translate(error, self.path) from error
         self.clinic_id = self._ensure_clinic_id()
         current = audit_log.tail(self.conn)
-        self.key = audit_log.load_key(self.key_dir, self.clinic_id, create=current is None)
+        if audit_log.is_sealed(self.conn):
+            # The restored clinic's key opens at its next sign-in (or with the recovery slot);
+            # the key in memory stays only when it is that clinic's key.
+            restored_id = self.recorded_key_id()
+            keep = self.key is not None and restored_id == audit_log.key_id(self.key)
+            self.key = self.key if keep else None
+        else:
+            self.key = audit_log.load_key(self.key_dir, self.clinic_id, create=current is None)
         self._forget_registry()
         if current is not None:
             self._write_anchor(current)
@@ -1475,8 +1565,9 @@ def check_file(path: Path) -> list[str]:
 
 
 def _peek_audit(path: Path) -> tuple[str | None, bool]:
-    """(clinic id, has audit rows) of an existing file, read-only; (None, False) when it cannot
-    tell (a new, foreign or damaged file: opening reports those)."""
+    """(clinic id, has audit rows needing a key file) of an existing file, read-only; (None,
+    False) when it cannot tell (a new, foreign or damaged file: opening reports those). A
+    sealed key needs no file: it opens at a sign-in."""
     if not path.is_file() or path.stat().st_size == 0:
         return None, False
     try:
@@ -1486,7 +1577,8 @@ def _peek_audit(path: Path) -> tuple[str | None, bool]:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
         has_rows = conn.execute("SELECT EXISTS (SELECT 1 FROM audit)").fetchone()[0]
-        return (None if row is None else str(row[0])), bool(has_rows)
+        needs_file = bool(has_rows) and not audit_log.is_sealed(conn)
+        return (None if row is None else str(row[0])), needs_file
     except sqlite3.Error:
         return None, False
     finally:
