@@ -193,7 +193,7 @@ def test_a_read_only_database_can_still_be_exported_backed_up_and_verified(
     assert run(capsys, monkeypatch, "--db", str(db), "demo")[0] == 0
     add_accounts(db)
     with open_services(db) as anonymous:
-        sign_in(anonymous, "rivera").backups.set_passphrase(PASSPHRASE)
+        sign_in(anonymous, "admin").backups.set_passphrase(PASSPHRASE)
     before = db.read_bytes()
     _make_read_only(folder, True)
     try:

@@ -111,7 +111,7 @@ def _unlock(args: argparse.Namespace, store: SqliteStore) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     try:
         with _store(args) as store:
-            if getattr(args, "as_user", None):
+            if getattr(args, "as_user", None) and store.audit_sealed:
                 _unlock(args, store)
             clinic = verify_clinic(store, ChartingService(store, INTEGRITY_CHECK))
     except InvalidInput as error:
