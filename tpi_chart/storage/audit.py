@@ -422,27 +422,53 @@ def record(
         raise ValueError(f"unknown audit action {action!r}")
     if not user:
         raise ValueError("an audit row needs a user")
-    values = {
-        "at": now_utc(),
-        "user": user,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "patient_id": patient_id,
-        "procedure_id": procedure_id,
-        "before": to_json(before),
-        "after": to_json(after),
-    }
+    at = now_utc()
+    before_json, after_json = to_json(before), to_json(after)
     if key is None:
         if action not in PENDING_ACTIONS:
             raise AuditKeyLocked(LOCKED_MESSAGE)
         conn.execute(
-            f"INSERT INTO audit_pending ({', '.join(values)}) VALUES "
-            f"({', '.join('?' for _ in values)})",
-            tuple(values.values()),
+            "INSERT INTO audit_pending (at, user, action, entity, entity_id, patient_id,"
+            " procedure_id, before, after) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                at,
+                user,
+                action,
+                entity,
+                entity_id,
+                patient_id,
+                procedure_id,
+                before_json,
+                after_json,
+            ),
         )
-        return AuditRow(seq=0, **values, prev_mac="", mac="")
-    return _append(conn, key, **values)
+        return AuditRow(
+            0,
+            at,
+            user,
+            action,
+            entity,
+            entity_id,
+            patient_id,
+            procedure_id,
+            before_json,
+            after_json,
+            "",
+            "",
+        )
+    return _append(
+        conn,
+        key,
+        at=at,
+        user=user,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        patient_id=patient_id,
+        procedure_id=procedure_id,
+        before=before_json,
+        after=after_json,
+    )
 
 
 LOCKED_MESSAGE = (
