@@ -249,3 +249,43 @@ def test_deactivation_drops_a_slot_and_a_password_reset_makes_a_new_one(
         services = sign_in(anonymous, "rivera", "a-new-password-9")
         services.patients.create(patient("R1"))
         assert services.store.audit.verify().ok
+
+
+def test_a_backup_carries_the_slots_not_a_key_and_restores_on_a_new_computer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tpi_chart.services import sealed_backup
+    from tpi_chart.services.access import SYSTEM_SETUP
+
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "old-pc" / "keys"))
+    db = tmp_path / "old-pc" / "clinic.db"
+    add_accounts(db)
+    backup = tmp_path / "usb" / "clinic.tpibackup"
+    with open_services(db) as anonymous:
+        admin = sign_in(anonymous, "admin")
+        admin.backups.set_passphrase(PASSPHRASE)
+        admin.backups.backup_sealed(backup)
+        key = admin.store.key
+    members = sealed_backup.unseal(backup.read_bytes(), PASSPHRASE, str(backup))
+    assert sorted(members) == [sealed_backup.DATABASE_MEMBER]  # no key file in it
+    assert key is not None
+    assert key not in members[sealed_backup.DATABASE_MEMBER]
+
+    new_keys = tmp_path / "new-pc" / "keys"
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(new_keys))
+    fresh = tmp_path / "new-pc" / "clinic.db"
+    with open_services(fresh, SYSTEM_SETUP, for_restore=True) as services:
+        services.backups.restore(backup, PASSPHRASE)
+        # The passphrase opened the recovery slot: the restore is chained at once.
+        assert services.store.key == key
+        assert audit_log.pending_count(services.store.conn) == 0  # type: ignore[attr-defined]
+        assert services.store.audit.rows()[-1].action == "restore_db"
+        restored_clinic = services.settings.clinic_id
+    # (The empty clinic the restore replaced keeps its own key file, for its kept-aside copy.)
+    assert not audit_log.key_path(new_keys, restored_clinic).exists()
+    with open_services(fresh) as anonymous:
+        services = sign_in(anonymous, "chen")
+        report = services.store.audit.verify()
+        assert report.ok
+        assert report.macs_checked
+        services.patients.create(patient("N1"))
