@@ -30,29 +30,25 @@ write_until_killed(Path(sys.argv[1]), lambda line: print(line, flush=True))
 
 
 def write_until_killed(db: Path, emit: Callable[[str], None]) -> None:
-    """The writer: "ready", then one "saved <site id>" line after each committed site, forever."""
+    """The writer: "ready", then one "saved <site id>" line after each committed site, forever.
+    Each writer charts its own patient's procedure: one procedure holding every site of a
+    thousand rounds would make each save slower than the last (a save re-reads its procedure)."""
     services = open_services(
         db,
         User(username="crash-writer", display_name="crash-writer", roles=frozenset({"physician"})),
     )
-    patient = services.patients.by_mrn("K1")
-    if patient is None:
-        patient = services.patients.create(
-            Patient(
-                mrn="K1",
-                family_name="Kill",
-                given_name="Test",
-                birth_date="1970-01-01",
-                sex="unknown",
-            )
+    patient = services.patients.create(
+        Patient(
+            mrn=f"K{os.getpid()}-{time.time_ns()}",
+            family_name="Kill",
+            given_name="Test",
+            birth_date="1970-01-01",
+            sex="unknown",
         )
-    procedures = services.charting.list_for_patient(patient.id)
-    if procedures:
-        procedure_id = procedures[0].id
-    else:
-        procedure_id = services.charting.create(
-            patient.id, Procedure(performed_at=datetime(2026, 1, 1, tzinfo=UTC))
-        ).id
+    )
+    procedure_id = services.charting.create(
+        patient.id, Procedure(performed_at=datetime(2026, 1, 1, tzinfo=UTC))
+    ).id
     emit("ready")
     muscles = ["upper_trapezius", "levator_scapulae", "deltoid", "infraspinatus"]
     n = 0
