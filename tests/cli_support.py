@@ -90,6 +90,14 @@ def signed_services(
         yield sign_in(anonymous, username, password)
 
 
+def unlocked(services: Services, username: str = "admin") -> Services:
+    """`services` as they are (built for whoever the test acts as), with the clinic's audit key
+    unlocked by `username`'s sign-in on the same open database: for tests about something other
+    than who may do what."""
+    assert services.auth.login(username, PASSWORD) is not None
+    return services
+
+
 def sign_in(services: Services, username: str, password: str = PASSWORD) -> Services:
     """`username` signed in (keys unlocked, as in the window): the services for that person."""
     user = services.auth.login(username, password)

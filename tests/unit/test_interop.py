@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.accounts import signing_physician
-from tests.cli_support import PASSWORD, add_accounts
+from tests.cli_support import PASSWORD, add_accounts, unlocked
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.catalog import load_catalog
@@ -96,7 +96,7 @@ def clinic(tmp_path: Path, examples_dir: Path) -> tuple[Path, dict[str, int]]:
         paths.append(path)
     db = tmp_path / "clinic.db"
     add_accounts(db)
-    with open_services(db, staff("tester")) as services:
+    with unlocked(open_services(db, staff("tester"))) as services:
         ids = services.documents.import_documents(paths)
         services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
         services.settings.set_export_folder(tmp_path / "outbox")
@@ -107,7 +107,7 @@ def clinic(tmp_path: Path, examples_dir: Path) -> tuple[Path, dict[str, int]]:
 
 
 def _services(db: Path) -> Services:
-    return open_services(db, staff("tester"))
+    return unlocked(open_services(db, staff("tester")))
 
 
 # ---- codes -------------------------------------------------------------------------------
