@@ -19,6 +19,7 @@ from tpi_chart.storage.migrations import (
     v0010_site_location,
     v0011_external_records,
     v0013_outbox,
+    v0016_pain_drawings,
     v0017_audit_pending,
 )
 
@@ -35,6 +36,7 @@ MIGRATIONS: tuple[str, ...] = (
     v0010_site_location.SQL,
     v0011_external_records.SQL,
     v0013_outbox.SQL,
+    v0016_pain_drawings.SQL,
     v0017_audit_pending.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
