@@ -164,7 +164,7 @@ def test_shading_temple_and_upper_neck_suggests_upper_trapezius_and_plans_it_in_
     assert diagram.pain_bar.suggestion_buttons == []
     qtbot.keyClick(diagram.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(services.charting.pain_strokes(procedure_id)) == 2
-    qtbot.keyClick(diagram.view, Qt.Key.Key_P)
+    qtbot.keyClick(diagram.view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     assert not diagram.pain_mode
     assert not diagram.pain_bar.toggle.isChecked()
 
@@ -296,7 +296,7 @@ def test_a_record_signed_elsewhere_shows_its_drawing_read_only(
         qtbot.mouseClick(diagram.pain_bar.toggle, Qt.MouseButton.LeftButton)
         assert not diagram.pain_mode
         diagram.view.setFocus()
-        qtbot.keyClick(diagram.view, Qt.Key.Key_P)
+        qtbot.keyClick(diagram.view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
         assert not diagram.pain_mode
         assert diagram.pain_bar.suggestion_buttons
         assert not any(b.isEnabled() for b in diagram.pain_bar.suggestion_buttons)

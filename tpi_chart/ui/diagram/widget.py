@@ -803,6 +803,31 @@ class BodyDiagram(QWidget):
         menu.popup(at)
         return menu
 
+    def add_named_site(self, muscle: str, side: str) -> int | None:
+        """Add a site chosen by name (the keyboard's way in): drawn where the muscle's zone is,
+        planned or injected as a click would be; one undo command. Returns its id."""
+        if self._read_only or self.document.procedure_id is None:
+            return None
+        data: dict[str, object] = {
+            "muscle": muscle,
+            "side": side,
+            "state": "planned" if self.mode == "plan" else "injected",
+        }
+        position = default_position(muscle, side)
+        if position is not None:
+            data["view"], data["x"], data["y"] = position
+        site = Site.model_validate(data)
+        if self.new_site_defaults is not None:
+            site = self.new_site_defaults(site)
+        command = AddSiteCommand(self.document, site)
+        self.undo_stack.push(command)
+        if command.site_id is None or command.isObsolete():
+            return None
+        self.selected_id = command.site_id
+        self.scene.select_marker(command.site_id)
+        self.site_selected.emit(command.site_id)
+        return command.site_id
+
     def recode_site(self, site_id: int, muscle: str, side: str) -> bool:
         """Code a site as another muscle and side (one undoable step)."""
         return self.change_site(site_id, {"muscle": muscle, "side": side}, "Muscle")
@@ -897,11 +922,11 @@ class BodyDiagram(QWidget):
         if (ctrl and key == Qt.Key.Key_Y) or event.matches(QKeySequence.StandardKey.Redo):
             self.undo_stack.redo()
             return True
-        if ctrl:
-            return False
-        if key == Qt.Key.Key_P:
+        if ctrl and key == Qt.Key.Key_D:  # D for drawing (plain D is dry needling)
             self.set_pain_mode(not self.pain_mode)
             return True
+        if ctrl:
+            return False
         if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.zoom_in()
             return True
