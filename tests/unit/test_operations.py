@@ -464,3 +464,42 @@ def test_undone_sites_do_not_slow_the_next_click(clinic: tuple[Path, Ids]) -> No
         assert last.site is not None
         assert last.site.number == len(last.procedure.site_ids)
         _agrees_with_the_store(services, last)
+
+
+# ---- signing files the note (issue 16 item 1: "signed but not filed" is never silent) ----------
+
+
+def test_signing_queues_the_filing_in_the_same_transaction(clinic: tuple[Path, Ids]) -> None:
+    db, ids = clinic
+    with signed_in(db, P) as services:
+        # The template's signed note was queued when it was signed, before anything was sent.
+        queued = [
+            (i.event, i.format, i.status) for i in services.store.outbox.for_procedure(ids.signed)
+        ]
+        assert queued == [("signed", "pdf", "pending"), ("signed", "json", "pending")]
+        # A refused signature queues nothing.
+        with pytest.raises(Exception, match="sign"):
+            services.signing.sign(ids.fresh, services.user, {})
+        assert services.store.outbox.for_procedure(ids.fresh) == []
+        # An addendum is filed again, in its own transaction.
+        services.signing.add_addendum(ids.signed, services.user, "Late entry: no bruising.")
+        events = [(i.event, i.format) for i in services.store.outbox.for_procedure(ids.signed)]
+        assert events[-2:] == [("addendum-1", "pdf"), ("addendum-1", "json")]
+
+
+def test_a_failing_outbox_leaves_the_procedure_unsigned(
+    clinic: tuple[Path, Ids], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queueing the filing is part of signing: if it cannot be stored, nothing is signed."""
+    db, ids = clinic
+    with signed_in(db, P) as services:
+        services.charting.remove_site(ids.planned_site)
+        acks = dict.fromkeys(services.signing.readiness(ids.draft).codes_to_acknowledge, "ok")
+
+        def broken(*_args: object) -> None:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(services.store.outbox, "enqueue", broken)
+        with pytest.raises(OSError, match="disk full"):
+            services.signing.sign(ids.draft, services.user, acks)
+        assert services.charting.get(ids.draft).procedure.signature is None
