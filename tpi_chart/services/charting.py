@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -56,6 +56,9 @@ from tpi_chart.storage.interfaces import (
     Store,
     VoidRecord,
 )
+
+if TYPE_CHECKING:
+    from tpi_chart.services.operations import ChartingOps
 
 #: Fields `update()` does not change: they have their own methods.
 _NOT_HEADER = {
@@ -221,6 +224,16 @@ class ChartingService:
         self._store = store
         self._permissions = Permissions(user, on_denied)
         self._user = user.username
+        self._on_denied = on_denied
+
+    def operations(self) -> ChartingOps:
+        """The charting operations (`services.operations`) for this service's person and
+        database: what a window's clicks call."""
+        from tpi_chart.services.operations import ChartingOps
+
+        return ChartingOps(
+            self._store, self._permissions.user, on_denied=self._on_denied, charting=self
+        )
 
     def _require(self, *actions: Action) -> None:
         self._permissions.require(*actions)

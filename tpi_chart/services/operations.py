@@ -19,6 +19,7 @@ The defaults that used to live in the workspace widgets are decided here, once:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from tpi_chart.domain.diagram import with_location
-from tpi_chart.domain.errors import describe_validation_error
+from tpi_chart.domain.errors import DomainError, describe_validation_error
 from tpi_chart.domain.models import (
     FORMAT_ID,
     Patient,
@@ -63,6 +64,8 @@ from tpi_chart.services.errors import (
 from tpi_chart.storage.errors import SignedRecord, StaleRecord
 from tpi_chart.storage.interfaces import SiteRecord, Store
 
+log = logging.getLogger(__name__)
+
 Part = Literal["sites", "header", "status", "time_out", "all"]
 
 Clock = Callable[[], datetime]
@@ -81,7 +84,7 @@ class Changes:
     procedure_id: int
     parts: frozenset[Part]
     procedure: StoredProcedure
-    evaluation: Evaluation
+    evaluation: Evaluation | None  # None while the rules cannot read the chart yet
     sites: tuple[StoredSite, ...] = ()
     removed: tuple[int, ...] = ()
 
@@ -231,11 +234,18 @@ class ChartingOps:
         current = self._open
         assert current is not None
         stored = current.stored()
+        try:
+            evaluation: Evaluation | None = evaluate(current.document(stored))
+        except (DomainError, ValueError) as error:
+            # The change is committed: a chart the rules cannot read yet must not turn "saved"
+            # into an error. The window shows no evaluation until it can.
+            log.info("rules not evaluated: %s", error)
+            evaluation = None
         return Changes(
             procedure_id=current.id,
             parts=parts,
             procedure=stored,
-            evaluation=evaluate(current.document(stored)),
+            evaluation=evaluation,
             sites=tuple(_stored_site(r) for r in sites),
             removed=removed,
         )
@@ -449,12 +459,12 @@ class ChartingOps:
         except StaleEdit as error:
             now = self._open.sites if self._open is not None else []
             stored = next((r for r in now if r.id == before.id), None)
+            if stored is None:
+                raise StaleEdit(f"site {before.number}", ("it was removed",)) from error
             raise StaleEdit(
                 f"site {before.number}",
                 changed_fields(
-                    "site",
-                    before.site.model_dump(mode="json"),
-                    stored.site.model_dump(mode="json") if stored else {},
+                    "site", before.site.model_dump(mode="json"), stored.site.model_dump(mode="json")
                 ),
             ) from error
         index = current.index(before.id)
