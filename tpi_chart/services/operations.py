@@ -189,6 +189,15 @@ class ChartingOps:
         )
         return self._changes(frozenset({"all"}))
 
+    def document(self, procedure_id: int) -> ProcedureDocument:
+        """The open procedure's document (patient, procedure, earlier sessions) as the last
+        operation left it: what the forms and the rules read, without a read of the database.
+        A signed procedure's document is the charting service's (its signed snapshot)."""
+        current = self._opened(procedure_id)
+        if current.procedure.status in ("signed", "external"):
+            return self._charting.document(procedure_id)
+        return current.document(current.stored())
+
     def _opened(self, procedure_id: int) -> _Open:
         current = self._open
         if current is None or current.id != procedure_id:

@@ -103,7 +103,7 @@ class ChartSession(QObject):
 
     def document(self) -> Any:
         assert self.procedure_id is not None
-        return self.charting.document(self.procedure_id)
+        return self.ops.document(self.procedure_id)
 
     # -- writing ---------------------------------------------------------------------------
 
