@@ -157,8 +157,8 @@ def describe(changes: Changes) -> list[str]:
         if site.twitch is not None:
             parts.append(f"twitch {site.twitch}")
         lines.append("\t".join(parts))
-    warnings = changes.evaluation.warnings
-    lines += [f"warning {w.code}: {w.message}" for w in warnings]
+    if changes.evaluation is not None:
+        lines += [f"warning {w.code}: {w.message}" for w in changes.evaluation.warnings]
     return lines
 
 

@@ -668,7 +668,7 @@ class WorkspacePage(QWidget):
         if self.selected_id not in ids:
             self.select_site(ids[0])
             return
-        index = ids.index(self.selected_id) + delta  # type: ignore[arg-type]
+        index = ids.index(self.selected_id) + delta
         self.select_site(ids[max(0, min(len(ids) - 1, index))])
 
     def _next_planned_after(self, site_id: int) -> int | None:
@@ -800,12 +800,11 @@ class WorkspacePage(QWidget):
 
     def set_finding(self, key: str, value: bool) -> None:
         site = self._selected_site()
-        if site is None:
+        site_id = self.selected_id
+        if site is None or site_id is None:
             return
         findings = Findings(**{**site.findings.model_dump(), key: value})
-        self._edit_site(
-            self.selected_id, site.model_copy(update={"findings": findings}), "Findings"
-        )  # type: ignore[arg-type]
+        self._edit_site(site_id, site.model_copy(update={"findings": findings}), "Findings")
 
     def recode_selected(self) -> None:
         """Open the muscle picker for the selected site (coded or not); its choice is one

@@ -22,7 +22,7 @@ from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.models import Preparation, Procedure, Site
 from tpi_chart.domain.users import User
 from tpi_chart.services.errors import StaleEdit
-from tpi_chart.services.operations import Changes
+from tpi_chart.services.operations import Changes, ChartingOps
 from tpi_chart.ui.plain_errors import user_message
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class ChartSession(QObject):
     def __init__(self, charting: Any, user: User, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.charting = charting
-        self.ops = charting.operations()
+        self.ops: ChartingOps = charting.operations()
         self.user = user
         self.procedure_id: int | None = None
         self.patient_id: int | None = None

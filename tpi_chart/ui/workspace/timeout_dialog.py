@@ -91,6 +91,7 @@ class TimeOutCommand(QUndoCommand):
             "planned_at": procedure.planned_at,
         }
         self.at = datetime.now().astimezone().replace(microsecond=0)
+        self.after: dict[str, Any] = {}  # as stored by the first redo
         self._done = False
 
     def redo(self) -> None:
