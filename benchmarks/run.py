@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.idle import EventCounter, run_until_idle  # noqa: E402
+from tests.sample_documents import forty_site_document  # noqa: E402
 from tpi_chart.domain.diagram import load_diagram  # noqa: E402
 from tpi_chart.domain.models import Patient, ProcedureDocument  # noqa: E402
 from tpi_chart.domain.rules import evaluate  # noqa: E402
-from tpi_chart.pdf.examples import forty_site_document  # noqa: E402
 from tpi_chart.pdf.note import ProcedureNoteRenderer  # noqa: E402
 from tpi_chart.services.context import open_services  # noqa: E402
 

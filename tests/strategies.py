@@ -74,6 +74,12 @@ def patients(draw: st.DrawFn) -> Patient:
             )
         ),
         anticoagulated=draw(st.booleans()),
+        phone=draw(
+            st.one_of(
+                st.none(),
+                st.sampled_from(["(555) 010-2030", "+1 555 010 2030 ext 12", "555.010.2030"]),
+            )
+        ),
     )
 
 

@@ -181,8 +181,8 @@ def _note(out: Path) -> list[Path]:
     import shutil
     import subprocess
 
+    from tests.sample_documents import forty_site_document, signed_copy
     from tpi_chart.domain.models import ProcedureDocument
-    from tpi_chart.pdf.examples import forty_site_document, signed_copy
     from tpi_chart.pdf.note import NoteOptions, render_note
 
     if shutil.which("pdftoppm") is None:

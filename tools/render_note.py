@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.sample_documents import forty_site_document, signed_copy  # noqa: E402
 from tpi_chart.domain.canonical import content_hash  # noqa: E402
 from tpi_chart.domain.models import ProcedureDocument  # noqa: E402
-from tpi_chart.pdf.examples import forty_site_document, signed_copy  # noqa: E402
 from tpi_chart.pdf.handout import render_handout  # noqa: E402
 from tpi_chart.pdf.note import NoteOptions, render_note  # noqa: E402
 

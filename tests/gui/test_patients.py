@@ -142,3 +142,33 @@ def test_enter_finds_the_patient_then_opens_today_s_procedure(qtbot: QtBot, serv
     # The same from the result list.
     with qtbot.waitSignal(page.procedure_opened, timeout=1000):
         qtbot.keyClick(page.results, Qt.Key.Key_Return)
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_a_phone_is_typed_checked_next_to_its_field_and_shown_on_the_page(
+    qtbot: QtBot, services: Any
+) -> None:
+    page = PatientsPage(services)
+    qtbot.addWidget(page)
+    page.show()
+    page.new_patient()
+    form = page.form
+    qtbot.keyClicks(form.family_name, "Okoye")
+    qtbot.keyClicks(form.given_name, "Ada")
+    qtbot.keyClicks(form.mrn, "N3001")
+    qtbot.keyClicks(form.birth_date, "1961-07-02")
+    qtbot.keyClicks(form.phone, "call her daughter")
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    assert form.errors["phone"].isVisible()
+    message = form.errors["phone"].text()
+    assert message.startswith("Phone: ")
+    assert "is not a phone number" in message
+    assert "Value error" not in message
+    assert services.patients.by_mrn("N3001") is None
+    form.phone.clear()
+    qtbot.keyClicks(form.phone, "(555)  010-2030 ext 4")
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    stored = services.patients.by_mrn("N3001")
+    assert stored is not None
+    assert stored.patient.phone == "(555) 010-2030 ext 4"  # spacing tidied, digits kept
+    assert "Phone (555) 010-2030 ext 4" in page.facts_label.text()

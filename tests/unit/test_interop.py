@@ -89,6 +89,7 @@ def clinic(tmp_path: Path, examples_dir: Path) -> tuple[Path, dict[str, int]]:
         "other_lot": _variant(reference, "D3003", "Okafor", "LX-777", "2026-11-22"),
         "draft": _variant(reference, "D4004", "Berg", "LD24117", "2026-11-23"),
     }
+    files["same_lot"]["patient"]["phone"] = "(555) 010-2030"  # type: ignore[index]
     paths = []
     for name, data in files.items():
         path = tmp_path / f"{name}.json"
@@ -236,11 +237,18 @@ def test_fhir_bundle_of_the_reference_visit(
     for agent, mg in mg_by_agent.items():
         assert mg == pytest.approx(totals[agent], abs=0.3)  # per-site rounding
 
-    pains = _resources(bundle, "Observation")
+    observations = _resources(bundle, "Observation")
+    pains = [o for o in observations if "valueInteger" in o]
     assert [(p["code"]["coding"][0]["code"], p["valueInteger"]) for p in pains] == [
         ("72514-3", 7),
         ("72514-3", 2),
     ]
+    # The functional baseline the repeat rules need travels too; NDI has no verified LOINC
+    # total-score code, so it is sent as text with its value and the date it was measured.
+    (ndi,) = [o for o in observations if "valueQuantity" in o]
+    assert ndi["code"] == {"text": "Neck Disability Index total score"}
+    assert ndi["valueQuantity"] == {"value": 22, "unit": "score"}
+    assert ndi["effectiveDateTime"] == "2026-11-20"
 
     (document,) = _resources(bundle, "DocumentReference")
     attachment = document["content"][0]["attachment"]
@@ -620,6 +628,8 @@ def test_lot_recall_finds_exactly_the_procedures_with_the_lot(
     assert {r["agent"] for r in rows} == {"Lidocaine HCl"}
     assert rows[0]["sites"].startswith("1 Upper trapezius (left); 2 Upper trapezius (right)")
     assert rows[0]["birth_date"] == "1974-05-12"
+    # How to reach each patient: the phone where one is recorded.
+    assert [r["phone"] for r in rows] == ["", "(555) 010-2030", ""]
     assert rows[0]["date"] == "2026-11-20"
 
     capsys.readouterr()

@@ -10,6 +10,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 from hypothesis import HealthCheck, given, settings
 
+from tests.sample_documents import signed_copy
 from tests.strategies import documents
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.rules import evaluate
@@ -17,7 +18,6 @@ from tpi_chart.interop.charges import charge_lines
 from tpi_chart.interop.fhir import build_bundle, validate_bundle
 from tpi_chart.interop.hl7v2 import build_dft, build_mdm, unescape
 from tpi_chart.interop.model import SignedNote
-from tpi_chart.pdf.examples import signed_copy
 
 PDF = b"%PDF-1.4\n% a stand-in: the builders carry the bytes, they do not read them\n%%EOF\n"
 
@@ -60,6 +60,11 @@ def test_any_signed_document_gives_a_valid_bundle(document: ProcedureDocument) -
     assert len(administrations) == expected
     ids = [e["fullUrl"] for e in bundle["entry"]]
     assert len(ids) == len(set(ids))
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    phone = note.document.patient.phone
+    assert patient.get("telecom") == ([{"system": "phone", "value": phone}] if phone else None)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -79,5 +84,7 @@ def test_any_signed_document_gives_valid_hl7(document: ProcedureDocument) -> Non
         name = strict.pid.pid_5
         assert unescape(name.xpn_1.to_er7()) == note.document.patient.family_name
         assert unescape(name.xpn_2.to_er7()) == note.document.patient.given_name
+        phone = note.document.patient.phone
+        assert unescape(strict.pid.pid_13.xtn_1.to_er7() if phone else "") == (phone or "")
     if note.charges:
         assert build_dft(note).count("\rFT1|") == len(note.charges)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.sample_documents import forty_site_document, signed_copy, with_addendum
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.pdf.attachments import extract_embedded_files, read_pdf_objects
-from tpi_chart.pdf.examples import forty_site_document, signed_copy, with_addendum
 from tpi_chart.pdf.note import (
     DOCUMENT_ATTACHMENT,
     RENDER_ATTACHMENT,

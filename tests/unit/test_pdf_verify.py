@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.sample_documents import signed_copy
 from tpi_chart.domain.canonical import canonical_json, content_hash
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.signatures import SignerKey, Trust
 from tpi_chart.pdf import pades
-from tpi_chart.pdf.examples import signed_copy
 from tpi_chart.pdf.note import NoteOptions, ProcedureNoteRenderer, render_note
 from tpi_chart.pdf.verify import verify_note
 from tpi_chart.services import crypto

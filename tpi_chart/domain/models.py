@@ -191,6 +191,28 @@ def _plain_name(value: str) -> str:
 
 Name = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_plain_name)]
 
+#: A phone number as people write it: 7 to 15 digits (ITU E.164 allows at most 15), with the
+#: usual separators, an optional leading + and an optional extension.
+PHONE_DIGITS = (7, 15)
+_PHONE = re.compile(r"^\+?[0-9 ()./-]+?(?:\s*(?:ext\.?|x)\s*[0-9]{1,6})?$", re.IGNORECASE)
+_PHONE_EXTENSION = re.compile(r"(?:ext\.?|x)\s*[0-9]+$", re.IGNORECASE)
+
+
+def phone_number(text: str) -> str:
+    """The number with its spacing tidied; ValueError with a sentence for anything else."""
+    phone = " ".join(text.split())
+    low, high = PHONE_DIGITS
+    digits = sum(c.isdigit() for c in _PHONE_EXTENSION.sub("", phone))
+    if len(phone) > 40 or not _PHONE.match(phone) or not low <= digits <= high:
+        raise ValueError(
+            f"{phone[:40]!r} is not a phone number; use {low} to {high} digits, "
+            "e.g. (555) 010-2030 ext 12"
+        )
+    return phone
+
+
+Phone = Annotated[str, AfterValidator(phone_number)]
+
 
 class Patient(Model):
     mrn: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -208,6 +230,8 @@ class Patient(Model):
     # Coverage: carried into each new procedure, which may change it for that visit.
     payer_profile: PayerId | None = None
     member_id: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    #: How the clinic reaches the patient (a lot recall, a result): optional.
+    phone: Phone | None = None
 
     @model_validator(mode="after")
     def _allergies_or_none_known(self) -> Patient:
@@ -332,6 +356,29 @@ def _paired_side(muscle: str, side: str) -> None:
             f"side: {entry.name} is a paired muscle: give left or right ('midline' is only for "
             "a midline structure or an uncoded site)"
         )
+
+
+#: A stroke's points (normalised view coordinates, like a site's x and y).
+StrokePoint = tuple[Unit, Unit]
+
+
+class PainStroke(Model):
+    """One brush stroke of the patient's pain drawing: where it hurts, shaded on a diagram view.
+
+    ``intensity`` 1 (aching) to 3 (severe); ``width`` the brush's diameter as a fraction of the
+    view's height; ``points`` the stroke's centre line."""
+
+    view: ViewId
+    intensity: Annotated[int, Field(ge=1, le=3)] = 2
+    width: Annotated[float, Field(gt=0, le=0.2)] = 0.03
+    points: Annotated[tuple[StrokePoint, ...], Field(min_length=1, max_length=2000)]
+
+
+class PainDrawing(Model):
+    """Where the patient hurts before the procedure, as vector strokes on the diagram views.
+    Part of the procedure (and of what a signature covers: the note prints it)."""
+
+    strokes: Annotated[tuple[PainStroke, ...], Field(min_length=1, max_length=500)]
 
 
 class Consent(Model):
@@ -505,6 +552,8 @@ class Procedure(Model):
     # Whether an advance beneficiary notice is on file: GA (on file) or GZ (not) on the claim
     # lines when a rule predicts non-coverage; None: not yet answered.
     abn_on_file: bool | None = None
+    #: The patient's pain drawing (absent: none was made). Stored stroke by stroke.
+    pain_drawing: PainDrawing | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Procedure:

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from tpi_chart.domain.catalog import load_catalog
-from tpi_chart.domain.models import Component, Site
+from tpi_chart.domain.models import Component, FunctionalScore, Site
 from tpi_chart.domain.rules import round_half_up
 from tpi_chart.interop.codes import Codes, load_codes
 from tpi_chart.interop.model import SignedNote
@@ -109,6 +109,7 @@ def _patient(note: SignedNote) -> JsonDict:
         "name": [{"use": "official", "family": patient.family_name, "given": [patient.given_name]}],
         "gender": patient.sex,
         "birthDate": patient.birth_date.isoformat(),
+        **({"telecom": [{"system": "phone", "value": patient.phone}]} if patient.phone else {}),
     }
 
 
@@ -339,10 +340,14 @@ def _administration(
     }
 
 
-def _pain(note: SignedNote, codes: Codes, role: str, label: str, score: int) -> JsonDict:
-    loinc = codes.observations["pain_nrs"]
+def _survey(
+    note: SignedNote, codes: Codes, role: str, code_key: str | None, label: str
+) -> JsonDict:
+    """An Observation of a score reported at this visit, without its value. The LOINC coding is
+    sent only where the catalog has a verified code; the label always travels as text."""
     code: JsonDict = {"text": label}
-    if loinc.usable is not None:
+    loinc = codes.observations.get(code_key) if code_key else None
+    if loinc is not None and loinc.usable is not None:
         code["coding"] = [
             {"system": codes.systems.loinc, "code": loinc.usable, "display": loinc.display}
         ]
@@ -358,8 +363,22 @@ def _pain(note: SignedNote, codes: Codes, role: str, label: str, score: int) -> 
         "encounter": _ref(note, "encounter"),
         "effectiveDateTime": _time(note.document.procedure.performed_at),
         "performer": [_ref(note, "practitioner")],
-        "valueInteger": score,
     }
+
+
+def _pain(note: SignedNote, codes: Codes, role: str, label: str, score: int) -> JsonDict:
+    return {**_survey(note, codes, role, "pain_nrs", label), "valueInteger": score}
+
+
+def _functional(note: SignedNote, codes: Codes, index: int, score: FunctionalScore) -> JsonDict:
+    key = score.scale.lower() if score.scale != "other" else None
+    known = codes.observations.get(key) if key else None
+    label = known.display if known is not None else f"{score.label} score"
+    observation = _survey(note, codes, f"functional-{index}", key, label)
+    if score.measured_on is not None:
+        observation["effectiveDateTime"] = score.measured_on.isoformat()
+    observation["valueQuantity"] = {"value": score.score, "unit": "score"}
+    return observation
 
 
 def _observations(note: SignedNote, codes: Codes) -> list[JsonDict]:
@@ -381,6 +400,10 @@ def _observations(note: SignedNote, codes: Codes) -> list[JsonDict]:
                 note, codes, "pain-after", "Pain after injection (NRS 0-10)", procedure.pain_after
             )
         )
+    result += [
+        _functional(note, codes, index, score)
+        for index, score in enumerate(procedure.functional_scores, start=1)
+    ]
     return result
 
 

@@ -109,6 +109,8 @@ def _pid(note: SignedNote) -> str:
             "",
             patient.birth_date.strftime("%Y%m%d"),
             _SEX[patient.sex],
+            # PID-13 home phone (XTN: number, PRN primary residence, PH telephone)
+            *(["", "", "", "", f"{escape(patient.phone)}^PRN^PH"] if patient.phone else []),
         ]
     )
 

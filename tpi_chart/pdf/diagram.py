@@ -22,6 +22,7 @@ from typing import Any
 from reportlab.platypus import Flowable
 
 from tpi_chart.domain.diagram import DiagramView, Path, point_in_polygon
+from tpi_chart.domain.models import PainStroke
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.fonts import SANS_BOLD
 
@@ -35,6 +36,9 @@ MIN_CROP_HEIGHT = {"anterior": 0.30, "posterior": 0.30, "head_left": 1.0, "head_
 #: Views always drawn whole (a cropped profile loses the back of the head).
 WHOLE_VIEWS = ("head_left", "head_right")
 TITLE_HEIGHT = 14.0
+#: The pain drawing's brush per intensity (1 aching … 3 severe): the screen's hues
+#: (ui/diagram/pain.py), darker and denser when worse so the levels stay apart in grey scale.
+PAIN_COLOURS = {1: ("#f4a000", 0.40), 2: ("#e05a00", 0.50), 3: ("#b3001b", 0.60)}
 #: Grid used to look for a free spot inside a zone (per axis).
 _SEARCH_STEPS = 28
 
@@ -72,13 +76,16 @@ def _bounds(points: Sequence[tuple[float, float]]) -> tuple[float, float, float,
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def crop_for(view: DiagramView, markers: Sequence[Marker]) -> Crop:
-    """The region of the view to draw: markers and their zones, padded, at least a minimum size,
-    with an aspect ratio between 0.6 and 1.5, inside the view."""
+def crop_for(
+    view: DiagramView, markers: Sequence[Marker], strokes: Sequence[PainStroke] = ()
+) -> Crop:
+    """The region of the view to draw: markers and their zones (and pain strokes), padded, at
+    least a minimum size, with an aspect ratio between 0.6 and 1.5, inside the view."""
     aspect = view.aspect
     if view.id in WHOLE_VIEWS:
         return Crop(0.0, 0.0, aspect, 1.0)
     points: list[tuple[float, float]] = [(m.x * aspect, m.y) for m in markers]
+    points += [(x * aspect, y) for stroke in strokes for x, y in stroke.points]
     for marker in markers:
         zone = view.zone_for(marker.muscle, marker.side)
         if zone is not None:
@@ -196,11 +203,21 @@ def place_markers(
 class DiagramPanel(Flowable):  # type: ignore[misc]
     """One view, cropped to its markers, drawn ``height`` points tall (title included)."""
 
-    def __init__(self, view: DiagramView, markers: Sequence[Marker], height: float) -> None:
+    def __init__(
+        self,
+        view: DiagramView,
+        markers: Sequence[Marker],
+        height: float,
+        strokes: Sequence[PainStroke] = (),
+        title: str | None = None,
+    ) -> None:
         super().__init__()
         self.view = view
         self.markers = list(markers)
-        self.crop = crop_for(view, markers)
+        #: The patient's pain drawing on this view (shaded under the markers).
+        self.strokes = [s for s in strokes if s.view == view.id]
+        self.title = title if title is not None else view.title.upper()
+        self.crop = crop_for(view, markers, self.strokes)
         self.drawing_height = height - TITLE_HEIGHT
         self.scale = self.drawing_height / self.crop.height
         self.width = self.crop.width * self.scale
@@ -245,6 +262,7 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
         clip.rect(0, 0, self.width, self.drawing_height)
         canvas.clipPath(clip, stroke=0, fill=0)
         self._draw_body(canvas)
+        self._draw_strokes(canvas)
         self._draw_markers(canvas)
         canvas.restoreState()
         self._draw_title(canvas)
@@ -311,6 +329,25 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
         canvas.drawString(4, y, left_label)
         canvas.drawRightString(self.width - 4, y, right_label)
 
+    def _draw_strokes(self, canvas: Any) -> None:
+        canvas.saveState()
+        canvas.setLineCap(1)
+        canvas.setLineJoin(1)
+        for stroke in self.strokes:
+            colour, alpha = PAIN_COLOURS.get(stroke.intensity, PAIN_COLOURS[2])
+            canvas.setStrokeColor(colour)
+            canvas.setStrokeAlpha(alpha)
+            canvas.setLineWidth(max(stroke.width * self.scale, 1.0))
+            path = canvas.beginPath()
+            path.moveTo(*self._point(*stroke.points[0]))
+            if len(stroke.points) == 1:  # a dab: a dot the brush's size
+                x, y = self._point(*stroke.points[0])
+                path.lineTo(x + 0.01, y)
+            for point in stroke.points[1:]:
+                path.lineTo(*self._point(*point))
+            canvas.drawPath(path, stroke=1, fill=0)
+        canvas.restoreState()
+
     def _draw_markers(self, canvas: Any) -> None:
         offset_x = self.crop.left * self.scale
         offset_y = self.crop.top * self.scale
@@ -348,4 +385,4 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
     def _draw_title(self, canvas: Any) -> None:
         canvas.setFont(SANS_BOLD, 7.5)
         canvas.setFillColor(st.MUTED)
-        canvas.drawString(0, self.drawing_height + 4, self.view.title.upper())
+        canvas.drawString(0, self.drawing_height + 4, self.title)

@@ -995,16 +995,29 @@ class ProcedureNoteRenderer:
         by_view, _ = self._markers_by_view()
         diagram = load_diagram()
         views = [v for v in VIEW_IDS if v in by_view]
-        if not views:
+        # The patient's pain drawing: its own panels beside the injection map.
+        drawing = self.procedure.pain_drawing
+        strokes = drawing.strokes if drawing is not None else ()
+        pain_views = [v for v in VIEW_IDS if any(s.view == v for s in strokes)]
+        if not views and not pain_views:
             return None, 0.0
         height = self.diagram_height
         gap = 14.0
-        gaps = gap * (len(views) - 1)
-        panels = [DiagramPanel(diagram.views[v], by_view[v], height) for v in views]
+        gaps = gap * (len(views) + len(pain_views) - 1)
+
+        def build(height: float) -> list[DiagramPanel]:
+            return [DiagramPanel(diagram.views[v], by_view[v], height) for v in views] + [
+                DiagramPanel(
+                    diagram.views[v], [], height, strokes, f"PAIN: {diagram.views[v].title.upper()}"
+                )
+                for v in pain_views
+            ]
+
+        panels = build(height)
         total = sum(p.width for p in panels) + gaps
         if total > max_width:
             height = height * (max_width - gaps) / (total - gaps)
-            panels = [DiagramPanel(diagram.views[v], by_view[v], height) for v in views]
+            panels = build(height)
         cells: list[Any] = []
         widths: list[float] = []
         for index, panel in enumerate(panels):
@@ -1036,6 +1049,11 @@ class ProcedureNoteRenderer:
             '<font color="#c2410c">◯</font> pneumothorax-risk site. '
             "L / R: the patient's left / right. Numbers match the site table."
         )
+        if self.procedure.pain_drawing is not None:
+            legend += (
+                " Pain drawing: where the patient shaded the pain before the procedure"
+                " (light = aching, dark = severe)."
+            )
         if unplaced:
             legend += (
                 " Not on the diagram (no zone for the muscle): "
@@ -1196,7 +1214,7 @@ class ProcedureNoteRenderer:
         row repeats)."""
         s = self._get_stylesheet()
         pairs = self._procedure_pairs()
-        if not self.procedure.sites:
+        if not self.procedure.sites and self.procedure.pain_drawing is None:
             return [
                 KeepTogether([self._heading("Procedure"), self._fields(pairs)]),
                 self._heading("Injection sites"),
@@ -1235,7 +1253,8 @@ class ProcedureNoteRenderer:
             if panels is not None:
                 head += [Spacer(1, 4), panels]
             head += [Spacer(1, 3), self._legend(), Spacer(1, 8)]
-        flow += [KeepTogether(head), self._site_table()]
+        table = self._site_table() if self.procedure.sites else _p("No sites recorded.", s.body)
+        flow += [KeepTogether(head), table]
         return flow
 
     # ---- medication ----------------------------------------------------------------------

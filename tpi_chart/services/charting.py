@@ -27,6 +27,7 @@ from tpi_chart.domain.models import (
     Addendum,
     Component,
     FollowUp,
+    PainStroke,
     Preparation,
     PriorProcedure,
     PriorSite,
@@ -56,6 +57,7 @@ from tpi_chart.storage.interfaces import (
     Store,
     VoidRecord,
 )
+from tpi_chart.storage.pain import StrokeRecord
 
 if TYPE_CHECKING:
     from tpi_chart.services.operations import ChartingOps
@@ -66,6 +68,7 @@ _NOT_HEADER = {
     "preparations": "use set_preparations",
     "signature": "sign the procedure instead",
     "addenda": "add an addendum instead",
+    "pain_drawing": "use add_pain_stroke/remove_pain_stroke",
 }
 
 
@@ -75,6 +78,12 @@ class StoredSite:
     number: int  # 1-based charting order among the non-removed sites
     site: Site
     version: int = 1  # give the StoredSite back to `update_site` as `base`
+
+
+@dataclass(frozen=True)
+class StoredStroke:
+    id: int
+    stroke: PainStroke
 
 
 @dataclass(frozen=True)
@@ -716,3 +725,48 @@ class ChartingService:
         if record.procedure.status != "signed":
             raise InvalidInput(["addendum: only a signed procedure takes addenda; edit it instead"])
         return _stored(self._store.procedures.add_addendum(procedure_id, addendum, self._user))
+
+    # ---- the patient's pain drawing ----------------------------------------------------------
+    def pain_strokes(self, procedure_id: int) -> list[StoredStroke]:
+        """The drawing's strokes in drawing order (removed ones left out)."""
+        self._require("view")
+        self._record(procedure_id)
+        return [
+            StoredStroke(r.id, r.stroke) for r in self._store.pain_strokes.strokes(procedure_id)
+        ]
+
+    def _stroke_record(self, stroke_id: int) -> StrokeRecord:
+        record = self._store.pain_strokes.get_stroke(stroke_id)
+        if record is None:
+            raise NotFound(f"pain drawing stroke {stroke_id} does not exist")
+        return record
+
+    def add_pain_stroke(self, procedure_id: int, stroke: PainStroke) -> StoredStroke:
+        """Store one stroke of the pain drawing (anyone who may plan: the assistant, or the
+        patient on the clinic's tablet under the assistant's sign-in)."""
+        self._require("plan")
+        self._unsigned(procedure_id)
+        try:
+            stroke = PainStroke.model_validate(stroke.model_dump())
+        except ValidationError as error:
+            raise InvalidInput(describe_validation_error(error, "pain_stroke.")) from error
+        with self._locked_as_domain_error(procedure_id):
+            record = self._store.pain_strokes.add_stroke(procedure_id, stroke, self._user)
+        return StoredStroke(record.id, record.stroke)
+
+    def remove_pain_stroke(self, stroke_id: int) -> None:
+        """Soft delete (undo, clear); `restore_pain_stroke` brings the same stroke back."""
+        self._set_stroke_removed(stroke_id, True)
+
+    def restore_pain_stroke(self, stroke_id: int) -> StoredStroke:
+        record = self._set_stroke_removed(stroke_id, False)
+        return StoredStroke(record.id, record.stroke)
+
+    def _set_stroke_removed(self, stroke_id: int, removed: bool) -> StrokeRecord:
+        current = self._stroke_record(stroke_id)
+        self._require("plan")
+        self._unsigned(current.procedure_id)
+        if current.removed == removed:
+            return current
+        with self._locked_as_domain_error(current.procedure_id):
+            return self._store.pain_strokes.set_stroke_removed(stroke_id, removed, self._user)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +14,7 @@ import platformdirs
 
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
+from tpi_chart.domain.models import phone_number
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
 from tpi_chart.domain.units import WEIGHT_UNITS, WeightUnit
 from tpi_chart.domain.users import User
@@ -70,9 +70,6 @@ IDLE_LOCK_RANGE = (2, 15)
 # imported from there: that module loads reportlab, which start-up does not need.
 PAGE_SIZE_CHOICES: tuple[PageSize, ...] = ("letter", "a4")
 DEFAULT_PAGE_SIZE: PageSize = "letter"
-PHONE_DIGITS = (7, 15)
-_PHONE = re.compile(r"^\+?[0-9 ()./-]+?(?:\s*(?:ext\.?|x)\s*[0-9]{1,6})?$", re.IGNORECASE)
-_PHONE_EXTENSION = re.compile(r"(?:ext\.?|x)\s*[0-9]+$", re.IGNORECASE)
 
 
 class Keep(Enum):
@@ -243,19 +240,12 @@ def _check_clinic_name(name: str) -> str:
 
 
 def _check_clinic_phone(phone: str) -> str:
-    phone = " ".join(phone.split())
-    if not phone:
+    if not phone.strip():
         return ""
-    low, high = PHONE_DIGITS
-    digits = sum(c.isdigit() for c in _PHONE_EXTENSION.sub("", phone))
-    if len(phone) > 40 or not _PHONE.match(phone) or not low <= digits <= high:
-        raise InvalidInput(
-            [
-                f"settings.clinic_phone: {phone[:40]!r} is not a phone number; use {low} to "
-                f"{high} digits, e.g. (555) 010-2030 ext 12"
-            ]
-        )
-    return phone
+    try:
+        return phone_number(phone)
+    except ValueError as error:
+        raise InvalidInput([f"settings.clinic_phone: {error}"]) from None
 
 
 def _check_export_folder(folder: Path | None) -> str:

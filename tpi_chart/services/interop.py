@@ -13,7 +13,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
@@ -87,14 +87,16 @@ class ClinicInfo(Protocol):
 
 @dataclass(frozen=True)
 class RecallRow:
-    """One procedure that used the lot (one row per agent of that lot in it)."""
+    """One procedure that used the lot (one row per agent of that lot in it); the fields in the
+    order of the CSV's columns."""
 
-    procedure_id: int
     performed_at: datetime
+    procedure_id: int
     mrn: str
     family_name: str
     given_name: str
     birth_date: date
+    phone: str
     agent: str
     lot: str
     sites: str
@@ -104,8 +106,10 @@ class RecallRow:
 
 @dataclass(frozen=True)
 class ChargeRow:
-    procedure_id: int
+    """One charge line of a signed procedure; the fields in the order of the CSV's columns."""
+
     performed_at: datetime
+    procedure_id: int
     mrn: str
     patient: str
     kind: str
@@ -123,32 +127,8 @@ class OutboxResult:
     failed: tuple[str, ...]
 
 
-RECALL_HEADER = (
-    "date",
-    "procedure_id",
-    "mrn",
-    "family_name",
-    "given_name",
-    "birth_date",
-    "agent",
-    "lot",
-    "sites",
-    "physician",
-    "status",
-)
-CHARGES_HEADER = (
-    "date",
-    "procedure_id",
-    "mrn",
-    "patient",
-    "type",
-    "code",
-    "units",
-    "modifiers",
-    "diagnoses",
-    "physician",
-    "signed_at",
-)
+#: CSV column names that differ from the row's field name.
+CSV_COLUMN_NAMES = {"performed_at": "date", "kind": "type"}
 
 
 def file_names(note: SignedNote, fmt: Format) -> tuple[str, ...]:
@@ -162,12 +142,22 @@ def file_names(note: SignedNote, fmt: Format) -> tuple[str, ...]:
     }[fmt]
 
 
-def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
+def _cell(name: str, value: object) -> object:
+    if name == "performed_at" and isinstance(value, datetime):
+        return value.date().isoformat()  # the date of service
+    if isinstance(value, date):  # datetimes included
+        return value.isoformat()
+    return value
+
+
+def _csv(rows: Sequence[RecallRow] | Sequence[ChargeRow], row_type: type) -> bytes:
+    """One column per field of `row_type`, a header line, a BOM so spreadsheet programs read
+    the names as UTF-8."""
+    names = [f.name for f in fields(row_type)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    # A BOM so spreadsheet programs read the names as UTF-8.
+    writer.writerow(CSV_COLUMN_NAMES.get(name, name) for name in names)
+    writer.writerows([_cell(name, getattr(row, name)) for name in names] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -400,6 +390,7 @@ class InteropService:
                     family_name=patient.family_name,
                     given_name=patient.given_name,
                     birth_date=patient.birth_date,
+                    phone=patient.phone or "",
                     agent=catalog.agents[agent].name,
                     lot=actual_lot,
                     sites="; ".join(sites),
@@ -411,25 +402,7 @@ class InteropService:
 
     @staticmethod
     def recall_csv(rows: Sequence[RecallRow]) -> bytes:
-        return _csv(
-            RECALL_HEADER,
-            [
-                (
-                    r.performed_at.date().isoformat(),
-                    r.procedure_id,
-                    r.mrn,
-                    r.family_name,
-                    r.given_name,
-                    r.birth_date.isoformat(),
-                    r.agent,
-                    r.lot,
-                    r.sites,
-                    r.physician,
-                    r.status,
-                )
-                for r in rows
-            ],
-        )
+        return _csv(rows, RecallRow)
 
     def charges_between(self, start: date, end: date) -> list[ChargeRow]:
         """One row per charge line of every signed procedure performed in the range."""
@@ -465,25 +438,7 @@ class InteropService:
 
     @staticmethod
     def charges_csv(rows: Sequence[ChargeRow]) -> bytes:
-        return _csv(
-            CHARGES_HEADER,
-            [
-                (
-                    r.performed_at.date().isoformat(),
-                    r.procedure_id,
-                    r.mrn,
-                    r.patient,
-                    r.kind,
-                    r.code,
-                    r.units,
-                    r.modifiers,
-                    r.diagnoses,
-                    r.physician,
-                    r.signed_at.isoformat(),
-                )
-                for r in rows
-            ],
-        )
+        return _csv(rows, ChargeRow)
 
     def audit_list(
         self,

@@ -26,6 +26,7 @@ from tpi_chart.storage.audit import AuditReport, AuditRow
 
 if TYPE_CHECKING:  # users.py builds on these interfaces
     from tpi_chart.storage.outbox import OutboxRepository
+    from tpi_chart.storage.pain import PainStrokeRepository
     from tpi_chart.storage.pki import SqlitePki
     from tpi_chart.storage.users import UserRepository
 
@@ -251,6 +252,8 @@ class Store(Protocol):
     def outbox(self) -> OutboxRepository: ...
     @property
     def pki(self) -> SqlitePki: ...
+    @property
+    def pain_strokes(self) -> PainStrokeRepository: ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def backup_to(self, target: Path) -> list[str]: ...

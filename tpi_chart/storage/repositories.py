@@ -62,6 +62,7 @@ from tpi_chart.storage.interfaces import (
 )
 from tpi_chart.storage.migrations import MIGRATIONS
 from tpi_chart.storage.outbox import SqliteOutbox
+from tpi_chart.storage.pain import SqlitePainStrokes, insert_stroke, read_drawing
 from tpi_chart.storage.pki import SqlitePki
 from tpi_chart.storage.users import UserRepository
 
@@ -78,6 +79,7 @@ _PROCEDURE_COLUMNS = {
     "sites",
     "signature",
     "addenda",
+    "pain_drawing",
 }
 
 
@@ -380,6 +382,9 @@ class SqliteProcedures(_Base):
         data["preparations"] = self._preparations(procedure_id)
         site_records = self.sites(procedure_id)
         data["sites"] = [record.site for record in site_records]
+        drawing = read_drawing(self._conn, procedure_id)
+        if drawing is not None:
+            data["pain_drawing"] = drawing
         if row["signed_by"] is not None:
             data["signature"] = {
                 "signed_by": row["signed_by"],
@@ -758,6 +763,9 @@ class SqliteProcedures(_Base):
             self._insert_preparations(procedure_id, procedure.preparations)
             for site in procedure.sites:
                 self._insert_site(procedure_id, site)
+            if procedure.pain_drawing is not None:
+                for stroke in procedure.pain_drawing.strokes:
+                    insert_stroke(self._conn, procedure_id, stroke)
             history = [prior.model_dump(mode="json") for prior in reported_history]
             if history:
                 self._conn.execute(
@@ -842,7 +850,7 @@ class SqliteProcedures(_Base):
                 " payer_profile=?, header=?, version = version + 1 WHERE id=?",
                 (performed, utc, procedure.status, payer, header, procedure_id),
             )
-            exclude = {"sites", "preparations", "signature", "addenda"}
+            exclude = {"sites", "preparations", "signature", "addenda", "pain_drawing"}
             self._record(
                 user=user,
                 action="update",
@@ -1294,6 +1302,7 @@ class SqliteStore:
         self.audit = SqliteAudit(self)
         self.users = UserRepository(conn, self.audit)
         self.outbox = SqliteOutbox(self)
+        self.pain_strokes = SqlitePainStrokes(self, self.audit.record)
         self.pki = SqlitePki(lambda: self.conn, self.audit.record)
         #: Whether this computer's clinic registry knew the database before it was opened: a
         #: registered path is never seeded with the demo clinic (it held a real one).

@@ -18,8 +18,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tpi_chart import __version__
-from tpi_chart.domain.errors import DomainError
+from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.users import User
+from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
 from tpi_chart.services.paths import demo_db_path
@@ -50,26 +51,60 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def login(services: Services, name: str | None) -> User | None:
-    """Sign in (on the very first run: create the administrator). None when the person cancelled."""
+#: What `login` returns when the person pressed "Try the demo" instead of signing in.
+TRY_DEMO = "demo"
+
+
+def login(services: Services, name: str | None, *, offer_demo: bool = False) -> User | str | None:
+    """Sign in (on the very first run: create the administrator). None when the person
+    cancelled; `TRY_DEMO` when they chose the demo (offered with `offer_demo`)."""
     from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
     from tpi_chart.ui.auth.login_dialog import LoginDialog
 
     auth = services.auth
+    dialog: FirstRunDialog | LoginDialog
     if auth.needs_first_run():
-        user = FirstRunDialog.ask(
+        dialog = FirstRunDialog(
             lambda username, display, password, physician: auth.create_first_administrator(
                 username, display, password, physician=physician
             ),
-            save_clinic=lambda name, phone: services.settings.update(
-                clinic_name=name, clinic_phone=phone
-            ),
+            save_clinic=lambda name, phone: save_first_clinic(services, name, phone),
+            offer_demo=offer_demo,
         )
     else:
-        user = LoginDialog.ask(auth.login, name or "")
+        dialog = LoginDialog(auth.login, name or "", offer_demo=offer_demo)
+    accepted = dialog.exec() == dialog.DialogCode.Accepted
+    if dialog.demo_requested:
+        return TRY_DEMO
+    user = dialog.user if accepted else None
     if user is not None:
         show_recovery_passphrase(services, user)
     return user
+
+
+def save_first_clinic(services: Services, name: str, phone: str) -> None:
+    """The clinic's name and phone typed on the first-run screen, stored before the first
+    account exists (so bad input creates no account): by the set-up user, which the audit
+    names, and only while the database has no account. An empty name keeps the one already
+    there (the demo's)."""
+    if not services.auth.needs_first_run():
+        raise InvalidInput(["settings.clinic_name: the clinic is already set up; sign in"])
+    keep = not name.strip() and bool(services.settings.clinic_name())
+    services.as_user(SYSTEM_SETUP).settings.update(
+        clinic_name=None if keep else name, clinic_phone=phone
+    )
+
+
+def label_demo() -> None:
+    """Every window title says DEMO (Qt appends the display name to each title)."""
+    QGuiApplication.setApplicationDisplayName(f"{APPLICATION} — DEMO")
+
+
+def open_demo(db: Path | None = None) -> Services:
+    """The demo clinic's own database (created and seeded when new), never the clinic's: the
+    demo's fake patients and signed notes must not mix with real ones."""
+    label_demo()
+    return open_services(db or demo_db_path(), seed_demo_if_new=True, exclusive=True)
 
 
 def show_recovery_passphrase(services: Services, user: User) -> None:
@@ -100,20 +135,27 @@ def launch(args: argparse.Namespace, log: Path | None = None) -> int:
     db = getattr(args, "db", None)
     user_name = getattr(args, "as_user", None)  # pre-fills the sign-in
     demo = bool(getattr(args, "demo", False))
-    if demo:
-        # A separate file, never the clinic's: the demo's fake patients and signed notes must
-        # not mix with real ones. Every window title says DEMO.
-        db = db or str(demo_db_path())
-        QGuiApplication.setApplicationDisplayName(f"{APPLICATION} — DEMO")
     try:
-        services = open_services(Path(db) if db else None, seed_demo_if_new=demo, exclusive=True)
+        if demo:
+            services = open_demo(Path(db) if db else None)
+        else:
+            services = open_services(Path(db) if db else None, exclusive=True)
     except StorageError as error:
         return _fail("The database cannot be opened", str(error))
     except (DomainError, OSError) as error:
         return _fail("TPI Chart cannot start", str(error))
     try:
-        user = login(services, user_name)
-        if user is None:
+        user = login(services, user_name, offer_demo=not demo)
+        if user == TRY_DEMO:
+            services.close()
+            try:
+                services = open_demo()
+            except StorageError as error:
+                return _fail("The demo database cannot be opened", str(error))
+            except (DomainError, OSError) as error:
+                return _fail("TPI Chart cannot start the demo", str(error))
+            user = login(services, None)
+        if not isinstance(user, User):
             return 0
         open_window(services, user)
         return int(app.exec())

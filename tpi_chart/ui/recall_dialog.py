@@ -29,7 +29,7 @@ from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.services.interop import RecallRow
 from tpi_chart.ui.style import DANGER
 
-COLUMNS = ("Date", "Patient", "MRN", "Born", "Agent", "Lot", "Sites", "Physician", "Note")
+COLUMNS = ("Date", "Patient", "MRN", "Born", "Phone", "Agent", "Lot", "Sites", "Physician", "Note")
 
 
 class RecallDialog(QDialog):
@@ -121,6 +121,7 @@ class RecallDialog(QDialog):
                 f"{row.family_name}, {row.given_name}",
                 row.mrn,
                 row.birth_date.isoformat(),
+                row.phone,
                 row.agent,
                 row.lot,
                 row.sites,

@@ -1,5 +1,6 @@
 """Clinic settings, for an administrator: the clinic's name and phone (printed on every note and
-handout), the export folder, the note's page size and the idle-lock minutes.
+handout), the export folder, the note's page size and the idle-lock minutes; on a second tab, what
+must be documented before a note can be signed (the Sign tab and signing read it).
 
 Everything is stored through `SettingsService.update`, which checks every field first; its
 `settings.<field>: …` lines are shown under the field they name, and nothing is stored then.
@@ -18,16 +19,19 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from tpi_chart.domain.errors import DomainError, InvalidInput
+from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELDS
 from tpi_chart.services.context import IDLE_LOCK_RANGE, SettingsService, default_export_folder
 from tpi_chart.services.doctor import check_clinic_folder
 from tpi_chart.services.interop import FORMAT_LABELS
@@ -37,6 +41,12 @@ from tpi_chart.ui.style import DANGER
 OUTBOX_FORMAT_LABELS = {"pdf": "PDF note", "json": "JSON", "fhir": "FHIR R4", "hl7": "HL7 v2"}
 
 PAGE_SIZE_LABELS = {"letter": "Letter (8.5 × 11 in)", "a4": "A4 (210 × 297 mm)"}
+
+#: Fields that are required only where they apply (domain.signing): said beside their box.
+REQUIRED_WHEN = {
+    "prior_relief": "repeat sessions under a payer with repeat criteria",
+    "functional_score": "repeat sessions under a payer with repeat criteria",
+}
 
 
 class SettingsDialog(QDialog):
@@ -140,16 +150,84 @@ class SettingsDialog(QDialog):
         )
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #56636f;")
+        clinic_page = QWidget()
+        clinic_layout = QVBoxLayout(clinic_page)
+        clinic_layout.addWidget(hint)
+        clinic_layout.addLayout(form)
+        clinic_layout.addStretch(1)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("settingsTabs")
+        self.tabs.addTab(clinic_page, "Clinic")
+        self.tabs.addTab(self._build_required(settings.required_to_sign()), "Required to sign")
+        self.tabs.setTabToolTip(1, "What must be documented before a note can be signed")
         layout = QVBoxLayout(self)
-        layout.addWidget(hint)
-        layout.addLayout(form)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
-        layout.addStretch(1)
         layout.addWidget(self.buttons)
 
         self.choose_button.clicked.connect(self.choose_folder)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
+
+    def _build_required(self, required: frozenset[str]) -> QWidget:
+        """One box per field the note prints, in the note's order: ticked = signing is refused
+        until it is documented."""
+        page = QWidget()
+        column = QVBoxLayout(page)
+        intro = QLabel(
+            "Signing is refused until every ticked field is documented. The note prints the "
+            "others as \u201cNot documented\u201d when they are empty."
+        )
+        intro.setWordWrap(True)
+        column.addWidget(intro)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(24)
+        grid.setVerticalSpacing(4)
+        self.required: dict[str, QCheckBox] = {}
+        half = (len(NOTE_FIELDS) + 1) // 2
+        for index, field in enumerate(NOTE_FIELDS):
+            box = QCheckBox(field.label)
+            box.setObjectName(f"required_{field.key}")
+            box.setChecked(field.key in required)
+            when = REQUIRED_WHEN.get(field.key)
+            box.setToolTip(f"{field.label}: {field.message}" + (f" (only {when})" if when else ""))
+            if when:
+                box.setText(f"{field.label} \u2020")
+            self.required[field.key] = box
+            grid.addWidget(box, index % half, index // half)
+        column.addLayout(grid)
+        footnote = QLabel(
+            "\u2020 Required only for a repeat session under a payer with repeat criteria "
+            "(e.g. Medicare 2024). A site's muscle, volume and syringe and at least one "
+            "injected site are always required."
+        )
+        footnote.setWordWrap(True)
+        footnote.setProperty("role", "muted")
+        column.addWidget(footnote)
+        self.required_defaults = QPushButton("Clinic defaults")
+        self.required_defaults.setObjectName("requiredDefaults")
+        self.required_defaults.setToolTip("Tick exactly the fields TPI Chart requires by default")
+        self.required_defaults.clicked.connect(self.restore_required_defaults)
+        row = QHBoxLayout()
+        row.addWidget(self.required_defaults)
+        row.addStretch(1)
+        column.addLayout(row)
+        error = QLabel("")
+        error.setObjectName("required_to_signError")
+        error.setStyleSheet(f"color: {DANGER};")
+        error.setWordWrap(True)
+        error.hide()
+        self.errors["required_to_sign"] = error
+        column.addWidget(error)
+        column.addStretch(1)
+        return page
+
+    def restore_required_defaults(self) -> None:
+        for key, box in self.required.items():
+            box.setChecked(key in DEFAULT_REQUIRED)
+
+    def required_keys(self) -> frozenset[str]:
+        return frozenset(key for key, box in self.required.items() if box.isChecked())
 
     def _with_error(self, field: str, editor: QWidget | QHBoxLayout) -> QWidget:
         error = QLabel("")
@@ -193,6 +271,7 @@ class SettingsDialog(QDialog):
                 page_size=str(self.page_size.currentData()),
                 idle_lock_minutes=self.idle_lock_minutes.value(),
                 weight_unit=str(self.weight_unit.currentData()),
+                required_to_sign=self.required_keys(),
             )
             if self._interop is not None:
                 self._interop.set_outbox_formats(

@@ -74,6 +74,7 @@ QAbstractSpinBox::down-arrow {{ image: url({ARROW_DOWN}); width: 10px; height: 6
 QPushButton:focus, QToolButton:focus {{ border: 2px solid {ACCENT_DARK}; }}
 QCheckBox:focus, QRadioButton:focus {{ background: {SELECTION}; border-radius: 4px; }}
 QTableView:focus, QListView:focus, QTreeView:focus {{ border: 2px solid {ACCENT}; }}
+QWidget[role="nrsRow"]:focus {{ border: 2px solid {ACCENT_DARK}; border-radius: 4px; }}
 QLineEdit[invalid="true"], QComboBox[invalid="true"], QDateEdit[invalid="true"],
 QDoubleSpinBox[invalid="true"] {{ border: 2px solid {DANGER}; }}
 QLabel[role="error"] {{ color: {DANGER}; }}

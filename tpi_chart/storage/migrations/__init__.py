@@ -19,6 +19,7 @@ from tpi_chart.storage.migrations import (
     v0010_site_location,
     v0011_external_records,
     v0013_outbox,
+    v0016_pain_drawings,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -34,5 +35,6 @@ MIGRATIONS: tuple[str, ...] = (
     v0010_site_location.SQL,
     v0011_external_records.SQL,
     v0013_outbox.SQL,
+    v0016_pain_drawings.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,12 +28,18 @@ CreateAdministrator = Callable[[str, str, str, bool], User]
 SaveClinic = Callable[[str, str], None]
 
 
+#: Wide enough that every label, placeholder and the three buttons show whole.
+MIN_WIDTH = 540
+
+
 class FirstRunDialog(QDialog):
     def __init__(
         self,
         create: CreateAdministrator,
         parent: QWidget | None = None,
         save_clinic: SaveClinic | None = None,
+        *,
+        offer_demo: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("TPI Chart — Create the administrator")
@@ -73,6 +80,29 @@ class FirstRunDialog(QDialog):
         )
         self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.create_button.setText("Create administrator")
+        # A separate demo database, never this one: a clinic tries the app without putting fake
+        # patients into its own records (issue 12, 7).
+        self.demo_requested = False
+        self.demo_button = QPushButton("Try the demo")
+        self.demo_button.setObjectName("tryDemo")
+        self.demo_button.setToolTip(
+            "Open the demo clinic (fake patients, labelled DEMO) in its own database; "
+            "nothing is added to this one"
+        )
+        self.demo_button.setAutoDefault(False)
+        self.demo_button.clicked.connect(self.try_demo)
+        if offer_demo:
+            self.buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
+        else:
+            self.demo_button.hide()
+        self.demo_hint = QLabel(
+            "Just looking? \u201cTry the demo\u201d opens a demo clinic with made-up patients "
+            "in a separate database, labelled DEMO."
+        )
+        self.demo_hint.setWordWrap(True)
+        self.demo_hint.setProperty("role", "muted")
+        self.demo_hint.setVisible(offer_demo)
+        self.setMinimumWidth(MIN_WIDTH)
         form = QFormLayout()
         if save_clinic is not None:
             form.addRow("Clinic name", self.clinic_name)
@@ -86,6 +116,7 @@ class FirstRunDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.physician)
         layout.addWidget(self.error)
+        layout.addWidget(self.demo_hint)
         layout.addWidget(self.buttons)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
@@ -108,6 +139,11 @@ class FirstRunDialog(QDialog):
         self.confirm.clear()
         self.user = user
         self.accept()
+
+    def try_demo(self) -> None:
+        """Close without signing in; the launcher opens the demo database instead."""
+        self.demo_requested = True
+        self.reject()
 
     def _fail(self, message: str) -> None:
         self.password.clear()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -22,8 +23,19 @@ from tpi_chart.ui.plain_errors import user_message
 Login = Callable[[str, str], User | None]
 
 
+#: Wide enough that every label, placeholder and the three buttons show whole.
+MIN_WIDTH = 420
+
+
 class LoginDialog(QDialog):
-    def __init__(self, login: Login, username: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        login: Login,
+        username: str = "",
+        parent: QWidget | None = None,
+        *,
+        offer_demo: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("TPI Chart — Sign in")
         self._login = login
@@ -46,6 +58,29 @@ class LoginDialog(QDialog):
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText("Sign in")
         self.sign_in_button = ok
+        # A separate demo database, never this one: a clinic tries the app without putting fake
+        # patients into its own records (issue 12, 7).
+        self.demo_requested = False
+        self.demo_button = QPushButton("Try the demo")
+        self.demo_button.setObjectName("tryDemo")
+        self.demo_button.setToolTip(
+            "Open the demo clinic (fake patients, labelled DEMO) in its own database; "
+            "nothing is added to this one"
+        )
+        self.demo_button.setAutoDefault(False)
+        self.demo_button.clicked.connect(self.try_demo)
+        if offer_demo:
+            self.buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
+        else:
+            self.demo_button.hide()
+        self.demo_hint = QLabel(
+            "Just looking? \u201cTry the demo\u201d opens a demo clinic with made-up patients "
+            "in a separate database, labelled DEMO."
+        )
+        self.demo_hint.setWordWrap(True)
+        self.demo_hint.setProperty("role", "muted")
+        self.demo_hint.setVisible(offer_demo)
+        self.setMinimumWidth(MIN_WIDTH)
         form = QFormLayout()
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
@@ -53,6 +88,7 @@ class LoginDialog(QDialog):
         layout.addWidget(heading)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        layout.addWidget(self.demo_hint)
         layout.addWidget(self.buttons)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
@@ -75,6 +111,11 @@ class LoginDialog(QDialog):
             return
         self.user = user
         self.accept()
+
+    def try_demo(self) -> None:
+        """Close without signing in; the launcher opens the demo database instead."""
+        self.demo_requested = True
+        self.reject()
 
     def _fail(self, message: str) -> None:
         self.error.setText(message)

@@ -24,6 +24,7 @@ from tpi_chart.domain.diagram import (
     default_position,
     load_diagram,
 )
+from tpi_chart.domain.models import PainStroke
 from tpi_chart.ui.diagram.artwork import (
     LandmarkItem,
     fibres_item,
@@ -38,6 +39,7 @@ from tpi_chart.ui.diagram.items import (
     SilhouetteItem,
     ZoneItem,
 )
+from tpi_chart.ui.diagram.pain import PainStrokeItem
 
 #: Empty space kept around the figure, in scene units.
 MARGIN = 24.0
@@ -95,6 +97,7 @@ class DiagramScene(QGraphicsScene):
         self.zone_items: list[ZoneItem] = []
         self.landmark_items: list[LandmarkItem] = []
         self.markers: dict[int, MarkerItem] = {}
+        self.stroke_items: list[PainStrokeItem] = []
         self._hovered: ZoneItem | None = None
         self._width = 1.0
         self._height = 1.0
@@ -113,6 +116,7 @@ class DiagramScene(QGraphicsScene):
             return
         self.clear()
         self.markers.clear()
+        self.stroke_items = []
         self.zone_items = []
         self._hovered = None
         self.diagram_view = view
@@ -218,6 +222,19 @@ class DiagramScene(QGraphicsScene):
         marker.setPos(self.to_scene(place[1], place[2]))
         marker.set_size(self.marker_size)
         return marker
+
+    def set_strokes(self, strokes: Sequence[PainStroke]) -> None:
+        """Draw the pain drawing's strokes made on this view (few: redrawn whole)."""
+        for item in self.stroke_items:
+            self.removeItem(item)
+        self.stroke_items = []
+        if self.diagram_view is None:
+            return
+        for stroke in strokes:
+            if stroke.view == self.diagram_view.id:
+                item = PainStrokeItem(stroke, self.to_scene, self._height)
+                self.addItem(item)
+                self.stroke_items.append(item)
 
     def select_marker(self, site_id: int | None) -> None:
         for marker_id, marker in self.markers.items():

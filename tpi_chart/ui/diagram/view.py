@@ -21,6 +21,7 @@ from tpi_chart.ui.diagram.interactions import (
     UserInteraction,
 )
 from tpi_chart.ui.diagram.items import MarkerItem
+from tpi_chart.ui.diagram.pain import DrawPainInteraction
 from tpi_chart.ui.diagram.scene import DiagramScene
 
 #: Zoom limits relative to "fit to window".
@@ -172,6 +173,8 @@ class DiagramGraphicsView(QGraphicsView):
             button == Qt.MouseButton.LeftButton and self._space_down
         ):
             interaction = PanInteraction(self, self.controller)
+        elif button == Qt.MouseButton.LeftButton and getattr(self.controller, "pain_mode", False):
+            interaction = DrawPainInteraction(self, self.controller)
         elif button == Qt.MouseButton.LeftButton:
             marker = self.marker_at(pos)
             if marker is not None:
@@ -184,6 +187,12 @@ class DiagramGraphicsView(QGraphicsView):
             marker = self.marker_at(pos)
             if marker is not None:  # a marker's muscle is re-coded from the picker
                 self.controller.request_recode(marker.site_id)
+            elif self.diagram_scene.on_body(self.mapToScene(pos)):
+                # "Here:" the muscles under the pointer (superficial and deep), to place one.
+                x, y = self.diagram_scene.to_normalised(self.mapToScene(pos))
+                offer = getattr(self.controller, "offer_here", None)
+                if offer is not None:
+                    offer(x, y, self.viewport().mapToGlobal(pos))
         if interaction is None:
             event.accept()
             return

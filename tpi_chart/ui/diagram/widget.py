@@ -22,6 +22,11 @@ Escape                      cancel a drag, else clear the selection
 
 A double click on a planned site's marker marks it injected.
 
+Pain drawing (the "Pain drawing" switch under the picture, or P): a drag shades where the patient
+hurts, with the chosen intensity; each stroke is stored and undoable. The muscles whose referral
+patterns cover the shaded area are offered as hints; one click plans a site in that muscle.
+A right click where zones overlap offers "Here:" the muscles under the pointer.
+
 A click on the figure places a site (inside a muscle zone: that muscle and the patient's side;
 elsewhere on the figure: ``unspecified``, flagged until coded). A click on the empty background
 clears the selection and places nothing. A click within a marker's 34 px touch target selects
@@ -34,7 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -48,6 +53,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QTabBar,
@@ -57,8 +63,9 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
-from tpi_chart.domain.diagram import VIEW_IDS, load_diagram, resolve_point
-from tpi_chart.domain.models import Site
+from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram, resolve_point
+from tpi_chart.domain.models import PainStroke, Site
+from tpi_chart.domain.referral import suggest_muscles
 from tpi_chart.ui.diagram.commands import (
     AddSiteCommand,
     ChangeSiteCommand,
@@ -68,10 +75,19 @@ from tpi_chart.ui.diagram.commands import (
 )
 from tpi_chart.ui.diagram.items import MarkerStyle, paint_marker
 from tpi_chart.ui.diagram.model import SiteDocument, SiteService
+from tpi_chart.ui.diagram.pain import (
+    BRUSH_WIDTH,
+    AddStrokeCommand,
+    ClearStrokesCommand,
+    PainBar,
+    PainDocument,
+)
 from tpi_chart.ui.diagram.scene import DiagramScene, site_position
 from tpi_chart.ui.diagram.view import DiagramGraphicsView
 
 Mode = Literal["plan", "chart"]
+#: Referral suggestions offered at most (two rows of buttons under the picture).
+SUGGESTIONS = 4
 #: Smallest muscle zone on screen at a region preset's frame, px (34 px fingertip + slack).
 ZONE_MIN_PX = 36.0
 
@@ -356,6 +372,11 @@ class BodyDiagram(QWidget):
         self.mode: Mode = "chart"
         self.selected_id: int | None = None
         self._read_only = False
+        #: Pain drawing: while on, a drag on the figure shades instead of placing a site.
+        self.pain = PainDocument(service, self)
+        self.pain_mode = False
+        self.pain_intensity = 2
+        self.here_menu: QMenu | None = None
 
         self.scene = DiagramScene(self)
         self.view = DiagramGraphicsView(self.scene, self, self)
@@ -415,6 +436,14 @@ class BodyDiagram(QWidget):
             presets.addWidget(button)
         presets.addStretch(1)
         layout.addLayout(presets)
+        self.pain_bar = PainBar()
+        # The switch sits beside the zoom buttons, where the row has room at 1366 px.
+        bottom.insertWidget(1, self.pain_bar.toggle)
+        self.pain_bar.mode_toggled.connect(self.set_pain_mode)
+        self.pain_bar.intensity_chosen.connect(self.set_pain_intensity)
+        self.pain_bar.clear_requested.connect(self.clear_pain_drawing)
+        self.pain_bar.suggestion_chosen.connect(self.plan_suggested)
+        layout.addWidget(self.pain_bar)
         self.region_framed = ""
         # The warning floats over the bottom of the picture so showing it never re-fits the view.
         self.banner = WarningBanner(self.view)
@@ -426,6 +455,9 @@ class BodyDiagram(QWidget):
         self.document.edited.connect(self.sites_changed)
         self.document.failed.connect(lambda text: self._warn("error", f"Not saved: {text}"))
         self.scene.hovered_zone_changed.connect(self._show_hovered)
+        self.pain.changed.connect(self._redraw_pain)
+        self.document.sites_changed.connect(self._show_suggestions)
+        self.pain.failed.connect(lambda text: self._warn("error", f"Not saved: {text}"))
 
         self.set_view("posterior")
 
@@ -467,6 +499,7 @@ class BodyDiagram(QWidget):
         self.selected_id = None
         self.banner.hide()
         self.document.set_procedure(procedure_id, sites)
+        self.pain.set_procedure(procedure_id)
         self.frame_sites()
 
     def refresh(self, sites: Sequence[Any] | None = None) -> None:
@@ -493,6 +526,7 @@ class BodyDiagram(QWidget):
             self.hover_label.setText(" ")  # it named a muscle of the view that was left
             self.view.reset_scene_rect()
             self._redraw()
+            self._redraw_pain()
             self.frame_sites()
             self.view_changed.emit(view_id)
 
@@ -512,6 +546,9 @@ class BodyDiagram(QWidget):
     def set_read_only(self, read_only: bool) -> None:
         """A signed procedure: markers still show and select, but nothing can be edited."""
         self._read_only = read_only
+        if read_only:
+            self.set_pain_mode(False)
+        self.pain_bar.set_editable(not read_only)
 
     def is_read_only(self) -> bool:
         return self._read_only
@@ -621,15 +658,18 @@ class BodyDiagram(QWidget):
 
     # -- edits (each is one undo command) ------------------------------------------------------
 
-    def place_site(self, x: float, y: float, *, deep: bool = False) -> int | None:
+    def place_site(
+        self, x: float, y: float, *, deep: bool = False, code: tuple[str, str] | None = None
+    ) -> int | None:
         """Place a new site at normalised (x, y) of the current view; returns its id. Where
-        zones overlap the superficial muscle is coded (``deep``: the deep one) and the others
-        are offered in the "Here:" chooser."""
+        zones overlap the superficial muscle is coded (``deep``: the deep one; ``code``: the
+        muscle and side picked from the right-click "Here:" menu) and the others are offered in
+        the "Here:" chooser."""
         if self._read_only or self.document.procedure_id is None:
             return None
         view_id = self.current_view()
         x, y = _clamp(x), _clamp(y)
-        muscle, side = resolve_point(view_id, x, y, deep=deep)
+        muscle, side = code if code is not None else resolve_point(view_id, x, y, deep=deep)
         here = [(z.muscle, z.side) for z in load_diagram().view(view_id).zones_at(x, y)]
         site = Site.model_validate(
             {
@@ -655,6 +695,137 @@ class BodyDiagram(QWidget):
             self.here.offer(command.site_id, here, (muscle, side), self.recode_site)
         else:
             self.here.hide()
+        return command.site_id
+
+    # -- the pain drawing ----------------------------------------------------------------------
+
+    def set_pain_mode(self, on: bool) -> None:
+        """Pain drawing on: a drag shades (with :attr:`pain_intensity`); off: clicks place sites."""
+        on = bool(on) and not self._read_only
+        self.pain_mode = on
+        self.pain_bar.set_drawing_mode(on)
+        # The marker legend gives its rows to the brush and the suggestions while shading.
+        self.legend.setVisible(not on)
+        cursor = Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor
+        self.view.viewport().setCursor(cursor)
+
+    def set_pain_intensity(self, level: int) -> None:
+        self.pain_intensity = level
+        button = self.pain_bar.intensity_buttons.get(level)
+        if button is not None and not button.isChecked():
+            button.setChecked(True)
+
+    def add_pain_stroke(self, points: Sequence[tuple[float, float]]) -> bool:
+        """Store one stroke on the current view (one undoable step)."""
+        if self._read_only or self.pain.procedure_id is None or not points:
+            return False
+        view_id = self.current_view()
+        stroke = PainStroke.model_validate(
+            {
+                "view": view_id,
+                "intensity": self.pain_intensity,
+                "width": BRUSH_WIDTH.get(view_id, 0.02),
+                "points": list(points),
+            }
+        )
+        count = self.undo_stack.count()
+        self.undo_stack.push(AddStrokeCommand(self.pain, stroke))
+        return self.undo_stack.count() > count
+
+    def clear_pain_drawing(self) -> None:
+        if self._read_only or not self.pain.strokes:
+            return
+        self.undo_stack.push(ClearStrokesCommand(self.pain))
+
+    def pain_strokes(self) -> list[PainStroke]:
+        return [stored.stroke for stored in self.pain.strokes]
+
+    def plan_suggested(self, muscle: str, side: str) -> int | None:
+        """Turn a referral suggestion into a planned site at the muscle's label point (shown in
+        this view when the muscle is drawn here)."""
+        if self._read_only or self.document.procedure_id is None:
+            return None
+        zone = load_diagram().view(self.current_view()).zone_for(muscle, side)
+        if zone is not None:
+            place: tuple[str, float, float] | None = (self.current_view(), *zone.label_point)
+        else:
+            place = default_position(muscle, side)
+        data: dict[str, Any] = {"muscle": muscle, "side": side, "state": "planned"}
+        if place is not None:
+            data.update(view=place[0], x=round(place[1], 4), y=round(place[2], 4))
+        site = Site.model_validate(data)
+        if self.new_site_defaults is not None:  # the syringe and volume a click would get
+            site = self.new_site_defaults(site)
+        command = AddSiteCommand(self.document, site)
+        self.undo_stack.push(command)
+        if command.site_id is None or command.isObsolete():
+            return None
+        self.select_site(command.site_id)
+        self._warn_for(muscle)
+        self.site_selected.emit(command.site_id)
+        return command.site_id
+
+    def _redraw_pain(self) -> None:
+        self.scene.set_strokes(self.pain_strokes())
+        self._show_suggestions()
+
+    def _show_suggestions(self) -> None:
+        charted = {(s.site.muscle, s.site.side) for s in self.document.sites}
+        self.pain_bar.show_suggestions(
+            suggest_muscles(self.pain_strokes(), limit=SUGGESTIONS),
+            editable=not self._read_only,
+            charted=charted,
+        )
+
+    def offer_here(self, x: float, y: float, at: QPoint) -> QMenu | None:
+        """Right click on the figure: a menu of the muscles under the pointer ("Here:
+        pectoralis major / pectoralis minor"); picking one places a site coded to it."""
+        if self._read_only or self.document.procedure_id is None:
+            return None
+        zones = load_diagram().view(self.current_view()).zones_at(_clamp(x), _clamp(y))
+        if not zones:
+            return None
+        catalog = load_catalog()
+        menu = QMenu(self)
+        menu.setObjectName("hereMenu")
+        menu.setAccessibleName("Muscles here")
+        title = menu.addAction("Place a site here in:")
+        title.setEnabled(False)
+        for zone in zones:
+            name = catalog.muscle_name(zone.muscle)
+            depth = ", deep" if zone.deep else ""
+            action = menu.addAction(f"{name} ({zone.side}{depth})")
+            action.triggered.connect(
+                lambda _c=False, m=zone.muscle, s=zone.side: self.place_site(x, y, code=(m, s))
+            )
+        menu.aboutToHide.connect(menu.deleteLater)
+        self.here_menu = menu
+        menu.popup(at)
+        return menu
+
+    def add_named_site(self, muscle: str, side: str) -> int | None:
+        """Add a site chosen by name (the keyboard's way in): drawn where the muscle's zone is,
+        planned or injected as a click would be; one undo command. Returns its id."""
+        if self._read_only or self.document.procedure_id is None:
+            return None
+        data: dict[str, object] = {
+            "muscle": muscle,
+            "side": side,
+            "state": "planned" if self.mode == "plan" else "injected",
+        }
+        position = default_position(muscle, side)
+        if position is not None:
+            data["view"], data["x"], data["y"] = position
+        site = Site.model_validate(data)
+        if self.new_site_defaults is not None:
+            site = self.new_site_defaults(site)
+        command = AddSiteCommand(self.document, site)
+        self.undo_stack.push(command)
+        if command.site_id is None or command.isObsolete():
+            return None
+        self.selected_id = command.site_id
+        self.scene.select_marker(command.site_id)
+        self.site_selected.emit(command.site_id)
         return command.site_id
 
     def recode_site(self, site_id: int, muscle: str, side: str) -> bool:
@@ -750,6 +921,9 @@ class BodyDiagram(QWidget):
             return True
         if (ctrl and key == Qt.Key.Key_Y) or event.matches(QKeySequence.StandardKey.Redo):
             self.undo_stack.redo()
+            return True
+        if ctrl and key == Qt.Key.Key_D:  # D for drawing (plain D is dry needling)
+            self.set_pain_mode(not self.pain_mode)
             return True
         if ctrl:
             return False

@@ -42,6 +42,7 @@ FIELDS = (
     "pregnant",
     "payer_profile",
     "member_id",
+    "phone",
 )
 
 
@@ -124,9 +125,12 @@ class PatientForm(QGroupBox):
             self.payer_profile.addItem(payer.name, payer.id)
         self.member_id = QLineEdit()
         self.member_id.setPlaceholderText("optional")
+        self.phone = QLineEdit()
+        self.phone.setPlaceholderText("optional, e.g. (555) 010-2030")
         labels = {
             "payer_profile": "Coverage",
             "member_id": "Member id",
+            "phone": "Phone",
             "family_name": "Family name",
             "given_name": "Given name",
             "mrn": "MRN",
@@ -219,6 +223,7 @@ class PatientForm(QGroupBox):
         payer = p.payer_profile if p else None
         self.payer_profile.setCurrentIndex(max(0, self.payer_profile.findData(payer)))
         self.member_id.setText((p.member_id or "") if p else "")
+        self.phone.setText((p.phone or "") if p else "")
 
     def value(self) -> dict[str, Any]:
         allergies = tuple(a.strip() for a in self.allergies.text().split(",") if a.strip())
@@ -236,6 +241,7 @@ class PatientForm(QGroupBox):
             "pregnant": self.pregnant.currentData(),
             "payer_profile": self.payer_profile.currentData(),
             "member_id": self.member_id.text().strip() or None,
+            "phone": self.phone.text().strip() or None,
         }
 
     def clear_errors(self) -> None:

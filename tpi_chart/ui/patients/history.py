@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.history import MuscleCount, PatientHistory, SessionCount, SteroidSummary
+from tpi_chart.domain.models import PainDrawing
 from tpi_chart.services.history import HistoryService
 from tpi_chart.ui import style
 from tpi_chart.ui.patients.history_diagram import (
@@ -38,6 +39,7 @@ from tpi_chart.ui.patients.history_diagram import (
     HistoryDiagram,
 )
 from tpi_chart.ui.patients.history_plot import PainReliefPlot
+from tpi_chart.ui.patients.pain_history import PainHistory, VisitDrawing
 
 SIDE_TEXT = {"left": "L", "right": "R", "midline": "mid"}
 MUSCLE_COLUMNS = ("Muscle, side", "×", "Last", "Next")
@@ -156,6 +158,7 @@ class HistoryView(QWidget):
         super().__init__(parent)
         self.setObjectName("patientHistory")
         self.history_service = HistoryService(services.charting, services.patients)
+        self._charting = services.charting  # the visits' pain drawings
         self.history: PatientHistory | None = None
         self.patient_id: int | None = None
 
@@ -224,6 +227,12 @@ class HistoryView(QWidget):
         box.addWidget(self.last_text)
         box.addStretch(1)
         row.addWidget(self.last_card)
+
+        self.pain_card, box = _card("Pain drawings · latest visits", "historyPainDrawings")
+        self.pain_drawings = PainHistory()
+        box.addWidget(self.pain_drawings)
+        self.pain_card.hide()
+        row.addWidget(self.pain_card)
         row.addStretch(1)
         return row
 
@@ -273,6 +282,19 @@ class HistoryView(QWidget):
         """Compute and show the patient's history (raises what the service raises)."""
         self.patient_id = patient_id
         self.show_history(self.history_service.for_patient(patient_id, as_of=as_of))
+        self.show_pain_drawings()
+
+    def show_pain_drawings(self) -> None:
+        """The visits' pain drawings (a visit without one is left out)."""
+        drawings: list[VisitDrawing] = []
+        for visit in self.history.visits if self.history is not None else ():
+            if visit.procedure_id is None:
+                continue
+            strokes = [s.stroke for s in self._charting.pain_strokes(visit.procedure_id)]
+            if strokes:
+                drawings.append(VisitDrawing(visit.day, PainDrawing(strokes=tuple(strokes))))
+        self.pain_drawings.set_drawings(drawings)
+        self.pain_card.setVisible(bool(drawings))
 
     def show_history(self, history: PatientHistory) -> None:
         self.history = history

@@ -259,7 +259,8 @@ class PatientsPage(QWidget):
         coverage = payer.name if payer else "coverage not recorded"
         if p.member_id:
             coverage += f" · member id {p.member_id}"
-        self.facts_label.setText(self.facts_label.text() + f"\nCoverage: {coverage}")
+        contact = f" · Phone {p.phone}" if p.phone else ""
+        self.facts_label.setText(self.facts_label.text() + f"\nCoverage: {coverage}{contact}")
         self.procedure_list.show_summaries(shown)
         self._update_actions()
         self.history.history = None  # stale: recomputed when the History tab is shown

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.models import (
     Complication,
     Consent,
+    ImageGuidance,
     Needle,
     Position,
     SafetyScreen,
@@ -134,7 +135,19 @@ class ChecklistPanel(QScrollArea):
         form.addRow("Position", self.position)
         form.addRow("Skin prep", self.skin_prep)
         form.addRow("Needle", self.needle)
+        # Recorded so the coverage rules can see it (the 2024 LCDs exclude image guidance).
+        self.image_guidance = QComboBox()
+        self.image_guidance.setObjectName("imageGuidance")
+        self.image_guidance.setAccessibleName("Image guidance")
+        for value in get_args(ImageGuidance):
+            self.image_guidance.addItem(_pretty(value), value)
+        form.addRow("Image guidance", self.image_guidance)
         layout.addLayout(form)
+        self.image_guidance.activated.connect(
+            lambda _i: self.edit(
+                {"image_guidance": self.image_guidance.currentData()}, "Image guidance"
+            )
+        )
         self.position.activated.connect(
             lambda _i: self.edit({"position": self.position.currentData()}, "Position")
         )
@@ -185,6 +198,7 @@ class ChecklistPanel(QScrollArea):
         self.needle.setCurrentIndex(max(0, index))
         for step, box in self.technique.items():
             box.setChecked(step in p.technique)
+        self.image_guidance.setCurrentIndex(max(0, self.image_guidance.findData(p.image_guidance)))
         enabled = not self.session.signed
         for widget in (
             self.timeout_button,
@@ -193,6 +207,7 @@ class ChecklistPanel(QScrollArea):
             self.position,
             self.skin_prep,
             self.needle,
+            self.image_guidance,
             *self.safety.values(),
             *self.technique.values(),
         ):

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
     QComboBox,
@@ -77,7 +78,12 @@ class _OwnKeys(QObject):
         if (
             event.type() == QEvent.Type.ShortcutOverride
             and isinstance(event, QKeyEvent)
-            and event.key() in self.KEYS
+            and (
+                event.key() in self.KEYS
+                # Space ticks the focused check box or presses the focused button; it injects
+                # only when the focus is elsewhere.
+                or (event.key() == Qt.Key.Key_Space and isinstance(watched, QAbstractButton))
+            )
             and not event.modifiers() & chord
         ):
             event.accept()
@@ -90,7 +96,8 @@ _OWN_KEYS: _OwnKeys | None = None
 
 
 def keep_field_keys(widget: QWidget) -> None:
-    """Let `widget` (a text field, spin box or date field) keep Enter and the arrow keys."""
+    """Let `widget` (a text field, spin box or date field) keep Enter and the arrow keys; a
+    button or check box keeps Space too."""
     global _OWN_KEYS
     if _OWN_KEYS is None:
         _OWN_KEYS = _OwnKeys()

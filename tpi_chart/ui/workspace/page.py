@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
     QComboBox,
@@ -304,6 +305,7 @@ class WorkspacePage(QWidget):
         self.editor.findings_requested.connect(self.set_finding)
         self.editor.remove_requested.connect(self.remove_selected)
         self.editor.location_requested.connect(self.set_location)
+        self.editor.dry_needling_requested.connect(self.set_dry_needling)
         layout.addWidget(self.editor)
 
         pain = QFrame()
@@ -344,6 +346,7 @@ class WorkspacePage(QWidget):
         self.sign_panel.failed.connect(self._failed)
         self.sign_panel.signed.connect(self._after_signing)
         self.sign_panel.field_requested.connect(self.focus_field)
+        self.sign_panel.abn_requested.connect(lambda v: self.edit_header({"abn_on_file": v}, "ABN"))
         self.tabs.addTab(self.indication, "Problem")
         self.tabs.setTabToolTip(0, "Diagnoses, coverage, indication, history, prior relief")
         self.tabs.addTab(self.checklist, "Checklist")
@@ -353,9 +356,12 @@ class WorkspacePage(QWidget):
         # In a field or an open list, Enter and the arrows edit or choose; they chart only when
         # the focus is elsewhere.
         for combo in self.tabs.findChildren(QComboBox):
+            keep_field_keys(combo)
             keep_field_keys(combo.view())
         for field in self.tabs.findChildren(QLineEdit) + self.tabs.findChildren(QAbstractSpinBox):
             keep_field_keys(field)
+        for button in self.tabs.findChildren(QAbstractButton):
+            keep_field_keys(button)
         layout.addWidget(self.tabs, 3)
         return panel
 
@@ -371,6 +377,21 @@ class WorkspacePage(QWidget):
                 panel.ensureWidgetVisible(widget)
         if widget is not None:
             widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def next_missing(self) -> None:
+        """To what still blocks signing (Ctrl+G): the first required field not documented, in
+        the note's order, then the first warning without a reason; then the Sign button."""
+        key = self.sign_panel.next_blocking()
+        if key is None:
+            self.tabs.setCurrentWidget(self.sign_panel)
+            self.sign_panel.sign_button.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        elif key.startswith("ack_"):
+            self.tabs.setCurrentWidget(self.sign_panel)
+            field = self.sign_panel.ack_fields[key.removeprefix("ack_")]
+            self.sign_panel.ensureWidgetVisible(field)
+            field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        else:
+            self.focus_field(key)
 
     def _field_widgets(self) -> dict[str, tuple[QWidget | None, QWidget | None]]:
         ind, chk, out = self.indication, self.checklist, self.outcome
@@ -389,8 +410,8 @@ class WorkspacePage(QWidget):
             "skin_prep": (chk, chk.skin_prep),
             "needle": (chk, chk.needle),
             "technique": (chk, next(iter(chk.technique.values()))),
-            "pain_before": (None, self.pain_before.buttons[0]),
-            "pain_after": (None, self.pain_after.buttons[0]),
+            "pain_before": (None, self.pain_before),
+            "pain_after": (None, self.pain_after),
             "complications": (out, out.no_complications),
             "tolerance": (out, out.tolerance),
             "aftercare": (out, out.aftercare),
@@ -407,6 +428,11 @@ class WorkspacePage(QWidget):
             "previous": lambda: self.step(-1),
             "remove": self.remove_selected,
             "recode": self.recode_selected,
+            "dry_needling": self.toggle_dry_needling,
+            "add_site": self.add_site_by_name,
+            "next_missing": self.next_missing,
+            "pain_before": lambda: self.pain_before.setFocus(Qt.FocusReason.ShortcutFocusReason),
+            "pain_after": lambda: self.pain_after.setFocus(Qt.FocusReason.ShortcutFocusReason),
             "timeout": self.record_time_out,
             "sign": self.sign_panel.sign,
             "undo": self.undo,
@@ -424,6 +450,9 @@ class WorkspacePage(QWidget):
             handlers[f"region_{preset[0]}"] = lambda _c=False, p=preset[0]: (
                 self.diagram.frame_region(p)
             )
+        handlers["pain_mode"] = lambda _c=False: self.diagram.set_pain_mode(
+            not self.diagram.pain_mode
+        )
         for action_id, label, keys in KEYMAP:
             handler = handlers.get(action_id)
             if handler is None:
@@ -806,6 +835,27 @@ class WorkspacePage(QWidget):
         findings = Findings(**{**site.findings.model_dump(), key: value})
         self._edit_site(site_id, site.model_copy(update={"findings": findings}), "Findings")
 
+    def set_dry_needling(self, on: bool) -> None:
+        """Dry needling at the selected site (issue 14): it then has no syringe and no volume;
+        off again, the volume and the syringe are charted as for any site."""
+        site = self._selected_site()
+        if site is None or site.dry_needling == on:
+            return
+        if site.state == "injected" and not self._require_chart():
+            self._refresh_editor()
+            return
+        update: dict[str, Any] = {"dry_needling": on}
+        if on:
+            update |= {"volume_ml": None, "preparation": None}
+        text = "Dry needling" if on else "Not dry needling"
+        if not self._edit_site(self.selected_id, site.model_copy(update=update), text):  # type: ignore[arg-type]
+            self._refresh_editor()
+
+    def toggle_dry_needling(self) -> None:
+        site = self._selected_site()
+        if site is not None:
+            self.set_dry_needling(not site.dry_needling)
+
     def recode_selected(self) -> None:
         """Open the muscle picker for the selected site (coded or not); its choice is one
         undoable edit. Non-blocking: `self.picker` is the open picker."""
@@ -824,6 +874,22 @@ class WorkspacePage(QWidget):
         picker.open()
         picker.activateWindow()  # the typing goes to the search, not to the charting keys
         picker.search.setFocus()
+
+    def add_site_by_name(self) -> None:
+        """The muscle picker for a new site (A): the keyboard's way to plan or chart one."""
+        if self.session.procedure_id is None or not self._editable():
+            return
+        picker = MusclePicker("unspecified", "left", "New site: type the muscle", self)
+        picker.accepted.connect(lambda: self._add_named(picker.choice))
+        picker.finished.connect(lambda _r: picker.deleteLater())
+        self.picker = picker
+        picker.open()
+        picker.activateWindow()
+        picker.search.setFocus()
+
+    def _add_named(self, choice: tuple[str, str] | None) -> None:
+        if choice is not None and self.diagram.add_named_site(*choice) is not None:
+            self.setFocus()
 
     def _apply_recode(self, site_id: int, choice: tuple[str, str] | None) -> None:
         site = self.session.site(site_id)

@@ -1,5 +1,6 @@
 """Syringes (preparations): agent from the formulary, strength from that agent's strengths, volume,
-lot, expiry; a running total drawn vs given per syringe. Every field commits when it is left."""
+lot, expiry, and the container drawn from (single- or multi-dose, its size: JW/JZ on the claim);
+a running total drawn vs given per syringe. Every field commits when it is left."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -28,7 +30,15 @@ from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import Component, Preparation
 from tpi_chart.ui.plain_errors import PlainProblem, plain_validation
 from tpi_chart.ui.style import repolish
+from tpi_chart.ui.workspace.indication_panel import keep_field_keys
 from tpi_chart.ui.workspace.session import ChartSession
+
+#: (stored value, what the combo box says); None: not recorded.
+CONTAINER_CHOICES: tuple[tuple[str | None, str], ...] = (
+    (None, "Container?"),
+    ("single_dose", "Single-dose vial"),
+    ("multi_dose", "Multi-dose vial"),
+)
 
 
 class ComponentRow:
@@ -65,6 +75,29 @@ class ComponentRow:
         self.expires.setPlaceholderText("Expires YYYY-MM-DD")
         self.expires.setToolTip("Expiry date, for example 2027-06-30")
         self.expires.setAccessibleName("Expiry date")
+        self.container = QComboBox()
+        self.container.setAccessibleName("Container")
+        self.container.setToolTip(
+            "The vial drawn from: a single-dose vial's discarded rest is billed with JW (or JZ "
+            "when nothing is discarded)"
+        )
+        for value, text in CONTAINER_CHOICES:
+            self.container.addItem(text, value)
+        self.container.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.container.setMinimumContentsLength(10)
+        self.container_ml = QDoubleSpinBox()
+        self.container_ml.setRange(0.0, 100)
+        self.container_ml.setDecimals(1)
+        self.container_ml.setSingleStep(1.0)
+        self.container_ml.setSuffix(" mL")
+        self.container_ml.setSpecialValueText("Vial mL?")
+        self.container_ml.setKeyboardTracking(False)
+        self.container_ml.setAccessibleName("Container size, mL")
+        self.container_ml.setToolTip("Vial size: how much the vial held (mL)")
+        # Kept as charted: the NDC has no field here yet, and an edit must not drop it.
+        self._ndc: str | None = None
         self.remove = QPushButton("✕")
         self.remove.setToolTip("Remove this drug from the syringe")
         self.remove.setAccessibleName("Remove this drug")
@@ -76,27 +109,42 @@ class ComponentRow:
             self.volume.setValue(component.volume_ml)
             self.lot.setText(component.lot or "")
             self.expires.setText(component.expires.isoformat() if component.expires else "")
+            self.container.setCurrentIndex(max(0, self.container.findData(component.container)))
+            self.container_ml.setValue(component.container_ml or 0.0)
+            self._ndc = component.ndc
         else:
             self.volume.setValue(1.0)
-        # Two lines per drug, so the lot and the expiry stay readable in a third of a 1366 px
-        # screen: drug, strength, remove; then volume, lot, expiry.
+        # Three lines per drug, so the lot and the expiry stay readable in a third of a 1366 px
+        # screen: drug, strength, remove; then volume, lot, expiry; then the container.
         grid.addWidget(self.agent, row, 0, 1, 2)
         grid.addWidget(self.strength, row, 2)
         grid.addWidget(self.remove, row, 3)
         grid.addWidget(self.volume, row + 1, 0)
         grid.addWidget(self.lot, row + 1, 1)
         grid.addWidget(self.expires, row + 1, 2, 1, 2)
+        # They take the width the volume and the lot above them set, never widen the panel.
+        for widget in (self.container, self.container_ml):
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        grid.addWidget(self.container, row + 2, 0)
+        grid.addWidget(self.container_ml, row + 2, 1)
+        # Built after the workspace claimed its fields' keys: Enter and the arrows choose and
+        # step here, they do not chart.
+        for widget in self.widgets()[:-1]:
+            keep_field_keys(widget)
         self.agent.activated.connect(lambda _i: (self._drug_changed(), on_edit()))
         self.strength.activated.connect(lambda _i: on_edit())
         self.volume.valueChanged.connect(lambda _v: on_edit())
         self.lot.editingFinished.connect(on_edit)
         self.expires.editingFinished.connect(on_edit)
+        self.container.activated.connect(lambda _i: on_edit())
+        self.container_ml.valueChanged.connect(lambda _v: on_edit())
 
     def _drug_changed(self) -> None:
         # The lot and expiry were the old drug's vial: kept, they would chart a wrong lot.
         self._fill_strengths(None)
         self.lot.clear()
         self.expires.clear()
+        self._ndc = None  # the NDC names the old drug's package too
 
     def _fill_strengths(self, current: str | None) -> None:
         agent = load_catalog().agents[self.agent.currentData()]
@@ -109,7 +157,16 @@ class ComponentRow:
             self.strength.setCurrentText(current)
 
     def widgets(self) -> tuple[QWidget, ...]:
-        return (self.agent, self.strength, self.volume, self.lot, self.expires, self.remove)
+        return (
+            self.agent,
+            self.strength,
+            self.volume,
+            self.lot,
+            self.expires,
+            self.container,
+            self.container_ml,
+            self.remove,
+        )
 
     def value(self) -> dict[str, Any]:
         expires: Any = self.expires.text().strip() or None
@@ -122,7 +179,13 @@ class ComponentRow:
             "volume_ml": round(self.volume.value(), 2),
             "lot": self.lot.text().strip() or None,
             "expires": expires,
+            "ndc": self._ndc,
+            "container": self.container.currentData(),
+            "container_ml": round(self.container_ml.value(), 2) or None,
         }
+
+
+ROWS_PER_DRUG = 3
 
 
 class PreparationsPanel(QScrollArea):
@@ -171,7 +234,7 @@ class PreparationsPanel(QScrollArea):
             grid.setColumnStretch(1, 1)
             rows: list[ComponentRow] = []
             for index, component in enumerate(preparation.components):
-                row = ComponentRow(grid, 2 * index, component, self._commit)
+                row = ComponentRow(grid, ROWS_PER_DRUG * index, component, self._commit)
                 row.remove.clicked.connect(
                     lambda _c=False, p=preparation.id, i=index: self._remove_component(p, i)
                 )
@@ -181,11 +244,11 @@ class PreparationsPanel(QScrollArea):
             total = QLabel()
             total.setObjectName(f"prepTotal_{preparation.id}")
             total.setWordWrap(True)
-            grid.addWidget(total, 2 * len(rows), 0, 1, 2)
+            grid.addWidget(total, ROWS_PER_DRUG * len(rows), 0, 1, 2)
             add = QPushButton("+ Drug")
             add.setEnabled(editable)
             add.clicked.connect(lambda _c=False, p=preparation.id: self._add_component(p))
-            grid.addWidget(add, 2 * len(rows), 2, 1, 2)
+            grid.addWidget(add, ROWS_PER_DRUG * len(rows), 2, 1, 2)
             self._rows.append((preparation.id, preparation.label, rows, total))
             self._layout.addWidget(box)
         buttons = QHBoxLayout()
@@ -264,6 +327,8 @@ class PreparationsPanel(QScrollArea):
                     ("volume_ml", row.volume),
                     ("concentration", row.strength),
                     ("agent", row.agent),
+                    ("container", row.container),
+                    ("container_ml", row.container_ml),
                 ):
                     bad = any(p.field == name and (p.index or 0) == index for p in found)
                     if bool(widget.property("invalid")) != bad:

@@ -15,19 +15,23 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
+    QFrame,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QRadioButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import EXTERNAL_NOTICE
-from tpi_chart.domain.rules import Evaluation
+from tpi_chart.domain.rules import Billing, Evaluation
 from tpi_chart.domain.signing import (
     DEFAULT_REQUIRED,
     NOTE_FIELD_KEYS,
@@ -46,6 +50,8 @@ class SignPanel(QScrollArea):
     signed = Signal()  # the note was signed, or an addendum was added to it
     failed = Signal(str)
     field_requested = Signal(str)  # a "Not documented" link: the note field's key
+    #: The ABN question answered in the billing block: True = on file (GA), False = not (GZ).
+    abn_requested = Signal(bool)
 
     def __init__(self, session: ChartSession, signing: Any, can_sign: Callable[[], bool]) -> None:
         super().__init__()
@@ -80,6 +86,7 @@ class SignPanel(QScrollArea):
         self.ack_layout.setSpacing(4)
         layout.addWidget(self.ack_box)
         self.ack_fields: dict[str, QLineEdit] = {}
+        layout.addWidget(self._build_billing())
         self.sign_button = QPushButton("Sign note  (Ctrl+Enter)")
         self.sign_button.setObjectName("signButton")
         self.sign_button.setProperty("role", "primary")
@@ -128,6 +135,82 @@ class SignPanel(QScrollArea):
         self._missing: list[MissingItem] = []
         self._prior_cache: tuple[Any, ...] = ()
 
+    def _build_billing(self) -> QFrame:
+        """The claim as the rules code it and, while a coverage warning is open, the ABN
+        question (GA: advance beneficiary notice on file; GZ: none), recorded on the procedure."""
+        self.billing_box = QFrame()
+        self.billing_box.setObjectName("billingBlock")
+        self.billing_box.setProperty("role", "card")
+        column = QVBoxLayout(self.billing_box)
+        column.setContentsMargins(8, 6, 8, 6)
+        column.setSpacing(4)
+        column.addWidget(section_label("Billing"))
+        self.claim_lines = QLabel()
+        self.claim_lines.setObjectName("claimLines")
+        self.claim_lines.setWordWrap(True)
+        column.addWidget(self.claim_lines)
+        self.abn_box = QWidget()
+        abn = QVBoxLayout(self.abn_box)
+        abn.setContentsMargins(0, 0, 0, 0)
+        abn.setSpacing(2)
+        self.abn_question = QLabel()
+        self.abn_question.setObjectName("abnQuestion")
+        self.abn_question.setWordWrap(True)
+        abn.addWidget(self.abn_question)
+        self.abn_group = QButtonGroup(self)
+        self.abn_on_file = QRadioButton()
+        self.abn_on_file.setObjectName("abnOnFile")
+        self.abn_none = QRadioButton()
+        self.abn_none.setObjectName("abnNone")
+        for button, value in ((self.abn_on_file, True), (self.abn_none, False)):
+            self.abn_group.addButton(button)
+            button.clicked.connect(lambda _c=False, v=value: self._abn_chosen(v))
+            abn.addWidget(button)
+        column.addWidget(self.abn_box)
+        self.billing_box.hide()
+        return self.billing_box
+
+    def _abn_chosen(self, on_file: bool) -> None:
+        procedure = self.session.procedure
+        if procedure is not None and procedure.abn_on_file is not on_file:
+            self.abn_requested.emit(on_file)
+
+    def _show_billing(self, billing: Billing | None, editable: bool) -> None:
+        procedure = self.session.procedure
+        if billing is None or procedure is None or not billing.lines:
+            self.billing_box.hide()
+            return
+        self.billing_box.show()
+        self.claim_lines.setText(
+            "Claim: "
+            + "; ".join(
+                f"{line.code}"
+                + (f" × {line.units}" if line.kind == "hcpcs" else "")
+                + (f" {' '.join(line.modifiers)}" if line.modifiers else "")
+                + (" (discarded)" if line.discarded else "")
+                for line in billing.lines
+            )
+        )
+        payer = load_catalog().payers.get(procedure.payer_profile)
+        modifiers = payer.non_coverage_modifiers if payer is not None else None
+        if not billing.coverage_warnings or modifiers is None:
+            self.abn_box.hide()
+            return
+        self.abn_box.show()
+        codes = ", ".join(code.replace("_", " ") for code in billing.coverage_warnings)
+        question = f"Coverage warning open ({codes}): is an ABN on file?"
+        if billing.abn_needed:
+            question = f"⚠ {question} Answer before billing."
+        self.abn_question.setText(question)
+        self.abn_on_file.setText(f"{modifiers.on_file} — ABN signed and on file")
+        self.abn_none.setText(f"{modifiers.not_on_file} — no ABN")
+        self.abn_group.setExclusive(False)
+        self.abn_on_file.setChecked(procedure.abn_on_file is True)
+        self.abn_none.setChecked(procedure.abn_on_file is False)
+        self.abn_group.setExclusive(True)
+        for button in (self.abn_on_file, self.abn_none):
+            button.setEnabled(editable)
+
     def refresh(self, evaluation: Evaluation | None) -> None:
         procedure = self.session.procedure
         if procedure is None:
@@ -136,6 +219,10 @@ class SignPanel(QScrollArea):
         external = procedure.external_signature
         for widget in (self.before_title, self.missing, self.warnings_title, self.sign_button):
             widget.setVisible(not signed and external is None)
+        self._show_billing(
+            evaluation.billing if evaluation is not None else None,
+            editable=not signed and external is None,
+        )
         if external is not None:
             self.missing.setText("")
             self.state.setText(
@@ -215,6 +302,18 @@ class SignPanel(QScrollArea):
         else:
             head = "✓ Everything required is recorded"
         return "<br/>".join([head, *lines])
+
+    def next_blocking(self) -> str | None:
+        """What blocks signing first: a note field's key, "ack_<code>" for a warning without a
+        reason, or None when nothing does."""
+        for item in self._missing:
+            key = item.field.removeprefix("procedure.")
+            if key in NOTE_FIELD_KEYS:
+                return key
+        for code, field in self.ack_fields.items():
+            if not field.text().strip():
+                return f"ack_{code}"
+        return None
 
     def _set_warnings(self, warnings: list[Any]) -> None:
         codes = [w.code for w in warnings]

@@ -1,4 +1,5 @@
-"""The selected site's controls: injected, twitch, volume presets, syringe, findings."""
+"""The selected site's controls: injected, twitch, volume presets, syringe, dry needling,
+findings."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import computed_location
 from tpi_chart.domain.models import Site
+from tpi_chart.ui.workspace.indication_panel import keep_field_keys
 
 FINDINGS = (
     ("taut_band", "Taut band"),
@@ -39,6 +41,8 @@ class SiteEditor(QFrame):
     remove_requested = Signal()
     #: The clinician's wording of where the site is ("" = let the diagram describe it again).
     location_requested = Signal(str)
+    #: Needle without injectate (CPT 20560/20561): the site then has no syringe and no volume.
+    dry_needling_requested = Signal(bool)
 
     def __init__(self, presets: tuple[float, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,11 +59,28 @@ class SiteEditor(QFrame):
         self.title.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        self.dry_needling = QPushButton("Dry needling (D)")
+        self.dry_needling.setObjectName("dryNeedling")
+        self.dry_needling.setCheckable(True)
+        self.dry_needling.setProperty("role", "toggle")
+        self.dry_needling.setMinimumHeight(MIN_TARGET_PX)
+        self.dry_needling.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.dry_needling.setAccessibleName("Dry needling at this site (no injectate)")
+        self.dry_needling.setToolTip(
+            "Needle only, nothing injected (D): coded 20560/20561, not a trigger point "
+            "injection; the site keeps no syringe and no volume"
+        )
+        self.dry_needling.clicked.connect(
+            lambda checked: self.dry_needling_requested.emit(bool(checked))
+        )
         self.remove = QPushButton("Remove  (Del)")
         self.remove.setObjectName("removeSite")
         self.remove.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.remove.setToolTip("Remove the selected site (undo with Ctrl+Z)")
         self.remove.clicked.connect(self.remove_requested)
+        # Beside the title (which wraps), not in the findings row: that row sets the panel's
+        # minimum width, and the tabs beside it need their room at 1366 px.
+        top.addWidget(self.dry_needling)
         top.addWidget(self.remove)
         grid.addLayout(top, 0, 0, 1, 2)
 
@@ -105,6 +126,8 @@ class SiteEditor(QFrame):
         self.volume.setMinimumWidth(70)
         self.volume.setToolTip("Volume injected at this site, mL")
         self.volume.valueChanged.connect(self._volume_changed)
+        # Typed into, Enter and the arrows edit the volume; they do not inject or step sites.
+        keep_field_keys(self.volume)
         volume_row.addWidget(self.volume)
         self.presets: list[QPushButton] = []
         for index, preset in enumerate(presets):
@@ -196,12 +219,15 @@ class SiteEditor(QFrame):
                     button.setChecked(False)
                 for box in self.findings.values():
                     box.setChecked(False)
+                self.dry_needling.setChecked(False)
                 self.location.clear()
                 for widget in self._all():
                     widget.setEnabled(False)
                 return
             name = load_catalog().muscle_name(site.muscle)
             state = "injected" if site.state == "injected" else "planned"
+            if site.dry_needling:
+                state = f"dry needling, {state}"
             self.title.setText(f"{number} · {name}, {site.side} · {state}")
             self.volume.setValue(site.volume_ml or 0)
             self.preparation.setCurrentIndex(max(0, self.preparation.findData(site.preparation)))
@@ -211,6 +237,7 @@ class SiteEditor(QFrame):
             self.twitch_group.setExclusive(True)
             for key, box in self.findings.items():
                 box.setChecked(bool(getattr(site.findings, key)))
+            self.dry_needling.setChecked(site.dry_needling)
             self.location.setText(
                 site.location or computed_location(site.view, site.x, site.y, site.side) or ""
             )
@@ -223,6 +250,10 @@ class SiteEditor(QFrame):
                 button.setEnabled(charting_ok)
             for box in self.findings.values():
                 box.setEnabled(charting_ok)
+            # Nothing is injected at a dry-needled site: no volume to give, no syringe to pick.
+            for widget in (self.volume, self.preparation, *self.presets):
+                widget.setEnabled(editable and not site.dry_needling)
+            self.dry_needling.setEnabled(editable and (site.state == "planned" or can_chart))
         finally:
             self._updating = False
 
@@ -236,4 +267,5 @@ class SiteEditor(QFrame):
             *self.twitch.values(),
             *self.presets,
             *self.findings.values(),
+            self.dry_needling,
         ]

@@ -175,6 +175,8 @@ class SiteTableModel(QAbstractTableModel):
                 return "○ planned"
             return "● dry needling" if site.dry_needling else "● injected"
         if column == 4:
+            if site.dry_needling:
+                return "dry"
             return f"{site.volume_ml:g}" if site.volume_ml is not None else "–"
         if column == 5:
             return TWITCH_TEXT.get(site.twitch, str(site.twitch))

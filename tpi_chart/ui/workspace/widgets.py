@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -16,14 +17,34 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.ui.style import repolish
 
+#: A "1" then a "0" typed within this many ms is a 10, not a 1 then a 0.
+TEN_WITHIN_MS = 900
+_NRS_KEYS = {getattr(Qt.Key, f"Key_{digit}"): digit for digit in range(10)}
+_NRS_STEPS = {
+    Qt.Key.Key_Left: -1,
+    Qt.Key.Key_Down: -1,
+    Qt.Key.Key_Right: 1,
+    Qt.Key.Key_Up: 1,
+}
+
 
 class NrsRow(QWidget):
-    """Pain on the 0–10 numeric rating scale as a row of large buttons; one click records it."""
+    """Pain on the 0–10 numeric rating scale as a row of large buttons; one click records it.
+
+    By keyboard (Tab to the row, or the workspace's pain keys): a digit records that score, "1"
+    then "0" records 10, arrows step, Home/End record 0/10. The row, not each button, takes the
+    focus, so the digits reach it before the workspace's twitch keys (0, 1, 2)."""
 
     chosen = Signal(int)
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName(f"{title}, NRS 0 to 10: type the score")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setProperty("role", "nrsRow")
+        self._value: int | None = None
+        self._since_one = QElapsedTimer()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
@@ -47,7 +68,55 @@ class NrsRow(QWidget):
         layout.addStretch(1)
         self.group.idClicked.connect(self.chosen)
 
+    def value(self) -> int | None:
+        return self._value
+
+    def _keyed(self, event: QKeyEvent) -> int | None:
+        """The score a key asks for, or None when the key is not for this row."""
+        if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return None
+        key = Qt.Key(event.key())
+        if key in _NRS_KEYS:
+            digit = _NRS_KEYS[key]
+            ten = digit == 0 and self._since_one.isValid()
+            ten = ten and self._since_one.elapsed() < TEN_WITHIN_MS and self._value == 1
+            return 10 if ten else digit
+        if key in _NRS_STEPS:
+            current = self._value if self._value is not None else 0
+            return max(0, min(10, current + _NRS_STEPS[key]))
+        if key == Qt.Key.Key_Home:
+            return 0
+        if key == Qt.Key.Key_End:
+            return 10
+        return None
+
+    def event(self, event: QEvent) -> bool:
+        # Claim the digits before the workspace's shortcuts (0/1/2 = twitch) take them.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and self._keyed(event) is not None
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        score = self._keyed(event)
+        if score is None:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+        if score == 1:
+            self._since_one.start()
+        else:
+            self._since_one.invalidate()
+        if score != self._value:
+            self.set_value(score)
+            self.chosen.emit(score)
+
     def set_value(self, value: int | None) -> None:
+        self._value = value
         self.group.setExclusive(False)
         for score, button in enumerate(self.buttons):
             button.setChecked(score == value)

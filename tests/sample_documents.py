@@ -1,4 +1,5 @@
-"""Sample documents for previews, tests and `tools/render_note.py` (not clinical data)."""
+"""Sample documents for tests, previews (`tools/render_note.py`) and benchmarks; not clinical data,
+and not part of the product."""
 
 from __future__ import annotations
 
