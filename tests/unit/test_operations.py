@@ -503,3 +503,23 @@ def test_a_failing_outbox_leaves_the_procedure_unsigned(
         with pytest.raises(OSError, match="disk full"):
             services.signing.sign(ids.draft, services.user, acks)
         assert services.charting.get(ids.draft).procedure.signature is None
+
+
+def test_a_pain_stroke_reaches_the_held_document(clinic: tuple[Path, Ids]) -> None:
+    """Pain strokes have their own service calls; the operations then take the stored drawing
+    (what the forms, the rules and the note read), and the next header edit keeps it."""
+    from tpi_chart.domain.models import PainStroke
+
+    db, ids = clinic
+    with signed_in(db, A) as services:
+        ops = _ops(services)
+        ops.open(ids.fresh)
+        stroke = PainStroke(view="posterior", points=((0.4, 0.3), (0.45, 0.32)))
+        services.charting.add_pain_stroke(ids.fresh, stroke)
+        changes = ops.pain_changed(ids.fresh)
+        drawing = changes.procedure.procedure.pain_drawing
+        assert drawing is not None
+        assert drawing.strokes == (stroke,)
+        assert ops.document(ids.fresh).procedure.pain_drawing == drawing
+        after = ops.update_header(ids.fresh, {"pain_before": 6})
+        _agrees_with_the_store(services, after)

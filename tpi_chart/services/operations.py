@@ -500,6 +500,18 @@ class ChartingOps:
         self._write_header(current, procedure.model_copy(update=changes))
         return {"header", "status"} if "status" in changes else {"header"}
 
+    def pain_changed(self, procedure_id: int) -> Changes:
+        """The pain drawing's strokes are charted through the charting service (their own
+        table, their own audit rows): take the stored drawing into the held procedure."""
+        current = self._opened(procedure_id)
+        record = self._store.procedures.get(procedure_id)
+        if record is None:
+            raise NotFound(f"procedure {procedure_id} does not exist")
+        current.procedure = current.procedure.model_copy(
+            update={"pain_drawing": record.procedure.pain_drawing}
+        )
+        return self._changes(frozenset({"header"}))
+
     # ---- the header --------------------------------------------------------------------------
     def _write_header(self, current: _Open, procedure: Procedure) -> None:
         current.version = self._store.procedures.write_header(
@@ -519,7 +531,14 @@ class ChartingOps:
         self._permissions.require("plan")
         current = self._opened(procedure_id)
         self._unsigned(current)
-        refused = {"sites", "preparations", "signature", "addenda", "external_signature"}
+        refused = {
+            "sites",
+            "preparations",
+            "signature",
+            "addenda",
+            "external_signature",
+            "pain_drawing",
+        }
         problems = [f"procedure.{name}: not changed here" for name in changes if name in refused]
         if problems:
             raise InvalidInput(problems)

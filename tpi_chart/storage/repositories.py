@@ -1093,7 +1093,7 @@ class SqliteProcedures(_Base):
                 if current is None:
                     raise KeyError(procedure_id)
                 raise _stale("procedure", procedure_id, expected_version, int(current[0]))
-            exclude = {"sites", "preparations", "signature", "addenda"}
+            exclude = {"sites", "preparations", "signature", "addenda", "pain_drawing"}
             self._record(
                 user=user,
                 action="update",

@@ -235,6 +235,23 @@ class DiagramSites:
     def restore_site(self, site_id: int) -> Any:
         return self._took(self.session.ops.restore_site(site_id), site_id)
 
+    _PAIN_EDITS = frozenset({"add_pain_stroke", "remove_pain_stroke", "restore_pain_stroke"})
+
+    def __getattr__(self, name: str) -> Any:
+        # The pain drawing (`ui.diagram.pain`) is charted through the charting service; after
+        # each stroke the operations take the stored drawing, so the note and forms see it.
+        found = getattr(self.session.charting, name)
+        if name not in self._PAIN_EDITS:
+            return found
+
+        def edited(*args: Any) -> Any:
+            result = found(*args)
+            if self.session.procedure_id is not None:
+                self.session.take(self.session.ops.pain_changed(self.session.procedure_id))
+            return result
+
+        return edited
+
 
 class SiteEditCommand(QUndoCommand):
     """One site edit (inject, twitch, volume, findings) as an undoable step via the service."""
