@@ -13,21 +13,23 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the test accounts (tests.users) when run as a script
 
-from PySide6.QtCore import QCoreApplication, QRect, QSettings
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QCoreApplication, QRect, QSettings  # noqa: E402
+from PySide6.QtGui import QPainter  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from tests.users import staff
-from tpi_chart.domain.users import User
-from tpi_chart.services.context import Services, open_services
-from tpi_chart.ui.auth.lock import IdleLock
-from tpi_chart.ui.launch import make_application
-from tpi_chart.ui.main_window import MainWindow
-from tpi_chart.ui.patients.procedure_list import FollowUpDialog
-from tpi_chart.ui.settings_dialog import SettingsDialog
+from tests.users import staff  # noqa: E402
+from tpi_chart.domain.users import User  # noqa: E402
+from tpi_chart.services.context import Services, open_services  # noqa: E402
+from tpi_chart.ui.auth.lock import IdleLock  # noqa: E402
+from tpi_chart.ui.launch import make_application  # noqa: E402
+from tpi_chart.ui.main_window import MainWindow  # noqa: E402
+from tpi_chart.ui.patients.procedure_list import FollowUpDialog  # noqa: E402
+from tpi_chart.ui.settings_dialog import SettingsDialog  # noqa: E402
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+OUT = ROOT / "docs" / "screenshots"
 SIZES = ((1366, 768), (1920, 1080))
 CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
 

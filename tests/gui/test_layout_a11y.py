@@ -32,6 +32,7 @@ from tpi_chart.services.context import open_services
 from tpi_chart.ui import style
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.style import apply_theme
+from tpi_chart.ui.workspace.site_model import COLUMNS
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 
@@ -249,6 +250,27 @@ def test_nothing_is_truncated_in_any_view_tab_or_the_keys_overlay(
     qapp.processEvents()
     problems += [f"history: {p}" for p in truncated(window)]
     assert sorted(set(problems)) == [], "\n".join(sorted(set(problems)))
+
+
+@pytest.mark.parametrize(("size", "location_shown"), [((1366, 768), False), ((1920, 1080), True)])
+def test_the_site_table_shows_each_muscle_name_whole(
+    qtbot: QtBot, qapp: Any, services: Any, size: tuple[int, int], location_shown: bool
+) -> None:
+    """The muscle is what the physician checks before injecting: never elided. The landmark
+    description gives way instead (elided, or left to the editor on a narrow screen)."""
+    window = _window(qtbot, qapp, services, size)
+    table = window.workspace.table
+    model = table.model()
+    muscle = COLUMNS.index("Muscle")
+    qapp.processEvents()
+    assert model.rowCount() >= 6
+    metrics = table.fontMetrics()
+    # What Qt's delegate needs for the widest name (text and its margins), and the text itself.
+    assert table.columnWidth(muscle) >= table.sizeHintForColumn(muscle)
+    for row in range(model.rowCount()):
+        text = model.data(model.index(row, muscle), Qt.ItemDataRole.DisplayRole)
+        assert metrics.horizontalAdvance(text) < table.columnWidth(muscle), text
+    assert table.isColumnHidden(COLUMNS.index("Location")) is not location_shown
 
 
 def test_the_dose_bar_draws_no_text_over_its_colours(

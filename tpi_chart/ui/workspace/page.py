@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QResizeEvent, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -73,7 +73,7 @@ from tpi_chart.ui.workspace.session import (
 )
 from tpi_chart.ui.workspace.sign_panel import SignPanel
 from tpi_chart.ui.workspace.site_editor import SiteEditor
-from tpi_chart.ui.workspace.site_model import SiteTableModel
+from tpi_chart.ui.workspace.site_model import COLUMNS, SiteTableModel
 from tpi_chart.ui.workspace.timeout_dialog import TimeOutCommand, TimeOutDialog
 from tpi_chart.ui.workspace.widgets import Banner, NrsRow, SavedIndicator, section_label
 
@@ -87,7 +87,17 @@ VIEWS = (
 )
 
 
+#: Narrower than this, the site table leaves out its Location column (the selected site's
+#: location stays in the editor below): a column of "4 c…" helps nobody.
+LOCATION_COLUMN_MIN_TABLE_WIDTH = 640
+
+
 class SiteTableView(QTableView):
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        location = COLUMNS.index("Location")
+        self.setColumnHidden(location, event.size().width() < LOCATION_COLUMN_MIN_TABLE_WIDTH)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and self.model() is not None:
@@ -291,8 +301,9 @@ class WorkspacePage(QWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)  # location: elided
+        # The muscle's name is never cut short (it is what the physician checks before
+        # injecting); the landmark description takes what is left, elided, whole in the editor.
+        header.setSectionResizeMode(COLUMNS.index("Location"), QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
         self.table.doubleClicked.connect(lambda _index: self.recode_selected())
         layout.addWidget(self.table, 1)
