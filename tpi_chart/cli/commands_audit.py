@@ -29,13 +29,12 @@ from typing import Any
 from tpi_chart.cli.auth import authenticate, signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.services.access import INTEGRITY_CHECK, NOBODY
+from tpi_chart.services.audit_report import AuditRow, decode
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.context import build_services
-from tpi_chart.services.integrity import verify_clinic
+from tpi_chart.services.errors import StorageError
+from tpi_chart.services.integrity import ClinicStore, open_readonly, verify_clinic
 from tpi_chart.services.paths import key_dir, resolve_db_path
-from tpi_chart.storage.audit import AuditRow, decode
-from tpi_chart.storage.errors import StorageError
-from tpi_chart.storage.repositories import SqliteStore, is_read_only_place, open_store_readonly
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -82,21 +81,18 @@ def _date(text: str) -> date:
 
 
 @contextmanager
-def _store(args: argparse.Namespace) -> Iterator[SqliteStore]:
+def _store(args: argparse.Namespace) -> Iterator[ClinicStore]:
     path = resolve_db_path(getattr(args, "db", None))
     if not path.exists():
         raise StorageError(f"{path}: no such database; check --db or TPI_CHART_DB")
     # Read-only: checking must change nothing it checks, and it must work on a read-only disk.
-    store = open_store_readonly(path, key_dir())
-    if is_read_only_place(path):
-        print(f"note: the database {path} is read-only; reading only", file=sys.stderr)
-    try:
+    with open_readonly(path) as (store, read_only_place):
+        if read_only_place:
+            print(f"note: the database {path} is read-only; reading only", file=sys.stderr)
         yield store
-    finally:
-        store.close()
 
 
-def _unlock(args: argparse.Namespace, store: SqliteStore) -> None:
+def _unlock(args: argparse.Namespace, store: ClinicStore) -> None:
     """Sign in as `--as` without recording anything and open that person's audit key slot."""
     services = build_services(store, NOBODY, trust_dir=key_dir())
     user, password = authenticate(args, services.auth, record=False)

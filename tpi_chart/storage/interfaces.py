@@ -179,6 +179,24 @@ class ProcedureRepository(Protocol):
         self, site_id: int, site: Site, user: str, expected_version: int | None = None
     ) -> SiteRecord: ...
     def set_site_removed(self, site_id: int, removed: bool, user: str) -> SiteRecord: ...
+    def append_site(
+        self, procedure_id: int, patient_id: int, site: Site, user: str
+    ) -> SiteRecord: ...
+    def write_site(
+        self, before: SiteRecord, site: Site, patient_id: int, user: str
+    ) -> SiteRecord: ...
+    def mark_site_removed(
+        self, before: SiteRecord, removed: bool, patient_id: int, user: str
+    ) -> SiteRecord: ...
+    def write_header(
+        self,
+        procedure_id: int,
+        patient_id: int,
+        before: Procedure,
+        procedure: Procedure,
+        expected_version: int,
+        user: str,
+    ) -> int: ...
     def sign(
         self,
         procedure_id: int,

@@ -970,6 +970,143 @@ class SqliteProcedures(_Base):
         assert record is not None
         return record
 
+    # ---- the charting loop (services.operations): one write and its audit row, no read-back.
+    # The caller holds the rows it changes; `expected_version` guards against a change made
+    # elsewhere meanwhile (then StaleRecord, and only then a read for the message).
+    def append_site(self, procedure_id: int, patient_id: int, site: Site, user: str) -> SiteRecord:
+        with self._store.transaction():
+            row = self._conn.execute(
+                f"INSERT INTO sites (procedure_id, seq, {self._SITE_COLUMNS}) VALUES (?,"
+                " (SELECT coalesce(max(seq), 0) + 1 FROM sites WHERE procedure_id = ?),"
+                " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " RETURNING id, seq, version,"
+                " (SELECT count(*) FROM sites AS s WHERE s.procedure_id = sites.procedure_id"
+                " AND s.removed = 0)",
+                (procedure_id, procedure_id, *self._site_values(site)),
+            ).fetchone()
+            site_id = int(row[0])
+            self._record(
+                user=user,
+                action="create",
+                entity="site",
+                entity_id=site_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                after=site.model_dump(mode="json"),
+            )
+        return SiteRecord(site_id, procedure_id, int(row[1]), int(row[3]), False, site, int(row[2]))
+
+    def _stale_site(self, site_id: int, expected: int) -> StaleRecord:
+        row = self._conn.execute("SELECT version FROM sites WHERE id = ?", (site_id,)).fetchone()
+        if row is None:
+            raise KeyError(site_id)
+        return _stale("site", site_id, expected, int(row[0]))
+
+    def write_site(
+        self,
+        before: SiteRecord,
+        site: Site,
+        patient_id: int,
+        user: str,
+    ) -> SiteRecord:
+        """Store `site` over `before` (as the caller last saw it, at `before.version`)."""
+        with self._store.transaction():
+            row = self._conn.execute(
+                f"UPDATE sites SET ({self._SITE_COLUMNS}) ="
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?), version = version + 1"
+                " WHERE id = ? AND version = ? RETURNING version",
+                (*self._site_values(site), before.id, before.version),
+            ).fetchone()
+            if row is None:
+                raise self._stale_site(before.id, before.version)
+            self._record(
+                user=user,
+                action="update",
+                entity="site",
+                entity_id=before.id,
+                patient_id=patient_id,
+                procedure_id=before.procedure_id,
+                before=before.site.model_dump(mode="json"),
+                after=site.model_dump(mode="json"),
+            )
+        return SiteRecord(
+            before.id, before.procedure_id, before.seq, before.number, False, site, int(row[0])
+        )
+
+    def mark_site_removed(
+        self, before: SiteRecord, removed: bool, patient_id: int, user: str
+    ) -> SiteRecord:
+        """Remove (or restore) the site `before`; the row keeps its id and place, so a restore
+        gives it back its number. Removed rows are never read on the charting path."""
+        with self._store.transaction():
+            row = self._conn.execute(
+                "UPDATE sites SET removed = ?, version = version + 1"
+                " WHERE id = ? AND version = ? RETURNING version",
+                (int(removed), before.id, before.version),
+            ).fetchone()
+            if row is None:
+                raise self._stale_site(before.id, before.version)
+            self._record(
+                user=user,
+                action="delete" if removed else "restore",
+                entity="site",
+                entity_id=before.id,
+                patient_id=patient_id,
+                procedure_id=before.procedure_id,
+                before={"removed": before.removed},
+                after={"removed": removed},
+            )
+        return SiteRecord(
+            before.id,
+            before.procedure_id,
+            before.seq,
+            before.number,
+            removed,
+            before.site,
+            int(row[0]),
+        )
+
+    def write_header(
+        self,
+        procedure_id: int,
+        patient_id: int,
+        before: Procedure,
+        procedure: Procedure,
+        expected_version: int,
+        user: str,
+    ) -> int:
+        """Store the header of `procedure` over `before` (at `expected_version`); returns the
+        new version."""
+        if procedure.status == "signed":
+            raise ValueError("use sign() to sign a procedure")
+        with self._store.transaction():
+            performed, utc, payer, header = self._header(procedure)
+            row = self._conn.execute(
+                "UPDATE procedures SET performed_at=?, performed_at_utc=?, status=?,"
+                " payer_profile=?, header=?, version = version + 1 WHERE id=? AND version=?"
+                " RETURNING version",
+                (performed, utc, procedure.status, payer, header, procedure_id, expected_version),
+            ).fetchone()
+            if row is None:
+                current = self._conn.execute(
+                    "SELECT version FROM procedures WHERE id = ?", (procedure_id,)
+                ).fetchone()
+                if current is None:
+                    raise KeyError(procedure_id)
+                raise _stale("procedure", procedure_id, expected_version, int(current[0]))
+            exclude = {"sites", "preparations", "signature", "addenda", "pain_drawing"}
+            self._record(
+                user=user,
+                action="update",
+                entity="procedure",
+                entity_id=procedure_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                before=before.model_dump(mode="json", exclude=exclude),
+                after=procedure.model_dump(mode="json", exclude=exclude),
+            )
+        return int(row[0])
+
     def sign(
         self,
         procedure_id: int,
@@ -1314,9 +1451,10 @@ class SqliteStore:
     def logical_size(self) -> int:
         """page_count × page_size: what the database holds, WAL included (the file on disk lags
         the WAL until a checkpoint)."""
-        (pages,) = self.conn.execute("PRAGMA page_count").fetchone()
-        (page,) = self.conn.execute("PRAGMA page_size").fetchone()
-        return int(pages) * int(page)
+        (size,) = self.conn.execute(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+        ).fetchone()
+        return int(size)
 
     def registry_problems(self) -> list[str]:
         """What the clinic registry (kept outside the database, beside the key) says the
