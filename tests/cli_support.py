@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -75,6 +78,24 @@ def add_accounts(db: Path, password: str = PASSWORD) -> None:
             if username != "admin":
                 name, roles = ACCOUNTS[username]
                 auth.create_user(admin, username, name, roles, password)  # type: ignore[arg-type]
+
+
+@contextmanager
+def signed_services(
+    db: Path, username: str = "rivera", password: str = PASSWORD, **options: Any
+) -> Iterator[Services]:
+    """The database opened and `username` signed in (the audit key unlocked with their
+    password, as in the window and with `--as`): changes need it once a clinic has accounts."""
+    with open_services(db, **options) as anonymous:
+        yield sign_in(anonymous, username, password)
+
+
+def unlocked(services: Services, username: str = "admin") -> Services:
+    """`services` as they are (built for whoever the test acts as), with the clinic's audit key
+    unlocked by `username`'s sign-in on the same open database: for tests about something other
+    than who may do what."""
+    assert services.auth.login(username, PASSWORD) is not None
+    return services
 
 
 def sign_in(services: Services, username: str, password: str = PASSWORD) -> Services:

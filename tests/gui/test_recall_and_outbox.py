@@ -171,19 +171,20 @@ def test_the_status_bar_shows_unsent_files_and_retries(
     services.settings.set_export_folder(blocked / "notes")
     (procedure_id,) = services.notes.signed_between(date(2026, 11, 20), date(2026, 11, 20))
     result = services.interop.queue(procedure_id)
-    assert len(result.failed) == 2  # PDF and JSON, the default formats
+    # PDF and JSON (the default formats) of each of the three notes, queued as they were signed.
+    assert len(result.failed) == 6
 
     window = _window(qtbot, services, ADMIN)
     button = window.findChild(QToolButton, "outboxPending")
     assert button is not None
     qtbot.waitUntil(lambda: button.isVisible())
-    assert button.text() == "2 file(s) not sent — retry"
+    assert button.text() == "6 file(s) not sent — retry"
     assert "blocked" in button.toolTip()
 
     services.settings.set_export_folder(tmp_path / "filed")
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert not button.isVisible()
-    assert sorted(p.suffix for p in (tmp_path / "filed").iterdir()) == [".json", ".pdf"]
+    assert sorted(p.suffix for p in (tmp_path / "filed").iterdir()) == [".json"] * 3 + [".pdf"] * 3
 
 
 def test_settings_choose_the_outbox_formats(qtbot: QtBot, services: Services) -> None:

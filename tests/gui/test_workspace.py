@@ -151,7 +151,7 @@ def test_a_refused_edit_shows_a_banner_and_not_saved(
     # Another window removed the site meanwhile: the service refuses, the screen says so.
     services.charting.remove_site(site_id)
     services.charting.get(workspace.session.procedure_id)
-    workspace.session.charting = _Refusing(services.charting)
+    workspace.session.ops = _Refusing(workspace.session.ops)
     qtbot.keyClick(workspace, Qt.Key.Key_Space)
     assert workspace.banner.isVisible()
     assert "disk is full" in workspace.banner.label.text()
@@ -160,7 +160,7 @@ def test_a_refused_edit_shows_a_banner_and_not_saved(
 
 
 class _Refusing:
-    """The real service, except that every site update fails like a full disk."""
+    """The real operations, except that every site update fails like a full disk."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -168,7 +168,7 @@ class _Refusing:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def update_site(self, site_id: int, site: Any, base: Any = None) -> Any:
+    def update_site(self, site_id: int, site: Any) -> Any:
         from tpi_chart.services.errors import StorageError
 
         raise StorageError("the disk is full; free some space and try again (nothing was saved)")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import PASSWORD, add_accounts
+from tests.cli_support import PASSWORD, add_accounts, sign_in
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.services.context import open_services
@@ -28,7 +28,7 @@ from tpi_chart.services.sealed_backup import MAGIC
 from tpi_chart.storage.errors import DiskFull, ReadOnlyDatabase
 
 PASSPHRASE = "correct horse battery staple"
-SIGNED_IN = frozenset({"import", "export", "backup", "show"})
+SIGNED_IN = frozenset({"import", "export", "backup", "show", "verify"})
 
 
 def run(
@@ -192,8 +192,8 @@ def test_a_read_only_database_can_still_be_exported_backed_up_and_verified(
     db = folder / "clinic.db"
     assert run(capsys, monkeypatch, "--db", str(db), "demo")[0] == 0
     add_accounts(db)
-    with open_services(db, staff("rivera")) as services:
-        services.backups.set_passphrase(PASSPHRASE)
+    with open_services(db) as anonymous:
+        sign_in(anonymous, "admin").backups.set_passphrase(PASSPHRASE)
     before = db.read_bytes()
     _make_read_only(folder, True)
     try:

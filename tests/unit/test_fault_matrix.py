@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import Keyboard, add_accounts
+from tests.cli_support import Keyboard, add_accounts, unlocked
 from tests.unit.auth_support import reference_document
 from tests.users import staff
 from tpi_chart.cli import auth as cli_auth
@@ -149,7 +149,7 @@ def test_disk_full_on_the_command_line_is_a_plain_error(
 ) -> None:
     db = disk.folder / "clinic.db"
     add_accounts(db)
-    with open_services(db, staff("rivera")) as services:
+    with unlocked(open_services(db, staff("rivera"))) as services:
         stored = fill_with_patients(services, disk)
     disk.fill_rest()
     document = sorted(examples_dir.glob("*.json"))[0]

@@ -92,7 +92,7 @@ def test_the_command_line_works_while_a_window_has_the_database_open(
     keyboard: Keyboard,
 ) -> None:
     add_accounts(db)
-    assert cli.main(["--db", str(db), "audit", "verify"]) == 0
+    assert cli.main(["--db", str(db), "--as", "rivera", "audit", "verify"]) == 0
     backup = ["--db", str(db), "--as", "admin", "backup", "--out", str(tmp_path / "copy.db")]
     assert cli.main(backup) == 0
     assert (tmp_path / "copy.db").stat().st_size > 0

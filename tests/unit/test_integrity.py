@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import Keyboard, add_accounts
+from tests.cli_support import Keyboard, add_accounts, sign_in, signed_services
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import Site
@@ -199,7 +199,7 @@ def test_a_duplicate_key_is_bad_input_naming_it(
 
 
 def test_a_stale_patient_save_from_another_instance_is_refused(db: Path) -> None:
-    with open_services(db, staff("front-desk")) as one, open_services(db, staff("nurse")) as two:
+    with signed_services(db, "rivera") as one, signed_services(db, "chen") as two:
         mine = one.patients.by_mrn("D1001")
         theirs = two.patients.by_mrn("D1001")
         assert mine is not None
@@ -225,7 +225,7 @@ def test_a_stale_patient_save_from_another_instance_is_refused(db: Path) -> None
 
 
 def test_stale_procedure_header_and_site_saves_are_refused(db: Path) -> None:
-    with open_services(db, staff("dr-a")) as one, open_services(db, staff("dr-b")) as two:
+    with signed_services(db, "chen") as one, signed_services(db, "chen") as two:
         (procedure_id,) = [r[0] for r in rows(db, "SELECT id FROM procedures")]
         mine = one.charting.get(int(procedure_id))  # type: ignore[arg-type]
         theirs = two.charting.get(int(procedure_id))  # type: ignore[arg-type]
@@ -270,7 +270,7 @@ def test_a_deleted_database_with_a_registry_entry_is_not_a_new_clinic(db: Path) 
 
 
 def test_a_deleted_wal_refuses_the_next_save_and_the_next_open(db: Path) -> None:
-    services = open_services(db, staff("rivera"))
+    services = sign_in(open_services(db), "rivera")
     stored = services.patients.by_mrn("D1001")
     assert stored is not None
     services.patients.update(
@@ -288,11 +288,10 @@ def test_a_deleted_wal_refuses_the_next_save_and_the_next_open(db: Path) -> None
 CRASH_AFTER_WAL_DELETION = """
 import os, sys
 from pathlib import Path
-from tests.cli_support import Keyboard, add_accounts
-from tests.users import staff
+from tests.cli_support import sign_in
 from tpi_chart.services.context import open_services
 db = Path(sys.argv[1])
-services = open_services(db, staff("rivera"))
+services = sign_in(open_services(db), "rivera")
 stored = services.patients.by_mrn("D1001")
 services.patients.update(
     stored.id, stored.patient.model_copy(update={"weight_kg": 60.0}), base=stored
@@ -326,18 +325,21 @@ def test_random_bytes_in_an_audit_row_are_reported_broken_without_a_traceback(
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     (page_size,) = conn.execute("PRAGMA page_size").fetchone()
-    (rootpage,) = conn.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'audit'").fetchone()
+    pages = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'audit'")]
     conn.close()
     data = bytearray(db.read_bytes())
-    start = (rootpage - 1) * page_size
-    page = bytes(data[start : start + page_size])
     # Overwrite the text of one row's `after` JSON in place: the page stays a valid b-tree.
-    at = page.find(b'"family_name"')
+    # (The trail spans several pages: search the audit table's own.)
+    for number in pages:
+        start = (number - 1) * page_size
+        at = bytes(data[start : start + page_size]).find(b'"family_name"')
+        if at >= 0:
+            break
     assert at > 0
     data[start + at : start + at + 13] = b"\xff\xfe" * 6 + b"\x00"
     db.write_bytes(bytes(data))
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
-    code, out, err = run(capsys, "--db", str(db), "audit", "verify")
+    code, out, err = run(capsys, "--db", str(db), "--as", "rivera", "audit", "verify")
     assert code == 1
     assert "audit trail BROKEN at row" in out
     assert "Traceback" not in out + err
@@ -396,7 +398,7 @@ def test_audit_verify_changes_nothing_it_checks(
         )
 
     before = state()
-    code, out, _ = run(capsys, "--db", str(db), "audit", "verify")
+    code, out, _ = run(capsys, "--db", str(db), "--as", "rivera", "audit", "verify")
     assert code == 0, out
     assert state() == before
 

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.accounts import signing_physician
-from tests.cli_support import PASSWORD, add_accounts
+from tests.cli_support import PASSWORD, add_accounts, unlocked
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.catalog import load_catalog
@@ -97,7 +97,7 @@ def clinic(tmp_path: Path, examples_dir: Path) -> tuple[Path, dict[str, int]]:
         paths.append(path)
     db = tmp_path / "clinic.db"
     add_accounts(db)
-    with open_services(db, staff("tester")) as services:
+    with unlocked(open_services(db, staff("tester"))) as services:
         ids = services.documents.import_documents(paths)
         services.settings.set_clinic_name("Riverside Pain & Spine Clinic")
         services.settings.set_export_folder(tmp_path / "outbox")
@@ -108,7 +108,7 @@ def clinic(tmp_path: Path, examples_dir: Path) -> tuple[Path, dict[str, int]]:
 
 
 def _services(db: Path) -> Services:
-    return open_services(db, staff("tester"))
+    return unlocked(open_services(db, staff("tester")))
 
 
 # ---- codes -------------------------------------------------------------------------------
@@ -533,6 +533,11 @@ def test_outbox_sends_the_chosen_formats_and_keeps_failures_pending(
     blocker.write_text("a file where a folder should be", encoding="utf-8")
     unwritable = blocker / "notes"
     with _services(db) as services:
+        # Signing queued each note's filing (the default formats) in the signing transaction.
+        queued = {(i.procedure_id, i.event, i.format) for i in services.interop.pending()}
+        assert {(ids["reference"], "signed", "pdf"), (ids["reference"], "signed", "json")} <= queued
+        services.settings.set_export_folder(tmp_path / "filed")
+        assert services.interop.send_pending().failed == ()
         services.interop.set_outbox_formats(["fhir", "hl7"])
         services.settings.set_export_folder(unwritable)
         result = services.interop.queue(ids["reference"])
@@ -565,6 +570,8 @@ def test_outbox_sends_the_chosen_formats_and_keeps_failures_pending(
         services.interop.queue(ids["reference"])
         items = services.store.outbox.for_procedure(ids["reference"])
         assert [(i.event, i.format, i.status) for i in items] == [
+            ("signed", "pdf", "sent"),
+            ("signed", "json", "sent"),
             ("signed", "fhir", "sent"),
             ("signed", "hl7", "sent"),
         ]
@@ -722,6 +729,7 @@ def test_an_addendum_is_sent_again_under_the_same_names(
     with _services(db) as services:
         chen = services.auth.login("chen", PASSWORD)
         assert chen is not None
+        services.interop.send_pending()  # what signing queued: the default PDF and JSON
         services.interop.set_outbox_formats(["fhir", "hl7"])
         assert services.interop.queue(ids["reference"]).sent == 2
         bundle_path = folder / f"D1001_2026-11-20_{ids['reference']}.fhir.json"
@@ -734,6 +742,8 @@ def test_an_addendum_is_sent_again_under_the_same_names(
             (i.event, i.format) for i in services.store.outbox.for_procedure(ids["reference"])
         ]
     assert events == [
+        ("signed", "pdf"),
+        ("signed", "json"),
         ("signed", "fhir"),
         ("signed", "hl7"),
         ("addendum-1", "fhir"),

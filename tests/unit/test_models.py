@@ -126,3 +126,19 @@ def test_a_date_of_birth_in_the_future_is_refused() -> None:
     assert problems(document) == [
         f"patient.birth_date: {tomorrow.isoformat()} is in the future; give the date of birth"
     ]
+
+
+def test_a_number_is_not_a_date_or_a_time() -> None:
+    """pydantic would read 0 as 1970-01-01 (seconds since the epoch): a typing mistake."""
+    document = reference()
+    document["patient"]["birth_date"] = 0
+    document["procedure"]["performed_at"] = 1_700_000_000
+    document["procedure"]["preparations"][0]["components"][0]["expires"] = 20270531
+    lines = problems(document)
+    assert "patient.birth_date: type a date like 2027-05-31, not a number" in lines
+    assert (
+        "procedure.performed_at: type a date and time like 2026-11-20T09:30:00-07:00, not a number"
+    ) in lines
+    assert (
+        "procedure.preparations[0].components[0].expires: type a date like 2027-05-31, not a number"
+    ) in lines

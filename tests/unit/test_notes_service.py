@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import Keyboard, add_accounts, sign_in
+from tests.cli_support import Keyboard, add_accounts, sign_in, unlocked
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
@@ -44,7 +44,7 @@ def test_export_names_drafts_and_writes_json_beside(
 ) -> None:
     path, signed_id, draft_id = db
     out = tmp_path / "export"
-    with open_services(path, staff("tester")) as services:
+    with unlocked(open_services(path, staff("tester"))) as services:
         notes = services.notes
         final = notes.export(signed_id, out)
         draft = notes.export(draft_id, out)
@@ -117,7 +117,7 @@ def test_every_export_is_audited_with_the_hash_of_each_file(
 
     path, signed_id, _draft_id = db
     out = tmp_path / "export"
-    with open_services(path, staff("tester")) as services:
+    with unlocked(open_services(path, staff("tester"))) as services:
         note = services.notes.export(signed_id, out)
         handout = services.notes.export_handout(signed_id, out)
         exports = [row for row in services.store.audit.rows() if row.action == "export"]

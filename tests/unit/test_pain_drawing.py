@@ -361,3 +361,14 @@ def test_a_mirrored_drawing_gets_the_mirrored_suggestions(drawn: list[PainStroke
     found = {(s.muscle, s.side): round(s.share, 6) for s in suggest_muscles(drawn, limit=50)}
     other = {(s.muscle, s.side): round(s.share, 6) for s in suggest_muscles(mirrored, limit=50)}
     assert other == {(m, OTHER_SIDE[side]): share for (m, side), share in found.items()}
+
+
+def test_a_new_visit_copied_forward_starts_without_the_last_drawing(services: Services) -> None:
+    procedure_id = _procedure(services)
+    services.charting.add_pain_stroke(procedure_id, temple_and_upper_neck()[0])
+    patient_id = services.charting.get(procedure_id).patient_id
+    later = services.charting.get(procedure_id).procedure.performed_at + timedelta(days=60)
+    copied = services.charting.copy_forward(patient_id, later)
+    assert copied.procedure.pain_drawing is None
+    assert services.charting.pain_strokes(copied.id) == []
+    assert len(services.charting.pain_strokes(procedure_id)) == 1

@@ -208,12 +208,14 @@ def signed_in(db: Path, role: str) -> Iterator[Services]:
 
 
 def data_rows(db: Path) -> list[tuple[object, ...]]:
-    """Every row of every table but the audit trail (refusals are audited)."""
+    """Every row of every table but the audit trail and the audit events waiting for the audit
+    key (refusals are audited)."""
     conn = sqlite3.connect(db)
     try:
         rows: list[tuple[object, ...]] = []
         tables = conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'audit' ORDER BY name"
+            "SELECT name FROM sqlite_schema WHERE type = 'table'"
+            " AND name NOT IN ('audit', 'audit_pending') ORDER BY name"
         ).fetchall()
         for (table,) in tables:
             rows += [(table, *row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
@@ -227,8 +229,10 @@ def denials(db: Path) -> list[tuple[str, str]]:
     try:
         return [
             (str(user), json.loads(after)["action"])
+            # A refusal of someone who could not sign in (deactivated) waits for the audit key.
             for user, after in conn.execute(
-                "SELECT user, after FROM audit WHERE action = 'access_denied' ORDER BY seq"
+                "SELECT user, after FROM audit WHERE action = 'access_denied' UNION ALL"
+                " SELECT user, after FROM audit_pending WHERE action = 'access_denied'"
             )
         ]
     finally:

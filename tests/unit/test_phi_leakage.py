@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import add_accounts, sign_in, typed_keyboard
+from tests.cli_support import add_accounts, sign_in, typed_keyboard, unlocked
 from tests.unit.auth_support import reference_document
 from tests.users import staff
 from tpi_chart.app import main
@@ -70,7 +70,7 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
     draft = exports / "draft.json"
     export = ["export", "--procedure", str(procedure_id), "--out", str(draft)]
     assert main(["--db", str(db), "--as", "rivera", *export]) == 0
-    assert main(["--db", str(db), "audit", "verify"]) == 0
+    assert main(["--db", str(db), "--as", "rivera", "audit", "verify"]) == 0
     # A refused import names the field, not the patient.
     bad = tmp_path / "bad.json"
     bad.write_text(source.read_text().replace('"sex": "female"', '"sex": "F"'))
@@ -78,7 +78,8 @@ def test_name_and_mrn_stay_in_the_database_backups_and_exports(
     command_output = capsys.readouterr()
 
     # Services: chart, sign, amend, export the note and handout, back up, reopen.
-    with open_services(db, staff("ma.rivera", name="Dr. Alex Chen, MD")) as services:
+    opened = open_services(db, staff("ma.rivera", name="Dr. Alex Chen, MD"))
+    with unlocked(opened) as services:
         services.charting.add_site(
             procedure_id, Site(muscle="levator_scapulae", side="left", state="planned")
         )

@@ -26,8 +26,8 @@ from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.errors import ReadOnlyDatabase, StorageError
 from tpi_chart.services.paths import resolve_db_path
-from tpi_chart.storage.errors import ReadOnlyDatabase, StorageError
 
 
 class NotSignedIn(InvalidInput):

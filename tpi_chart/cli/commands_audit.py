@@ -5,8 +5,13 @@ removed from the end, an older copy put in place of the database): "audit trail 
 (exit 0) or "audit trail BROKEN at row S: <why>" (exit 1); then every other loss the clinic
 registry or the signatures show ("BROKEN: …": an emptied or shortened database, another clinic in
 its place, a signed procedure whose stored content no longer matches its signature, a dropped
-protection trigger). It opens the database read-only: it changes nothing it checks, and needs no
-sign-in (it shows no patient data).
+protection trigger). It opens the database read-only: it changes nothing it checks.
+The row MACs need the clinic's audit key, which is sealed to the accounts (issue 11 §5,
+`services/audit_keys.py`): with `--as USER` (that person's password; nothing is recorded) the
+whole chain is checked. Without it only what needs no key is: the row numbers, each row's link
+to the previous one, the tail against the anchor, the registry, the signed procedures and the
+triggers; it then says the MACs were NOT checked and exits 1 (not verified). A clinic whose key
+is not sealed yet (no administrator has signed in) is checked in full without `--as`.
 `show` (for an administrator signed in with `--as`) prints a readable table: time, user,
 action, entity, patient MRN and a summary of what changed, filtered by MRN and/or a date range
 (UTC dates, inclusive).
@@ -21,15 +26,15 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from tpi_chart.cli.auth import signed_in
+from tpi_chart.cli.auth import authenticate, signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
-from tpi_chart.services.access import INTEGRITY_CHECK
+from tpi_chart.services.access import INTEGRITY_CHECK, NOBODY
+from tpi_chart.services.audit_report import AuditRow, decode
 from tpi_chart.services.charting import ChartingService
-from tpi_chart.services.integrity import verify_clinic
+from tpi_chart.services.context import build_services
+from tpi_chart.services.errors import StorageError
+from tpi_chart.services.integrity import ClinicStore, open_readonly, verify_clinic
 from tpi_chart.services.paths import key_dir, resolve_db_path
-from tpi_chart.storage.audit import AuditRow, decode
-from tpi_chart.storage.errors import StorageError
-from tpi_chart.storage.repositories import SqliteStore, is_read_only_place, open_store_readonly
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -76,29 +81,50 @@ def _date(text: str) -> date:
 
 
 @contextmanager
-def _store(args: argparse.Namespace) -> Iterator[SqliteStore]:
+def _store(args: argparse.Namespace) -> Iterator[ClinicStore]:
     path = resolve_db_path(getattr(args, "db", None))
     if not path.exists():
         raise StorageError(f"{path}: no such database; check --db or TPI_CHART_DB")
     # Read-only: checking must change nothing it checks, and it must work on a read-only disk.
-    store = open_store_readonly(path, key_dir())
-    if is_read_only_place(path):
-        print(f"note: the database {path} is read-only; reading only", file=sys.stderr)
-    try:
+    with open_readonly(path) as (store, read_only_place):
+        if read_only_place:
+            print(f"note: the database {path} is read-only; reading only", file=sys.stderr)
         yield store
-    finally:
-        store.close()
+
+
+def _unlock(args: argparse.Namespace, store: ClinicStore) -> None:
+    """Sign in as `--as` without recording anything and open that person's audit key slot."""
+    services = build_services(store, NOBODY, trust_dir=key_dir())
+    user, password = authenticate(args, services.auth, record=False)
+    if store.key is None and not services.authority.unlock_audit_for_reading(user, password):
+        print(
+            f"tpi-chart audit verify: {user.username} has no copy of the audit key yet (a "
+            "colleague's sign-in gives one); checking what needs no key",
+            file=sys.stderr,
+        )
 
 
 def run_verify(args: argparse.Namespace) -> int:
     try:
         with _store(args) as store:
+            if getattr(args, "as_user", None) and store.audit_sealed:
+                _unlock(args, store)
             clinic = verify_clinic(store, ChartingService(store, INTEGRITY_CHECK))
-    except StorageError as error:
+    except InvalidInput as error:
+        for line in error.problems:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (DomainError, StorageError) as error:
         print(f"tpi-chart audit verify: {error}", file=sys.stderr)
         return EXIT_ERROR
     report = clinic.audit
-    if report.ok:
+    if report.ok and not report.macs_checked:
+        print(
+            f"audit trail links intact: {report.rows_checked} rows; each row's MAC was NOT "
+            "checked (the audit key opens only with an account's password): run `tpi-chart "
+            "audit verify --as USERNAME` to check them"
+        )
+    elif report.ok:
         print(f"audit trail intact: {report.rows_checked} rows")
     else:
         print(f"audit trail BROKEN at row {report.first_broken_seq}: {report.reason}")
@@ -106,7 +132,7 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"BROKEN: {problem}")
     if clinic.signed_checked and not any("signed procedure" in p for p in clinic.problems):
         print(f"signed procedures: {clinic.signed_checked} match their signatures")
-    return EXIT_OK if clinic.ok else EXIT_ERROR
+    return EXIT_OK if clinic.ok and report.macs_checked else EXIT_ERROR
 
 
 def run_show(args: argparse.Namespace) -> int:

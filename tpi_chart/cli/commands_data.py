@@ -22,7 +22,7 @@ from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.context import Services, open_services, seed_demo_as
 from tpi_chart.services.documents import read_document
-from tpi_chart.storage.errors import StorageError
+from tpi_chart.services.errors import StorageError
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -21,9 +21,9 @@ from tpi_chart.cli.auth import Session
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.signatures import Trust
 from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.errors import StorageError
 from tpi_chart.services.paths import resolve_db_path
 from tpi_chart.services.pki import TrustProblem
-from tpi_chart.storage.errors import StorageError
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -25,7 +25,7 @@ from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.users import ROLES, Role, User
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import Services, open_services
-from tpi_chart.storage.errors import StorageError
+from tpi_chart.services.errors import StorageError
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -49,6 +49,12 @@ def _sign() -> ModuleType:
     return commands_sign
 
 
+def _chart() -> ModuleType:
+    from tpi_chart.cli import commands_chart
+
+    return commands_chart
+
+
 def _ca() -> ModuleType:
     from tpi_chart.cli import commands_ca
 
@@ -81,6 +87,7 @@ LOADERS: tuple[Callable[[], ModuleType], ...] = (
     _audit,
     _users,
     _sign,
+    _chart,
     _ca,
     _interop,
     _catalog,
@@ -102,6 +109,7 @@ COMMANDS: dict[str, Callable[[], ModuleType]] = {
     "users": _users,
     "sign": _sign,
     "addendum": _sign,
+    "chart": _chart,
     "ca": _ca,
     "recall": _interop,
     "outbox": _interop,

@@ -10,8 +10,8 @@ from tpi_chart import __version__
 from tpi_chart.domain.catalog import catalog_versions
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.services.clinic import clinic_catalog
+from tpi_chart.services.integrity import SCHEMA_VERSION
 from tpi_chart.services.paths import clinic_dir, describe_missing_clinic_dir
-from tpi_chart.storage.migrations import SCHEMA_VERSION
 
 
 def version_text() -> str:

@@ -16,6 +16,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -126,6 +127,20 @@ def _plausible_date(value: date) -> date:
     return value
 
 
+def _written_date(value: object) -> object:
+    # pydantic would read a number as seconds since 1970: "birth_date": 0 is a typing mistake,
+    # not 1970-01-01.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("type a date like 2027-05-31, not a number")
+    return value
+
+
+def _written_moment(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("type a date and time like 2026-11-20T09:30:00-07:00, not a number")
+    return value
+
+
 def _plausible_moment(value: datetime) -> datetime:
     # Checked on the local date; a year in this window always converts to UTC without overflow.
     _plausible_date(value.date())
@@ -157,8 +172,10 @@ Percent = Annotated[int, Field(ge=0, le=100)]
 Volume = Annotated[float, Field(gt=0, le=100, description="millilitres")]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
 Unit = Annotated[float, Field(ge=0, le=1)]
-Day = Annotated[date, AfterValidator(_plausible_date)]
-Moment = Annotated[AwareDatetime, AfterValidator(_plausible_moment)]
+Day = Annotated[date, BeforeValidator(_written_date), AfterValidator(_plausible_date)]
+Moment = Annotated[
+    AwareDatetime, BeforeValidator(_written_moment), AfterValidator(_plausible_moment)
+]
 
 
 class Model(BaseModel):

@@ -10,7 +10,8 @@ from datetime import date
 
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
-from tpi_chart.storage.audit import AuditRow
+from tpi_chart.storage.audit import AuditRow as AuditRow
+from tpi_chart.storage.audit import decode as decode
 from tpi_chart.storage.interfaces import Store
 
 

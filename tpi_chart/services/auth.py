@@ -248,9 +248,11 @@ class AuthService:
             self._users.set_password_hash(
                 name, self._hash(password), by=name, at=self._clock(), audit=False
             )
-        self._users.record_login(name, success=True, at=self._clock(), detail={}, **self._marks())
         if self._keys is not None:
+            # First: the audit key opens with this person's account key (audit_keys), so the
+            # sign-in below is chained at once rather than waiting as a pending event.
             self._keys.signed_in(user, password)
+        self._users.record_login(name, success=True, at=self._clock(), detail={}, **self._marks())
         return user
 
     def check_password(self, username: str, password: str) -> User | None:

@@ -14,6 +14,7 @@ import platformdirs
 from tpi_chart.domain.users import User
 from tpi_chart.services import sealed_backup
 from tpi_chart.services.access import DeniedHook, Permissions
+from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.services.paths import make_private_folder
 from tpi_chart.storage.audit import key_path
@@ -68,6 +69,8 @@ class BackupService:
         self._permissions.require("backup")
         key = sealed_backup.BackupKey.derive(sealed_backup.check_passphrase(passphrase))
         sealed_backup.save_key(self._store.key_dir, self._store.clinic_id, key)
+        # The audit key's recovery slot opens with the same passphrase (audit_keys).
+        AuditKeys(self._store).set_recovery(passphrase, self._user)
         if not self._store.readonly:
             self._store.audit.record(
                 user=self._user,
@@ -195,9 +198,19 @@ class BackupService:
         temp = self._store.path.with_name(f".{self._store.path.name}.restore-{_stamp()}.tmp")
         try:
             sealed_backup.write_private_atomically(temp, database)
-            return self._store.restore_from(temp, aside)
+            reanchored = self._store.restore_from(temp, aside)
         finally:
             temp.unlink(missing_ok=True)
+        if self._store.audit_sealed:
+            # A new computer: nobody has signed in to the restored clinic, but the passphrase
+            # that opened the backup also opens the audit key's recovery slot (when it has one;
+            # else the restore is recorded at the first sign-in).
+            keys = AuditKeys(self._store)
+            if self._store.key is None:
+                keys.unlock_with_recovery(passphrase)
+            elif not keys.has_recovery_slot():
+                keys.set_recovery(passphrase, self._user)
+        return reanchored
 
 
 AUTO_SUFFIX = ".tpibackup"

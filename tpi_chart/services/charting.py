@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -37,6 +37,7 @@ from tpi_chart.domain.models import (
     Site,
     TimeOut,
 )
+from tpi_chart.domain.status import event_between, next_status
 from tpi_chart.domain.timeout import time_out_elements, time_out_problems
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, Permissions, require
@@ -57,6 +58,9 @@ from tpi_chart.storage.interfaces import (
     VoidRecord,
 )
 from tpi_chart.storage.pain import StrokeRecord
+
+if TYPE_CHECKING:
+    from tpi_chart.services.operations import ChartingOps
 
 #: Fields `update()` does not change: they have their own methods.
 _NOT_HEADER = {
@@ -174,14 +178,14 @@ def _stale_procedure(base: StoredProcedure, current: ProcedureRecord) -> StaleEd
     )
 
 
-def _validate_procedure(data: dict[str, Any]) -> Procedure:
+def validate_procedure(data: dict[str, Any]) -> Procedure:
     try:
         return Procedure.model_validate(data)
     except ValidationError as error:
         raise InvalidInput(describe_validation_error(error, "procedure.")) from error
 
 
-def _performed_now(procedure: Procedure, moment: datetime) -> dict[str, Any]:
+def performed_now(procedure: Procedure, moment: datetime) -> dict[str, Any]:
     """The changes that make `moment` the date of service, keeping the planned time once."""
     if procedure.planned_at is not None:
         return {}
@@ -194,7 +198,23 @@ def locked_message(procedure_id: int, procedure: Procedure) -> str:
     return f"procedure {procedure_id} is signed{who}; it cannot be changed, add an addendum instead"
 
 
-def _site_action(*sites: Site) -> Action:
+def check_site(procedure: Procedure, site: Site) -> None:
+    """InvalidInput unless `site` is a valid site whose syringe is one of `procedure`'s."""
+    # A copy made with model_copy(update=...) skips validation: check it again here, so a
+    # site the model refuses (a volume on a dry-needled site) is never stored unreadable.
+    try:
+        Site.model_validate(site.model_dump())
+    except ValidationError as error:
+        raise InvalidInput(describe_validation_error(error, "site.")) from error
+    ids = [p.id for p in procedure.preparations]
+    if site.preparation is not None and site.preparation not in ids:
+        allowed = ", ".join(ids) or "none defined"
+        raise InvalidInput(
+            [f"site.preparation: {site.preparation!r} is not one of the preparations ({allowed})"]
+        )
+
+
+def site_action(*sites: Site) -> Action:
     """Planned sites are anyone's to edit; an injected one is charting (physicians only)."""
     return "edit_planned_sites" if all(s.state == "planned" for s in sites) else "chart"
 
@@ -213,6 +233,16 @@ class ChartingService:
         self._store = store
         self._permissions = Permissions(user, on_denied)
         self._user = user.username
+        self._on_denied = on_denied
+
+    def operations(self) -> ChartingOps:
+        """The charting operations (`services.operations`) for this service's person and
+        database: what a window's clicks call."""
+        from tpi_chart.services.operations import ChartingOps
+
+        return ChartingOps(
+            self._store, self._permissions.user, on_denied=self._on_denied, charting=self
+        )
 
     def _require(self, *actions: Action) -> None:
         self._permissions.require(*actions)
@@ -485,9 +515,10 @@ class ChartingService:
             raise InvalidInput(problems)
         data = record.procedure.model_dump()
         data.update(changes)
-        procedure = _validate_procedure(data)
+        procedure = validate_procedure(data)
         if procedure.time_out != record.procedure.time_out:
             self._require("chart")
+        event_between(record.procedure.status, procedure.status)
         expected = None if base is None else base.version
         with (
             self._locked_as_domain_error(procedure_id),
@@ -508,7 +539,7 @@ class ChartingService:
         self._check_base(record, base)
         data = record.procedure.model_dump()
         data["preparations"] = preparations
-        procedure = _validate_procedure(data)
+        procedure = validate_procedure(data)
         expected = None if base is None else base.version
         with (
             self._locked_as_domain_error(procedure_id),
@@ -521,21 +552,7 @@ class ChartingService:
             )
 
     def _check_preparation(self, record: ProcedureRecord, site: Site) -> None:
-        # A copy made with model_copy(update=...) skips validation: check it again here, so a
-        # site the model refuses (a volume on a dry-needled site) is never stored unreadable.
-        try:
-            Site.model_validate(site.model_dump())
-        except ValidationError as error:
-            raise InvalidInput(describe_validation_error(error, "site.")) from error
-        ids = [p.id for p in record.procedure.preparations]
-        if site.preparation is not None and site.preparation not in ids:
-            allowed = ", ".join(ids) or "none defined"
-            raise InvalidInput(
-                [
-                    f"site.preparation: {site.preparation!r} is not one of the preparations "
-                    f"({allowed})"
-                ]
-            )
+        check_site(record.procedure, site)
 
     def _first_injection(self, record: ProcedureRecord, site: Site) -> None:
         """Without a time-out, the first injection sets the date of service."""
@@ -545,10 +562,10 @@ class ChartingService:
         if procedure.planned_at is not None or procedure.injected_sites:
             return
         moment = site.injected_at or datetime.now(UTC).astimezone()
-        self.update(record.id, _performed_now(procedure, moment))
+        self.update(record.id, performed_now(procedure, moment))
 
     def add_site(self, procedure_id: int, site: Site) -> StoredSite:
-        self._require(_site_action(site))
+        self._require(site_action(site))
         record = self._unsigned(procedure_id)
         self._check_preparation(record, site)
         self._first_injection(record, site)
@@ -560,7 +577,7 @@ class ChartingService:
         """Store the site's new values. `base`: the stored site the edit started from; if the
         site was saved elsewhere since, `StaleEdit` names what changed and nothing is stored."""
         current = self._site_record(site_id)
-        self._require(_site_action(current.site, site))
+        self._require(site_action(current.site, site))
         record = self._unsigned(current.procedure_id)
         if base is not None and base.version != current.version:
             raise self._stale_site(base, current)
@@ -588,7 +605,7 @@ class ChartingService:
     def remove_site(self, site_id: int) -> None:
         """Soft delete: the row stays (removed = 1), audited; `restore_site` brings it back."""
         current = self._site_record(site_id)
-        self._require(_site_action(current.site))
+        self._require(site_action(current.site))
         self._unsigned(current.procedure_id)
         if current.removed:
             return
@@ -598,7 +615,7 @@ class ChartingService:
     def restore_site(self, site_id: int) -> StoredSite:
         """Undo a removal: same id, same number as before it was removed."""
         current = self._site_record(site_id)
-        self._require(_site_action(current.site))
+        self._require(site_action(current.site))
         record = self._unsigned(current.procedure_id)
         if not current.removed:
             return _stored_site(current)
@@ -640,9 +657,8 @@ class ChartingService:
             site_marked=site_marked,
             elements=time_out_elements(patient.patient, procedure, site_marked),
         )
-        changes: dict[str, Any] = {"time_out": time_out, **_performed_now(procedure, at)}
-        if procedure.status == "planned":
-            changes["status"] = "in_progress"
+        changes: dict[str, Any] = {"time_out": time_out, **performed_now(procedure, at)}
+        changes["status"] = next_status(procedure.status, "start")
         return self.update(procedure_id, changes)
 
     def record_follow_up(self, procedure_id: int, follow_up: FollowUp) -> FollowUpRecord:

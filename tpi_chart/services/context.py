@@ -26,6 +26,7 @@ from tpi_chart.services.access import (
     DeniedHook,
     Permissions,
 )
+from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.services.audit_report import AuditReportService
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.backup import (
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
     from tpi_chart.services.interop import InteropService
     from tpi_chart.services.notes import NoteService
+    from tpi_chart.services.operations import ChartingOps
     from tpi_chart.services.signed_notes import SignedNotes
 
 CLINIC_NAME = "clinic_name"
@@ -335,6 +337,14 @@ class Services:
             authority=self.authority,
         )
 
+    @cached_property
+    def ops(self) -> ChartingOps:
+        """The charting operations (plan, inject, time-out…) for `user`: what the window's
+        clicks and the `chart` commands call; it holds the procedure it last opened."""
+        from tpi_chart.services.operations import ChartingOps
+
+        return ChartingOps(self.store, self.user, on_denied=self.on_denied, charting=self.charting)
+
     @property
     def audit_report(self) -> AuditReportService:
         return AuditReportService(self.store, self.user, on_denied=self.on_denied)
@@ -423,6 +433,7 @@ def build_services(
             if account.is_administrator and account.active
         ],
         trust_dir=trust_dir,
+        audit_keys=AuditKeys(store),
     )
     built: list[Services] = []
 
@@ -454,6 +465,15 @@ def build_services(
     )
     settings.apply_time_zone()
 
+    def file_on_signing(procedure_id: int, event: str) -> None:
+        # In the signing transaction: the filing is queued with the signature, durably; the
+        # window (and `tpi-chart outbox send`) drains the queue and retries what failed.
+        from tpi_chart.services.interop import OUTBOX_FORMATS, clinic_outbox_formats
+
+        formats = clinic_outbox_formats(store.settings.get(OUTBOX_FORMATS))
+        if formats:
+            store.outbox.enqueue(procedure_id, event, formats)
+
     charting = ChartingService(store, user, on_denied=audit_denial)
     services = Services(
         patients=PatientService(
@@ -477,6 +497,7 @@ def build_services(
             keys=authority,
             signed_notes=signed_notes,
             required=settings.required_to_sign,
+            on_signed=file_on_signing,
         ),
         authority=authority,
         user=user,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from tpi_chart.domain.errors import DomainError, InvalidInput
-from tpi_chart.storage.errors import StorageError
+from tpi_chart.storage.errors import ReadOnlyDatabase, StorageError
 
 __all__ = [
     "DomainError",
     "InvalidInput",
     "NotFound",
     "ProcedureLocked",
+    "ReadOnlyDatabase",
     "StaleEdit",
     "StorageError",
 ]

@@ -12,6 +12,8 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,9 +23,11 @@ from pydantic import ValidationError
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.errors import DomainError
+from tpi_chart.services.paths import key_dir
 from tpi_chart.storage.audit import AuditReport
 from tpi_chart.storage.db import QUICK_CHECK_AT_OPEN_MAX_BYTES, quick_check_problems
-from tpi_chart.storage.repositories import SqliteStore
+from tpi_chart.storage.migrations import SCHEMA_VERSION as SCHEMA_VERSION
+from tpi_chart.storage.repositories import SqliteStore, is_read_only_place, open_store_readonly
 
 #: Seconds the start-up may spend re-hashing signed procedures.
 OPEN_BUDGET_S = 0.15
@@ -163,3 +167,18 @@ def run_full_check(store: SqliteStore, now: datetime | None = None) -> list[str]
                 (now or datetime.now(UTC)).isoformat(), encoding="utf-8"
             )
     return problems
+
+
+#: The database the checks read (the command line names it without importing storage).
+ClinicStore = SqliteStore
+
+
+@contextmanager
+def open_readonly(path: Path) -> Iterator[tuple[SqliteStore, bool]]:
+    """The database opened read-only (checking must change nothing it checks, and work on a
+    read-only disk), and whether its place cannot be written at all."""
+    store = open_store_readonly(path, key_dir())
+    try:
+        yield store, is_read_only_place(path)
+    finally:
+        store.close()

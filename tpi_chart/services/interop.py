@@ -48,6 +48,15 @@ FORMAT_LABELS: dict[Format, str] = {
 #: The clinic's outbox formats (a setting); unset means what signing always filed: PDF and JSON.
 OUTBOX_FORMATS = "outbox_formats"
 DEFAULT_OUTBOX_FORMATS: tuple[Format, ...] = ("pdf", "json")
+
+
+def clinic_outbox_formats(value: str | None) -> tuple[Format, ...]:
+    """The formats signing files, from the `outbox_formats` setting's stored value."""
+    if value is None:
+        return DEFAULT_OUTBOX_FORMATS
+    return tuple(f for f in FORMATS if f in value.split(","))
+
+
 #: Who may run the clinic lists (lot recall, charges) from the window.
 LIST_ROLES = frozenset({"administrator", "assistant"})
 
@@ -268,10 +277,7 @@ class InteropService:
     # ---- outbox ----------------------------------------------------------------------------
 
     def outbox_formats(self) -> tuple[Format, ...]:
-        value = self._store.settings.get(OUTBOX_FORMATS)
-        if value is None:
-            return DEFAULT_OUTBOX_FORMATS
-        return tuple(f for f in FORMATS if f in value.split(","))
+        return clinic_outbox_formats(self._store.settings.get(OUTBOX_FORMATS))
 
     def set_outbox_formats(self, formats: Sequence[str]) -> None:
         if self._actor is not None:

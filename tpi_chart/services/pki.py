@@ -36,6 +36,7 @@ from tpi_chart.domain.signatures import SignerKey, Trust
 from tpi_chart.domain.users import User
 from tpi_chart.services import crypto
 from tpi_chart.services.access import require
+from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.storage.pki import SqlitePki
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class SigningAuthority:
         trust_dir: Path | None,
         kdf: crypto.KdfParams | None = None,
         clock: Clock = _utc_now,
+        audit_keys: AuditKeys | None = None,
     ) -> None:
+        self._audit_keys = audit_keys
         self._pki = pki
         self._keys = keychain
         self._clinic_id = clinic_id
@@ -208,6 +211,9 @@ class SigningAuthority:
                 return KeySession(user.username, b"")
         session = KeySession(user.username, private)
         self._keys.sessions[user.username] = session
+        if self._audit_keys is not None:
+            # First: what follows is audited, and the audit key opens with this account key.
+            self._audit_keys.signed_in(user, private)
         if user.is_administrator and user.active:
             if self._pki.authority() is None:
                 self._establish(user, session)
@@ -218,6 +224,22 @@ class SigningAuthority:
         if user.is_physician and user.active:
             self._ensure_signing_key(user, session)
         return session
+
+    def unlock_audit_for_reading(self, user: User, password: str) -> bool:
+        """Open `user`'s audit key slot without recording anything (a read-only database:
+        `audit verify --as`); True when the key is unlocked afterwards."""
+        if self._audit_keys is None:
+            return False
+        account = self._pki.account_key(user.username)
+        if account is None:
+            return False
+        try:
+            private = crypto.unwrap(
+                account.wrapped_private, password, label=_ACCOUNT_LABEL.format(user.username)
+            )
+        except crypto.KeyUnlockFailed:
+            return False
+        return self._audit_keys.unlock_for_reading(user.username, private)
 
     def signed_out(self, user: User | None = None) -> None:
         self._keys.forget(user.username if user is not None else None)
@@ -231,6 +253,8 @@ class SigningAuthority:
         self._pki.put_account_key(
             user.username, public, self._wrap_account(user.username, private, password)
         )
+        if self._audit_keys is not None and by is not None:
+            self._audit_keys.account_created(user, public, by.username)
         creator = self._keys.sessions.get(by.username) if by is not None else None
         authority_key = creator.authority_key if creator is not None else None
         if authority_key is None or by is None:
@@ -250,6 +274,8 @@ class SigningAuthority:
                         cert.serial, "cessation_of_operation", admin.username, self._clock()
                     )
             self._pki.drop_grant(AUTHORITY_SECRET, user.username, admin.username)
+            if self._audit_keys is not None:
+                self._audit_keys.account_deactivated(user.username, admin.username)
             self._keys.forget(user.username)
             return
         creator = self._keys.sessions.get(admin.username)
@@ -285,6 +311,8 @@ class SigningAuthority:
             user.username, public, self._wrap_account(user.username, private, new_password)
         )
         self._keys.forget(user.username)
+        if self._audit_keys is not None:
+            self._audit_keys.account_key_replaced(user, public, admin.username)
         for cert in self._pki.certificates(user.username):
             if cert.active:
                 self._pki.revoke(cert.serial, "superseded", admin.username, self._clock())

@@ -37,6 +37,7 @@ from tpi_chart.domain.signing import (
     not_documented,
     unacknowledged,
 )
+from tpi_chart.domain.status import next_status
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, require
 from tpi_chart.services.errors import ProcedureLocked
@@ -174,6 +175,7 @@ class SigningService:
         keys: SignerKeys | None = None,
         signed_notes: Callable[[], SignedNotes] | None = None,
         required: Callable[[], frozenset[str]] | None = None,
+        on_signed: Callable[[int, str], None] | None = None,
     ) -> None:
         self._required = required if required is not None else (lambda: DEFAULT_REQUIRED)
         self._charting = charting
@@ -188,6 +190,10 @@ class SigningService:
         # Without them (unit tests of the rules of signing) only the signature record is kept.
         self._keys = keys
         self._signed_notes = signed_notes
+        # Called inside the signing transaction with (procedure id, event): the note's filing is
+        # queued (the durable outbox) with the signature or not at all, so a signed note is
+        # always filed or visibly pending.
+        self._on_signed = on_signed
 
     def _signer(self, user: User) -> SignerKey | None:
         return self._keys.signer_for(user) if self._keys is not None else None
@@ -242,6 +248,7 @@ class SigningService:
                     "this note was signed elsewhere and imported as a read-only record; it "
                     "cannot be signed here"
                 )
+            next_status(stored.procedure.status, "sign")
             document = self._charting.document(procedure_id)
             evaluation = evaluate(document)
             warnings = evaluation.warnings
@@ -275,6 +282,8 @@ class SigningService:
                     signature.signed_at,
                     user.username,
                 )
+            if self._on_signed is not None:
+                self._on_signed(procedure_id, "signed")
         return self._charting.get(procedure_id)
 
     def add_addendum(
@@ -326,6 +335,8 @@ class SigningService:
                     signer,
                     user.username,
                 )
+            if self._on_signed is not None:
+                self._on_signed(procedure_id, f"addendum-{len(stored.procedure.addenda) + 1}")
         return self._charting.get(procedure_id)
 
     def _require(self, user: User, action: Action) -> None:

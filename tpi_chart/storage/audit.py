@@ -12,6 +12,19 @@ COMMIT and the anchor write) but is never ahead of it. An anchor the database do
 never overwritten by ordinary writes (the evidence stays until a restore re-anchors, audited).
 Limitation: someone who can write the key folder can delete or rewrite the anchor as well; the
 anchor then only shows what it was last told.
+
+Where the key lives (issue 11 §5): until a clinic's first administrator signs in, as the plain
+file `<key dir>/<clinic id>.key` (a new clinic nobody can sign in to yet). From then on it is
+*sealed*: one slot per account in `key_grants` (secret `audit_key`, X25519-sealed to the account
+key, which only that person's password opens; `tpi_chart.services.audit_keys`) plus a recovery
+slot under the backup passphrase, and the plain file is overwritten and removed. A store then
+starts *locked* (`key` None): the key is unlocked by a sign-in. While locked, only the events in
+`PENDING_ACTIONS` (sign-in bookkeeping, refusals, a restore) are recorded, unchained, in
+`audit_pending`; the next unlock chains them with their original time. Every other change is
+refused (`AuditKeyLocked`). A *key id* (an HMAC of a fixed text under the key) is kept in the
+database's `meta` and in `<key dir>/<clinic id>.audit-key-id`: a key that does not match the
+recorded id (slots replaced by someone who sealed a key of their own to the accounts' public
+keys) is refused at unlock.
 """
 
 from __future__ import annotations
@@ -24,16 +37,24 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from tpi_chart.domain.canonical import canonical_json
-from tpi_chart.storage.errors import AuditKeyProblem
+from tpi_chart.storage.errors import AuditKeyLocked, AuditKeyProblem
 
 GENESIS = "0" * 64
 KEY_BYTES = 32
+#: The `key_grants` secret of the audit key's slots, and the `meta` key of its id.
+AUDIT_KEY_SECRET = "audit_key"
+KEY_ID_META = "audit_key_id"
+#: What may be recorded while the key is locked (kept in `audit_pending` until a sign-in).
+PENDING_ACTIONS = frozenset(
+    {"login", "login_failed", "logout", "session_locked", "access_denied", "restore_db"}
+)
+PENDING_MARK = "recorded_before_key_unlocked"
 
 ACTIONS = frozenset(
     {
@@ -103,6 +124,9 @@ class AuditReport:
     first_broken_seq: int | None = None
     reason: str | None = None
     anchored_seq: int | None = None  # the anchor's seq when one was checked
+    #: False when the key was locked: only the links (numbers, prev_mac → mac, the anchor) were
+    #: checked, not whether each row's content matches its MAC.
+    macs_checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -320,6 +344,106 @@ def load_or_create_key(directory: Path, clinic_id: str) -> bytes:
     return key
 
 
+def key_id(key: bytes) -> str:
+    """A public name for the key: who holds it can recompute it, nobody can invert it."""
+    return hmac.new(key, b"tpi-chart audit key id", hashlib.sha256).hexdigest()[:32]
+
+
+def key_id_path(directory: Path, clinic_id: str) -> Path:
+    return directory / f"{clinic_id}.audit-key-id"
+
+
+def read_key_id(directory: Path, clinic_id: str) -> str | None:
+    try:
+        text = key_id_path(directory, clinic_id).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeError):
+        return None
+    return text or None
+
+
+def write_key_id(directory: Path, clinic_id: str, identifier: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = key_id_path(directory, clinic_id)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(identifier.encode("ascii"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def is_sealed(conn: sqlite3.Connection) -> bool:
+    """Whether the clinic's audit key lives in key slots (then no plain key file is used)."""
+    try:
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM key_grants WHERE secret = ?)", (AUDIT_KEY_SECRET,)
+        ).fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(row[0])
+
+
+def destroy_key_file(directory: Path, clinic_id: str) -> bool:
+    """Overwrite the plain key file with random bytes, fsync, then remove it (once its slots
+    exist). On a journalling or flash file system old blocks may survive the overwrite;
+    docs/security.md says so. True when there was a file."""
+    path = key_path(directory, clinic_id)
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        size = os.fstat(fd).st_size
+        os.write(fd, secrets.token_bytes(max(size, KEY_BYTES)))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    path.unlink(missing_ok=True)
+    return True
+
+
+def chain_pending(conn: sqlite3.Connection, key: bytes) -> list[AuditRow]:
+    """Move the events recorded while the key was locked into the chain, in the order they
+    happened, each marked as such; call inside a transaction."""
+    rows = conn.execute(
+        "SELECT id, at, user, action, entity, entity_id, patient_id, procedure_id, before, after"
+        " FROM audit_pending ORDER BY id"
+    ).fetchall()
+    chained: list[AuditRow] = []
+    for raw in rows:
+        after = decode(raw[9])
+        marked = {**after, PENDING_MARK: True} if isinstance(after, dict) else after
+        chained.append(
+            _append(
+                conn,
+                key,
+                at=str(raw[1]),
+                user=str(raw[2]),
+                action=str(raw[3]),
+                entity=str(raw[4]),
+                entity_id=raw[5],
+                patient_id=raw[6],
+                procedure_id=raw[7],
+                before=raw[8],
+                after=to_json(marked),
+            )
+        )
+        conn.execute("DELETE FROM audit_pending WHERE id = ?", (raw[0],))
+    return chained
+
+
+def pending_count(conn: sqlite3.Connection) -> int:
+    try:
+        return int(conn.execute("SELECT count(*) FROM audit_pending").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def compute_mac(key: bytes, fields: dict[str, Any], prev_mac: str) -> str:
     message = canonical_json(fields) + prev_mac.encode("ascii")
     return hmac.new(key, message, hashlib.sha256).hexdigest()
@@ -341,7 +465,7 @@ def latest_at(conn: sqlite3.Connection) -> datetime | None:
 
 def record(
     conn: sqlite3.Connection,
-    key: bytes,
+    key: bytes | None,
     *,
     user: str,
     action: str,
@@ -352,27 +476,99 @@ def record(
     before: Any = None,
     after: Any = None,
 ) -> AuditRow:
-    """Append one row; call inside the transaction that makes the change it records."""
+    """Append one row; call inside the transaction that makes the change it records. With the
+    key locked (`key` None) an event of `PENDING_ACTIONS` waits in `audit_pending` (the row
+    returned has seq 0 and no mac); anything else raises `AuditKeyLocked`."""
     if not conn.in_transaction:
         raise RuntimeError("audit rows are written inside the transaction of the change")
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     if not user:
         raise ValueError("an audit row needs a user")
+    at = now_utc()
+    before_json, after_json = to_json(before), to_json(after)
+    if key is None:
+        if action not in PENDING_ACTIONS:
+            raise AuditKeyLocked(LOCKED_MESSAGE)
+        conn.execute(
+            "INSERT INTO audit_pending (at, user, action, entity, entity_id, patient_id,"
+            " procedure_id, before, after) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                at,
+                user,
+                action,
+                entity,
+                entity_id,
+                patient_id,
+                procedure_id,
+                before_json,
+                after_json,
+            ),
+        )
+        return AuditRow(
+            0,
+            at,
+            user,
+            action,
+            entity,
+            entity_id,
+            patient_id,
+            procedure_id,
+            before_json,
+            after_json,
+            "",
+            "",
+        )
+    return _append(
+        conn,
+        key,
+        at=at,
+        user=user,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        patient_id=patient_id,
+        procedure_id=procedure_id,
+        before=before_json,
+        after=after_json,
+    )
+
+
+LOCKED_MESSAGE = (
+    "the clinic's audit key is locked: it opens with a signed-in person's password, and nobody "
+    "has signed in here yet (or your account has no copy of it yet: any colleague's sign-in "
+    "gives you one). Sign in, then try again; nothing was saved"
+)
+
+
+def _append(
+    conn: sqlite3.Connection,
+    key: bytes,
+    *,
+    at: str,
+    user: str,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    patient_id: int | None,
+    procedure_id: int | None,
+    before: str | None,
+    after: str | None,
+) -> AuditRow:
     last = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq = 1 if last is None else int(last[0]) + 1
     prev_mac = GENESIS if last is None else str(last[1])
     fields: dict[str, Any] = {
         "seq": seq,
-        "at": now_utc(),
+        "at": at,
         "user": user,
         "action": action,
         "entity": entity,
         "entity_id": entity_id,
         "patient_id": patient_id,
         "procedure_id": procedure_id,
-        "before": to_json(before),
-        "after": to_json(after),
+        "before": before,
+        "after": after,
     }
     mac = compute_mac(key, fields, prev_mac)
     conn.execute(
@@ -394,12 +590,15 @@ _SELECT = (
 
 
 def verify_audit_chain(
-    conn: sqlite3.Connection, key: bytes, anchor: Anchor | None = None
+    conn: sqlite3.Connection, key: bytes | None, anchor: Anchor | None = None
 ) -> AuditReport:
     """Walk the chain in seq order; report the first row that breaks it and why. With `anchor`,
     also report a tail behind it (rows removed from the end, or an older copy of the database)
-    and a row at the anchor's seq whose mac differs (another copy, or rewritten rows)."""
+    and a row at the anchor's seq whose mac differs (another copy, or rewritten rows). Without
+    the key (locked) only the links are checked, and the report says so (`macs_checked`)."""
     report = _verify_chain(conn, key)
+    if key is None:
+        report = replace(report, macs_checked=False)
     if not report.ok or anchor is None:
         return report
     checked = report.rows_checked
@@ -412,6 +611,7 @@ def verify_audit_chain(
             f"records row {anchor.seq}: rows {checked + 1}..{anchor.seq} were removed from the "
             "end, or the database was replaced by an older copy",
             anchor.seq,
+            report.macs_checked,
         )
     if not matches(conn, anchor):
         return AuditReport(
@@ -421,8 +621,9 @@ def verify_audit_chain(
             "the row does not match the anchor kept outside the database (the database was "
             "replaced by another copy, or its audit rows were rewritten)",
             anchor.seq,
+            report.macs_checked,
         )
-    return AuditReport(True, checked, anchored_seq=anchor.seq)
+    return AuditReport(True, checked, anchored_seq=anchor.seq, macs_checked=report.macs_checked)
 
 
 def _unreadable(checked: int, error: BaseException) -> AuditReport:
@@ -445,7 +646,7 @@ def _rows_tolerantly(conn: sqlite3.Connection) -> Any:
         yield raw
 
 
-def _verify_chain(conn: sqlite3.Connection, key: bytes) -> AuditReport:
+def _verify_chain(conn: sqlite3.Connection, key: bytes | None) -> AuditReport:
     expected_seq = 1
     prev_mac = GENESIS
     checked = 0
@@ -463,13 +664,14 @@ def _verify_chain(conn: sqlite3.Connection, key: bytes) -> AuditReport:
 
 
 def _check_row(
-    key: bytes, raw: Any, expected_seq: int, prev_mac: str, checked: int
+    key: bytes | None, raw: Any, expected_seq: int, prev_mac: str, checked: int
 ) -> AuditReport | None:
     """None when the row is the next link of the chain; else the report of the break."""
     row = _row(raw)
     if not isinstance(row.seq, int) or not isinstance(row.mac, str):
         raise ValueError("a row's number or hash is not of its type")
-    own = compute_mac(key, row.fields(), row.prev_mac)
+    # Locked: the row's own MAC cannot be recomputed; its link to the previous row still can.
+    own = row.mac if key is None else compute_mac(key, row.fields(), row.prev_mac)
     if row.seq != expected_seq:
         reason = (
             f"row(s) {expected_seq}..{row.seq - 1} are missing (deleted)"

@@ -45,6 +45,11 @@ class AuditKeyProblem(StorageError):
     """The audit key is missing or damaged while the audit trail has rows; opening is refused."""
 
 
+class AuditKeyLocked(AuditKeyProblem):
+    """The clinic's audit key is sealed to its accounts and nobody in this program has unlocked
+    it with their password yet: a change cannot be recorded, so it is refused."""
+
+
 class DataLoss(StorageError):
     """The database lost what this computer knows it held (emptied, shortened, its -wal file
     deleted, or replaced by an older copy): refused so that nothing is built on top of it."""

@@ -6,6 +6,7 @@ through the models; no sqlite3 adapters are used.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -986,6 +987,143 @@ class SqliteProcedures(_Base):
         assert record is not None
         return record
 
+    # ---- the charting loop (services.operations): one write and its audit row, no read-back.
+    # The caller holds the rows it changes; `expected_version` guards against a change made
+    # elsewhere meanwhile (then StaleRecord, and only then a read for the message).
+    def append_site(self, procedure_id: int, patient_id: int, site: Site, user: str) -> SiteRecord:
+        with self._store.transaction():
+            row = self._conn.execute(
+                f"INSERT INTO sites (procedure_id, seq, {self._SITE_COLUMNS}) VALUES (?,"
+                " (SELECT coalesce(max(seq), 0) + 1 FROM sites WHERE procedure_id = ?),"
+                " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " RETURNING id, seq, version,"
+                " (SELECT count(*) FROM sites AS s WHERE s.procedure_id = sites.procedure_id"
+                " AND s.removed = 0)",
+                (procedure_id, procedure_id, *self._site_values(site)),
+            ).fetchone()
+            site_id = int(row[0])
+            self._record(
+                user=user,
+                action="create",
+                entity="site",
+                entity_id=site_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                after=site.model_dump(mode="json"),
+            )
+        return SiteRecord(site_id, procedure_id, int(row[1]), int(row[3]), False, site, int(row[2]))
+
+    def _stale_site(self, site_id: int, expected: int) -> StaleRecord:
+        row = self._conn.execute("SELECT version FROM sites WHERE id = ?", (site_id,)).fetchone()
+        if row is None:
+            raise KeyError(site_id)
+        return _stale("site", site_id, expected, int(row[0]))
+
+    def write_site(
+        self,
+        before: SiteRecord,
+        site: Site,
+        patient_id: int,
+        user: str,
+    ) -> SiteRecord:
+        """Store `site` over `before` (as the caller last saw it, at `before.version`)."""
+        with self._store.transaction():
+            row = self._conn.execute(
+                f"UPDATE sites SET ({self._SITE_COLUMNS}) ="
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?), version = version + 1"
+                " WHERE id = ? AND version = ? RETURNING version",
+                (*self._site_values(site), before.id, before.version),
+            ).fetchone()
+            if row is None:
+                raise self._stale_site(before.id, before.version)
+            self._record(
+                user=user,
+                action="update",
+                entity="site",
+                entity_id=before.id,
+                patient_id=patient_id,
+                procedure_id=before.procedure_id,
+                before=before.site.model_dump(mode="json"),
+                after=site.model_dump(mode="json"),
+            )
+        return SiteRecord(
+            before.id, before.procedure_id, before.seq, before.number, False, site, int(row[0])
+        )
+
+    def mark_site_removed(
+        self, before: SiteRecord, removed: bool, patient_id: int, user: str
+    ) -> SiteRecord:
+        """Remove (or restore) the site `before`; the row keeps its id and place, so a restore
+        gives it back its number. Removed rows are never read on the charting path."""
+        with self._store.transaction():
+            row = self._conn.execute(
+                "UPDATE sites SET removed = ?, version = version + 1"
+                " WHERE id = ? AND version = ? RETURNING version",
+                (int(removed), before.id, before.version),
+            ).fetchone()
+            if row is None:
+                raise self._stale_site(before.id, before.version)
+            self._record(
+                user=user,
+                action="delete" if removed else "restore",
+                entity="site",
+                entity_id=before.id,
+                patient_id=patient_id,
+                procedure_id=before.procedure_id,
+                before={"removed": before.removed},
+                after={"removed": removed},
+            )
+        return SiteRecord(
+            before.id,
+            before.procedure_id,
+            before.seq,
+            before.number,
+            removed,
+            before.site,
+            int(row[0]),
+        )
+
+    def write_header(
+        self,
+        procedure_id: int,
+        patient_id: int,
+        before: Procedure,
+        procedure: Procedure,
+        expected_version: int,
+        user: str,
+    ) -> int:
+        """Store the header of `procedure` over `before` (at `expected_version`); returns the
+        new version."""
+        if procedure.status == "signed":
+            raise ValueError("use sign() to sign a procedure")
+        with self._store.transaction():
+            performed, utc, payer, header = self._header(procedure)
+            row = self._conn.execute(
+                "UPDATE procedures SET performed_at=?, performed_at_utc=?, status=?,"
+                " payer_profile=?, header=?, version = version + 1 WHERE id=? AND version=?"
+                " RETURNING version",
+                (performed, utc, procedure.status, payer, header, procedure_id, expected_version),
+            ).fetchone()
+            if row is None:
+                current = self._conn.execute(
+                    "SELECT version FROM procedures WHERE id = ?", (procedure_id,)
+                ).fetchone()
+                if current is None:
+                    raise KeyError(procedure_id)
+                raise _stale("procedure", procedure_id, expected_version, int(current[0]))
+            exclude = {"sites", "preparations", "signature", "addenda", "pain_drawing"}
+            self._record(
+                user=user,
+                action="update",
+                entity="procedure",
+                entity_id=procedure_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                before=before.model_dump(mode="json", exclude=exclude),
+                after=procedure.model_dump(mode="json", exclude=exclude),
+            )
+        return int(row[0])
+
     def sign(
         self,
         procedure_id: int,
@@ -1117,7 +1255,8 @@ class SqliteAudit(_Base):
                 before=before,
                 after=after,
             )
-            self._store.anchor_after_commit(Anchor(row.seq, row.mac))
+            if row.seq:  # 0: waiting in audit_pending for the key (not chained yet)
+                self._store.anchor_after_commit(Anchor(row.seq, row.mac))
             return row
 
     def verify(self) -> AuditReport:
@@ -1188,20 +1327,101 @@ class SqliteStore:
         #: registered path is never seeded with the demo clinic (it held a real one).
         self.registered = self._registry() is not None
         self._wal_inode: int | None = None
+        #: The audit key; None while it is sealed and nobody has unlocked it (`unlock_audit`).
+        self.key: bytes | None
         if readonly:
             self.clinic_id = self._read_clinic_id() or ""
             has_rows = self._has_audit_rows()
-            self.key = (
-                audit_log.load_key(key_dir, self.clinic_id, create=False) if has_rows else b""
-            )
+            if audit_log.is_sealed(conn):
+                self.key = None
+            else:
+                self.key = (
+                    audit_log.load_key(key_dir, self.clinic_id, create=False) if has_rows else b""
+                )
             self._anchor_writable = False
             return
         self.clinic_id = self._ensure_clinic_id()
-        self.key = audit_log.load_key(key_dir, self.clinic_id, create=audit_log.tail(conn) is None)
+        self.key = self._plain_key()
         if check_registry:
             self._refuse_data_loss()
         self._anchor_writable = self._check_anchor()
         self._wal_inode = self._wal_stat()
+
+    def _plain_key(self) -> bytes | None:
+        """The key file of a clinic whose key is not sealed yet (created for an empty trail);
+        None for a sealed one (locked until a sign-in)."""
+        if audit_log.is_sealed(self.conn):
+            return None
+        return audit_log.load_key(
+            self.key_dir, self.clinic_id, create=audit_log.tail(self.conn) is None
+        )
+
+    @property
+    def audit_sealed(self) -> bool:
+        return audit_log.is_sealed(self.conn)
+
+    def recorded_key_id(self) -> str | None:
+        """The audit key's id as recorded outside the database, else in it."""
+        outside = audit_log.read_key_id(self.key_dir, self.clinic_id)
+        if outside is not None:
+            return outside
+        try:
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (audit_log.KEY_ID_META,)
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else str(row[0])
+
+    def unlock_audit(self, key: bytes) -> int:
+        """Use `key` (opened from a key slot at a sign-in) for the audit trail: refused when it
+        is not the key recorded for this clinic (slots replaced); then the events that waited
+        for it are chained. Returns how many were."""
+        recorded = self.recorded_key_id()
+        if recorded is not None and not hmac.compare_digest(recorded, audit_log.key_id(key)):
+            raise AuditKeyProblem(
+                "the audit key sealed in this database is not the one recorded for this clinic "
+                f"({audit_log.key_id_path(self.key_dir, self.clinic_id)}): its key slots were "
+                "replaced outside TPI Chart, so nothing new is recorded on top of them. Run "
+                "`tpi-chart audit verify` and restore the latest backup."
+            )
+        self.key = key
+        if self.readonly:
+            return 0
+        self.record_key_id(key)
+        if not audit_log.pending_count(self.conn):
+            return 0
+        with self.transaction():
+            chained = audit_log.chain_pending(self.conn, key)
+            if chained:
+                self.anchor_after_commit(Anchor(chained[-1].seq, chained[-1].mac))
+        return len(chained)
+
+    def record_key_id(self, key: bytes) -> None:
+        """Record the key's id in the database and beside it (first unlock, or sealing)."""
+        identifier = audit_log.key_id(key)
+        if audit_log.read_key_id(self.key_dir, self.clinic_id) != identifier:
+            try:
+                audit_log.write_key_id(self.key_dir, self.clinic_id, identifier)
+            except OSError as error:
+                log.warning("the audit key id could not be recorded: %s", error)
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (audit_log.KEY_ID_META,)
+        ).fetchone()
+        if row is None or str(row[0]) != identifier:
+            with self.transaction():
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                    "SET value = excluded.value",
+                    (audit_log.KEY_ID_META, identifier),
+                )
+
+    def destroy_plain_key(self) -> bool:
+        """Overwrite and remove the plain key file once the key is sealed (its slots are
+        committed): from then on the key is in clear only in memory."""
+        if not audit_log.is_sealed(self.conn):
+            raise AuditKeyProblem("the audit key has no key slots yet; its file is kept")
+        return audit_log.destroy_key_file(self.key_dir, self.clinic_id)
 
     def has_table(self, name: str) -> bool:
         try:
@@ -1248,9 +1468,10 @@ class SqliteStore:
     def logical_size(self) -> int:
         """page_count × page_size: what the database holds, WAL included (the file on disk lags
         the WAL until a checkpoint)."""
-        (pages,) = self.conn.execute("PRAGMA page_count").fetchone()
-        (page,) = self.conn.execute("PRAGMA page_size").fetchone()
-        return int(pages) * int(page)
+        (size,) = self.conn.execute(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+        ).fetchone()
+        return int(size)
 
     def registry_problems(self) -> list[str]:
         """What the clinic registry (kept outside the database, beside the key) says the
@@ -1480,7 +1701,14 @@ class SqliteStore:
             raise translate(error, self.path) from error
         self.clinic_id = self._ensure_clinic_id()
         current = audit_log.tail(self.conn)
-        self.key = audit_log.load_key(self.key_dir, self.clinic_id, create=current is None)
+        if audit_log.is_sealed(self.conn):
+            # The restored clinic's key opens at its next sign-in (or with the recovery slot);
+            # the key in memory stays only when it is that clinic's key.
+            restored_id = self.recorded_key_id()
+            keep = self.key is not None and restored_id == audit_log.key_id(self.key)
+            self.key = self.key if keep else None
+        else:
+            self.key = audit_log.load_key(self.key_dir, self.clinic_id, create=current is None)
         self._forget_registry()
         if current is not None:
             self._write_anchor(current)
@@ -1540,8 +1768,9 @@ def check_file(path: Path) -> list[str]:
 
 
 def _peek_audit(path: Path) -> tuple[str | None, bool]:
-    """(clinic id, has audit rows) of an existing file, read-only; (None, False) when it cannot
-    tell (a new, foreign or damaged file: opening reports those)."""
+    """(clinic id, has audit rows needing a key file) of an existing file, read-only; (None,
+    False) when it cannot tell (a new, foreign or damaged file: opening reports those). A
+    sealed key needs no file: it opens at a sign-in."""
     if not path.is_file() or path.stat().st_size == 0:
         return None, False
     try:
@@ -1551,7 +1780,8 @@ def _peek_audit(path: Path) -> tuple[str | None, bool]:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
         has_rows = conn.execute("SELECT EXISTS (SELECT 1 FROM audit)").fetchone()[0]
-        return (None if row is None else str(row[0])), bool(has_rows)
+        needs_file = bool(has_rows) and not audit_log.is_sealed(conn)
+        return (None if row is None else str(row[0])), needs_file
     except sqlite3.Error:
         return None, False
     finally:

@@ -21,6 +21,7 @@ from tpi_chart.storage.migrations import (
     v0013_outbox,
     v0014_indexes,
     v0016_pain_drawings,
+    v0017_audit_pending,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -38,5 +39,6 @@ MIGRATIONS: tuple[str, ...] = (
     v0013_outbox.SQL,
     v0014_indexes.SQL,
     v0016_pain_drawings.SQL,
+    v0017_audit_pending.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -265,7 +265,7 @@ class PainBar(QWidget):
         self.toggle.setMinimumHeight(34)
         self.toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.toggle.setToolTip(
-            "Shade where it hurts (P). While on, a drag paints instead of placing sites."
+            "Shade where it hurts (Ctrl+D). While on, a drag paints instead of placing sites."
         )
         self.toggle.setAccessibleName("Pain drawing mode")
         self.toggle.toggled.connect(self.mode_toggled)

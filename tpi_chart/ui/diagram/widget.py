@@ -22,9 +22,9 @@ Escape                      cancel a drag, else clear the selection
 
 A double click on a planned site's marker marks it injected.
 
-Pain drawing (the "Pain drawing" switch under the picture, or P): a drag shades where the patient
-hurts, with the chosen intensity; each stroke is stored and undoable. The muscles whose referral
-patterns cover the shaded area are offered as hints; one click plans a site in that muscle.
+Pain drawing (the "Pain drawing" switch under the picture, or Ctrl+D): a drag shades where the
+patient hurts, with the chosen intensity; each stroke is stored and undoable. The muscles whose
+referral patterns cover the shaded area are offered as hints; one click plans a site there.
 A right click where zones overlap offers "Here:" the muscles under the pointer.
 
 A click on the figure places a site (inside a muscle zone: that muscle and the patient's side;

@@ -50,7 +50,6 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import computed_location
 from tpi_chart.domain.models import Findings, Patient, Site
-from tpi_chart.domain.rules import evaluate
 from tpi_chart.domain.timeout import time_out_problems
 from tpi_chart.services.access import allowed
 from tpi_chart.ui.diagram import BodyDiagram
@@ -67,6 +66,7 @@ from tpi_chart.ui.workspace.presets import volume_presets
 from tpi_chart.ui.workspace.rules_panel import RulesPanel
 from tpi_chart.ui.workspace.session import (
     ChartSession,
+    DiagramSites,
     HeaderEditCommand,
     RemoveSiteCommand,
     SiteEditCommand,
@@ -148,8 +148,9 @@ class WorkspacePage(QWidget):
         self.picker: MusclePicker | None = None
 
         # One undo stack for the diagram's edits and the workspace's (keys, table, forms).
-        self.diagram = BodyDiagram(services.charting, undo_stack=undo_stack)
-        self.diagram.new_site_defaults = self._new_site_defaults
+        # The diagram edits through the session's operations (which decide a new site's
+        # syringe and volume), so a click is one operation and one `Changes`.
+        self.diagram = BodyDiagram(DiagramSites(self.session), undo_stack=undo_stack)
         self.undo_stack: QUndoStack = self.diagram.undo_stack
 
         outer = QVBoxLayout(self)
@@ -537,11 +538,9 @@ class WorkspacePage(QWidget):
     def _refresh_panels(self, kind: str) -> None:
         """The rules (evaluated on the stored document), the forms and the signing step."""
         self._panels_stale = False
-        try:
-            self.evaluation = evaluate(self.session.document())
-        except Exception as error:  # a half-filled chart must never stop charting
-            log.info("rules not evaluated: %s", error)
-            self.evaluation = None
+        # The operation that made the change evaluated the stored procedure (None while the
+        # rules cannot read a half-filled chart): no second read of the document here.
+        self.evaluation = self.session.evaluation
         self.rules.show_evaluation(self.evaluation)
         self.checklist.refresh()
         self.indication.refresh()
@@ -709,7 +708,7 @@ class WorkspacePage(QWidget):
         if self.selected_id not in ids:
             self.select_site(ids[0])
             return
-        index = ids.index(self.selected_id) + delta  # type: ignore[arg-type]
+        index = ids.index(self.selected_id) + delta
         self.select_site(ids[max(0, min(len(ids) - 1, index))])
 
     def _next_planned_after(self, site_id: int) -> int | None:
@@ -735,21 +734,6 @@ class WorkspacePage(QWidget):
         self.diagram.set_read_only(procedure is None or procedure.status in ("signed", "external"))
         charting = procedure is not None and procedure.time_out is not None and self.can("chart")
         self.diagram.set_mode("chart" if charting else "plan")
-
-    def _new_site_defaults(self, site: Site) -> Site:
-        """A site placed on the diagram takes the syringe and volume of the last site charted
-        (the plan's, before anything was injected), so most sites need no typing."""
-        sites = self.session.sites
-        if not sites:
-            preparations = self.session.procedure.preparations if self.session.procedure else ()
-            if len(preparations) == 1:
-                return site.model_copy(update={"preparation": preparations[0].id})
-            return site
-        injected = [s.site for s in sites if s.site.state == "injected"]
-        previous = injected[-1] if injected else sites[-1].site
-        return site.model_copy(
-            update={"preparation": previous.preparation, "volume_ml": previous.volume_ml}
-        )
 
     # -- edits -------------------------------------------------------------------------------
 
@@ -814,41 +798,17 @@ class WorkspacePage(QWidget):
         )
         return False
 
-    def _injected(self, site: Site) -> Site:
-        """`site` as injected now: volume from the plan, else from the last injected site."""
-        if site.dry_needling:  # needled, nothing injected: no volume, no syringe
-            now = datetime.now().astimezone().replace(microsecond=0)
-            return site.model_copy(update={"state": "injected", "injected_at": now})
-        volume = site.volume_ml
-        if volume is None:
-            for stored in reversed(self.session.sites):
-                if stored.site.state == "injected" and stored.site.volume_ml:
-                    volume = stored.site.volume_ml
-                    break
-        preparation = site.preparation
-        procedure = self.session.procedure
-        if preparation is None and procedure is not None and procedure.preparations:
-            preparation = procedure.preparations[0].id
-        return site.model_copy(
-            update={
-                "state": "injected",
-                "volume_ml": volume,
-                "preparation": preparation,
-                "injected_at": datetime.now().astimezone().replace(microsecond=0),
-            }
-        )
-
-    def _ensure_in_progress(self) -> None:
-        p = self.session.procedure
-        if p is not None and p.status == "planned":
-            self.session.update_header({"status": "in_progress"})
+    @staticmethod
+    def _injected(site: Site) -> Site:
+        """`site` marked injected; the operation fills in the volume (the plan's, else the last
+        injected site's), the syringe, the time, and starts the procedure."""
+        return site.model_copy(update={"state": "injected"})
 
     def inject_selected(self) -> None:
         site = self._selected_site()
         if site is None or site.state != "planned" or not self._require_chart():
             return
-        if self._edit_site(self.selected_id, self._injected(site), "Injected"):  # type: ignore[arg-type]
-            self._ensure_in_progress()
+        self._edit_site(self.selected_id, self._injected(site), "Injected")  # type: ignore[arg-type]
 
     def set_twitch(self, twitch: str) -> None:
         site = self._selected_site()
@@ -859,7 +819,6 @@ class WorkspacePage(QWidget):
         after = self._injected(site) if site.state == "planned" else site
         after = after.model_copy(update={"twitch": twitch})
         if self._edit_site(site_id, after, f"Twitch {twitch}"):
-            self._ensure_in_progress()
             following = self._next_planned_after(site_id)
             if following is not None:
                 self.select_site(following)
@@ -881,12 +840,11 @@ class WorkspacePage(QWidget):
 
     def set_finding(self, key: str, value: bool) -> None:
         site = self._selected_site()
-        if site is None:
+        site_id = self.selected_id
+        if site is None or site_id is None:
             return
         findings = Findings(**{**site.findings.model_dump(), key: value})
-        self._edit_site(
-            self.selected_id, site.model_copy(update={"findings": findings}), "Findings"
-        )  # type: ignore[arg-type]
+        self._edit_site(site_id, site.model_copy(update={"findings": findings}), "Findings")
 
     def set_dry_needling(self, on: bool) -> None:
         """Dry needling at the selected site (issue 14): it then has no syringe and no volume;

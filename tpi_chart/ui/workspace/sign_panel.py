@@ -58,6 +58,10 @@ class SignPanel(QScrollArea):
         self.session = session
         self.signing = signing
         self.can_sign = can_sign
+        # The clinic's required fields, read when a procedure is (re)loaded, not at every click;
+        # signing itself reads them again.
+        self._required_cache: frozenset[str] | None = None
+        session.changed.connect(self._forget_required)
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         body = QWidget()
@@ -253,8 +257,16 @@ class SignPanel(QScrollArea):
             self.state.setText("")
         self._update_button()
 
+    def _forget_required(self, kind: str) -> None:
+        if kind == "all":
+            self._required_cache = None
+
     def _required(self) -> frozenset[str]:
-        return self.signing.required() if self.signing is not None else DEFAULT_REQUIRED
+        if self.signing is None:
+            return DEFAULT_REQUIRED
+        if self._required_cache is None:
+            self._required_cache = frozenset(self.signing.required())
+        return self._required_cache
 
     def _priors(self) -> tuple[Any, ...]:
         try:

@@ -91,6 +91,7 @@ class TimeOutCommand(QUndoCommand):
             "planned_at": procedure.planned_at,
         }
         self.at = datetime.now().astimezone().replace(microsecond=0)
+        self.after: dict[str, Any] = {}  # as stored by the first redo
         self._done = False
 
     def redo(self) -> None:
@@ -100,13 +101,7 @@ class TimeOutCommand(QUndoCommand):
             if not self.session.update_header(self.after):
                 self.setObsolete(True)
             return
-        result = self.session._commit(
-            "header",
-            lambda: self.session.charting.record_time_out(
-                pid, self.session.user, site_marked=self.site_marked, at=self.at
-            ),
-        )
-        if result is None:
+        if not self.session.record_time_out(self.site_marked, self.at):
             self.setObsolete(True)
             return
         procedure = self.session.procedure

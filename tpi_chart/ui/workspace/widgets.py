@@ -165,7 +165,8 @@ class Banner(QFrame):
     def show_message(self, text: str, kind: str = "error") -> None:
         self.setProperty("role", f"banner-{kind}")
         repolish(self)
-        prefix = "Not saved: " if kind == "error" else ""
+        # A stale edit's message already says "Not saved:" (it is also read without a banner).
+        prefix = "Not saved: " if kind == "error" and not text.startswith("Not saved") else ""
         self.label.setText(prefix + text)
         self.show()
 

@@ -1,0 +1,88 @@
+# ruff: noqa: F811 - pytest fixtures imported from test_operations are parameters here
+"""`tpi-chart chart …`: the charting loop without Qt, through the same operations as the window
+(issue 16: "the CLI and a Qt-free test can do everything the window does in the charting
+loop"): plan, time-out, inject, twitch, sign, and the note's filing is queued."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# The clinic of the operations' tests (fixtures, used by name).
+from tests.unit.test_operations import Ids, clinic, template  # noqa: F401
+from tests.users import PHYSICIAN
+from tpi_chart.cli.main import main
+from tpi_chart.services.context import open_services
+
+
+def chart(db: Path, who: str, *args: str) -> int:
+    return main(["--db", str(db), "--as", who, "chart", *args])
+
+
+@pytest.mark.usefixtures("keyboard")
+def test_the_charting_loop_from_the_command_line(
+    clinic: tuple[Path, Ids], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, ids = clinic
+    pid = str(ids.fresh)
+    assert (
+        chart(
+            db, "rivera", "plan", "--procedure", pid, "--muscle", "infraspinatus", "--side", "left"
+        )
+        == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"procedure {pid}: planned"
+    planned = [line for line in out[1:] if "\tplanned" in line]
+    assert planned[-1].startswith("6\tInfraspinatus\tleft\tplanned")
+
+    # An assistant plans, but neither records the time-out nor injects.
+    assert chart(db, "rivera", "time-out", "--procedure", pid, "--marked") == 1
+    assert "only a physician" in capsys.readouterr().err
+    assert chart(db, "rivera", "inject", "--procedure", pid, "--site", "1") == 1
+    assert "only a physician" in capsys.readouterr().err
+
+    assert chart(db, "chen", "time-out", "--procedure", pid, "--marked") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"procedure {pid}: in progress, time-out by Dr. Alex Chen, MD at ")
+
+    assert chart(db, "chen", "inject", "--procedure", pid, "--site", "1") == 0
+    site = capsys.readouterr().out.splitlines()[1].split("\t")
+    assert site[0] == "1"
+    assert site[3] == "injected"
+    assert "syringe A" in site  # the first syringe
+
+    assert chart(db, "chen", "twitch", "--procedure", pid, "--site", "6", "--twitch", "brisk") == 0
+    line = capsys.readouterr().out.splitlines()[6]
+    assert line.startswith("6\tInfraspinatus\tleft\tinjected")
+    assert line.endswith("twitch brisk")
+
+    with open_services(db, PHYSICIAN) as services:
+        stored = services.charting.get(ids.fresh).procedure
+    assert stored.status == "in_progress"
+    assert stored.time_out is not None
+    assert [s.state for s in stored.sites] == ["injected", *["planned"] * 4, "injected"]
+
+
+@pytest.mark.usefixtures("keyboard")
+def test_bad_input_names_the_field(
+    clinic: tuple[Path, Ids], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, ids = clinic
+    pid = str(ids.fresh)
+    assert chart(db, "chen", "inject", "--procedure", pid, "--site", "9") == 2
+    assert capsys.readouterr().err.strip() == "--site: the procedure has no site 9 (it has 5)"
+    assert chart(db, "chen", "plan", "--procedure", pid, "--muscle", "elbow", "--side", "left") == 2
+    assert capsys.readouterr().err.startswith("--muscle: 'elbow' is not in the catalog")
+    assert chart(db, "chen", "header", "--procedure", pid, "--pain-before", "11") == 2
+    assert "procedure.pain_before" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("keyboard")
+def test_a_signed_note_refuses_charting(
+    clinic: tuple[Path, Ids], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, ids = clinic
+    assert chart(db, "chen", "remove", "--procedure", str(ids.signed), "--site", "1") == 1
+    assert "signed" in capsys.readouterr().err
