@@ -8,8 +8,7 @@ import threading
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-from tpi_chart.services.integrity import full_check_due, run_full_check
-from tpi_chart.storage.repositories import SqliteStore
+from tpi_chart.services.integrity import ClinicStore, full_check_due, run_full_check
 
 
 class BackgroundCheck(QObject):
@@ -18,7 +17,7 @@ class BackgroundCheck(QObject):
 
     finished = Signal(list)
 
-    def __init__(self, window: QMainWindow, store: SqliteStore) -> None:
+    def __init__(self, window: QMainWindow, store: ClinicStore) -> None:
         super().__init__(window)
         self._window = window
         self._store = store

@@ -23,8 +23,8 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
+from tpi_chart.services.integrity import ClinicStore
 from tpi_chart.services.paths import demo_db_path
-from tpi_chart.storage.repositories import SqliteStore
 from tpi_chart.ui.style import apply_theme
 from tpi_chart.ui.wheel_guard import install_wheel_guard
 
@@ -196,7 +196,7 @@ def open_window(services: Services, user: User) -> Any:
     window.activateWindow()
     window.focus_start()
     _windows.append(window)
-    if isinstance(services.store, SqliteStore):
+    if isinstance(services.store, ClinicStore):
         from tpi_chart.ui.background_check import BackgroundCheck
 
         window.background_check = BackgroundCheck(window, services.store)
