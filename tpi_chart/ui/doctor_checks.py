@@ -38,7 +38,7 @@ def window_check() -> list[Check]:
         # The window remembers its geometry and last patient: keep that in the scratch folder.
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
-        services = open_services(Path(scratch) / "scratch.db", "doctor")
+        services = open_services(Path(scratch) / "scratch.db")  # nobody signed in yet, as at start
         try:
             user = services.auth.create_first_administrator(
                 "doctor", "Doctor check", "doctor-check-passphrase-1", physician=False

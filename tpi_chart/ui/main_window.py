@@ -54,7 +54,9 @@ class MainWindow(QMainWindow):
         self.user = user
         self.setWindowTitle(self._clinic_title())
         self.setMinimumSize(1200, 700)
-        install_wheel_guard(QApplication.instance())  # once per application, whoever is first
+        application = QApplication.instance()
+        if application is not None:  # once per application, whoever is first
+            install_wheel_guard(application)
 
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)

@@ -163,7 +163,7 @@ class PatientsPage(QWidget):
         self.procedure_list.opened.connect(
             lambda pid: self.procedure_opened.emit(self.patient_id, pid)
         )
-        self.procedure_list.changed.connect(lambda: self.show_patient(self.patient_id))
+        self.procedure_list.changed.connect(self._show_current_patient)
         self.procedure_list.failed.connect(self.failed)
         self.procedures = self.procedure_list.table
 
@@ -228,6 +228,10 @@ class PatientsPage(QWidget):
             self.results.setCurrentRow(0)
 
     # -- one patient -------------------------------------------------------------------------
+
+    def _show_current_patient(self) -> None:
+        if self.patient_id is not None:  # a procedure list only changes with a patient shown
+            self.show_patient(self.patient_id)
 
     def show_patient(self, patient_id: int) -> None:
         try:
