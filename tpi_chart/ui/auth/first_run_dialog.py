@@ -13,13 +13,13 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
+from tpi_chart.ui.auth.demo_offer import demo_offer
 from tpi_chart.ui.plain_errors import user_message
 
 # (username, display name, password, physician) -> the new administrator
@@ -80,28 +80,8 @@ class FirstRunDialog(QDialog):
         )
         self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.create_button.setText("Create administrator")
-        # A separate demo database, never this one: a clinic tries the app without putting fake
-        # patients into its own records (issue 12, 7).
         self.demo_requested = False
-        self.demo_button = QPushButton("Try the demo")
-        self.demo_button.setObjectName("tryDemo")
-        self.demo_button.setToolTip(
-            "Open the demo clinic (fake patients, labelled DEMO) in its own database; "
-            "nothing is added to this one"
-        )
-        self.demo_button.setAutoDefault(False)
-        self.demo_button.clicked.connect(self.try_demo)
-        if offer_demo:
-            self.buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
-        else:
-            self.demo_button.hide()
-        self.demo_hint = QLabel(
-            "Just looking? \u201cTry the demo\u201d opens a demo clinic with made-up patients "
-            "in a separate database, labelled DEMO."
-        )
-        self.demo_hint.setWordWrap(True)
-        self.demo_hint.setProperty("role", "muted")
-        self.demo_hint.setVisible(offer_demo)
+        self.demo_button, self.demo_hint = demo_offer(self.buttons, offer_demo, self.try_demo)
         self.setMinimumWidth(MIN_WIDTH)
         form = QFormLayout()
         if save_clinic is not None:
