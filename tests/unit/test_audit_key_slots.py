@@ -289,3 +289,37 @@ def test_a_backup_carries_the_slots_not_a_key_and_restores_on_a_new_computer(
         assert report.ok
         assert report.macs_checked
         services.patients.create(patient("N1"))
+
+
+def test_a_migrated_clinic_is_told_its_key_has_no_recovery_copy_until_the_passphrase_is_typed(
+    tmp_path: Path, keys: Path
+) -> None:
+    """The passphrase was set before key slots existed: only its derived key is kept, so the
+    recovery slot cannot be made at the sealing sign-in. The backup status says so (and warns)
+    until an administrator types the passphrase again; then a restore can open the key."""
+    from datetime import UTC, datetime
+
+    from tpi_chart.services.backup import AutomaticBackups
+
+    db = tmp_path / "clinic.db"
+    with open_services(db) as services:
+        old_auth = AuthService(services.store.users, services.store.audit)
+        admin = old_auth.create_first_administrator("admin", "Pat Admin", PASSWORD)
+        old = services.as_user(admin)
+        old.backups.set_passphrase(PASSPHRASE)  # before slots: no slot to put it in
+        assert old.backups.has_recovery_slot()  # nothing sealed yet, nothing missing
+    with open_services(db) as anonymous:
+        services = sign_in(anonymous, "admin")
+        assert holders(db) == ["admin"]
+        state = AutomaticBackups(services.backups, tmp_path / "backups").state()
+        now = datetime.now(UTC)
+        assert state.needs_warning(now)
+        assert state.age_text(now) == (
+            "The audit key has no recovery copy: enter the backup passphrase again "
+            "(tpi-chart backup --set-passphrase)"
+        )
+        services.backups.set_passphrase(PASSPHRASE)
+        assert holders(db) == ["*recovery", "admin"]
+        assert AutomaticBackups(services.backups, tmp_path / "backups").state().age_text(now) == (
+            "No backup yet"
+        )
