@@ -23,9 +23,9 @@ from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELDS
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
+from tpi_chart.ui import commands
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.patients.procedure_list import FollowUpDialog
-from tpi_chart.ui.workspace import timeout_dialog
 
 # Offscreen popups and dialogs cannot raise or grab the keyboard; Qt says so on each.
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("This plugin does not support")]
@@ -331,7 +331,7 @@ def test_follow_up_relief_drives_the_next_visit_s_repeat_rule_and_the_history(
             return datetime.now(tz) - timedelta(weeks=7)
 
     # The first visit's time-out (its date of service) was seven weeks ago.
-    monkeypatch.setattr(timeout_dialog, "datetime", SevenWeeksAgo)
+    monkeypatch.setattr(commands, "datetime", SevenWeeksAgo)
     first = _chart_complete_visit(qtbot, window)
     monkeypatch.undo()
     window.open_patient(patient_id)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from PySide6.QtCore import QPoint, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QMenu, QWidget
 
 from tpi_chart.domain.catalog import load_catalog
@@ -54,6 +54,9 @@ class DiagramEditing(QWidget):
     #: to store (e.g. with the syringe's preparation and default volume). None: unchanged.
     new_site_defaults: Callable[[Site], Site] | None
     _read_only: bool
+    #: True while the diagram applies an edit of its own (a click, a drag, a key): the host
+    #: may leave slower views for after the frame that shows it.
+    editing = False
 
     # Drawn by BodyDiagram.
     def current_view(self) -> str:
@@ -68,14 +71,23 @@ class DiagramEditing(QWidget):
     def _editable(self) -> bool:
         return not self._read_only and self.document.procedure_id is not None
 
+    def _push(self, command: QUndoCommand) -> bool:
+        """Apply one edit as an undo command; False when it was refused (then dropped)."""
+        count = self.undo_stack.count()
+        self.editing = True
+        try:
+            self.undo_stack.push(command)
+        finally:
+            self.editing = False
+        return self.undo_stack.count() > count
+
     def _place(self, data: dict[str, Any]) -> int | None:
         """Store a new site (one undo command); its id, or None when it was refused."""
         site = Site.model_validate(data)
         if self.new_site_defaults is not None:
             site = self.new_site_defaults(site)
         command = PlaceSiteCommand(self.document, site)
-        self.undo_stack.push(command)
-        if command.site_id is None or command.isObsolete():
+        if not self._push(command) or command.site_id is None:
             return None
         return command.site_id
 
@@ -206,9 +218,7 @@ class DiagramEditing(QWidget):
         after = Site.model_validate(after.model_dump())
         if after == before:
             return True
-        count = self.undo_stack.count()
-        self.undo_stack.push(move_site_command(self.document, site_id, before, after))
-        moved = self.undo_stack.count() > count
+        moved = self._push(move_site_command(self.document, site_id, before, after))
         if moved and (muscle, side) != (before.muscle, before.side):
             self._warn_for(muscle)
         return moved
@@ -217,9 +227,7 @@ class DiagramEditing(QWidget):
         stored = self.document.stored_site(site_id)
         if self._read_only or stored is None:
             return False
-        count = self.undo_stack.count()
-        self.undo_stack.push(RemoveSiteCommand(self.document, site_id, stored.site))
-        removed = self.undo_stack.count() > count
+        removed = self._push(RemoveSiteCommand(self.document, site_id, stored.site))
         if removed and self.selected_id == site_id:
             self.selected_id = None
             self.site_selected.emit(-1)
@@ -231,9 +239,7 @@ class DiagramEditing(QWidget):
         if self._read_only or stored is None:
             return False
         after = Site.model_validate({**stored.site.model_dump(), **changes})
-        count = self.undo_stack.count()
-        self.undo_stack.push(ChangeSiteCommand(self.document, site_id, stored.site, after, text))
-        return self.undo_stack.count() > count
+        return self._push(ChangeSiteCommand(self.document, site_id, stored.site, after, text))
 
     def activate_site(self, site_id: int) -> bool:
         """Double click on a marker: a planned site becomes injected (one undoable step)."""

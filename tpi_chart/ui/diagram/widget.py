@@ -339,9 +339,7 @@ class BodyDiagram(DiagramEditing):
                 "points": list(points),
             }
         )
-        count = self.undo_stack.count()
-        self.undo_stack.push(AddStrokeCommand(self.pain, stroke))
-        return self.undo_stack.count() > count
+        return self._push(AddStrokeCommand(self.pain, stroke))
 
     def clear_pain_drawing(self) -> None:
         if self._read_only or not self.pain.strokes:

@@ -7,9 +7,9 @@ Refresh path (one direction only): widget or key → undo command (`ui.commands`
 parts that changed, then `changed(parts)` → the diagram, the site table, the header, the editor
 and the panels redraw from the document.
 
-What a click must show is updated in the same frame: the marker, the table row, the selection,
-the header and "Saved". The rules panel and the forms refresh right after that frame has been
-painted when sites changed (`_refresh_panels_later`), at once for everything else.
+What a click on the diagram must show is updated in the same frame: the marker, the table row,
+the selection, the header and "Saved". The rules panel and the forms refresh right after that
+frame has been painted (`_refresh_panels_later`); after any other edit, at once.
 """
 
 from __future__ import annotations
@@ -313,7 +313,7 @@ class WorkspacePage(WorkspaceEdits):
             self.selected_id = None
         self._sync_selection()
         self._refresh_editor()
-        if "sites" in parts and "all" not in parts:
+        if self.diagram.editing and "all" not in parts:
             self._refresh_panels_later()
         else:
             self._refresh_panels(parts)
