@@ -29,7 +29,8 @@ from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import PainStroke
 from tpi_chart.domain.referral import Suggestion
 from tpi_chart.ui.diagram.interactions import Controller, UserInteraction
-from tpi_chart.ui.diagram.model import describe_error
+from tpi_chart.ui.document import ProcedureDocument, describe
+from tpi_chart.ui.layouts import take_widgets
 
 if TYPE_CHECKING:
     from tpi_chart.ui.diagram.view import DiagramGraphicsView
@@ -84,12 +85,13 @@ class PainStrokeItem(QGraphicsPathItem):
 
 
 class PainDocument(QObject):
-    """The open procedure's pain strokes as stored; edits go through the charting service."""
+    """The open procedure's pain strokes as stored; edits go through the procedure document
+    (which stores them with the charting service and takes the stored drawing)."""
 
     changed = Signal()
     failed = Signal(str)
 
-    def __init__(self, service: Any, parent: QObject | None = None) -> None:
+    def __init__(self, service: ProcedureDocument, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.service = service
         self.procedure_id: int | None = None
@@ -105,14 +107,14 @@ class PainDocument(QObject):
             try:
                 self.strokes = list(self.service.pain_strokes(self.procedure_id))
             except Exception as error:  # the diagram must never take the window down
-                self.failed.emit(describe_error(error))
+                self.failed.emit(describe(error))
         self.changed.emit()
 
     def _commit(self, action: Callable[[], Any]) -> Any | None:
         try:
             result = action()
         except Exception as error:
-            self.failed.emit(describe_error(error))
+            self.failed.emit(describe(error))
             self.reload()
             return None
         self.reload()
@@ -330,11 +332,8 @@ class PainBar(QWidget):
     ) -> None:
         """The suggestion buttons; one whose muscle and side already has a site is shown ticked
         and disabled (planning it twice would be a slip)."""
-        while self._suggestions.count():
-            item = self._suggestions.takeAt(0)
-            widget = item.widget()
-            if widget is not None:
-                widget.deleteLater()
+        for widget in take_widgets(self._suggestions):
+            widget.deleteLater()
         self.suggestions = list(suggestions)
         self.suggestion_buttons = []
         if not suggestions:

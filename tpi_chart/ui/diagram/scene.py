@@ -180,8 +180,8 @@ class DiagramScene(QGraphicsScene):
         """Mirror the stored sites: one marker per site drawn in this view. Markers whose stored
         site (id, number and content) did not change are kept as they are."""
         if self.diagram_view is None:
-            for marker in self.markers.values():
-                self.removeItem(marker)
+            for item in self.markers.values():
+                self.removeItem(item)
             self.markers = {}
             return
         view_id = self.diagram_view.id
@@ -189,7 +189,7 @@ class DiagramScene(QGraphicsScene):
         old = self.markers
         for stored in sites:
             site_id = int(stored.id)
-            marker = old.pop(site_id, None)
+            marker: MarkerItem | None = old.pop(site_id, None)
             if marker is not None and marker.source != stored:
                 self.removeItem(marker)
                 marker = None
