@@ -59,58 +59,49 @@ from tpi_chart.domain.models import (
     Signature,
     Site,
 )
+from tpi_chart.domain.presentation import (
+    COMPLICATION_WORDS,
+    GUIDANCE_WORDS,
+    NOT_DOCUMENTED,
+    PNEUMOTHORAX_FLAG,
+    POSITION_WORDS,
+    RISK_COLOUR,
+    SEX_WORDS,
+    SIDE_WORDS,
+    SKIN_PREP_WORDS,
+    STATUS_WORDS,
+    TECHNIQUE_WORDS,
+    TOLERANCE_WORDS,
+    TWITCH_WORDS,
+    UNCODED_COLOUR,
+    UNCODED_FLAG,
+    MarkerFeature,
+    legend_entries,
+    marker_specs,
+)
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.attachments import EmbeddedFile
 from tpi_chart.pdf.canvas import numbered_canvas
-from tpi_chart.pdf.diagram import DiagramPanel, Marker
+from tpi_chart.pdf.diagram import DRAWN_FEATURES, DiagramPanel, Marker
 from tpi_chart.pdf.fonts import MONO, SANS, SANS_BOLD, font_for_run, markup, register_fonts, runs
 
 #: Identifies the layout. Bump it whenever the same document would render differently.
-RENDERER_ID = "tpi-chart-note/1"
+RENDERER_ID = "tpi-chart-note/2"
 DOCUMENT_ATTACHMENT = "procedure.json"
 RENDER_ATTACHMENT = "note-render.json"
 
 PageSize = Literal["letter", "a4"]
 PAGE_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
 
-POSITION_NAMES = {
-    "seated": "Seated",
-    "prone": "Prone",
-    "side_lying": "Side-lying",
-    "supine": "Supine",
-}
-SKIN_PREP_NAMES = {
-    "alcohol": "Alcohol",
-    "povidone_iodine": "Povidone-iodine",
-    "chlorhexidine": "Chlorhexidine",
-}
-TECHNIQUE_NAMES = {
-    "flat_palpation": "flat palpation",
-    "pincer_palpation": "pincer palpation",
-    "aspiration": "aspiration before injecting",
-    "fanning": "fanning",
-    "fast_in_fast_out": "fast-in/fast-out",
-    "single_pass": "single pass",
-}
-GUIDANCE_NAMES = {
-    "none": "None (landmark and palpation)",
-    "ultrasound": "Ultrasound",
-    "fluoroscopy": "Fluoroscopy",
-}
-COMPLICATION_NAMES = {
-    "vasovagal": "vasovagal reaction",
-    "bleeding": "bleeding",
-    "hematoma": "hematoma",
-    "paresthesia": "paresthesia",
-    "pneumothorax_suspected": "suspected pneumothorax",
-    "anesthetic_toxicity_signs": "signs of local anesthetic toxicity",
-    "allergic_reaction": "allergic reaction",
-    "other": "other",
-}
-TOLERANCE_NAMES = {"well": "Tolerated well", "fair": "Tolerated fairly", "poor": "Tolerated poorly"}
-SEX_NAMES = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Sex unknown"}
 CHECK = "✓"
+#: How the printed legend draws each marker feature: a glyph and its colour (pdf.diagram).
+LEGEND_GLYPHS: dict[MarkerFeature, tuple[str, str]] = {
+    "planned": ("○", "#1f4e79"),
+    "injected": ("●", "#1f4e79"),
+    "pneumothorax_risk": ("◯", RISK_COLOUR),
+    "uncoded": ("◌", UNCODED_COLOUR),
+}
 CROSS = "✗"
 
 
@@ -196,11 +187,11 @@ def site_ranges(numbers: Sequence[int]) -> str:
 
 
 def side_name(side: str) -> str:
-    return side.capitalize()
+    return SIDE_WORDS.get(side, side.capitalize())
 
 
 def needle_text(needle: Needle | None) -> str:
-    return str(needle) if needle is not None else "Not documented"
+    return str(needle) if needle is not None else NOT_DOCUMENTED
 
 
 def findings_text(site: Site) -> str:
@@ -225,9 +216,6 @@ def findings_text(site: Site) -> str:
     if site.notes:
         text = f"{text}. {site.notes}" if text else site.notes
     return text
-
-
-NOT_DOCUMENTED = "Not documented"
 
 
 def _day(value: date | None) -> str:
@@ -502,12 +490,12 @@ class ProcedureNoteRenderer:
         x = left + draw_text(canvas, left, y, patient.display_name, SANS_BOLD, 10.5)
         details = (
             f"   MRN {patient.mrn}   ·   DOB {patient.birth_date.isoformat()}"
-            f"   ·   {SEX_NAMES[patient.sex]}"
+            f"   ·   {SEX_WORDS[patient.sex]}"
         )
         draw_text(canvas, x, y, details, SANS, 9)
         if self.signed:
             canvas.setFillColor(st.OK)
-            status = "Signed"
+            status = STATUS_WORDS["signed"]
         else:
             canvas.setFillColor(st.DRAFT)
             status = self._unsigned_state
@@ -925,22 +913,22 @@ class ProcedureNoteRenderer:
     def _procedure_pairs(self) -> list[tuple[str, Flowable | str]]:
         procedure = self.procedure
         technique = (
-            ", ".join(TECHNIQUE_NAMES[t] for t in procedure.technique).capitalize()
+            ", ".join(TECHNIQUE_WORDS[t] for t in procedure.technique).capitalize()
             if procedure.technique
-            else "Not documented"
+            else NOT_DOCUMENTED
         )
         pairs: list[tuple[str, Flowable | str]] = [
             (
                 "Position",
-                POSITION_NAMES[procedure.position] if procedure.position else "Not documented",
+                POSITION_WORDS[procedure.position] if procedure.position else NOT_DOCUMENTED,
             ),
             (
                 "Skin prep",
-                SKIN_PREP_NAMES[procedure.skin_prep] if procedure.skin_prep else "Not documented",
+                SKIN_PREP_WORDS[procedure.skin_prep] if procedure.skin_prep else NOT_DOCUMENTED,
             ),
             ("Needle", needle_text(procedure.needle)),
             ("Technique", technique),
-            ("Image guidance", GUIDANCE_NAMES[procedure.image_guidance]),
+            ("Image guidance", GUIDANCE_WORDS[procedure.image_guidance]),
             ("Sites", self._site_summary()),
         ]
         return pairs
@@ -962,31 +950,21 @@ class ProcedureNoteRenderer:
     # ---- sites ----------------------------------------------------------------------------
 
     def _markers_by_view(self) -> tuple[dict[str, list[Marker]], list[int]]:
-        ptx = {result.number: result.ptx_risk for result in self.evaluation.sites}
         by_view: dict[str, list[Marker]] = {}
         unplaced: list[int] = []
-        for number, site in enumerate(self.procedure.sites, start=1):
+        specs = marker_specs(self.procedure, self.catalog)
+        for spec, site in zip(specs, self.procedure.sites, strict=True):
             approximate = site.view is None or site.x is None or site.y is None
             if not approximate:
                 position: tuple[str, float, float] | None = (site.view, site.x, site.y)  # type: ignore[assignment]
             else:
                 position = default_position(site.muscle, site.side)
             if position is None:
-                unplaced.append(number)
+                unplaced.append(spec.number)
                 continue
             view, x, y = position
-            warning = ptx.get(number, False) or site.muscle == UNSPECIFIED
             by_view.setdefault(view, []).append(
-                Marker(
-                    number,
-                    x,
-                    y,
-                    site.state == "injected",
-                    warning,
-                    site.muscle,
-                    site.side,
-                    approximate,
-                )
+                Marker(spec, x, y, site.muscle, site.side, approximate)
             )
         return by_view, unplaced
 
@@ -1042,13 +1020,16 @@ class ProcedureNoteRenderer:
 
     def _legend(self) -> Flowable:
         s = self._get_stylesheet()
-        _, unplaced = self._markers_by_view()
-        legend = (
-            '<font color="#1f4e79">●</font> injected   '
-            '<font color="#1f4e79">○</font> planned, not injected   '
-            '<font color="#c2410c">◯</font> pneumothorax-risk site. '
-            "L / R: the patient's left / right. Numbers match the site table."
-        )
+        by_view, unplaced = self._markers_by_view()
+        specs = [marker.spec for markers in by_view.values() for marker in markers]
+        # Only what the diagram shows, named as the screen names it (domain.presentation).
+        keys = [
+            f'<font color="{LEGEND_GLYPHS[entry.feature][1]}">'
+            f"{LEGEND_GLYPHS[entry.feature][0]}</font> {markup(entry.label)}"
+            for entry in legend_entries(specs, DRAWN_FEATURES)
+        ]
+        legend = "&nbsp;&nbsp; ".join(keys) + (". " if keys else "")
+        legend += "L / R: the patient's left / right. Numbers match the site table."
         if self.procedure.pain_drawing is not None:
             legend += (
                 " Pain drawing: where the patient shaded the pain before the procedure"
@@ -1101,9 +1082,9 @@ class ProcedureNoteRenderer:
             injected = site.state == "injected"
             muscle = markup(self.catalog.muscle_name(site.muscle))
             if result is not None and result.ptx_risk:
-                muscle += ' <font color="#c2410c" size="6.5">PTX risk</font>'
+                muscle += f' <font color="{RISK_COLOUR}" size="6.5">{PNEUMOTHORAX_FLAG}</font>'
             if site.muscle == UNSPECIFIED:
-                muscle += ' <font color="#c2410c" size="6.5">not coded</font>'
+                muscle += f' <font color="{UNCODED_COLOUR}" size="6.5">{UNCODED_FLAG}</font>'
             location = site.location or computed_location(site.view, site.x, site.y, site.side)
             if location:
                 muscle += f'<br/><font color="#5b6470" size="6.5">{markup(location)}</font>'
@@ -1120,7 +1101,7 @@ class ProcedureNoteRenderer:
                 row.append(format_number(mg, 1) if mg is not None else "—")
                 if mg is not None:
                     totals_mg[agent] += mg
-            row.append(site.twitch.capitalize() if site.twitch and injected else "—")
+            row.append(TWITCH_WORDS[site.twitch] if site.twitch and injected else "—")
             findings = findings_text(site)
             if injected and site.dry_needling:
                 findings = f"Dry needling (no injectate). {findings}".strip()
@@ -1179,7 +1160,7 @@ class ProcedureNoteRenderer:
                     if injected and site.volume_ml is not None
                     else "—",
                     _p(listed or "—", s.cell),
-                    site.twitch.capitalize() if site.twitch and injected else "—",
+                    TWITCH_WORDS[site.twitch] if site.twitch and injected else "—",
                     (findings or "—")
                     if injected
                     else _m(f"<i>Planned — not injected.</i> {markup(findings)}", s.muted),
@@ -1357,18 +1338,16 @@ class ProcedureNoteRenderer:
             s.body,
         )
         if procedure.complications is None:
-            complications = "Not documented"
+            complications = NOT_DOCUMENTED
         elif not procedure.complications:
             complications = "None"
         else:
             complications = ", ".join(
-                COMPLICATION_NAMES[c] for c in procedure.complications
+                COMPLICATION_WORDS[c] for c in procedure.complications
             ).capitalize()
         if procedure.complication_notes:
             complications += f". {procedure.complication_notes}"
-        tolerance = (
-            TOLERANCE_NAMES[procedure.tolerance] if procedure.tolerance else "Not documented"
-        )
+        tolerance = TOLERANCE_WORDS[procedure.tolerance] if procedure.tolerance else NOT_DOCUMENTED
         if procedure.observed_minutes is not None:
             tolerance += f"; observed {procedure.observed_minutes} min after the procedure"
         aftercare = (
@@ -1383,7 +1362,7 @@ class ProcedureNoteRenderer:
             ("Complications", complications),
             ("Tolerance", tolerance),
             ("Aftercare", aftercare),
-            ("Follow-up", procedure.follow_up or "Not documented"),
+            ("Follow-up", procedure.follow_up or NOT_DOCUMENTED),
         ]
         flow: list[Flowable] = [
             self._heading("Outcome, aftercare and follow-up"),
