@@ -97,6 +97,15 @@ def marker_specs(procedure: Procedure, catalog: Catalog | None = None) -> tuple[
 RISK_COLOUR = "#c62828"
 UNCODED_COLOUR = "#b26a00"
 
+#: The pain drawing's brush per intensity (1 aching … 3 severe): one hue, darker and denser when
+#: worse, so the levels stay apart in grey scale too; (colour, opacity) on screen and on paper.
+PAIN_BRUSH: dict[int, tuple[str, float]] = {
+    1: ("#f4a000", 0.40),
+    2: ("#e05a00", 0.50),
+    3: ("#b3001b", 0.60),
+}
+PAIN_WORDS = {1: "Aching", 2: "Moderate", 3: "Severe"}
+
 
 @dataclass(frozen=True)
 class LegendEntry:

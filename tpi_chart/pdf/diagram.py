@@ -24,7 +24,13 @@ from reportlab.platypus import Flowable
 
 from tpi_chart.domain.diagram import DiagramView, Path, point_in_polygon
 from tpi_chart.domain.models import PainStroke
-from tpi_chart.domain.presentation import RISK_COLOUR, UNCODED_COLOUR, MarkerFeature, MarkerSpec
+from tpi_chart.domain.presentation import (
+    PAIN_BRUSH,
+    RISK_COLOUR,
+    UNCODED_COLOUR,
+    MarkerFeature,
+    MarkerSpec,
+)
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.fonts import SANS_BOLD
 
@@ -38,9 +44,6 @@ MIN_CROP_HEIGHT = {"anterior": 0.30, "posterior": 0.30, "head_left": 1.0, "head_
 #: Views always drawn whole (a cropped profile loses the back of the head).
 WHOLE_VIEWS = ("head_left", "head_right")
 TITLE_HEIGHT = 14.0
-#: The pain drawing's brush per intensity (1 aching … 3 severe): the screen's hues
-#: (ui/diagram/pain.py), darker and denser when worse so the levels stay apart in grey scale.
-PAIN_COLOURS = {1: ("#f4a000", 0.40), 2: ("#e05a00", 0.50), 3: ("#b3001b", 0.60)}
 #: Grid used to look for a free spot inside a zone (per axis).
 _SEARCH_STEPS = 28
 
@@ -342,7 +345,7 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
         canvas.setLineCap(1)
         canvas.setLineJoin(1)
         for stroke in self.strokes:
-            colour, alpha = PAIN_COLOURS.get(stroke.intensity, PAIN_COLOURS[2])
+            colour, alpha = PAIN_BRUSH.get(stroke.intensity, PAIN_BRUSH[2])
             canvas.setStrokeColor(colour)
             canvas.setStrokeAlpha(alpha)
             canvas.setLineWidth(max(stroke.width * self.scale, 1.0))
