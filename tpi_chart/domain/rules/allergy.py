@@ -7,16 +7,8 @@ import re
 
 from tpi_chart.domain.catalog import Agent, Catalog, load_catalog
 from tpi_chart.domain.models import Site
-from tpi_chart.domain.rules.context import (
-    RuleContext,
-    join_words,
-    site_list,
-    sites_word,
-)
-from tpi_chart.domain.rules.results import (
-    RuleWarning,
-    Unverified,
-)
+from tpi_chart.domain.rules.context import RuleContext, join_words, site_list, sites_word
+from tpi_chart.domain.rules.results import RuleWarning, Unverified
 
 _STOP_WORDS = frozenset(
     {"a", "an", "and", "the", "of", "to", "with", "hcl", "allergy", "allergic", "reaction"}

@@ -8,10 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from tpi_chart.domain.models import Procedure
-from tpi_chart.domain.rules.context import (
-    site_list,
-    sites_word,
-)
+from tpi_chart.domain.rules.context import site_list, sites_word
 
 # Units are computed from the charted mg (rounded to 0.1 mg, as printed); the epsilon keeps float
 # noise such as 4.000000001 units from rounding up to 5.

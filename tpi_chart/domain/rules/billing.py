@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from tpi_chart.domain.catalog import UNSPECIFIED
 from tpi_chart.domain.models import Procedure, Site
-from tpi_chart.domain.rules.amounts import (
-    hcpcs_units,
-)
-from tpi_chart.domain.rules.context import (
-    RuleContext,
-    named_muscle_side,
-)
-from tpi_chart.domain.rules.payer import (
-    diagnosis_supports,
-)
+from tpi_chart.domain.rules.amounts import hcpcs_units
+from tpi_chart.domain.rules.context import RuleContext, named_muscle_side
+from tpi_chart.domain.rules.payer import diagnosis_supports
 from tpi_chart.domain.rules.results import (
     COVERAGE_CODES,
     CPT_DRY_FEW,

@@ -14,12 +14,7 @@ from tpi_chart.domain.rules.amounts import (
     round_mg,
     round_ml,
 )
-from tpi_chart.domain.rules.context import (
-    RuleContext,
-    join_words,
-    site_list,
-    sites_word,
-)
+from tpi_chart.domain.rules.context import RuleContext, join_words, site_list, sites_word
 from tpi_chart.domain.rules.results import (
     Anesthetic,
     AnestheticAgent,

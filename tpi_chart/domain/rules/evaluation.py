@@ -9,24 +9,10 @@ from datetime import tzinfo
 from tpi_chart.domain.catalog import Catalog, load_catalog
 from tpi_chart.domain.localdates import clinic_zone
 from tpi_chart.domain.models import ProcedureDocument, Site
-from tpi_chart.domain.rules.allergy import (
-    allergy_warnings,
-    cross_reactivity_warnings,
-)
-from tpi_chart.domain.rules.amounts import (
-    agent_totals,
-    round_mg,
-    round_ml,
-    site_doses,
-)
-from tpi_chart.domain.rules.billing import (
-    build_billing,
-)
-from tpi_chart.domain.rules.context import (
-    RuleContext,
-    count_muscles,
-    is_ptx_risk,
-)
+from tpi_chart.domain.rules.allergy import allergy_warnings, cross_reactivity_warnings
+from tpi_chart.domain.rules.amounts import agent_totals, round_mg, round_ml, site_doses
+from tpi_chart.domain.rules.billing import build_billing
+from tpi_chart.domain.rules.context import RuleContext, count_muscles, is_ptx_risk
 from tpi_chart.domain.rules.doses import (
     anesthetic_limits,
     dose_warnings,

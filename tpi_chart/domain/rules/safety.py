@@ -17,10 +17,7 @@ from tpi_chart.domain.rules.context import (
     site_list,
     sites_word,
 )
-from tpi_chart.domain.rules.results import (
-    RuleWarning,
-    Unverified,
-)
+from tpi_chart.domain.rules.results import RuleWarning, Unverified
 
 
 def ptx_warnings(
