@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -23,38 +23,6 @@ from pydantic import (
 )
 
 from tpi_chart.domain.catalog import CATALOG_CONTEXT_KEY, UNSPECIFIED, Catalog, load_catalog
-
-FORMAT_ID = "tpi-chart.procedure/1"
-
-Sex = Literal["female", "male", "other", "unknown"]
-Side = Literal["left", "right", "midline"]
-Twitch = Literal["none", "weak", "brisk"]
-ViewId = Literal["anterior", "posterior", "head_left", "head_right"]
-ProcedureStatus = Literal["planned", "in_progress", "signed", "external"]
-SiteState = Literal["planned", "injected"]
-Position = Literal["seated", "prone", "side_lying", "supine"]
-SkinPrep = Literal["alcohol", "povidone_iodine", "chlorhexidine"]
-TechniqueStep = Literal[
-    "flat_palpation",
-    "pincer_palpation",
-    "aspiration",
-    "fanning",
-    "fast_in_fast_out",
-    "single_pass",
-]
-ImageGuidance = Literal["none", "ultrasound", "fluoroscopy"]
-Complication = Literal[
-    "vasovagal",
-    "bleeding",
-    "hematoma",
-    "paresthesia",
-    "pneumothorax_suspected",
-    "anesthetic_toxicity_signs",
-    "allergic_reaction",
-    "other",
-]
-Tolerance = Literal["well", "fair", "poor"]
-Container = Literal["single_dose", "multi_dose"]
 
 #: Dates and times outside these years are typing mistakes (and year 1 or 9999 with a time zone
 #: cannot even be converted to UTC).

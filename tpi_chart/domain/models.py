@@ -70,6 +70,7 @@ Complication = Literal[
 ]
 Tolerance = Literal["well", "fair", "poor"]
 Container = Literal["single_dose", "multi_dose"]
+
 #: The pain scale a relief figure was measured on (the LCDs want the same scale at baseline and
 #: follow-up, clinical-reference §2.4); NRS 0-10 is the clinic default.
 PainScale = Literal["NRS", "VAS"]
