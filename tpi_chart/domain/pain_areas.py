@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import UNSPECIFIED, resolve_point
 from tpi_chart.domain.models import PainDrawing
-
-#: What the brush levels mean; the window's brush buttons and the note's legend say the same.
-PAIN_INTENSITY_WORDS = {1: "aching", 2: "moderate", 3: "severe"}
+from tpi_chart.domain.presentation import PAIN_WORDS
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class PainArea:
 
     @property
     def intensity_word(self) -> str:
-        return PAIN_INTENSITY_WORDS[self.intensity]
+        return PAIN_WORDS[self.intensity].lower()
 
     @property
     def label(self) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import Component, FunctionalScore, PainDrawing, Site
 from tpi_chart.domain.pain_areas import summarize_pain
-from tpi_chart.domain.rules import round_half_up
+from tpi_chart.domain.rules.amounts import round_half_up
 from tpi_chart.interop.codes import Codes, load_codes
 from tpi_chart.interop.model import SignedNote
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from tpi_chart.domain.errors import DomainError
+from tpi_chart.domain.fields import phone_number
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
-from tpi_chart.domain.models import phone_number
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
 from tpi_chart.domain.units import WEIGHT_UNITS, WeightUnit
 from tpi_chart.domain.users import User

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import PainStroke
+from tpi_chart.domain.presentation import PAIN_BRUSH, PAIN_WORDS
 from tpi_chart.domain.referral import Suggestion
 from tpi_chart.ui.diagram.interactions import Controller, UserInteraction
 from tpi_chart.ui.document import ProcedureDocument, describe
@@ -37,10 +38,6 @@ if TYPE_CHECKING:
 
 #: Above the artwork, below the markers: the drawing never hides a site's number.
 Z_PAIN = 5.0
-#: Brush colour per intensity (1 aching … 3 severe): one hue, darker and denser when worse, so
-#: the levels stay apart in grey scale too.
-INTENSITY_COLOURS = {1: ("#f4a000", 0.40), 2: ("#e05a00", 0.50), 3: ("#b3001b", 0.60)}
-INTENSITY_NAMES = {1: "Aching", 2: "Moderate", 3: "Severe"}
 #: Brush diameter as a share of the view's height (about 2.5 cm on a body view, 1 cm on a head).
 BRUSH_WIDTH = {"anterior": 0.016, "posterior": 0.016, "head_left": 0.03, "head_right": 0.03}
 #: A stroke keeps a point only once the pointer moved this far (px): a smooth line, not a
@@ -52,7 +49,7 @@ COLUMNS = 2
 
 
 def stroke_pen(intensity: int, width: float) -> QPen:
-    colour, alpha = INTENSITY_COLOURS.get(intensity, INTENSITY_COLOURS[2])
+    colour, alpha = PAIN_BRUSH.get(intensity, PAIN_BRUSH[2])
     qcolour = QColor(colour)
     qcolour.setAlphaF(alpha)
     pen = QPen(qcolour, width)
@@ -153,7 +150,7 @@ class AddStrokeCommand(QUndoCommand):
     """One brush stroke. Undo removes it; redo brings back the same stored stroke."""
 
     def __init__(self, document: PainDocument, stroke: PainStroke) -> None:
-        super().__init__(f"Shade pain ({INTENSITY_NAMES.get(stroke.intensity, '')})".strip())
+        super().__init__(f"Shade pain ({PAIN_WORDS.get(stroke.intensity, '')})".strip())
         self.document = document
         self.stroke = stroke
         self.stroke_id: int | None = None
@@ -274,14 +271,14 @@ class PainBar(QWidget):
         self.intensity_buttons: dict[int, QToolButton] = {}
         group = QButtonGroup(self)
         group.setExclusive(True)
-        for level, name in INTENSITY_NAMES.items():
+        for level, name in PAIN_WORDS.items():
             button = QToolButton()
             button.setText(name)
             button.setCheckable(True)
             button.setMinimumHeight(34)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setAccessibleName(f"Brush: {name.lower()} pain")
-            colour, _alpha = INTENSITY_COLOURS[level]
+            colour, _alpha = PAIN_BRUSH[level]
             button.setStyleSheet(
                 f"QToolButton {{ padding: 0 6px; border-left: 6px solid {colour}; }}"
             )
