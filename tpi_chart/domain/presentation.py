@@ -114,18 +114,24 @@ class LegendEntry:
     label: str
     #: How it is drawn, for a tooltip or a printed key ("solid red outer ring").
     drawing: str
+    #: The label where a legend shares a narrow panel with the diagram (the screen's).
+    short: str
 
 
 LEGEND: tuple[LegendEntry, ...] = (
-    LegendEntry("planned", "Planned, not injected", "hollow marker, number in blue"),
-    LegendEntry("injected", "Injected", "filled marker, number in white"),
-    LegendEntry("dry_needling", "Dry needling (no injectate)", "filled marker"),
-    LegendEntry("twitch_none", "No twitch", "letter N; solid rim"),
-    LegendEntry("twitch_weak", "Weak twitch", "letter W; hatched rim"),
-    LegendEntry("twitch_brisk", "Brisk twitch", "letter B; cross-hatched rim"),
-    LegendEntry("pneumothorax_risk", "Pneumothorax-risk muscle", "solid red outer ring"),
-    LegendEntry("uncoded", "Not coded to a muscle", "dashed amber outer ring and ?"),
-    LegendEntry("removed", "Removed", "faded marker"),
+    LegendEntry("planned", "Planned, not injected", "hollow marker, number in blue", "Planned"),
+    LegendEntry("injected", "Injected", "filled marker, number in white", "Injected"),
+    LegendEntry("dry_needling", "Dry needling (no injectate)", "filled marker", "Dry needling"),
+    LegendEntry("twitch_none", "No twitch", "letter N; solid rim", "No twitch"),
+    LegendEntry("twitch_weak", "Weak twitch", "letter W; hatched rim", "Weak"),
+    LegendEntry("twitch_brisk", "Brisk twitch", "letter B; cross-hatched rim", "Brisk"),
+    LegendEntry(
+        "pneumothorax_risk", "Pneumothorax-risk muscle", "solid red outer ring", "Risk (solid ring)"
+    ),
+    LegendEntry(
+        "uncoded", "Not coded to a muscle", "dashed amber outer ring and ?", "Not coded (dashed)"
+    ),
+    LegendEntry("removed", "Removed", "faded marker", "Removed"),
 )
 LEGEND_ORDER: tuple[MarkerFeature, ...] = tuple(entry.feature for entry in LEGEND)
 TWITCH_FEATURES: dict[str, MarkerFeature] = {

@@ -241,10 +241,17 @@ LEGEND_SAMPLES: dict[MarkerFeature, MarkerSpec] = {
 }
 
 
-def legend_samples(entries: tuple[LegendEntry, ...]) -> tuple[tuple[str, MarkerStyle], ...]:
-    """(label, sample marker) for each entry of a legend (``presentation.legend_entries``)."""
+def legend_samples(
+    entries: tuple[LegendEntry, ...], *, short: bool = False
+) -> tuple[tuple[str, MarkerStyle], ...]:
+    """(label, sample marker numbered 1, 2, … in order) for each entry of a legend
+    (``presentation.legend_entries``); ``short``: the labels for a narrow panel."""
     return tuple(
-        (entry.label, MarkerStyle.from_spec(LEGEND_SAMPLES[entry.feature])) for entry in entries
+        (
+            entry.short if short else entry.label,
+            replace(MarkerStyle.from_spec(LEGEND_SAMPLES[entry.feature]), number=number),
+        )
+        for number, entry in enumerate(entries, start=1)
     )
 
 

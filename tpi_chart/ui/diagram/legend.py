@@ -8,21 +8,17 @@ from PySide6.QtCore import QPointF, QSize
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from tpi_chart.ui.diagram.items import MarkerStyle, paint_marker
+from tpi_chart.domain.presentation import LEGEND
+from tpi_chart.ui.diagram.items import DRAWN_FEATURES, MarkerStyle, legend_samples, paint_marker
+
+#: The screen's full key (a removed site is not drawn on screen: undo brings it back).
+SCREEN_LEGEND = tuple(e for e in LEGEND if e.feature in DRAWN_FEATURES and e.feature != "removed")
 
 
 class DiagramLegend(QWidget):
     """The marker legend, drawn with the same painter code as the markers themselves."""
 
-    ENTRIES: tuple[tuple[str, MarkerStyle], ...] = (
-        ("Planned", MarkerStyle(1, True, None, False, False)),
-        ("Injected", MarkerStyle(2, False, None, False, False)),
-        ("No twitch", MarkerStyle(3, False, "none", False, False)),
-        ("Weak", MarkerStyle(4, False, "weak", False, False)),
-        ("Brisk", MarkerStyle(5, False, "brisk", False, False)),
-        ("Risk (solid ring)", MarkerStyle(6, False, None, True, False)),
-        ("Not coded (dashed)", MarkerStyle(7, True, None, False, True)),
-    )
+    ENTRIES: tuple[tuple[str, MarkerStyle], ...] = legend_samples(SCREEN_LEGEND, short=True)
 
     ROW_HEIGHT = 24
 
@@ -33,10 +29,8 @@ class DiagramLegend(QWidget):
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
         self.setToolTip(
-            "Markers: hollow = planned, filled = injected, number = charting order.\n"
-            "Twitch: letter N / W / B (none, weak, brisk); rim solid, hatched, cross-hatched.\n"
-            "Solid red outer ring = pneumothorax-risk muscle; dashed amber outer ring and ? = "
-            "not coded to a muscle yet."
+            "Numbers: charting order, as in the site table.\n"
+            + "\n".join(f"{entry.label}: {entry.drawing}" for entry in SCREEN_LEGEND)
         )
 
     def _entry_width(self, text: str) -> int:
