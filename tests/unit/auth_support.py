@@ -12,8 +12,8 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from tpi_chart.storage import audit
-from tpi_chart.storage.db import open_database, split_statements, transaction
-from tpi_chart.storage.migrations import v0003_users
+from tpi_chart.storage.sqlite.connection import open_database, split_statements, transaction
+from tpi_chart.storage.sqlite.migrations import v0003_users
 
 KEY = b"k" * 32
 # Cheap Argon2id parameters for tests that log in many times; one test checks the defaults.
@@ -25,7 +25,7 @@ def open_with_users(path: Path) -> sqlite3.Connection:
     has_users = conn.execute(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'users'"
     ).fetchone()[0]
-    if not has_users:  # until the migration is registered in storage/migrations/__init__.py
+    if not has_users:  # until the migration is registered in storage/sqlite/migrations/__init__.py
         conn.execute("BEGIN IMMEDIATE")
         for statement in split_statements(v0003_users.SQL):
             conn.execute(statement)

@@ -42,9 +42,9 @@ from tpi_chart.services.paths import check_location, key_dir, make_private_folde
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.signing import SigningService
-from tpi_chart.storage.db import BUSY_TIMEOUT_MS
 from tpi_chart.storage.interfaces import Store
 from tpi_chart.storage.repositories import open_store, open_store_readonly
+from tpi_chart.storage.sqlite.connection import BUSY_TIMEOUT_MS
 
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tpi_chart.storage.audit import AuditRow
-from tpi_chart.storage.db import transaction
+from tpi_chart.storage.sqlite.connection import transaction
 
 
 @dataclass(frozen=True)

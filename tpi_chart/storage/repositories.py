@@ -33,16 +33,6 @@ from tpi_chart.domain.models import (
 )
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.audit import Anchor, AnchorWriter, AuditReport, AuditRow
-from tpi_chart.storage.db import (
-    BUSY_TIMEOUT_MS,
-    Connection,
-    backup_copy,
-    inspect_file,
-    integrity_problems,
-    migrate,
-    open_database,
-    transaction,
-)
 from tpi_chart.storage.errors import (
     AuditKeyProblem,
     DataLoss,
@@ -51,7 +41,6 @@ from tpi_chart.storage.errors import (
     StorageError,
     translate,
 )
-from tpi_chart.storage.instance_lock import InstanceLock
 from tpi_chart.storage.interfaces import (
     FollowUpRecord,
     HistoryRecord,
@@ -62,10 +51,21 @@ from tpi_chart.storage.interfaces import (
     SiteRecord,
     VoidRecord,
 )
-from tpi_chart.storage.migrations import MIGRATIONS
 from tpi_chart.storage.outbox import SqliteOutbox
 from tpi_chart.storage.pain import SqlitePainStrokes, insert_stroke, read_drawing
 from tpi_chart.storage.pki import SqlitePki
+from tpi_chart.storage.sqlite.connection import (
+    BUSY_TIMEOUT_MS,
+    Connection,
+    backup_copy,
+    inspect_file,
+    integrity_problems,
+    migrate,
+    open_database,
+    transaction,
+)
+from tpi_chart.storage.sqlite.instance_lock import InstanceLock
+from tpi_chart.storage.sqlite.migrations import MIGRATIONS
 from tpi_chart.storage.users import UserRepository
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tpi_chart.domain.users import ROLES, Role, User, normalise_username
-from tpi_chart.storage.db import transaction
 from tpi_chart.storage.errors import DuplicateRecord, StorageError, translate
 from tpi_chart.storage.interfaces import AuditTrail
+from tpi_chart.storage.sqlite.connection import transaction
 
 
 def _utc(moment: datetime) -> str:

@@ -1,0 +1,1 @@
+"""The SQLite engine: one database file per clinic on this computer."""
