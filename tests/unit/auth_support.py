@@ -12,6 +12,7 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from tpi_chart.storage import audit
+from tpi_chart.storage.sqlite import audit_trail
 from tpi_chart.storage.sqlite.connection import open_database, split_statements, transaction
 from tpi_chart.storage.sqlite.migrations import v0003_users
 
@@ -42,15 +43,15 @@ class KeyedTrail:
 
     def record(self, **fields: Any) -> audit.AuditRow:
         with transaction(self.conn):
-            return audit.record(self.conn, self.key, **fields)
+            return audit_trail.record(self.conn, self.key, **fields)
 
     def verify(self) -> audit.AuditReport:
-        return audit.verify_audit_chain(self.conn, self.key)
+        return audit_trail.verify_audit_chain(self.conn, self.key)
 
     def rows(
         self, mrn: str | None = None, date_from: Any = None, date_to: Any = None
     ) -> list[audit.AuditRow]:
-        return audit.audit_rows(self.conn, mrn, date_from, date_to)
+        return audit_trail.audit_rows(self.conn, mrn, date_from, date_to)
 
 
 @dataclass

@@ -218,6 +218,7 @@ def test_the_anchor_is_written_at_once_and_its_fsync_runs_off_the_click_path(
 
     from tpi_chart.domain.models import Patient
     from tpi_chart.storage import audit as audit_log
+    from tpi_chart.storage.sqlite import audit_trail
 
     synced_in: list[str] = []
     sync_file = audit_log.sync_file
@@ -239,7 +240,7 @@ def test_the_anchor_is_written_at_once_and_its_fsync_runs_off_the_click_path(
         )
         store = services.store
         assert isinstance(store, SqliteStore)
-        tail = audit_log.tail(store.conn)
+        tail = audit_trail.tail(store.conn)
         assert tail is not None
         # On disk as soon as the save returns (a crash of the program keeps it)…
         assert json.loads(store.anchor_path.read_text())["seq"] == tail.seq

@@ -54,6 +54,7 @@ from tpi_chart.storage.interfaces import (
 from tpi_chart.storage.outbox import SqliteOutbox
 from tpi_chart.storage.pain import SqlitePainStrokes, insert_stroke, read_drawing
 from tpi_chart.storage.pki import SqlitePki
+from tpi_chart.storage.sqlite import audit_trail as trail
 from tpi_chart.storage.sqlite.connection import (
     BUSY_TIMEOUT_MS,
     Connection,
@@ -1243,7 +1244,7 @@ class SqliteAudit(_Base):
         after: Any = None,
     ) -> AuditRow:
         with self._store.transaction():
-            row = audit_log.record(
+            row = trail.record(
                 self._conn,
                 self._store.key,
                 user=user,
@@ -1278,15 +1279,15 @@ class SqliteAudit(_Base):
                 f"{anchor.seq} rows (the database was emptied or replaced)",
                 anchor.seq,
             )
-        return audit_log.verify_audit_chain(self._conn, self._store.key, anchor)
+        return trail.verify_audit_chain(self._conn, self._store.key, anchor)
 
     def rows(
         self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
     ) -> list[AuditRow]:
-        return audit_log.audit_rows(self._conn, mrn, date_from, date_to)
+        return trail.audit_rows(self._conn, mrn, date_from, date_to)
 
     def latest_at(self) -> datetime | None:
-        return audit_log.latest_at(self._conn)
+        return trail.latest_at(self._conn)
 
 
 CLINIC_ID = "clinic_id"
@@ -1332,7 +1333,7 @@ class SqliteStore:
         if readonly:
             self.clinic_id = self._read_clinic_id() or ""
             has_rows = self._has_audit_rows()
-            if audit_log.is_sealed(conn):
+            if trail.is_sealed(conn):
                 self.key = None
             else:
                 self.key = (
@@ -1350,15 +1351,15 @@ class SqliteStore:
     def _plain_key(self) -> bytes | None:
         """The key file of a clinic whose key is not sealed yet (created for an empty trail);
         None for a sealed one (locked until a sign-in)."""
-        if audit_log.is_sealed(self.conn):
+        if trail.is_sealed(self.conn):
             return None
         return audit_log.load_key(
-            self.key_dir, self.clinic_id, create=audit_log.tail(self.conn) is None
+            self.key_dir, self.clinic_id, create=trail.tail(self.conn) is None
         )
 
     @property
     def audit_sealed(self) -> bool:
-        return audit_log.is_sealed(self.conn)
+        return trail.is_sealed(self.conn)
 
     def recorded_key_id(self) -> str | None:
         """The audit key's id as recorded outside the database, else in it."""
@@ -1389,10 +1390,10 @@ class SqliteStore:
         if self.readonly:
             return 0
         self.record_key_id(key)
-        if not audit_log.pending_count(self.conn):
+        if not trail.pending_count(self.conn):
             return 0
         with self.transaction():
-            chained = audit_log.chain_pending(self.conn, key)
+            chained = trail.chain_pending(self.conn, key)
             if chained:
                 self.anchor_after_commit(Anchor(chained[-1].seq, chained[-1].mac))
         return len(chained)
@@ -1419,7 +1420,7 @@ class SqliteStore:
     def destroy_plain_key(self) -> bool:
         """Overwrite and remove the plain key file once the key is sealed (its slots are
         committed): from then on the key is in clear only in memory."""
-        if not audit_log.is_sealed(self.conn):
+        if not trail.is_sealed(self.conn):
             raise AuditKeyProblem("the audit key has no key slots yet; its file is kept")
         return audit_log.destroy_key_file(self.key_dir, self.clinic_id)
 
@@ -1486,7 +1487,7 @@ class SqliteStore:
                 f"recorded there ({entry.clinic_id}): the database was replaced or emptied"
             )
             return problems
-        tail = audit_log.tail(self.conn) if self.has_table("audit") else None
+        tail = trail.tail(self.conn) if self.has_table("audit") else None
         if tail is None or tail.seq < entry.seq:
             rows = 0 if tail is None else tail.seq
             problems.append(
@@ -1494,7 +1495,7 @@ class SqliteStore:
                 f"computer recorded row {entry.seq} (the database was emptied, replaced by an "
                 "older copy, or its -wal file was deleted)"
             )
-        elif not audit_log.matches(self.conn, entry):
+        elif not trail.matches(self.conn, entry):
             problems.append(
                 f"{self.path} is not the database this computer last saw: its audit row "
                 f"{entry.seq} differs from the one recorded (it was replaced by another copy)"
@@ -1553,8 +1554,8 @@ class SqliteStore:
         except ValueError:
             return False
         if anchor is not None:
-            return audit_log.matches(self.conn, anchor)
-        current = audit_log.tail(self.conn)
+            return trail.matches(self.conn, anchor)
+        current = trail.tail(self.conn)
         if current is not None:
             self._write_anchor(current)
         return True
@@ -1700,8 +1701,8 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
         self.clinic_id = self._ensure_clinic_id()
-        current = audit_log.tail(self.conn)
-        if audit_log.is_sealed(self.conn):
+        current = trail.tail(self.conn)
+        if trail.is_sealed(self.conn):
             # The restored clinic's key opens at its next sign-in (or with the recovery slot);
             # the key in memory stays only when it is that clinic's key.
             restored_id = self.recorded_key_id()
@@ -1780,7 +1781,7 @@ def _peek_audit(path: Path) -> tuple[str | None, bool]:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
         has_rows = conn.execute("SELECT EXISTS (SELECT 1 FROM audit)").fetchone()[0]
-        needs_file = bool(has_rows) and not audit_log.is_sealed(conn)
+        needs_file = bool(has_rows) and not trail.is_sealed(conn)
         return (None if row is None else str(row[0])), needs_file
     except sqlite3.Error:
         return None, False
