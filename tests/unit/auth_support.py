@@ -13,8 +13,10 @@ from argon2 import PasswordHasher
 
 from tpi_chart.storage import audit
 from tpi_chart.storage.sqlite import audit_trail
+from tpi_chart.storage.sqlite.audited import AuditedWrites
 from tpi_chart.storage.sqlite.connection import open_database, split_statements, transaction
 from tpi_chart.storage.sqlite.migrations import v0003_users
+from tpi_chart.storage.sqlite.users import SqliteUsers
 
 KEY = b"k" * 32
 # Cheap Argon2id parameters for tests that log in many times; one test checks the defaults.
@@ -52,6 +54,11 @@ class KeyedTrail:
         self, mrn: str | None = None, date_from: Any = None, date_to: Any = None
     ) -> list[audit.AuditRow]:
         return audit_trail.audit_rows(self.conn, mrn, date_from, date_to)
+
+
+def users_on(conn: sqlite3.Connection, trail: KeyedTrail) -> SqliteUsers:
+    """The store's account repository on a bare connection, recording in `trail`."""
+    return SqliteUsers(AuditedWrites(lambda: conn, lambda: transaction(conn), trail.record))
 
 
 @dataclass

@@ -15,8 +15,8 @@ import pytest
 from tests.users import staff
 from tpi_chart.services import doctor, integrity
 from tpi_chart.services.context import open_services
-from tpi_chart.storage.repositories import SqliteStore
 from tpi_chart.storage.sqlite import connection as storage_db
+from tpi_chart.storage.sqlite.store import SqliteStore
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tpi_chart.storage.errors import CorruptDatabase, NotOurDatabase, SchemaTooNew
-from tpi_chart.storage.repositories import open_store
 from tpi_chart.storage.sqlite.connection import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -22,6 +21,7 @@ from tpi_chart.storage.sqlite.connection import (
     transaction,
 )
 from tpi_chart.storage.sqlite.migrations import MIGRATIONS
+from tpi_chart.storage.sqlite.store import open_store
 
 SCHEMA_V1 = Path(__file__).parents[1] / "data" / "schema-v1.db"
 

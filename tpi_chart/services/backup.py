@@ -19,7 +19,7 @@ from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.services.paths import make_private_folder
 from tpi_chart.storage.audit import key_path
 from tpi_chart.storage.interfaces import Store
-from tpi_chart.storage.repositories import check_bytes
+from tpi_chart.storage.sqlite.backup import check_bytes
 
 
 def _stamp() -> str:

@@ -43,8 +43,8 @@ from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.interfaces import Store
-from tpi_chart.storage.repositories import open_store, open_store_readonly
 from tpi_chart.storage.sqlite.connection import BUSY_TIMEOUT_MS
+from tpi_chart.storage.sqlite.store import open_store, open_store_readonly
 
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize

@@ -1,5 +1,6 @@
 """The audit trail's SQL (the chain itself is `tpi_chart.storage.audit`): the `audit` table,
-its tail and the events waiting in `audit_pending` for the key."""
+its tail, the events waiting in `audit_pending` for the key, and `SqliteAudit`, the store's
+`AuditTrail`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import hmac
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpi_chart.storage import audit
 from tpi_chart.storage.audit import Anchor, AuditReport, AuditRow
 from tpi_chart.storage.errors import AuditKeyLocked
+
+if TYPE_CHECKING:
+    from tpi_chart.storage.sqlite.store import SqliteStore
 
 
 def tail(conn: sqlite3.Connection) -> Anchor | None:
@@ -186,3 +190,73 @@ def audit_rows(
         params.append(end.isoformat(timespec="microseconds"))
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     return [audit.row_of(raw) for raw in conn.execute(f"{_SELECT}{where} ORDER BY seq", params)]
+
+
+class SqliteAudit:
+    """The store's `AuditTrail`: rows appended under the store's key, in the store's
+    transaction, the anchor moved after the commit."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._store.conn
+
+    def record(
+        self,
+        *,
+        user: str,
+        action: str,
+        entity: str,
+        entity_id: int | None = None,
+        patient_id: int | None = None,
+        procedure_id: int | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> AuditRow:
+        with self._store.transaction():
+            row = record(
+                self._conn,
+                self._store.key,
+                user=user,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                before=before,
+                after=after,
+            )
+            if row.seq:  # 0: waiting in audit_pending for the key (not chained yet)
+                self._store.anchor_after_commit(Anchor(row.seq, row.mac))
+            return row
+
+    def verify(self) -> AuditReport:
+        """The chain, and the tail against the anchor kept beside the key (the clinic registry
+        entry of this database path)."""
+        try:
+            entry = audit.registry_entry(self._store.key_dir, self._store.path)
+        except ValueError as error:
+            return AuditReport(False, 0, None, f"{error}; truncation cannot be ruled out")
+        anchor = None if entry is None else entry[1]
+        if not self._store.has_table("audit"):
+            if anchor is None:
+                return AuditReport(True, 0)
+            return AuditReport(
+                False,
+                0,
+                1,
+                f"the database has no audit trail at all, but this computer recorded "
+                f"{anchor.seq} rows (the database was emptied or replaced)",
+                anchor.seq,
+            )
+        return verify_audit_chain(self._conn, self._store.key, anchor)
+
+    def rows(
+        self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
+    ) -> list[AuditRow]:
+        return audit_rows(self._conn, mrn, date_from, date_to)
+
+    def latest_at(self) -> datetime | None:
+        return latest_at(self._conn)
