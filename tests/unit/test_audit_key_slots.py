@@ -22,6 +22,7 @@ from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import open_services
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.errors import AuditKeyLocked, AuditKeyProblem
+from tpi_chart.storage.sqlite import audit_trail
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -150,11 +151,11 @@ def test_a_failed_sign_in_waits_unchained_and_the_next_sign_in_chains_it(
     add_accounts(db)
     with open_services(db) as anonymous:
         assert anonymous.auth.login("rivera", "not the password") is None
-        assert audit_log.pending_count(anonymous.store.conn) == 1  # type: ignore[attr-defined]
+        assert audit_trail.pending_count(anonymous.store.conn) == 1  # type: ignore[attr-defined]
     with open_services(db) as anonymous:
         services = sign_in(anonymous, "chen")
         conn = services.store.conn  # type: ignore[attr-defined]
-        assert audit_log.pending_count(conn) == 0
+        assert audit_trail.pending_count(conn) == 0
         failed = [r for r in services.store.audit.rows() if r.action == "login_failed"]
         assert len(failed) == 1
         after = audit_log.decode(failed[0].after)
@@ -278,7 +279,7 @@ def test_a_backup_carries_the_slots_not_a_key_and_restores_on_a_new_computer(
         services.backups.restore(backup, PASSPHRASE)
         # The passphrase opened the recovery slot: the restore is chained at once.
         assert services.store.key == key
-        assert audit_log.pending_count(services.store.conn) == 0  # type: ignore[attr-defined]
+        assert audit_trail.pending_count(services.store.conn) == 0  # type: ignore[attr-defined]
         assert services.store.audit.rows()[-1].action == "restore_db"
         restored_clinic = services.settings.clinic_id
     # (The empty clinic the restore replaced keeps its own key file, for its kept-aside copy.)

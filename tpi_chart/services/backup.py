@@ -18,8 +18,8 @@ from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.services.paths import make_private_folder
 from tpi_chart.storage.audit import key_path
-from tpi_chart.storage.interfaces import Store
-from tpi_chart.storage.repositories import check_bytes
+from tpi_chart.storage.interfaces import FileBackedStore
+from tpi_chart.storage.sqlite.backup import check_bytes
 
 
 def _stamp() -> str:
@@ -30,7 +30,9 @@ class BackupService:
     """Built for the signed-in `user`: backing up needs `backup`, restoring `restore`
     (administrators)."""
 
-    def __init__(self, store: Store, user: User, *, on_denied: DeniedHook | None = None) -> None:
+    def __init__(
+        self, store: FileBackedStore, user: User, *, on_denied: DeniedHook | None = None
+    ) -> None:
         self._store = store
         self._permissions = Permissions(user, on_denied)
         self._user = user.username

@@ -42,9 +42,9 @@ from tpi_chart.services.paths import check_location, key_dir, make_private_folde
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.signing import SigningService
-from tpi_chart.storage.db import BUSY_TIMEOUT_MS
-from tpi_chart.storage.interfaces import Store
-from tpi_chart.storage.repositories import open_store, open_store_readonly
+from tpi_chart.storage.interfaces import FileBackedStore, Store
+from tpi_chart.storage.sqlite.connection import BUSY_TIMEOUT_MS
+from tpi_chart.storage.sqlite.store import open_store, open_store_readonly
 
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
@@ -315,7 +315,8 @@ class Services:
     authority: SigningAuthority
     user: User
     db_path: Path
-    store: Store = field(repr=False)
+    #: The clinic's database file (SQLite): backups and restores copy the file itself.
+    store: FileBackedStore = field(repr=False)
     on_denied: DeniedHook | None = field(default=None, repr=False)
     #: What the start-up integrity checks found (signed content that no longer matches its
     #: signature), one line each; shown by the window and the commands, never silently dropped.
@@ -405,7 +406,7 @@ class Services:
 
 
 def build_services(
-    store: Store,
+    store: FileBackedStore,
     user: User,
     *,
     keychain: KeyChain | None = None,
