@@ -32,6 +32,7 @@ from tpi_chart.domain.models import (
     Site,
 )
 from tpi_chart.storage import audit as audit_log
+from tpi_chart.storage import lookups
 from tpi_chart.storage.audit import Anchor, AnchorWriter, AuditReport, AuditRow
 from tpi_chart.storage.db import (
     BUSY_TIMEOUT_MS,
@@ -64,7 +65,7 @@ from tpi_chart.storage.interfaces import (
 )
 from tpi_chart.storage.migrations import MIGRATIONS
 from tpi_chart.storage.outbox import SqliteOutbox
-from tpi_chart.storage.pain import SqlitePainStrokes, insert_stroke, read_drawing
+from tpi_chart.storage.pain import SqlitePainStrokes, insert_stroke
 from tpi_chart.storage.pki import SqlitePki
 from tpi_chart.storage.users import UserRepository
 
@@ -167,22 +168,8 @@ class SqlitePatients(_Base):
     def search(self, text: str, limit: int) -> list[PatientRecord]:
         """Every word must match part of the name (accents ignored), part of the MRN, or the
         start of the date of birth (1974-05-12, 1974-05, or as written on US forms, 5/12/1974)."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        for token in text.split():
-            folded = _like_escape(fold(token))
-            clauses.append(
-                "(search_name LIKE ? ESCAPE '\\' OR mrn LIKE ? ESCAPE '\\'"
-                " OR birth_date LIKE ? ESCAPE '\\')"
-            )
-            birth = _like_escape(_iso_date(token))
-            params += [f"%{folded}%", f"%{_like_escape(token)}%", f"{birth}%"]
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._conn.execute(
-            f"SELECT * FROM patients {where} ORDER BY search_name, birth_date, id LIMIT ?",
-            (*params, limit),
-        )
-        return [self._from_row(row) for row in rows]
+        tokens = [(fold(token), token, _iso_date(token)) for token in text.split()]
+        return [self._from_row(row) for row in lookups.search_patients(self._conn, tokens, limit)]
 
     def _columns(self, patient: Patient) -> tuple[Any, ...]:
         data = patient.model_dump(mode="json")
@@ -205,6 +192,7 @@ class SqlitePatients(_Base):
                 self._columns(patient),
             )
             patient_id = int(cursor.lastrowid or 0)
+            lookups.index_patient(self._conn, patient_id)
             self._record(
                 user=user,
                 action="create",
@@ -233,11 +221,13 @@ class SqlitePatients(_Base):
                 raise KeyError(patient_id)
             if expected_version is not None and before.version != expected_version:
                 raise _stale("patient", patient_id, expected_version, before.version)
+            lookups.unindex_patient(self._conn, patient_id)
             self._conn.execute(
                 "UPDATE patients SET mrn=?, family_name=?, given_name=?, birth_date=?, sex=?,"
                 " search_name=?, data=?, version = version + 1 WHERE id=?",
                 (*self._columns(patient), patient_id),
             )
+            lookups.index_patient(self._conn, patient_id)
             old = before.patient.model_dump(mode="json")
             new = patient.model_dump(mode="json")
             changes = (
@@ -273,37 +263,7 @@ class SqlitePatients(_Base):
 class SqliteProcedures(_Base):
     # ---- reading -------------------------------------------------------------------------
     def _site_from_row(self, row: sqlite3.Row) -> Site:
-        data: dict[str, Any] = {
-            "muscle": row["muscle"],
-            "side": row["side"],
-            "state": row["state"],
-            "findings": {
-                "taut_band": bool(row["taut_band"]),
-                "referred_pain": bool(row["referred_pain"]),
-                "jump_sign": bool(row["jump_sign"]),
-                "negative_aspiration": bool(row["negative_aspiration"]),
-            },
-        }
-        for name in (
-            "view",
-            "x",
-            "y",
-            "preparation",
-            "volume_ml",
-            "twitch",
-            "trigger_points",
-            "depth_cm",
-            "notes",
-            "injected_at",
-            "location",
-        ):
-            if row[name] is not None:
-                data[name] = row[name]
-        if row["dry_needling"]:
-            data["dry_needling"] = True
-        if row["needle_gauge"] is not None:
-            data["needle"] = {"gauge": row["needle_gauge"], "length_in": row["needle_length_in"]}
-        return Site.model_validate(data)
+        return lookups.site_from_row(row)
 
     def sites(self, procedure_id: int, include_removed: bool = False) -> list[SiteRecord]:
         records: list[SiteRecord] = []
@@ -340,82 +300,16 @@ class SqliteProcedures(_Base):
                 return record
         return None  # pragma: no cover - the row was just read
 
-    def _preparations(self, procedure_id: int) -> list[dict[str, Any]]:
-        preparations: list[dict[str, Any]] = []
-        for prep in self._conn.execute(
-            "SELECT id, code, label FROM preparations WHERE procedure_id = ? ORDER BY seq",
-            (procedure_id,),
-        ):
-            components = []
-            for row in self._conn.execute(
-                "SELECT agent, concentration, volume_ml, lot, expires, ndc, container,"
-                " container_ml FROM components"
-                " WHERE preparation_id = ? ORDER BY seq",
-                (prep["id"],),
-            ):
-                names = (
-                    "agent",
-                    "concentration",
-                    "volume_ml",
-                    "lot",
-                    "expires",
-                    "ndc",
-                    "container",
-                    "container_ml",
-                )
-                component = {k: row[k] for k in names if row[k] is not None}
-                components.append(component)
-            data: dict[str, Any] = {"id": prep["code"], "components": components}
-            if prep["label"] is not None:
-                data["label"] = prep["label"]
-            preparations.append(data)
-        return preparations
-
     def get(self, procedure_id: int) -> ProcedureRecord | None:
-        row = self._conn.execute(
-            "SELECT * FROM procedures WHERE id = ?", (procedure_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        data: dict[str, Any] = json.loads(row["header"])
-        data["performed_at"] = row["performed_at"]
-        data["status"] = row["status"]
-        data["payer_profile"] = row["payer_profile"]
-        data["preparations"] = self._preparations(procedure_id)
-        site_records = self.sites(procedure_id)
-        data["sites"] = [record.site for record in site_records]
-        drawing = read_drawing(self._conn, procedure_id)
-        if drawing is not None:
-            data["pain_drawing"] = drawing
-        if row["signed_by"] is not None:
-            data["signature"] = {
-                "signed_by": row["signed_by"],
-                "signed_at": row["signed_at"],
-                "content_hash": row["content_hash"],
-                "acknowledged_warnings": json.loads(row["acknowledgements"] or "[]"),
-            }
-        data["addenda"] = [
-            json.loads(a["data"])
-            for a in self._conn.execute(
-                "SELECT data FROM addenda WHERE procedure_id = ? ORDER BY seq", (procedure_id,)
-            )
-        ]
-        external = self._conn.execute(
-            "SELECT data FROM external_records WHERE procedure_id = ?", (procedure_id,)
-        ).fetchone()
-        if external is not None:  # signed elsewhere, imported read-only (v0011)
-            kept = json.loads(external[0])
-            data["status"] = "external"
-            data["external_signature"] = kept["external_signature"]
-            data["addenda"] = kept.get("addenda", [])
-        return ProcedureRecord(
-            id=procedure_id,
-            patient_id=int(row["patient_id"]),
-            procedure=Procedure.model_validate(data),
-            site_ids=tuple(record.id for record in site_records),
-            version=_version(row),
-            site_versions=tuple(record.version for record in site_records),
-        )
+        return next(iter(lookups.procedures(self._conn, "id", procedure_id)), None)
+
+    def for_patient(self, patient_id: int) -> list[ProcedureRecord]:
+        """Every procedure of the patient, whole, oldest first, in a fixed number of queries."""
+        return lookups.procedures(self._conn, "patient_id", patient_id)
+
+    def follow_ups_for_patient(self, patient_id: int) -> list[FollowUpRecord]:
+        """The follow-up entries of all the patient's visits, oldest first, in one query."""
+        return lookups.follow_ups(self._conn, "patient_id", patient_id)
 
     def signed_ids(self, after: int = 0) -> list[int]:
         """Ids of the signed procedures above `after`, ascending."""
@@ -629,18 +523,7 @@ class SqliteProcedures(_Base):
 
     def follow_ups(self, procedure_id: int) -> list[FollowUpRecord]:
         """Oldest first; the last one counts."""
-        return [
-            FollowUpRecord(
-                int(r["id"]),
-                procedure_id,
-                FollowUp.model_validate_json(r["data"]),
-                str(r["recorded_at"]),
-                str(r["recorded_by"]),
-            )
-            for r in self._conn.execute(
-                "SELECT * FROM follow_ups WHERE procedure_id = ? ORDER BY id", (procedure_id,)
-            )
-        ]
+        return lookups.follow_ups(self._conn, "id", procedure_id)
 
     def void(self, procedure_id: int, reason: str, user: str, at: str) -> VoidRecord:
         with self._store.transaction():

@@ -22,6 +22,7 @@ from tpi_chart.storage.migrations import (
     v0014_indexes,
     v0016_pain_drawings,
     v0017_audit_pending,
+    v0018_patient_search,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -40,5 +41,6 @@ MIGRATIONS: tuple[str, ...] = (
     v0014_indexes.SQL,
     v0016_pain_drawings.SQL,
     v0017_audit_pending.SQL,
+    v0018_patient_search.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
