@@ -18,8 +18,8 @@ from tests.users import staff
 from tpi_chart.domain.models import (
     Component,
     FollowUp,
-    Patient,
     PainDrawing,
+    Patient,
     Preparation,
     Procedure,
     Site,
@@ -114,7 +114,7 @@ def _old_get(conn: sqlite3.Connection, procedure_id: int) -> dict[str, Any]:
         (procedure_id,),
     ):
         components = [
-            {k: r[k] for k in r.keys() if r[k] is not None}
+            {k: v for k, v in zip(r.keys(), r, strict=True) if v is not None}
             for r in conn.execute(
                 "SELECT agent, concentration, volume_ml, lot, expires, ndc, container,"
                 " container_ml FROM components WHERE preparation_id = ? ORDER BY seq",

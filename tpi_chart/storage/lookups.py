@@ -8,6 +8,7 @@ repositories; the rows become the same records the per-visit reads built.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections import defaultdict
 from typing import Any
@@ -216,9 +217,12 @@ def follow_ups(conn: sqlite3.Connection, key: str, value: int) -> list[FollowUpR
 # ---- patient search ----------------------------------------------------------------------------
 
 _ORDER = "ORDER BY search_name, birth_date, id LIMIT ?"
-#: LIKE wildcards and the escape: a token holding one is matched by the scan (the trigram index
-#: is not used for a LIKE with ESCAPE).
-_WILDCARDS = frozenset("%_\\")
+#: Up to this many rows found by the index are read and sorted; more than this, and the
+#: patients are read in name order (by their index) until the list is full, which then stops
+#: early because the matches are that common.
+_FEW = 2000
+#: What the start of an ISO date of birth can look like ("1974", "1974-05-1").
+_DATE_START = re.compile(r"^[0-9][0-9-]*$")
 
 
 def _like_escape(text: str) -> str:
@@ -230,6 +234,11 @@ def _next_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def _phrase(text: str) -> str:
+    """`text` as an FTS5 string: with the trigram tokenizer it matches wherever it occurs."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 def search_patients(
     conn: sqlite3.Connection, tokens: list[tuple[str, str, str]], limit: int
 ) -> list[sqlite3.Row]:
@@ -237,11 +246,12 @@ def search_patients(
     date-of-birth prefix): it matches part of the folded name, part of the MRN, or the start of
     the date of birth.
 
-    Tokens of three characters or more are looked up in the trigram index (and the start of
-    the date of birth by its index); the rows so found are then checked against every token
-    with the same LIKE as a scan, so the index only narrows what is read and never changes
-    what is found. Without such a token (only one or two letters, or a LIKE wildcard typed),
-    every patient is read."""
+    Tokens of three characters or more are looked up in the trigram index (the start of the
+    date of birth by its own index). When that finds few patients, only they are read; when it
+    finds many, the patients are read in name order until the list is full, which stops early
+    since the matches are common. Either way every row is checked against every token with the
+    same LIKE as a scan, so the index only narrows what is read, never what is found. Without
+    such a token (one or two letters only) every patient may be read."""
     clauses: list[str] = []
     params: list[Any] = []
     for folded, typed, birth in tokens:
@@ -254,30 +264,43 @@ def search_patients(
             f"%{_like_escape(typed)}%",
             f"{_like_escape(birth)}%",
         ]
-    indexed = [
-        (folded, typed, birth)
-        for folded, typed, birth in tokens
-        if min(len(folded), len(typed)) >= 3 and not _WILDCARDS & set(folded + typed + birth)
-    ]
     if not clauses:
         return conn.execute(f"SELECT * FROM patients {_ORDER}", (limit,)).fetchall()
     where = " AND ".join(clauses)
-    if not indexed or not _has_search_index(conn):
-        return conn.execute(
-            f"SELECT * FROM patients WHERE {where} {_ORDER}", (*params, limit)
-        ).fetchall()
-    found: list[str] = []
-    narrow: list[Any] = []
-    for folded, typed, birth in indexed:
-        found.append(
-            "SELECT rowid FROM patient_search WHERE search_name LIKE ?"
-            " UNION SELECT rowid FROM patient_search WHERE mrn LIKE ?"
-            " UNION SELECT id FROM patients WHERE birth_date >= ? AND birth_date < ?"
-        )
-        narrow += [f"%{folded}%", f"%{typed}%", birth, _next_prefix(birth)]
+    indexed = [token for token in tokens if min(len(token[0]), len(token[1])) >= 3]
+    if indexed and _has_search_index(conn):
+        # Words that cannot start a date of birth are matched together inside the index (one
+        # AND of their lists); a word that can also finds the patients born on that date.
+        words = [
+            f"(search_name : {_phrase(folded)} OR mrn : {_phrase(typed)})"
+            for folded, typed, birth in indexed
+            if not _DATE_START.match(birth)
+        ]
+        found: list[str] = []
+        narrow: list[Any] = []
+        if words:
+            found.append("SELECT rowid FROM patient_search WHERE patient_search MATCH ?")
+            narrow.append(" AND ".join(words))
+        for folded, typed, birth in indexed:
+            if _DATE_START.match(birth):
+                found.append(
+                    "SELECT rowid FROM patient_search WHERE patient_search MATCH ?"
+                    " UNION SELECT id FROM patients WHERE birth_date >= ? AND birth_date < ?"
+                )
+                match = f"search_name : {_phrase(folded)} OR mrn : {_phrase(typed)}"
+                narrow += [match, birth, _next_prefix(birth)]
+        candidates = " INTERSECT ".join(found)
+        (count,) = conn.execute(
+            f"SELECT count(*) FROM ({candidates} LIMIT {_FEW + 1})", narrow
+        ).fetchone()
+        if count <= _FEW:
+            return conn.execute(
+                f"SELECT * FROM patients WHERE id IN ({candidates}) AND {where} {_ORDER}",
+                (*narrow, *params, limit),
+            ).fetchall()
     return conn.execute(
-        f"SELECT * FROM patients WHERE id IN ({' INTERSECT '.join(found)}) AND {where} {_ORDER}",
-        (*narrow, *params, limit),
+        f"SELECT * FROM patients WHERE {where} {_ORDER}",
+        (*params, limit),
     ).fetchall()
 
 
