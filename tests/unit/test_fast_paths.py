@@ -15,6 +15,7 @@ import pytest
 from tests.users import staff
 from tpi_chart.services import doctor, integrity
 from tpi_chart.services.context import open_services
+from tpi_chart.services.errors import InvalidInput
 from tpi_chart.storage import db as storage_db
 from tpi_chart.storage.repositories import SqliteStore
 
@@ -246,3 +247,22 @@ def test_the_anchor_is_written_at_once_and_its_fsync_runs_off_the_click_path(
     # …and made durable by the writer thread, not by the thread that saved.
     assert synced_in
     assert threading.main_thread().name not in synced_in
+
+
+def test_the_days_between_whole_file_checks_are_the_clinics_setting(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_services(demo, staff("okafor")) as services:
+        store = services.store
+        assert isinstance(store, SqliteStore)
+        monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
+        now = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+        assert integrity.run_full_check(store, now) == []
+        services.settings.update(full_check_days=30)
+        assert not integrity.full_check_due(store, now + timedelta(days=29))
+        assert integrity.full_check_due(store, now + timedelta(days=30))
+        with pytest.raises(
+            InvalidInput, match=r"settings\.full_check_days: must be between 1 and 90"
+        ):
+            services.settings.update(full_check_days=0)
+        assert services.settings.full_check_days() == 30
