@@ -62,14 +62,15 @@ class Row:
     samples: list[float]
     goal: str
     check: Callable[[float, float, float], bool] | None = None  # (p50, p95, floor p50)
+    unit: str = "ms"
 
     def cells(self) -> list[str]:
         p50, p95, top = spread(self.samples)
         floor = ""
         if self.floor_samples:
             f50 = statistics.median(self.floor_samples)
-            floor = f"{self.floor} {f50:.0f} ms"
-        measured = f"{p50:.1f} / {p95:.1f} / {top:.1f} ms (n={len(self.samples)})"
+            floor = f"{self.floor} {f50:.0f} {self.unit}"
+        measured = f"{p50:.1f} / {p95:.1f} / {top:.1f} {self.unit} (n={len(self.samples)})"
         if self.floor_samples:
             measured += f"; {p50 / statistics.median(self.floor_samples):.2f} × floor"
         verdict = "–"
@@ -141,6 +142,62 @@ print(time.time() - (time.perf_counter() - idle), type(window.stack.currentWidge
 """
 
 
+MEMORY = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from benchmarks.idle import EventCounter, run_until_idle
+def mib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+if sys.argv[2] == "bare":
+    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+    app = QApplication([])
+    events = EventCounter(app)
+    window = QMainWindow()
+    window.setCentralWidget(QLabel("TPI Chart"))
+else:
+    from tpi_chart.services.context import open_services
+    from tpi_chart.ui import launch
+    from tpi_chart.ui.main_window import MainWindow
+    app = launch.make_application([])
+    events = EventCounter(app)
+    opened = open_services(Path(sys.argv[1]), None)
+    user = opened.auth.login("admin", sys.argv[4])  # Argon2id, 64 MiB, as at the desk
+    services = opened.as_user(user)
+    window = MainWindow(services, user)
+    patient = services.patients.by_mrn("D1001")
+    visit = services.charting.list_for_patient(patient.id)[0].id
+    window.open_procedure(patient.id, visit, "posterior")
+window.resize(1366, 768)
+window.show()
+run_until_idle(app, events)
+print(mib("VmRSS"), mib("VmHWM"))
+"""
+
+
+def memory(
+    demo: Path, kind: str, runs: int, env: dict[str, str]
+) -> tuple[list[float], list[float]]:
+    """MiB resident (now, and at the peak) of a process showing a window until idle: the app
+    signed in with a visit open, or a bare window."""
+    now, peak = [], []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", MEMORY, str(demo), kind, str(ROOT), PASSWORD],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+            env=env,
+            text=True,
+        )
+        rss, hwm = done.stdout.split()[-2:]
+        now.append(float(rss))
+        peak.append(float(hwm))
+    return now, peak
+
+
 def _env(config: str, keys: Path) -> dict[str, str]:
     env = {
         **os.environ,
@@ -190,6 +247,18 @@ def whole_process(argv: list[str], runs: int, env: dict[str, str], stdin: str = 
 
 
 # ---- in process ------------------------------------------------------------------------------
+
+
+#: (generation, ms) of each garbage collection during the timed clicks (`gc.callbacks`).
+GC_PAUSES: list[tuple[int, float]] = []
+
+
+def _gc_watch(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_watch.began = time.perf_counter()  # type: ignore[attr-defined]
+    else:
+        began = getattr(_gc_watch, "began", time.perf_counter())
+        GC_PAUSES.append((info["generation"], (time.perf_counter() - began) * 1000))
 
 
 def click_samples(db: Path, runs: int) -> list[float]:
@@ -264,6 +333,7 @@ def click_samples(db: Path, runs: int) -> list[float]:
         spots = [zone.label_point for zone in (free[0], free[len(free) // 2])]
         gap_ms = QGuiApplication.styleHints().mouseDoubleClickInterval() + 50
         samples: list[float] = []
+        gc.callbacks.append(_gc_watch)
         for turn in range(runs):
             # Mapped each time: the view may have scrolled to show the last marker.
             point = diagram.view.mapFromScene(diagram.scene.to_scene(*spots[turn % 2]))
@@ -289,6 +359,8 @@ def click_samples(db: Path, runs: int) -> list[float]:
             run_until_idle(app, events)
         window.close()
     finally:
+        if _gc_watch in gc.callbacks:
+            gc.callbacks.remove(_gc_watch)
         opened.close()
         MarkerItem.paint, SavedIndicator.paintEvent = marker_paint, saved_paint  # type: ignore[method-assign]
     return samples
@@ -447,6 +519,22 @@ def main() -> None:
         )
         print("start-up measured", flush=True)
 
+        # -- memory: the app signed in with a visit open, beside a bare window
+        bare_now, _bare_peak = memory(demo, "bare", 3, env)
+        app_now, app_peak = memory(demo, "app", 3, env)
+        for what, samples in (("now", app_now), ("peak (VmHWM)", app_peak)):
+            rows.append(
+                Row(
+                    f"resident memory {what} with a visit open after sign-in",
+                    "bare PySide6 window",
+                    bare_now,
+                    samples,
+                    "≤ 130 MiB",
+                    lambda p50, _p95, _f: p50 <= 130,
+                    unit="MiB",
+                )
+            )
+
         # -- command-line processes, each beside a bare import of what it needs
         cli = [sys.executable, "-m", "tpi_chart", "--db", str(demo)]
         floor = [sys.executable, "-c"]
@@ -497,6 +585,13 @@ def main() -> None:
                 "p95 ≤ 16 ms",
                 lambda _p50, p95, _f: p95 <= 16,
             )
+        )
+        full = [ms for generation, ms in GC_PAUSES if generation == 2]
+        young = [ms for generation, ms in GC_PAUSES if generation < 2]
+        rows[-1].figure += (
+            f" (garbage collections during the clicks: {len(full)} full, max"
+            f" {max(full, default=0):.1f} ms; {len(young)} young,"
+            f" max {max(young, default=0):.1f} ms)"
         )
         print("clicks measured", flush=True)
 

@@ -43,6 +43,10 @@ _COMPONENT_FIELDS = (
 
 
 def site_from_row(row: sqlite3.Row) -> Site:
+    return Site.model_validate(_site_data(row))
+
+
+def _site_data(row: sqlite3.Row) -> dict[str, Any]:
     data: dict[str, Any] = {
         "muscle": row["muscle"],
         "side": row["side"],
@@ -61,7 +65,7 @@ def site_from_row(row: sqlite3.Row) -> Site:
         data["dry_needling"] = True
     if row["needle_gauge"] is not None:
         data["needle"] = {"gauge": row["needle_gauge"], "length_in": row["needle_length_in"]}
-    return Site.model_validate(data)
+    return data
 
 
 def _version(row: sqlite3.Row) -> int:
@@ -105,13 +109,14 @@ def procedures(conn: sqlite3.Connection, key: str, value: int) -> list[Procedure
         if row["label"] is not None:
             data["label"] = row["label"]
         preparations[int(row[0])].append(data)
-    sites: dict[int, list[tuple[int, int, Site]]] = defaultdict(list)
+    # Plain data, validated with its procedure in one call (not one model per site).
+    sites: dict[int, list[tuple[int, int, dict[str, Any]]]] = defaultdict(list)
     for row in conn.execute(
         "SELECT s.* FROM sites s JOIN procedures p ON p.id = s.procedure_id"
         f" WHERE {where} AND s.removed = 0 ORDER BY s.procedure_id, s.seq",
         (value,),
     ):
-        sites[int(row["procedure_id"])].append((int(row["id"]), _version(row), site_from_row(row)))
+        sites[int(row["procedure_id"])].append((int(row["id"]), _version(row), _site_data(row)))
     drawings = _strokes(conn, where, value)
     addenda: dict[int, list[Any]] = defaultdict(list)
     for row in conn.execute(
@@ -156,7 +161,7 @@ def _strokes(conn: sqlite3.Connection, where: str, value: int) -> dict[int, Pain
 def _record(
     row: sqlite3.Row,
     preparations: dict[int, list[dict[str, Any]]],
-    sites: dict[int, list[tuple[int, int, Site]]],
+    sites: dict[int, list[tuple[int, int, dict[str, Any]]]],
     drawings: dict[int, PainDrawing],
     addenda: dict[int, list[Any]],
     external: Any,

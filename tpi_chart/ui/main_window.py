@@ -46,19 +46,15 @@ KEY_PATIENT = "session/patient_id"
 KEY_PROCEDURE = "session/procedure_id"
 KEY_VIEW = "session/view"
 KEY_GEOMETRY = "window/geometry"
-#: The collector's thresholds for the charting loop (Python's defaults are 700, 10, 10): young
-#: collections stay small and quick, and a full one, which walks every object, comes about a
-#: hundred times less often, so a click rarely waits on one.
-GC_THRESHOLDS = (5000, 50, 100)
 
 
 def settle_garbage_collector() -> None:
-    """Once the window is up: everything built so far (modules, catalogs, the first screen)
-    lives as long as the program, so it moves out of the collector's sight (`gc.freeze`), and
-    the thresholds are set for the charting loop. Measured with `gc.callbacks` over clicks
-    (benchmarks/README.md)."""
+    """Once the window is up, everything built so far (modules, catalogs, the first screen)
+    lives as long as the program: `gc.freeze` takes it out of the collector's sight, so a full
+    collection during charting walks only what charting made. Python's default thresholds are
+    kept: over 150 clicks (`gc.callbacks`, benchmarks/README.md) no full collection ran, and
+    larger young generations only made each young collection longer."""
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class MainWindow(QMainWindow):
