@@ -606,16 +606,26 @@ def main() -> None:
             from tpi_chart.services.history import HistoryService
 
             history = HistoryService(services.charting, services.patients)
-            rows.append(
-                Row(
-                    "History for a patient, large DB",
-                    "",
-                    [],
-                    timed(lambda: history.for_patient(busiest), runs),
-                    "p95 ≤ 50 ms",
-                    lambda _p50, p95, _f: p95 <= 50,
+            typical = busiest // 2
+            for who, patient_id in (("the busiest patient", busiest), ("a patient", typical)):
+                (visits,) = conn.execute(
+                    "SELECT count(*) FROM procedures WHERE patient_id = ?", (patient_id,)
+                ).fetchone()
+                statements: list[str] = []
+                conn.set_trace_callback(statements.append)
+                history.for_patient(patient_id)
+                conn.set_trace_callback(None)
+                rows.append(
+                    Row(
+                        f"History tab, {who} ({visits} visits, {len(statements)} SQL"
+                        " statements), large DB",
+                        "",
+                        [],
+                        timed(lambda p=patient_id: history.for_patient(p), runs),
+                        "p95 ≤ 50 ms",
+                        lambda _p50, p95, _f: p95 <= 50,
+                    )
                 )
-            )
             (day,) = conn.execute(
                 "SELECT substr(performed_at, 1, 10) FROM procedures WHERE status = 'signed'"
                 " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
@@ -650,16 +660,18 @@ def main() -> None:
                     "–",
                 )
             )
-            rows.append(
-                Row(
-                    "patient search 'garc', large DB",
-                    "",
-                    [],
-                    timed(lambda: services.patients.search("garc"), runs),
-                    "p95 ≤ 50 ms",
-                    lambda _p50, p95, _f: p95 <= 50,
+            for text in ("garc", "patient4999", "B0499"):
+                found_now = len(services.patients.search(text))
+                rows.append(
+                    Row(
+                        f"patient search '{text}' ({found_now} found), large DB",
+                        "",
+                        [],
+                        timed(lambda t=text: services.patients.search(t), runs),
+                        "p95 ≤ 50 ms",
+                        lambda _p50, p95, _f: p95 <= 50,
+                    )
                 )
-            )
         print("large clinic measured", flush=True)
 
         # -- note rendering
