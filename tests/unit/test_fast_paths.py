@@ -3,6 +3,7 @@ tested by behaviour (which statements run, which index a query uses), never by t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -266,3 +267,24 @@ def test_the_days_between_whole_file_checks_are_the_clinics_setting(
         ):
             services.settings.update(full_check_days=0)
         assert services.settings.full_check_days() == 30
+
+
+def test_the_open_rehashes_signed_notes_in_batches_and_wraps_around(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open lists a batch of signed notes after where the last start stopped, never all of
+    them (a tenth-year clinic has 450,000), and comes back to the first after the last."""
+    monkeypatch.setattr(integrity, "OPEN_BATCH", 1)
+    with open_services(demo, staff("rivera")) as services:
+        store = services.store
+        assert isinstance(store, SqliteStore)
+        signed = store.procedures.signed_ids()
+        assert len(signed) >= 2
+        assert store.procedures.signed_ids(0, 1) == signed[:1]
+        cursor = store.anchor_path.with_suffix(".signed-checked")
+        start = signed.index(json.loads(cursor.read_text(encoding="utf-8"))["after"])  # the open's
+        seen = []
+        for _ in range(len(signed) + 1):
+            assert integrity.check_signed_at_open(store, services.charting, budget_s=60) == []
+            seen.append(json.loads(cursor.read_text(encoding="utf-8"))["after"])
+        assert seen == [signed[(start + 1 + turn) % len(signed)] for turn in range(len(signed) + 1)]

@@ -311,15 +311,9 @@ class SqliteProcedures(_Base):
         """The follow-up entries of all the patient's visits, oldest first, in one query."""
         return lookups.follow_ups(self._conn, "patient_id", patient_id)
 
-    def signed_ids(self, after: int = 0) -> list[int]:
-        """Ids of the signed procedures above `after`, ascending."""
-        return [
-            int(r[0])
-            for r in self._conn.execute(
-                "SELECT id FROM procedures WHERE status = 'signed' AND id > ? ORDER BY id",
-                (after,),
-            )
-        ]
+    def signed_ids(self, after: int = 0, limit: int | None = None) -> list[int]:
+        """Ids of the signed procedures above `after`, ascending (at most `limit`)."""
+        return lookups.signed_ids(self._conn, after, limit)
 
     def signed_between(self, first_day: str, last_day: str) -> list[int]:
         """Ids of the signed procedures (not voided, not imported from elsewhere) whose date of
