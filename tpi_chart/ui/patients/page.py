@@ -38,6 +38,9 @@ STATUS_TEXT = {
 }
 
 
+HISTORY_TIP = "Pain and relief over time, sites, steroid and payer limits"
+
+
 def _age(birth: date) -> int:
     today = date.today()
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
@@ -46,6 +49,7 @@ def _age(birth: date) -> int:
 class PatientsPage(QWidget):
     procedure_opened = Signal(int, int)  # patient id, procedure id
     failed = Signal(str)
+    _history_tab: QWidget  # the History tab's widget: a placeholder, then the view
 
     def __init__(self, services: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,8 +133,18 @@ class PatientsPage(QWidget):
     def history(self) -> HistoryView:
         """The History tab's view, built the first time the tab is shown."""
         if self._history is None:
-            self._history = HistoryView(self.services, self._history_tab)
-            self._history_layout.addWidget(self._history)
+            # The view takes the placeholder's place as the tab's own widget.
+            view = HistoryView(self.services)
+            index, current = self.tabs.indexOf(self._history_tab), self.tabs.currentIndex()
+            self.tabs.blockSignals(True)  # a swap, not a tab change: nothing to recompute
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, view, "History")
+            self.tabs.setTabToolTip(index, HISTORY_TIP)
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            self._history_tab.deleteLater()
+            self._history = view
+            self._history_tab = view
         return self._history
 
     def _build_detail(self) -> QWidget:
@@ -192,11 +206,9 @@ class PatientsPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("patientTabs")
         self.tabs.addTab(self.procedure_list, "Procedures")
-        self._history_tab = QWidget()
-        self._history_layout = QVBoxLayout(self._history_tab)
-        self._history_layout.setContentsMargins(0, 0, 0, 0)
+        self._history_tab = QWidget()  # until the History view is built (`history`)
         self.tabs.addTab(self._history_tab, "History")
-        self.tabs.setTabToolTip(1, "Pain and relief over time, sites, steroid and payer limits")
+        self.tabs.setTabToolTip(1, HISTORY_TIP)
         self.tabs.currentChanged.connect(lambda _index: self._refresh_history())
         layout.addWidget(self.tabs, 1)
         return page
