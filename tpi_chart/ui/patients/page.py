@@ -4,7 +4,7 @@ start buttons on the right (copy forward is the default when the patient has his
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -26,9 +26,11 @@ from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import Procedure
 from tpi_chart.domain.units import format_weight
 from tpi_chart.ui.patients.form import PatientForm
-from tpi_chart.ui.patients.history import HistoryView
 from tpi_chart.ui.patients.procedure_list import ID_ROLE, ProcedureList
 from tpi_chart.ui.plain_errors import user_message
+
+if TYPE_CHECKING:
+    from tpi_chart.ui.patients.history import HistoryView
 
 STATUS_TEXT = {
     "planned": "Planned",
@@ -133,7 +135,10 @@ class PatientsPage(QWidget):
     def history(self) -> HistoryView:
         """The History tab's view, built the first time the tab is shown."""
         if self._history is None:
-            # The view takes the placeholder's place as the tab's own widget.
+            # Imported here too: it loads the diagram artwork and the plots, which the first
+            # screen does not show. The view takes the placeholder's place as the tab's widget.
+            from tpi_chart.ui.patients.history import HistoryView
+
             view = HistoryView(self.services)
             index, current = self.tabs.indexOf(self._history_tab), self.tabs.currentIndex()
             self.tabs.blockSignals(True)  # a swap, not a tab change: nothing to recompute
