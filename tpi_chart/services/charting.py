@@ -296,6 +296,18 @@ class ChartingService:
         self._require("view")
         return _stored(self._record(procedure_id))
 
+    def for_patient(self, patient_id: int) -> list[StoredProcedure]:
+        """Every procedure of the patient, whole (voided ones too), oldest first: one read
+        however many visits (the History tab of a patient seen for ten years)."""
+        self._require("view")
+        return [_stored(record) for record in self._store.procedures.for_patient(patient_id)]
+
+    def newest_follow_ups(self, patient_id: int) -> dict[int, FollowUp]:
+        """The newest follow-up entry of each of the patient's visits that has one."""
+        self._require("view")
+        entries = self._store.procedures.follow_ups_for_patient(patient_id)
+        return {entry.procedure_id: entry.follow_up for entry in entries}
+
     def sites(self, procedure_id: int) -> list[StoredSite]:
         self._require("view")
         self._record(procedure_id)

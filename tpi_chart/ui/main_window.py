@@ -9,6 +9,7 @@ Undo/Redo act on belongs to the window and is handed to the workspace when it is
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,15 @@ KEY_PATIENT = "session/patient_id"
 KEY_PROCEDURE = "session/procedure_id"
 KEY_VIEW = "session/view"
 KEY_GEOMETRY = "window/geometry"
+
+
+def settle_garbage_collector() -> None:
+    """Once the window is up, everything built so far (modules, catalogs, the first screen)
+    lives as long as the program: `gc.freeze` takes it out of the collector's sight, so a full
+    collection during charting walks only what charting made. Python's default thresholds are
+    kept: over 150 clicks (`gc.callbacks`, benchmarks/README.md) no full collection ran, and
+    larger young generations only made each young collection longer."""
+    gc.freeze()
 
 
 class MainWindow(QMainWindow):
@@ -86,6 +96,7 @@ class MainWindow(QMainWindow):
                 f"Integrity check: {services.integrity_warnings[0]}. Run `tpi-chart audit verify`."
             )
         self._build_outbox_indicator()
+        QTimer.singleShot(0, settle_garbage_collector)
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)

@@ -9,7 +9,7 @@ from tpi_chart.domain.models import Patient
 from tpi_chart.storage.interfaces import PatientRecord
 from tpi_chart.storage.search import search_name
 from tpi_chart.storage.sqlite.audited import AuditedWrites, dumps, stale, version_of
-from tpi_chart.storage.sqlite.search import search_patients
+from tpi_chart.storage.sqlite.search import index_patient, search_patients, unindex_patient
 
 
 class SqlitePatients:
@@ -59,6 +59,7 @@ class SqlitePatients:
                 self._columns(patient),
             )
             patient_id = int(cursor.lastrowid or 0)
+            index_patient(self._conn, patient_id)
             change.entity_id = change.patient_id = patient_id
         return PatientRecord(patient_id, patient)
 
@@ -82,11 +83,13 @@ class SqlitePatients:
                 raise KeyError(patient_id)
             if expected_version is not None and before.version != expected_version:
                 raise stale("patient", patient_id, expected_version, before.version)
+            unindex_patient(self._conn, patient_id)
             self._conn.execute(
                 "UPDATE patients SET mrn=?, family_name=?, given_name=?, birth_date=?, sex=?,"
                 " search_name=?, data=?, version = version + 1 WHERE id=?",
                 (*self._columns(patient), patient_id),
             )
+            index_patient(self._conn, patient_id)
             old = before.patient.model_dump(mode="json")
             new = patient.model_dump(mode="json")
             change.before, change.after = old, new
