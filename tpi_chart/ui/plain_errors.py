@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from tpi_chart.domain.errors import describe_validation_error
+from tpi_chart.domain.errors import DomainError, describe_validation_error
+from tpi_chart.services.errors import StorageError
+
+#: The errors the window expects and words for the person (`user_message`): a refusal, bad input,
+#: a database problem it can name. Anything else is a bug and reaches the crash dialog.
+KNOWN_ERRORS: tuple[type[Exception], ...] = (DomainError, StorageError)
+#: The same, for work that also writes a file the person chose (a folder may be unwritable).
+KNOWN_FILE_ERRORS: tuple[type[Exception], ...] = (*KNOWN_ERRORS, OSError)
 
 #: Field names as a clinician reads them; keyed by the last name in the path.
 FIELD_LABELS = {
