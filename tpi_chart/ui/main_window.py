@@ -33,6 +33,7 @@ from tpi_chart.services.context import Services
 from tpi_chart.services.interop import LIST_ROLES
 from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.patients import PatientsPage
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS
 from tpi_chart.ui.style import DANGER, repolish
 from tpi_chart.ui.wheel_guard import install_wheel_guard
 
@@ -349,7 +350,7 @@ class MainWindow(QMainWindow):
         try:
             patient = self.services.patients.get(patient_id).patient
             self.setWindowTitle(f"{patient.display_name} (MRN {patient.mrn})")
-        except Exception:
+        except KNOWN_ERRORS:
             log.exception("patient %s not readable", patient_id)
 
     def restore_last(self) -> bool:
@@ -362,12 +363,12 @@ class MainWindow(QMainWindow):
             return False
         try:
             self.services.patients.get(patient_id)
-        except Exception:
+        except KNOWN_ERRORS:  # deleted or unreadable since: start from the patient list
             return False
         if procedure_id is not None:
             try:
                 stored = self.services.charting.get(procedure_id)
-            except Exception:
+            except KNOWN_ERRORS:
                 stored = None
             if stored is not None and stored.patient_id == patient_id:
                 self.open_procedure(
@@ -385,7 +386,7 @@ class MainWindow(QMainWindow):
             return
         try:
             path = self.services.notes.export(procedure_id)
-        except Exception as error:
+        except KNOWN_FILE_ERRORS as error:
             self.workspace.banner.show_message(f"Note not exported: {error}", "warn")
             return
         self.statusBar().showMessage(f"Note written to {path}", 15000)
@@ -422,7 +423,7 @@ class MainWindow(QMainWindow):
     def retry_outbox(self) -> None:
         try:
             result = self.services.interop.send_pending()
-        except Exception as error:  # the database refused: the count stays visible
+        except KNOWN_FILE_ERRORS as error:  # the count stays visible
             log.exception("outbox retry failed")
             self.statusBar().showMessage(f"Files not sent: {error}", 15000)
         else:
@@ -436,7 +437,7 @@ class MainWindow(QMainWindow):
         """After a signature or an addendum: queue and send the clinic's formats."""
         try:
             result = self.services.interop.queue(procedure_id)
-        except Exception as error:
+        except KNOWN_FILE_ERRORS as error:
             log.exception("outbox queue failed")
             self.workspace.banner.show_message(f"Note not sent: {error}", "warn")
             self.refresh_outbox()
@@ -458,7 +459,7 @@ class MainWindow(QMainWindow):
             return
         try:
             path = self.services.notes.export_handout(procedure_id)
-        except Exception as error:
+        except KNOWN_FILE_ERRORS as error:
             self.workspace.banner.show_message(f"Handout not written: {error}", "warn")
             return
         self.statusBar().showMessage(f"Aftercare handout written to {path}", 15000)
@@ -471,7 +472,7 @@ class MainWindow(QMainWindow):
     def _show_backup_age(self) -> None:
         try:
             state = self.services.automatic_backups.state()
-        except Exception:  # a backup folder problem must not stop charting
+        except KNOWN_FILE_ERRORS:  # a backup folder problem must not stop charting
             log.exception("backup state unavailable")
             return
         now = datetime.now(UTC)
@@ -491,6 +492,9 @@ class MainWindow(QMainWindow):
         try:
             self.services.automatic_backups.run()
         except Exception as error:
+            # Deliberately broad: this runs unattended from a timer, and whatever stops it, the
+            # person must keep charting; it is logged with its stack, said in the status bar,
+            # and the backup age beside it turns red when the last good backup gets old.
             log.exception("automatic backup failed")
             self.statusBar().showMessage(f"Automatic backup failed: {error}", 15000)
         self._show_backup_age()
@@ -498,7 +502,7 @@ class MainWindow(QMainWindow):
     def _first_backup_of_the_day(self) -> None:
         try:
             due = self.services.automatic_backups.due()
-        except Exception:
+        except KNOWN_FILE_ERRORS:
             log.exception("backup state unavailable")
             return
         if due:

@@ -17,9 +17,10 @@ from pydantic import ValidationError
 from tpi_chart.domain.errors import DomainError, describe_validation_error
 from tpi_chart.services.errors import StorageError
 
-#: The errors the window expects and words for the person (`user_message`): a refusal, bad input,
-#: a database problem it can name. Anything else is a bug and reaches the crash dialog.
-KNOWN_ERRORS: tuple[type[Exception], ...] = (DomainError, StorageError)
+#: The errors the window expects and has words for (`user_message`): a refusal or bad input from
+#: the services, a database problem they can name, and pydantic's ValidationError for a model the
+#: window builds from what was typed. Anything else is a bug and reaches the crash dialog.
+KNOWN_ERRORS: tuple[type[Exception], ...] = (DomainError, StorageError, ValidationError)
 #: The same, for work that also writes a file the person chose (a folder may be unwritable).
 KNOWN_FILE_ERRORS: tuple[type[Exception], ...] = (*KNOWN_ERRORS, OSError)
 

@@ -161,8 +161,8 @@ class IdleLock(QObject):
     """Locks `window` after `minutes` without keyboard, mouse or touch input anywhere in the app.
 
     `service` checks the password (`AuthService`'s sign-in steps, through `SignIn`: the Argon2
-    work runs on the worker thread, the wait after failures is a countdown). `clock` is a monotonic seconds source;
-    tests pass a fake one and call `check()` instead of waiting.
+    work runs on the worker thread, the wait after failures is a countdown). `clock` is a
+    monotonic seconds source; tests pass a fake one and call `check()` instead of waiting.
     """
 
     warning_shown = Signal(int)  # seconds left
@@ -193,7 +193,8 @@ class IdleLock(QObject):
 
         content = window.takeCentralWidget()
         self.content = content if content is not None else QWidget()
-        self.banner = QLabel("", objectName="idleWarning")
+        self.banner = QLabel("")
+        self.banner.setObjectName("idleWarning")
         self.banner.setStyleSheet(
             "#idleWarning { background: #fff4e0; color: #a15c00; padding: 8px 12px;"
             " border-bottom: 1px solid #e8c98f; font-weight: 600; }"

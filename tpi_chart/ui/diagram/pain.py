@@ -29,7 +29,7 @@ from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import PainStroke
 from tpi_chart.domain.referral import Suggestion
 from tpi_chart.ui.diagram.interactions import Controller, UserInteraction
-from tpi_chart.ui.diagram.model import describe_error
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, user_message
 
 if TYPE_CHECKING:
     from tpi_chart.ui.diagram.view import DiagramGraphicsView
@@ -104,15 +104,15 @@ class PainDocument(QObject):
         if self.procedure_id is not None:
             try:
                 self.strokes = list(self.service.pain_strokes(self.procedure_id))
-            except Exception as error:  # the diagram must never take the window down
-                self.failed.emit(describe_error(error))
+            except KNOWN_ERRORS as error:
+                self.failed.emit(user_message(error))
         self.changed.emit()
 
     def _commit(self, action: Callable[[], Any]) -> Any | None:
         try:
             result = action()
-        except Exception as error:
-            self.failed.emit(describe_error(error))
+        except KNOWN_ERRORS as error:
+            self.failed.emit(user_message(error))
             self.reload()
             return None
         self.reload()

@@ -28,7 +28,7 @@ from tpi_chart.domain.units import format_weight
 from tpi_chart.ui.patients.form import PatientForm
 from tpi_chart.ui.patients.history import HistoryView
 from tpi_chart.ui.patients.procedure_list import ID_ROLE, ProcedureList
-from tpi_chart.ui.plain_errors import user_message
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, user_message
 
 STATUS_TEXT = {
     "planned": "Planned",
@@ -189,7 +189,7 @@ class PatientsPage(QWidget):
             return
         try:
             self.history.load(self.patient_id)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
 
     # -- search ------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ class PatientsPage(QWidget):
         text = self.search.text().strip()
         try:
             found = self.services.patients.search(text)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.results.blockSignals(True)
@@ -242,7 +242,7 @@ class PatientsPage(QWidget):
                 if self.procedure_list.show_voided.isChecked()
                 else self.summaries
             )
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.patient_id = patient_id
@@ -321,7 +321,7 @@ class PatientsPage(QWidget):
             stored = self.services.charting.copy_forward(
                 self.patient_id, datetime.now().astimezone()
             )
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))
@@ -337,7 +337,7 @@ class PatientsPage(QWidget):
                 payer_profile=coverage or "none",
             )
             stored = self.services.charting.create(self.patient_id, procedure)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))

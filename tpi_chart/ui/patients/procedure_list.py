@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import FollowUp
 from tpi_chart.domain.rules import evaluate
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS, user_message
 
 STATUS_TEXT = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}
 COLUMNS = ("Date of service", "Status", "Physician", "CPT", "Sites", "Pain", "Relief")
@@ -224,7 +225,7 @@ class ProcedureList(QWidget):
         if key not in cache or summary.status != "signed":
             try:
                 cache[key] = evaluate(self.services.charting.document(key)).cpt or "—"
-            except Exception:  # an incomplete chart has no CPT yet
+            except KNOWN_ERRORS:  # an incomplete chart has no CPT yet
                 cache[key] = "—"
         return cache[key]
 
@@ -276,8 +277,8 @@ class ProcedureList(QWidget):
     def _attempt(self, action: Callable[[], Any]) -> Any:
         try:
             return action()
-        except Exception as error:
-            self.failed.emit(str(error))
+        except KNOWN_FILE_ERRORS as error:
+            self.failed.emit(user_message(error))
             return None
 
     def open_pdf(self) -> None:
@@ -299,9 +300,8 @@ class ProcedureList(QWidget):
             try:
                 follow_up = dialog.value()
                 self.services.charting.record_follow_up(int(summary.id), follow_up)
-            except Exception as error:
-                problems = getattr(error, "problems", None) or [str(error)]
-                dialog.error.setText("\n".join(str(p) for p in problems))
+            except KNOWN_ERRORS as error:
+                dialog.error.setText(user_message(error))
                 continue
             self.changed.emit()
             return

@@ -37,6 +37,7 @@ from tpi_chart.domain.models import (
     ConservativeTherapy,
     FunctionalScore,
 )
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS
 from tpi_chart.ui.workspace.session import ChartSession
 from tpi_chart.ui.workspace.widgets import section_label
 
@@ -395,7 +396,7 @@ class IndicationPanel(QScrollArea):
     def _prior_hint(self) -> str:
         try:
             priors = self.session.document().prior_procedures
-        except Exception:  # the hint is a convenience; the rules panel shows the real state
+        except KNOWN_ERRORS:  # the hint is a convenience; the rules panel shows the real state
             return ""
         if not priors:
             return "No earlier session: this is an initial session."
