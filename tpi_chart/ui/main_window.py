@@ -31,10 +31,12 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
 from tpi_chart.services.interop import LIST_ROLES
+from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS
 from tpi_chart.ui.style import DANGER, repolish
+from tpi_chart.ui.tasks import tasks
 from tpi_chart.ui.wheel_guard import install_wheel_guard
 
 if TYPE_CHECKING:
@@ -87,6 +89,12 @@ class MainWindow(QMainWindow):
                 f"Integrity check: {services.integrity_warnings[0]}. Run `tpi-chart audit verify`."
             )
         self._build_outbox_indicator()
+        # What the worker thread is doing (ui.tasks), while the window stays usable.
+        self.busy_label = QLabel()
+        self.busy_label.setObjectName("busyLabel")
+        self.busy_label.hide()
+        self.statusBar().addPermanentWidget(self.busy_label)
+        tasks().busy_changed.connect(self._show_busy)
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
@@ -384,14 +392,21 @@ class MainWindow(QMainWindow):
         procedure_id = procedure_id or self._open_procedure_id()
         if procedure_id is None:
             return
-        try:
-            path = self.services.notes.export(procedure_id)
-        except KNOWN_FILE_ERRORS as error:
-            self.workspace.banner.show_message(f"Note not exported: {error}", "warn")
-            return
-        self.statusBar().showMessage(f"Note written to {path}", 15000)
-        if open_it:
-            self.open_file(path)
+        notes = self.services.notes
+
+        def done(path: Path) -> None:
+            self.statusBar().showMessage(f"Note written to {path}", 15000)
+            if open_it:
+                self.open_file(path)
+
+        export_pdf(
+            lambda: notes.prepare_export(procedure_id),
+            notes.write_export,
+            done=done,
+            failed=lambda why: self.workspace.banner.show_message(
+                f"Note not exported: {why}", "warn"
+            ),
+        )
 
     # -- the outbox --------------------------------------------------------------------------
 
@@ -457,13 +472,24 @@ class MainWindow(QMainWindow):
         procedure_id = self._open_procedure_id()
         if procedure_id is None:
             return
-        try:
-            path = self.services.notes.export_handout(procedure_id)
-        except KNOWN_FILE_ERRORS as error:
-            self.workspace.banner.show_message(f"Handout not written: {error}", "warn")
-            return
-        self.statusBar().showMessage(f"Aftercare handout written to {path}", 15000)
-        self.open_file(path)
+        notes = self.services.notes
+
+        def done(path: Path) -> None:
+            self.statusBar().showMessage(f"Aftercare handout written to {path}", 15000)
+            self.open_file(path)
+
+        export_pdf(
+            lambda: notes.prepare_handout(procedure_id),
+            notes.write_export,
+            done=done,
+            failed=lambda why: self.workspace.banner.show_message(
+                f"Handout not written: {why}", "warn"
+            ),
+        )
+
+    def _show_busy(self, label: str) -> None:
+        self.busy_label.setText(label)
+        self.busy_label.setVisible(bool(label))
 
     def open_file(self, path: Path) -> None:
         """Show a written PDF in the system viewer (replaced in tests)."""

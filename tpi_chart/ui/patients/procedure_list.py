@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, QUrl, Signal
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import FollowUp
 from tpi_chart.domain.rules import evaluate
+from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS, user_message
 
 STATUS_TEXT = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}
@@ -285,10 +287,18 @@ class ProcedureList(QWidget):
         summary = self.selected()
         if summary is None or summary.status != "signed":
             return
-        path = self._attempt(lambda: self.services.notes.export(int(summary.id)))
-        if path is not None:
+        notes = self.services.notes
+
+        def done(path: Path) -> None:
             self.last_pdf = path
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+        export_pdf(
+            lambda: notes.prepare_export(int(summary.id)),
+            notes.write_export,
+            done=done,
+            failed=self.failed.emit,
+        )
 
     def record_follow_up(self, *, dialog: FollowUpDialog | None = None) -> None:
         summary = self.selected()
