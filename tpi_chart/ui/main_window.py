@@ -10,6 +10,7 @@ Undo/Redo act on belongs to the window and is handed to the workspace when it is
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
 from tpi_chart.services.interop import LIST_ROLES
+from tpi_chart.services.notes import PreparedExport
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.patients import PatientsPage
@@ -393,19 +395,28 @@ class MainWindow(QMainWindow):
         if procedure_id is None:
             return
         notes = self.services.notes
+        self._write_pdf(
+            lambda: notes.prepare_export(procedure_id),
+            "Note written to",
+            "Note not exported",
+            open_it,
+        )
+
+    def _write_pdf(
+        self, prepare: Callable[[], PreparedExport], written: str, failed: str, open_it: bool
+    ) -> None:
+        """Drawn on the worker thread; said in the status bar, or in the banner on failure."""
 
         def done(path: Path) -> None:
-            self.statusBar().showMessage(f"Note written to {path}", 15000)
+            self.statusBar().showMessage(f"{written} {path}", 15000)
             if open_it:
                 self.open_file(path)
 
         export_pdf(
-            lambda: notes.prepare_export(procedure_id),
-            notes.write_export,
+            prepare,
+            self.services.notes.write_export,
             done=done,
-            failed=lambda why: self.workspace.banner.show_message(
-                f"Note not exported: {why}", "warn"
-            ),
+            failed=lambda why: self.workspace.banner.show_message(f"{failed}: {why}", "warn"),
         )
 
     # -- the outbox --------------------------------------------------------------------------
@@ -473,18 +484,11 @@ class MainWindow(QMainWindow):
         if procedure_id is None:
             return
         notes = self.services.notes
-
-        def done(path: Path) -> None:
-            self.statusBar().showMessage(f"Aftercare handout written to {path}", 15000)
-            self.open_file(path)
-
-        export_pdf(
+        self._write_pdf(
             lambda: notes.prepare_handout(procedure_id),
-            notes.write_export,
-            done=done,
-            failed=lambda why: self.workspace.banner.show_message(
-                f"Handout not written: {why}", "warn"
-            ),
+            "Aftercare handout written to",
+            "Handout not written",
+            True,
         )
 
     def _show_busy(self, label: str) -> None:
