@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users
 from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AuthService, SignInDelayed
 from tpi_chart.storage.users import UserRepository
+from tpi_chart.ui.auth.lock import IdleLock
 from tpi_chart.ui.auth.login_dialog import LoginDialog
 from tpi_chart.ui.auth.sign_in import CHECKING, WRONG
 
@@ -143,3 +144,26 @@ def test_cancel_during_the_check_signs_nobody_in(env: Env, qtbot: QtBot) -> None
     assert signed_in == []
     assert dialog.user is None
     assert [row.action for row in env.trail.rows() if row.entity == "session"] == []
+
+
+def test_the_lock_screen_counts_down_too(env: Env, qtbot: QtBot) -> None:
+    window = QMainWindow()
+    window.setCentralWidget(QLabel("chart"))
+    qtbot.addWidget(window)
+    lock = IdleLock(window, env.auth, minutes=10, user=env.admin, poll_ms=60_000)
+    window.show()
+    lock.lock()
+    screen = lock.lock_screen
+    for _ in range(3):
+        screen.password.setText("Copper-Violet-9313")
+        qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not lock.sign_in.busy)
+    assert screen.error.text() == WRONG
+    assert screen.status.text() == "Several failed attempts: you can try again in 1 s."
+    assert not screen.unlock_button.isEnabled()
+    env.clock.advance(seconds=1)
+    qtbot.waitUntil(screen.unlock_button.isEnabled, timeout=3000)
+    screen.password.setText(PASSWORD)
+    with qtbot.waitSignal(lock.unlocked):
+        qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+    assert not lock.is_locked
