@@ -27,7 +27,7 @@ from tpi_chart.domain.models import Procedure
 from tpi_chart.domain.units import format_weight
 from tpi_chart.ui.patients.form import PatientForm
 from tpi_chart.ui.patients.procedure_list import ID_ROLE, ProcedureList
-from tpi_chart.ui.plain_errors import user_message
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, user_message
 
 if TYPE_CHECKING:
     from tpi_chart.ui.patients.history import HistoryView
@@ -222,7 +222,7 @@ class PatientsPage(QWidget):
             return
         try:
             self.history.load(self.patient_id)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
 
     # -- search ------------------------------------------------------------------------------
@@ -231,7 +231,7 @@ class PatientsPage(QWidget):
         text = self.search.text().strip()
         try:
             found = self.services.patients.search(text)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.results.blockSignals(True)
@@ -275,7 +275,7 @@ class PatientsPage(QWidget):
                 if self.procedure_list.show_voided.isChecked()
                 else self.summaries
             )
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.patient_id = patient_id
@@ -355,7 +355,7 @@ class PatientsPage(QWidget):
             stored = self.services.charting.copy_forward(
                 self.patient_id, datetime.now().astimezone()
             )
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))
@@ -371,7 +371,7 @@ class PatientsPage(QWidget):
                 payer_profile=coverage or "none",
             )
             stored = self.services.charting.create(self.patient_id, procedure)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))
