@@ -553,6 +553,7 @@ class MainWindow(QMainWindow):
         # Every edit is already committed; only the window state is left to remember, and the
         # closing backup to write.
         QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
+        self.patients.cancel_pending_search()
         self.run_automatic_backup()
         super().closeEvent(event)
 
