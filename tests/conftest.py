@@ -67,3 +67,26 @@ def keyboard(monkeypatch: pytest.MonkeyPatch) -> Any:
     from tests.cli_support import typed_keyboard
 
     return typed_keyboard(monkeypatch)
+
+
+# -- both engines (issue 18): the engine-neutral storage and service tests run on SQLite and on
+# a throwaway PostgreSQL cluster (tests/pg_server.py), started once per test process on first use.
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    from tests.pg_server import running_server
+
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A PostgreSQL clinic database of this test's own (emptied, schema in place)."""
+    return str(pg_server.fresh_database())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -411,8 +411,8 @@ def chain_pending(conn: sqlite3.Connection, key: bytes) -> list[AuditRow]:
     """Move the events recorded while the key was locked into the chain, in the order they
     happened, each marked as such; call inside a transaction."""
     rows = conn.execute(
-        "SELECT id, at, user, action, entity, entity_id, patient_id, procedure_id, before, after"
-        " FROM audit_pending ORDER BY id"
+        'SELECT id, at, "user", action, entity, entity_id, patient_id, procedure_id, before,'
+        " after FROM audit_pending ORDER BY id"
     ).fetchall()
     chained: list[AuditRow] = []
     for raw in rows:
@@ -491,7 +491,7 @@ def record(
         if action not in PENDING_ACTIONS:
             raise AuditKeyLocked(LOCKED_MESSAGE)
         conn.execute(
-            "INSERT INTO audit_pending (at, user, action, entity, entity_id, patient_id,"
+            'INSERT INTO audit_pending (at, "user", action, entity, entity_id, patient_id,'
             " procedure_id, before, after) VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 at,
@@ -572,7 +572,7 @@ def _append(
     }
     mac = compute_mac(key, fields, prev_mac)
     conn.execute(
-        "INSERT INTO audit (seq, at, user, action, entity, entity_id, patient_id, procedure_id,"
+        'INSERT INTO audit (seq, at, "user", action, entity, entity_id, patient_id, procedure_id,'
         " before, after, prev_mac, mac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (*fields.values(), prev_mac, mac),
     )
@@ -584,7 +584,7 @@ def _row(raw: sqlite3.Row | tuple[Any, ...]) -> AuditRow:
 
 
 _SELECT = (
-    "SELECT seq, at, user, action, entity, entity_id, patient_id, procedure_id, before, after,"
+    'SELECT seq, at, "user", action, entity, entity_id, patient_id, procedure_id, before, after,'
     " prev_mac, mac FROM audit"
 )
 

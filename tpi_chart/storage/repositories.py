@@ -89,7 +89,7 @@ _PROCEDURE_COLUMNS = {
 _VOIDED = (
     "(EXISTS (SELECT 1 FROM procedure_voids v WHERE v.procedure_id = p.id)"
     " OR EXISTS (SELECT 1 FROM addenda a WHERE a.procedure_id = p.id"
-    " AND json_extract(a.data, '$.entered_in_error')))"
+    " AND CAST(a.data ->> 'entered_in_error' AS TEXT) IN ('1', 'true')))"
 )
 
 
@@ -172,11 +172,12 @@ class SqlitePatients(_Base):
         for token in text.split():
             folded = _like_escape(fold(token))
             clauses.append(
-                "(search_name LIKE ? ESCAPE '\\' OR mrn LIKE ? ESCAPE '\\'"
+                "(search_name LIKE ? ESCAPE '\\' OR lower(mrn) LIKE ? ESCAPE '\\'"
                 " OR birth_date LIKE ? ESCAPE '\\')"
             )
             birth = _like_escape(_iso_date(token))
-            params += [f"%{folded}%", f"%{_like_escape(token)}%", f"{birth}%"]
+            # lower(): LIKE ignores ASCII case on SQLite, not on PostgreSQL.
+            params += [f"%{folded}%", f"%{_like_escape(token.lower())}%", f"{birth}%"]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._conn.execute(
             f"SELECT * FROM patients {where} ORDER BY search_name, birth_date, id LIMIT ?",
@@ -263,7 +264,7 @@ class SqlitePatients(_Base):
             " FROM components c JOIN preparations r ON r.id = c.preparation_id"
             " JOIN procedures pr ON pr.id = r.procedure_id"
             " JOIN patients pa ON pa.id = pr.patient_id"
-            " WHERE c.lot = ? COLLATE NOCASE"
+            " WHERE lower(c.lot) = lower(?)"
             " ORDER BY pr.performed_at_utc, pr.id, c.agent",
             (lot.strip(),),
         )
@@ -472,7 +473,7 @@ class SqliteProcedures(_Base):
         for row in self._conn.execute(
             "SELECT s.procedure_id, s.muscle, s.side FROM sites s"
             " JOIN procedures p ON p.id = s.procedure_id"
-            " WHERE p.patient_id = ? AND s.removed = 0 AND s.state = 'injected'"
+            " WHERE p.patient_id = ? AND NOT s.removed AND s.state = 'injected'"
             " ORDER BY s.procedure_id, s.seq",
             (patient_id,),
         ):
@@ -481,13 +482,13 @@ class SqliteProcedures(_Base):
             "SELECT p.id, p.patient_id, p.performed_at,"
             " CASE WHEN EXISTS (SELECT 1 FROM external_records e WHERE e.procedure_id = p.id)"
             "   THEN 'external' ELSE p.status END AS status,"
-            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0)"
+            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND NOT s.removed)"
             "   AS site_count,"
-            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0"
+            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND NOT s.removed"
             "   AND s.state = 'injected') AS injected_count,"
-            " json_extract(p.header, '$.physician') AS physician,"
-            " json_extract(p.header, '$.pain_before') AS pain_before,"
-            " json_extract(p.header, '$.pain_after') AS pain_after,"
+            " p.header ->> 'physician' AS physician,"
+            " CAST(p.header ->> 'pain_before' AS INTEGER) AS pain_before,"
+            " CAST(p.header ->> 'pain_after' AS INTEGER) AS pain_after,"
             f" {_VOIDED} AS voided"
             " FROM procedures p WHERE p.patient_id = ?"
             " ORDER BY p.performed_at_utc DESC, p.id DESC",
@@ -567,8 +568,8 @@ class SqliteProcedures(_Base):
             "SELECT s.procedure_id, s.muscle, s.side FROM sites s"
             " JOIN procedures p ON p.id = s.procedure_id"
             # A dry-needled site injects nothing: no session (issue 14, item 11).
-            " WHERE p.patient_id = ? AND s.removed = 0 AND s.state = 'injected'"
-            " AND s.dry_needling = 0"
+            " WHERE p.patient_id = ? AND NOT s.removed AND s.state = 'injected'"
+            " AND NOT s.dry_needling"
             " ORDER BY s.procedure_id, s.seq",
             (patient_id,),
         ):
@@ -593,10 +594,10 @@ class SqliteProcedures(_Base):
             )
             for row in self._conn.execute(
                 "SELECT id, performed_at,"
-                " json_extract(header, '$.prior_relief_percent') AS relief_percent,"
-                " json_extract(header, '$.prior_relief_weeks') AS relief_weeks,"
-                " json_extract(header, '$.prior_relief_scale') AS relief_scale,"
-                " json_extract(header, '$.prior_relief_measured_on') AS relief_measured_on"
+                " CAST(header ->> 'prior_relief_percent' AS INTEGER) AS relief_percent,"
+                " CAST(header ->> 'prior_relief_weeks' AS DOUBLE PRECISION) AS relief_weeks,"
+                " header ->> 'prior_relief_scale' AS relief_scale,"
+                " header ->> 'prior_relief_measured_on' AS relief_measured_on"
                 f" FROM procedures p WHERE patient_id = ? AND NOT {_VOIDED}"
                 " ORDER BY performed_at_utc, id",
                 (patient_id,),
@@ -725,17 +726,17 @@ class SqliteProcedures(_Base):
             d["preparation"],
             d["volume_ml"],
             d["twitch"],
-            int(f["taut_band"]),
-            int(f["referred_pain"]),
-            int(f["jump_sign"]),
-            int(f["negative_aspiration"]),
+            bool(f["taut_band"]),
+            bool(f["referred_pain"]),
+            bool(f["jump_sign"]),
+            bool(f["negative_aspiration"]),
             d["trigger_points"],
             needle.get("gauge"),
             needle.get("length_in"),
             d["depth_cm"],
             d["notes"],
             d["injected_at"],
-            int(d["dry_needling"]),
+            bool(d["dry_needling"]),
             d["location"],
         )
 
@@ -971,7 +972,7 @@ class SqliteProcedures(_Base):
                 raise KeyError(site_id)
             self._conn.execute(
                 "UPDATE sites SET removed = ?, version = version + 1 WHERE id = ?",
-                (int(removed), site_id),
+                (removed, site_id),
             )
             self._record(
                 user=user,
@@ -998,7 +999,7 @@ class SqliteProcedures(_Base):
                 " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " RETURNING id, seq, version,"
                 " (SELECT count(*) FROM sites AS s WHERE s.procedure_id = sites.procedure_id"
-                " AND s.removed = 0)",
+                " AND NOT s.removed)",
                 (procedure_id, procedure_id, *self._site_values(site)),
             ).fetchone()
             site_id = int(row[0])
@@ -1059,7 +1060,7 @@ class SqliteProcedures(_Base):
             row = self._conn.execute(
                 "UPDATE sites SET removed = ?, version = version + 1"
                 " WHERE id = ? AND version = ? RETURNING version",
-                (int(removed), before.id, before.version),
+                (removed, before.id, before.version),
             ).fetchone()
             if row is None:
                 raise self._stale_site(before.id, before.version)

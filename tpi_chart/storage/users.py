@@ -74,7 +74,7 @@ class UserRepository:
         return int(self._conn.execute("SELECT count(*) FROM users").fetchone()[0])
 
     def active_administrators(self) -> int:
-        rows = self._conn.execute("SELECT roles FROM users WHERE active = 1").fetchall()
+        rows = self._conn.execute("SELECT roles FROM users WHERE active").fetchall()
         return sum(1 for row in rows if "administrator" in str(row[0]).split(","))
 
     def password_hash(self, username: str) -> str | None:
@@ -95,7 +95,7 @@ class UserRepository:
                         user.username,
                         user.display_name,
                         _roles_text(user.roles),
-                        int(user.active),
+                        user.active,
                         password_hash,
                         _utc(at),
                         _utc(at),
@@ -124,7 +124,7 @@ class UserRepository:
                 user_id, before = self._require(user.username)
                 self._conn.execute(
                     "UPDATE users SET display_name = ?, roles = ?, active = ? WHERE id = ?",
-                    (user.display_name, _roles_text(user.roles), int(user.active), user_id),
+                    (user.display_name, _roles_text(user.roles), user.active, user_id),
                 )
                 self._audit_trail.record(
                     user=by,
@@ -196,7 +196,7 @@ class UserRepository:
                     self._conn.execute(
                         "INSERT INTO login_attempts (username, at, success, monotonic, boot)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        (name, _utc(at), int(success), monotonic, boot),
+                        (name, _utc(at), success, monotonic, boot),
                     )
                 row = self._conn.execute(
                     "SELECT id FROM users WHERE username = ?", (name,)
@@ -219,9 +219,9 @@ class UserRepository:
         may have been moved."""
         name = normalise_username(username)
         rows = self._conn.execute(
-            "SELECT at, monotonic, boot FROM login_attempts WHERE username = ? AND success = 0"
+            "SELECT at, monotonic, boot FROM login_attempts WHERE username = ? AND NOT success"
             " AND id > coalesce((SELECT max(id) FROM login_attempts"
-            "                    WHERE username = ? AND success = 1), 0)"
+            "                    WHERE username = ? AND success), 0)"
             " ORDER BY id DESC LIMIT ?",
             (name, name, limit),
         ).fetchall()
@@ -238,9 +238,9 @@ class UserRepository:
         """Failed attempts at or after `since` and after the last success, oldest first."""
         name = normalise_username(username)
         rows = self._conn.execute(
-            "SELECT at FROM login_attempts WHERE username = ? AND success = 0 AND at >= ? "
+            "SELECT at FROM login_attempts WHERE username = ? AND NOT success AND at >= ? "
             "AND at > coalesce((SELECT max(at) FROM login_attempts "
-            "                   WHERE username = ? AND success = 1), '') ORDER BY at",
+            "                   WHERE username = ? AND success), '') ORDER BY at",
             (name, _utc(since), name),
         ).fetchall()
         return [datetime.fromisoformat(str(row[0])) for row in rows]

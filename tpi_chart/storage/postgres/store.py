@@ -1,0 +1,230 @@
+"""The clinic on a PostgreSQL server: the same repositories as the SQLite file, over
+`PgConnection` (storage/postgres/connection.py), which maps their transactions onto the pool and
+serialises writers on the clinic's audit head row.
+
+What a server clinic does not have, by design: a file path, a key folder, file backups and
+restores, the single-instance lock and the audit anchor file. Several workstations write to one
+clinic at once (row versions refuse a stale save); backups are the server's (`pg_dump`, not built
+yet: docs/deployment.md).
+
+The audit key never lives in a workstation's file: it is sealed in the database to each
+account's key (`key_grants`, the same key slots as the SQLite store's), and opens at a sign-in.
+A new clinic's key is made in memory and sealed at the first administrator's sign-in.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+
+from tpi_chart.storage import audit as audit_log
+from tpi_chart.storage.audit import AuditReport, AuditRow
+from tpi_chart.storage.errors import AuditKeyProblem
+from tpi_chart.storage.outbox import SqliteOutbox
+from tpi_chart.storage.pain import SqlitePainStrokes
+from tpi_chart.storage.pki import SqlitePki
+from tpi_chart.storage.postgres.connection import PgConnection
+from tpi_chart.storage.postgres.schema import connect, host_of, migrate
+from tpi_chart.storage.repositories import (
+    CLINIC_ID,
+    SqlitePatients,
+    SqliteProcedures,
+    SqliteSettings,
+)
+from tpi_chart.storage.users import UserRepository
+
+if TYPE_CHECKING:
+    import sqlite3
+    from datetime import date, datetime
+
+    from tpi_chart.storage.repositories import SqliteStore
+
+__all__ = ["PostgresStore", "is_server_url", "open_postgres_store"]
+
+
+def is_server_url(text: str) -> bool:
+    """Whether `--db`/TPI_CHART_DB names a PostgreSQL server rather than a file."""
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def _as_sqlite(conn: PgConnection) -> sqlite3.Connection:
+    # The shared repositories are annotated with sqlite3's types (they were SQLite-only until
+    # this store); PgConnection provides the part of that API they use (execute, rows by name,
+    # lastrowid, rowcount, in_transaction, BEGIN/COMMIT/ROLLBACK). The engine-neutral Protocol
+    # replaces this cast once storage/sqlite/ has landed.
+    return cast("sqlite3.Connection", conn)
+
+
+class PgAudit:
+    """The audit trail on the server: the same rows and HMAC chain as SQLite's
+    (storage/audit.py), appended under the head row lock `PgConnection.begin` takes."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    def record(
+        self,
+        *,
+        user: str,
+        action: str,
+        entity: str,
+        entity_id: int | None = None,
+        patient_id: int | None = None,
+        procedure_id: int | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> AuditRow:
+        with self._store.transaction():
+            return audit_log.record(
+                self._store.conn,
+                self._store.key,
+                user=user,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                patient_id=patient_id,
+                procedure_id=procedure_id,
+                before=before,
+                after=after,
+            )
+
+    def verify(self) -> AuditReport:
+        return audit_log.verify_audit_chain(self._store.conn, self._store.key)
+
+    def rows(
+        self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
+    ) -> list[AuditRow]:
+        return audit_log.audit_rows(self._store.conn, mrn, date_from, date_to)
+
+    def latest_at(self) -> datetime | None:
+        return audit_log.latest_at(self._store.conn)
+
+
+class PostgresStore:
+    """One clinic database on a server, open on this workstation."""
+
+    readonly = False
+    #: A server clinic is never seeded with the demo clinic on first open.
+    registered = True
+
+    def __init__(self, pg: PgConnection, key: bytes | None = None) -> None:
+        self.pg = pg
+        self.conn = _as_sqlite(pg)
+        self.host = pg.host
+        shared = cast("SqliteStore", self)
+        self.patients = SqlitePatients(shared)
+        self.procedures = SqliteProcedures(shared)
+        self.settings = SqliteSettings(shared)
+        self.audit = PgAudit(self)
+        self.users = UserRepository(self.conn, self.audit)
+        self.outbox = SqliteOutbox(self)
+        self.pain_strokes = SqlitePainStrokes(self, self.audit.record)
+        self.pki = SqlitePki(lambda: self.conn, self.audit.record)
+        self.clinic_id = self._ensure_clinic_id()
+        pg.clinic_id = self.clinic_id
+        self.key: bytes | None = key if key is not None else self._new_clinic_key()
+
+    def _ensure_clinic_id(self) -> str:
+        # The head row is created with the clinic id, before any transaction locks it.
+        with self.pg.transaction():
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
+            if row is None:
+                clinic_id = str(uuid.uuid4())
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                    (CLINIC_ID, clinic_id),
+                )
+                row = self.conn.execute(
+                    "SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)
+                ).fetchone()
+            assert row is not None
+            clinic_id = str(row[0])
+            self.conn.execute(
+                "INSERT INTO audit_head (clinic_id) VALUES (?) ON CONFLICT DO NOTHING",
+                (clinic_id,),
+            )
+        return clinic_id
+
+    def _new_clinic_key(self) -> bytes | None:
+        """None (locked until a sign-in) when the key is sealed in the database; a new key for
+        a clinic without audit rows; refused for a clinic whose unsealed key is not here."""
+        if audit_log.is_sealed(self.conn):
+            return None
+        if audit_log.tail(self.conn) is None:
+            return secrets.token_bytes(audit_log.KEY_BYTES)
+        raise AuditKeyProblem(
+            f"the clinic database at {self.host} has audit rows but its audit key was never "
+            "sealed in it (the workstation that started the clinic closed before an "
+            "administrator signed in); its audit trail cannot be verified or continued. Restore "
+            "the server's latest backup. Nothing was changed."
+        )
+
+    # -- the Store protocol ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction (joined by nested calls), holding the clinic's audit head lock."""
+        with self.pg.transaction():
+            yield
+
+    @property
+    def audit_sealed(self) -> bool:
+        return audit_log.is_sealed(self.conn)
+
+    def recorded_key_id(self) -> str | None:
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (audit_log.KEY_ID_META,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def unlock_audit(self, key: bytes) -> int:
+        recorded = self.recorded_key_id()
+        if recorded is not None and recorded != audit_log.key_id(key):
+            raise AuditKeyProblem(
+                "the audit key sealed in this clinic database is not the one recorded for the "
+                "clinic: its key slots were replaced outside TPI Chart, so nothing new is "
+                "recorded on top of them. Run `tpi-chart audit verify`."
+            )
+        self.key = key
+        self.record_key_id(key)
+        if not audit_log.pending_count(self.conn):
+            return 0
+        with self.transaction():
+            return len(audit_log.chain_pending(self.conn, key))
+
+    def record_key_id(self, key: bytes) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value",
+                (audit_log.KEY_ID_META, audit_log.key_id(key)),
+            )
+
+    def destroy_plain_key(self) -> bool:
+        """There is no key file on a workstation to destroy (the key is only sealed)."""
+        if not audit_log.is_sealed(self.conn):
+            raise AuditKeyProblem("the audit key has no key slots yet")
+        return False
+
+    def is_empty(self) -> bool:
+        (count,) = self.conn.execute("SELECT count(*) FROM patients").fetchone()
+        return int(count) == 0
+
+    def close(self) -> None:
+        self.pg.close()
+
+
+def open_postgres_store(url: str, *, key: bytes | None = None, pool_size: int = 4) -> PostgresStore:
+    """Connect to the clinic database at `url`, create or upgrade its schema, and open it.
+    `key`: the audit key when the caller holds it already (a test, a migration)."""
+    with connect(url) as conn:
+        migrate(conn)
+    pg = PgConnection(url, host_of(url), max_size=pool_size)
+    try:
+        return PostgresStore(pg, key)
+    except BaseException:
+        pg.close()
+        raise
