@@ -290,6 +290,11 @@ def run_restore(args: argparse.Namespace) -> int:
         from tpi_chart.services.sealed_backup import is_sealed
 
         target = database_path(args)
+        if isinstance(target, str):  # a clinic on a server is restored there (pg_restore)
+            raise StorageError(
+                "a clinic on a database server is restored on the server (docs/deployment.md); "
+                "nothing was changed"
+            )
         if not target.exists() or _has_no_accounts(target):
             # A new computer: there is no clinic to sign in to yet. The backup's passphrase is
             # what authorises bringing it back; its accounts sign in afterwards.

@@ -37,13 +37,18 @@ from tpi_chart.services.backup import (
 )
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
-from tpi_chart.services.errors import InvalidInput
-from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_db_path
+from tpi_chart.services.errors import InvalidInput, StorageError
+from tpi_chart.services.paths import (
+    check_location,
+    key_dir,
+    make_private_folder,
+    resolve_database,
+)
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.db import BUSY_TIMEOUT_MS
-from tpi_chart.storage.interfaces import Store
+from tpi_chart.storage.interfaces import FileStore, Store
 from tpi_chart.storage.repositories import open_store, open_store_readonly
 
 if TYPE_CHECKING:
@@ -314,7 +319,8 @@ class Services:
     signing: SigningService
     authority: SigningAuthority
     user: User
-    db_path: Path
+    #: The database file; None for a clinic on a PostgreSQL server (`location` names it).
+    db_path: Path | None
     store: Store = field(repr=False)
     on_denied: DeniedHook | None = field(default=None, repr=False)
     #: What the start-up integrity checks found (signed content that no longer matches its
@@ -322,6 +328,13 @@ class Services:
     integrity_warnings: list[str] = field(default_factory=list)
     keychain: KeyChain = field(repr=False, default_factory=KeyChain)
     trust_dir: Path | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the clinic's records are, for people: the file, or the server's database."""
+        if self.db_path is not None:
+            return str(self.db_path)
+        return f"server {getattr(self.store, 'host', '')}".strip()
 
     @cached_property
     def notes(self) -> NoteService:
@@ -501,7 +514,7 @@ def build_services(
         ),
         authority=authority,
         user=user,
-        db_path=store.path,
+        db_path=store.path if isinstance(store, FileStore) else None,
         store=store,
         on_denied=audit_denial,
         keychain=keychain,
@@ -521,7 +534,7 @@ def seed_demo_as(services: Services) -> bool:
     store = services.store
     if not store.is_empty() and store.patients.by_mrn(DEMO_MRN) is None:
         raise DomainError(
-            f"{services.db_path} already holds a clinic's patients; the demo clinic goes into a "
+            f"{services.location} already holds a clinic's patients; the demo clinic goes into a "
             "new file: tpi-chart demo --db demo.db"
         )
     if not services.auth.needs_first_run():
@@ -530,7 +543,7 @@ def seed_demo_as(services: Services) -> bool:
 
 
 def open_services(
-    db_path: Path | None,
+    db_path: Path | str | None,
     user: User | None = None,
     *,
     seed_demo_if_new: bool = False,
@@ -552,11 +565,16 @@ def open_services(
     the database was emptied, shortened or replaced; `for_restore` skips that refusal: the
     restore replaces the content). `readonly`: open without writing anything (the rescue of a
     read-only disk: reading, exporting and backing up work, every write is refused).
-    A database path this computer has a registry entry for is never seeded with the demo."""
-    path = resolve_db_path(db_path)
-    check_location(path)
+    A database path this computer has a registry entry for is never seeded with the demo.
+    A `postgresql://` URL (given, or in $TPI_CHART_DB) opens the clinic on that server
+    (`ServerUnreachable` when it cannot be reached)."""
+    target = resolve_database(db_path)
     keys = key_dir()
     signed_in_as = user if user is not None else NOBODY
+    if isinstance(target, str):
+        return _open_server(target, signed_in_as, keys, readonly=readonly, for_restore=for_restore)
+    path = target
+    check_location(path)
     if readonly:
         return build_services(open_store_readonly(path, keys), signed_in_as, trust_dir=keys)
     make_private_folder(path.parent)
@@ -582,3 +600,19 @@ def open_services(
         services.close()
         raise
     return services
+
+
+def _open_server(
+    url: str, user: User, keys: Path, *, readonly: bool, for_restore: bool
+) -> Services:
+    """The clinic on a PostgreSQL server. Not for a restore or a read-only rescue: both are the
+    server's business (docs/deployment.md). The start-up re-hash of signed notes keeps its
+    place in a file beside the SQLite clinic's key; the server clinic's is not built yet."""
+    from tpi_chart.storage.postgres.store import open_postgres_store
+
+    if readonly or for_restore:
+        raise StorageError(
+            "restoring or rescuing a clinic on a database server is done on the server "
+            "(docs/deployment.md); nothing was changed"
+        )
+    return build_services(open_postgres_store(url), user, trust_dir=keys)

@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         self.stack.currentChanged.connect(self._update_procedure_actions)
         self.stack.currentChanged.connect(self._undo_tips)
         self._update_procedure_actions()
-        self.statusBar().showMessage(f"Database: {services.db_path}")
+        self.statusBar().showMessage(f"Database: {services.location}")
         # The age of the last good automatic backup, always visible; red after two days.
         self.backup_label = QLabel()
         self.backup_label.setObjectName("backupAge")

@@ -42,12 +42,7 @@ if TYPE_CHECKING:
 
     from tpi_chart.storage.repositories import SqliteStore
 
-__all__ = ["PostgresStore", "is_server_url", "open_postgres_store"]
-
-
-def is_server_url(text: str) -> bool:
-    """Whether `--db`/TPI_CHART_DB names a PostgreSQL server rather than a file."""
-    return text.startswith(("postgresql://", "postgres://"))
+__all__ = ["PostgresStore", "open_postgres_store"]
 
 
 def _as_sqlite(conn: PgConnection) -> sqlite3.Connection:
