@@ -179,3 +179,26 @@ def test_accounts_and_the_sealed_audit_key_live_on_the_server(pg_url: str) -> No
         report = physician.store.audit.verify()
         assert report.ok, report.reason
         assert {row.user for row in physician.store.audit.rows()} >= {"admin", "rivera", "chen"}
+
+
+def test_a_connection_lost_mid_session_refuses_the_save_and_the_next_one_reconnects(
+    pg_url: str,
+) -> None:
+    store = open_postgres_store(pg_url)
+    try:
+        patient = store.patients.add(reference().patient, "ma")
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        changed = patient.patient.model_copy(update={"phone": "555-0199"})
+        with pytest.raises(ServerUnreachable, match="cannot be reached; nothing was changed"):
+            store.patients.update(patient.id, changed, "ma", 1)
+        stored = store.patients.get(patient.id)
+        assert stored is not None
+        assert (stored.patient.phone, stored.version) == (None, 1)
+        store.patients.update(patient.id, changed, "ma", 1)
+        assert store.audit.verify().ok
+    finally:
+        store.close()
