@@ -143,6 +143,20 @@ class PgServer:
             + "COMMIT;"
         ).encode()
 
+    def save_template(self, name: str) -> str:
+        """Keep the test database as it is now under `name` (a module's prepared clinic)."""
+        self._admin(f"DROP DATABASE IF EXISTS {name}")
+        self._admin(f"CREATE DATABASE {name} TEMPLATE {DATABASE} STRATEGY FILE_COPY")
+        return name
+
+    def clone(self, template: str) -> str:
+        """The URL of a fresh copy of the saved `template` (about 0.2 s: for prepared clinics,
+        whose building costs more)."""
+        copy = f"{template}_copy"
+        self._admin(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
+        self._admin(f"CREATE DATABASE {copy} TEMPLATE {template} STRATEGY FILE_COPY")
+        return self.url(copy)
+
     def fresh_database(self) -> str:
         """The URL of the test database, emptied (schema kept, ids restarting at 1)."""
         import psycopg

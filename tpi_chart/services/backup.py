@@ -169,12 +169,13 @@ class BackupService:
         the audit anchor before and after (a restore legitimately rolls the trail back; the store
         re-anchors it to the restored tail)."""
         self._permissions.require("restore")
+        database = self._file.path  # first: a server clinic is refused whatever the file
         file = file.expanduser().absolute()
         if not file.is_file():
             raise InvalidInput([f"{file}: no such file"])
-        if file == self._file.path.absolute():
+        if file == database.absolute():
             raise InvalidInput([f"{file}: that is the database itself"])
-        aside = self._file.path.with_name(f"{self._file.path.name}.before-restore-{_stamp()}")
+        aside = database.with_name(f"{database.name}.before-restore-{_stamp()}")
         if sealed_backup.is_sealed(file):
             reanchored = self._restore_sealed(file, passphrase, aside)
         else:

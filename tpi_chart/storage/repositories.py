@@ -997,9 +997,11 @@ class SqliteProcedures(_Base):
                 f"INSERT INTO sites (procedure_id, seq, {self._SITE_COLUMNS}) VALUES (?,"
                 " (SELECT coalesce(max(seq), 0) + 1 FROM sites WHERE procedure_id = ?),"
                 " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                # The new row's number: the others counted, plus itself (SQLite's subquery sees
+                # the new row, PostgreSQL's reads the snapshot from before the statement).
                 " RETURNING id, seq, version,"
                 " (SELECT count(*) FROM sites AS s WHERE s.procedure_id = sites.procedure_id"
-                " AND NOT s.removed)",
+                " AND NOT s.removed AND s.id <> sites.id) + 1",
                 (procedure_id, procedure_id, *self._site_values(site)),
             ).fetchone()
             site_id = int(row[0])
