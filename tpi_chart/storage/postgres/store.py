@@ -18,10 +18,10 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from tpi_chart.storage import audit as audit_log
-from tpi_chart.storage.audit import AuditReport, AuditRow
+from tpi_chart.storage.audit import Anchor, AuditReport
 from tpi_chart.storage.errors import AuditKeyProblem
 from tpi_chart.storage.outbox import SqliteOutbox
 from tpi_chart.storage.pain import SqlitePainStrokes
@@ -30,6 +30,7 @@ from tpi_chart.storage.postgres.connection import PgConnection
 from tpi_chart.storage.postgres.schema import connect, host_of, migrate
 from tpi_chart.storage.repositories import (
     CLINIC_ID,
+    SqliteAudit,
     SqlitePatients,
     SqliteProcedures,
     SqliteSettings,
@@ -38,7 +39,6 @@ from tpi_chart.storage.users import UserRepository
 
 if TYPE_CHECKING:
     import sqlite3
-    from datetime import date, datetime
 
     from tpi_chart.storage.repositories import SqliteStore
 
@@ -53,49 +53,13 @@ def _as_sqlite(conn: PgConnection) -> sqlite3.Connection:
     return cast("sqlite3.Connection", conn)
 
 
-class PgAudit:
+class PgAudit(SqliteAudit):
     """The audit trail on the server: the same rows and HMAC chain as SQLite's
-    (storage/audit.py), appended under the head row lock `PgConnection.begin` takes."""
-
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
-
-    def record(
-        self,
-        *,
-        user: str,
-        action: str,
-        entity: str,
-        entity_id: int | None = None,
-        patient_id: int | None = None,
-        procedure_id: int | None = None,
-        before: Any = None,
-        after: Any = None,
-    ) -> AuditRow:
-        with self._store.transaction():
-            return audit_log.record(
-                self._store.conn,
-                self._store.key,
-                user=user,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                patient_id=patient_id,
-                procedure_id=procedure_id,
-                before=before,
-                after=after,
-            )
+    (storage/audit.py), appended under the head row lock `PgConnection.begin` takes. Verified
+    without an anchor: the anchor file beside a workstation's key describes a file clinic."""
 
     def verify(self) -> AuditReport:
-        return audit_log.verify_audit_chain(self._store.conn, self._store.key)
-
-    def rows(
-        self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
-    ) -> list[AuditRow]:
-        return audit_log.audit_rows(self._store.conn, mrn, date_from, date_to)
-
-    def latest_at(self) -> datetime | None:
-        return audit_log.latest_at(self._store.conn)
+        return audit_log.verify_audit_chain(self._conn, self._store.key)
 
 
 class PostgresStore:
@@ -113,7 +77,7 @@ class PostgresStore:
         self.patients = SqlitePatients(shared)
         self.procedures = SqliteProcedures(shared)
         self.settings = SqliteSettings(shared)
-        self.audit = PgAudit(self)
+        self.audit = PgAudit(shared)
         self.users = UserRepository(self.conn, self.audit)
         self.outbox = SqliteOutbox(self)
         self.pain_strokes = SqlitePainStrokes(self, self.audit.record)
@@ -121,6 +85,10 @@ class PostgresStore:
         self.clinic_id = self._ensure_clinic_id()
         pg.clinic_id = self.clinic_id
         self.key: bytes | None = key if key is not None else self._new_clinic_key()
+
+    def anchor_after_commit(self, anchor: Anchor) -> None:
+        """Nothing to do: the audit anchor is a file clinic's (kept beside the workstation's
+        key); the server clinic's tail is guarded by the head row and its backups."""
 
     def _ensure_clinic_id(self) -> str:
         # The head row is created with the clinic id, before any transaction locks it.
