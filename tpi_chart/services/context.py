@@ -37,15 +37,11 @@ from tpi_chart.services.backup import (
 )
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
-from tpi_chart.services.errors import InvalidInput, StorageError
-from tpi_chart.services.paths import (
-    check_location,
-    key_dir,
-    make_private_folder,
-    resolve_database,
-)
+from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_database
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
+from tpi_chart.services.server import open_server_store
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.db import BUSY_TIMEOUT_MS
 from tpi_chart.storage.interfaces import FileStore, Store
@@ -572,7 +568,8 @@ def open_services(
     keys = key_dir()
     signed_in_as = user if user is not None else NOBODY
     if isinstance(target, str):
-        return _open_server(target, signed_in_as, keys, readonly=readonly, for_restore=for_restore)
+        server = open_server_store(target, readonly=readonly, for_restore=for_restore)
+        return build_services(server, signed_in_as, trust_dir=keys)
     path = target
     check_location(path)
     if readonly:
@@ -600,19 +597,3 @@ def open_services(
         services.close()
         raise
     return services
-
-
-def _open_server(
-    url: str, user: User, keys: Path, *, readonly: bool, for_restore: bool
-) -> Services:
-    """The clinic on a PostgreSQL server. Not for a restore or a read-only rescue: both are the
-    server's business (docs/deployment.md). The start-up re-hash of signed notes keeps its
-    place in a file beside the SQLite clinic's key; the server clinic's is not built yet."""
-    from tpi_chart.storage.postgres.store import open_postgres_store
-
-    if readonly or for_restore:
-        raise StorageError(
-            "restoring or rescuing a clinic on a database server is done on the server "
-            "(docs/deployment.md); nothing was changed"
-        )
-    return build_services(open_postgres_store(url), user, trust_dir=keys)
