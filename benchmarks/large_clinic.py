@@ -34,7 +34,7 @@ from tpi_chart.domain.models import Patient, ProcedureDocument, Site  # noqa: E4
 from tpi_chart.services.access import SYSTEM_SETUP  # noqa: E402
 from tpi_chart.services.context import build_services, open_services  # noqa: E402
 from tpi_chart.storage import audit as audit_log  # noqa: E402
-from tpi_chart.storage.migrations import SCHEMA_VERSION  # noqa: E402
+from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION  # noqa: E402
 
 GENERATOR_VERSION = 1
 CACHE = ROOT / "benchmarks" / ".cache"

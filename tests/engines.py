@@ -26,7 +26,7 @@ def open_store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> A
         from tpi_chart.storage.postgres.store import open_postgres_store
 
         return open_postgres_store(database(engine, tmp_path, request))
-    from tpi_chart.storage.repositories import open_store as open_sqlite_store
+    from tpi_chart.storage.sqlite.store import open_store as open_sqlite_store
 
     return open_sqlite_store(tmp_path / "clinic.db", tmp_path / "keys")
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from hypothesis import strategies as st
 
 from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.fields import INVISIBLE_IN_NAMES
 from tpi_chart.domain.models import (
-    INVISIBLE_IN_NAMES,
     Component,
     Findings,
     Needle,

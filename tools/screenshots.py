@@ -52,7 +52,7 @@ def main() -> int:
             window.open_patient(maria.id)
             window.patients.primary_button.click()
             workspace = window.workspace
-            if workspace.session.procedure.time_out is None:
+            if workspace.document.procedure.time_out is None:
                 workspace.pain_before.buttons[7].click()
                 workspace.record_time_out()
                 app.processEvents()
@@ -62,7 +62,7 @@ def main() -> int:
                 workspace.set_twitch("brisk")
                 workspace.set_twitch("weak")
             else:
-                workspace.select_site(workspace.session.sites[2].id)
+                workspace.select_site(workspace.document.sites[2].id)
             app.processEvents()
             path = OUT / f"workspace-{width}x{height}.png"
             window.grab().save(str(path))
@@ -110,7 +110,7 @@ def shoot_views(app: QApplication, window: MainWindow, size: str) -> None:
     app.processEvents()
     save(window, f"keys-overlay-{size}.png")
     window.keys_action.setChecked(False)
-    workspace.select_site(workspace.session.sites[0].id)
+    workspace.select_site(workspace.document.sites[0].id)
     workspace.recode_selected()
     picker = workspace.picker
     assert picker is not None

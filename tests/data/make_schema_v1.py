@@ -11,7 +11,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tpi_chart.storage.db import connect, migrate
+from tpi_chart.storage.sqlite.connection import connect, migrate
 
 TARGET = Path(__file__).with_name("schema-v1.db")
 

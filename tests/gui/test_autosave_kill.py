@@ -39,7 +39,7 @@ CHILD = textwrap.dedent(
     window.open_patient(maria.id)
     QTest.mouseClick(window.patients.primary_button, Qt.MouseButton.LeftButton)
     workspace = window.workspace
-    print("PROCEDURE", workspace.session.procedure_id, flush=True)
+    print("PROCEDURE", workspace.document.procedure_id, flush=True)
 
     def edit():
         QTest.mouseClick(workspace.editor.twitch["brisk"], Qt.MouseButton.LeftButton)

@@ -67,11 +67,11 @@ def test_a_diagram_click_and_a_twitch_key_cost_one_write_each(qtbot: QtBot, serv
     assert len(click) <= 6, "\n".join(s[:80] for s in click)
     assert [s.split()[2] for s in _writes(click)] == ["sites", "audit"]
 
-    workspace.select_site(workspace.session.sites[0].id)
+    workspace.select_site(workspace.document.sites[0].id)
     with counted(window) as key:
         qtbot.keyClick(workspace, Qt.Key.Key_B)
         qtbot.waitUntil(lambda: not workspace.panels_pending())
-    assert workspace.session.sites[0].site.twitch == "brisk"
+    assert workspace.document.sites[0].site.twitch == "brisk"
     assert len(key) <= 8, "\n".join(s[:80] for s in key)
     assert [s.split()[1] for s in _writes(key)] == [
         "sites",

@@ -23,9 +23,9 @@ from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELDS
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
+from tpi_chart.ui import commands
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.patients.procedure_list import FollowUpDialog
-from tpi_chart.ui.workspace import timeout_dialog
 
 # Offscreen popups and dialogs cannot raise or grab the keyboard; Qt says so on each.
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("This plugin does not support")]
@@ -137,7 +137,7 @@ def _chart_complete_visit(qtbot: QtBot, window: MainWindow) -> int:
     _click(qtbot, page.primary_button)  # "New procedure": blank, carrying the coverage
     workspace = window.workspace
     assert window.stack.currentWidget() is workspace
-    assert workspace.session.procedure.payer_profile == "medicare-2024"
+    assert workspace.document.procedure.payer_profile == "medicare-2024"
     workspace.set_view("posterior")
 
     # Problems, indication and history.
@@ -145,7 +145,7 @@ def _chart_complete_visit(qtbot: QtBot, window: MainWindow) -> int:
     _tab(qtbot, workspace.tabs, indication)
     _type(qtbot, indication.picker, "auxiliary neck")
     _type(qtbot, indication.picker, "m79.18")
-    assert workspace.session.procedure.diagnoses == ("M79.12", "M79.18")
+    assert workspace.document.procedure.diagnoses == ("M79.12", "M79.18")
     texts = [indication.diagnoses.item(i).text() for i in range(indication.diagnoses.count())]
     assert texts == [
         "M79.12 — Myalgia of auxiliary muscles, head and neck",
@@ -157,14 +157,14 @@ def _chart_complete_visit(qtbot: QtBot, window: MainWindow) -> int:
     _type(qtbot, indication.therapy, "Physical therapy", enter=False)
     _type(qtbot, indication.therapy_response, "partial")
     _type(qtbot, indication.rehab, "Home exercise, ongoing")
-    history = workspace.session.procedure.history
+    history = workspace.document.procedure.history
     assert history is not None
     assert [t.therapy for t in history.conservative_therapy] == ["Physical therapy"]
     # The relief after the session given elsewhere, measured today on the NRS (the default).
     _type(qtbot, indication.relief, "60")
     _type(qtbot, indication.relief_weeks, "8")
     _type(qtbot, indication.score, "24")
-    stored = workspace.session.procedure
+    stored = workspace.document.procedure
     assert (stored.prior_relief_percent, stored.prior_relief_weeks) == (60, 8)
     assert stored.prior_relief_scale == "NRS"
     assert stored.prior_relief_measured_on == stored.performed_at.date()
@@ -189,7 +189,7 @@ def _chart_complete_visit(qtbot: QtBot, window: MainWindow) -> int:
     _choose(qtbot, checklist.skin_prep, "Alcohol")
     _choose(qtbot, checklist.needle, "25G × 1.5 in")
     _click(qtbot, workspace.pain_before.buttons[7])
-    procedure = workspace.session.procedure
+    procedure = workspace.document.procedure
     assert procedure.consent is not None
     assert procedure.consent.method == "written"
     assert (procedure.position, procedure.skin_prep) == ("seated", "alcohol")
@@ -206,19 +206,19 @@ def _chart_complete_visit(qtbot: QtBot, window: MainWindow) -> int:
     assert "Consent: obtained (written)" in shown
     assert "Position: seated" in shown
     qtbot.keyClick(dialog, Qt.Key.Key_Y)
-    time_out = workspace.session.procedure.time_out
+    time_out = workspace.document.procedure.time_out
     assert time_out is not None
     assert time_out.site_marked is True
     assert time_out.performed_by == CHEN.display_name
     # The date of service is now the time-out's time; the planned time is kept.
-    procedure = workspace.session.procedure
+    procedure = workspace.document.procedure
     assert procedure.planned_at is not None
     assert procedure.performed_at == time_out.at
 
     # Inject with one key, set the volume, pain after, outcome.
     qtbot.keyClick(workspace, Qt.Key.Key_B)
     qtbot.keyClick(workspace, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
-    site = workspace.session.sites[0].site
+    site = workspace.document.sites[0].site
     assert (site.state, site.twitch, site.volume_ml, site.preparation) == (
         "injected",
         "brisk",
@@ -243,9 +243,9 @@ def _chart_complete_visit(qtbot: QtBot, window: MainWindow) -> int:
     for field in sign.ack_fields.values():
         _type(qtbot, field, "reviewed with the patient", enter=False)
     assert sign.sign_button.isEnabled()
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
     _click(qtbot, sign.sign_button)
-    assert workspace.session.procedure.status == "signed"
+    assert workspace.document.procedure.status == "signed"
     return procedure_id
 
 
@@ -309,7 +309,7 @@ def test_signing_with_a_required_field_missing_is_refused_naming_it(
     from tpi_chart.services.signing import NotReadyToSign
 
     with pytest.raises(NotReadyToSign) as refused:
-        services.signing.sign(workspace.session.procedure_id, window.user, {})
+        services.signing.sign(workspace.document.procedure_id, window.user, {})
     assert "procedure.diagnoses: add at least one diagnosis" in str(refused.value)
     # The link goes to the field.
     sign.field_requested.emit("diagnoses")
@@ -331,7 +331,7 @@ def test_follow_up_relief_drives_the_next_visit_s_repeat_rule_and_the_history(
             return datetime.now(tz) - timedelta(weeks=7)
 
     # The first visit's time-out (its date of service) was seven weeks ago.
-    monkeypatch.setattr(timeout_dialog, "datetime", SevenWeeksAgo)
+    monkeypatch.setattr(commands, "datetime", SevenWeeksAgo)
     first = _chart_complete_visit(qtbot, window)
     monkeypatch.undo()
     window.open_patient(patient_id)
@@ -367,7 +367,7 @@ def test_follow_up_relief_drives_the_next_visit_s_repeat_rule_and_the_history(
     # The next visit (copy forward) sees the previous session's relief: the repeat rule fires.
     _click(qtbot, page.primary_button)
     workspace = window.workspace
-    second = workspace.session.procedure_id
+    second = workspace.document.procedure_id
     assert second != first
     document = services.charting.document(second)
     assert document.prior_procedures[0].relief_percent == 30
@@ -387,7 +387,7 @@ def test_voiding_hides_the_procedure_keeps_it_and_is_audited(qtbot: QtBot, servi
     window = _window(qtbot, services)
     patient_id = _new_patient(qtbot, window)
     _click(qtbot, window.patients.primary_button)
-    mistaken = window.workspace.session.procedure_id
+    mistaken = window.workspace.document.procedure_id
     services.charting.void(mistaken, "opened for the wrong patient")
     window.open_patient(patient_id)
     listed = window.patients.procedure_list

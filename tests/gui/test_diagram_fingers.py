@@ -153,7 +153,7 @@ def test_the_superficial_muscle_wins_alt_or_the_chooser_gives_the_deep_one(
     diagram.fit()
     minor = dg.load_diagram().views["anterior"].zone_for("pectoralis_minor", "left")
     assert minor is not None
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
 
     def stored(site_id: int) -> tuple[str, str]:
         site = next(s.site for s in services.charting.sites(procedure_id) if s.id == site_id)
@@ -193,7 +193,7 @@ def test_the_picker_recodes_an_uncoded_site_from_its_row_and_a_site_from_its_mar
     diagram = workspace.diagram
     workspace.set_view("posterior")
     diagram.fit()
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
     view = dg.load_diagram().views["posterior"]
     # A point on the body outside every zone: the site is placed uncoded. Judged at the pixel
     # the click lands on (a point on the silhouette's edge can round off the body).
@@ -210,7 +210,7 @@ def test_the_picker_recodes_an_uncoded_site_from_its_row_and_a_site_from_its_mar
     )
     _click_zone(qtbot, diagram, spot)
     site_id = workspace.selected_id
-    assert workspace.session.site(site_id).muscle == "unspecified"
+    assert workspace.document.site(site_id).muscle == "unspecified"
 
     row = workspace.model.row_of(site_id)
     index = workspace.model.index(row, 1)

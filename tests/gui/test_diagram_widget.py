@@ -604,8 +604,18 @@ def test_legend_wraps_on_a_narrow_panel_and_documents_every_marker_style(
     narrow = legend.heightForWidth(260)
     assert narrow > wide
     assert sum(len(row) for row in legend._rows(260)) == len(labels)
-    for phrase in ("hollow = planned", "filled = injected", "N / W / B", "Solid red", "dashed"):
+    # The tooltip says how each style is drawn, in the words the printed key uses.
+    for phrase in (
+        "Planned, not injected: hollow marker",
+        "Injected: filled marker",
+        "No twitch: letter N",
+        "Weak twitch: letter W",
+        "Brisk twitch: letter B",
+        "Pneumothorax-risk muscle: solid red outer ring",
+        "Not coded to a muscle: dashed amber outer ring",
+    ):
         assert phrase in legend.toolTip()
+    assert "Removed" not in legend.toolTip()  # undo brings a removed site back; none is drawn
     assert not legend.grab().isNull()
 
 

@@ -70,7 +70,7 @@ def test_the_window_starts_without_the_workspace_and_builds_it_on_first_use(
     assert window.workspace_built()
     workspace = window.workspace
     assert window.stack.currentWidget() is workspace
-    assert workspace.session.procedure_id == procedure_id
+    assert workspace.document.procedure_id == procedure_id
     assert workspace.undo_stack is window.undo_stack
     assert window.export_action.isEnabled()
     assert workspace.model.rowCount() == 6
@@ -93,7 +93,7 @@ def test_restore_last_builds_the_workspace_and_reopens_the_procedure(
     assert again.restore_last()
     assert again.workspace_built()
     assert again.stack.currentWidget() is again.workspace
-    assert again.workspace.session.procedure_id == procedure_id
+    assert again.workspace.document.procedure_id == procedure_id
     assert again.workspace.diagram.document.procedure_id == procedure_id
     assert again.workspace.current_view == "posterior"
 
@@ -141,8 +141,8 @@ def test_a_click_adds_one_marker_and_one_row_and_the_rules_follow_right_after(
     assert workspace.table.currentIndex().row() == 6
     assert workspace.selected_id == new.id
     assert workspace.saved_indicator.text().startswith("✓ Saved")
-    assert [s.id for s in workspace.session.sites] == [s.id for s in stored]
-    assert workspace.session.procedure.sites == tuple(s.site for s in stored)
+    assert [s.id for s in workspace.document.sites] == [s.id for s in stored]
+    assert workspace.document.procedure.sites == tuple(s.site for s in stored)
     assert workspace.status_label.text().endswith("/7 injected")
 
     # The rules panel and the forms refresh on the next turn of the event loop.

@@ -52,11 +52,11 @@ def _codes(window: MainWindow) -> list[str]:
 
 
 def _sites(services: Any, window: MainWindow) -> list[Any]:
-    return [s.site for s in services.charting.sites(window.workspace.session.procedure_id)]
+    return [s.site for s in services.charting.sites(window.workspace.document.procedure_id)]
 
 
 def _stored(services: Any, window: MainWindow) -> Any:
-    return services.charting.get(window.workspace.session.procedure_id).procedure
+    return services.charting.get(window.workspace.document.procedure_id).procedure
 
 
 def test_a_site_is_dry_needled_from_the_editor_and_by_key(

@@ -73,7 +73,7 @@ def test_the_charting_loop_by_keyboard_alone(qtbot: QtBot, qapp: Any, services: 
     _press(qtbot, Qt.Key.Key_Return)  # today's planned visit
     workspace = window.workspace
     assert window.stack.currentWidget() is workspace
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
 
     def stored() -> Any:
         return services.charting.get(procedure_id).procedure

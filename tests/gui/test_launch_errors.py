@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.users import staff
 from tpi_chart.services.context import open_services
-from tpi_chart.storage.migrations import SCHEMA_VERSION
+from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION
 from tpi_chart.ui import launch
 
 pytestmark = pytest.mark.gui

@@ -313,12 +313,12 @@ def test_the_charting_loop_works_by_keyboard_alone(qtbot: QtBot, qapp: Any, serv
             or (QApplication.focusWidget() is workspace)
         )
     )
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
 
     def stored() -> list[Any]:
         return [s.site for s in services.charting.sites(procedure_id)]
 
-    if workspace.session.procedure.time_out is None:
+    if workspace.document.procedure.time_out is None:
         _press(qtbot, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)  # the time-out overlay
         dialog = workspace.time_out_dialog
         assert dialog is not None

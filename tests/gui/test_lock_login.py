@@ -12,10 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users
+from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users, users_on
 from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AuthService
-from tpi_chart.storage.users import UserRepository
 from tpi_chart.ui.auth.accounts_dialog import AccountsDialog
 from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
 from tpi_chart.ui.auth.login_dialog import LoginDialog
@@ -33,7 +32,7 @@ class Env:
         self.trail = KeyedTrail(self.conn)
         clock = FakeClock()
         self.auth = AuthService(
-            UserRepository(self.conn, self.trail),
+            users_on(self.conn, self.trail),
             self.trail,
             clock=clock,
             sleep=clock.sleep,

@@ -88,7 +88,7 @@ def test_shading_temple_and_upper_neck_suggests_upper_trapezius_and_plans_it_in_
     window = _window(qtbot, qapp, services)
     workspace = window.workspace
     diagram = workspace.diagram
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
     sites_before = len(services.charting.sites(procedure_id))
     workspace.set_view("head_right")
     diagram.fit()
@@ -175,7 +175,7 @@ def test_the_history_tab_shows_each_visits_pain_drawing(
     window = _window(qtbot, qapp, services)
     workspace = window.workspace
     diagram = workspace.diagram
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
     workspace.set_view("head_right")
     diagram.fit()
     qtbot.mouseClick(diagram.pain_bar.toggle, Qt.MouseButton.LeftButton)
@@ -210,7 +210,7 @@ def test_right_click_where_zones_overlap_offers_both_muscles_and_places_the_one_
     window = _window(qtbot, qapp, services)
     workspace = window.workspace
     diagram = workspace.diagram
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
     workspace.set_view("anterior")
     diagram.fit()
     minor = dg.load_diagram().views["anterior"].zone_for("pectoralis_minor", "left")

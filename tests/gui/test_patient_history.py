@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.users import staff
 from tpi_chart.domain.models import Component, Patient, Preparation, Procedure, Site
-from tpi_chart.domain.rules import agent_totals
+from tpi_chart.domain.rules.amounts import agent_totals
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.ui.main_window import MainWindow

@@ -188,7 +188,7 @@ def test_syringe_errors_are_sentences_and_a_new_drug_drops_lot_and_expiry(
     row.expires.setText("2027-05-31")
     row.lot.setText("LOT-1")
     row.expires.editingFinished.emit()
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
     component = services.charting.get(procedure_id).procedure.preparations[0].components[0]
     assert (component.lot, str(component.expires)) == ("LOT-1", "2027-05-31")
     assert not row.expires.property("invalid")

@@ -91,9 +91,9 @@ def test_reference_visit_charted_in_10_and_a_complete_note_in_26_interactions(
     # the same button copies the last visit forward.
     ui.click(page.primary_button)
     assert window.stack.currentWidget() is workspace
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
     assert procedure_id is not None
-    assert [s.site.state for s in workspace.session.sites] == ["planned"] * 6
+    assert [s.site.state for s in workspace.document.sites] == ["planned"] * 6
 
     # The MA's preparation (consent with method, safety screen, prior relief with its date and
     # scale, NDI) is in the demo's plan; copy-forward brought the diagnoses, indication, history,

@@ -89,3 +89,23 @@ def test_panel_says_dry_needling(qtbot: QtBot, qapp: Any, services: Any) -> None
         window.resize(1920, 1080)
         qtbot.wait(50)
         window.grab().save(str(SHOTS / "dry-needling-1920.png"))
+
+
+def test_panel_says_same_day_and_pediatric_in_words(qtbot: QtBot, qapp: Any, services: Any) -> None:
+    """A 14-year-old seen twice on one day: both version 2 warnings reach the panel as sentences
+    (the codes are for the coder; the clinician reads the words)."""
+    window = _open(qtbot, qapp, services, "same-day-child.json")
+    codes = _codes(window)
+    assert "same_day_procedure" in codes
+    assert "pediatric_patient" in codes
+    warnings = window.workspace.rules.warnings
+    texts = {
+        warnings.item(i).data(Qt.ItemDataRole.UserRole): warnings.item(i).text()
+        for i in range(warnings.count())
+    }
+    for code in ("same_day_procedure", "pediatric_patient"):
+        assert code not in texts[code]  # a sentence, not the code
+    assert "Another procedure for this patient on 2026-11-20" in texts["same_day_procedure"]
+    assert "one 20553 for the day" in texts["same_day_procedure"]
+    assert "14 years old" in texts["pediatric_patient"]
+    assert "reduced doses" in texts["pediatric_patient"]

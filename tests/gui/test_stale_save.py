@@ -14,10 +14,9 @@ from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
 from tests.users import staff
-from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
+from tpi_chart.ui.document import ProcedureDocument
 from tpi_chart.ui.patients import PatientsPage
-from tpi_chart.ui.workspace.session import ChartSession
 
 pytestmark = pytest.mark.gui
 
@@ -91,17 +90,16 @@ def test_a_stale_workspace_edit_says_not_saved_and_shows_the_current_record(
         s.id for s in mine.charting.list_for_patient(patient.id) if s.status != "signed"
     )
     procedure_id = unsigned
-    user = User(username="rivera", display_name="Dr Rivera", roles=frozenset({"physician"}))
-    session = ChartSession(mine.charting, user)
-    session.load(procedure_id)
+    document = ProcedureDocument(mine.charting)
+    document.open(procedure_id)
     other = theirs.charting.get(procedure_id)
     theirs.charting.update(procedure_id, {"pain_before": 7}, base=other)
     messages: list[str] = []
-    session.failed.connect(messages.append)
-    assert not session.update_header({"pain_after": 2})
+    document.failed.connect(messages.append)
+    assert document.update_header({"pain_after": 2}) is None
     assert len(messages) == 1
     assert "Not saved" in messages[0]
     assert "procedure.pain_before" in messages[0]
-    assert session.procedure is not None
-    assert session.procedure.pain_before == 7  # reloaded
-    assert session.update_header({"pain_after": 2})  # from the current copy it goes through
+    assert document.procedure is not None
+    assert document.procedure.pain_before == 7  # reloaded
+    assert document.update_header({"pain_after": 2}) is not None  # from the current copy

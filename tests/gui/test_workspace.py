@@ -44,7 +44,7 @@ def _open(qtbot: QtBot, qapp: Any, services: Any, user: User = CHEN) -> MainWind
 
 
 def _stored_sites(services: Any, window: MainWindow) -> list[Any]:
-    return [s.site for s in services.charting.sites(window.workspace.session.procedure_id)]
+    return [s.site for s in services.charting.sites(window.workspace.document.procedure_id)]
 
 
 def test_site_table_model_passes_the_model_tester(qtmodeltester: Any, services: Any) -> None:
@@ -70,19 +70,19 @@ def test_keys_chart_a_site_and_the_screen_says_saved_only_after_the_service(
     window = _open(qtbot, qapp, services)
     workspace = window.workspace
     first_id = workspace.selected_id
-    assert first_id == workspace.session.sites[0].id
+    assert first_id == workspace.document.sites[0].id
     assert workspace.table.currentIndex().row() == 0
 
     qtbot.keyClick(workspace, Qt.Key.Key_Space)
     assert _stored_sites(services, window)[0].state == "injected"
     assert workspace.saved_indicator.text().startswith("✓ Saved")
     assert workspace.model.index(0, 3).data() == "● injected"
-    assert workspace.session.procedure.status == "in_progress"
+    assert workspace.document.procedure.status == "in_progress"
     # Space keeps the site; the twitch key records the response and moves to the next planned.
     assert workspace.selected_id == first_id
     qtbot.keyClick(workspace, Qt.Key.Key_2)
     assert _stored_sites(services, window)[0].twitch == "brisk"
-    assert workspace.selected_id == workspace.session.sites[1].id
+    assert workspace.selected_id == workspace.document.sites[1].id
     assert workspace.table.currentIndex().row() == 1
 
     # Volume preset key on the selected (planned) site, then undo/redo through the service.
@@ -110,7 +110,7 @@ def test_selecting_a_row_selects_the_site_in_the_editor(
     window = _open(qtbot, qapp, services)
     workspace = window.workspace
     workspace.table.selectRow(4)
-    assert workspace.selected_id == workspace.session.sites[4].id
+    assert workspace.selected_id == workspace.document.sites[4].id
     assert workspace.editor.title.text().startswith("5 · Rhomboid major, right")
 
 
@@ -121,7 +121,7 @@ def test_time_out_records_the_user_and_starts_the_clock(
     workspace = window.workspace
     qtbot.mouseClick(workspace.timeout_header, Qt.MouseButton.LeftButton)
     qtbot.keyClick(workspace.time_out_dialog, Qt.Key.Key_Y)  # confirm: sites marked
-    stored = services.charting.get(workspace.session.procedure_id).procedure
+    stored = services.charting.get(workspace.document.procedure_id).procedure
     assert stored.time_out is not None
     assert stored.time_out.performed_by == "Dr. Alex Chen, MD"
     assert workspace.elapsed.text().startswith("Time-out + 00:0")
@@ -150,8 +150,8 @@ def test_a_refused_edit_shows_a_banner_and_not_saved(
     site_id = workspace.selected_id
     # Another window removed the site meanwhile: the service refuses, the screen says so.
     services.charting.remove_site(site_id)
-    services.charting.get(workspace.session.procedure_id)
-    workspace.session.ops = _Refusing(workspace.session.ops)
+    services.charting.get(workspace.document.procedure_id)
+    workspace.document.ops = _Refusing(workspace.document.ops)
     qtbot.keyClick(workspace, Qt.Key.Key_Space)
     assert workspace.banner.isVisible()
     assert "disk is full" in workspace.banner.label.text()
@@ -178,7 +178,7 @@ def test_reopening_returns_to_the_same_procedure_and_view(
     qtbot: QtBot, qapp: Any, services: Any
 ) -> None:
     window = _open(qtbot, qapp, services)
-    procedure_id = window.workspace.session.procedure_id
+    procedure_id = window.workspace.document.procedure_id
     qtbot.keyClick(window.workspace, Qt.Key.Key_F3)
     assert window.workspace.current_view == "head_left"
     window.close()
@@ -186,7 +186,7 @@ def test_reopening_returns_to_the_same_procedure_and_view(
     qtbot.addWidget(again)
     assert again.restore_last()
     assert again.stack.currentWidget() is again.workspace
-    assert again.workspace.session.procedure_id == procedure_id
+    assert again.workspace.document.procedure_id == procedure_id
     assert again.workspace.current_view == "head_left"
 
 
@@ -209,7 +209,7 @@ def test_a_second_time_out_does_not_overwrite_the_first(
     workspace = window.workspace
     qtbot.keyClick(workspace, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(workspace.time_out_dialog, Qt.Key.Key_Y)  # confirm: sites marked
-    procedure_id = workspace.session.procedure_id
+    procedure_id = workspace.document.procedure_id
     first = services.charting.get(procedure_id).procedure.time_out
     assert first is not None
     qtbot.keyClick(workspace, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)

@@ -66,7 +66,7 @@ def test_after_the_time_out_a_click_charts_an_injected_site_with_the_syringe_def
 
     click_muscle(qtbot, window, "lower_trapezius", "left")
 
-    stored = services.charting.sites(workspace.session.procedure_id)
+    stored = services.charting.sites(workspace.document.procedure_id)
     assert len(stored) == 7
     new = stored[-1].site
     assert (new.muscle, new.side, new.state) == ("lower_trapezius", "left", "injected")
@@ -80,7 +80,7 @@ def test_after_the_time_out_a_click_charts_an_injected_site_with_the_syringe_def
 def test_before_the_time_out_a_click_plans_a_site(qtbot: QtBot, services: Any) -> None:
     window = open_today(qtbot, services, RIVERA)
     click_muscle(qtbot, window, "gluteus_medius", "right")
-    stored = services.charting.sites(window.workspace.session.procedure_id)
+    stored = services.charting.sites(window.workspace.document.procedure_id)
     assert (stored[-1].site.muscle, stored[-1].site.state) == ("gluteus_medius", "planned")
 
 
@@ -89,7 +89,7 @@ def test_selecting_a_row_selects_the_marker_and_a_marker_click_selects_the_row(
 ) -> None:
     window = open_today(qtbot, services, CHEN)
     workspace = window.workspace
-    sites = services.charting.sites(workspace.session.procedure_id)
+    sites = services.charting.sites(workspace.document.procedure_id)
     workspace.table.selectRow(3)
     assert workspace.diagram.selected_site_id() == sites[3].id
 
@@ -97,14 +97,14 @@ def test_selecting_a_row_selects_the_marker_and_a_marker_click_selects_the_row(
     pos = workspace.diagram.view.mapFromScene(workspace.diagram.scene.to_scene(site.x, site.y))
     qtbot.mouseClick(workspace.diagram.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert workspace.table.currentIndex().row() == 1
-    assert len(services.charting.sites(workspace.session.procedure_id)) == 6  # nothing added
+    assert len(services.charting.sites(workspace.document.procedure_id)) == 6  # nothing added
 
 
 def test_undo_in_the_workspace_undoes_a_diagram_placement(qtbot: QtBot, services: Any) -> None:
     window = open_today(qtbot, services, CHEN)
     workspace = window.workspace
     click_muscle(qtbot, window, "gluteus_maximus", "left")
-    assert len(services.charting.sites(workspace.session.procedure_id)) == 7
+    assert len(services.charting.sites(workspace.document.procedure_id)) == 7
     qtbot.keyClick(workspace, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert len(services.charting.sites(workspace.session.procedure_id)) == 6
+    assert len(services.charting.sites(workspace.document.procedure_id)) == 6
     assert workspace.model.rowCount() == 6

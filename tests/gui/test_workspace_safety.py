@@ -48,7 +48,7 @@ def _open_first_procedure(qtbot: QtBot, window: MainWindow, mrn: str) -> int:
     window.open_patient(patient.id)
     qtbot.mouseClick(window.patients.primary_button, Qt.MouseButton.LeftButton)
     assert window.stack.currentWidget() is window.workspace
-    procedure_id = window.workspace.session.procedure_id
+    procedure_id = window.workspace.document.procedure_id
     assert procedure_id is not None
     return int(procedure_id)
 

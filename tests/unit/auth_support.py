@@ -12,8 +12,11 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from tpi_chart.storage import audit
-from tpi_chart.storage.db import open_database, split_statements, transaction
-from tpi_chart.storage.migrations import v0003_users
+from tpi_chart.storage.sqlite import audit_trail
+from tpi_chart.storage.sqlite.audited import AuditedWrites
+from tpi_chart.storage.sqlite.connection import open_database, split_statements, transaction
+from tpi_chart.storage.sqlite.migrations import v0003_users
+from tpi_chart.storage.sqlite.users import SqliteUsers
 
 KEY = b"k" * 32
 # Cheap Argon2id parameters for tests that log in many times; one test checks the defaults.
@@ -25,7 +28,7 @@ def open_with_users(path: Path) -> sqlite3.Connection:
     has_users = conn.execute(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'users'"
     ).fetchone()[0]
-    if not has_users:  # until the migration is registered in storage/migrations/__init__.py
+    if not has_users:  # until the migration is registered in storage/sqlite/migrations/__init__.py
         conn.execute("BEGIN IMMEDIATE")
         for statement in split_statements(v0003_users.SQL):
             conn.execute(statement)
@@ -42,15 +45,20 @@ class KeyedTrail:
 
     def record(self, **fields: Any) -> audit.AuditRow:
         with transaction(self.conn):
-            return audit.record(self.conn, self.key, **fields)
+            return audit_trail.record(self.conn, self.key, **fields)
 
     def verify(self) -> audit.AuditReport:
-        return audit.verify_audit_chain(self.conn, self.key)
+        return audit_trail.verify_audit_chain(self.conn, self.key)
 
     def rows(
         self, mrn: str | None = None, date_from: Any = None, date_to: Any = None
     ) -> list[audit.AuditRow]:
-        return audit.audit_rows(self.conn, mrn, date_from, date_to)
+        return audit_trail.audit_rows(self.conn, mrn, date_from, date_to)
+
+
+def users_on(conn: sqlite3.Connection, trail: KeyedTrail) -> SqliteUsers:
+    """The store's account repository on a bare connection, recording in `trail`."""
+    return SqliteUsers(AuditedWrites(lambda: conn, lambda: transaction(conn), trail.record))
 
 
 @dataclass

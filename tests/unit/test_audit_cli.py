@@ -13,7 +13,7 @@ from tests.unit.auth_support import reference_document
 from tpi_chart.cli import main as cli
 from tpi_chart.cli.commands_audit import summarise
 from tpi_chart.services.paths import key_dir
-from tpi_chart.storage.repositories import open_store
+from tpi_chart.storage.sqlite.store import open_store
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import open_services
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.errors import AuditKeyLocked, AuditKeyProblem
+from tpi_chart.storage.sqlite import audit_trail
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -150,11 +151,11 @@ def test_a_failed_sign_in_waits_unchained_and_the_next_sign_in_chains_it(
     add_accounts(db)
     with open_services(db) as anonymous:
         assert anonymous.auth.login("rivera", "not the password") is None
-        assert audit_log.pending_count(anonymous.store.conn) == 1  # type: ignore[attr-defined]
+        assert audit_trail.pending_count(anonymous.store.conn) == 1  # type: ignore[attr-defined]
     with open_services(db) as anonymous:
         services = sign_in(anonymous, "chen")
         conn = services.store.conn  # type: ignore[attr-defined]
-        assert audit_log.pending_count(conn) == 0
+        assert audit_trail.pending_count(conn) == 0
         failed = [r for r in services.store.audit.rows() if r.action == "login_failed"]
         assert len(failed) == 1
         after = audit_log.decode(failed[0].after)
@@ -278,7 +279,7 @@ def test_a_backup_carries_the_slots_not_a_key_and_restores_on_a_new_computer(
         services.backups.restore(backup, PASSPHRASE)
         # The passphrase opened the recovery slot: the restore is chained at once.
         assert services.store.key == key
-        assert audit_log.pending_count(services.store.conn) == 0  # type: ignore[attr-defined]
+        assert audit_trail.pending_count(services.store.conn) == 0  # type: ignore[attr-defined]
         assert services.store.audit.rows()[-1].action == "restore_db"
         restored_clinic = services.settings.clinic_id
     # (The empty clinic the restore replaced keeps its own key file, for its kept-aside copy.)
@@ -289,3 +290,37 @@ def test_a_backup_carries_the_slots_not_a_key_and_restores_on_a_new_computer(
         assert report.ok
         assert report.macs_checked
         services.patients.create(patient("N1"))
+
+
+def test_a_migrated_clinic_is_told_its_key_has_no_recovery_copy_until_the_passphrase_is_typed(
+    tmp_path: Path, keys: Path
+) -> None:
+    """The passphrase was set before key slots existed: only its derived key is kept, so the
+    recovery slot cannot be made at the sealing sign-in. The backup status says so (and warns)
+    until an administrator types the passphrase again; then a restore can open the key."""
+    from datetime import UTC, datetime
+
+    from tpi_chart.services.backup import AutomaticBackups
+
+    db = tmp_path / "clinic.db"
+    with open_services(db) as services:
+        old_auth = AuthService(services.store.users, services.store.audit)
+        admin = old_auth.create_first_administrator("admin", "Pat Admin", PASSWORD)
+        old = services.as_user(admin)
+        old.backups.set_passphrase(PASSPHRASE)  # before slots: no slot to put it in
+        assert old.backups.has_recovery_slot()  # nothing sealed yet, nothing missing
+    with open_services(db) as anonymous:
+        services = sign_in(anonymous, "admin")
+        assert holders(db) == ["admin"]
+        state = AutomaticBackups(services.backups, tmp_path / "backups").state()
+        now = datetime.now(UTC)
+        assert state.needs_warning(now)
+        assert state.age_text(now) == (
+            "The audit key has no recovery copy: enter the backup passphrase again "
+            "(tpi-chart backup --set-passphrase)"
+        )
+        services.backups.set_passphrase(PASSPHRASE)
+        assert holders(db) == ["*recovery", "admin"]
+        assert AutomaticBackups(services.backups, tmp_path / "backups").state().age_text(now) == (
+            "No backup yet"
+        )

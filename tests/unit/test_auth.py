@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from argon2 import extract_parameters
 
-from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users
+from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users, users_on
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import PermissionDenied
 from tpi_chart.services.auth import AccountLocked, AuthError, AuthService, LoginPolicy
 from tpi_chart.storage.audit import ACTIONS, decode
-from tpi_chart.storage.users import UserRepository
 
 ADMIN_PASSWORD = "Granite-Otter-4471"
 SECRET = "Zebra-Quartz-7781!"
@@ -28,7 +27,7 @@ class Env:
         self.conn = open_with_users(path)
         self.trail = KeyedTrail(self.conn)
         self.clock = FakeClock()
-        self.users = UserRepository(self.conn, self.trail)
+        self.users = users_on(self.conn, self.trail)
         self.auth = AuthService(
             self.users,
             self.trail,

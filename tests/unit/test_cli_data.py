@@ -15,7 +15,7 @@ from tests.cli_support import PASSWORD, Keyboard, add_accounts
 from tpi_chart import __version__
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.storage.migrations import SCHEMA_VERSION
+from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 

@@ -15,6 +15,7 @@ import pytest
 
 from tpi_chart.domain import diagram as dg
 from tpi_chart.domain.models import Site
+from tpi_chart.domain.presentation import MarkerSpec
 from tpi_chart.pdf.diagram import Marker, crop_for, place_markers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,7 +249,8 @@ def _marker(number: int, muscle: str, side: str, view: str, approximate: bool = 
     zone = dg.load_diagram().views[view].zone_for(muscle, side)  # type: ignore[index]
     assert zone is not None
     x, y = zone.label_point
-    return Marker(number, x, y, True, False, muscle, side, approximate)
+    spec = MarkerSpec(number, injected=True, pneumothorax_risk=False, uncoded=False)
+    return Marker(spec, x, y, muscle, side, approximate)
 
 
 def test_two_sites_of_one_muscle_without_coordinates_get_two_points_in_the_zone() -> None:

@@ -15,7 +15,7 @@ from tpi_chart import __version__
 from tpi_chart.app import main as app_main
 from tpi_chart.services import doctor
 from tpi_chart.services.context import open_services
-from tpi_chart.storage.migrations import SCHEMA_VERSION
+from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION
 
 NAMES = [
     "TPI Chart",

@@ -15,8 +15,8 @@ import pytest
 from tests.users import staff
 from tpi_chart.services import doctor, integrity
 from tpi_chart.services.context import open_services
-from tpi_chart.storage import db as storage_db
-from tpi_chart.storage.repositories import SqliteStore
+from tpi_chart.storage.sqlite import connection as storage_db
+from tpi_chart.storage.sqlite.store import SqliteStore
 
 
 @pytest.fixture
@@ -218,6 +218,7 @@ def test_the_anchor_is_written_at_once_and_its_fsync_runs_off_the_click_path(
 
     from tpi_chart.domain.models import Patient
     from tpi_chart.storage import audit as audit_log
+    from tpi_chart.storage.sqlite import audit_trail
 
     synced_in: list[str] = []
     sync_file = audit_log.sync_file
@@ -239,7 +240,7 @@ def test_the_anchor_is_written_at_once_and_its_fsync_runs_off_the_click_path(
         )
         store = services.store
         assert isinstance(store, SqliteStore)
-        tail = audit_log.tail(store.conn)
+        tail = audit_trail.tail(store.conn)
         assert tail is not None
         # On disk as soon as the save returns (a crash of the program keeps it)…
         assert json.loads(store.anchor_path.read_text())["seq"] == tail.seq

@@ -30,8 +30,8 @@ from tpi_chart.cli import auth as cli_auth
 from tpi_chart.cli import main as cli
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.context import Services, open_services
-from tpi_chart.storage.db import integrity_problems
 from tpi_chart.storage.errors import DatabaseLocked, DiskFull, ReadOnlyDatabase, translate
+from tpi_chart.storage.sqlite.connection import integrity_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ from tpi_chart.domain.history import (
     visit_day,
 )
 from tpi_chart.domain.models import Component, Preparation, Procedure, Site
-from tpi_chart.domain.rules import agent_totals
+from tpi_chart.domain.rules.amounts import agent_totals
 
 CATALOG = load_catalog()
 MEDICARE = CATALOG.payers["medicare-2024"]

@@ -11,7 +11,7 @@ import pytest
 
 from tests.users import staff
 from tpi_chart.domain.models import Component, Patient, Preparation, Procedure, Site
-from tpi_chart.domain.rules import agent_totals
+from tpi_chart.domain.rules.amounts import agent_totals
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import NotFound
 from tpi_chart.services.history import HistoryService

@@ -20,7 +20,7 @@ from tests.users import staff
 from tpi_chart.cli import main as cli
 from tpi_chart.services.context import open_services
 from tpi_chart.storage.errors import AlreadyOpen
-from tpi_chart.storage.instance_lock import InstanceLock, lock_path
+from tpi_chart.storage.sqlite.instance_lock import InstanceLock, lock_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tpi_chart.storage.db import (
+from tpi_chart.storage.errors import CorruptDatabase, NotOurDatabase, SchemaTooNew
+from tpi_chart.storage.sqlite.connection import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     connect,
@@ -19,9 +20,8 @@ from tpi_chart.storage.db import (
     split_statements,
     transaction,
 )
-from tpi_chart.storage.errors import CorruptDatabase, NotOurDatabase, SchemaTooNew
-from tpi_chart.storage.migrations import MIGRATIONS
-from tpi_chart.storage.repositories import open_store
+from tpi_chart.storage.sqlite.migrations import MIGRATIONS
+from tpi_chart.storage.sqlite.store import open_store
 
 SCHEMA_V1 = Path(__file__).parents[1] / "data" / "schema-v1.db"
 

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from tests.strategies import documents
 from tpi_chart.domain.errors import describe_validation_error
-from tpi_chart.domain.models import ProcedureDocument, concentration_mg_per_ml
+from tpi_chart.domain.fields import concentration_mg_per_ml
+from tpi_chart.domain.models import ProcedureDocument
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 

@@ -27,7 +27,7 @@ from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import Services, build_services
 from tpi_chart.services.pki import NoSigningKey
-from tpi_chart.storage.repositories import open_store
+from tpi_chart.storage.sqlite.store import open_store
 
 ACKS = {
     "ptx_risk_site": "superficial technique with pincer palpation; patient counselled",

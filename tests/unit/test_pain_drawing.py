@@ -25,7 +25,8 @@ from tpi_chart.domain.referral import MIN_SHARE, load_referral_zones, suggest_mu
 from tpi_chart.pdf.note import NoteOptions, render_note
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import InvalidInput, ProcedureLocked
-from tpi_chart.storage.pain import SqlitePainStrokes, insert_stroke, read_drawing
+from tpi_chart.storage.sqlite.audited import AuditedWrites
+from tpi_chart.storage.sqlite.pain import SqlitePainStrokes, insert_stroke, read_drawing
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 MST = timezone(timedelta(hours=-7))
@@ -332,14 +333,10 @@ def test_a_database_from_before_the_drawing_opened_read_only_has_none() -> None:
     conn.row_factory = sqlite3.Row
     assert read_drawing(conn, 1) is None
 
-    class Old:
-        def __init__(self) -> None:
-            self.conn = conn
+    def never() -> Any:  # reading only
+        raise AssertionError
 
-        def transaction(self) -> Any:  # never used: reading only
-            raise AssertionError
-
-    assert SqlitePainStrokes(Old(), lambda **_: None).strokes(1) == []
+    assert SqlitePainStrokes(AuditedWrites(lambda: conn, never, lambda **_: None)).strokes(1) == []
 
 
 MIRROR_VIEW = {"head_right": "head_left", "head_left": "head_right"}

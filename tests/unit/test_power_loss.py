@@ -24,8 +24,8 @@ from pathlib import Path
 from tests.users import staff
 from tpi_chart.domain.models import Patient
 from tpi_chart.services.context import open_services
-from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.audit import key_path
+from tpi_chart.storage.sqlite import audit_trail
 
 SECTOR = 512
 #: Saves per run, each followed by CUTS_PER_SAVE simulated cuts (more: TPI_CHART_POWER_SAVES).
@@ -81,7 +81,7 @@ def _check(state_dir: Path, db: bytes, wal: bytes, key: bytes) -> int:
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        report = audit_log.verify_audit_chain(conn, key)
+        report = audit_trail.verify_audit_chain(conn, key)
         assert report.ok, report.reason
         (count,) = conn.execute("SELECT count(*) FROM patients WHERE mrn LIKE 'P%'").fetchone()
         (audited,) = conn.execute(

@@ -11,14 +11,9 @@ import pytest
 
 from tpi_chart.domain.catalog import Catalog, NearMax, load_catalog
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.domain.rules import (
-    WARNING_CODES,
-    Evaluation,
-    allergy_matches,
-    evaluate,
-    hcpcs_units,
-    round_half_up,
-)
+from tpi_chart.domain.rules import WARNING_CODES, Evaluation, evaluate
+from tpi_chart.domain.rules.allergy import allergy_matches
+from tpi_chart.domain.rules.amounts import hcpcs_units, round_half_up
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 DAY = "2026-11-20T09:30:00-07:00"

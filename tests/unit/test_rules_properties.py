@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from tests.strategies import documents, sites
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.domain.rules import WARNING_CODES, agent_totals, evaluate, site_doses
+from tpi_chart.domain.rules import WARNING_CODES, evaluate
+from tpi_chart.domain.rules.amounts import agent_totals, site_doses
 
 PROPERTY = settings(max_examples=200, deadline=None)
 

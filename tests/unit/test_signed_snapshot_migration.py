@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tpi_chart.storage.db import connect, migrate
-from tpi_chart.storage.migrations import SCHEMA_VERSION
+from tpi_chart.storage.sqlite.connection import connect, migrate
+from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION
 
 SCHEMA_V1 = Path(__file__).parents[1] / "data" / "schema-v1.db"
 

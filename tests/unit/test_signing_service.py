@@ -19,7 +19,7 @@ from tpi_chart.services.access import PermissionDenied
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.errors import ProcedureLocked
 from tpi_chart.services.signing import AlreadySigned, NotReadyToSign, SigningRefused, SigningService
-from tpi_chart.storage.repositories import open_store
+from tpi_chart.storage.sqlite.store import open_store
 
 MST = timezone(timedelta(hours=-7))
 SIGNED_AT = datetime(2026, 11, 20, 10, 5, tzinfo=MST)

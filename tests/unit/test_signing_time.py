@@ -17,6 +17,7 @@ from tests.unit.auth_support import (
     KeyedTrail,
     open_with_users,
     reference_document,
+    users_on,
 )
 from tpi_chart.domain.models import Consent, TimeOut
 from tpi_chart.domain.users import User
@@ -24,8 +25,7 @@ from tpi_chart.services.auth import AccountLocked, AuthService
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.signing import SigningService
 from tpi_chart.services.timing import ClockWentBackwards, SigningTooEarly
-from tpi_chart.storage.repositories import open_store
-from tpi_chart.storage.users import UserRepository
+from tpi_chart.storage.sqlite.store import open_store
 
 MST = timezone(timedelta(hours=-7))
 CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
@@ -150,7 +150,7 @@ class Login:
         self.clock = FakeClock()
         self.mono = Monotonic()
         self.boot = boot
-        self.users = UserRepository(self.conn, self.trail)
+        self.users = users_on(self.conn, self.trail)
         self.auth = self.service()
         self.auth.create_first_administrator("okafor", "R. Okafor", "Granite-Otter-4471")
 

@@ -15,9 +15,11 @@ from tests.engines import open_store as open_engine_store
 from tests.engines import refusal, tamper
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import Addendum, ProcedureDocument, Signature
-from tpi_chart.storage.audit import audit_rows, load_or_create_key, verify_audit_chain
+from tpi_chart.storage.audit import load_or_create_key
 from tpi_chart.storage.errors import DuplicateRecord, SignedRecord
-from tpi_chart.storage.repositories import SqliteStore, fold, open_store
+from tpi_chart.storage.search import fold
+from tpi_chart.storage.sqlite.audit_trail import audit_rows, verify_audit_chain
+from tpi_chart.storage.sqlite.store import SqliteStore, open_store
 
 REFERENCE = Path(__file__).parents[1] / "examples" / "reference-visit.json"
 

@@ -32,7 +32,8 @@ from tpi_chart.domain.catalog import UNSPECIFIED, Catalog, PayerProfile, load_ca
 from tpi_chart.domain.diagram import default_position
 from tpi_chart.domain.localdates import local_date
 from tpi_chart.domain.models import FollowUp, Procedure, Site
-from tpi_chart.domain.rules import ROLLING_YEAR_DAYS, agent_totals, round_half_up
+from tpi_chart.domain.rules import ROLLING_YEAR_DAYS
+from tpi_chart.domain.rules.amounts import agent_totals, round_half_up
 
 WINDOW_DAYS = ROLLING_YEAR_DAYS
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
 from tpi_chart.domain.models import PriorProcedure, Procedure, Site, WarningAcknowledgement
-from tpi_chart.domain.rules import overdrawn_message, overdrawn_preparations
+from tpi_chart.domain.rules.amounts import overdrawn_message, overdrawn_preparations
 
 
 class WarningLike(Protocol):

@@ -20,8 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from tpi_chart.domain.catalog import load_catalog
-from tpi_chart.domain.models import Component, FunctionalScore, Site
-from tpi_chart.domain.rules import round_half_up
+from tpi_chart.domain.models import Component, FunctionalScore, PainDrawing, Site
+from tpi_chart.domain.pain_areas import summarize_pain
+from tpi_chart.domain.rules.amounts import round_half_up
 from tpi_chart.interop.codes import Codes, load_codes
 from tpi_chart.interop.model import SignedNote
 
@@ -404,7 +405,23 @@ def _observations(note: SignedNote, codes: Codes) -> list[JsonDict]:
         _functional(note, codes, index, score)
         for index, score in enumerate(procedure.functional_scores, start=1)
     ]
+    if procedure.pain_drawing is not None:
+        result += _pain_drawing(note, codes, procedure.pain_drawing)
     return result
+
+
+def _pain_drawing(note: SignedNote, codes: Codes, drawing: PainDrawing) -> list[JsonDict]:
+    """One Observation per muscle zone the patient shaded: where (bodySite, coded as the sites
+    are) and how bad (the brush level in words). The picture itself travels in the note PDF."""
+    observations = []
+    for index, area in enumerate(summarize_pain(drawing).areas, start=1):
+        observation = _survey(
+            note, codes, f"pain-area-{index}", None, "Pain location marked by the patient"
+        )
+        observation["bodySite"] = body_site(codes, area.muscle, area.side)
+        observation["valueCodeableConcept"] = {"text": area.intensity_word}
+        observations.append(observation)
+    return observations
 
 
 def _document_reference(note: SignedNote) -> JsonDict:

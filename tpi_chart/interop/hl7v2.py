@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
+from tpi_chart.domain.pain_areas import summarize_pain
 from tpi_chart.interop.model import ChargeLine, SignedNote
 
 VERSION = "2.5.1"
@@ -169,6 +170,30 @@ def _obx_pdf(note: SignedNote) -> str:
     )
 
 
+def _obx_pain_drawing(note: SignedNote) -> list[str]:
+    """The patient's pain drawing in words (one TX observation), after the PDF that shows it."""
+    drawing = note.document.procedure.pain_drawing
+    if drawing is None:
+        return []
+    text = summarize_pain(drawing).sentence()
+    if not text:
+        return []
+    return [
+        "|".join(
+            [
+                "OBX",
+                "2",
+                "TX",
+                "PAIN-DRAWING^Pain locations marked by the patient^L",
+                "",
+                escape(text),
+            ]
+            + [""] * 5
+            + ["F"]
+        )
+    ]
+
+
 def _version(note: SignedNote) -> int:
     """0 for the note as signed, n after its n-th addendum."""
     return len(note.document.procedure.addenda)
@@ -190,6 +215,7 @@ def build_mdm(note: SignedNote) -> str:
         _pv1(note),
         _txa(note),
         _obx_pdf(note),
+        *_obx_pain_drawing(note),
     ]
     return SEGMENT_END.join(segments) + SEGMENT_END
 

@@ -18,11 +18,10 @@ from tpi_chart.pdf.note import (
     NoteOptions,
     ProcedureNoteRenderer,
     SignaturePlaceholder,
-    _m,
-    _p,
     format_datetime,
     group_hash,
 )
+from tpi_chart.pdf.note.text import markup_para, text_para
 
 
 class AddendumRenderer(ProcedureNoteRenderer):
@@ -55,16 +54,16 @@ class AddendumRenderer(ProcedureNoteRenderer):
         block: list[Flowable] = [
             *banner,
             self._heading(f"Addendum {self.number} to this procedure note"),
-            _p(addendum.text, s.body),
+            text_para(addendum.text, s.body),
             Spacer(1, 4),
         ]
         if addendum.sites:
             lines = "; ".join(
                 f"{self.catalog.muscle_name(site.muscle)} {site.side}" for site in addendum.sites
             )
-            block.append(_p(f"Sites in this addendum: {lines}", s.small))
+            block.append(text_para(f"Sites in this addendum: {lines}", s.small))
         block += [
-            _m(
+            markup_para(
                 f"<b>By {markup(addendum.author)}</b> at {markup(format_datetime(addendum.at))}",
                 s.body,
             ),
@@ -72,11 +71,11 @@ class AddendumRenderer(ProcedureNoteRenderer):
         ]
         if addendum.content_hash:
             block += [
-                _p("ADDENDUM HASH (SHA-256, COVERS THE SIGNED NOTE'S HASH)", s.label),
-                _p(group_hash(addendum.content_hash), s.mono),
+                text_para("ADDENDUM HASH (SHA-256, COVERS THE SIGNED NOTE'S HASH)", s.label),
+                text_para(group_hash(addendum.content_hash), s.mono),
             ]
         block.append(
-            _p(
+            text_para(
                 "Signed as a new revision of this PDF: the note's earlier signatures still "
                 "cover exactly what they signed.",
                 s.muted,

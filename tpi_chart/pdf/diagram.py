@@ -3,8 +3,9 @@
 Drawn from the shared geometry (:mod:`tpi_chart.domain.diagram`), the same data the screen uses.
 Each panel shows the part of the view that holds its markers (with some anatomy around them for
 orientation; a head view is always shown whole), the patient's left and right, and the markers:
-planned hollow, injected filled, numbered as in the site table; pneumothorax-risk sites get a ring
-in the warning colour.
+planned hollow, injected filled, numbered as in the site table; a pneumothorax-risk muscle gets a
+solid red outer ring, a site not coded to a muscle a dashed amber one and a "?", as on screen
+(what a marker shows is its :class:`~tpi_chart.domain.presentation.MarkerSpec`).
 
 Markers that would overlap are moved to the nearest free point **inside their own zone** (so a
 marker never sits over a neighbouring muscle or across the midline on the other side); a site
@@ -23,6 +24,13 @@ from reportlab.platypus import Flowable
 
 from tpi_chart.domain.diagram import DiagramView, Path, point_in_polygon
 from tpi_chart.domain.models import PainStroke
+from tpi_chart.domain.presentation import (
+    PAIN_BRUSH,
+    RISK_COLOUR,
+    UNCODED_COLOUR,
+    MarkerFeature,
+    MarkerSpec,
+)
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.fonts import SANS_BOLD
 
@@ -36,24 +44,27 @@ MIN_CROP_HEIGHT = {"anterior": 0.30, "posterior": 0.30, "head_left": 1.0, "head_
 #: Views always drawn whole (a cropped profile loses the back of the head).
 WHOLE_VIEWS = ("head_left", "head_right")
 TITLE_HEIGHT = 14.0
-#: The pain drawing's brush per intensity (1 aching … 3 severe): the screen's hues
-#: (ui/diagram/pain.py), darker and denser when worse so the levels stay apart in grey scale.
-PAIN_COLOURS = {1: ("#f4a000", 0.40), 2: ("#e05a00", 0.50), 3: ("#b3001b", 0.60)}
 #: Grid used to look for a free spot inside a zone (per axis).
 _SEARCH_STEPS = 28
 
 
+#: What a printed marker shows; its legend names these only (twitch is a column of the table).
+DRAWN_FEATURES: tuple[MarkerFeature, ...] = ("planned", "injected", "pneumothorax_risk", "uncoded")
+
+
 @dataclass(frozen=True)
 class Marker:
-    number: int
+    spec: MarkerSpec
     x: float
     y: float
-    injected: bool
-    warning: bool
     muscle: str
     side: str
     #: No coordinates were recorded: drawn at a spot of the muscle's zone, without a leader line.
     approximate: bool = False
+
+    @property
+    def number(self) -> int:
+        return self.spec.number
 
 
 @dataclass(frozen=True)
@@ -334,7 +345,7 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
         canvas.setLineCap(1)
         canvas.setLineJoin(1)
         for stroke in self.strokes:
-            colour, alpha = PAIN_COLOURS.get(stroke.intensity, PAIN_COLOURS[2])
+            colour, alpha = PAIN_BRUSH.get(stroke.intensity, PAIN_BRUSH[2])
             canvas.setStrokeColor(colour)
             canvas.setStrokeAlpha(alpha)
             canvas.setLineWidth(max(stroke.width * self.scale, 1.0))
@@ -367,22 +378,42 @@ class DiagramPanel(Flowable):  # type: ignore[misc]
                 canvas.line(cx, cy, tx, ty)
                 canvas.setFillColor(st.MUTED)
                 canvas.circle(tx, ty, 1.1, stroke=0, fill=1)
-            if marker.warning:
-                canvas.setStrokeColor(st.WARNING)
-                canvas.setLineWidth(1.6)
-                canvas.setFillColor(st.WHITE)
-                canvas.circle(cx, cy, MARKER_RADIUS + 2.0, stroke=1, fill=1)
-            canvas.setLineWidth(1.1)
-            canvas.setStrokeColor(st.ACCENT)
-            canvas.setFillColor(st.ACCENT if marker.injected else st.WHITE)
-            canvas.circle(cx, cy, MARKER_RADIUS, stroke=1, fill=1)
-            label = str(marker.number)
-            size = MARKER_FONT if len(label) < 2 else MARKER_FONT_TWO_DIGITS
-            canvas.setFont(SANS_BOLD, size)
-            canvas.setFillColor(st.WHITE if marker.injected else st.ACCENT)
-            canvas.drawCentredString(cx, cy - size * 0.36, label)
+            draw_marker(canvas, cx, cy, marker.spec)
 
     def _draw_title(self, canvas: Any) -> None:
         canvas.setFont(SANS_BOLD, 7.5)
         canvas.setFillColor(st.MUTED)
         canvas.drawString(0, self.drawing_height + 4, self.title)
+
+
+def draw_marker(canvas: Any, cx: float, cy: float, spec: MarkerSpec) -> None:
+    """One marker centred on (cx, cy), drawn from its spec (the screen's ``paint_marker``)."""
+    canvas.saveState()
+    if spec.pneumothorax_risk or spec.uncoded:
+        canvas.setStrokeColor(RISK_COLOUR if spec.pneumothorax_risk else UNCODED_COLOUR)
+        canvas.setLineWidth(1.6)
+        if not spec.pneumothorax_risk:
+            canvas.setDash([2.2, 1.4])
+        canvas.setFillColor(st.WHITE)
+        canvas.circle(cx, cy, MARKER_RADIUS + 2.0, stroke=1, fill=1)
+        canvas.setDash([])
+    canvas.setLineWidth(1.1)
+    canvas.setStrokeColor(st.ACCENT)
+    canvas.setFillColor(st.ACCENT if spec.injected else st.WHITE)
+    canvas.circle(cx, cy, MARKER_RADIUS, stroke=1, fill=1)
+    label = str(spec.number)
+    size = MARKER_FONT if len(label) < 2 else MARKER_FONT_TWO_DIGITS
+    canvas.setFont(SANS_BOLD, size)
+    canvas.setFillColor(st.WHITE if spec.injected else st.ACCENT)
+    canvas.drawCentredString(cx, cy - size * 0.36, label)
+    if spec.uncoded:
+        # The screen's "?" badge, at the upper left so it never covers the number.
+        bx, by, badge = cx - MARKER_RADIUS * 0.85, cy + MARKER_RADIUS * 0.85, 3.4
+        canvas.setLineWidth(0.6)
+        canvas.setStrokeColor(UNCODED_COLOUR)
+        canvas.setFillColor(st.WHITE)
+        canvas.circle(bx, by, badge, stroke=1, fill=1)
+        canvas.setFont(SANS_BOLD, 5.2)
+        canvas.setFillColor(UNCODED_COLOUR)
+        canvas.drawCentredString(bx, by - 1.8, "?")
+    canvas.restoreState()

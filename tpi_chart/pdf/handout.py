@@ -25,6 +25,7 @@ from reportlab.platypus import (
 from tpi_chart import APP_NAME, __version__
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import ProcedureDocument
+from tpi_chart.domain.presentation import marker_specs
 from tpi_chart.domain.resources import resource_path
 from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.canvas import numbered_canvas
@@ -54,10 +55,9 @@ def injected_areas(document: ProcedureDocument) -> list[str]:
 
 
 def pneumothorax_risk(document: ProcedureDocument) -> bool:
-    catalog = load_catalog()
+    """Whether an injected site's marker carries the pneumothorax ring (the note's legend)."""
     return any(
-        site.muscle in catalog.muscles and catalog.muscles[site.muscle].pneumothorax_risk
-        for site in document.procedure.injected_sites
+        spec.injected and spec.pneumothorax_risk for spec in marker_specs(document.procedure)
     )
 
 

@@ -32,8 +32,7 @@ from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validati
 from tpi_chart.domain.users import Role, User, normalise_username
 from tpi_chart.services.access import RESERVED_USERNAMES, PermissionDenied, require
 from tpi_chart.storage.errors import DuplicateRecord
-from tpi_chart.storage.interfaces import AuditTrail
-from tpi_chart.storage.users import UserRepository
+from tpi_chart.storage.interfaces import AuditTrail, UserRepository
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]

@@ -18,8 +18,8 @@ from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.services.paths import make_private_folder
 from tpi_chart.storage.audit import key_path
-from tpi_chart.storage.interfaces import FileStore, Store
-from tpi_chart.storage.repositories import check_bytes
+from tpi_chart.storage.interfaces import FileBackedStore, Store
+from tpi_chart.storage.sqlite.backup import check_bytes
 
 
 def _stamp() -> str:
@@ -36,10 +36,10 @@ class BackupService:
         self._user = user.username
 
     @property
-    def _file(self) -> FileStore:
+    def _file(self) -> FileBackedStore:
         """The store as a file: backups and restores here copy the SQLite file. A clinic on a
         PostgreSQL server is backed up on the server (docs/deployment.md)."""
-        if not isinstance(self._store, FileStore):
+        if not isinstance(self._store, FileBackedStore):
             raise StorageError(
                 "this clinic's records are on a database server: it is backed up and restored "
                 "on the server (pg_dump, by the clinic's IT; docs/deployment.md), not from a "
@@ -93,6 +93,11 @@ class BackupService:
 
     def has_passphrase(self) -> bool:
         return sealed_backup.load_key(self._file.key_dir, self._store.clinic_id) is not None
+
+    def has_recovery_slot(self) -> bool:
+        """Whether a restore on a new computer can open the audit key with the passphrase (a
+        key not yet sealed into slots needs none)."""
+        return not self._store.audit_sealed or AuditKeys(self._store).has_recovery_slot()
 
     def backup_sealed(self, out: Path, passphrase: str | None = None) -> Path:
         """One encrypted file (`sealed_backup`) holding the database and the audit key: enough
@@ -243,11 +248,21 @@ class BackupState:
 
     last_good: datetime | None
     passphrase_set: bool
+    #: False for a clinic whose audit key was sealed after its passphrase was set (a clinic
+    #: from before key slots): the passphrase itself is never stored, so the recovery slot can
+    #: only be made when someone types it again. Until then a backup restored on a new computer
+    #: cannot check the audit trail's seals before the first sign-in.
+    recovery_slot: bool = True
 
     def age_text(self, now: datetime) -> str:
         if not self.passphrase_set:
             return (
                 "No automatic backups: set a backup passphrase (tpi-chart backup --set-passphrase)"
+            )
+        if not self.recovery_slot:
+            return (
+                "The audit key has no recovery copy: enter the backup passphrase again "
+                "(tpi-chart backup --set-passphrase)"
             )
         if self.last_good is None:
             return "No backup yet"
@@ -260,7 +275,10 @@ class BackupState:
 
     def needs_warning(self, now: datetime) -> bool:
         return (
-            not self.passphrase_set or self.last_good is None or now - self.last_good > WARN_AFTER
+            not self.passphrase_set
+            or not self.recovery_slot
+            or self.last_good is None
+            or now - self.last_good > WARN_AFTER
         )
 
 
@@ -299,7 +317,11 @@ class AutomaticBackups:
 
     def state(self) -> BackupState:
         existing = self._existing()
-        return BackupState(existing[-1][0] if existing else None, self._backups.has_passphrase())
+        return BackupState(
+            existing[-1][0] if existing else None,
+            self._backups.has_passphrase(),
+            self._backups.has_recovery_slot(),
+        )
 
     def due(self) -> bool:
         """No backup yet today (UTC date): the first sign-in of the day makes one."""

@@ -55,9 +55,9 @@ from tpi_chart.storage.interfaces import (
     ProcedureRecord,
     SiteRecord,
     Store,
+    StrokeRecord,
     VoidRecord,
 )
-from tpi_chart.storage.pain import StrokeRecord
 
 if TYPE_CHECKING:
     from tpi_chart.services.operations import ChartingOps

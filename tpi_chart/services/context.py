@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from tpi_chart.domain.errors import DomainError
+from tpi_chart.domain.fields import phone_number
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
-from tpi_chart.domain.models import phone_number
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
 from tpi_chart.domain.units import WEIGHT_UNITS, WeightUnit
 from tpi_chart.domain.users import User
@@ -43,9 +43,9 @@ from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.server import open_server_store
 from tpi_chart.services.signing import SigningService
-from tpi_chart.storage.db import BUSY_TIMEOUT_MS
-from tpi_chart.storage.interfaces import FileStore, Store
-from tpi_chart.storage.repositories import open_store, open_store_readonly
+from tpi_chart.storage.interfaces import FileBackedStore, Store
+from tpi_chart.storage.sqlite.connection import BUSY_TIMEOUT_MS
+from tpi_chart.storage.sqlite.store import open_store, open_store_readonly
 
 if TYPE_CHECKING:
     from tpi_chart.pdf.note import PageSize
@@ -510,7 +510,7 @@ def build_services(
         ),
         authority=authority,
         user=user,
-        db_path=store.path if isinstance(store, FileStore) else None,
+        db_path=store.path if isinstance(store, FileBackedStore) else None,
         store=store,
         on_denied=audit_denial,
         keychain=keychain,

@@ -35,8 +35,8 @@ from tpi_chart.services.paths import (
     resolve_db_path,
 )
 from tpi_chart.services.system_packages import QT_SYSTEM_PACKAGES
-from tpi_chart.storage.inspect import summarize
-from tpi_chart.storage.migrations import SCHEMA_VERSION
+from tpi_chart.storage.sqlite.inspect import summarize
+from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION
 
 Status = Literal["ok", "attention", "info"]
 

@@ -20,7 +20,7 @@ from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.charting import ChartingService, StoredProcedure
 from tpi_chart.services.errors import InvalidInput, changed_fields
 from tpi_chart.storage.interfaces import Store
-from tpi_chart.storage.repositories import fold
+from tpi_chart.storage.search import fold
 
 
 def document_json(document: ProcedureDocument) -> str:

@@ -25,9 +25,10 @@ from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.errors import DomainError
 from tpi_chart.services.paths import key_dir
 from tpi_chart.storage.audit import AuditReport
-from tpi_chart.storage.db import QUICK_CHECK_AT_OPEN_MAX_BYTES, quick_check_problems
-from tpi_chart.storage.migrations import SCHEMA_VERSION as SCHEMA_VERSION
-from tpi_chart.storage.repositories import SqliteStore, is_read_only_place, open_store_readonly
+from tpi_chart.storage.sqlite.backup import is_read_only_place
+from tpi_chart.storage.sqlite.connection import QUICK_CHECK_AT_OPEN_MAX_BYTES, quick_check_problems
+from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION as SCHEMA_VERSION
+from tpi_chart.storage.sqlite.store import SqliteStore, open_store_readonly
 
 #: Seconds the start-up may spend re-hashing signed procedures.
 OPEN_BUDGET_S = 0.15

@@ -35,7 +35,7 @@ from tpi_chart.storage.interfaces import Store
 
 if TYPE_CHECKING:
     from tpi_chart.services.notes import NoteService
-    from tpi_chart.storage.outbox import OutboxItem
+    from tpi_chart.storage.interfaces import OutboxItem
 
 Format = Literal["pdf", "json", "fhir", "hl7"]
 FORMATS: tuple[Format, ...] = get_args(Format)

@@ -37,7 +37,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services import crypto
 from tpi_chart.services.access import require
 from tpi_chart.services.audit_keys import AuditKeys
-from tpi_chart.storage.pki import SqlitePki
+from tpi_chart.storage.interfaces import PkiRepository
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _utc_now() -> datetime:
 class SigningAuthority:
     def __init__(
         self,
-        pki: SqlitePki,
+        pki: PkiRepository,
         keychain: KeyChain,
         *,
         clinic_id: str,

@@ -23,7 +23,7 @@ from tpi_chart.domain.signatures import SignerKey
 from tpi_chart.pdf import pades
 from tpi_chart.pdf.addendum import render_addendum
 from tpi_chart.pdf.note import BoxOnPage, NoteOptions, ProcedureNoteRenderer, format_datetime
-from tpi_chart.storage.pki import SignedNoteRow, SqlitePki
+from tpi_chart.storage.interfaces import PkiRepository, SignedNoteRow
 
 EVALUATION_FORMAT = "tpi-chart.signed-evaluation/1"
 
@@ -87,7 +87,7 @@ def _stamp(name: str, at: datetime, meaning: str) -> str:
 class SignedNotes:
     def __init__(
         self,
-        pki: SqlitePki,
+        pki: PkiRepository,
         options: Callable[[], NoteOptions],
         *,
         catalog: Catalog | None = None,

@@ -25,6 +25,9 @@ refused (`AuditKeyLocked`). A *key id* (an HMAC of a fixed text under the key) i
 database's `meta` and in `<key dir>/<clinic id>.audit-key-id`: a key that does not match the
 recorded id (slots replaced by someone who sealed a key of their own to the accounts' public
 keys) is refused at unlock.
+
+This module is the engine-neutral part: the row and its MAC, the chain walk, the anchor and key
+files. The SQL that reads and appends rows is the engine's (`storage/sqlite/audit_trail.py`).
 """
 
 from __future__ import annotations
@@ -34,16 +37,15 @@ import hmac
 import json
 import os
 import secrets
-import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tpi_chart.domain.canonical import canonical_json
-from tpi_chart.storage.errors import AuditKeyLocked, AuditKeyProblem
+from tpi_chart.storage.errors import AuditKeyProblem
 
 GENESIS = "0" * 64
 KEY_BYTES = 32
@@ -288,18 +290,6 @@ class AnchorWriter:
                     self._ready.notify_all()
 
 
-def tail(conn: sqlite3.Connection) -> Anchor | None:
-    """The last row's seq and mac (None on an empty trail)."""
-    row = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    return None if row is None else Anchor(int(row[0]), str(row[1]))
-
-
-def matches(conn: sqlite3.Connection, anchor: Anchor) -> bool:
-    """Whether the database holds the anchor's row with the anchor's mac."""
-    row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (anchor.seq,)).fetchone()
-    return row is not None and hmac.compare_digest(str(row[0]), anchor.mac)
-
-
 def load_key(directory: Path, clinic_id: str, *, create: bool) -> bytes:
     """The clinic's audit key, `<directory>/<clinic_id>.key` (32 bytes, 0600). Created only when
     `create` (an audit trail without rows); a missing key for existing rows is refused, since a new
@@ -377,17 +367,6 @@ def write_key_id(directory: Path, clinic_id: str, identifier: str) -> None:
         raise
 
 
-def is_sealed(conn: sqlite3.Connection) -> bool:
-    """Whether the clinic's audit key lives in key slots (then no plain key file is used)."""
-    try:
-        row = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM key_grants WHERE secret = ?)", (AUDIT_KEY_SECRET,)
-        ).fetchone()
-    except sqlite3.Error:
-        return False
-    return bool(row[0])
-
-
 def destroy_key_file(directory: Path, clinic_id: str) -> bool:
     """Overwrite the plain key file with random bytes, fsync, then remove it (once its slots
     exist). On a journalling or flash file system old blocks may survive the overwrite;
@@ -407,43 +386,6 @@ def destroy_key_file(directory: Path, clinic_id: str) -> bool:
     return True
 
 
-def chain_pending(conn: sqlite3.Connection, key: bytes) -> list[AuditRow]:
-    """Move the events recorded while the key was locked into the chain, in the order they
-    happened, each marked as such; call inside a transaction."""
-    rows = conn.execute(
-        'SELECT id, at, "user", action, entity, entity_id, patient_id, procedure_id, before,'
-        " after FROM audit_pending ORDER BY id"
-    ).fetchall()
-    chained: list[AuditRow] = []
-    for raw in rows:
-        after = decode(raw[9])
-        marked = {**after, PENDING_MARK: True} if isinstance(after, dict) else after
-        chained.append(
-            _append(
-                conn,
-                key,
-                at=str(raw[1]),
-                user=str(raw[2]),
-                action=str(raw[3]),
-                entity=str(raw[4]),
-                entity_id=raw[5],
-                patient_id=raw[6],
-                procedure_id=raw[7],
-                before=raw[8],
-                after=to_json(marked),
-            )
-        )
-        conn.execute("DELETE FROM audit_pending WHERE id = ?", (raw[0],))
-    return chained
-
-
-def pending_count(conn: sqlite3.Connection) -> int:
-    try:
-        return int(conn.execute("SELECT count(*) FROM audit_pending").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
 def compute_mac(key: bytes, fields: dict[str, Any], prev_mac: str) -> str:
     message = canonical_json(fields) + prev_mac.encode("ascii")
     return hmac.new(key, message, hashlib.sha256).hexdigest()
@@ -457,83 +399,6 @@ def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def latest_at(conn: sqlite3.Connection) -> datetime | None:
-    """The latest time any audit row was recorded at (by the clock of the day), or None."""
-    row = conn.execute("SELECT max(at) FROM audit").fetchone()
-    return None if row is None or row[0] is None else datetime.fromisoformat(str(row[0]))
-
-
-def record(
-    conn: sqlite3.Connection,
-    key: bytes | None,
-    *,
-    user: str,
-    action: str,
-    entity: str,
-    entity_id: int | None = None,
-    patient_id: int | None = None,
-    procedure_id: int | None = None,
-    before: Any = None,
-    after: Any = None,
-) -> AuditRow:
-    """Append one row; call inside the transaction that makes the change it records. With the
-    key locked (`key` None) an event of `PENDING_ACTIONS` waits in `audit_pending` (the row
-    returned has seq 0 and no mac); anything else raises `AuditKeyLocked`."""
-    if not conn.in_transaction:
-        raise RuntimeError("audit rows are written inside the transaction of the change")
-    if action not in ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}")
-    if not user:
-        raise ValueError("an audit row needs a user")
-    at = now_utc()
-    before_json, after_json = to_json(before), to_json(after)
-    if key is None:
-        if action not in PENDING_ACTIONS:
-            raise AuditKeyLocked(LOCKED_MESSAGE)
-        conn.execute(
-            'INSERT INTO audit_pending (at, "user", action, entity, entity_id, patient_id,'
-            " procedure_id, before, after) VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                at,
-                user,
-                action,
-                entity,
-                entity_id,
-                patient_id,
-                procedure_id,
-                before_json,
-                after_json,
-            ),
-        )
-        return AuditRow(
-            0,
-            at,
-            user,
-            action,
-            entity,
-            entity_id,
-            patient_id,
-            procedure_id,
-            before_json,
-            after_json,
-            "",
-            "",
-        )
-    return _append(
-        conn,
-        key,
-        at=at,
-        user=user,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        patient_id=patient_id,
-        procedure_id=procedure_id,
-        before=before_json,
-        after=after_json,
-    )
-
-
 LOCKED_MESSAGE = (
     "the clinic's audit key is locked: it opens with a signed-in person's password, and nobody "
     "has signed in here yet (or your account has no copy of it yet: any colleague's sign-in "
@@ -541,64 +406,31 @@ LOCKED_MESSAGE = (
 )
 
 
-def _append(
-    conn: sqlite3.Connection,
-    key: bytes,
-    *,
-    at: str,
-    user: str,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    patient_id: int | None,
-    procedure_id: int | None,
-    before: str | None,
-    after: str | None,
-) -> AuditRow:
-    last = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq = 1 if last is None else int(last[0]) + 1
-    prev_mac = GENESIS if last is None else str(last[1])
-    fields: dict[str, Any] = {
-        "seq": seq,
-        "at": at,
-        "user": user,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "patient_id": patient_id,
-        "procedure_id": procedure_id,
-        "before": before,
-        "after": after,
-    }
-    mac = compute_mac(key, fields, prev_mac)
-    conn.execute(
-        'INSERT INTO audit (seq, at, "user", action, entity, entity_id, patient_id, procedure_id,'
-        " before, after, prev_mac, mac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (*fields.values(), prev_mac, mac),
-    )
-    return AuditRow(**fields, prev_mac=prev_mac, mac=mac)
+def check_event(action: str, user: str) -> None:
+    """Refuse a row no trail may hold: an unknown action, or nobody to name."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if not user:
+        raise ValueError("an audit row needs a user")
 
 
-def _row(raw: sqlite3.Row | tuple[Any, ...]) -> AuditRow:
-    return AuditRow(*tuple(raw))
+def next_row(key: bytes, last: Anchor | None, fields: dict[str, Any]) -> AuditRow:
+    """The row that follows `last` (None: the first row), its seq, prev_mac and mac computed;
+    `fields` are the row's own (at, user, action, entity, ids, before, after as JSON text)."""
+    seq = 1 if last is None else last.seq + 1
+    prev_mac = GENESIS if last is None else last.mac
+    chained: dict[str, Any] = {"seq": seq, **fields}
+    ordered = {name: chained[name] for name in _FIELDS}
+    return AuditRow(**ordered, prev_mac=prev_mac, mac=compute_mac(key, ordered, prev_mac))
 
 
-_SELECT = (
-    'SELECT seq, at, "user", action, entity, entity_id, patient_id, procedure_id, before, after,'
-    " prev_mac, mac FROM audit"
-)
-
-
-def verify_audit_chain(
-    conn: sqlite3.Connection, key: bytes | None, anchor: Anchor | None = None
+def against_anchor(
+    report: AuditReport, anchor: Anchor | None, matches: Callable[[Anchor], bool]
 ) -> AuditReport:
-    """Walk the chain in seq order; report the first row that breaks it and why. With `anchor`,
-    also report a tail behind it (rows removed from the end, or an older copy of the database)
-    and a row at the anchor's seq whose mac differs (another copy, or rewritten rows). Without
-    the key (locked) only the links are checked, and the report says so (`macs_checked`)."""
-    report = _verify_chain(conn, key)
-    if key is None:
-        report = replace(report, macs_checked=False)
+    """A sound chain checked against the anchor kept outside the database: a tail behind it
+    (rows removed from the end, or an older copy of the database) or a row at the anchor's seq
+    whose mac differs (another copy, or rewritten rows) is a break. `matches`: whether the
+    database holds the anchor's row with the anchor's mac."""
     if not report.ok or anchor is None:
         return report
     checked = report.rows_checked
@@ -613,7 +445,7 @@ def verify_audit_chain(
             anchor.seq,
             report.macs_checked,
         )
-    if not matches(conn, anchor):
+    if not matches(anchor):
         return AuditReport(
             False,
             checked,
@@ -626,6 +458,40 @@ def verify_audit_chain(
     return AuditReport(True, checked, anchored_seq=anchor.seq, macs_checked=report.macs_checked)
 
 
+def walk_chain(
+    rows: Iterable[Sequence[Any]],
+    key: bytes | None,
+    unreadable: tuple[type[BaseException], ...] = (),
+) -> AuditReport:
+    """Walk the rows (as stored, seq order: the `AuditRow` fields in order) and report the first
+    one that breaks the chain and why. Without the key (locked) only the links are checked, and
+    the report says so (`macs_checked`). An error of `unreadable` raised while reading the rows
+    (a damaged page) ends the walk with a report instead of a traceback."""
+    expected_seq = 1
+    prev_mac = GENESIS
+    checked = 0
+    caught: tuple[type[BaseException], ...] = (ValueError, TypeError, UnicodeError, *unreadable)
+    try:
+        for raw in rows:
+            report = _check_row(key, raw, expected_seq, prev_mac, checked)
+            if report is not None:
+                return _locked(report, key)
+            prev_mac = str(raw[11])
+            expected_seq += 1
+            checked += 1
+    except caught as error:
+        return _locked(_unreadable(checked, error), key)
+    return _locked(AuditReport(True, checked), key)
+
+
+def _locked(report: AuditReport, key: bytes | None) -> AuditReport:
+    return report if key is not None else replace(report, macs_checked=False)
+
+
+def row_of(raw: Sequence[Any]) -> AuditRow:
+    return AuditRow(*tuple(raw))
+
+
 def _unreadable(checked: int, error: BaseException) -> AuditReport:
     return AuditReport(
         False,
@@ -636,38 +502,11 @@ def _unreadable(checked: int, error: BaseException) -> AuditReport:
     )
 
 
-def _rows_tolerantly(conn: sqlite3.Connection) -> Any:
-    """Rows in seq order; a damaged page ends the walk with the error instead of a traceback."""
-    cursor = conn.execute(f"{_SELECT} ORDER BY seq")
-    while True:
-        raw = cursor.fetchone()
-        if raw is None:
-            return
-        yield raw
-
-
-def _verify_chain(conn: sqlite3.Connection, key: bytes | None) -> AuditReport:
-    expected_seq = 1
-    prev_mac = GENESIS
-    checked = 0
-    try:
-        for raw in _rows_tolerantly(conn):
-            report = _check_row(key, raw, expected_seq, prev_mac, checked)
-            if report is not None:
-                return report
-            prev_mac = str(raw[11])
-            expected_seq += 1
-            checked += 1
-    except (sqlite3.Error, ValueError, TypeError, UnicodeError) as error:
-        return _unreadable(checked, error)
-    return AuditReport(True, checked)
-
-
 def _check_row(
     key: bytes | None, raw: Any, expected_seq: int, prev_mac: str, checked: int
 ) -> AuditReport | None:
     """None when the row is the next link of the chain; else the report of the break."""
-    row = _row(raw)
+    row = row_of(raw)
     if not isinstance(row.seq, int) or not isinstance(row.mac, str):
         raise ValueError("a row's number or hash is not of its type")
     # Locked: the row's own MAC cannot be recomputed; its link to the previous row still can.
@@ -693,30 +532,6 @@ def _check_row(
             "row does not link to the previous row (a row was deleted, inserted or reordered)",
         )
     return None
-
-
-def audit_rows(
-    conn: sqlite3.Connection,
-    mrn: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-) -> list[AuditRow]:
-    """Audit rows in seq order, optionally for one patient (by MRN) and a UTC date range
-    (inclusive)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if mrn is not None:
-        clauses.append("patient_id IN (SELECT id FROM patients WHERE mrn = ?)")
-        params.append(mrn)
-    if date_from is not None:
-        clauses.append("at >= ?")
-        params.append(datetime.combine(date_from, time(0), UTC).isoformat(timespec="microseconds"))
-    if date_to is not None:
-        clauses.append("at < ?")
-        end = datetime.combine(date_to + timedelta(days=1), time(0), UTC)
-        params.append(end.isoformat(timespec="microseconds"))
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    return [_row(raw) for raw in conn.execute(f"{_SELECT}{where} ORDER BY seq", params)]
 
 
 def decode(value: str | None) -> Any:

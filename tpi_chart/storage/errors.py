@@ -116,7 +116,7 @@ def _duplicate(text: str, where: str) -> StorageError:
 
 def _trigger(text: str, where: str) -> StorageError:
     # Our triggers' messages are written for people; those that guard signed records and their
-    # addenda begin with these words (storage/migrations).
+    # addenda begin with these words (storage/sqlite/migrations).
     if text.startswith(("procedure is signed", "addenda")):
         return SignedRecord(text)
     return StorageError(text)

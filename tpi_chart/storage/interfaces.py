@@ -1,20 +1,25 @@
-"""What the services need from a store, as Protocols, so another backend could be added later.
+"""What the services need from a store, as Protocols and the records they return, whatever the
+engine (SQLite today: `tpi_chart.storage.sqlite`; a database server later).
 
 Write methods take the acting user for the audit trail and record the audit row in the same
 transaction as the change. `Store.transaction()` groups several writes into one commit.
+`Store` names no file: what only a store kept in a file on this computer can do (copy itself,
+be replaced by a copy) is `FileBackedStore`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tpi_chart.domain.models import (
     Addendum,
     FollowUp,
+    PainStroke,
     Patient,
     Preparation,
     PriorProcedure,
@@ -22,13 +27,8 @@ from tpi_chart.domain.models import (
     Signature,
     Site,
 )
+from tpi_chart.domain.users import User
 from tpi_chart.storage.audit import AuditReport, AuditRow
-
-if TYPE_CHECKING:  # users.py builds on these interfaces
-    from tpi_chart.storage.outbox import OutboxRepository
-    from tpi_chart.storage.pain import PainStrokeRepository
-    from tpi_chart.storage.pki import SqlitePki
-    from tpi_chart.storage.users import UserRepository
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,69 @@ class HistoryRecord:
     follow_up: FollowUp | None = None  # the newest follow-up entry for this visit
     prior_relief_scale: str | None = None
     prior_relief_measured_on: str | None = None
+
+
+@dataclass(frozen=True)
+class StrokeRecord:
+    id: int
+    procedure_id: int
+    seq: int
+    removed: bool
+    stroke: PainStroke
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    procedure_id: int
+    event: str
+    format: str
+    status: str
+    attempts: int
+    last_error: str | None
+    queued_at: datetime
+    sent_at: datetime | None
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccountKeyRow:
+    username: str
+    public_key: bytes
+    wrapped_private: str
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    serial: str
+    username: str
+    certificate: bytes
+    sealed_private: str
+    issued_at: datetime
+    issued_by: str
+    revoked_at: datetime | None
+    revocation_reason: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class SigningRequestRow:
+    username: str
+    public_key: bytes
+    sealed_private: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class SignedNoteRow:
+    procedure_id: int
+    pdf: bytes
+    signatures: int
+    evaluation: str
+    sha256: str
 
 
 class PatientRepository(Protocol):
@@ -234,6 +297,81 @@ class AuditTrail(Protocol):
     def latest_at(self) -> datetime | None: ...
 
 
+class UserRepository(Protocol):
+    """Accounts and login attempts. Only Argon2id PHC strings are stored, never a password."""
+
+    def get(self, username: str) -> User | None: ...
+    def all(self) -> list[User]: ...
+    def count(self) -> int: ...
+    def active_administrators(self) -> int: ...
+    def password_hash(self, username: str) -> str | None: ...
+    def create(self, user: User, password_hash: str, *, by: str, at: datetime) -> User: ...
+    def update(self, user: User, *, by: str) -> User: ...
+    def set_password_hash(
+        self, username: str, password_hash: str, *, by: str, at: datetime, audit: bool = True
+    ) -> None: ...
+    def record_login(
+        self,
+        username: str,
+        *,
+        success: bool,
+        at: datetime,
+        detail: Mapping[str, Any],
+        counts: bool = True,
+        monotonic: float | None = None,
+        boot: str | None = None,
+    ) -> None: ...
+    def failures_since_success(
+        self, username: str, limit: int = 50
+    ) -> list[tuple[datetime, float | None, str | None]]: ...
+    def recent_failures(self, username: str, since: datetime) -> list[datetime]: ...
+
+
+class PkiRepository(Protocol):
+    """The signing authority's rows; only opaque blobs (wrapped or sealed keys, DER
+    certificates, PDF bytes), never a key in clear."""
+
+    def authority(self) -> bytes | None: ...
+    def create_authority(self, certificate: bytes, by: str, fingerprint: str) -> None: ...
+    def account_key(self, username: str) -> AccountKeyRow | None: ...
+    def put_account_key(self, username: str, public_key: bytes, wrapped_private: str) -> None: ...
+    def rewrap_account_key(self, username: str, wrapped_private: str) -> None: ...
+    def grant(self, secret: str, holder: str) -> str | None: ...
+    def holders(self, secret: str) -> list[str]: ...
+    def put_grant(self, secret: str, holder: str, sealed: str, by: str) -> None: ...
+    def drop_grant(self, secret: str, holder: str, by: str) -> None: ...
+    def certificates(self, username: str | None = None) -> list[CertificateRow]: ...
+    def active_certificate(self, username: str) -> CertificateRow | None: ...
+    def add_certificate(
+        self, serial: str, username: str, certificate: bytes, sealed_private: str, by: str
+    ) -> None: ...
+    def revoke(self, serial: str, reason: str, by: str, at: datetime) -> None: ...
+    def revocations(self) -> list[tuple[str, datetime, str]]: ...
+    def request(self, username: str) -> SigningRequestRow | None: ...
+    def requests(self) -> list[SigningRequestRow]: ...
+    def put_request(self, username: str, public_key: bytes, sealed_private: str) -> None: ...
+    def signed_note(self, procedure_id: int) -> SignedNoteRow | None: ...
+    def put_signed_note(
+        self, procedure_id: int, pdf: bytes, signatures: int, evaluation: str, by: str
+    ) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    def enqueue(self, procedure_id: int, event: str, formats: tuple[str, ...]) -> None: ...
+    def pending(self) -> list[OutboxItem]: ...
+    def for_procedure(self, procedure_id: int) -> list[OutboxItem]: ...
+    def mark_sent(self, item_id: int, files: tuple[str, ...]) -> None: ...
+    def mark_failed(self, item_id: int, error: str) -> None: ...
+    def pending_count(self) -> int: ...
+
+
+class PainStrokeRepository(Protocol):
+    def strokes(self, procedure_id: int, include_removed: bool = False) -> list[StrokeRecord]: ...
+    def get_stroke(self, stroke_id: int) -> StrokeRecord | None: ...
+    def add_stroke(self, procedure_id: int, stroke: PainStroke, user: str) -> StrokeRecord: ...
+    def set_stroke_removed(self, stroke_id: int, removed: bool, user: str) -> StrokeRecord: ...
+
+
 class Store(Protocol):
     """An open clinic database on either engine (a file, or a PostgreSQL server)."""
 
@@ -252,7 +390,7 @@ class Store(Protocol):
     @property
     def outbox(self) -> OutboxRepository: ...
     @property
-    def pki(self) -> SqlitePki: ...
+    def pki(self) -> PkiRepository: ...
     @property
     def pain_strokes(self) -> PainStrokeRepository: ...
 
@@ -273,9 +411,10 @@ class Store(Protocol):
 
 
 @runtime_checkable
-class FileStore(Store, Protocol):
-    """A clinic in one SQLite file: what only a file has (its path, the key folder beside it,
-    backups and restores of the file)."""
+class FileBackedStore(Store, Protocol):
+    """A store kept in one file on this computer, its keys in a folder beside it (SQLite): what
+    the file backups, restores and checks need on top of `Store` (a server clinic has none of
+    it, so services test for it with isinstance)."""
 
     @property
     def path(self) -> Path: ...

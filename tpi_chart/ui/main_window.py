@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
     def _open_procedure_id(self) -> int | None:
         """The procedure open in the workspace (None before the workspace was ever built)."""
         workspace = self._workspace
-        return workspace.session.procedure_id if workspace is not None else None
+        return workspace.document.procedure_id if workspace is not None else None
 
     def _clinic_name(self) -> str:
         return str(self.services.settings.clinic_name())
@@ -240,7 +240,7 @@ class MainWindow(QMainWindow):
         return (
             workspace is not None
             and self.stack.currentWidget() is workspace
-            and workspace.session.procedure_id is not None
+            and workspace.document.procedure_id is not None
         )
 
     def _undo(self) -> None:

@@ -23,24 +23,24 @@ from typing import TYPE_CHECKING, cast
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.audit import Anchor, AuditReport
 from tpi_chart.storage.errors import AuditKeyProblem
-from tpi_chart.storage.outbox import SqliteOutbox
-from tpi_chart.storage.pain import SqlitePainStrokes
-from tpi_chart.storage.pki import SqlitePki
 from tpi_chart.storage.postgres.connection import PgConnection
 from tpi_chart.storage.postgres.schema import connect, host_of, migrate
-from tpi_chart.storage.repositories import (
-    CLINIC_ID,
-    SqliteAudit,
-    SqlitePatients,
-    SqliteProcedures,
-    SqliteSettings,
-)
-from tpi_chart.storage.users import UserRepository
+from tpi_chart.storage.sqlite import audit_trail as trail
+from tpi_chart.storage.sqlite.audit_trail import SqliteAudit
+from tpi_chart.storage.sqlite.audited import AuditedWrites
+from tpi_chart.storage.sqlite.outbox import SqliteOutbox
+from tpi_chart.storage.sqlite.pain import SqlitePainStrokes
+from tpi_chart.storage.sqlite.patients import SqlitePatients
+from tpi_chart.storage.sqlite.pki import SqlitePki
+from tpi_chart.storage.sqlite.procedures import SqliteProcedures
+from tpi_chart.storage.sqlite.settings import SqliteSettings
+from tpi_chart.storage.sqlite.store import CLINIC_ID
+from tpi_chart.storage.sqlite.users import SqliteUsers
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from tpi_chart.storage.repositories import SqliteStore
+    from tpi_chart.storage.sqlite.store import SqliteStore
 
 __all__ = ["PostgresStore", "open_postgres_store"]
 
@@ -48,18 +48,19 @@ __all__ = ["PostgresStore", "open_postgres_store"]
 def _as_sqlite(conn: PgConnection) -> sqlite3.Connection:
     # The shared repositories are annotated with sqlite3's types (they were SQLite-only until
     # this store); PgConnection provides the part of that API they use (execute, rows by name,
-    # lastrowid, rowcount, in_transaction, BEGIN/COMMIT/ROLLBACK). The engine-neutral Protocol
-    # replaces this cast once storage/sqlite/ has landed.
+    # lastrowid, rowcount, in_transaction, BEGIN/COMMIT/ROLLBACK). A Protocol would have to
+    # replace sqlite3.Connection and sqlite3.Row in every repository module's signatures.
     return cast("sqlite3.Connection", conn)
 
 
 class PgAudit(SqliteAudit):
     """The audit trail on the server: the same rows and HMAC chain as SQLite's
-    (storage/audit.py), appended under the head row lock `PgConnection.begin` takes. Verified
-    without an anchor: the anchor file beside a workstation's key describes a file clinic."""
+    (storage/sqlite/audit_trail.py), appended under the head row lock `PgConnection.begin`
+    takes. Verified without an anchor: the anchor file beside a workstation's key describes a
+    file clinic."""
 
     def verify(self) -> AuditReport:
-        return audit_log.verify_audit_chain(self._conn, self._store.key)
+        return trail.verify_audit_chain(self._conn, self._store.key)
 
 
 class PostgresStore:
@@ -73,15 +74,18 @@ class PostgresStore:
         self.pg = pg
         self.conn = _as_sqlite(pg)
         self.host = pg.host
-        shared = cast("SqliteStore", self)
-        self.patients = SqlitePatients(shared)
-        self.procedures = SqliteProcedures(shared)
-        self.settings = SqliteSettings(shared)
-        self.audit = PgAudit(shared)
-        self.users = UserRepository(self.conn, self.audit)
-        self.outbox = SqliteOutbox(self)
-        self.pain_strokes = SqlitePainStrokes(self, self.audit.record)
-        self.pki = SqlitePki(lambda: self.conn, self.audit.record)
+        # PgAudit reads the store's conn, key and transaction, and calls anchor_after_commit.
+        self.audit = PgAudit(cast("SqliteStore", self))
+        #: Every write goes through the same audited-write helper as on SQLite: the change and
+        #: its audit row in one transaction (here one that holds the audit head row lock).
+        self.writes = AuditedWrites(lambda: self.conn, self.transaction, self.audit.record)
+        self.patients = SqlitePatients(self.writes)
+        self.procedures = SqliteProcedures(self.writes)
+        self.settings = SqliteSettings(self.writes)
+        self.users = SqliteUsers(self.writes)
+        self.outbox = SqliteOutbox(self.writes)
+        self.pain_strokes = SqlitePainStrokes(self.writes)
+        self.pki = SqlitePki(self.writes)
         self.clinic_id = self._ensure_clinic_id()
         pg.clinic_id = self.clinic_id
         self.key: bytes | None = key if key is not None else self._new_clinic_key()
@@ -114,9 +118,9 @@ class PostgresStore:
     def _new_clinic_key(self) -> bytes | None:
         """None (locked until a sign-in) when the key is sealed in the database; a new key for
         a clinic without audit rows; refused for a clinic whose unsealed key is not here."""
-        if audit_log.is_sealed(self.conn):
+        if trail.is_sealed(self.conn):
             return None
-        if audit_log.tail(self.conn) is None:
+        if trail.tail(self.conn) is None:
             return secrets.token_bytes(audit_log.KEY_BYTES)
         raise AuditKeyProblem(
             f"the clinic database at {self.host} has audit rows but its audit key was never "
@@ -135,7 +139,7 @@ class PostgresStore:
 
     @property
     def audit_sealed(self) -> bool:
-        return audit_log.is_sealed(self.conn)
+        return trail.is_sealed(self.conn)
 
     def recorded_key_id(self) -> str | None:
         row = self.conn.execute(
@@ -153,13 +157,13 @@ class PostgresStore:
             )
         self.key = key
         self.record_key_id(key)
-        if not audit_log.pending_count(self.conn):
+        if not trail.pending_count(self.conn):
             return 0
         with self.transaction():
-            return len(audit_log.chain_pending(self.conn, key))
+            return len(trail.chain_pending(self.conn, key))
 
     def record_key_id(self, key: bytes) -> None:
-        with self.transaction():
+        with self.writes.unaudited("the key's public id, recorded when its slots are"):
             self.conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
                 "SET value = excluded.value",
@@ -168,7 +172,7 @@ class PostgresStore:
 
     def destroy_plain_key(self) -> bool:
         """There is no key file on a workstation to destroy (the key is only sealed)."""
-        if not audit_log.is_sealed(self.conn):
+        if not trail.is_sealed(self.conn):
             raise AuditKeyProblem("the audit key has no key slots yet")
         return False
 

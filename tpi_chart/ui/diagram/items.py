@@ -3,14 +3,15 @@
 Markers ignore the view's zoom (``ItemIgnoresTransformations``): they stay the same size on
 screen, legible and easy to hit however far the diagram is zoomed.
 
-Marker legend (also drawn by :func:`paint_marker` in the legend strip):
+What a marker shows is its :class:`~tpi_chart.domain.presentation.MarkerSpec` (the printed note
+draws the same spec, and both legends name it with the same ``LEGEND`` entries):
 
 * planned site: hollow ring, number in blue; injected site: filled blue disc, number in white;
 * twitch response, readable in grey scale: a letter badge at the marker's upper right (N none,
   W weak, B brisk) and the fill of the disc's rim: solid (none), hatched (weak), cross-hatched
   (brisk);
 * pneumothorax-risk muscle: red outer ring; not yet coded to a muscle (``unspecified``): dashed
-  amber outer ring and a "?" badge;
+  amber outer ring and a "?" badge; a removed site: faded;
 * selected: a light blue halo.
 
 Selection is a flag on :class:`MarkerItem` (``selected``), not ``QGraphicsItem.setSelected``:
@@ -19,7 +20,7 @@ the diagram has exactly one selected site and the widget owns it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -33,6 +34,15 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QWidget
 
 from tpi_chart.domain.diagram import DiagramView, Zone
+from tpi_chart.domain.models import Twitch
+from tpi_chart.domain.presentation import (
+    LEGEND_ORDER,
+    RISK_COLOUR,
+    UNCODED_COLOUR,
+    LegendEntry,
+    MarkerFeature,
+    MarkerSpec,
+)
 from tpi_chart.ui.diagram.artwork import (
     SKIN,
     detail_pen,
@@ -50,8 +60,8 @@ HIT_RADIUS = 17.0
 
 BLUE = QColor("#1f6fb2")
 BLUE_DARK = QColor("#175a91")
-RISK = QColor("#c62828")
-UNCODED = QColor("#b26a00")
+RISK = QColor(RISK_COLOUR)
+UNCODED = QColor(UNCODED_COLOUR)
 HALO = QColor(31, 111, 178, 70)
 GLYPH = QColor("#1d2731")
 
@@ -68,9 +78,11 @@ Z_SELECTED = 11.0
 
 @dataclass(frozen=True)
 class MarkerStyle:
+    """A marker's spec (number … removed) and how the pointer is on it (selected, hovered)."""
+
     number: int
     planned: bool
-    twitch: str | None
+    twitch: Twitch | None
     risk: bool
     uncoded: bool
     selected: bool = False
@@ -78,6 +90,33 @@ class MarkerStyle:
     #: Drawing scale (1.0 = full size); markers shrink a little when the whole figure is shown
     #: small, so they do not hide the anatomy. The touch target never shrinks.
     size: float = 1.0
+    removed: bool = False
+    dry_needling: bool = False
+
+    @classmethod
+    def from_spec(cls, spec: MarkerSpec, *, selected: bool = False) -> MarkerStyle:
+        return cls(
+            number=spec.number,
+            planned=spec.planned,
+            twitch=spec.twitch,
+            risk=spec.pneumothorax_risk,
+            uncoded=spec.uncoded,
+            selected=selected,
+            removed=spec.removed,
+            dry_needling=spec.dry_needling,
+        )
+
+    @property
+    def spec(self) -> MarkerSpec:
+        return MarkerSpec(
+            number=self.number,
+            injected=not self.planned,
+            pneumothorax_risk=self.risk,
+            uncoded=self.uncoded,
+            twitch=self.twitch,
+            dry_needling=self.dry_needling,
+            removed=self.removed,
+        )
 
 
 TWITCH_LETTER = {"none": "N", "weak": "W", "brisk": "B"}
@@ -122,41 +161,44 @@ def _twitch_rim(painter: QPainter, centre: QPointF, r: float, twitch: str) -> No
 
 
 def paint_marker(painter: QPainter, centre: QPointF, style: MarkerStyle) -> None:
-    """Draw one marker centred on ``centre`` in device-independent pixels."""
+    """Draw one marker centred on ``centre`` in device-independent pixels, from its spec."""
+    spec = style.spec
     k = style.size
     r = MARKER_RADIUS * k
     painter.save()
+    if spec.removed:
+        painter.setOpacity(0.4)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
     if style.selected or style.hovered:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(HALO if style.selected else QColor(31, 111, 178, 35)))
         painter.drawEllipse(centre, r + 6.5 * k, r + 6.5 * k)
-    if style.risk or style.uncoded:
-        pen = QPen(RISK if style.risk else UNCODED, 2.4 * max(k, 0.8))
-        if style.uncoded and not style.risk:
+    if spec.pneumothorax_risk or spec.uncoded:
+        pen = QPen(RISK if spec.pneumothorax_risk else UNCODED, 2.4 * max(k, 0.8))
+        if not spec.pneumothorax_risk:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(QBrush(Qt.GlobalColor.white))
         painter.drawEllipse(centre, r + 3.2 * k, r + 3.2 * k)
-    ring_width = (2.6 if style.planned else 2.0) * max(k, 0.8)
+    ring_width = (2.6 if spec.planned else 2.0) * max(k, 0.8)
     painter.setPen(QPen(BLUE_DARK if style.selected else BLUE, ring_width))
-    painter.setBrush(QBrush(Qt.GlobalColor.white if style.planned else BLUE))
+    painter.setBrush(QBrush(Qt.GlobalColor.white if spec.planned else BLUE))
     painter.drawEllipse(centre, r - ring_width / 2, r - ring_width / 2)
-    if not style.planned and style.twitch is not None:
-        _twitch_rim(painter, centre, r - ring_width, style.twitch)
+    if spec.injected and spec.twitch is not None:
+        _twitch_rim(painter, centre, r - ring_width, spec.twitch)
     font = QFont()
-    font.setPixelSize(max(8, round((11 if style.number < 100 else 9) * k)))
+    font.setPixelSize(max(8, round((11 if spec.number < 100 else 9) * k)))
     font.setBold(True)
     painter.setFont(font)
-    painter.setPen(QPen(BLUE_DARK if style.planned else QColor(Qt.GlobalColor.white)))
+    painter.setPen(QPen(BLUE_DARK if spec.planned else QColor(Qt.GlobalColor.white)))
     painter.drawText(
         QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r),
         int(Qt.AlignmentFlag.AlignCenter),
-        str(style.number),
+        str(spec.number),
     )
     badge = QPointF(centre.x() + r * 0.85, centre.y() - r * 0.85)
-    if style.uncoded:
+    if spec.uncoded:
         b = 6.5 * k
         painter.setPen(QPen(UNCODED, 1.0))
         painter.setBrush(QBrush(Qt.GlobalColor.white))
@@ -169,9 +211,48 @@ def paint_marker(painter: QPainter, centre: QPointF, style: MarkerStyle) -> None
             int(Qt.AlignmentFlag.AlignCenter),
             "?",
         )
-    if style.twitch in TWITCH_LETTER:
-        _twitch_badge(painter, badge, style.twitch, k)
+    if spec.twitch in TWITCH_LETTER:
+        _twitch_badge(painter, badge, spec.twitch, k)
     painter.restore()
+
+
+#: What a screen marker shows (a dry-needled marker looks injected: the site table says which).
+DRAWN_FEATURES: tuple[MarkerFeature, ...] = tuple(f for f in LEGEND_ORDER if f != "dry_needling")
+
+#: A sample marker for each legend entry, numbered in legend order.
+LEGEND_SAMPLES: dict[MarkerFeature, MarkerSpec] = {
+    "planned": MarkerSpec(1, injected=False, pneumothorax_risk=False, uncoded=False),
+    "injected": MarkerSpec(2, injected=True, pneumothorax_risk=False, uncoded=False),
+    "dry_needling": MarkerSpec(
+        3, injected=True, pneumothorax_risk=False, uncoded=False, dry_needling=True
+    ),
+    "twitch_none": MarkerSpec(
+        4, injected=True, pneumothorax_risk=False, uncoded=False, twitch="none"
+    ),
+    "twitch_weak": MarkerSpec(
+        5, injected=True, pneumothorax_risk=False, uncoded=False, twitch="weak"
+    ),
+    "twitch_brisk": MarkerSpec(
+        6, injected=True, pneumothorax_risk=False, uncoded=False, twitch="brisk"
+    ),
+    "pneumothorax_risk": MarkerSpec(7, injected=True, pneumothorax_risk=True, uncoded=False),
+    "uncoded": MarkerSpec(8, injected=False, pneumothorax_risk=False, uncoded=True),
+    "removed": MarkerSpec(9, injected=False, pneumothorax_risk=False, uncoded=False, removed=True),
+}
+
+
+def legend_samples(
+    entries: tuple[LegendEntry, ...], *, short: bool = False
+) -> tuple[tuple[str, MarkerStyle], ...]:
+    """(label, sample marker numbered 1, 2, … in order) for each entry of a legend
+    (``presentation.legend_entries``); ``short``: the labels for a narrow panel."""
+    return tuple(
+        (
+            entry.short if short else entry.label,
+            replace(MarkerStyle.from_spec(LEGEND_SAMPLES[entry.feature]), number=number),
+        )
+        for number, entry in enumerate(entries, start=1)
+    )
 
 
 class SilhouetteItem(QGraphicsItem):
@@ -291,14 +372,5 @@ class MarkerItem(QGraphicsObject):
         self.update()
 
     def paint(self, painter: QPainter, _option: object, _widget: QWidget | None = None) -> None:
-        style = MarkerStyle(
-            number=self.style.number,
-            planned=self.style.planned,
-            twitch=self.style.twitch,
-            risk=self.style.risk,
-            uncoded=self.style.uncoded,
-            selected=self.selected,
-            hovered=self._hovered,
-            size=self.size,
-        )
+        style = replace(self.style, selected=self.selected, hovered=self._hovered, size=self.size)
         paint_marker(painter, QPointF(0, 0), style)

@@ -27,19 +27,17 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import PainStroke
+from tpi_chart.domain.presentation import PAIN_BRUSH, PAIN_WORDS
 from tpi_chart.domain.referral import Suggestion
 from tpi_chart.ui.diagram.interactions import Controller, UserInteraction
-from tpi_chart.ui.diagram.model import describe_error
+from tpi_chart.ui.document import ProcedureDocument, describe
+from tpi_chart.ui.layouts import take_widgets
 
 if TYPE_CHECKING:
     from tpi_chart.ui.diagram.view import DiagramGraphicsView
 
 #: Above the artwork, below the markers: the drawing never hides a site's number.
 Z_PAIN = 5.0
-#: Brush colour per intensity (1 aching … 3 severe): one hue, darker and denser when worse, so
-#: the levels stay apart in grey scale too.
-INTENSITY_COLOURS = {1: ("#f4a000", 0.40), 2: ("#e05a00", 0.50), 3: ("#b3001b", 0.60)}
-INTENSITY_NAMES = {1: "Aching", 2: "Moderate", 3: "Severe"}
 #: Brush diameter as a share of the view's height (about 2.5 cm on a body view, 1 cm on a head).
 BRUSH_WIDTH = {"anterior": 0.016, "posterior": 0.016, "head_left": 0.03, "head_right": 0.03}
 #: A stroke keeps a point only once the pointer moved this far (px): a smooth line, not a
@@ -51,7 +49,7 @@ COLUMNS = 2
 
 
 def stroke_pen(intensity: int, width: float) -> QPen:
-    colour, alpha = INTENSITY_COLOURS.get(intensity, INTENSITY_COLOURS[2])
+    colour, alpha = PAIN_BRUSH.get(intensity, PAIN_BRUSH[2])
     qcolour = QColor(colour)
     qcolour.setAlphaF(alpha)
     pen = QPen(qcolour, width)
@@ -84,12 +82,13 @@ class PainStrokeItem(QGraphicsPathItem):
 
 
 class PainDocument(QObject):
-    """The open procedure's pain strokes as stored; edits go through the charting service."""
+    """The open procedure's pain strokes as stored; edits go through the procedure document
+    (which stores them with the charting service and takes the stored drawing)."""
 
     changed = Signal()
     failed = Signal(str)
 
-    def __init__(self, service: Any, parent: QObject | None = None) -> None:
+    def __init__(self, service: ProcedureDocument, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.service = service
         self.procedure_id: int | None = None
@@ -105,14 +104,14 @@ class PainDocument(QObject):
             try:
                 self.strokes = list(self.service.pain_strokes(self.procedure_id))
             except Exception as error:  # the diagram must never take the window down
-                self.failed.emit(describe_error(error))
+                self.failed.emit(describe(error))
         self.changed.emit()
 
     def _commit(self, action: Callable[[], Any]) -> Any | None:
         try:
             result = action()
         except Exception as error:
-            self.failed.emit(describe_error(error))
+            self.failed.emit(describe(error))
             self.reload()
             return None
         self.reload()
@@ -151,7 +150,7 @@ class AddStrokeCommand(QUndoCommand):
     """One brush stroke. Undo removes it; redo brings back the same stored stroke."""
 
     def __init__(self, document: PainDocument, stroke: PainStroke) -> None:
-        super().__init__(f"Shade pain ({INTENSITY_NAMES.get(stroke.intensity, '')})".strip())
+        super().__init__(f"Shade pain ({PAIN_WORDS.get(stroke.intensity, '')})".strip())
         self.document = document
         self.stroke = stroke
         self.stroke_id: int | None = None
@@ -272,14 +271,14 @@ class PainBar(QWidget):
         self.intensity_buttons: dict[int, QToolButton] = {}
         group = QButtonGroup(self)
         group.setExclusive(True)
-        for level, name in INTENSITY_NAMES.items():
+        for level, name in PAIN_WORDS.items():
             button = QToolButton()
             button.setText(name)
             button.setCheckable(True)
             button.setMinimumHeight(34)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setAccessibleName(f"Brush: {name.lower()} pain")
-            colour, _alpha = INTENSITY_COLOURS[level]
+            colour, _alpha = PAIN_BRUSH[level]
             button.setStyleSheet(
                 f"QToolButton {{ padding: 0 6px; border-left: 6px solid {colour}; }}"
             )
@@ -330,11 +329,8 @@ class PainBar(QWidget):
     ) -> None:
         """The suggestion buttons; one whose muscle and side already has a site is shown ticked
         and disabled (planning it twice would be a slip)."""
-        while self._suggestions.count():
-            item = self._suggestions.takeAt(0)
-            widget = item.widget()
-            if widget is not None:
-                widget.deleteLater()
+        for widget in take_widgets(self._suggestions):
+            widget.deleteLater()
         self.suggestions = list(suggestions)
         self.suggestion_buttons = []
         if not suggestions:

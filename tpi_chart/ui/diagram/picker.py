@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
+from tpi_chart.domain.presentation import SIDE_WORDS
 
-SIDES = (("left", "Left"), ("right", "Right"), ("midline", "Midline"))
+SIDES = tuple(SIDE_WORDS.items())
 
 
 def muscle_matches(query: str) -> list[str]:

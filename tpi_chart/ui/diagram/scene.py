@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
-from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
+from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import (
     DiagramView,
     ViewId,
@@ -25,6 +25,7 @@ from tpi_chart.domain.diagram import (
     load_diagram,
 )
 from tpi_chart.domain.models import PainStroke
+from tpi_chart.domain.presentation import marker_spec
 from tpi_chart.ui.diagram.artwork import (
     LandmarkItem,
     fibres_item,
@@ -55,11 +56,6 @@ def site_position(site: Any) -> tuple[str, float, float, bool] | None:
     return fallback[0], fallback[1], fallback[2], True
 
 
-def is_risk(muscle: str) -> bool:
-    entry = load_catalog().muscles.get(muscle)
-    return bool(entry and any(r.flag == "pneumothorax" for r in entry.risks))
-
-
 def describe_site(number: int, site: Any, approximate: bool = False) -> str:
     catalog = load_catalog()
     name = catalog.muscle_name(site.muscle)
@@ -69,9 +65,10 @@ def describe_site(number: int, site: Any, approximate: bool = False) -> str:
     lines.append(f"{site.state.capitalize()}, {volume}")
     if site.twitch is not None:
         lines.append(f"Twitch: {site.twitch}")
-    if site.muscle == UNSPECIFIED:
+    spec = marker_spec(site, number, catalog)
+    if spec.uncoded:
         lines.append(catalog.unspecified_message)
-    elif is_risk(site.muscle):
+    elif spec.pneumothorax_risk:
         lines.append("Pneumothorax risk")
     location = getattr(site, "location", None) or computed_location(
         site.view, site.x, site.y, site.side
@@ -180,8 +177,8 @@ class DiagramScene(QGraphicsScene):
         """Mirror the stored sites: one marker per site drawn in this view. Markers whose stored
         site (id, number and content) did not change are kept as they are."""
         if self.diagram_view is None:
-            for marker in self.markers.values():
-                self.removeItem(marker)
+            for item in self.markers.values():
+                self.removeItem(item)
             self.markers = {}
             return
         view_id = self.diagram_view.id
@@ -189,7 +186,7 @@ class DiagramScene(QGraphicsScene):
         old = self.markers
         for stored in sites:
             site_id = int(stored.id)
-            marker = old.pop(site_id, None)
+            marker: MarkerItem | None = old.pop(site_id, None)
             if marker is not None and marker.source != stored:
                 self.removeItem(marker)
                 marker = None
@@ -208,13 +205,7 @@ class DiagramScene(QGraphicsScene):
 
     def _marker(self, stored: Any, place: tuple[str, float, float, bool]) -> MarkerItem:
         site = stored.site
-        style = MarkerStyle(
-            number=int(stored.number),
-            planned=site.state == "planned",
-            twitch=site.twitch,
-            risk=is_risk(site.muscle),
-            uncoded=site.muscle == UNSPECIFIED,
-        )
+        style = MarkerStyle.from_spec(marker_spec(site, int(stored.number)))
         marker = MarkerItem(
             int(stored.id), style, describe_site(int(stored.number), site, place[3])
         )

@@ -2,9 +2,10 @@
 
 Flow of one edit (the scene only mirrors stored data)::
 
-    click → PlaceSiteInteraction → BodyDiagram.place_site → AddSiteCommand (undo stack)
-          → SiteDocument.add → ChartingService.add_site (commits, returns the stored row)
-          → sites_changed → DiagramScene.set_sites (adds that one marker; the others stay)
+    click → PlaceSiteInteraction → BodyDiagram.place_site → PlaceSiteCommand (undo stack)
+          → ProcedureDocument.place_site → ChartingOps.plan_site / inject_site (commits,
+            returns the Changes) → ProcedureDocument.sites_changed
+          → DiagramScene.set_sites (adds that one marker; the others stay)
 
 Keys (while the diagram has focus):
 
@@ -35,46 +36,24 @@ that marker instead of placing a new one: zoom in to place sites closer together
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from typing import Any, Literal
+from collections.abc import Sequence
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QColor,
-    QKeyEvent,
-    QKeySequence,
-    QPainter,
-    QPaintEvent,
-    QResizeEvent,
-    QUndoStack,
-)
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QMenu,
-    QPushButton,
-    QSizePolicy,
-    QTabBar,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QResizeEvent, QUndoStack
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
-from tpi_chart.domain.diagram import VIEW_IDS, default_position, load_diagram, resolve_point
-from tpi_chart.domain.models import PainStroke, Site
+from tpi_chart.domain.catalog import load_catalog
+from tpi_chart.domain.diagram import VIEW_IDS
+from tpi_chart.domain.models import PainStroke
 from tpi_chart.domain.referral import suggest_muscles
-from tpi_chart.ui.diagram.commands import (
-    AddSiteCommand,
-    ChangeSiteCommand,
-    MoveSiteCommand,
-    RemoveSiteCommand,
-    site_label,
-)
-from tpi_chart.ui.diagram.items import MarkerStyle, paint_marker
-from tpi_chart.ui.diagram.model import SiteDocument, SiteService
+from tpi_chart.services.charting import ChartingService
+from tpi_chart.ui.commands import site_label
+from tpi_chart.ui.diagram import controls, framing
+from tpi_chart.ui.diagram.controls import TAB_TITLES
+from tpi_chart.ui.diagram.editing import DiagramEditing, Mode
+from tpi_chart.ui.diagram.framing import REGION_PRESETS
+from tpi_chart.ui.diagram.legend import DiagramLegend
+from tpi_chart.ui.diagram.overlays import HereChooser, WarningBanner, warnings_for
 from tpi_chart.ui.diagram.pain import (
     BRUSH_WIDTH,
     AddStrokeCommand,
@@ -84,279 +63,36 @@ from tpi_chart.ui.diagram.pain import (
 )
 from tpi_chart.ui.diagram.scene import DiagramScene, site_position
 from tpi_chart.ui.diagram.view import DiagramGraphicsView
+from tpi_chart.ui.document import ProcedureDocument
 
-Mode = Literal["plan", "chart"]
 #: Referral suggestions offered at most (two rows of buttons under the picture).
 SUGGESTIONS = 4
-#: Smallest muscle zone on screen at a region preset's frame, px (34 px fingertip + slack).
-ZONE_MIN_PX = 36.0
-
-#: Zoom presets by body region (id, button text, key, catalog regions, view used when the
-#: current view has none of those muscles). A preset frames the zones of those muscles.
-PRESET_NAMES = {
-    "neck_shoulders": "neck and shoulders",
-    "upper_back": "upper back",
-    "low_back_hip": "low back and hip",
-    "jaw_head": "jaw and head",
-}
-REGION_PRESETS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
-    ("neck_shoulders", "Neck", "S", ("neck",), "posterior"),
-    ("upper_back", "Upper back", "U", ("shoulder", "chest"), "posterior"),
-    ("low_back_hip", "Low back", "L", ("lower_back", "hip"), "posterior"),
-    ("jaw_head", "Jaw", "H", ("jaw", "head"), "head_left"),
-)
-
-TAB_TITLES = {
-    "anterior": "Front",
-    "posterior": "Back",
-    "head_left": "Head L",
-    "head_right": "Head R",
-}
-VIEW_KEYS = {
-    Qt.Key.Key_F1: "anterior",
-    Qt.Key.Key_F2: "posterior",
-    Qt.Key.Key_F3: "head_left",
-    Qt.Key.Key_F4: "head_right",
-}
-CTRL_VIEW_KEYS = {
-    Qt.Key.Key_1: "anterior",
-    Qt.Key.Key_2: "posterior",
-    Qt.Key.Key_3: "head_left",
-    Qt.Key.Key_4: "head_right",
-}
 
 
-def warnings_for(muscle: str) -> list[tuple[str, str]]:
-    """(kind, text) messages shown when a site lands on ``muscle``; kind "risk" or "caution"."""
-    catalog = load_catalog()
-    if muscle == UNSPECIFIED:
-        return [("caution", catalog.unspecified_message)]
-    entry = catalog.muscles.get(muscle)
-    if entry is None:
-        return []
-    name = entry.name
-    out: list[tuple[str, str]] = []
-    for risk in entry.risks:
-        kind = "risk" if risk.flag == "pneumothorax" else "caution"
-        out.append((kind, f"{name}: {risk.message}"))
-    return out
-
-
-#: Framing the sites: margin around the markers and the smallest part of the figure shown,
-#: as fractions of the figure's height and width.
-FRAME_MARGIN = 0.08
-FRAME_MIN_WIDTH = 0.5
-FRAME_MIN_HEIGHT = 0.3
-
-
-class WarningBanner(QFrame):
-    """A non-modal warning strip over the diagram; it never blocks charting.
-
-    A placement warning (risk, caution) goes away by itself after `SHOW_MS`, or when another
-    view is shown: the rules panel keeps listing it, and the strip must not go on hiding the
-    picture the physician charts on. "Not saved" errors stay until dismissed."""
-
-    SHOW_MS = 6000
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.hide)
-        self.setObjectName("diagramWarning")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 4, 4)
-        self.label = QLabel()
-        self.label.setObjectName("diagramWarningText")
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.label, 1)
-        self.dismiss = QPushButton("Dismiss")
-        self.dismiss.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.dismiss.clicked.connect(self.hide)
-        layout.addWidget(self.dismiss)
-        self.kind = ""
-        self._sheet = ""
-        self.hide()
-
-    def show_message(self, text: str, kind: str) -> None:
-        self.kind = kind
-        colours = {
-            "risk": ("#fdecea", "#b3261e"),
-            "caution": ("#fff4e0", "#a15c00"),
-            "error": ("#fdecea", "#b3261e"),
-        }
-        background, ink = colours.get(kind, ("#eef4fa", "#1f6fb2"))
-        sheet = (
-            f"QFrame#diagramWarning {{ background: {background}; border: 1px solid {ink};"
-            f" border-radius: 6px; }} QLabel#diagramWarningText {{ color: {ink};"
-            " font-weight: 600; }"
-        )
-        if sheet != self._sheet:  # setting a style sheet re-polishes the strip: only on change
-            self._sheet = sheet
-            self.setStyleSheet(sheet)
-        self.label.setText(text)
-        self.show()
-        self.keep_showing()
-
-    def keep_showing(self) -> None:
-        if self.kind == "error":
-            self._timer.stop()
-        else:
-            self._timer.start(self.SHOW_MS)
-
-
-class DiagramLegend(QWidget):
-    """The marker legend, drawn with the same painter code as the markers themselves."""
-
-    ENTRIES: tuple[tuple[str, MarkerStyle], ...] = (
-        ("Planned", MarkerStyle(1, True, None, False, False)),
-        ("Injected", MarkerStyle(2, False, None, False, False)),
-        ("No twitch", MarkerStyle(3, False, "none", False, False)),
-        ("Weak", MarkerStyle(4, False, "weak", False, False)),
-        ("Brisk", MarkerStyle(5, False, "brisk", False, False)),
-        ("Risk (solid ring)", MarkerStyle(6, False, None, True, False)),
-        ("Not coded (dashed)", MarkerStyle(7, True, None, False, True)),
-    )
-
-    ROW_HEIGHT = 24
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("diagramLegend")
-        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        policy.setHeightForWidth(True)
-        self.setSizePolicy(policy)
-        self.setToolTip(
-            "Markers: hollow = planned, filled = injected, number = charting order.\n"
-            "Twitch: letter N / W / B (none, weak, brisk); rim solid, hatched, cross-hatched.\n"
-            "Solid red outer ring = pneumothorax-risk muscle; dashed amber outer ring and ? = "
-            "not coded to a muscle yet."
-        )
-
-    def _entry_width(self, text: str) -> int:
-        return 31 + self.fontMetrics().horizontalAdvance(text) + 12
-
-    def _rows(self, width: int) -> list[list[tuple[str, MarkerStyle]]]:
-        """Entries packed into rows that fit ``width`` (the legend wraps on a narrow panel)."""
-        rows: list[list[tuple[str, MarkerStyle]]] = [[]]
-        used = 0
-        for entry in self.ENTRIES:
-            needed = self._entry_width(entry[0])
-            if rows[-1] and used + needed > width:
-                rows.append([])
-                used = 0
-            rows[-1].append(entry)
-            used += needed
-        return rows
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return len(self._rows(width)) * self.ROW_HEIGHT + 4
-
-    def sizeHint(self) -> QSize:
-        width = sum(self._entry_width(t) for t, _ in self.ENTRIES)
-        return QSize(width, self.ROW_HEIGHT + 4)
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(max(self._entry_width(t) for t, _ in self.ENTRIES), self.ROW_HEIGHT + 4)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        height = self.heightForWidth(self.width())
-        if self.minimumHeight() != height:
-            self.setMinimumHeight(height)
-
-    def paintEvent(self, _event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        ascent = self.fontMetrics().ascent()
-        for index, row in enumerate(self._rows(self.width())):
-            y = 2 + index * self.ROW_HEIGHT + self.ROW_HEIGHT / 2
-            x = 2.0
-            for text, style in row:
-                paint_marker(painter, QPointF(x + 12, y), replace(style, size=0.72))
-                painter.setPen(QColor("#1d2731"))
-                painter.drawText(int(x + 31), int(y + ascent / 2 - 1), text)
-                x += self._entry_width(text)
-        painter.end()
-
-
-class HereChooser(QFrame):
-    """After a click where zones overlap: "Here: pectoralis major / pectoralis minor", the coded
-    one checked; a click on another re-codes the site just placed (one undoable step)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("hereChooser")
-        self.setStyleSheet(
-            "QFrame#hereChooser { background: #eef4fa; border: 1px solid #1f6fb2;"
-            " border-radius: 6px; }"
-        )
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(8, 2, 4, 2)
-        self.buttons: list[QPushButton] = []
-        self.site_id: int | None = None
-        self.hide()
-
-    def offer(
-        self,
-        site_id: int,
-        choices: Sequence[tuple[str, str]],
-        chosen: tuple[str, str],
-        pick: Callable[[int, str, str], None],
-    ) -> None:
-        while self._layout.count():
-            item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self.site_id = site_id
-        label = QLabel("Here:")
-        label.setStyleSheet("color: #175a91; font-weight: 600;")
-        self._layout.addWidget(label)
-        catalog = load_catalog()
-        self.buttons = []
-        for muscle, side in choices:
-            button = QPushButton(catalog.muscle_name(muscle))
-            button.setCheckable(True)
-            button.setChecked((muscle, side) == chosen)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.setAccessibleName(f"Code this site as {catalog.muscle_name(muscle)}")
-            button.clicked.connect(
-                lambda _c=False, m=muscle, s=side: (pick(site_id, m, s), self.hide())
-            )
-            self._layout.addWidget(button)
-            self.buttons.append(button)
-        self.adjustSize()
-        self.move(6, 6)
-        self.show()
-        self.raise_()
-
-
-class BodyDiagram(QWidget):
+class BodyDiagram(DiagramEditing):
     """The body diagram for one procedure: click to place, drag to move, Delete to remove.
 
-    Construct with the charting service (anything with ``sites``, ``add_site``, ``update_site``,
-    ``remove_site`` and ``restore_site``); then :meth:`set_procedure`.
+    Construct with the open procedure's :class:`~tpi_chart.ui.document.ProcedureDocument`
+    (the workspace's), or with the charting service for a diagram of its own; then
+    :meth:`set_procedure` (a diagram of its own) or ``document.open``.
     """
 
-    #: A site was selected on the diagram by the user (site id; -1 when the selection was
-    #: cleared). Also emitted with the new id right after a click placed a site.
-    site_selected = Signal(int)
-    #: The diagram changed stored sites through the service (place, move, remove, undo, redo).
+    #: The diagram changed stored sites (place, move, remove, undo, redo).
     sites_changed = Signal()
     #: The shown view changed (view id).
     view_changed = Signal(str)
     #: A warning was shown for a placed or moved site: (kind "risk"/"caution", text).
     warning_shown = Signal(str, str)
-    #: The user asked to re-code a site's muscle (right-click on its marker): site id.
-    recode_requested = Signal(int)
+
+    hover_label: QLabel
+    zoom_out_button: QToolButton
+    zoom_in_button: QToolButton
+    fit_button: QToolButton
+    region_buttons: dict[str, QToolButton]
 
     def __init__(
         self,
-        service: SiteService,
+        source: ProcedureDocument | ChartingService,
         parent: QWidget | None = None,
         *,
         undo_stack: QUndoStack | None = None,
@@ -364,19 +100,23 @@ class BodyDiagram(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("bodyDiagram")
-        self.document = SiteDocument(service, self)
+        # A diagram of its own (tests, screenshots) owns its document and says what it
+        # refused; in the workspace the host does.
+        owned = not isinstance(source, ProcedureDocument)
+        if isinstance(source, ProcedureDocument):
+            self.document = source
+        else:
+            self.document = ProcedureDocument(source, self)
         self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
-        #: Fills in new sites placed by a click: receives the resolved draft, returns the site
-        #: to store (e.g. with the syringe's preparation and default volume). None: unchanged.
-        self.new_site_defaults: Callable[[Site], Site] | None = None
+        self.new_site_defaults = None
         self.mode: Mode = "chart"
-        self.selected_id: int | None = None
+        self.selected_id = None
         self._read_only = False
         #: Pain drawing: while on, a drag on the figure shades instead of placing a site.
-        self.pain = PainDocument(service, self)
+        self.pain = PainDocument(self.document, self)
         self.pain_mode = False
         self.pain_intensity = 2
-        self.here_menu: QMenu | None = None
+        self.here_menu = None
 
         self.scene = DiagramScene(self)
         self.view = DiagramGraphicsView(self.scene, self, self)
@@ -387,18 +127,7 @@ class BodyDiagram(QWidget):
 
         top = QHBoxLayout()
         top.setSpacing(4)
-        self.tabs = QTabBar()
-        self.tabs.setObjectName("diagramViewTabs")
-        self.tabs.setAccessibleName("Diagram views")
-        self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.tabs.setExpanding(False)
-        self.tabs.setDrawBase(False)
-        for index, view_id in enumerate(VIEW_IDS):
-            self.tabs.addTab(TAB_TITLES[view_id])
-            self.tabs.setTabToolTip(
-                index, f"{load_diagram().views[view_id].title} view (F{index + 1})"
-            )
-        self.tabs.currentChanged.connect(lambda index: self.set_view(VIEW_IDS[index]))
+        self.tabs = controls.view_tabs(self)
         if not show_view_tabs:  # never show() it here: without a parent yet it would be a window
             self.tabs.hide()
         top.addWidget(self.tabs)
@@ -406,36 +135,9 @@ class BodyDiagram(QWidget):
         layout.addLayout(top)
 
         layout.addWidget(self.view, 1)
-
-        # Below the picture: what is under the pointer, and the zoom controls (the view tabs
-        # above need the panel's whole width).
-        bottom = QHBoxLayout()
-        bottom.setSpacing(4)
-        self.hover_label = QLabel(" ")
-        self.hover_label.setObjectName("diagramHover")
-        self.hover_label.setProperty("role", "muted")
-        bottom.addWidget(self.hover_label, 1)
-        self.zoom_out_button = self._tool_button("−", "Zoom out (-)", self.zoom_out)
-        self.zoom_in_button = self._tool_button("+", "Zoom in (+ or mouse wheel)", self.zoom_in)
-        self.fit_button = self._tool_button("Fit", "Whole figure (F)", self.fit)
-        for button in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
-            bottom.addWidget(button)
+        bottom = controls.zoom_row(self)
         layout.addLayout(bottom)
-        presets = QHBoxLayout()
-        presets.setSpacing(4)
-        self.region_buttons: dict[str, QToolButton] = {}
-        for preset_id, text, letter, _regions, _view in REGION_PRESETS:
-            button = self._tool_button(
-                text,
-                f"Zoom to the {PRESET_NAMES[preset_id]} ({letter})",
-                lambda p=preset_id: self.frame_region(p),
-            )
-            button.setObjectName(f"region_{preset_id}")
-            button.setAccessibleName(f"Zoom to the {PRESET_NAMES[preset_id]}")
-            self.region_buttons[preset_id] = button
-            presets.addWidget(button)
-        presets.addStretch(1)
-        layout.addLayout(presets)
+        layout.addLayout(controls.region_row(self))
         self.pain_bar = PainBar()
         # The switch sits beside the zoom buttons, where the row has room at 1366 px.
         bottom.insertWidget(1, self.pain_bar.toggle)
@@ -451,15 +153,19 @@ class BodyDiagram(QWidget):
         self.legend = DiagramLegend(self)
         layout.addWidget(self.legend)
 
-        self.document.sites_changed.connect(self._redraw)
-        self.document.edited.connect(self.sites_changed)
-        self.document.failed.connect(lambda text: self._warn("error", f"Not saved: {text}"))
+        self.document.opened.connect(self._opened)
+        self.document.reloaded.connect(self._reloaded)
+        self.document.sites_changed.connect(self._sites_changed)
+        if owned:
+            self.document.failed.connect(self._not_saved)
         self.scene.hovered_zone_changed.connect(self._show_hovered)
         self.pain.changed.connect(self._redraw_pain)
-        self.document.sites_changed.connect(self._show_suggestions)
-        self.pain.failed.connect(lambda text: self._warn("error", f"Not saved: {text}"))
+        self.pain.failed.connect(self._not_saved)
 
         self.set_view("posterior")
+
+    def _not_saved(self, text: str) -> None:
+        self._warn("error", text if text.startswith("Not saved") else f"Not saved: {text}")
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -481,34 +187,33 @@ class BodyDiagram(QWidget):
         self.banner.setGeometry(bottom)
         self.banner.raise_()
 
-    def _tool_button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
-        button = QToolButton()
-        button.setText(text)
-        button.setToolTip(tip)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        button.setMinimumSize(34, 34)
-        button.setStyleSheet("QToolButton { padding: 0 6px; }")
-        button.clicked.connect(slot)
-        return button
-
     # -- public API ----------------------------------------------------------------------------
 
-    def set_procedure(self, procedure_id: int | None, sites: Sequence[Any] | None = None) -> None:
-        """Show the sites of a procedure (clears the selection, keeps the undo stack). ``sites``:
-        the procedure's stored sites when the caller has just read them (else they are read)."""
+    def set_procedure(self, procedure_id: int | None) -> None:
+        """Open a procedure in the diagram's own document (clears the selection, keeps the undo
+        stack)."""
+        self.document.open(procedure_id)
+
+    def refresh(self) -> None:
+        """Redraw after edits made elsewhere: the document reads the procedure again."""
+        self.document.reload()
+
+    def _opened(self) -> None:
+        """Another procedure (or the same one opened again): shown from the start."""
         self.selected_id = None
         self.banner.hide()
-        self.document.set_procedure(procedure_id, sites)
-        self.pain.set_procedure(procedure_id)
+        self.here.hide()
+        self.pain.set_procedure(self.document.procedure_id)
+        self._reloaded()
         self.frame_sites()
 
-    def refresh(self, sites: Sequence[Any] | None = None) -> None:
-        """Redraw after edits made elsewhere: from ``sites`` when the caller has just read them,
-        else re-read the stored sites."""
-        if sites is None:
-            self.document.reload()
-        else:
-            self.document.show(sites)
+    def _reloaded(self) -> None:
+        self._redraw()
+        self._show_suggestions()
+
+    def _sites_changed(self, _changes: object) -> None:
+        self._reloaded()
+        self.sites_changed.emit()
 
     def set_view(self, view_id: str) -> None:
         if view_id not in VIEW_IDS:
@@ -534,9 +239,6 @@ class BodyDiagram(QWidget):
         """Hide the diagram's own view tabs when the host has its own view buttons."""
         self.tabs.setVisible(visible)
 
-    def current_view(self) -> str:
-        return str(self.scene.view_id)
-
     def set_mode(self, mode: Mode) -> None:
         """ "plan": new sites are planned (hollow); "chart": new sites are injected."""
         if mode not in ("plan", "chart"):
@@ -557,7 +259,7 @@ class BodyDiagram(QWidget):
         """Select a site's marker (switching to the view it is drawn in). Emits nothing."""
         self.selected_id = site_id
         if site_id is not None:
-            stored = self.document.stored(site_id)
+            stored = self.document.stored_site(site_id)
             place = site_position(stored.site) if stored is not None else None
             if place is not None and place[0] != self.scene.view_id:
                 self.set_view(place[0])
@@ -572,17 +274,6 @@ class BodyDiagram(QWidget):
     def fit(self) -> None:
         self.view.fit()
 
-    def region_rect(self, regions: Sequence[str]) -> QRectF | None:
-        """The scene rectangle around this view's zones of muscles in ``regions``."""
-        muscles = load_catalog().muscles
-        rect: QRectF | None = None
-        for item in self.scene.zone_items:
-            entry = muscles.get(item.zone.muscle)
-            if entry is not None and entry.region in regions:
-                bounds = item.sceneBoundingRect()
-                rect = bounds if rect is None else rect.united(bounds)
-        return rect
-
     def frame_region(self, preset_id: str) -> None:
         """One of REGION_PRESETS: its muscles fill the panel (in this view when it has them),
         and never smaller than a fingertip: when the region does not fit at that size, its
@@ -590,112 +281,32 @@ class BodyDiagram(QWidget):
         preset = next(p for p in REGION_PRESETS if p[0] == preset_id)
         regions, fallback = preset[3], preset[4]
         head = self.current_view().startswith("head")
-        if self.region_rect(regions) is None or head != fallback.startswith("head"):
+        if framing.region_rect(self.scene, regions) is None or head != fallback.startswith("head"):
             self.set_view(fallback)
-        rect = self.region_rect(regions)
+        rect = framing.region_rect(self.scene, regions)
         if rect is None:
             return
         margin = self.scene.figure_rect().height() * 0.015
         rect = rect.adjusted(-margin, -margin, margin, margin)
-        self.view.frame(self._fingertip_frame(rect, regions))
+        viewport = self.view.viewport().rect()
+        self.view.frame(framing.fingertip_frame(self.scene, viewport, rect, regions))
         self.region_framed = preset_id
 
-    def _fingertip_frame(self, rect: QRectF, regions: Sequence[str]) -> QRectF:
-        """``rect``, narrowed around its centre until the smallest zone of ``regions`` shows at
-        least ZONE_MIN_PX across."""
-        muscles = load_catalog().muscles
-        sizes = [
-            min(item.sceneBoundingRect().width(), item.sceneBoundingRect().height())
-            for item in self.scene.zone_items
-            if (entry := muscles.get(item.zone.muscle)) is not None and entry.region in regions
-        ]
-        viewport = self.view.viewport().rect()
-        if not sizes or viewport.isEmpty():
-            return rect
-        needed = ZONE_MIN_PX / min(sizes)
-        scale = min(viewport.width() / rect.width(), viewport.height() / rect.height())
-        if scale >= needed:
-            return rect
-        width, height = viewport.width() / needed, viewport.height() / needed
-        centre = rect.center()
-        return QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
-
     def frame_sites(self) -> None:
-        """Zoom to the body regions of this view's sites (a neck-and-shoulder procedure fills
-        the panel instead of sitting at the top of a full-length figure); the whole figure when
-        the view has none. F shows the whole figure again."""
+        """Zoom to the body regions of this view's sites; the whole figure when the view has
+        none. F shows the whole figure again."""
         self.region_framed = ""
-        markers = list(self.scene.markers.values())
-        if not markers:
+        rect = framing.sites_frame(self.scene, (s.site for s in self.document.sites))
+        if rect is None:
             self.view.fit()
-            return
-        figure = self.scene.figure_rect()
-        bounds = markers[0].sceneBoundingRect()
-        for marker in markers[1:]:
-            bounds = bounds.united(marker.sceneBoundingRect())
-        muscles = load_catalog().muscles
-        regions = {
-            muscles[s.site.muscle].region
-            for s in self.document.sites
-            if s.site.muscle in muscles
-            and (site_position(s.site) or ("",))[0] == self.current_view()
-        }
-        around = self.region_rect(sorted(regions)) if regions else None
-        if around is not None:
-            bounds = bounds.united(around)
-        margin = figure.height() * FRAME_MARGIN
-        rect = bounds.adjusted(-margin, -margin, margin, margin)
-        width = max(rect.width(), figure.width() * FRAME_MIN_WIDTH)
-        height = max(rect.height(), figure.height() * FRAME_MIN_HEIGHT)
-        center = rect.center()
-        self.view.frame(QRectF(center.x() - width / 2, center.y() - height / 2, width, height))
+        else:
+            self.view.frame(rect)
 
     def zoom_in(self) -> None:
         self.view.zoom_by(1.25)
 
     def zoom_out(self) -> None:
         self.view.zoom_by(1 / 1.25)
-
-    # -- edits (each is one undo command) ------------------------------------------------------
-
-    def place_site(
-        self, x: float, y: float, *, deep: bool = False, code: tuple[str, str] | None = None
-    ) -> int | None:
-        """Place a new site at normalised (x, y) of the current view; returns its id. Where
-        zones overlap the superficial muscle is coded (``deep``: the deep one; ``code``: the
-        muscle and side picked from the right-click "Here:" menu) and the others are offered in
-        the "Here:" chooser."""
-        if self._read_only or self.document.procedure_id is None:
-            return None
-        view_id = self.current_view()
-        x, y = _clamp(x), _clamp(y)
-        muscle, side = code if code is not None else resolve_point(view_id, x, y, deep=deep)
-        here = [(z.muscle, z.side) for z in load_diagram().view(view_id).zones_at(x, y)]
-        site = Site.model_validate(
-            {
-                "muscle": muscle,
-                "side": side,
-                "state": "planned" if self.mode == "plan" else "injected",
-                "view": view_id,
-                "x": round(x, 4),
-                "y": round(y, 4),
-            }
-        )
-        if self.new_site_defaults is not None:
-            site = self.new_site_defaults(site)
-        command = AddSiteCommand(self.document, site)
-        self.undo_stack.push(command)
-        if command.site_id is None or command.isObsolete():
-            return None
-        self.selected_id = command.site_id
-        self.scene.select_marker(command.site_id)
-        self._warn_for(muscle)
-        self.site_selected.emit(command.site_id)
-        if len(set(here)) > 1:
-            self.here.offer(command.site_id, here, (muscle, side), self.recode_site)
-        else:
-            self.here.hide()
-        return command.site_id
 
     # -- the pain drawing ----------------------------------------------------------------------
 
@@ -728,9 +339,7 @@ class BodyDiagram(QWidget):
                 "points": list(points),
             }
         )
-        count = self.undo_stack.count()
-        self.undo_stack.push(AddStrokeCommand(self.pain, stroke))
-        return self.undo_stack.count() > count
+        return self._push(AddStrokeCommand(self.pain, stroke))
 
     def clear_pain_drawing(self) -> None:
         if self._read_only or not self.pain.strokes:
@@ -739,31 +348,6 @@ class BodyDiagram(QWidget):
 
     def pain_strokes(self) -> list[PainStroke]:
         return [stored.stroke for stored in self.pain.strokes]
-
-    def plan_suggested(self, muscle: str, side: str) -> int | None:
-        """Turn a referral suggestion into a planned site at the muscle's label point (shown in
-        this view when the muscle is drawn here)."""
-        if self._read_only or self.document.procedure_id is None:
-            return None
-        zone = load_diagram().view(self.current_view()).zone_for(muscle, side)
-        if zone is not None:
-            place: tuple[str, float, float] | None = (self.current_view(), *zone.label_point)
-        else:
-            place = default_position(muscle, side)
-        data: dict[str, Any] = {"muscle": muscle, "side": side, "state": "planned"}
-        if place is not None:
-            data.update(view=place[0], x=round(place[1], 4), y=round(place[2], 4))
-        site = Site.model_validate(data)
-        if self.new_site_defaults is not None:  # the syringe and volume a click would get
-            site = self.new_site_defaults(site)
-        command = AddSiteCommand(self.document, site)
-        self.undo_stack.push(command)
-        if command.site_id is None or command.isObsolete():
-            return None
-        self.select_site(command.site_id)
-        self._warn_for(muscle)
-        self.site_selected.emit(command.site_id)
-        return command.site_id
 
     def _redraw_pain(self) -> None:
         self.scene.set_strokes(self.pain_strokes())
@@ -777,124 +361,11 @@ class BodyDiagram(QWidget):
             charted=charted,
         )
 
-    def offer_here(self, x: float, y: float, at: QPoint) -> QMenu | None:
-        """Right click on the figure: a menu of the muscles under the pointer ("Here:
-        pectoralis major / pectoralis minor"); picking one places a site coded to it."""
-        if self._read_only or self.document.procedure_id is None:
-            return None
-        zones = load_diagram().view(self.current_view()).zones_at(_clamp(x), _clamp(y))
-        if not zones:
-            return None
-        catalog = load_catalog()
-        menu = QMenu(self)
-        menu.setObjectName("hereMenu")
-        menu.setAccessibleName("Muscles here")
-        title = menu.addAction("Place a site here in:")
-        title.setEnabled(False)
-        for zone in zones:
-            name = catalog.muscle_name(zone.muscle)
-            depth = ", deep" if zone.deep else ""
-            action = menu.addAction(f"{name} ({zone.side}{depth})")
-            action.triggered.connect(
-                lambda _c=False, m=zone.muscle, s=zone.side: self.place_site(x, y, code=(m, s))
-            )
-        menu.aboutToHide.connect(menu.deleteLater)
-        self.here_menu = menu
-        menu.popup(at)
-        return menu
-
-    def add_named_site(self, muscle: str, side: str) -> int | None:
-        """Add a site chosen by name (the keyboard's way in): drawn where the muscle's zone is,
-        planned or injected as a click would be; one undo command. Returns its id."""
-        if self._read_only or self.document.procedure_id is None:
-            return None
-        data: dict[str, object] = {
-            "muscle": muscle,
-            "side": side,
-            "state": "planned" if self.mode == "plan" else "injected",
-        }
-        position = default_position(muscle, side)
-        if position is not None:
-            data["view"], data["x"], data["y"] = position
-        site = Site.model_validate(data)
-        if self.new_site_defaults is not None:
-            site = self.new_site_defaults(site)
-        command = AddSiteCommand(self.document, site)
-        self.undo_stack.push(command)
-        if command.site_id is None or command.isObsolete():
-            return None
-        self.selected_id = command.site_id
-        self.scene.select_marker(command.site_id)
-        self.site_selected.emit(command.site_id)
-        return command.site_id
-
-    def recode_site(self, site_id: int, muscle: str, side: str) -> bool:
-        """Code a site as another muscle and side (one undoable step)."""
-        return self.change_site(site_id, {"muscle": muscle, "side": side}, "Muscle")
+    # -- controller hooks (called by the view and its interactions) --------------------------
 
     def request_recode(self, site_id: int) -> None:
         self.user_selected(site_id)
         self.recode_requested.emit(site_id)
-
-    def move_site(self, site_id: int, x: float, y: float) -> bool:
-        """Move a site to normalised (x, y) of the current view; re-resolves muscle and side."""
-        stored = self.document.stored(site_id)
-        if self._read_only or stored is None:
-            return False
-        view_id = self.current_view()
-        x, y = _clamp(x), _clamp(y)
-        muscle, side = resolve_point(view_id, x, y)
-        before: Site = stored.site
-        after = before.model_copy(
-            update={
-                "muscle": muscle,
-                "side": side,
-                "view": view_id,
-                "x": round(x, 4),
-                "y": round(y, 4),
-            }
-        )
-        after = Site.model_validate(after.model_dump())
-        if after == before:
-            return True
-        count = self.undo_stack.count()
-        self.undo_stack.push(MoveSiteCommand(self.document, site_id, before, after))
-        moved = self.undo_stack.count() > count
-        if moved and (muscle, side) != (before.muscle, before.side):
-            self._warn_for(muscle)
-        return moved
-
-    def remove_site(self, site_id: int) -> bool:
-        stored = self.document.stored(site_id)
-        if self._read_only or stored is None:
-            return False
-        count = self.undo_stack.count()
-        self.undo_stack.push(RemoveSiteCommand(self.document, site_id, stored.site))
-        removed = self.undo_stack.count() > count
-        if removed and self.selected_id == site_id:
-            self.selected_id = None
-            self.site_selected.emit(-1)
-        return removed
-
-    def change_site(self, site_id: int, changes: dict[str, Any], text: str) -> bool:
-        """Any other edit of one site's fields as an undoable step (e.g. state → injected)."""
-        stored = self.document.stored(site_id)
-        if self._read_only or stored is None:
-            return False
-        after = Site.model_validate({**stored.site.model_dump(), **changes})
-        count = self.undo_stack.count()
-        self.undo_stack.push(ChangeSiteCommand(self.document, site_id, stored.site, after, text))
-        return self.undo_stack.count() > count
-
-    def activate_site(self, site_id: int) -> bool:
-        """Double click on a marker: a planned site becomes injected (one undoable step)."""
-        stored = self.document.stored(site_id)
-        if stored is None or stored.site.state != "planned":
-            return False
-        number = stored.number
-        return self.change_site(site_id, {"state": "injected"}, f"Mark site {number} injected")
-
-    # -- controller hooks (called by the view and its interactions) --------------------------
 
     def user_selected(self, site_id: int | None) -> None:
         if site_id != self.here.site_id:
@@ -906,63 +377,7 @@ class BodyDiagram(QWidget):
         self.site_selected.emit(site_id if site_id is not None else -1)
 
     def handle_key(self, event: QKeyEvent) -> bool:
-        key = event.key()
-        modifiers = event.modifiers()
-        ctrl = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
-        shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
-        if key in VIEW_KEYS and not ctrl:
-            self.set_view(VIEW_KEYS[Qt.Key(key)])
-            return True
-        if ctrl and key in CTRL_VIEW_KEYS:
-            self.set_view(CTRL_VIEW_KEYS[Qt.Key(key)])
-            return True
-        if ctrl and key == Qt.Key.Key_Z:
-            (self.undo_stack.redo if shift else self.undo_stack.undo)()
-            return True
-        if (ctrl and key == Qt.Key.Key_Y) or event.matches(QKeySequence.StandardKey.Redo):
-            self.undo_stack.redo()
-            return True
-        if ctrl and key == Qt.Key.Key_D:  # D for drawing (plain D is dry needling)
-            self.set_pain_mode(not self.pain_mode)
-            return True
-        if ctrl:
-            return False
-        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.zoom_in()
-            return True
-        if key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
-            self.zoom_out()
-            return True
-        if key in (Qt.Key.Key_F, Qt.Key.Key_0):
-            self.fit()
-            return True
-        for preset_id, _text, letter, _regions, _view in REGION_PRESETS:
-            if key == QKeySequence(letter)[0].key():
-                self.frame_region(preset_id)
-                return True
-        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            if self.selected_id is not None:
-                self.remove_site(self.selected_id)
-            return True
-        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
-            self.step_selection(-1 if key == Qt.Key.Key_Backtab or shift else 1)
-            return True
-        if key == Qt.Key.Key_Escape and self.selected_id is not None:
-            self.user_selected(None)
-            return True
-        return False
-
-    def step_selection(self, delta: int) -> None:
-        """Select the next (delta 1) or previous (-1) site in number order, wrapping around."""
-        ids = [int(s.id) for s in self.document.sites if site_position(s.site) is not None]
-        if not ids:
-            return
-        if self.selected_id not in ids:
-            target = ids[0] if delta > 0 else ids[-1]
-        else:
-            target = ids[(ids.index(self.selected_id) + delta) % len(ids)]
-        self.select_site(target)
-        self.site_selected.emit(target)
+        return controls.handle_key(self, event)
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -1006,10 +421,6 @@ class BodyDiagram(QWidget):
             banner.show_message(text, kind)
         self._place_banner()
         self.warning_shown.emit(kind, text)
-
-
-def _clamp(value: float) -> float:
-    return min(1.0, max(0.0, value))
 
 
 __all__ = ["BodyDiagram", "DiagramLegend", "WarningBanner", "site_label", "warnings_for"]

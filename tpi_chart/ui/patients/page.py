@@ -30,13 +30,6 @@ from tpi_chart.ui.patients.history import HistoryView
 from tpi_chart.ui.patients.procedure_list import ID_ROLE, ProcedureList
 from tpi_chart.ui.plain_errors import user_message
 
-STATUS_TEXT = {
-    "planned": "Planned",
-    "in_progress": "In progress",
-    "signed": "Signed",
-    "external": "Signed elsewhere, not verified",
-}
-
 
 def _age(birth: date) -> int:
     today = date.today()

@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import FollowUp
+from tpi_chart.domain.presentation import STATUS_WORDS
 from tpi_chart.domain.rules import evaluate
 
-STATUS_TEXT = {"planned": "Planned", "in_progress": "In progress", "signed": "Signed"}
 COLUMNS = ("Date of service", "Status", "Physician", "CPT", "Sites", "Pain", "Relief")
 ID_ROLE = 0x0100 + 1  # Qt.UserRole + 1
 
@@ -183,7 +183,7 @@ class ProcedureList(QWidget):
         self.table.setRowCount(len(summaries))
         for row, summary in enumerate(summaries):
             when = summary.performed_at.astimezone()
-            status = STATUS_TEXT.get(summary.status, summary.status)
+            status = STATUS_WORDS.get(summary.status, summary.status)
             if summary.voided:
                 status = "Voided" if summary.status != "signed" else "Entered in error"
             muscles = sorted({m.split(":")[0] for m in summary.muscles})

@@ -2,7 +2,7 @@
 
 `WorkspacePage` is imported on first use: the main window starts on the patient page and builds
 the workspace only when a procedure opens, so importing this package (e.g. for `keys` or
-`session`) does not pull in the diagram and the rules.
+`header`) does not pull in the diagram and the rules.
 """
 
 from __future__ import annotations

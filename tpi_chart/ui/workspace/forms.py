@@ -33,8 +33,8 @@ from tpi_chart.domain.models import (
     TechniqueStep,
     Tolerance,
 )
+from tpi_chart.ui.document import ProcedureDocument
 from tpi_chart.ui.workspace.indication_panel import keep_field_keys
-from tpi_chart.ui.workspace.session import ChartSession
 from tpi_chart.ui.workspace.widgets import section_label
 
 SAFETY_ITEMS = (
@@ -73,9 +73,11 @@ class ChecklistPanel(QScrollArea):
 
     timeout_requested = Signal()
 
-    def __init__(self, session: ChartSession, edit: Callable[[dict[str, Any], str], None]) -> None:
+    def __init__(
+        self, document: ProcedureDocument, edit: Callable[[dict[str, Any], str], None]
+    ) -> None:
         super().__init__()
-        self.session = session
+        self.document = document
         self.edit = edit
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -169,7 +171,7 @@ class ChecklistPanel(QScrollArea):
         self.setWidget(body)
 
     def refresh(self) -> None:
-        p = self.session.procedure
+        p = self.document.procedure
         if p is None:
             return
         if p.time_out is not None:
@@ -199,7 +201,7 @@ class ChecklistPanel(QScrollArea):
         for step, box in self.technique.items():
             box.setChecked(step in p.technique)
         self.image_guidance.setCurrentIndex(max(0, self.image_guidance.findData(p.image_guidance)))
-        enabled = not self.session.signed
+        enabled = not self.document.signed
         for widget in (
             self.timeout_button,
             self.consent,
@@ -218,7 +220,7 @@ class ChecklistPanel(QScrollArea):
         consent = Consent(
             obtained=obtained,
             method=self.consent_method.currentData(),
-            obtained_by=self.session.user.display_name if obtained else None,
+            obtained_by=self.document.user.display_name if obtained else None,
             at=datetime.now().astimezone() if obtained else None,
         )
         self.edit({"consent": consent}, "Consent")
@@ -240,9 +242,11 @@ class ChecklistPanel(QScrollArea):
 class OutcomePanel(QWidget):
     """After the last needle: complications, tolerance, aftercare given."""
 
-    def __init__(self, session: ChartSession, edit: Callable[[dict[str, Any], str], None]) -> None:
+    def __init__(
+        self, document: ProcedureDocument, edit: Callable[[dict[str, Any], str], None]
+    ) -> None:
         super().__init__()
-        self.session = session
+        self.document = document
         self.edit = edit
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -287,7 +291,7 @@ class OutcomePanel(QWidget):
         layout.addStretch(1)
 
     def refresh(self) -> None:
-        p = self.session.procedure
+        p = self.document.procedure
         if p is None:
             return
         chosen = set(p.complications or ())
@@ -298,7 +302,7 @@ class OutcomePanel(QWidget):
         self.aftercare.setChecked(p.aftercare_given)
         if not self.follow_up.hasFocus():
             self.follow_up.setText(p.follow_up or "")
-        enabled = not self.session.signed
+        enabled = not self.document.signed
         for widget in (
             self.follow_up,
             self.no_complications,

@@ -37,7 +37,7 @@ from tpi_chart.domain.models import (
     ConservativeTherapy,
     FunctionalScore,
 )
-from tpi_chart.ui.workspace.session import ChartSession
+from tpi_chart.ui.document import ProcedureDocument
 from tpi_chart.ui.workspace.widgets import section_label
 
 NO_DATE = QDate(1900, 1, 1)  # the date edits' "not recorded" value (shown as blank text)
@@ -158,9 +158,11 @@ class DiagnosisPicker(QLineEdit):
 class IndicationPanel(QScrollArea):
     """Diagnoses, coverage, indication, history, prior relief, functional score."""
 
-    def __init__(self, session: ChartSession, edit: Callable[[dict[str, Any], str], None]) -> None:
+    def __init__(
+        self, document: ProcedureDocument, edit: Callable[[dict[str, Any], str], None]
+    ) -> None:
         super().__init__()
-        self.session = session
+        self.document = document
         self.edit = edit
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -343,7 +345,7 @@ class IndicationPanel(QScrollArea):
     # -- showing -----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        p = self.session.procedure
+        p = self.document.procedure
         if p is None:
             return
         names = load_diagnoses()
@@ -387,14 +389,15 @@ class IndicationPanel(QScrollArea):
         else:
             self.score.setValue(-1)
         self.prior_hint.setText(self._prior_hint())
-        enabled = not self.session.signed
-        for widget in self.widget().findChildren(QWidget):
+        enabled = not self.document.signed
+        body = self.widget()
+        for widget in body.findChildren(QWidget) if body is not None else []:
             if isinstance(widget, QLineEdit | QComboBox | QSpinBox | QDoubleSpinBox | QPushButton):
                 widget.setEnabled(enabled)
 
     def _prior_hint(self) -> str:
         try:
-            priors = self.session.document().prior_procedures
+            priors = self.document.document().prior_procedures
         except Exception:  # the hint is a convenience; the rules panel shows the real state
             return ""
         if not priors:
@@ -412,13 +415,13 @@ class IndicationPanel(QScrollArea):
     # -- committing --------------------------------------------------------------------------
 
     def _add_diagnosis(self, code: str) -> None:
-        p = self.session.procedure
+        p = self.document.procedure
         if p is None or code in p.diagnoses:
             return
         self.edit({"diagnoses": (*p.diagnoses, code)}, "Diagnosis")
 
     def _remove_diagnosis(self) -> None:
-        p = self.session.procedure
+        p = self.document.procedure
         item = self.diagnoses.currentItem()
         if p is None or item is None:
             return
@@ -467,7 +470,7 @@ class IndicationPanel(QScrollArea):
         else:
             weeks = self.relief_weeks.value()
             measured = _day(self.relief_date)
-            p = self.session.procedure
+            p = self.document.procedure
             if measured is None and p is not None:
                 # Entered at this visit: measured today unless another date is given.
                 measured = p.performed_at.date()
@@ -480,7 +483,7 @@ class IndicationPanel(QScrollArea):
         self.edit(changes, "Prior relief")
 
     def _commit_functional(self) -> None:
-        p = self.session.procedure
+        p = self.document.procedure
         if p is None:
             return
         value = self.score.value()

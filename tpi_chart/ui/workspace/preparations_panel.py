@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import Component, Preparation
+from tpi_chart.ui.document import ProcedureDocument
+from tpi_chart.ui.layouts import take_widgets
 from tpi_chart.ui.plain_errors import PlainProblem, plain_validation
 from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.indication_panel import keep_field_keys
-from tpi_chart.ui.workspace.session import ChartSession
 
 #: (stored value, what the combo box says); None: not recorded.
 CONTAINER_CHOICES: tuple[tuple[str | None, str], ...] = (
@@ -129,9 +130,14 @@ class ComponentRow:
         grid.addWidget(self.container_ml, row + 2, 1)
         # Built after the workspace claimed its fields' keys: Enter and the arrows choose and
         # step here, they do not chart.
-        for widget in self.widgets()[:-1]:
-            keep_field_keys(widget)
-        self.agent.activated.connect(lambda _i: (self._drug_changed(), on_edit()))
+        for field in self.widgets()[:-1]:
+            keep_field_keys(field)
+
+        def drug_chosen(_index: int) -> None:
+            self._drug_changed()
+            on_edit()
+
+        self.agent.activated.connect(drug_chosen)
         self.strength.activated.connect(lambda _i: on_edit())
         self.volume.valueChanged.connect(lambda _v: on_edit())
         self.lot.editingFinished.connect(on_edit)
@@ -191,9 +197,9 @@ ROWS_PER_DRUG = 3
 class PreparationsPanel(QScrollArea):
     failed = Signal(str)
 
-    def __init__(self, session: ChartSession, parent: QWidget | None = None) -> None:
+    def __init__(self, document: ProcedureDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.session = session
+        self.document = document
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         self._body = QWidget()
@@ -209,24 +215,23 @@ class PreparationsPanel(QScrollArea):
 
     # -- building ----------------------------------------------------------------------------
 
-    def refresh(self, kind: str) -> None:
-        procedure = self.session.procedure
+    def refresh(self, parts: frozenset[str]) -> None:
+        procedure = self.document.procedure
         if procedure is None:
             return
         shape = [len(p.components) for p in procedure.preparations]
-        if kind == "all" or shape != self._shape:
+        if "all" in parts or shape != self._shape:
             self._rebuild(procedure.preparations)
         self._update_totals()
 
     def _rebuild(self, preparations: tuple[Preparation, ...]) -> None:
         self._building = True
-        while self._layout.count():
-            item = self._layout.takeAt(0)
-            if item.widget() is not None and item.widget() is not self.error:
-                item.widget().deleteLater()
+        for widget in take_widgets(self._layout):
+            if widget is not self.error:
+                widget.deleteLater()
         self._rows = []
         self._shape = [len(p.components) for p in preparations]
-        editable = not self.session.signed
+        editable = not self.document.signed
         for preparation in preparations:
             box = QGroupBox(preparation.label or f"Syringe {preparation.id}")
             grid = QGridLayout(box)
@@ -269,11 +274,11 @@ class PreparationsPanel(QScrollArea):
 
     def _update_totals(self) -> None:
         given: dict[str, float] = {}
-        for stored in self.session.sites:
+        for stored in self.document.sites:
             site = stored.site
             if site.state == "injected" and site.preparation and site.volume_ml:
                 given[site.preparation] = given.get(site.preparation, 0.0) + site.volume_ml
-        procedure = self.session.procedure
+        procedure = self.document.procedure
         if procedure is None:
             return
         for prep_id, _label, _rows, label in self._rows:
@@ -314,7 +319,7 @@ class PreparationsPanel(QScrollArea):
             self.failed.emit(text.replace("\n", "; "))
             return
         self.error.setText("")
-        self.session.set_preparations(preparations)
+        self.document.set_preparations(preparations)
 
     def _mark_invalid(self, problems: dict[str, list[PlainProblem]]) -> None:
         """A red border on the field a problem names, in the row of its drug."""

@@ -40,7 +40,8 @@ from tpi_chart.domain.signing import (
     not_documented,
 )
 from tpi_chart.services.timing import ClockWentBackwards
-from tpi_chart.ui.workspace.session import ChartSession, describe
+from tpi_chart.ui.document import ProcedureDocument, describe
+from tpi_chart.ui.layouts import take_widgets
 from tpi_chart.ui.workspace.widgets import section_label
 
 log = logging.getLogger(__name__)
@@ -53,15 +54,17 @@ class SignPanel(QScrollArea):
     #: The ABN question answered in the billing block: True = on file (GA), False = not (GZ).
     abn_requested = Signal(bool)
 
-    def __init__(self, session: ChartSession, signing: Any, can_sign: Callable[[], bool]) -> None:
+    def __init__(
+        self, document: ProcedureDocument, signing: Any, can_sign: Callable[[], bool]
+    ) -> None:
         super().__init__()
-        self.session = session
+        self.document = document
         self.signing = signing
         self.can_sign = can_sign
         # The clinic's required fields, read when a procedure is (re)loaded, not at every click;
         # signing itself reads them again.
         self._required_cache: frozenset[str] | None = None
-        session.changed.connect(self._forget_required)
+        document.changed.connect(self._forget_required)
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         body = QWidget()
@@ -171,12 +174,12 @@ class SignPanel(QScrollArea):
         return self.billing_box
 
     def _abn_chosen(self, on_file: bool) -> None:
-        procedure = self.session.procedure
+        procedure = self.document.procedure
         if procedure is not None and procedure.abn_on_file is not on_file:
             self.abn_requested.emit(on_file)
 
     def _show_billing(self, billing: Billing | None, editable: bool) -> None:
-        procedure = self.session.procedure
+        procedure = self.document.procedure
         if billing is None or procedure is None or not billing.lines:
             self.billing_box.hide()
             return
@@ -212,7 +215,7 @@ class SignPanel(QScrollArea):
             button.setEnabled(editable)
 
     def refresh(self, evaluation: Evaluation | None) -> None:
-        procedure = self.session.procedure
+        procedure = self.document.procedure
         if procedure is None:
             return
         signed = procedure.status == "signed" and procedure.signature is not None
@@ -257,8 +260,8 @@ class SignPanel(QScrollArea):
             self.state.setText("")
         self._update_button()
 
-    def _forget_required(self, kind: str) -> None:
-        if kind == "all":
+    def _forget_required(self, parts: frozenset[str]) -> None:
+        if "all" in parts:
             self._required_cache = None
 
     def _required(self) -> frozenset[str]:
@@ -270,7 +273,7 @@ class SignPanel(QScrollArea):
 
     def _priors(self) -> tuple[Any, ...]:
         try:
-            return tuple(self.session.document().prior_procedures)
+            return tuple(self.document.document().prior_procedures)
         except Exception:  # the rules panel reports a document that cannot be built
             log.info("prior sessions not available for the completeness check")
             return ()
@@ -321,13 +324,11 @@ class SignPanel(QScrollArea):
             self._warnings = warnings
             return
         kept = {code: field.text() for code, field in self.ack_fields.items()}
-        while self.ack_layout.count():
-            item = self.ack_layout.takeAt(0)
-            widget = item.widget()
-            if widget is not None:  # gone at once, not only at the next turn of the event loop
-                widget.hide()
-                widget.setParent(None)
-                widget.deleteLater()
+        for widget in take_widgets(self.ack_layout):
+            # Gone at once, not only at the next turn of the event loop.
+            widget.hide()
+            widget.setParent(None)
+            widget.deleteLater()
         self.ack_fields = {}
         self._warnings = warnings
         for warning in warnings:
@@ -347,7 +348,7 @@ class SignPanel(QScrollArea):
             self.ack_fields[warning.code] = field
 
     def _update_button(self) -> None:
-        procedure = self.session.procedure
+        procedure = self.document.procedure
         ready = (
             procedure is not None
             and procedure.status not in ("signed", "external")
@@ -359,7 +360,7 @@ class SignPanel(QScrollArea):
         self.sign_button.setEnabled(bool(ready))
 
     def _show_addenda(self) -> None:
-        procedure = self.session.procedure
+        procedure = self.document.procedure
         assert procedure is not None
         self.addenda_box.show()
         self.addenda_list.setText(
@@ -383,9 +384,9 @@ class SignPanel(QScrollArea):
 
     def add_addendum(self) -> None:
         text = self.addendum_text.toPlainText().strip()
-        if not text or self.session.procedure_id is None or not self.can_sign():
+        if not text or self.document.procedure_id is None or not self.can_sign():
             return
-        procedure_id, user = self.session.procedure_id, self.session.user
+        procedure_id, user = self.document.procedure_id, self.document.user
         try:
             in_error = self.entered_in_error.isChecked()
             self._confirming_clock(
@@ -405,11 +406,11 @@ class SignPanel(QScrollArea):
         return {code: field.text().strip() for code, field in self.ack_fields.items()}
 
     def sign(self) -> None:
-        if not self.sign_button.isEnabled() or self.session.procedure_id is None:
+        if not self.sign_button.isEnabled() or self.document.procedure_id is None:
             return
         procedure_id, user, acks = (
-            self.session.procedure_id,
-            self.session.user,
+            self.document.procedure_id,
+            self.document.user,
             self.acknowledgements(),
         )
         try:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QFont
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import computed_location
+from tpi_chart.ui.document import ProcedureDocument
 
 SITE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -39,6 +40,10 @@ class SiteTableModel(QAbstractTableModel):
         self._catalog = load_catalog()
 
     # -- feeding -----------------------------------------------------------------------------
+
+    def observe(self, document: ProcedureDocument) -> None:
+        """Mirror the procedure document's sites after every change it announces."""
+        document.changed.connect(lambda _parts: self.set_sites(document.sites))
 
     def set_sites(self, sites: Sequence[Any]) -> None:
         """Show `sites`; rows keep their identity when only their content changed, a site added

@@ -4,11 +4,8 @@ prints, with who confirmed it and when."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeyEvent, QUndoCommand
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -20,7 +17,6 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.models import Patient, Procedure
 from tpi_chart.domain.timeout import time_out_elements
-from tpi_chart.ui.workspace.session import ChartSession
 
 
 class TimeOutDialog(QDialog):
@@ -73,41 +69,3 @@ class TimeOutDialog(QDialog):
             self._confirm(False)
         else:
             super().keyPressEvent(event)
-
-
-class TimeOutCommand(QUndoCommand):
-    """The confirmed time-out, undoable: undo puts back the planned time and status."""
-
-    def __init__(self, session: ChartSession, site_marked: bool) -> None:
-        super().__init__("Time-out")
-        self.session = session
-        self.site_marked = site_marked
-        procedure = session.procedure
-        assert procedure is not None
-        self.before: dict[str, Any] = {
-            "time_out": None,
-            "status": procedure.status,
-            "performed_at": procedure.performed_at,
-            "planned_at": procedure.planned_at,
-        }
-        self.at = datetime.now().astimezone().replace(microsecond=0)
-        self.after: dict[str, Any] = {}  # as stored by the first redo
-        self._done = False
-
-    def redo(self) -> None:
-        pid = self.session.procedure_id
-        assert pid is not None
-        if self._done:  # redo after undo: the same time-out, as it was confirmed
-            if not self.session.update_header(self.after):
-                self.setObsolete(True)
-            return
-        if not self.session.record_time_out(self.site_marked, self.at):
-            self.setObsolete(True)
-            return
-        procedure = self.session.procedure
-        assert procedure is not None
-        self.after = {key: getattr(procedure, key) for key in self.before}
-        self._done = True
-
-    def undo(self) -> None:
-        self.session.update_header(self.before)

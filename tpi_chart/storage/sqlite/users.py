@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tpi_chart.domain.users import ROLES, Role, User, normalise_username
-from tpi_chart.storage.db import transaction
 from tpi_chart.storage.errors import DuplicateRecord, StorageError, translate
-from tpi_chart.storage.interfaces import AuditTrail
+from tpi_chart.storage.sqlite.audited import AuditedWrites
 
 
 def _utc(moment: datetime) -> str:
@@ -48,12 +47,15 @@ def _public(user: User) -> dict[str, Any]:
     }
 
 
-class UserRepository:
+class SqliteUsers:
     """Accounts and login attempts on one connection."""
 
-    def __init__(self, conn: sqlite3.Connection, audit: AuditTrail) -> None:
-        self._conn = conn
-        self._audit_trail = audit
+    def __init__(self, writes: AuditedWrites) -> None:
+        self._writes = writes
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._writes.conn
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -87,7 +89,7 @@ class UserRepository:
 
     def create(self, user: User, password_hash: str, *, by: str, at: datetime) -> User:
         try:
-            with transaction(self._conn):
+            with self._writes.audited(by, "create", "user", after=_public(user)) as change:
                 cursor = self._conn.execute(
                     "INSERT INTO users (username, display_name, roles, active, password_hash, "
                     "password_changed_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -102,13 +104,7 @@ class UserRepository:
                         by,
                     ),
                 )
-                self._audit_trail.record(
-                    user=by,
-                    action="create",
-                    entity="user",
-                    entity_id=cursor.lastrowid,
-                    after=_public(user),
-                )
+                change.entity_id = cursor.lastrowid
         except sqlite3.IntegrityError as error:
             if "unique" in str(error).lower():
                 raise DuplicateRecord(f"the username {user.username!r} is already taken") from error
@@ -120,20 +116,13 @@ class UserRepository:
     def update(self, user: User, *, by: str) -> User:
         """Change display name, roles or active flag (never the username or the password)."""
         try:
-            with transaction(self._conn):
+            with self._writes.audited(by, "update", "user", after=_public(user)) as change:
                 user_id, before = self._require(user.username)
                 self._conn.execute(
                     "UPDATE users SET display_name = ?, roles = ?, active = ? WHERE id = ?",
                     (user.display_name, _roles_text(user.roles), user.active, user_id),
                 )
-                self._audit_trail.record(
-                    user=by,
-                    action="update",
-                    entity="user",
-                    entity_id=user_id,
-                    before=_public(before),
-                    after=_public(user),
-                )
+                change.entity_id, change.before = user_id, _public(before)
         except sqlite3.Error as error:
             raise translate(error) from error
         return user
@@ -144,20 +133,20 @@ class UserRepository:
         """Store a new hash. `audit=False` only for a silent parameter upgrade of the same password.
         The audit row says that the password changed, never what it is or its hash."""
         try:
-            with transaction(self._conn):
+            with self._writes.audited(
+                by,
+                "update",
+                "user_password",
+                after={"username": normalise_username(username), "password": "changed"},
+            ) as change:
                 user_id, _ = self._require(username)
                 self._conn.execute(
                     "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
                     (password_hash, _utc(at), user_id),
                 )
-                if audit:
-                    self._audit_trail.record(
-                        user=by,
-                        action="update",
-                        entity="user_password",
-                        entity_id=user_id,
-                        after={"username": normalise_username(username), "password": "changed"},
-                    )
+                change.entity_id = user_id
+                if not audit:  # the same password rehashed with today's parameters
+                    change.nothing_changed()
         except sqlite3.Error as error:
             raise translate(error) from error
 
@@ -191,7 +180,12 @@ class UserRepository:
         the attempt, when known (elapsed time that survives a change of the wall clock)."""
         name = normalise_username(username)[:80] or "(empty)"
         try:
-            with transaction(self._conn):
+            with self._writes.audited(
+                name,
+                "login" if success else "login_failed",
+                "session",
+                after={"username": name, **detail},
+            ) as change:
                 if counts:
                     self._conn.execute(
                         "INSERT INTO login_attempts (username, at, success, monotonic, boot)"
@@ -201,13 +195,7 @@ class UserRepository:
                 row = self._conn.execute(
                     "SELECT id FROM users WHERE username = ?", (name,)
                 ).fetchone()
-                self._audit_trail.record(
-                    user=name,
-                    action="login" if success else "login_failed",
-                    entity="session",
-                    entity_id=None if row is None else int(row[0]),
-                    after={"username": name, **detail},
-                )
+                change.entity_id = None if row is None else int(row[0])
         except sqlite3.Error as error:
             raise translate(error) from error
 

@@ -25,7 +25,7 @@ from tpi_chart.storage.errors import (
     StorageError,
     translate,
 )
-from tpi_chart.storage.migrations import MIGRATIONS, SCHEMA_VERSION
+from tpi_chart.storage.sqlite.migrations import MIGRATIONS, SCHEMA_VERSION
 
 #: PRAGMA application_id of a TPI Chart database ("TPIC" in ASCII).
 APPLICATION_ID = 0x54504943

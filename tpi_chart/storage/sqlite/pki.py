@@ -10,53 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tpi_chart.storage.audit import AuditRow
-from tpi_chart.storage.db import transaction
+from tpi_chart.storage.interfaces import (
+    AccountKeyRow,
+    CertificateRow,
+    SignedNoteRow,
+    SigningRequestRow,
+)
+from tpi_chart.storage.sqlite.audited import AuditedWrites
 
-
-@dataclass(frozen=True)
-class AccountKeyRow:
-    username: str
-    public_key: bytes
-    wrapped_private: str
-
-
-@dataclass(frozen=True)
-class CertificateRow:
-    serial: str
-    username: str
-    certificate: bytes
-    sealed_private: str
-    issued_at: datetime
-    issued_by: str
-    revoked_at: datetime | None
-    revocation_reason: str | None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
-@dataclass(frozen=True)
-class SigningRequestRow:
-    username: str
-    public_key: bytes
-    sealed_private: str
-    requested_at: datetime
-
-
-@dataclass(frozen=True)
-class SignedNoteRow:
-    procedure_id: int
-    pdf: bytes
-    signatures: int
-    evaluation: str
-    sha256: str
+#: Why account keys and signing requests carry no audit row of their own: wrapped or sealed
+#: key material, stored by the auth and signing services beside the audited change it serves
+#: (an account created, a password changed, a certificate issued).
+_KEY_BOOKKEEPING = "key material stored for an audited account or certificate change"
 
 
 def _now() -> str:
@@ -67,17 +35,13 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value)) if value is not None else None
 
 
-Record = Callable[..., AuditRow]
-
-
 class SqlitePki:
-    def __init__(self, conn: Callable[[], sqlite3.Connection], record: Record) -> None:
-        self._connection = conn
-        self._record = record
+    def __init__(self, writes: AuditedWrites) -> None:
+        self._writes = writes
 
     @property
     def _conn(self) -> sqlite3.Connection:
-        return self._connection()
+        return self._writes.conn
 
     # ---- the authority ---------------------------------------------------------------------
 
@@ -88,17 +52,13 @@ class SqlitePki:
         return bytes(row[0]) if row is not None else None
 
     def create_authority(self, certificate: bytes, by: str, fingerprint: str) -> None:
-        with transaction(self._conn):
+        with self._writes.audited(
+            by, "signing_authority_created", "signing_authority", after={"sha256": fingerprint}
+        ):
             self._conn.execute(
                 "INSERT INTO signing_authority (id, certificate, created_at, created_by) "
                 "VALUES (1, ?, ?, ?)",
                 (certificate, _now(), by),
-            )
-            self._record(
-                user=by,
-                action="signing_authority_created",
-                entity="signing_authority",
-                after={"sha256": fingerprint},
             )
 
     # ---- account keys and grants -------------------------------------------------------------
@@ -113,7 +73,7 @@ class SqlitePki:
     def put_account_key(self, username: str, public_key: bytes, wrapped_private: str) -> None:
         """Create or replace an account's key (a replaced key is a password reset: the grants
         sealed to the old key no longer open and are re-granted by the caller)."""
-        with transaction(self._conn):
+        with self._writes.unaudited(_KEY_BOOKKEEPING):
             self._conn.execute(
                 "INSERT INTO account_keys (username, public_key, wrapped_private, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
@@ -124,7 +84,7 @@ class SqlitePki:
 
     def rewrap_account_key(self, username: str, wrapped_private: str) -> None:
         """The same key under a new password (a password change)."""
-        with transaction(self._conn):
+        with self._writes.unaudited(_KEY_BOOKKEEPING):
             self._conn.execute(
                 "UPDATE account_keys SET wrapped_private = ? WHERE username = ?",
                 (wrapped_private, username),
@@ -143,7 +103,9 @@ class SqlitePki:
         return [str(row[0]) for row in rows]
 
     def put_grant(self, secret: str, holder: str, sealed: str, by: str) -> None:
-        with transaction(self._conn):
+        with self._writes.audited(
+            by, "key_granted", "key_grant", after={"secret": secret, "holder": holder}
+        ):
             self._conn.execute(
                 "INSERT INTO key_grants (secret, holder, sealed, created_at, created_by) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (secret, holder) DO UPDATE SET "
@@ -151,26 +113,16 @@ class SqlitePki:
                 "created_by = excluded.created_by",
                 (secret, holder, sealed, _now(), by),
             )
-            self._record(
-                user=by,
-                action="key_granted",
-                entity="key_grant",
-                after={"secret": secret, "holder": holder},
-            )
 
     def drop_grant(self, secret: str, holder: str, by: str) -> None:
-        with transaction(self._conn):
+        with self._writes.audited(
+            by, "update", "key_grant", before={"secret": secret, "holder": holder}
+        ) as change:
             deleted = self._conn.execute(
                 "DELETE FROM key_grants WHERE secret = ? AND holder = ?", (secret, holder)
             ).rowcount
-            if deleted:
-                self._record(
-                    user=by,
-                    action="update",
-                    entity="key_grant",
-                    before={"secret": secret, "holder": holder},
-                    after=None,
-                )
+            if not deleted:
+                change.nothing_changed()
 
     # ---- certificates ---------------------------------------------------------------------
 
@@ -211,32 +163,24 @@ class SqlitePki:
     def add_certificate(
         self, serial: str, username: str, certificate: bytes, sealed_private: str, by: str
     ) -> None:
-        with transaction(self._conn):
+        with self._writes.audited(
+            by, "certificate_issued", "certificate", after={"serial": serial, "for": username}
+        ):
             self._conn.execute(
                 "INSERT INTO signing_certificates (serial, username, certificate, sealed_private, "
                 "issued_at, issued_by) VALUES (?, ?, ?, ?, ?, ?)",
                 (serial, username, certificate, sealed_private, _now(), by),
             )
             self._conn.execute("DELETE FROM signing_requests WHERE username = ?", (username,))
-            self._record(
-                user=by,
-                action="certificate_issued",
-                entity="certificate",
-                after={"serial": serial, "for": username},
-            )
 
     def revoke(self, serial: str, reason: str, by: str, at: datetime) -> None:
-        with transaction(self._conn):
+        with self._writes.audited(
+            by, "certificate_revoked", "certificate", after={"serial": serial, "reason": reason}
+        ):
             self._conn.execute(
                 "UPDATE signing_certificates SET revoked_at = ?, revoked_by = ?, "
                 "revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL",
                 (at.isoformat(), by, reason, serial),
-            )
-            self._record(
-                user=by,
-                action="certificate_revoked",
-                entity="certificate",
-                after={"serial": serial, "reason": reason},
             )
 
     def revocations(self) -> list[tuple[str, datetime, str]]:
@@ -266,7 +210,7 @@ class SqlitePki:
         return [request for request in found if request is not None]
 
     def put_request(self, username: str, public_key: bytes, sealed_private: str) -> None:
-        with transaction(self._conn):
+        with self._writes.unaudited(_KEY_BOOKKEEPING):
             self._conn.execute(
                 "INSERT INTO signing_requests (username, public_key, sealed_private, "
                 "requested_at) VALUES (?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
@@ -293,7 +237,7 @@ class SqlitePki:
         """Store the first signed PDF of a procedure, or a longer revision of it (an addendum);
         the triggers refuse anything else. Call inside the signing transaction."""
         digest = hashlib.sha256(pdf).hexdigest()
-        with transaction(self._conn):
+        with self._writes.unaudited("the signed PDF of a signature or addendum audited with it"):
             self._conn.execute(
                 "INSERT INTO signed_notes (procedure_id, pdf, signatures, evaluation, sha256, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (procedure_id) DO UPDATE SET "

@@ -5,41 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
+from tpi_chart.storage.interfaces import OutboxItem
+from tpi_chart.storage.sqlite.audited import AuditedWrites
 
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    procedure_id: int
-    event: str
-    format: str
-    status: str
-    attempts: int
-    last_error: str | None
-    queued_at: datetime
-    sent_at: datetime | None
-    files: tuple[str, ...]
-
-
-class OutboxRepository(Protocol):
-    def enqueue(self, procedure_id: int, event: str, formats: tuple[str, ...]) -> None: ...
-    def pending(self) -> list[OutboxItem]: ...
-    def for_procedure(self, procedure_id: int) -> list[OutboxItem]: ...
-    def mark_sent(self, item_id: int, files: tuple[str, ...]) -> None: ...
-    def mark_failed(self, item_id: int, error: str) -> None: ...
-    def pending_count(self) -> int: ...
-
-
-class _Transactional(Protocol):
-    conn: sqlite3.Connection
-
-    def transaction(self) -> AbstractContextManager[None]: ...
+#: Why the outbox's writes carry no audit row of their own.
+_NOT_A_CHANGE = "delivery bookkeeping: the files it sends are audited as exports by the service"
 
 
 def _now() -> str:
@@ -67,16 +39,16 @@ _COLUMNS = (
 
 
 class SqliteOutbox:
-    def __init__(self, store: _Transactional) -> None:
-        self._store = store
+    def __init__(self, writes: AuditedWrites) -> None:
+        self._writes = writes
 
     @property
     def _conn(self) -> sqlite3.Connection:
-        return self._store.conn
+        return self._writes.conn
 
     def enqueue(self, procedure_id: int, event: str, formats: tuple[str, ...]) -> None:
         """One pending row per format; an event already queued is left as it is."""
-        with self._store.transaction():
+        with self._writes.unaudited(_NOT_A_CHANGE):
             for fmt in formats:
                 self._conn.execute(
                     "INSERT INTO outbox (procedure_id, event, format, status, queued_at)"
@@ -98,7 +70,7 @@ class SqliteOutbox:
         return [_item(row) for row in rows]
 
     def mark_sent(self, item_id: int, files: tuple[str, ...]) -> None:
-        with self._store.transaction():
+        with self._writes.unaudited(_NOT_A_CHANGE):
             self._conn.execute(
                 "UPDATE outbox SET status = 'sent', attempts = attempts + 1, last_error = NULL,"
                 " sent_at = ?, files = ? WHERE id = ?",
@@ -106,7 +78,7 @@ class SqliteOutbox:
             )
 
     def mark_failed(self, item_id: int, error: str) -> None:
-        with self._store.transaction():
+        with self._writes.unaudited(_NOT_A_CHANGE):
             self._conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                 (error[:1000], item_id),

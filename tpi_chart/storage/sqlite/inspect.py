@@ -8,7 +8,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from tpi_chart.storage.db import inspect_file
+from tpi_chart.storage.sqlite.connection import inspect_file
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Ordered schema migrations: MIGRATIONS[i] takes the schema from version i to version i + 1.
 
 Each step is SQL text, run statement by statement inside one transaction together with the
-`PRAGMA user_version` bump (see `tpi_chart.storage.db.migrate`). Never edit a shipped step: add one.
+`PRAGMA user_version` bump (see `tpi_chart.storage.sqlite.connection.migrate`). Never edit a
+shipped step: add one.
 """
 
 from __future__ import annotations
 
-from tpi_chart.storage.migrations import (
+from tpi_chart.storage.sqlite.migrations import (
     v0001_initial,
     v0002_lot_recall,
     v0003_users,

@@ -9,38 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol
 
 from tpi_chart.domain.models import PainDrawing, PainStroke
-
-
-@dataclass(frozen=True)
-class StrokeRecord:
-    id: int
-    procedure_id: int
-    seq: int
-    removed: bool
-    stroke: PainStroke
-
-
-class PainStrokeRepository(Protocol):
-    def strokes(self, procedure_id: int, include_removed: bool = False) -> list[StrokeRecord]: ...
-    def get_stroke(self, stroke_id: int) -> StrokeRecord | None: ...
-    def add_stroke(self, procedure_id: int, stroke: PainStroke, user: str) -> StrokeRecord: ...
-    def set_stroke_removed(self, stroke_id: int, removed: bool, user: str) -> StrokeRecord: ...
-
-
-class _Store(Protocol):
-    conn: sqlite3.Connection
-
-    def transaction(self) -> AbstractContextManager[None]: ...
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+from tpi_chart.storage.interfaces import StrokeRecord
+from tpi_chart.storage.sqlite.audited import AuditedWrites, dumps, patient_of
 
 
 def _no_table(error: sqlite3.OperationalError) -> bool:
@@ -71,27 +43,21 @@ def insert_stroke(conn: sqlite3.Connection, procedure_id: int, stroke: PainStrok
     ).fetchone()
     cursor = conn.execute(
         "INSERT INTO pain_strokes (procedure_id, seq, data) VALUES (?, ?, ?)",
-        (procedure_id, seq, _dumps(stroke.model_dump(mode="json"))),
+        (procedure_id, seq, dumps(stroke.model_dump(mode="json"))),
     )
     return int(cursor.lastrowid or 0)
 
 
 class SqlitePainStrokes:
-    def __init__(self, store: _Store, record: Callable[..., Any]) -> None:
-        self._store = store
-        self._audit = record
+    def __init__(self, writes: AuditedWrites) -> None:
+        self._writes = writes
 
     @property
     def _conn(self) -> sqlite3.Connection:
-        return self._store.conn
+        return self._writes.conn
 
     def _patient_of(self, procedure_id: int) -> int:
-        row = self._conn.execute(
-            "SELECT patient_id FROM procedures WHERE id = ?", (procedure_id,)
-        ).fetchone()
-        if row is None:
-            raise KeyError(procedure_id)
-        return int(row[0])
+        return patient_of(self._conn, procedure_id)
 
     @staticmethod
     def _record(row: sqlite3.Row) -> StrokeRecord:
@@ -121,40 +87,33 @@ class SqlitePainStrokes:
         return None if row is None else self._record(row)
 
     def add_stroke(self, procedure_id: int, stroke: PainStroke, user: str) -> StrokeRecord:
-        with self._store.transaction():
-            patient_id = self._patient_of(procedure_id)
-            stroke_id = insert_stroke(self._conn, procedure_id, stroke)
-            self._audit(
-                user=user,
-                action="create",
-                entity="pain_stroke",
-                entity_id=stroke_id,
-                patient_id=patient_id,
-                procedure_id=procedure_id,
-                after=stroke.model_dump(mode="json"),
-            )
+        with self._writes.audited(
+            user,
+            "create",
+            "pain_stroke",
+            procedure_id=procedure_id,
+            after=stroke.model_dump(mode="json"),
+        ) as change:
+            change.patient_id = self._patient_of(procedure_id)
+            change.entity_id = stroke_id = insert_stroke(self._conn, procedure_id, stroke)
             record = self.get_stroke(stroke_id)
         assert record is not None
         return record
 
     def set_stroke_removed(self, stroke_id: int, removed: bool, user: str) -> StrokeRecord:
-        with self._store.transaction():
+        action = "delete" if removed else "restore"
+        with self._writes.audited(
+            user, action, "pain_stroke", entity_id=stroke_id, after={"removed": removed}
+        ) as change:
             before = self.get_stroke(stroke_id)
             if before is None:
                 raise KeyError(stroke_id)
             self._conn.execute(
                 "UPDATE pain_strokes SET removed = ? WHERE id = ?", (removed, stroke_id)
             )
-            self._audit(
-                user=user,
-                action="delete" if removed else "restore",
-                entity="pain_stroke",
-                entity_id=stroke_id,
-                patient_id=self._patient_of(before.procedure_id),
-                procedure_id=before.procedure_id,
-                before={"removed": before.removed},
-                after={"removed": removed},
-            )
+            change.patient_id = self._patient_of(before.procedure_id)
+            change.procedure_id = before.procedure_id
+            change.before = {"removed": before.removed}
             record = self.get_stroke(stroke_id)
         assert record is not None
         return record
