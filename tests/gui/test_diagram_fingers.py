@@ -122,7 +122,8 @@ def _extent(image: QImage) -> int:
     return max(columns) - min(columns) + 1 if columns else 0
 
 
-def test_markers_are_24_px_and_the_twitch_reads_in_grey_scale() -> None:
+def test_markers_are_24_px_and_the_twitch_reads_in_grey_scale(qapp: Any) -> None:
+    """Fonts need the application (a test run alone, or first on its worker, has no other)."""
     images = {
         twitch: _marker_image(MarkerStyle(7, False, twitch, False, False))
         for twitch in (None, "none", "weak", "brisk")

@@ -71,10 +71,26 @@ class ChartWindow(QMainWindow):
         self.resize(1000, 640)
 
 
-def verify(username: str, password: str) -> User | None:
-    if username == "locked-out":
-        raise DomainError("too many failed sign-ins for 'locked-out': the account is locked")
-    return PASSWORDS.get((username, password))
+class Passwords:
+    """AuthService's three sign-in steps over a table of passwords."""
+
+    def wait_before_login(self, username: str) -> float:
+        return 0.0
+
+    def begin_login(self, username: str) -> Passwords.Attempt:
+        if username == "locked-out":
+            raise DomainError("too many failed sign-ins for 'locked-out': the account is locked")
+        return Passwords.Attempt(username)
+
+    def finish_login(self, attempt: Passwords.Attempt, password: str, check: bool) -> User | None:
+        return PASSWORDS.get((attempt.username, password)) if check else None
+
+    class Attempt:
+        def __init__(self, username: str) -> None:
+            self.username = username
+
+        def check(self, password: str) -> bool:
+            return (self.username, password) in PASSWORDS
 
 
 @pytest.fixture
@@ -82,7 +98,7 @@ def setup(qtbot: QtBot) -> tuple[ChartWindow, IdleLock, Clock]:
     window = ChartWindow()
     qtbot.addWidget(window)
     clock = Clock()
-    lock = IdleLock(window, verify, minutes=10, clock=clock, user=CHEN, poll_ms=60_000)
+    lock = IdleLock(window, Passwords(), minutes=10, clock=clock, user=CHEN, poll_ms=60_000)
     window.show()
     qtbot.waitExposed(window)
     return window, lock, clock
@@ -105,10 +121,12 @@ def visible_texts(window: QMainWindow) -> list[str]:
 
 
 def unlock(qtbot: QtBot, lock: IdleLock, username: str, password: str) -> None:
+    """Type and click Sign in; returns once the check on the worker thread is over."""
     screen = lock.lock_screen
     screen.username.setText(username)
     screen.password.setText(password)
     qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not lock.sign_in.busy)
 
 
 def test_warning_a_minute_before_and_input_postpones(

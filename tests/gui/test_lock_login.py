@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users, users_on
@@ -85,11 +85,12 @@ def test_a_wrong_password_keeps_the_dialog_open_and_leaves_no_trace(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     admin = create_admin(env, qtbot)
-    dialog = LoginDialog(env.auth.login, "chen")
+    dialog = LoginDialog(env.auth, "chen")
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.password.setText(WRONG)
     qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
     assert dialog.isVisible()
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert dialog.user is None
@@ -97,7 +98,7 @@ def test_a_wrong_password_keeps_the_dialog_open_and_leaves_no_trace(
     assert dialog.password.text() == ""
     dialog.password.setText(ADMIN_PASSWORD)
     qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
-    assert dialog.result() == QDialog.DialogCode.Accepted
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted)
     assert dialog.user == admin
     env.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     written = env.written()
@@ -107,11 +108,22 @@ def test_a_wrong_password_keeps_the_dialog_open_and_leaves_no_trace(
     assert env.trail.verify().ok
 
 
-def test_ask_returns_the_user_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        LoginDialog, "ask", classmethod(lambda cls, login, username="", parent=None: None)
-    )
-    assert LoginDialog.ask(lambda u, p: None) is None
+def test_ask_returns_the_user_after_the_check_or_none_on_cancel(env: Env, qtbot: QtBot) -> None:
+    admin = create_admin(env, qtbot)
+
+    def answer(password: str | None) -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, LoginDialog)
+        if password is None:
+            dialog.reject()
+            return
+        dialog.password.setText(password)
+        qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, lambda: answer(ADMIN_PASSWORD))
+    assert LoginDialog.ask(env.auth, "chen") == admin
+    QTimer.singleShot(0, lambda: answer(None))
+    assert LoginDialog.ask(env.auth, "chen") is None
 
 
 def test_an_administrator_manages_accounts(env: Env, qtbot: QtBot) -> None:

@@ -257,3 +257,19 @@ def test_note_actions_need_an_open_procedure(qtbot: QtBot, services: Services) -
     assert window.stack.currentWidget() is window.patients
     assert not window.export_action.isEnabled()
     assert not window.handout_action.isEnabled()
+
+
+def test_an_administrator_sets_the_days_between_whole_file_checks(
+    qtbot: QtBot, services: Services
+) -> None:
+    dialog = _dialog(qtbot, services)
+    assert dialog.full_check_days.value() == 7  # weekly unless changed
+    dialog.full_check_days.clear()
+    qtbot.keyClicks(dialog.full_check_days, "30")
+    _save(qtbot, dialog)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert services.settings.full_check_days() == 30
+    assert any(
+        row.entity == "setting" and "full_check_days" in (row.after or "")
+        for row in services.store.audit.rows()
+    )

@@ -55,6 +55,8 @@ READS: dict[type, set[str]] = {
         "signed_snapshot",
         "history",
         "follow_ups",
+        "follow_ups_for_patient",
+        "for_patient",
         "void_of",
     },
     SqliteSettings: {"get"},

@@ -14,7 +14,14 @@ from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_wit
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import PermissionDenied
-from tpi_chart.services.auth import AccountLocked, AuthError, AuthService, LoginPolicy
+from tpi_chart.services.auth import (
+    AccountLocked,
+    AuthError,
+    AuthService,
+    LoginPolicy,
+    PasswordCheck,
+    SignInDelayed,
+)
 from tpi_chart.storage.audit import ACTIONS, decode
 
 ADMIN_PASSWORD = "Granite-Otter-4471"
@@ -108,6 +115,41 @@ def test_failures_slow_down_after_three_and_lock_after_five(env: Env, admin: Use
     before = len(env.clock.sleeps)
     assert env.auth.login("admin", "wrong-again") is None
     assert len(env.clock.sleeps) == before
+
+
+def test_the_service_refuses_an_attempt_before_the_wait_is_over(env: Env, admin: User) -> None:
+    """The window never sleeps: it asks how long, counts down, then calls `begin_login`. The
+    wait holds even for a caller that does not count down: the service refuses it."""
+    for _ in range(3):
+        attempt = env.auth.begin_login("admin")
+        assert env.auth.finish_login(attempt, "wrong-wrong", attempt.check("wrong-wrong")) is None
+    assert env.auth.wait_before_login("admin") == 1.0
+    env.clock.advance(seconds=0.5)
+    assert env.auth.wait_before_login("admin") == 0.5
+    with pytest.raises(SignInDelayed, match="wait 1 s before trying again") as delayed:
+        env.auth.begin_login("admin")  # even with the right password to follow
+    assert delayed.value.seconds == 0.5
+    refusal = env.trail.rows()[-1]
+    assert (refusal.action, decode(refusal.after)["reason"]) == ("login_failed", "too soon")
+    env.clock.advance(seconds=0.5)
+    assert env.auth.wait_before_login("admin") == 0.0
+    attempt = env.auth.begin_login("admin")
+    assert env.auth.finish_login(attempt, ADMIN_PASSWORD, attempt.check(ADMIN_PASSWORD)) == admin
+    assert env.clock.sleeps == []  # nobody slept: the refused attempt did not count either
+    assert env.auth.wait_before_login("admin") == 0.0
+
+
+def test_the_slow_step_touches_no_database(env: Env, admin: User) -> None:
+    """`LoginAttempt.check` runs on the window's worker thread, where the database connection
+    (bound to the GUI thread) would raise: it must not use it."""
+    import threading
+
+    attempt = env.auth.begin_login("admin")
+    results: list[PasswordCheck] = []
+    worker = threading.Thread(target=lambda: results.append(attempt.check(ADMIN_PASSWORD)))
+    worker.start()
+    worker.join()
+    assert env.auth.finish_login(attempt, ADMIN_PASSWORD, results[0]) == admin
 
 
 def test_delays_double_up_to_a_cap(env: Env, admin: User) -> None:

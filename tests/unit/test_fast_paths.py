@@ -3,6 +3,7 @@ tested by behaviour (which statements run, which index a query uses), never by t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -15,6 +16,7 @@ import pytest
 from tests.users import staff
 from tpi_chart.services import doctor, integrity
 from tpi_chart.services.context import open_services
+from tpi_chart.services.errors import InvalidInput
 from tpi_chart.storage.sqlite import connection as storage_db
 from tpi_chart.storage.sqlite.store import SqliteStore
 
@@ -247,3 +249,43 @@ def test_the_anchor_is_written_at_once_and_its_fsync_runs_off_the_click_path(
     # …and made durable by the writer thread, not by the thread that saved.
     assert synced_in
     assert threading.main_thread().name not in synced_in
+
+
+def test_the_days_between_whole_file_checks_are_the_clinics_setting(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_services(demo, staff("okafor")) as services:
+        store = services.store
+        assert isinstance(store, SqliteStore)
+        monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
+        now = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+        assert integrity.run_full_check(store, now) == []
+        services.settings.update(full_check_days=30)
+        assert not integrity.full_check_due(store, now + timedelta(days=29))
+        assert integrity.full_check_due(store, now + timedelta(days=30))
+        with pytest.raises(
+            InvalidInput, match=r"settings\.full_check_days: must be between 1 and 90"
+        ):
+            services.settings.update(full_check_days=0)
+        assert services.settings.full_check_days() == 30
+
+
+def test_the_open_rehashes_signed_notes_in_batches_and_wraps_around(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open lists a batch of signed notes after where the last start stopped, never all of
+    them (a tenth-year clinic has 450,000), and comes back to the first after the last."""
+    monkeypatch.setattr(integrity, "OPEN_BATCH", 1)
+    with open_services(demo, staff("rivera")) as services:
+        store = services.store
+        assert isinstance(store, SqliteStore)
+        signed = store.procedures.signed_ids()
+        assert len(signed) >= 2
+        assert store.procedures.signed_ids(0, 1) == signed[:1]
+        cursor = store.anchor_path.with_suffix(".signed-checked")
+        start = signed.index(json.loads(cursor.read_text(encoding="utf-8"))["after"])  # the open's
+        seen = []
+        for _ in range(len(signed) + 1):
+            assert integrity.check_signed_at_open(store, services.charting, budget_s=60) == []
+            seen.append(json.loads(cursor.read_text(encoding="utf-8"))["after"])
+        assert seen == [signed[(start + 1 + turn) % len(signed)] for turn in range(len(signed) + 1)]

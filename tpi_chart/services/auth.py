@@ -3,9 +3,16 @@
 * Passwords are hashed with Argon2id, argon2-cffi `PasswordHasher()` defaults (t=3, m=64 MiB,
   p=4), and upgraded at the next sign-in when the parameters change. A password is never logged,
   stored, put in an exception or in an audit row; only this module and argon2 ever see it.
-* Failed sign-ins are counted per username: from the 3rd failure on each attempt first waits
-  (1 s, 2 s, 4 s … up to 16 s); 5 failures within 15 minutes lock the account for 15 minutes.
-  Every sign-in and every failure is audited. The clock and the sleep are injectable for tests.
+* Failed sign-ins are counted per username: from the 3rd failure on, the next attempt must wait
+  (1 s, 2 s, 4 s … up to 16 s after the last failure); an attempt before then is refused
+  (`SignInDelayed`) by the service itself, whoever calls it. 5 failures within 15 minutes lock
+  the account for 15 minutes. Every sign-in and every failure is audited. The clock and the
+  sleep are injectable for tests.
+* A sign-in is three steps so that the window never waits on Argon2: `begin_login` (reads the
+  database: lockout, back-off, the stored hash), `LoginAttempt.check` (the password hash and the
+  account key's derivation: pure, safe on a worker thread), `finish_login` (records the attempt
+  and unlocks the keys). `login` runs the three in a row and sleeps out the back-off first (the
+  command line has nothing else to do); the window counts the wait down with a timer instead.
 * Those minutes are measured so that moving the clock does not shorten them: each attempt is
   stored with the machine's monotonic clock and boot id (Linux), and on the same boot elapsed
   time comes from the monotonic clock; otherwise from the wall clock, where a clock set back
@@ -17,6 +24,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -95,6 +103,56 @@ class AccountLocked(AuthError):
         )
 
 
+class SignInDelayed(AuthError):
+    """Failed sign-ins in a row: the next attempt is allowed after `seconds` more."""
+
+    def __init__(self, username: str, seconds: float) -> None:
+        self.username = username
+        self.seconds = seconds
+        whole = max(1, math.ceil(seconds))
+        super().__init__(
+            f"several failed sign-ins for {username!r}: wait {whole} s before trying again"
+        )
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """What the slow step of a sign-in found: the password is right (`ok`), a new hash when
+    the stored one uses old parameters, and what the account keys made of the password."""
+
+    ok: bool
+    new_hash: str | None = None
+    opened_keys: object = None
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One sign-in between `begin_login` and `finish_login`: what the slow, pure middle needs.
+    `check` touches neither the database nor any shared state, so it may run on a worker
+    thread."""
+
+    username: str
+    user: User | None
+    stored_hash: str | None
+    hasher: PasswordHasher
+    open_keys: Callable[[str], object] | None = None
+
+    def check(self, password: str) -> PasswordCheck:
+        if self.stored_hash is None:
+            # The same Argon2 work whether or not the name exists.
+            self.hasher.hash(password)
+            return PasswordCheck(ok=False)
+        if not _verify(self.hasher, self.stored_hash, password):
+            return PasswordCheck(ok=False)
+        new_hash = (
+            str(self.hasher.hash(password))
+            if self.hasher.check_needs_rehash(self.stored_hash)
+            else None
+        )
+        opened = self.open_keys(password) if self.open_keys is not None else None
+        return PasswordCheck(ok=True, new_hash=new_hash, opened_keys=opened)
+
+
 @dataclass(frozen=True)
 class LoginPolicy:
     delay_after_failures: int = 3
@@ -136,7 +194,11 @@ class AccountKeys(Protocol):
     """What happens to a person's keys when their account does (services.pki.SigningAuthority):
     the password is at hand only here, at these moments."""
 
-    def signed_in(self, user: User, password: str) -> object: ...
+    def open_account_key(self, username: str) -> Callable[[str], object] | None:
+        """The slow part of `signed_in` as a pure function of the password (worker-safe), or
+        None when there is nothing to open."""
+
+    def signed_in(self, user: User, password: str, opened: object = None) -> object: ...
 
     def signed_out(self, user: User | None = None) -> None: ...
 
@@ -176,7 +238,6 @@ class AuthService:
         self._boot_id = boot_id
         self._hasher = hasher if hasher is not None else default_hasher()
         self._policy = policy if policy is not None else LoginPolicy()
-        self._dummy_hash: str | None = None
 
     # -- first run ---------------------------------------------------------------------------
 
@@ -215,9 +276,28 @@ class AuthService:
             self._keys.signed_out(user)
 
     def login(self, username: str, password: str) -> User | None:
-        """The user when the password is right and the account active; None otherwise.
+        """The user when the password is right and the account active; None otherwise. Sleeps
+        out the back-off first (for the command line; the window uses the three steps).
 
         Raises AccountLocked (without checking the password) while the account is locked."""
+        wait = self.wait_before_login(username)
+        if wait > 0:
+            self._sleep(wait)
+        attempt = self.begin_login(username)
+        return self.finish_login(attempt, password, attempt.check(password))
+
+    def wait_before_login(self, username: str) -> float:
+        """Seconds until `username` may try again after failed sign-ins (0 when they may now,
+        and while the account is locked out: that refusal comes at once)."""
+        name = normalise_username(username)
+        now = self._clock()
+        if self._locked_until(name, now) is not None:
+            return 0.0
+        return self._backoff(name, now)
+
+    def begin_login(self, username: str) -> LoginAttempt:
+        """The first step of a sign-in: refuses a locked account (AccountLocked) and an attempt
+        before the back-off is over (SignInDelayed), both audited; reads what `check` needs."""
         name = normalise_username(username)
         now = self._clock()
         locked_until = self._locked_until(name, now)
@@ -226,33 +306,52 @@ class AuthService:
                 name, success=False, at=now, detail={"reason": "locked"}, counts=False
             )
             raise AccountLocked(name, locked_until, now)
-        failures = sum(1 for age in self._failure_ages(name, now) if age <= self._policy.window)
-        if failures >= self._policy.delay_after_failures:
-            extra = failures - self._policy.delay_after_failures
-            delay = min(self._policy.first_delay_s * 2**extra, self._policy.max_delay_s)
-            self._sleep(delay)
+        wait = self._backoff(name, now)
+        if wait > 0:
+            self._users.record_login(
+                name, success=False, at=now, detail={"reason": "too soon"}, counts=False
+            )
+            raise SignInDelayed(name, wait)
         user = self._users.get(name)
         stored = self._users.password_hash(name) if user is not None else None
-        if user is None or stored is None:
-            self._verify(self._dummy(), password)  # the same work whether or not the name exists
+        keys = self._keys.open_account_key(name) if self._keys is not None and stored else None
+        return LoginAttempt(name, user, stored, self._hasher, keys)
+
+    def finish_login(
+        self, attempt: LoginAttempt, password: str, check: PasswordCheck
+    ) -> User | None:
+        """The last step: records the attempt (AccountLocked when this failure locks the
+        account) and, on success, stores an upgraded hash and unlocks the person's keys."""
+        name, user = attempt.username, attempt.user
+        if user is None or attempt.stored_hash is None:
             self._fail(name, "unknown account")
             return None
-        if not self._verify(stored, password):
+        if not check.ok:
             self._fail(name, "wrong password")
             return None
         if not user.active:
             self._fail(name, "account deactivated")
             return None
-        if self._hasher.check_needs_rehash(stored):
+        if check.new_hash is not None:
             self._users.set_password_hash(
-                name, self._hash(password), by=name, at=self._clock(), audit=False
+                name, check.new_hash, by=name, at=self._clock(), audit=False
             )
         if self._keys is not None:
             # First: the audit key opens with this person's account key (audit_keys), so the
             # sign-in below is chained at once rather than waiting as a pending event.
-            self._keys.signed_in(user, password)
+            self._keys.signed_in(user, password, check.opened_keys)
         self._users.record_login(name, success=True, at=self._clock(), detail={}, **self._marks())
         return user
+
+    def _backoff(self, name: str, now: datetime) -> float:
+        """Seconds left of the wait after the latest failure (0 when none is due)."""
+        policy = self._policy
+        ages = [age for age in self._failure_ages(name, now) if age <= policy.window]
+        if len(ages) < policy.delay_after_failures:
+            return 0.0
+        extra = len(ages) - policy.delay_after_failures
+        delay = min(policy.first_delay_s * 2.0**extra, policy.max_delay_s)
+        return max(delay - min(ages).total_seconds(), 0.0)
 
     def check_password(self, username: str, password: str) -> User | None:
         """Sign-in on a database that cannot be written (the read-only rescue): the same checks
@@ -265,12 +364,8 @@ class AuthService:
             raise AccountLocked(name, locked_until, now)
         user = self._users.get(name)
         stored = self._users.password_hash(name) if user is not None else None
-        if user is None or stored is None:
-            self._verify(self._dummy(), password)
-            return None
-        if not self._verify(stored, password) or not user.active:
-            return None
-        return user
+        check = LoginAttempt(name, user, stored, self._hasher).check(password)
+        return user if user is not None and check.ok and user.active else None
 
     def locked_until(self, username: str) -> datetime | None:
         return self._locked_until(normalise_username(username), self._clock())
@@ -462,15 +557,14 @@ class AuthService:
         return str(self._hasher.hash(password))
 
     def _verify(self, stored: str, password: str) -> bool:
-        try:
-            return bool(self._hasher.verify(stored, password))
-        except (VerificationError, InvalidHashError):
-            return False
+        return _verify(self._hasher, stored, password)
 
-    def _dummy(self) -> str:
-        if self._dummy_hash is None:
-            self._dummy_hash = self._hash("not a password: equalises timing for unknown names")
-        return self._dummy_hash
+
+def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
+    try:
+        return bool(hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def _plain_user_problem(line: str) -> str:
@@ -486,7 +580,10 @@ __all__ = [
     "AccountLocked",
     "AuthError",
     "AuthService",
+    "LoginAttempt",
     "LoginPolicy",
+    "PasswordCheck",
     "PermissionDenied",
+    "SignInDelayed",
     "password_problems",
 ]

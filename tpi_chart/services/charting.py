@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,16 +20,12 @@ from pydantic import ValidationError
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.diagram import with_location
 from tpi_chart.domain.errors import describe_validation_error
-from tpi_chart.domain.localdates import local_date
 from tpi_chart.domain.models import (
-    FORMAT_ID,
     Addendum,
-    Component,
     FollowUp,
     PainStroke,
     Preparation,
     PriorProcedure,
-    PriorSite,
     Procedure,
     ProcedureDocument,
     Signature,
@@ -48,10 +43,34 @@ from tpi_chart.services.errors import (
     StaleEdit,
     changed_fields,
 )
+from tpi_chart.services.procedure_history import (
+    copied_forward,
+    prior_procedures,
+    procedure_document,
+)
+
+# The values and checks moved to procedure_values; they stay importable from here, where the
+# window and the operations have always found them.
+from tpi_chart.services.procedure_values import (
+    ProcedureSummary,
+    StoredProcedure,
+    StoredSite,
+    StoredStroke,
+    check_site,
+    check_unlocked,
+    creation_actions,
+    locked_message,
+    performed_now,
+    site_action,
+    stale_procedure,
+    stored,
+    stored_site,
+    validate_procedure,
+    voided_text,
+)
 from tpi_chart.storage.errors import SignedRecord, StaleRecord
 from tpi_chart.storage.interfaces import (
     FollowUpRecord,
-    HistoryRecord,
     ProcedureRecord,
     SiteRecord,
     Store,
@@ -70,162 +89,6 @@ _NOT_HEADER = {
     "addenda": "add an addendum instead",
     "pain_drawing": "use add_pain_stroke/remove_pain_stroke",
 }
-
-
-@dataclass(frozen=True)
-class StoredSite:
-    id: int
-    number: int  # 1-based charting order among the non-removed sites
-    site: Site
-    version: int = 1  # give the StoredSite back to `update_site` as `base`
-
-
-@dataclass(frozen=True)
-class StoredStroke:
-    id: int
-    stroke: PainStroke
-
-
-@dataclass(frozen=True)
-class StoredProcedure:
-    id: int
-    patient_id: int
-    procedure: Procedure  # sites: the non-removed ones in number order
-    site_ids: tuple[int, ...]  # aligned with procedure.sites
-    version: int = 1  # of the header and preparations (give it back as `base`)
-    site_versions: tuple[int, ...] = ()  # aligned with site_ids
-
-    def stored_sites(self) -> list[StoredSite]:
-        """The sites as StoredSite, in number order."""
-        versions = self.site_versions or (1,) * len(self.site_ids)
-        return [
-            StoredSite(site_id, number, site, version)
-            for number, (site_id, site, version) in enumerate(
-                zip(self.site_ids, self.procedure.sites, versions, strict=True), start=1
-            )
-        ]
-
-
-@dataclass(frozen=True)
-class ProcedureSummary:
-    id: int
-    patient_id: int
-    performed_at: datetime
-    status: str
-    site_count: int
-    injected_count: int
-    physician: str | None = None
-    pain_before: int | None = None
-    pain_after: int | None = None
-    relief_percent: int | None = None
-    voided: bool = False
-    muscles: tuple[str, ...] = ()  # "muscle:side" of the injected sites
-
-
-def _prior(record: HistoryRecord, following: HistoryRecord) -> PriorProcedure:
-    """A session with the relief recorded for it: its newest follow-up entry, else what the
-    next visit recorded as prior relief."""
-    sites = tuple(PriorSite(muscle=m, side=s) for m, s in record.injected)
-    follow_up = record.follow_up
-    if follow_up is not None:
-        return PriorProcedure(
-            performed_at=record.performed_at,
-            relief_percent=follow_up.relief_percent,
-            relief_weeks=follow_up.relief_weeks,
-            relief_scale=follow_up.scale,
-            relief_measured_on=follow_up.measured_on,
-            functional_change=follow_up.functional_change,
-            sites=sites,
-        )
-    return PriorProcedure.model_validate(
-        {
-            "performed_at": record.performed_at,
-            "relief_percent": following.prior_relief_percent,
-            "relief_weeks": following.prior_relief_weeks,
-            "relief_scale": following.prior_relief_scale,
-            "relief_measured_on": following.prior_relief_measured_on,
-            "sites": sites,
-        }
-    )
-
-
-def _stored(record: ProcedureRecord) -> StoredProcedure:
-    return StoredProcedure(
-        record.id,
-        record.patient_id,
-        record.procedure,
-        record.site_ids,
-        record.version,
-        record.site_versions,
-    )
-
-
-def _stored_site(record: SiteRecord) -> StoredSite:
-    return StoredSite(record.id, record.number, record.site, record.version)
-
-
-_HEADER_ONLY = {"sites", "signature", "addenda"}
-
-
-def _stale_procedure(base: StoredProcedure, current: ProcedureRecord) -> StaleEdit:
-    return StaleEdit(
-        f"procedure {current.id}",
-        changed_fields(
-            "procedure",
-            base.procedure.model_dump(mode="json", exclude=_HEADER_ONLY),
-            current.procedure.model_dump(mode="json", exclude=_HEADER_ONLY),
-        ),
-    )
-
-
-def validate_procedure(data: dict[str, Any]) -> Procedure:
-    try:
-        return Procedure.model_validate(data)
-    except ValidationError as error:
-        raise InvalidInput(describe_validation_error(error, "procedure.")) from error
-
-
-def performed_now(procedure: Procedure, moment: datetime) -> dict[str, Any]:
-    """The changes that make `moment` the date of service, keeping the planned time once."""
-    if procedure.planned_at is not None:
-        return {}
-    return {"planned_at": procedure.performed_at, "performed_at": moment}
-
-
-def locked_message(procedure_id: int, procedure: Procedure) -> str:
-    signature = procedure.signature
-    who = f" by {signature.signed_by} on {signature.signed_at.isoformat()}" if signature else ""
-    return f"procedure {procedure_id} is signed{who}; it cannot be changed, add an addendum instead"
-
-
-def check_site(procedure: Procedure, site: Site) -> None:
-    """InvalidInput unless `site` is a valid site whose syringe is one of `procedure`'s."""
-    # A copy made with model_copy(update=...) skips validation: check it again here, so a
-    # site the model refuses (a volume on a dry-needled site) is never stored unreadable.
-    try:
-        Site.model_validate(site.model_dump())
-    except ValidationError as error:
-        raise InvalidInput(describe_validation_error(error, "site.")) from error
-    ids = [p.id for p in procedure.preparations]
-    if site.preparation is not None and site.preparation not in ids:
-        allowed = ", ".join(ids) or "none defined"
-        raise InvalidInput(
-            [f"site.preparation: {site.preparation!r} is not one of the preparations ({allowed})"]
-        )
-
-
-def site_action(*sites: Site) -> Action:
-    """Planned sites are anyone's to edit; an injected one is charting (physicians only)."""
-    return "edit_planned_sites" if all(s.state == "planned" for s in sites) else "chart"
-
-
-def _creation_actions(procedure: Procedure) -> tuple[Action, ...]:
-    actions: list[Action] = ["plan"]
-    if procedure.time_out is not None or any(s.state != "planned" for s in procedure.sites):
-        actions.append("chart")
-    if procedure.signature is not None:
-        actions.append("sign")
-    return tuple(actions)
 
 
 class ChartingService:
@@ -294,79 +157,35 @@ class ChartingService:
 
     def get(self, procedure_id: int) -> StoredProcedure:
         self._require("view")
-        return _stored(self._record(procedure_id))
+        return stored(self._record(procedure_id))
+
+    def for_patient(self, patient_id: int) -> list[StoredProcedure]:
+        """Every procedure of the patient, whole (voided ones too), oldest first: one read
+        however many visits (the History tab of a patient seen for ten years)."""
+        self._require("view")
+        return [stored(record) for record in self._store.procedures.for_patient(patient_id)]
+
+    def newest_follow_ups(self, patient_id: int) -> dict[int, FollowUp]:
+        """The newest follow-up entry of each of the patient's visits that has one."""
+        self._require("view")
+        entries = self._store.procedures.follow_ups_for_patient(patient_id)
+        return {entry.procedure_id: entry.follow_up for entry in entries}
 
     def sites(self, procedure_id: int) -> list[StoredSite]:
         self._require("view")
         self._record(procedure_id)
-        return [_stored_site(r) for r in self._store.procedures.sites(procedure_id)]
+        return [stored_site(r) for r in self._store.procedures.sites(procedure_id)]
 
     def prior_procedures(self, procedure_id: int) -> tuple[PriorProcedure, ...]:
-        """The patient's procedures performed before this one (signed or not) in which something
-        was injected, newest first, each with its injected sites. The relief after a procedure
-        is recorded at the next visit: the latest prior's relief is this procedure's
-        `prior_relief_percent`/`_weeks`, an older one's that of the procedure that followed it."""
+        """The patient's injected sessions before this one (`procedure_history`)."""
         self._require("view")
-        current = self._record(procedure_id)
-        history = self._store.procedures.history(current.patient_id)
-        mine = next((record for record in history if record.id == procedure_id), None)
-        if mine is None:  # voided: it has no place in the patient's sessions
-            return ()
-        chain = [
-            record
-            for record in history
-            if record.id == procedure_id or record.performed_at < mine.performed_at
-        ]
-        priors = [
-            _prior(record, chain[index + 1])
-            for index, record in enumerate(chain[:-1])
-            # A visit where nothing was injected (planned, then cancelled) was no session.
-            if record.injected
-        ]
-        # Later procedures on the same local date belong to this day's session: the rules need
-        # them for one TPI code per day (same_day_procedure) and the day's regions.
-        day = local_date(mine.performed_at)
-        later_same_day = [
-            PriorProcedure(
-                performed_at=record.performed_at,
-                sites=tuple(PriorSite(muscle=m, side=s) for m, s in record.injected),
-            )
-            for record in history
-            if record.performed_at > mine.performed_at
-            and record.id != procedure_id
-            and record.injected
-            and local_date(record.performed_at) == day
-        ]
-        return tuple(reversed(priors)) + tuple(later_same_day)
+        return prior_procedures(self._store, self._record(procedure_id))
 
     def document(self, procedure_id: int) -> ProcedureDocument:
-        """Patient + procedure + prior procedures: what the rules, the note and export use. The
-        prior procedures are the sessions the procedure's document reported when it was imported
-        (in that order), then the earlier procedures in this database on other dates."""
+        """Patient + procedure + prior procedures: what the rules, the note and export use
+        (`procedure_history.procedure_document`)."""
         self._require("view")
-        record = self._record(procedure_id)
-        # A signed note keeps the patient and the earlier sessions it was signed with: its hash
-        # covers the patient, and its acknowledged warnings came from those sessions.
-        snapshot = self._store.procedures.signed_snapshot(procedure_id)
-        if snapshot is None or record.procedure.status != "signed":
-            current = self._store.patients.get(record.patient_id)
-            if current is None:  # pragma: no cover - a foreign key guarantees it
-                raise NotFound(f"patient {record.patient_id} does not exist")
-            patient, priors = current.patient, None
-        else:
-            patient, priors = snapshot.patient, snapshot.prior_procedures
-        return ProcedureDocument(
-            format=FORMAT_ID,
-            patient=patient,
-            procedure=record.procedure,
-            prior_procedures=self._history_for_document(procedure_id) if priors is None else priors,
-        )
-
-    def _history_for_document(self, procedure_id: int) -> tuple[PriorProcedure, ...]:
-        reported = self._store.procedures.reported_history(procedure_id)
-        reported_at = {prior.performed_at for prior in reported}
-        stored = self.prior_procedures(procedure_id)
-        return reported + tuple(p for p in stored if p.performed_at not in reported_at)
+        return procedure_document(self._store, self._record(procedure_id))
 
     # ---- writing ---------------------------------------------------------------------------
     @contextmanager
@@ -380,36 +199,22 @@ class ChartingService:
 
     def _unsigned(self, procedure_id: int) -> ProcedureRecord:
         record = self._record(procedure_id)
-        if record.procedure.status == "signed":
-            raise ProcedureLocked(locked_message(procedure_id, record.procedure))
-        if record.procedure.status == "external":
-            raise ProcedureLocked(
-                f"procedure {procedure_id} was signed elsewhere and imported as a read-only "
-                "record; it cannot be changed"
-            )
         void = self._store.procedures.void_of(procedure_id)
-        if void is not None:
-            raise ProcedureLocked(
-                f"procedure {procedure_id} was voided by {void.voided_by} ({void.reason}); "
-                "it cannot be changed"
-            )
+        check_unlocked(procedure_id, record.procedure, voided_text(void))
         return record
 
     def create(self, patient_id: int, procedure: Procedure) -> StoredProcedure:
         """Store a new procedure with its preparations and sites (a signed one is stored signed,
         as on import)."""
-        self._require(*_creation_actions(procedure))
+        self._require(*creation_actions(procedure))
         if self._store.patients.get(patient_id) is None:
             raise NotFound(f"patient {patient_id} does not exist")
-        return _stored(self._store.procedures.add(patient_id, procedure, self._user))
+        return stored(self._store.procedures.add(patient_id, procedure, self._user))
 
     def copy_forward(self, patient_id: int, performed_at: datetime) -> StoredProcedure:
-        """A new planned procedure from the patient's latest one: its sites become planned
-        (muscle, side, view, x/y, preparation and volume kept; no twitch, findings or times), its
-        preparations are copied without lot and expiry; coverage (the patient's, else the last
-        visit's), diagnoses, indication, history, position, prep, needle and technique carried
-        over. Consent, safety screen, time-out and outcomes are never copied.
-        Without an earlier procedure: an empty planned procedure."""
+        """A new planned procedure from the patient's latest one (what is carried over:
+        `procedure_history.copied_forward`); without an earlier procedure, an empty planned
+        one."""
         self._require("plan")
         summaries = self._store.procedures.list_for_patient(patient_id)
         patient = self._store.patients.get(patient_id)
@@ -424,55 +229,7 @@ class ChartingService:
                 ),
             )
         last = self._record(summaries[0].id).procedure
-        preparations = tuple(
-            Preparation(
-                id=prep.id,
-                label=prep.label,
-                components=tuple(
-                    Component(
-                        agent=c.agent,
-                        concentration=c.concentration,
-                        volume_ml=c.volume_ml,
-                        ndc=c.ndc,
-                        container=c.container,
-                        container_ml=c.container_ml,
-                    )
-                    for c in prep.components
-                ),
-            )
-            for prep in last.preparations
-        )
-        sites = tuple(
-            Site(
-                muscle=site.muscle,
-                side=site.side,
-                state="planned",
-                view=site.view,
-                x=site.x,
-                y=site.y,
-                preparation=site.preparation,
-                volume_ml=site.volume_ml,
-                dry_needling=site.dry_needling,
-            )
-            for site in last.sites
-        )
-        procedure = Procedure(
-            performed_at=performed_at,
-            status="planned",
-            payer_profile=coverage or last.payer_profile,
-            diagnoses=last.diagnoses,
-            indication=last.indication,
-            history=last.history,
-            # How this clinic does it, shown on the checklist to change: not attestations.
-            position=last.position,
-            skin_prep=last.skin_prep,
-            needle=last.needle,
-            technique=last.technique,
-            image_guidance=last.image_guidance,
-            preparations=preparations,
-            sites=sites,
-        )
-        return self.create(patient_id, procedure)
+        return self.create(patient_id, copied_forward(last, performed_at, coverage))
 
     @contextmanager
     def _stale_as_domain_error(
@@ -483,11 +240,11 @@ class ChartingService:
         except StaleRecord as error:
             if base is None:  # pragma: no cover - only a versioned write can be stale
                 raise
-            raise _stale_procedure(base, self._record(procedure_id)) from error
+            raise stale_procedure(base, self._record(procedure_id)) from error
 
     def _check_base(self, record: ProcedureRecord, base: StoredProcedure | None) -> None:
         if base is not None and base.version != record.version:
-            raise _stale_procedure(base, record)
+            raise stale_procedure(base, record)
 
     def update(
         self,
@@ -524,7 +281,7 @@ class ChartingService:
             self._locked_as_domain_error(procedure_id),
             self._stale_as_domain_error(procedure_id, base),
         ):
-            return _stored(
+            return stored(
                 self._store.procedures.update_header(procedure_id, procedure, self._user, expected)
             )
 
@@ -545,7 +302,7 @@ class ChartingService:
             self._locked_as_domain_error(procedure_id),
             self._stale_as_domain_error(procedure_id, base),
         ):
-            return _stored(
+            return stored(
                 self._store.procedures.set_preparations(
                     procedure_id, procedure.preparations, self._user, expected
                 )
@@ -571,7 +328,7 @@ class ChartingService:
         self._first_injection(record, site)
         site = with_location(site)
         with self._locked_as_domain_error(procedure_id):
-            return _stored_site(self._store.procedures.add_site(procedure_id, site, self._user))
+            return stored_site(self._store.procedures.add_site(procedure_id, site, self._user))
 
     def update_site(self, site_id: int, site: Site, base: StoredSite | None = None) -> StoredSite:
         """Store the site's new values. `base`: the stored site the edit started from; if the
@@ -587,7 +344,7 @@ class ChartingService:
         expected = None if base is None else base.version
         try:
             with self._locked_as_domain_error(current.procedure_id):
-                return _stored_site(
+                return stored_site(
                     self._store.procedures.update_site(site_id, site, self._user, expected)
                 )
         except StaleRecord as error:
@@ -618,11 +375,11 @@ class ChartingService:
         self._require(site_action(current.site))
         record = self._unsigned(current.procedure_id)
         if not current.removed:
-            return _stored_site(current)
+            return stored_site(current)
         # Its preparation may have been replaced since the site was removed.
         self._check_preparation(record, current.site)
         with self._locked_as_domain_error(current.procedure_id):
-            return _stored_site(self._store.procedures.set_site_removed(site_id, False, self._user))
+            return stored_site(self._store.procedures.set_site_removed(site_id, False, self._user))
 
     # ---- time-out, follow-up, void --------------------------------------------------------
     def record_time_out(
@@ -712,7 +469,7 @@ class ChartingService:
                 ["signature.content_hash: does not match the procedure's content; sign it again"]
             )
         with self._locked_as_domain_error(procedure_id):
-            return _stored(
+            return stored(
                 self._store.procedures.sign(
                     procedure_id, signature, self._user, document.prior_procedures
                 )
@@ -724,7 +481,7 @@ class ChartingService:
         record = self._record(procedure_id)
         if record.procedure.status != "signed":
             raise InvalidInput(["addendum: only a signed procedure takes addenda; edit it instead"])
-        return _stored(self._store.procedures.add_addendum(procedure_id, addendum, self._user))
+        return stored(self._store.procedures.add_addendum(procedure_id, addendum, self._user))
 
     # ---- the patient's pain drawing ----------------------------------------------------------
     def pain_strokes(self, procedure_id: int) -> list[StoredStroke]:
@@ -770,3 +527,17 @@ class ChartingService:
             return current
         with self._locked_as_domain_error(current.procedure_id):
             return self._store.pain_strokes.set_stroke_removed(stroke_id, removed, self._user)
+
+
+__all__ = [
+    "ChartingService",
+    "ProcedureSummary",
+    "StoredProcedure",
+    "StoredSite",
+    "StoredStroke",
+    "check_site",
+    "locked_message",
+    "performed_now",
+    "site_action",
+    "validate_procedure",
+]

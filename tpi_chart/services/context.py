@@ -68,6 +68,10 @@ WEIGHT_UNIT = "weight_unit"
 DEFAULT_EXPORT_NAME = "TPI Chart notes"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 IDLE_LOCK_RANGE = (2, 15)
+#: Days between whole-file integrity checks of a large database, run after the window is up.
+FULL_CHECK_DAYS = "full_check_days"
+DEFAULT_FULL_CHECK_DAYS = 7
+FULL_CHECK_RANGE = (1, 90)
 # The note's page sizes; tpi_chart.pdf.note.PageSize names the same two (checked by a test). Not
 # imported from there: that module loads reportlab, which start-up does not need.
 PAGE_SIZE_CHOICES: tuple[PageSize, ...] = ("letter", "a4")
@@ -133,6 +137,10 @@ class SettingsService:
         value = self._store.settings.get(IDLE_LOCK_MINUTES)
         return int(value) if value else DEFAULT_IDLE_LOCK_MINUTES
 
+    def full_check_days(self) -> int:
+        value = self._store.settings.get(FULL_CHECK_DAYS)
+        return int(value) if value else DEFAULT_FULL_CHECK_DAYS
+
     def time_zone(self) -> str:
         """The clinic's IANA time zone for day counts (rules, history); "" = the machine's."""
         return self._store.settings.get(TIME_ZONE) or ""
@@ -193,6 +201,7 @@ class SettingsService:
         time_zone: str | None = None,
         required_to_sign: frozenset[str] | None = None,
         weight_unit: str | None = None,
+        full_check_days: int | None = None,
     ) -> None:
         """Change the given settings together (the settings dialog's Save): every value is
         checked first and every problem reported at once, one `settings.<field>: …` line each;
@@ -217,7 +226,11 @@ class SettingsService:
         if page_size is not None:
             attempt(PAGE_SIZE, partial(_check_page_size, page_size))
         if idle_lock_minutes is not None:
-            attempt(IDLE_LOCK_MINUTES, partial(_check_idle_lock_minutes, idle_lock_minutes))
+            check = partial(_check_whole, IDLE_LOCK_MINUTES, idle_lock_minutes, IDLE_LOCK_RANGE)
+            attempt(IDLE_LOCK_MINUTES, check)
+        if full_check_days is not None:
+            check = partial(_check_whole, FULL_CHECK_DAYS, full_check_days, FULL_CHECK_RANGE)
+            attempt(FULL_CHECK_DAYS, check)
         if time_zone is not None:
             attempt(TIME_ZONE, partial(_check_time_zone, time_zone))
         if required_to_sign is not None:
@@ -294,11 +307,11 @@ def _check_weight_unit(unit: str) -> str:
     return value
 
 
-def _check_idle_lock_minutes(minutes: int) -> str:
-    low, high = IDLE_LOCK_RANGE
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not low <= minutes <= high:
-        raise InvalidInput([f"settings.idle_lock_minutes: must be between {low} and {high}"])
-    return str(minutes)
+def _check_whole(key: str, value: int, bounds: tuple[int, int]) -> str:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput([f"settings.{key}: must be between {low} and {high}"])
+    return str(value)
 
 
 @dataclass

@@ -22,12 +22,10 @@ class HistoryService:
         Raises NotFound for an unknown patient."""
         self._patients.get(patient_id)
         summaries = self._charting.list_for_patient(patient_id)
-        stored = [self._charting.get(summary.id) for summary in summaries]
-        follow_ups = {}
-        for record in stored:
-            entries = self._charting.follow_ups(record.id)
-            if entries:
-                follow_ups[record.id] = entries[-1].follow_up
+        whole = {record.id: record for record in self._charting.for_patient(patient_id)}
+        stored = [whole[summary.id] for summary in summaries]
+        newest = self._charting.newest_follow_ups(patient_id)
+        follow_ups = {record.id: newest[record.id] for record in stored if record.id in newest}
         return summarize(
             [record.procedure for record in stored],
             ids=[record.id for record in stored],

@@ -7,7 +7,7 @@ and page size, the export folder, stable file names, atomic writes and the audit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -58,6 +58,35 @@ class ExportedNote:
     pdf: Path
     json: Path
     signed: bool
+
+
+@dataclass(frozen=True)
+class PreparedExport:
+    """An export read and checked on the database's thread (`NoteService.prepare_export`,
+    `prepare_handout`). `render` is pure (domain objects in, bytes out), so the window runs it
+    on its worker thread; `NoteService.write_export` then writes the files and audits them."""
+
+    procedure_id: int
+    pdf_path: Path
+    document: ProcedureDocument
+    options: NoteOptions
+    format: str
+    signed_pdf: bytes | None = field(default=None, repr=False)  # never drawn again
+    handout: bool = False
+
+    @property
+    def signed(self) -> bool:
+        return not self.handout and self.document.procedure.status == "signed"
+
+    def render(self) -> dict[Path, bytes]:
+        """The files to write: the handout; or the note and its JSON document beside it."""
+        if self.handout:
+            return {self.pdf_path: render_handout(self.document, self.options)}
+        pdf = self.signed_pdf
+        if pdf is None:
+            pdf = ProcedureNoteRenderer(self.document, self.options).render()
+        json = document_json(self.document).encode("utf-8")
+        return {self.pdf_path: pdf, self.pdf_path.with_suffix(".json"): json}
 
 
 def note_file_name(document: ProcedureDocument, procedure_id: int) -> str:
@@ -138,31 +167,32 @@ class NoteService:
     def export(self, procedure_id: int, folder: Path | None = None) -> Path:
         """Write the note (and the JSON document beside it) to the export folder; returns the
         PDF path. Signed → ``MRN_date_id.pdf``; unsigned → ``MRN_date_id_DRAFT.pdf``."""
-        self._permissions.require("export")
-        document = self._charting.document(procedure_id)
-        path = self._folder(folder) / note_file_name(document, procedure_id)
-        return self.export_to(procedure_id, path, document=document).pdf
+        return self._export(self.prepare_export(procedure_id, folder)).pdf
 
     def export_handout(self, procedure_id: int, folder: Path | None = None) -> Path:
         """Write the patient's aftercare handout beside the notes (``…_aftercare.pdf``)."""
-        self._permissions.require("export")
-        document = self._charting.document(procedure_id)
-        day = document.procedure.performed_at.date().isoformat()
-        path = self._folder(folder) / f"{document.patient.mrn}_{day}_{procedure_id}_aftercare.pdf"
-        write_audited_export(
-            self._store,
-            self._user,
-            self._charting.get(procedure_id),
-            {path: render_handout(document, self.options())},
-            format="aftercare handout pdf",
-        )
-        return path
+        return self._export(self.prepare_handout(procedure_id, folder)).pdf
 
     def export_to(
         self, procedure_id: int, path: Path, *, document: ProcedureDocument | None = None
     ) -> ExportedNote:
         """Write the note to ``path`` (atomically) and the JSON to ``path.with_suffix('.json')``;
         audited as ``export``."""
+        return self._export(self._prepare_note(procedure_id, path, document))
+
+    def _export(self, prepared: PreparedExport) -> ExportedNote:
+        return self.write_export(prepared, prepared.render())
+
+    def prepare_export(self, procedure_id: int, folder: Path | None = None) -> PreparedExport:
+        """The reading half of `export`: permission, an intact signature, the document."""
+        self._permissions.require("export")
+        document = self._charting.document(procedure_id)
+        path = self._folder(folder) / note_file_name(document, procedure_id)
+        return self._prepare_note(procedure_id, path, document)
+
+    def _prepare_note(
+        self, procedure_id: int, path: Path, document: ProcedureDocument | None
+    ) -> PreparedExport:
         self._permissions.require("export")
         from tpi_chart.services.integrity import require_signed_intact
 
@@ -171,24 +201,40 @@ class NoteService:
         stored = self.signed.stored(procedure_id)
         if stored is not None:
             # The signed bytes, and the evaluation as signed (billing reads its codes).
-            pdf = stored.pdf
             frozen = self.signed.frozen_evaluation(procedure_id)
             if frozen is not None:
                 document = document.model_copy(update={"signed_evaluation": frozen.evaluation})
-        else:
-            pdf = ProcedureNoteRenderer(document, self.options()).render()
-        data = document_json(document).encode("utf-8")
-        json_path = path.with_suffix(".json")
-        signed = document.procedure.status == "signed"
-        write_audited_export(
-            self._store,
-            self._user,
-            self._charting.get(procedure_id),
-            {path: pdf, json_path: data},
-            format="note pdf + json",
-            signed=signed,
+        return PreparedExport(
+            procedure_id,
+            path,
+            document,
+            self.options(),
+            "note pdf + json",
+            signed_pdf=None if stored is None else stored.pdf,
         )
-        return ExportedNote(procedure_id, path, json_path, signed)
+
+    def prepare_handout(self, procedure_id: int, folder: Path | None = None) -> PreparedExport:
+        """The reading half of `export_handout`."""
+        self._permissions.require("export")
+        document = self._charting.document(procedure_id)
+        day = document.procedure.performed_at.date().isoformat()
+        path = self._folder(folder) / f"{document.patient.mrn}_{day}_{procedure_id}_aftercare.pdf"
+        return PreparedExport(
+            procedure_id, path, document, self.options(), "aftercare handout pdf", handout=True
+        )
+
+    def write_export(self, prepared: PreparedExport, files: dict[Path, bytes]) -> ExportedNote:
+        """The writing half: the files rendered from `prepared`, written atomically and audited
+        as ``export`` (on the database's thread)."""
+        self._permissions.require("export")
+        details: dict[str, object] = {"format": prepared.format}
+        if not prepared.handout:
+            details["signed"] = prepared.signed
+        write_audited_export(
+            self._store, self._user, self._charting.get(prepared.procedure_id), files, **details
+        )
+        path = prepared.pdf_path
+        return ExportedNote(prepared.procedure_id, path, path.with_suffix(".json"), prepared.signed)
 
     def signed_between(self, start: date, end: date) -> list[int]:
         """Ids of signed procedures performed from ``start`` to ``end`` (inclusive, by the date of

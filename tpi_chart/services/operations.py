@@ -22,18 +22,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
 from tpi_chart.domain.diagram import with_location
 from tpi_chart.domain.errors import DomainError, describe_validation_error
 from tpi_chart.domain.models import (
-    FORMAT_ID,
-    Patient,
-    PriorProcedure,
     Procedure,
     ProcedureDocument,
     Site,
@@ -44,12 +40,12 @@ from tpi_chart.domain.status import event_between, next_status
 from tpi_chart.domain.timeout import time_out_elements, time_out_problems
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
+
+# Changes and Part stay importable from here, where the window and the command line find them.
+from tpi_chart.services.changes import Changes, OpenProcedure, Part
 from tpi_chart.services.charting import (
     ChartingService,
-    StoredProcedure,
-    StoredSite,
     check_site,
-    locked_message,
     performed_now,
     site_action,
     validate_procedure,
@@ -61,82 +57,17 @@ from tpi_chart.services.errors import (
     StaleEdit,
     changed_fields,
 )
+from tpi_chart.services.procedure_values import check_unlocked, stored_site, voided_text
 from tpi_chart.storage.errors import SignedRecord, StaleRecord
 from tpi_chart.storage.interfaces import SiteRecord, Store
 
 log = logging.getLogger(__name__)
-
-Part = Literal["sites", "header", "status", "time_out", "all"]
 
 Clock = Callable[[], datetime]
 
 
 def _now() -> datetime:
     return datetime.now().astimezone().replace(microsecond=0)
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What one operation changed. `sites`: the rows added, changed or restored (stored, with
-    their new versions); `removed`: ids no longer shown; `procedure`: the whole procedure after
-    the change (header, sites in number order); `evaluation`: the rules on it."""
-
-    procedure_id: int
-    parts: frozenset[Part]
-    procedure: StoredProcedure
-    evaluation: Evaluation | None  # None while the rules cannot read the chart yet
-    sites: tuple[StoredSite, ...] = ()
-    removed: tuple[int, ...] = ()
-
-    @property
-    def status_changed(self) -> bool:
-        return "status" in self.parts
-
-    @property
-    def site(self) -> StoredSite | None:
-        """The one site a site operation changed (None for the others)."""
-        return self.sites[0] if len(self.sites) == 1 else None
-
-
-@dataclass
-class _Open:
-    """The open procedure as stored: the header at `version`, the shown sites in number order,
-    the removed ones (a restore brings them back), and what its evaluation needs."""
-
-    id: int
-    patient_id: int
-    patient: Patient
-    procedure: Procedure  # its `sites` are not kept up to date here: `sites` is
-    version: int
-    sites: list[SiteRecord]
-    removed: dict[int, SiteRecord] = field(default_factory=dict)
-    priors: tuple[PriorProcedure, ...] = ()
-    voided: str | None = None
-
-    def stored(self) -> StoredProcedure:
-        return StoredProcedure(
-            self.id,
-            self.patient_id,
-            self.procedure.model_copy(update={"sites": tuple(r.site for r in self.sites)}),
-            tuple(r.id for r in self.sites),
-            self.version,
-            tuple(r.version for r in self.sites),
-        )
-
-    def document(self, stored: StoredProcedure) -> ProcedureDocument:
-        return ProcedureDocument(
-            format=FORMAT_ID,
-            patient=self.patient,
-            procedure=stored.procedure,
-            prior_procedures=self.priors,
-        )
-
-    def index(self, site_id: int) -> int | None:
-        return next((i for i, r in enumerate(self.sites) if r.id == site_id), None)
-
-
-def _stored_site(record: SiteRecord) -> StoredSite:
-    return StoredSite(record.id, record.number, record.site, record.version)
 
 
 class ChartingOps:
@@ -157,7 +88,7 @@ class ChartingOps:
         self._clock = clock
         # Reads for opening (the patient's earlier sessions) are the charting service's.
         self._charting = charting or ChartingService(store, user, on_denied=on_denied)
-        self._open: _Open | None = None
+        self._open: OpenProcedure | None = None
 
     @property
     def user(self) -> User:
@@ -176,7 +107,7 @@ class ChartingOps:
         every = self._store.procedures.sites(procedure_id, include_removed=True)
         void = self._store.procedures.void_of(procedure_id)
         document = self._charting.document(procedure_id)
-        self._open = _Open(
+        self._open = OpenProcedure(
             id=procedure_id,
             patient_id=record.patient_id,
             patient=document.patient,
@@ -185,7 +116,7 @@ class ChartingOps:
             sites=[r for r in every if not r.removed],
             removed={r.id: r for r in every if r.removed},
             priors=document.prior_procedures,
-            voided=None if void is None else f"{void.voided_by} ({void.reason})",
+            voided=voided_text(void),
         )
         return self._changes(frozenset({"all"}))
 
@@ -198,7 +129,7 @@ class ChartingOps:
             return self._charting.document(procedure_id)
         return current.document(current.stored())
 
-    def _opened(self, procedure_id: int) -> _Open:
+    def _opened(self, procedure_id: int) -> OpenProcedure:
         current = self._open
         if current is None or current.id != procedure_id:
             self.open(procedure_id)
@@ -206,7 +137,7 @@ class ChartingOps:
         assert current is not None
         return current
 
-    def _opened_for_site(self, site_id: int) -> tuple[_Open, SiteRecord]:
+    def _opened_for_site(self, site_id: int) -> tuple[OpenProcedure, SiteRecord]:
         current = self._open
         if current is None or (current.index(site_id) is None and site_id not in current.removed):
             record = self._store.procedures.get_site(site_id)
@@ -220,19 +151,8 @@ class ChartingOps:
             return current, current.removed[site_id]
         raise NotFound(f"site {site_id} does not exist")  # pragma: no cover - read just above
 
-    def _unsigned(self, current: _Open) -> None:
-        procedure = current.procedure
-        if procedure.status == "signed":
-            raise ProcedureLocked(locked_message(current.id, procedure))
-        if procedure.status == "external":
-            raise ProcedureLocked(
-                f"procedure {current.id} was signed elsewhere and imported as a read-only "
-                "record; it cannot be changed"
-            )
-        if current.voided is not None:
-            raise ProcedureLocked(
-                f"procedure {current.id} was voided by {current.voided}; it cannot be changed"
-            )
+    def _unsigned(self, current: OpenProcedure) -> None:
+        check_unlocked(current.id, current.procedure, current.voided)
 
     def _changes(
         self,
@@ -255,12 +175,12 @@ class ChartingOps:
             parts=parts,
             procedure=stored,
             evaluation=evaluation,
-            sites=tuple(_stored_site(r) for r in sites),
+            sites=tuple(stored_site(r) for r in sites),
             removed=removed,
         )
 
     @contextmanager
-    def _writing(self, current: _Open) -> Iterator[None]:
+    def _writing(self, current: OpenProcedure) -> Iterator[None]:
         """One transaction; a signed or stale record becomes the domain's error, and the held
         copy is read again so the next operation starts from what is stored."""
         try:
@@ -295,7 +215,7 @@ class ChartingOps:
             self._open = None
 
     # ---- the defaults ------------------------------------------------------------------------
-    def _placed(self, current: _Open, site: Site) -> Site:
+    def _placed(self, current: OpenProcedure, site: Site) -> Site:
         """A new site takes the syringe and volume of the last injected site (of the last site,
         before anything was injected; the only syringe on an empty procedure)."""
         if site.dry_needling:
@@ -314,7 +234,7 @@ class ChartingOps:
                 update["volume_ml"] = previous.volume_ml
         return site.model_copy(update=update) if update else site
 
-    def _injected(self, current: _Open, site: Site) -> Site:
+    def _injected(self, current: OpenProcedure, site: Site) -> Site:
         """`site` as injected now: the plan's volume, else the last injected site's; its syringe,
         else the first one; the time from the clock."""
         update: dict[str, Any] = {"state": "injected"}
@@ -431,7 +351,7 @@ class ChartingOps:
         assert index is not None
         return self._changes(frozenset({"sites"}), tuple(current.sites[index:]))
 
-    def _renumber(self, current: _Open) -> None:
+    def _renumber(self, current: OpenProcedure) -> None:
         current.sites = [
             r
             if r.number == n
@@ -439,7 +359,7 @@ class ChartingOps:
             for n, r in enumerate(current.sites, start=1)
         ]
 
-    def _add(self, current: _Open, site: Site) -> Changes:
+    def _add(self, current: OpenProcedure, site: Site) -> Changes:
         self._unsigned(current)
         if site.state == "planned":
             site = self._placed(current, site)
@@ -454,7 +374,7 @@ class ChartingOps:
         current.sites.append(record)
         return self._changes(frozenset(parts), (record,))
 
-    def _write(self, current: _Open, before: SiteRecord, site: Site) -> Changes:
+    def _write(self, current: OpenProcedure, before: SiteRecord, site: Site) -> Changes:
         self._unsigned(current)
         check_site(current.procedure, site)
         site = with_location(site, before.site)
@@ -481,7 +401,7 @@ class ChartingOps:
         current.sites[index] = record
         return self._changes(frozenset(parts), (record,))
 
-    def _start(self, current: _Open, site: Site) -> set[Part]:
+    def _start(self, current: OpenProcedure, site: Site) -> set[Part]:
         """An injection starts a planned procedure; without a time-out, the first injection is
         the date of service. Written in the caller's transaction."""
         procedure = current.procedure
@@ -513,7 +433,7 @@ class ChartingOps:
         return self._changes(frozenset({"header"}))
 
     # ---- the header --------------------------------------------------------------------------
-    def _write_header(self, current: _Open, procedure: Procedure) -> None:
+    def _write_header(self, current: OpenProcedure, procedure: Procedure) -> None:
         current.version = self._store.procedures.write_header(
             current.id,
             current.patient_id,
@@ -603,3 +523,6 @@ class ChartingOps:
                 **performed_now(procedure, moment),
             },
         )
+
+
+__all__ = ["Changes", "ChartingOps", "Part"]

@@ -67,6 +67,24 @@ class KeySession:
     signer: SignerKey | None = None
 
 
+@dataclass(frozen=True)
+class OpenedAccountKey:
+    """An account key opened off the database's thread: the wrapped form it came from (so a key
+    changed meanwhile is not mistaken for it) and the private key, None when it did not open."""
+
+    wrapped: str
+    private: bytes | None = field(repr=False)
+
+
+def _open_account(wrapped: str, username: str, password: str) -> OpenedAccountKey:
+    try:
+        return OpenedAccountKey(
+            wrapped, crypto.unwrap(wrapped, password, label=_ACCOUNT_LABEL.format(username))
+        )
+    except crypto.KeyUnlockFailed:
+        return OpenedAccountKey(wrapped, None)
+
+
 @dataclass
 class KeyChain:
     """Unlocked keys in memory, by username; shared by every service built on one database."""
@@ -184,11 +202,22 @@ class SigningAuthority:
 
     # ---- sign-in ------------------------------------------------------------------------------
 
-    def signed_in(self, user: User, password: str) -> KeySession:
-        """Unlock what `user` holds with the password just checked. Makes what is missing:
-        the account key (accounts made before version 0.2), the authority (the first
-        administrator to sign in on such a database), a physician's key request; an
-        administrator's sign-in issues pending certificates and grants the authority to
+    def open_account_key(self, username: str) -> Callable[[str], OpenedAccountKey] | None:
+        """The Argon2 half of `signed_in` as a pure function of the password, which may run
+        on a worker thread (the wrapped key is read here, on the database's thread); None
+        when the account has no key yet."""
+        account = self._pki.account_key(username)
+        if account is None:
+            return None
+        wrapped = account.wrapped_private
+        return lambda password: _open_account(wrapped, username, password)
+
+    def signed_in(self, user: User, password: str, opened: object = None) -> KeySession:
+        """Unlock what `user` holds with the password just checked (`opened`: the account key
+        as `open_account_key` opened it, used while the stored key is still that one). Makes
+        what is missing: the account key (accounts made before version 0.2), the authority
+        (the first administrator to sign in on such a database), a physician's key request;
+        an administrator's sign-in issues pending certificates and grants the authority to
         administrators who lack it."""
         account = self._pki.account_key(user.username)
         if account is None:
@@ -197,13 +226,13 @@ class SigningAuthority:
                 user.username, public, self._wrap_account(user.username, private, password)
             )
         else:
-            try:
-                private = crypto.unwrap(
-                    account.wrapped_private,
-                    password,
-                    label=_ACCOUNT_LABEL.format(user.username),
-                )
-            except crypto.KeyUnlockFailed:
+            if not (
+                isinstance(opened, OpenedAccountKey) and opened.wrapped == account.wrapped_private
+            ):
+                opened = _open_account(account.wrapped_private, user.username, password)
+            if opened.private is not None:
+                private = opened.private
+            else:
                 # The password was right (AuthService checked it), so the stored key was
                 # altered: sign-in goes on, signing stays impossible until an administrator
                 # resets the password (which makes a new key).

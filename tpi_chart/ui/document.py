@@ -32,7 +32,7 @@ from tpi_chart.services.charting import (
 )
 from tpi_chart.services.errors import StaleEdit
 from tpi_chart.services.operations import Changes, ChartingOps
-from tpi_chart.ui.plain_errors import user_message
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, user_message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -124,7 +124,7 @@ class ProcedureDocument(QObject):
         else:
             try:
                 self._take(self.ops.open(self.procedure_id))
-            except Exception as error:  # a view must never take the window down
+            except KNOWN_ERRORS as error:  # said in the banner; anything else is a bug: the hook
                 if not isinstance(error, DomainError):
                     log.exception("procedure %s could not be read", self.procedure_id)
                 self._clear(keep_id=True)
@@ -196,7 +196,7 @@ class ProcedureDocument(QObject):
         self.saving.emit()
         try:
             changes = action(self.procedure_id)
-        except Exception as error:  # every refusal becomes a banner, never a traceback dialog
+        except KNOWN_ERRORS as error:  # every refusal becomes a banner; a bug reaches the hook
             if not isinstance(error, DomainError):
                 log.exception("edit refused")
             self.failed.emit(describe(error))

@@ -73,7 +73,7 @@ def login(services: Services, name: str | None, *, offer_demo: bool = False) -> 
             offer_demo=offer_demo,
         )
     else:
-        dialog = LoginDialog(auth.login, name or "", offer_demo=offer_demo)
+        dialog = LoginDialog(auth, name or "", offer_demo=offer_demo)
     accepted = dialog.exec() == dialog.DialogCode.Accepted
     if dialog.demo_requested:
         return TRY_DEMO
@@ -176,7 +176,7 @@ def open_window(services: Services, user: User) -> Any:
 
     window = MainWindow(services.as_user(user), user)
     window.idle_lock = IdleLock(
-        window, services.auth.login, minutes=services.settings.idle_lock_minutes(), user=user
+        window, services.auth, minutes=services.settings.idle_lock_minutes(), user=user
     )
 
     def hand_over(new_user: User) -> None:

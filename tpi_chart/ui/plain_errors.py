@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from tpi_chart.domain.errors import describe_validation_error
+from tpi_chart.domain.errors import DomainError, describe_validation_error
+from tpi_chart.services.errors import StorageError
+
+#: The errors the window expects and has words for (`user_message`): a refusal or bad input from
+#: the services, a database problem they can name, and pydantic's ValidationError for a model the
+#: window builds from what was typed. Anything else is a bug and reaches the crash dialog.
+KNOWN_ERRORS: tuple[type[Exception], ...] = (DomainError, StorageError, ValidationError)
+#: The same, for work that also writes a file the person chose (a folder may be unwritable).
+KNOWN_FILE_ERRORS: tuple[type[Exception], ...] = (*KNOWN_ERRORS, OSError)
 
 #: Field names as a clinician reads them; keyed by the last name in the path.
 FIELD_LABELS = {

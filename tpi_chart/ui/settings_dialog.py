@@ -32,7 +32,12 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELDS
-from tpi_chart.services.context import IDLE_LOCK_RANGE, SettingsService, default_export_folder
+from tpi_chart.services.context import (
+    FULL_CHECK_RANGE,
+    IDLE_LOCK_RANGE,
+    SettingsService,
+    default_export_folder,
+)
 from tpi_chart.services.doctor import check_clinic_folder
 from tpi_chart.services.interop import FORMAT_LABELS
 from tpi_chart.ui.plain_errors import plain_all
@@ -89,6 +94,17 @@ class SettingsDialog(QDialog):
         self.idle_lock_minutes.setSuffix(" min")
         self.idle_lock_minutes.setValue(settings.idle_lock_minutes())
 
+        low, high = FULL_CHECK_RANGE
+        self.full_check_days = QSpinBox()
+        self.full_check_days.setObjectName("fullCheckDays")
+        self.full_check_days.setAccessibleName("Days between whole-file integrity checks")
+        self.full_check_days.setToolTip(
+            "A large database is read whole in the background after start-up, this often"
+        )
+        self.full_check_days.setRange(low, high)
+        self.full_check_days.setSuffix(" days")
+        self.full_check_days.setValue(settings.full_check_days())
+
         self.weight_unit = QComboBox()
         self.weight_unit.setAccessibleName("Weight unit")
         self.weight_unit.setToolTip("Weights are typed and shown in this unit; stored in kg")
@@ -121,6 +137,7 @@ class SettingsDialog(QDialog):
             ("page_size", "Note page size", self.page_size),
             ("idle_lock_minutes", "Lock when idle for", self.idle_lock_minutes),
             ("weight_unit", "Weight unit", self.weight_unit),
+            ("full_check_days", "Whole-file check every", self.full_check_days),
         ]
         for field, label, editor in rows:
             form.addRow(label, self._with_error(field, editor))
@@ -271,6 +288,7 @@ class SettingsDialog(QDialog):
                 page_size=str(self.page_size.currentData()),
                 idle_lock_minutes=self.idle_lock_minutes.value(),
                 weight_unit=str(self.weight_unit.currentData()),
+                full_check_days=self.full_check_days.value(),
                 required_to_sign=self.required_keys(),
             )
             if self._interop is not None:

@@ -56,17 +56,24 @@ def site_doses(procedure: Procedure) -> tuple[dict[str, Dose], ...]:
     a volume, deliver nothing.
     """
     result: list[dict[str, Dose]] = []
+    # Each preparation's total and its components' strengths, worked out once per procedure
+    # rather than once per site (a patient's ten-year history sums thousands of sites).
+    parts: dict[str, tuple[float, list[tuple[str, float, float]]]] = {}
     for site in procedure.sites:
         doses: dict[str, Dose] = {}
         preparation = procedure.preparation(site.preparation)
         if site.state == "injected" and preparation is not None and site.volume_ml is not None:
-            total = preparation.total_volume_ml
-            for component in preparation.components:
-                ml = site.volume_ml * component.volume_ml / total
-                previous = doses.get(component.agent, Dose(0.0, 0.0))
-                doses[component.agent] = Dose(
-                    previous.mg + ml * component.mg_per_ml, previous.ml + ml
+            known = parts.get(preparation.id)
+            if known is None:
+                known = parts[preparation.id] = (
+                    preparation.total_volume_ml,
+                    [(c.agent, c.volume_ml, c.mg_per_ml) for c in preparation.components],
                 )
+            total, components = known
+            for agent, volume_ml, mg_per_ml in components:
+                ml = site.volume_ml * volume_ml / total
+                previous = doses.get(agent, Dose(0.0, 0.0))
+                doses[agent] = Dose(previous.mg + ml * mg_per_ml, previous.ml + ml)
         result.append(doses)
     return tuple(result)
 

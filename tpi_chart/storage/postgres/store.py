@@ -79,7 +79,7 @@ class PostgresStore:
         #: Every write goes through the same audited-write helper as on SQLite: the change and
         #: its audit row in one transaction (here one that holds the audit head row lock).
         self.writes = AuditedWrites(lambda: self.conn, self.transaction, self.audit.record)
-        self.patients = SqlitePatients(self.writes)
+        self.patients = SqlitePatients(self.writes, search_index=False)
         self.procedures = SqliteProcedures(self.writes)
         self.settings = SqliteSettings(self.writes)
         self.users = SqliteUsers(self.writes)

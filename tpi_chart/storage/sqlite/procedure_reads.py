@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
-from typing import Any
 
-from tpi_chart.domain.models import FollowUp, Patient, PriorProcedure, Procedure, Site
+from tpi_chart.domain.models import FollowUp, Patient, PriorProcedure, Site
 from tpi_chart.storage.interfaces import (
     FollowUpRecord,
     HistoryRecord,
@@ -18,8 +17,8 @@ from tpi_chart.storage.interfaces import (
     SiteRecord,
     VoidRecord,
 )
+from tpi_chart.storage.sqlite import lookups
 from tpi_chart.storage.sqlite.audited import AuditedWrites, patient_of, stale, version_of
-from tpi_chart.storage.sqlite.pain import read_drawing
 
 #: SQL: the procedure `p` was voided, or signed and then marked entered in error by an addendum.
 _VOIDED = (
@@ -40,37 +39,7 @@ class ProcedureReads:
         return self._writes.conn
 
     def _site_from_row(self, row: sqlite3.Row) -> Site:
-        data: dict[str, Any] = {
-            "muscle": row["muscle"],
-            "side": row["side"],
-            "state": row["state"],
-            "findings": {
-                "taut_band": bool(row["taut_band"]),
-                "referred_pain": bool(row["referred_pain"]),
-                "jump_sign": bool(row["jump_sign"]),
-                "negative_aspiration": bool(row["negative_aspiration"]),
-            },
-        }
-        for name in (
-            "view",
-            "x",
-            "y",
-            "preparation",
-            "volume_ml",
-            "twitch",
-            "trigger_points",
-            "depth_cm",
-            "notes",
-            "injected_at",
-            "location",
-        ):
-            if row[name] is not None:
-                data[name] = row[name]
-        if row["dry_needling"]:
-            data["dry_needling"] = True
-        if row["needle_gauge"] is not None:
-            data["needle"] = {"gauge": row["needle_gauge"], "length_in": row["needle_length_in"]}
-        return Site.model_validate(data)
+        return lookups.site_from_row(row)
 
     def sites(self, procedure_id: int, include_removed: bool = False) -> list[SiteRecord]:
         records: list[SiteRecord] = []
@@ -107,92 +76,20 @@ class ProcedureReads:
                 return record
         return None  # pragma: no cover - the row was just read
 
-    def _preparations(self, procedure_id: int) -> list[dict[str, Any]]:
-        preparations: list[dict[str, Any]] = []
-        for prep in self._conn.execute(
-            "SELECT id, code, label FROM preparations WHERE procedure_id = ? ORDER BY seq",
-            (procedure_id,),
-        ):
-            components = []
-            for row in self._conn.execute(
-                "SELECT agent, concentration, volume_ml, lot, expires, ndc, container,"
-                " container_ml FROM components"
-                " WHERE preparation_id = ? ORDER BY seq",
-                (prep["id"],),
-            ):
-                names = (
-                    "agent",
-                    "concentration",
-                    "volume_ml",
-                    "lot",
-                    "expires",
-                    "ndc",
-                    "container",
-                    "container_ml",
-                )
-                component = {k: row[k] for k in names if row[k] is not None}
-                components.append(component)
-            data: dict[str, Any] = {"id": prep["code"], "components": components}
-            if prep["label"] is not None:
-                data["label"] = prep["label"]
-            preparations.append(data)
-        return preparations
-
     def get(self, procedure_id: int) -> ProcedureRecord | None:
-        row = self._conn.execute(
-            "SELECT * FROM procedures WHERE id = ?", (procedure_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        data: dict[str, Any] = json.loads(row["header"])
-        data["performed_at"] = row["performed_at"]
-        data["status"] = row["status"]
-        data["payer_profile"] = row["payer_profile"]
-        data["preparations"] = self._preparations(procedure_id)
-        site_records = self.sites(procedure_id)
-        data["sites"] = [record.site for record in site_records]
-        drawing = read_drawing(self._conn, procedure_id)
-        if drawing is not None:
-            data["pain_drawing"] = drawing
-        if row["signed_by"] is not None:
-            data["signature"] = {
-                "signed_by": row["signed_by"],
-                "signed_at": row["signed_at"],
-                "content_hash": row["content_hash"],
-                "acknowledged_warnings": json.loads(row["acknowledgements"] or "[]"),
-            }
-        data["addenda"] = [
-            json.loads(a["data"])
-            for a in self._conn.execute(
-                "SELECT data FROM addenda WHERE procedure_id = ? ORDER BY seq", (procedure_id,)
-            )
-        ]
-        external = self._conn.execute(
-            "SELECT data FROM external_records WHERE procedure_id = ?", (procedure_id,)
-        ).fetchone()
-        if external is not None:  # signed elsewhere, imported read-only (v0011)
-            kept = json.loads(external[0])
-            data["status"] = "external"
-            data["external_signature"] = kept["external_signature"]
-            data["addenda"] = kept.get("addenda", [])
-        return ProcedureRecord(
-            id=procedure_id,
-            patient_id=int(row["patient_id"]),
-            procedure=Procedure.model_validate(data),
-            site_ids=tuple(record.id for record in site_records),
-            version=version_of(row),
-            site_versions=tuple(record.version for record in site_records),
-        )
+        return next(iter(lookups.procedures(self._conn, "id", procedure_id)), None)
 
-    def signed_ids(self, after: int = 0) -> list[int]:
-        """Ids of the signed procedures above `after`, ascending."""
-        return [
-            int(r[0])
-            for r in self._conn.execute(
-                "SELECT id FROM procedures WHERE status = 'signed' AND id > ? ORDER BY id",
-                (after,),
-            )
-        ]
+    def for_patient(self, patient_id: int) -> list[ProcedureRecord]:
+        """Every procedure of the patient, whole, oldest first, in a fixed number of queries."""
+        return lookups.procedures(self._conn, "patient_id", patient_id)
+
+    def follow_ups_for_patient(self, patient_id: int) -> list[FollowUpRecord]:
+        """The follow-up entries of all the patient's visits, oldest first, in one query."""
+        return lookups.follow_ups(self._conn, "patient_id", patient_id)
+
+    def signed_ids(self, after: int = 0, limit: int | None = None) -> list[int]:
+        """Ids of the signed procedures above `after`, ascending (at most `limit`)."""
+        return lookups.signed_ids(self._conn, after, limit)
 
     def signed_between(self, first_day: str, last_day: str) -> list[int]:
         """Ids of the signed procedures (not voided, not imported from elsewhere) whose date of
@@ -372,18 +269,7 @@ class ProcedureReads:
 
     def follow_ups(self, procedure_id: int) -> list[FollowUpRecord]:
         """Oldest first; the last one counts."""
-        return [
-            FollowUpRecord(
-                int(r["id"]),
-                procedure_id,
-                FollowUp.model_validate_json(r["data"]),
-                str(r["recorded_at"]),
-                str(r["recorded_by"]),
-            )
-            for r in self._conn.execute(
-                "SELECT * FROM follow_ups WHERE procedure_id = ? ORDER BY id", (procedure_id,)
-            )
-        ]
+        return lookups.follow_ups(self._conn, "id", procedure_id)
 
     def void_of(self, procedure_id: int) -> VoidRecord | None:
         row = self._conn.execute(

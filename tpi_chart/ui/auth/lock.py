@@ -9,7 +9,7 @@ told through `user_changed` and reloads for them.
 
 Install on any QMainWindow after its central widget is set::
 
-    self.idle_lock = IdleLock(self, services.auth.login, minutes=10, user=user)
+    self.idle_lock = IdleLock(self, services.auth, minutes=10, user=user)
     self.idle_lock.user_changed.connect(self.on_user_changed)
 """
 
@@ -36,11 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
-from tpi_chart.ui.plain_errors import user_message
-
-VerifyPassword = Callable[[str, str], User | None]
+from tpi_chart.ui.auth.sign_in import SignIn, SignInService
 
 DEFAULT_MINUTES = 10
 MIN_MINUTES = 2
@@ -109,6 +106,11 @@ class LockScreen(QFrame):
         self.error.setObjectName("lockError")
         self.error.setWordWrap(True)
         self.error.hide()
+        # "Checking the password…" or the countdown after failed attempts.
+        self.status = QLabel("", card)
+        self.status.setObjectName("lockStatus")
+        self.status.setWordWrap(True)
+        self.status.hide()
         self.unlock_button = QPushButton("Sign in", card)
         self.unlock_button.setDefault(True)
 
@@ -122,6 +124,7 @@ class LockScreen(QFrame):
         inner.addWidget(state)
         inner.addLayout(form)
         inner.addWidget(self.error)
+        inner.addWidget(self.status)
         inner.addWidget(self.unlock_button)
 
         outer = QVBoxLayout(self)
@@ -142,6 +145,11 @@ class LockScreen(QFrame):
         self.error.hide()
         (self.password if username else self.username).setFocus()
 
+    def show_state(self, text: str, ready: bool) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+        self.unlock_button.setEnabled(ready)
+
     def show_error(self, message: str) -> None:
         self.password.clear()
         self.error.setText(message)
@@ -152,9 +160,9 @@ class LockScreen(QFrame):
 class IdleLock(QObject):
     """Locks `window` after `minutes` without keyboard, mouse or touch input anywhere in the app.
 
-    `verify_password(username, password)` returns the user or None (it may raise a DomainError,
-    e.g. an account locked out, whose message is shown). `clock` is a monotonic seconds source;
-    tests pass a fake one and call `check()` instead of waiting.
+    `service` checks the password (`AuthService`'s sign-in steps, through `SignIn`: the Argon2
+    work runs on the worker thread, the wait after failures is a countdown). `clock` is a
+    monotonic seconds source; tests pass a fake one and call `check()` instead of waiting.
     """
 
     warning_shown = Signal(int)  # seconds left
@@ -165,7 +173,7 @@ class IdleLock(QObject):
     def __init__(
         self,
         window: QMainWindow,
-        verify_password: VerifyPassword,
+        service: SignInService,
         minutes: float = DEFAULT_MINUTES,
         clock: Callable[[], float] = time.monotonic,
         *,
@@ -174,7 +182,7 @@ class IdleLock(QObject):
     ) -> None:
         super().__init__(window)
         self._window = window
-        self._verify = verify_password
+        self.sign_in = SignIn(service, self)
         self._clock = clock
         self._timeout = check_minutes(minutes) * 60.0
         self.user = user
@@ -185,7 +193,8 @@ class IdleLock(QObject):
 
         content = window.takeCentralWidget()
         self.content = content if content is not None else QWidget()
-        self.banner = QLabel("", objectName="idleWarning")
+        self.banner = QLabel("")
+        self.banner.setObjectName("idleWarning")
         self.banner.setStyleSheet(
             "#idleWarning { background: #fff4e0; color: #a15c00; padding: 8px 12px;"
             " border-bottom: 1px solid #e8c98f; font-weight: 600; }"
@@ -204,7 +213,10 @@ class IdleLock(QObject):
         layout.addWidget(self.stack, 1)
         window.setCentralWidget(holder)
 
-        self.lock_screen.submitted.connect(self._try_unlock)
+        self.lock_screen.submitted.connect(self.sign_in.submit)
+        self.sign_in.signed_in.connect(self._unlock)
+        self.sign_in.refused.connect(self.lock_screen.show_error)
+        self.sign_in.state_changed.connect(self.lock_screen.show_state)
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.check)
@@ -285,17 +297,6 @@ class IdleLock(QObject):
         self.stack.setCurrentWidget(self.lock_screen)
         self.content.hide()
         self.locked.emit()
-
-    def _try_unlock(self, username: str, password: str) -> None:
-        try:
-            user = self._verify(username, password)
-        except DomainError as error:
-            self.lock_screen.show_error(user_message(error))
-            return
-        if user is None:
-            self.lock_screen.show_error("Wrong username or password.")
-            return
-        self._unlock(user)
 
     def _unlock(self, user: User) -> None:
         previous = self.user

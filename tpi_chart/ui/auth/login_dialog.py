@@ -1,9 +1,8 @@
 """Sign in: username and password. A wrong password keeps the dialog open and says so; nothing
-about the attempt other than the username is kept anywhere (the password field is cleared)."""
+about the attempt other than the username is kept anywhere (the password field is cleared). The
+password is checked on the worker thread (`SignIn`): the dialog keeps painting meanwhile."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -15,13 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
 from tpi_chart.ui.auth.demo_offer import demo_offer
-from tpi_chart.ui.plain_errors import user_message
-
-Login = Callable[[str, str], User | None]
-
+from tpi_chart.ui.auth.sign_in import SignIn, SignInService
 
 #: Wide enough that every label, placeholder and the three buttons show whole.
 MIN_WIDTH = 420
@@ -30,7 +25,7 @@ MIN_WIDTH = 420
 class LoginDialog(QDialog):
     def __init__(
         self,
-        login: Login,
+        service: SignInService,
         username: str = "",
         parent: QWidget | None = None,
         *,
@@ -38,7 +33,10 @@ class LoginDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("TPI Chart — Sign in")
-        self._login = login
+        self.sign_in = SignIn(service, self)
+        self.sign_in.signed_in.connect(self._signed_in)
+        self.sign_in.refused.connect(self._fail)
+        self.sign_in.state_changed.connect(self._show_state)
         self.user: User | None = None
         heading = QLabel("Sign in to TPI Chart")
         heading.setStyleSheet("font-size: 15pt; font-weight: 600;")
@@ -52,6 +50,11 @@ class LoginDialog(QDialog):
         self.error.setStyleSheet("color: #b3261e;")
         self.error.setWordWrap(True)
         self.error.hide()
+        # "Checking the password…" or the countdown after failed attempts.
+        self.status = QLabel("")
+        self.status.setObjectName("loginStatus")
+        self.status.setWordWrap(True)
+        self.status.hide()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -68,6 +71,7 @@ class LoginDialog(QDialog):
         layout.addWidget(heading)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        layout.addWidget(self.status)
         layout.addWidget(self.demo_hint)
         layout.addWidget(self.buttons)
         self.buttons.accepted.connect(self.submit)
@@ -81,16 +85,20 @@ class LoginDialog(QDialog):
         if not username or not password:
             self._fail("Enter your username and password.")
             return
-        try:
-            user = self._login(username, password)
-        except DomainError as error:
-            self._fail(user_message(error))
-            return
-        if user is None:
-            self._fail("Wrong username or password.")
-            return
+        self.sign_in.submit(username, password)
+
+    def _signed_in(self, user: User) -> None:
         self.user = user
         self.accept()
+
+    def _show_state(self, text: str, ready: bool) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+        self.sign_in_button.setEnabled(ready)
+
+    def reject(self) -> None:
+        self.sign_in.cancel()
+        super().reject()
 
     def try_demo(self) -> None:
         """Close without signing in; the launcher opens the demo database instead."""
@@ -103,8 +111,10 @@ class LoginDialog(QDialog):
         self.password.setFocus()
 
     @classmethod
-    def ask(cls, login: Login, username: str = "", parent: QWidget | None = None) -> User | None:
+    def ask(
+        cls, service: SignInService, username: str = "", parent: QWidget | None = None
+    ) -> User | None:
         """Show the dialog until a successful sign-in (the user) or Cancel (None)."""
-        dialog = cls(login, username, parent)
+        dialog = cls(service, username, parent)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         return dialog.user if accepted else None

@@ -32,6 +32,7 @@ from tpi_chart.domain.referral import Suggestion
 from tpi_chart.ui.diagram.interactions import Controller, UserInteraction
 from tpi_chart.ui.document import ProcedureDocument, describe
 from tpi_chart.ui.layouts import take_widgets
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS
 
 if TYPE_CHECKING:
     from tpi_chart.ui.diagram.view import DiagramGraphicsView
@@ -103,14 +104,14 @@ class PainDocument(QObject):
         if self.procedure_id is not None:
             try:
                 self.strokes = list(self.service.pain_strokes(self.procedure_id))
-            except Exception as error:  # the diagram must never take the window down
+            except KNOWN_ERRORS as error:
                 self.failed.emit(describe(error))
         self.changed.emit()
 
     def _commit(self, action: Callable[[], Any]) -> Any | None:
         try:
             result = action()
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(describe(error))
             self.reload()
             return None

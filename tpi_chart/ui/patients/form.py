@@ -25,7 +25,7 @@ from tpi_chart.domain.errors import InvalidInput, describe_validation_error
 from tpi_chart.domain.models import Patient
 from tpi_chart.domain.units import WEIGHT_UNITS, WeightUnit, from_kg, weight_problem
 from tpi_chart.services.errors import StaleEdit
-from tpi_chart.ui.plain_errors import plain_all, user_message
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, plain_all, user_message
 from tpi_chart.ui.style import repolish
 
 FIELDS = (
@@ -311,7 +311,7 @@ class PatientForm(QGroupBox):
         except InvalidInput as error:
             self.show_problems(error.problems)
             return False
-        except Exception as error:  # storage refusal: shown in place, nothing claimed
+        except KNOWN_ERRORS as error:  # a refusal or storage problem: shown in place
             self.show_problems([user_message(error)])
             return False
         self.clear_errors()

@@ -4,7 +4,7 @@ start buttons on the right (copy forward is the default when the patient has his
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -26,9 +26,14 @@ from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import Procedure
 from tpi_chart.domain.units import format_weight
 from tpi_chart.ui.patients.form import PatientForm
-from tpi_chart.ui.patients.history import HistoryView
 from tpi_chart.ui.patients.procedure_list import ID_ROLE, ProcedureList
-from tpi_chart.ui.plain_errors import user_message
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, user_message
+
+if TYPE_CHECKING:
+    from tpi_chart.ui.patients.history import HistoryView
+
+
+HISTORY_TIP = "Pain and relief over time, sites, steroid and payer limits"
 
 
 def _age(birth: date) -> int:
@@ -39,6 +44,7 @@ def _age(birth: date) -> int:
 class PatientsPage(QWidget):
     procedure_opened = Signal(int, int)  # patient id, procedure id
     failed = Signal(str)
+    _history_tab: QWidget  # the History tab's widget: a placeholder, then the view
 
     def __init__(self, services: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,14 +91,9 @@ class PatientsPage(QWidget):
         self.right.addWidget(empty)
         self.detail = self._build_detail()
         self.right.addWidget(self.detail)
-        self.form = PatientForm(services.patients, weight_unit=services.settings.weight_unit())
-        self.form.saved.connect(self._form_saved)
-        self.form.cancelled.connect(self._form_cancelled)
-        form_holder = QWidget()
-        form_layout = QVBoxLayout(form_holder)
-        form_layout.addWidget(self.form)
-        form_layout.addStretch(1)
-        self.right.addWidget(form_holder)
+        # Built on first use (issue 15): most starts never edit a patient or open the history.
+        self._form: PatientForm | None = None
+        self._history: HistoryView | None = None
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -104,6 +105,45 @@ class PatientsPage(QWidget):
         # Enter or a double click on a patient: the primary action (open today's procedure).
         self.results.itemActivated.connect(lambda _item: self._primary_action())
         self.run_search()
+
+    @property
+    def form(self) -> PatientForm:
+        """The new/edit patient form (the right-hand stack's third page), built when first
+        needed."""
+        if self._form is None:
+            holder = QWidget()
+            layout = QVBoxLayout(holder)
+            # Created inside its holder: re-parenting a finished widget polishes it again.
+            self._form = PatientForm(
+                self.services.patients, weight_unit=self.services.settings.weight_unit()
+            )
+            self._form.saved.connect(self._form_saved)
+            self._form.cancelled.connect(self._form_cancelled)
+            layout.addWidget(self._form)
+            layout.addStretch(1)
+            self.right.addWidget(holder)
+        return self._form
+
+    @property
+    def history(self) -> HistoryView:
+        """The History tab's view, built the first time the tab is shown."""
+        if self._history is None:
+            # Imported here too: it loads the diagram artwork and the plots, which the first
+            # screen does not show. The view takes the placeholder's place as the tab's widget.
+            from tpi_chart.ui.patients.history import HistoryView
+
+            view = HistoryView(self.services)
+            index, current = self.tabs.indexOf(self._history_tab), self.tabs.currentIndex()
+            self.tabs.blockSignals(True)  # a swap, not a tab change: nothing to recompute
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, view, "History")
+            self.tabs.setTabToolTip(index, HISTORY_TIP)
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            self._history_tab.deleteLater()
+            self._history = view
+            self._history_tab = view
+        return self._history
 
     def _build_detail(self) -> QWidget:
         page = QWidget()
@@ -164,25 +204,25 @@ class PatientsPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("patientTabs")
         self.tabs.addTab(self.procedure_list, "Procedures")
-        self.history = HistoryView(self.services)
-        self.tabs.addTab(self.history, "History")
-        self.tabs.setTabToolTip(1, "Pain and relief over time, sites, steroid and payer limits")
+        self._history_tab = QWidget()  # until the History view is built (`history`)
+        self.tabs.addTab(self._history_tab, "History")
+        self.tabs.setTabToolTip(1, HISTORY_TIP)
         self.tabs.currentChanged.connect(lambda _index: self._refresh_history())
         layout.addWidget(self.tabs, 1)
         return page
 
     def show_history(self) -> None:
-        self.tabs.setCurrentWidget(self.history)
+        self.tabs.setCurrentWidget(self._history_tab)
         self._refresh_history()
 
     def _refresh_history(self) -> None:
-        if self.tabs.currentWidget() is not self.history or self.patient_id is None:
+        if self.tabs.currentWidget() is not self._history_tab or self.patient_id is None:
             return
         if self.history.patient_id == self.patient_id and self.history.history is not None:
             return
         try:
             self.history.load(self.patient_id)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
 
     # -- search ------------------------------------------------------------------------------
@@ -191,7 +231,7 @@ class PatientsPage(QWidget):
         text = self.search.text().strip()
         try:
             found = self.services.patients.search(text)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.results.blockSignals(True)
@@ -235,7 +275,7 @@ class PatientsPage(QWidget):
                 if self.procedure_list.show_voided.isChecked()
                 else self.summaries
             )
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.patient_id = patient_id
@@ -260,7 +300,8 @@ class PatientsPage(QWidget):
         self.facts_label.setText(self.facts_label.text() + f"\nCoverage: {coverage}{contact}")
         self.procedure_list.show_summaries(shown)
         self._update_actions()
-        self.history.history = None  # stale: recomputed when the History tab is shown
+        if self._history is not None:  # stale: recomputed when the History tab is shown
+            self._history.history = None
         self._refresh_history()
         self.right.setCurrentIndex(1)
 
@@ -314,7 +355,7 @@ class PatientsPage(QWidget):
             stored = self.services.charting.copy_forward(
                 self.patient_id, datetime.now().astimezone()
             )
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))
@@ -330,7 +371,7 @@ class PatientsPage(QWidget):
                 payer_profile=coverage or "none",
             )
             stored = self.services.charting.create(self.patient_id, procedure)
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             self.failed.emit(user_message(error))
             return
         self.procedure_opened.emit(self.patient_id, int(stored.id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, QUrl, Signal
@@ -37,6 +38,8 @@ from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import FollowUp
 from tpi_chart.domain.presentation import STATUS_WORDS
 from tpi_chart.domain.rules import evaluate
+from tpi_chart.ui.exports import export_pdf
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS, user_message
 
 COLUMNS = ("Date of service", "Status", "Physician", "CPT", "Sites", "Pain", "Relief")
 ID_ROLE = 0x0100 + 1  # Qt.UserRole + 1
@@ -224,7 +227,7 @@ class ProcedureList(QWidget):
         if key not in cache or summary.status != "signed":
             try:
                 cache[key] = evaluate(self.services.charting.document(key)).cpt or "—"
-            except Exception:  # an incomplete chart has no CPT yet
+            except KNOWN_ERRORS:  # an incomplete chart has no CPT yet
                 cache[key] = "—"
         return cache[key]
 
@@ -276,18 +279,26 @@ class ProcedureList(QWidget):
     def _attempt(self, action: Callable[[], Any]) -> Any:
         try:
             return action()
-        except Exception as error:
-            self.failed.emit(str(error))
+        except KNOWN_FILE_ERRORS as error:
+            self.failed.emit(user_message(error))
             return None
 
     def open_pdf(self) -> None:
         summary = self.selected()
         if summary is None or summary.status != "signed":
             return
-        path = self._attempt(lambda: self.services.notes.export(int(summary.id)))
-        if path is not None:
+        notes = self.services.notes
+
+        def done(path: Path) -> None:
             self.last_pdf = path
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+        export_pdf(
+            lambda: notes.prepare_export(int(summary.id)),
+            notes.write_export,
+            done=done,
+            failed=self.failed.emit,
+        )
 
     def record_follow_up(self, *, dialog: FollowUpDialog | None = None) -> None:
         summary = self.selected()
@@ -299,9 +310,8 @@ class ProcedureList(QWidget):
             try:
                 follow_up = dialog.value()
                 self.services.charting.record_follow_up(int(summary.id), follow_up)
-            except Exception as error:
-                problems = getattr(error, "problems", None) or [str(error)]
-                dialog.error.setText("\n".join(str(p) for p in problems))
+            except KNOWN_ERRORS as error:
+                dialog.error.setText(user_message(error))
                 continue
             self.changed.emit()
             return

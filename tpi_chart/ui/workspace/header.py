@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 
 from tpi_chart.domain.models import Patient
 from tpi_chart.ui.document import ProcedureDocument
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS
 from tpi_chart.ui.safety_facts import safety_facts
 from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.widgets import SavedIndicator
@@ -110,7 +111,7 @@ class ProcedureHeader(QWidget):
         """Two identifiers on screen at all times: name and MRN, plus date of birth."""
         try:
             self.patient = self.services.patients.get(self.document.patient_id).patient
-        except Exception:
+        except KNOWN_ERRORS:  # not found or not allowed: the line says "Patient ?"
             self.patient = None
         patient = self.patient
         self._patient_line = (

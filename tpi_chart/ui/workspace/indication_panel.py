@@ -38,6 +38,7 @@ from tpi_chart.domain.models import (
     FunctionalScore,
 )
 from tpi_chart.ui.document import ProcedureDocument
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS
 from tpi_chart.ui.workspace.widgets import section_label
 
 NO_DATE = QDate(1900, 1, 1)  # the date edits' "not recorded" value (shown as blank text)
@@ -398,7 +399,7 @@ class IndicationPanel(QScrollArea):
     def _prior_hint(self) -> str:
         try:
             priors = self.document.document().prior_procedures
-        except Exception:  # the hint is a convenience; the rules panel shows the real state
+        except KNOWN_ERRORS:  # the hint is a convenience; the rules panel shows the real state
             return ""
         if not priors:
             return "No earlier session: this is an initial session."

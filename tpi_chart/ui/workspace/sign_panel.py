@@ -42,6 +42,7 @@ from tpi_chart.domain.signing import (
 from tpi_chart.services.timing import ClockWentBackwards
 from tpi_chart.ui.document import ProcedureDocument, describe
 from tpi_chart.ui.layouts import take_widgets
+from tpi_chart.ui.plain_errors import KNOWN_ERRORS
 from tpi_chart.ui.workspace.widgets import section_label
 
 log = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ class SignPanel(QScrollArea):
     def _priors(self) -> tuple[Any, ...]:
         try:
             return tuple(self.document.document().prior_procedures)
-        except Exception:  # the rules panel reports a document that cannot be built
+        except KNOWN_ERRORS:  # the rules panel reports a document that cannot be built
             log.info("prior sessions not available for the completeness check")
             return ()
 
@@ -394,7 +395,7 @@ class SignPanel(QScrollArea):
                     procedure_id, user, text, confirm_clock=ok, entered_in_error=in_error
                 )
             )
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             log.info("addendum refused: %s", error)
             self.failed.emit(describe(error))
             return
@@ -417,7 +418,7 @@ class SignPanel(QScrollArea):
             self._confirming_clock(
                 lambda ok: self.signing.sign(procedure_id, user, acks, confirm_clock=ok)
             )
-        except Exception as error:
+        except KNOWN_ERRORS as error:
             log.info("signing refused: %s", error)
             self.failed.emit(describe(error))
             return

@@ -1,5 +1,5 @@
 """Ordered PostgreSQL schema migrations, versioned like the SQLite ones
-(`tpi_chart.storage.migrations`): MIGRATIONS[i] takes the schema from version i to i + 1, in
+(`tpi_chart.storage.sqlite.migrations`): MIGRATIONS[i] takes the schema from version i to i + 1, in
 one transaction with its row in `schema_version`. Never edit a shipped step: add one.
 
 Mapping to the SQLite schema (what `tpi-chart migrate` will rely on): PostgreSQL version 1 holds

@@ -23,6 +23,7 @@ from tpi_chart.storage.sqlite.migrations import (
     v0014_indexes,
     v0016_pain_drawings,
     v0017_audit_pending,
+    v0018_patient_search,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -41,5 +42,6 @@ MIGRATIONS: tuple[str, ...] = (
     v0014_indexes.SQL,
     v0016_pain_drawings.SQL,
     v0017_audit_pending.SQL,
+    v0018_patient_search.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
