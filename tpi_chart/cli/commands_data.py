@@ -20,7 +20,8 @@ from tpi_chart.cli.auth import Session, authenticate, database_path, signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.access import SYSTEM_SETUP
-from tpi_chart.services.context import Services, open_services, seed_demo_as
+from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.demo import seed_demo_as
 from tpi_chart.services.documents import read_document
 from tpi_chart.services.errors import StorageError
 

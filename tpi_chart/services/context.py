@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.fields import phone_number
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
@@ -531,24 +530,6 @@ def build_services(
     )
     built.append(services)
     return services
-
-
-def seed_demo_as(services: Services) -> bool:
-    """Seed the demo clinic for `services.user`, who must be allowed `seed_demo` (on a database
-    without accounts nobody can sign in, and the caller seeds a new file: `open_services`'s
-    `seed_demo_if_new`, the command line's `demo` before the first account). The seeding itself
-    is done by `SYSTEM_SETUP`: its signed history is demo data, not anyone's signature."""
-    from tpi_chart.services.demo import DEMO_MRN, seed_demo
-
-    store = services.store
-    if not store.is_empty() and store.patients.by_mrn(DEMO_MRN) is None:
-        raise DomainError(
-            f"{services.location} already holds a clinic's patients; the demo clinic goes into a "
-            "new file: tpi-chart demo --db demo.db"
-        )
-    if not services.auth.needs_first_run():
-        Permissions(services.user, services.on_denied).require("seed_demo")
-    return seed_demo(build_services(services.store, SYSTEM_SETUP, trust_dir=services.trust_dir))
 
 
 def open_services(
