@@ -43,13 +43,11 @@ def _isolated_user_dirs(
     monkeypatch.setattr(catalog_module, "_in_force", None)
 
 
-@pytest.fixture(autouse=True)
-def _cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def use_cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2id at 64 MiB per password hash and per key wrap makes every sign-in in the suite
-    slow; the formats and code paths are the same at any cost. Tests marked `real_argon2` (and
-    tests/unit/test_key_wrapping.py) check the production parameters."""
-    if request.node.get_closest_marker("real_argon2") is not None:
-        return
+    slow; the formats and code paths are the same at any cost. Also for module-scoped clinics
+    (built before the autouse fixture below runs): a hash keeps the cost it was made with, so
+    each later sign-in would pay the production cost again."""
     from argon2 import PasswordHasher
 
     from tpi_chart.services import auth, crypto
@@ -58,6 +56,15 @@ def _cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(
         auth, "default_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap Argon2 (`use_cheap_argon2`). Tests marked `real_argon2` (and
+    tests/unit/test_key_wrapping.py) check the production parameters."""
+    if request.node.get_closest_marker("real_argon2") is not None:
+        return
+    use_cheap_argon2(monkeypatch)
 
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -75,3 +82,26 @@ def keyboard(monkeypatch: pytest.MonkeyPatch) -> Any:
     from tests.cli_support import typed_keyboard
 
     return typed_keyboard(monkeypatch)
+
+
+# -- both engines (issue 18): the engine-neutral storage and service tests run on SQLite and on
+# a throwaway PostgreSQL cluster (tests/pg_server.py), started once per test process on first use.
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    from tests.pg_server import running_server
+
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A PostgreSQL clinic database of this test's own (emptied, schema in place)."""
+    return str(pg_server.fresh_database())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

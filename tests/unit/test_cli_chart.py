@@ -1,7 +1,8 @@
 # ruff: noqa: F811 - pytest fixtures imported from test_operations are parameters here
 """`tpi-chart chart …`: the charting loop without Qt, through the same operations as the window
 (issue 16: "the CLI and a Qt-free test can do everything the window does in the charting
-loop"): plan, time-out, inject, twitch, sign, and the note's filing is queued."""
+loop"): plan, time-out, inject, twitch, sign, and the note's filing is queued. On a SQLite file
+and on a PostgreSQL server (`--db postgresql://…`), as the operations' tests."""
 
 from __future__ import annotations
 
@@ -10,19 +11,19 @@ from pathlib import Path
 import pytest
 
 # The clinic of the operations' tests (fixtures, used by name).
-from tests.unit.test_operations import Ids, clinic, template  # noqa: F401
+from tests.unit.test_operations import Ids, clinic, engine, template  # noqa: F401
 from tests.users import PHYSICIAN
 from tpi_chart.cli.main import main
 from tpi_chart.services.context import open_services
 
 
-def chart(db: Path, who: str, *args: str) -> int:
+def chart(db: Path | str, who: str, *args: str) -> int:
     return main(["--db", str(db), "--as", who, "chart", *args])
 
 
 @pytest.mark.usefixtures("keyboard")
 def test_the_charting_loop_from_the_command_line(
-    clinic: tuple[Path, Ids], capsys: pytest.CaptureFixture[str]
+    clinic: tuple[Path | str, Ids], capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, ids = clinic
     pid = str(ids.fresh)
@@ -67,7 +68,7 @@ def test_the_charting_loop_from_the_command_line(
 
 @pytest.mark.usefixtures("keyboard")
 def test_bad_input_names_the_field(
-    clinic: tuple[Path, Ids], capsys: pytest.CaptureFixture[str]
+    clinic: tuple[Path | str, Ids], capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, ids = clinic
     pid = str(ids.fresh)
@@ -81,7 +82,7 @@ def test_bad_input_names_the_field(
 
 @pytest.mark.usefixtures("keyboard")
 def test_a_signed_note_refuses_charting(
-    clinic: tuple[Path, Ids], capsys: pytest.CaptureFixture[str]
+    clinic: tuple[Path | str, Ids], capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, ids = clinic
     assert chart(db, "chen", "remove", "--procedure", str(ids.signed), "--site", "1") == 1

@@ -4,13 +4,13 @@ or reads patient data, the service itself allows or refuses it. A refusal raises
 PermissionDenied, is audited as `access_denied`, and changes no data.
 
 The expectations are written out here, not read from `access.MATRIX`, so a wrong matrix fails.
+Every test runs on a SQLite file and on a PostgreSQL server (the `engine` parameter).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 from tests.cli_support import add_accounts, sign_in
+from tests.conftest import use_cheap_argon2
+from tests.engines import clinic_database, copy_clinic, keep_clinic, query, table_rows
 from tests.unit.auth_support import REFERENCE
 from tests.users import DEACTIVATED
 from tpi_chart.domain.models import Patient, Site, TimeOut
@@ -27,6 +29,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.access import PermissionDenied
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.documents import document_json
+from tpi_chart.services.errors import StorageError
 
 ACKS_REASON = "accepted for the test"
 
@@ -47,15 +50,24 @@ def _ready_to_sign(services: Services, procedure_id: int) -> dict[str, str]:
     return dict.fromkeys(readiness.codes_to_acknowledge, ACKS_REASON)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Ids]:
+def template(
+    engine: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[Path, str | None, Ids]:
     folder = tmp_path_factory.mktemp("matrix")
+    db = clinic_database(engine, folder, request)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TPI_CHART_KEY_DIR", str(folder / "keys"))
+        use_cheap_argon2(patch)
         reference = folder / "reference.json"
         reference.write_text(REFERENCE.read_text())
-        add_accounts(folder / "clinic.db")
-        with open_services(folder / "clinic.db") as opened:
+        add_accounts(db)  # type: ignore[arg-type]
+        with open_services(db) as opened:
             services = sign_in(opened, "chen")
             # Three different documents: importing the same one again returns the same procedure.
             copies = []
@@ -72,22 +84,28 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Ids]:
             ).id
             injected = services.charting.get(draft).site_ids[0]
             services.signing.sign(signed, services.user, _ready_to_sign(services, signed))
-            sign_in(opened, "admin").backups.backup(folder / "backup.db")
+            if isinstance(db, Path):  # a server clinic is backed up on the server
+                sign_in(opened, "admin").backups.backup(folder / "backup.db")
             other = json.loads(reference.read_text())
             other["patient"]["mrn"] = "N5005"
             (folder / "other.json").write_text(json.dumps(other))
-    return folder, Ids(patient, draft, planned, injected, ready, signed, folder)
+    saved = keep_clinic(engine, request, "matrix")
+    return folder, saved, Ids(patient, draft, planned, injected, ready, signed, folder)
 
 
 @pytest.fixture
 def clinic(
-    template: tuple[Path, Ids], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Path, Ids]:
-    source, ids = template
+    template: tuple[Path, str | None, Ids],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> tuple[Path | str, Ids]:
+    source, saved, ids = template
     folder = tmp_path / "clinic"
     shutil.copytree(source, folder)
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(folder / "keys"))
-    return folder / "clinic.db", Ids(**{**ids.__dict__, "folder": folder})
+    db = folder / "clinic.db" if saved is None else copy_clinic(saved, request)
+    return db, Ids(**{**ids.__dict__, "folder": folder})
 
 
 Operation = Callable[[Services, Ids], Any]
@@ -201,54 +219,49 @@ PEOPLE: dict[str, str | User] = {P: "chen", A: "rivera", M: "admin", "deactivate
 
 
 @contextmanager
-def signed_in(db: Path, role: str) -> Iterator[Services]:
+def signed_in(db: Path | str, role: str) -> Iterator[Services]:
     with open_services(db) as opened:
         person = PEOPLE[role]
         yield sign_in(opened, person) if isinstance(person, str) else opened.as_user(person)
 
 
-def data_rows(db: Path) -> list[tuple[object, ...]]:
+def data_rows(db: Path | str) -> list[tuple[object, ...]]:
     """Every row of every table but the audit trail and the audit events waiting for the audit
     key (refusals are audited)."""
-    conn = sqlite3.connect(db)
-    try:
-        rows: list[tuple[object, ...]] = []
-        tables = conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type = 'table'"
-            " AND name NOT IN ('audit', 'audit_pending') ORDER BY name"
-        ).fetchall()
-        for (table,) in tables:
-            rows += [(table, *row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
-        return rows
-    finally:
-        conn.close()
+    return table_rows(db, skip=("audit", "audit_pending"))
 
 
-def denials(db: Path) -> list[tuple[str, str]]:
-    conn = sqlite3.connect(db)
-    try:
-        return [
-            (str(user), json.loads(after)["action"])
-            # A refusal of someone who could not sign in (deactivated) waits for the audit key.
-            for user, after in conn.execute(
-                "SELECT user, after FROM audit WHERE action = 'access_denied' UNION ALL"
-                " SELECT user, after FROM audit_pending WHERE action = 'access_denied'"
-            )
-        ]
-    finally:
-        conn.close()
+def denials(db: Path | str) -> list[tuple[str, str]]:
+    return [
+        (str(user), json.loads(after)["action"])
+        # A refusal of someone who could not sign in (deactivated) waits for the audit key.
+        for user, after in query(
+            db,
+            "SELECT \"user\", after FROM audit WHERE action = 'access_denied' UNION ALL"
+            " SELECT \"user\", after FROM audit_pending WHERE action = 'access_denied'",
+        )
+    ]
+
+
+#: Allowed on a file; on a server clinic they are the server's (docs/deployment.md).
+FILE_ONLY = frozenset({"back up", "restore"})
 
 
 @pytest.mark.parametrize("role", sorted(PEOPLE))
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_every_role_and_operation(clinic: tuple[Path, Ids], operation: str, role: str) -> None:
+def test_every_role_and_operation(
+    clinic: tuple[Path | str, Ids], operation: str, role: str
+) -> None:
     db, ids = clinic
     run, expected = OPERATIONS[operation]
     allowed = expected.get(role, False)
     with signed_in(db, role) as services:
         person = services.user
         before = data_rows(db)
-        if allowed:
+        if allowed and not isinstance(db, Path) and operation in FILE_ONLY:
+            with pytest.raises(StorageError, match="on the server"):
+                run(services, ids)
+        elif allowed:
             run(services, ids)
         else:
             with pytest.raises(PermissionDenied) as refused:
@@ -269,7 +282,7 @@ def test_the_table_covers_every_role_of_the_matrix() -> None:
         assert set(expected) == {P, A, M}
 
 
-def test_before_sign_in_nothing_is_allowed(clinic: tuple[Path, Ids]) -> None:
+def test_before_sign_in_nothing_is_allowed(clinic: tuple[Path | str, Ids]) -> None:
     db, ids = clinic
     before = data_rows(db)
     with open_services(db) as services:
@@ -281,7 +294,7 @@ def test_before_sign_in_nothing_is_allowed(clinic: tuple[Path, Ids]) -> None:
     assert data_rows(db) == before
 
 
-def test_an_exported_document_is_still_valid_json(clinic: tuple[Path, Ids]) -> None:
+def test_an_exported_document_is_still_valid_json(clinic: tuple[Path | str, Ids]) -> None:
     db, ids = clinic
     with signed_in(db, A) as services:
         text = document_json(services.charting.document(ids.signed))

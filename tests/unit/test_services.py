@@ -1,4 +1,5 @@
-"""Services over a real SQLite file: charting, patients, documents, backups, settings, demo."""
+"""Services over a real database, a SQLite file and a PostgreSQL server (the `engine`
+parameter): charting, patients, documents, settings, demo; backups of the file."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tests.engines import database, refusal
 from tests.strategies import documents
 from tests.users import staff
 from tpi_chart.domain.canonical import content_hash
@@ -41,7 +43,14 @@ def reference() -> ProcedureDocument:
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
+def services(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Services]:
+    opened = open_services(database(engine, tmp_path, request), staff("ma.rivera"))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def file_services(tmp_path: Path) -> Iterator[Services]:
     opened = open_services(tmp_path / "clinic.db", staff("ma.rivera"))
     yield opened
     opened.close()
@@ -508,7 +517,8 @@ def test_settings(services: Services) -> None:
     assert len(services.settings.clinic_id) == 36
 
 
-def test_backup_and_restore(services: Services, tmp_path: Path) -> None:
+def test_backup_and_restore(file_services: Services, tmp_path: Path) -> None:
+    services = file_services
     _, procedure_id = with_patient(services)
     out = services.backups.backup(tmp_path / "backups" / "b1.db")
     check = sqlite3.connect(out)
@@ -577,6 +587,6 @@ def test_reported_history_of_a_signed_procedure_is_frozen_in_the_database(
         "UPDATE reported_history SET data = '[]' WHERE procedure_id = ?",
         "DELETE FROM reported_history WHERE procedure_id = ?",
     ):
-        with pytest.raises(sqlite3.IntegrityError, match="signed"):
+        with pytest.raises(refusal(services.store), match="signed"):
             conn.execute(statement, (procedure_id,))
     assert services.charting.document(procedure_id).prior_procedures == reference().prior_procedures

@@ -1,15 +1,18 @@
-"""The SQLite store: signed rows frozen by triggers, audit rows in the same transaction, the audit
-chain and its tamper detection, soft delete, search and lot recall at the repository level."""
+"""The store, on SQLite and on PostgreSQL (the `engine` parameter): signed rows frozen by
+triggers, audit rows in the same transaction, the audit chain and its tamper detection, soft
+delete, search and lot recall at the repository level."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from tests.engines import open_store as open_engine_store
+from tests.engines import refusal, tamper
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import Addendum, ProcedureDocument, Signature
 from tpi_chart.storage.audit import load_or_create_key
@@ -26,9 +29,9 @@ def reference() -> ProcedureDocument:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
-    opened = open_store(tmp_path / "clinic.db", tmp_path / "keys")
-    yield opened  # type: ignore[misc]
+def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SqliteStore]:
+    opened = open_engine_store(engine, tmp_path, request)
+    yield opened
     opened.close()
 
 
@@ -69,7 +72,7 @@ def test_reference_procedure_round_trips(store: SqliteStore) -> None:
         " content_hash = NULL WHERE id = {pid}",
         "DELETE FROM procedures WHERE id = {pid}",
         "UPDATE sites SET volume_ml = 9.9 WHERE procedure_id = {pid}",
-        "UPDATE sites SET removed = 1 WHERE procedure_id = {pid}",
+        "UPDATE sites SET removed = NOT removed WHERE procedure_id = {pid}",
         "DELETE FROM sites WHERE procedure_id = {pid}",
         "INSERT INTO sites (procedure_id, seq, muscle, side, state) VALUES ({pid}, 99, 'deltoid',"
         " 'left', 'injected')",
@@ -85,7 +88,7 @@ def test_reference_procedure_round_trips(store: SqliteStore) -> None:
 def test_signed_rows_cannot_be_changed_by_plain_sql(store: SqliteStore, statement: str) -> None:
     _, procedure_id = stored_signed(store)
     before = store.procedures.get(procedure_id)
-    with pytest.raises(sqlite3.IntegrityError, match="signed"):
+    with pytest.raises(refusal(store), match="signed"):
         store.conn.execute(statement.replace("{pid}", str(procedure_id)))
     assert store.procedures.get(procedure_id) == before
 
@@ -110,18 +113,19 @@ def test_signing_needs_the_signature_columns(store: SqliteStore) -> None:
     doc = reference()
     patient = store.patients.add(doc.patient, "ma")
     record = store.procedures.add(patient.id, doc.procedure, "ma")
-    with pytest.raises(sqlite3.IntegrityError, match="signing update"):
+    with pytest.raises(refusal(store), match="signing update"):
         store.conn.execute("UPDATE procedures SET status = 'signed' WHERE id = ?", (record.id,))
-    with pytest.raises(sqlite3.IntegrityError, match="signing update"):
+    with pytest.raises(refusal(store), match="signing update"):
         store.conn.execute(
             "UPDATE procedures SET status = 'signed', signed_by = 'x', signed_at = 'y',"
             " content_hash = 'z', header = '{}' WHERE id = ?",
             (record.id,),
         )
-    with pytest.raises(sqlite3.IntegrityError, match="signing update"):
+    with pytest.raises(refusal(store), match="signing update"):
         store.conn.execute(
             "INSERT INTO procedures (patient_id, performed_at, performed_at_utc, status,"
-            " payer_profile, header) VALUES (?, 'a', 'b', 'signed', 'none', '{}')",
+            " payer_profile, header)"
+            " VALUES (?, 'a', '2026-11-20T16:30:00Z', 'signed', 'none', '{}')",
             (patient.id,),
         )
 
@@ -136,9 +140,9 @@ def test_addenda_are_insert_only_and_only_on_signed(store: SqliteStore) -> None:
     _, procedure_id = stored_signed(store, "S2")
     record = store.procedures.add_addendum(procedure_id, addendum, "dr")
     assert record.procedure.addenda == (addendum,)
-    with pytest.raises(sqlite3.IntegrityError, match="insert-only"):
+    with pytest.raises(refusal(store), match="insert-only"):
         store.conn.execute("UPDATE addenda SET data = '{}'")
-    with pytest.raises(sqlite3.IntegrityError, match="insert-only"):
+    with pytest.raises(refusal(store), match="insert-only"):
         store.conn.execute("DELETE FROM addenda")
 
 
@@ -181,9 +185,9 @@ def test_a_failing_change_leaves_no_audit_row(store: SqliteStore) -> None:
 
 def test_audit_table_refuses_update_and_delete(store: SqliteStore) -> None:
     stored_signed(store)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        store.conn.execute("UPDATE audit SET user = 'someone else'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(refusal(store), match="append-only"):
+        store.conn.execute("UPDATE audit SET \"user\" = 'someone else'")
+    with pytest.raises(refusal(store), match="append-only"):
         store.conn.execute("DELETE FROM audit WHERE seq = 1")
 
 
@@ -211,8 +215,7 @@ def test_audit_chain_fails_with_another_key(store: SqliteStore) -> None:
 
 def test_editing_an_audit_row_by_hand_is_detected(store: SqliteStore) -> None:
     build_history(store)
-    store.conn.execute("DROP TRIGGER audit_no_update")
-    store.conn.execute("UPDATE audit SET user = 'mallory' WHERE seq = 4")
+    tamper(store, "UPDATE audit SET \"user\" = 'mallory' WHERE seq = 4")
     report = verify_audit_chain(store.conn, store.key)
     assert not report.ok
     assert report.first_broken_seq == 4
@@ -222,8 +225,7 @@ def test_editing_an_audit_row_by_hand_is_detected(store: SqliteStore) -> None:
 
 def test_deleting_a_middle_audit_row_is_detected(store: SqliteStore) -> None:
     build_history(store)
-    store.conn.execute("DROP TRIGGER audit_no_delete")
-    store.conn.execute("DELETE FROM audit WHERE seq = 5")
+    tamper(store, "DELETE FROM audit WHERE seq = 5")
     report = verify_audit_chain(store.conn, store.key)
     assert not report.ok
     assert report.first_broken_seq == 6
@@ -232,10 +234,7 @@ def test_deleting_a_middle_audit_row_is_detected(store: SqliteStore) -> None:
 
 def test_deleting_a_row_and_renumbering_is_detected(store: SqliteStore) -> None:
     build_history(store)
-    store.conn.execute("DROP TRIGGER audit_no_delete")
-    store.conn.execute("DROP TRIGGER audit_no_update")
-    store.conn.execute("DELETE FROM audit WHERE seq = 5")
-    store.conn.execute("UPDATE audit SET seq = seq - 1 WHERE seq > 5")
+    tamper(store, "DELETE FROM audit WHERE seq = 5", "UPDATE audit SET seq = seq - 1 WHERE seq > 5")
     report = verify_audit_chain(store.conn, store.key)
     assert not report.ok
     assert report.first_broken_seq == 5
@@ -245,7 +244,7 @@ def test_a_forged_row_is_detected(store: SqliteStore) -> None:
     build_history(store)
     last = store.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     store.conn.execute(
-        "INSERT INTO audit (seq, at, user, action, entity, prev_mac, mac)"
+        'INSERT INTO audit (seq, at, "user", action, entity, prev_mac, mac)'
         " VALUES (?, '2026-01-01T00:00:00+00:00', 'mallory', 'delete', 'patient', ?, ?)",
         (last[0] + 1, last[1], "ab" * 32),
     )
@@ -256,10 +255,12 @@ def test_a_forged_row_is_detected(store: SqliteStore) -> None:
 
 def test_swapped_rows_are_detected(store: SqliteStore) -> None:
     build_history(store)
-    store.conn.execute("DROP TRIGGER audit_no_update")
-    store.conn.execute("UPDATE audit SET seq = -1 WHERE seq = 3")
-    store.conn.execute("UPDATE audit SET seq = 3 WHERE seq = 4")
-    store.conn.execute("UPDATE audit SET seq = 4 WHERE seq = -1")
+    tamper(
+        store,
+        "UPDATE audit SET seq = -1 WHERE seq = 3",
+        "UPDATE audit SET seq = 3 WHERE seq = 4",
+        "UPDATE audit SET seq = 4 WHERE seq = -1",
+    )
     report = verify_audit_chain(store.conn, store.key)
     assert not report.ok
     assert report.first_broken_seq == 3

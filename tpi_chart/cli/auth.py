@@ -27,7 +27,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import ReadOnlyDatabase, StorageError
-from tpi_chart.services.paths import resolve_db_path
+from tpi_chart.services.paths import resolve_database
 
 
 class NotSignedIn(InvalidInput):
@@ -93,9 +93,10 @@ class Session:
     password: str = field(repr=False)
 
 
-def database_path(args: argparse.Namespace, db: str | None = None) -> Path:
+def database_path(args: argparse.Namespace, db: str | None = None) -> Path | str:
+    """The clinic `--db` (or $TPI_CHART_DB) names: a file, or a `postgresql://` URL as text."""
     path = db or getattr(args, "db", None)
-    return resolve_db_path(Path(path) if path else None)
+    return resolve_database(path or None)
 
 
 @contextmanager
@@ -115,7 +116,7 @@ def signed_in(
     which is what a restore is for. Start-up integrity warnings are printed, never dropped."""
     required_username(args)
     path = database_path(args, db)
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         raise StorageError(f"{path}: no such database; check --db or TPI_CHART_DB")
     try:
         opened = open_services(path, for_restore=for_restore)

@@ -20,7 +20,8 @@ from tpi_chart.cli.auth import Session, authenticate, database_path, signed_in
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.access import SYSTEM_SETUP
-from tpi_chart.services.context import Services, open_services, seed_demo_as
+from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.demo import seed_demo_as
 from tpi_chart.services.documents import read_document
 from tpi_chart.services.errors import StorageError
 
@@ -290,6 +291,11 @@ def run_restore(args: argparse.Namespace) -> int:
         from tpi_chart.services.sealed_backup import is_sealed
 
         target = database_path(args)
+        if isinstance(target, str):  # a clinic on a server is restored there (pg_restore)
+            raise StorageError(
+                "a clinic on a database server is restored on the server (docs/deployment.md); "
+                "nothing was changed"
+            )
         if not target.exists() or _has_no_accounts(target):
             # A new computer: there is no clinic to sign in to yet. The backup's passphrase is
             # what authorises bringing it back; its accounts sign in afterwards.

@@ -68,7 +68,8 @@ def _add_global_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         metavar="PATH",
-        help="database file (default: the per-user data folder; environment: TPI_CHART_DB)",
+        help="database file, or a clinic on a PostgreSQL server as postgresql://… (default: "
+        "the per-user data folder; environment: TPI_CHART_DB)",
     )
     add_auth_arguments(parser)
     parser.add_argument(

@@ -107,7 +107,7 @@ class PermissionDenied(DomainError):
 
 
 #: Who seeds the demo clinic into a new file (its signed history is demo data, not anyone's
-#: signature), and nothing else (`context.seed_demo_as`, `open_services(seed_demo_if_new=True)`).
+#: signature), and nothing else (`demo.seed_demo_as`, `open_services(seed_demo_if_new=True)`).
 SYSTEM_SETUP = User(
     username="tpi-chart.setup",
     display_name="TPI Chart set-up",

@@ -18,7 +18,7 @@ from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.services.paths import make_private_folder
 from tpi_chart.storage.audit import key_path
-from tpi_chart.storage.interfaces import FileBackedStore
+from tpi_chart.storage.interfaces import FileBackedStore, Store
 from tpi_chart.storage.sqlite.backup import check_bytes
 
 
@@ -30,12 +30,22 @@ class BackupService:
     """Built for the signed-in `user`: backing up needs `backup`, restoring `restore`
     (administrators)."""
 
-    def __init__(
-        self, store: FileBackedStore, user: User, *, on_denied: DeniedHook | None = None
-    ) -> None:
+    def __init__(self, store: Store, user: User, *, on_denied: DeniedHook | None = None) -> None:
         self._store = store
         self._permissions = Permissions(user, on_denied)
         self._user = user.username
+
+    @property
+    def _file(self) -> FileBackedStore:
+        """The store as a file: backups and restores here copy the SQLite file. A clinic on a
+        PostgreSQL server is backed up on the server (docs/deployment.md)."""
+        if not isinstance(self._store, FileBackedStore):
+            raise StorageError(
+                "this clinic's records are on a database server: it is backed up and restored "
+                "on the server (pg_dump, by the clinic's IT; docs/deployment.md), not from a "
+                "workstation. Nothing was changed."
+            )
+        return self._store
 
     def backup(self, out: Path) -> Path:
         """Copy the database to `out` through the online backup API, then run integrity_check
@@ -43,14 +53,14 @@ class BackupService:
         only when it checks out. Audited as `backup`."""
         self._permissions.require("backup")
         out = out.expanduser().absolute()
-        if out == self._store.path.absolute():
+        if out == self._file.path.absolute():
             raise InvalidInput([f"{out}: that is the database itself; choose another file"])
         if out.is_dir():
             raise InvalidInput([f"{out}: is a folder; give a file name"])
         out.parent.mkdir(parents=True, exist_ok=True)
         temp = out.with_name(f".{out.name}.{_stamp()}.tmp")
         try:
-            problems = self._store.backup_to(temp)
+            problems = self._file.backup_to(temp)
             if problems:
                 raise StorageError(
                     f"the backup copy failed its check and was not kept: {'; '.join(problems[:3])}"
@@ -70,7 +80,7 @@ class BackupService:
         Audited (not the passphrase)."""
         self._permissions.require("backup")
         key = sealed_backup.BackupKey.derive(sealed_backup.check_passphrase(passphrase))
-        sealed_backup.save_key(self._store.key_dir, self._store.clinic_id, key)
+        sealed_backup.save_key(self._file.key_dir, self._store.clinic_id, key)
         # The audit key's recovery slot opens with the same passphrase (audit_keys).
         AuditKeys(self._store).set_recovery(passphrase, self._user)
         if not self._store.readonly:
@@ -82,7 +92,7 @@ class BackupService:
             )
 
     def has_passphrase(self) -> bool:
-        return sealed_backup.load_key(self._store.key_dir, self._store.clinic_id) is not None
+        return sealed_backup.load_key(self._file.key_dir, self._store.clinic_id) is not None
 
     def has_recovery_slot(self) -> bool:
         """Whether a restore on a new computer can open the audit key with the passphrase (a
@@ -104,14 +114,14 @@ class BackupService:
         (`AutomaticBackups`), which runs at whoever's sign-in and closing; it is the clinic's
         schedule, set up by an administrator (the passphrase), not this person's request."""
         out = out.expanduser().absolute()
-        if out == self._store.path.absolute():
+        if out == self._file.path.absolute():
             raise InvalidInput([f"{out}: that is the database itself; choose another file"])
         if out.is_dir():
             raise InvalidInput([f"{out}: is a folder; give a file name"])
         if passphrase is not None:
             key = sealed_backup.BackupKey.derive(sealed_backup.check_passphrase(passphrase))
         else:
-            stored = sealed_backup.load_key(self._store.key_dir, self._store.clinic_id)
+            stored = sealed_backup.load_key(self._file.key_dir, self._store.clinic_id)
             if stored is None:
                 raise InvalidInput(
                     [
@@ -120,13 +130,13 @@ class BackupService:
                     ]
                 )
             key = stored
-        database, problems = self._store.snapshot()
+        database, problems = self._file.snapshot()
         if problems:
             raise StorageError(
                 f"the backup copy failed its check and was not written: {'; '.join(problems[:3])}"
             )
         files = {sealed_backup.DATABASE_MEMBER: database}
-        audit_key = key_path(self._store.key_dir, self._store.clinic_id)
+        audit_key = key_path(self._file.key_dir, self._store.clinic_id)
         if audit_key.exists():
             files[f"keys/{audit_key.name}"] = audit_key.read_bytes()
         data = sealed_backup.seal(files, key, self._store.clinic_id)
@@ -146,7 +156,7 @@ class BackupService:
     def verify_sealed(self, file: Path) -> None:
         """Open a written backup with the clinic's key and check its database
         (integrity_check, foreign_key_check): StorageError when it fails."""
-        key = sealed_backup.load_key(self._store.key_dir, self._store.clinic_id)
+        key = sealed_backup.load_key(self._file.key_dir, self._store.clinic_id)
         if key is None:
             raise StorageError("no backup passphrase is set; the backup cannot be verified")
         files = sealed_backup.unseal_with_key(file.read_bytes(), key, str(file))
@@ -164,16 +174,17 @@ class BackupService:
         the audit anchor before and after (a restore legitimately rolls the trail back; the store
         re-anchors it to the restored tail)."""
         self._permissions.require("restore")
+        database = self._file.path  # first: a server clinic is refused whatever the file
         file = file.expanduser().absolute()
         if not file.is_file():
             raise InvalidInput([f"{file}: no such file"])
-        if file == self._store.path.absolute():
+        if file == database.absolute():
             raise InvalidInput([f"{file}: that is the database itself"])
-        aside = self._store.path.with_name(f"{self._store.path.name}.before-restore-{_stamp()}")
+        aside = database.with_name(f"{database.name}.before-restore-{_stamp()}")
         if sealed_backup.is_sealed(file):
             reanchored = self._restore_sealed(file, passphrase, aside)
         else:
-            reanchored = self._store.restore_from(file, aside)
+            reanchored = self._file.restore_from(file, aside)
         self._store.audit.record(
             user=self._user,
             action="restore_db",
@@ -189,7 +200,7 @@ class BackupService:
         database = files.get(sealed_backup.DATABASE_MEMBER)
         if database is None:
             raise InvalidInput([f"{file}: holds no database"])
-        key_dir = self._store.key_dir
+        key_dir = self._file.key_dir
         key_dir.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             if not name.startswith("keys/"):
@@ -202,10 +213,10 @@ class BackupService:
                 )
             if not target.exists():
                 sealed_backup.write_private_atomically(target, data)
-        temp = self._store.path.with_name(f".{self._store.path.name}.restore-{_stamp()}.tmp")
+        temp = self._file.path.with_name(f".{self._file.path.name}.restore-{_stamp()}.tmp")
         try:
             sealed_backup.write_private_atomically(temp, database)
-            reanchored = self._store.restore_from(temp, aside)
+            reanchored = self._file.restore_from(temp, aside)
         finally:
             temp.unlink(missing_ok=True)
         if self._store.audit_sealed:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.fields import phone_number
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
@@ -38,9 +37,10 @@ from tpi_chart.services.backup import (
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
-from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_db_path
+from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_database
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
+from tpi_chart.services.server import open_server_store
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.interfaces import FileBackedStore, Store
 from tpi_chart.storage.sqlite.connection import BUSY_TIMEOUT_MS
@@ -327,15 +327,22 @@ class Services:
     signing: SigningService
     authority: SigningAuthority
     user: User
-    db_path: Path
-    #: The clinic's database file (SQLite): backups and restores copy the file itself.
-    store: FileBackedStore = field(repr=False)
+    #: The database file; None for a clinic on a PostgreSQL server (`location` names it).
+    db_path: Path | None
+    store: Store = field(repr=False)
     on_denied: DeniedHook | None = field(default=None, repr=False)
     #: What the start-up integrity checks found (signed content that no longer matches its
     #: signature), one line each; shown by the window and the commands, never silently dropped.
     integrity_warnings: list[str] = field(default_factory=list)
     keychain: KeyChain = field(repr=False, default_factory=KeyChain)
     trust_dir: Path | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the clinic's records are, for people: the file, or the server's database."""
+        if self.db_path is not None:
+            return str(self.db_path)
+        return f"server {getattr(self.store, 'host', '')}".strip()
 
     @cached_property
     def notes(self) -> NoteService:
@@ -419,7 +426,7 @@ class Services:
 
 
 def build_services(
-    store: FileBackedStore,
+    store: Store,
     user: User,
     *,
     keychain: KeyChain | None = None,
@@ -515,7 +522,7 @@ def build_services(
         ),
         authority=authority,
         user=user,
-        db_path=store.path,
+        db_path=store.path if isinstance(store, FileBackedStore) else None,
         store=store,
         on_denied=audit_denial,
         keychain=keychain,
@@ -525,26 +532,8 @@ def build_services(
     return services
 
 
-def seed_demo_as(services: Services) -> bool:
-    """Seed the demo clinic for `services.user`, who must be allowed `seed_demo` (on a database
-    without accounts nobody can sign in, and the caller seeds a new file: `open_services`'s
-    `seed_demo_if_new`, the command line's `demo` before the first account). The seeding itself
-    is done by `SYSTEM_SETUP`: its signed history is demo data, not anyone's signature."""
-    from tpi_chart.services.demo import DEMO_MRN, seed_demo
-
-    store = services.store
-    if not store.is_empty() and store.patients.by_mrn(DEMO_MRN) is None:
-        raise DomainError(
-            f"{services.db_path} already holds a clinic's patients; the demo clinic goes into a "
-            "new file: tpi-chart demo --db demo.db"
-        )
-    if not services.auth.needs_first_run():
-        Permissions(services.user, services.on_denied).require("seed_demo")
-    return seed_demo(build_services(services.store, SYSTEM_SETUP, trust_dir=services.trust_dir))
-
-
 def open_services(
-    db_path: Path | None,
+    db_path: Path | str | None,
     user: User | None = None,
     *,
     seed_demo_if_new: bool = False,
@@ -566,11 +555,17 @@ def open_services(
     the database was emptied, shortened or replaced; `for_restore` skips that refusal: the
     restore replaces the content). `readonly`: open without writing anything (the rescue of a
     read-only disk: reading, exporting and backing up work, every write is refused).
-    A database path this computer has a registry entry for is never seeded with the demo."""
-    path = resolve_db_path(db_path)
-    check_location(path)
+    A database path this computer has a registry entry for is never seeded with the demo.
+    A `postgresql://` URL (given, or in $TPI_CHART_DB) opens the clinic on that server
+    (`ServerUnreachable` when it cannot be reached)."""
+    target = resolve_database(db_path)
     keys = key_dir()
     signed_in_as = user if user is not None else NOBODY
+    if isinstance(target, str):
+        server = open_server_store(target, readonly=readonly, for_restore=for_restore)
+        return build_services(server, signed_in_as, trust_dir=keys)
+    path = target
+    check_location(path)
     if readonly:
         return build_services(open_store_readonly(path, keys), signed_in_as, trust_dir=keys)
     make_private_folder(path.parent)

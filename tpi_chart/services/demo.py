@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from tpi_chart.domain.canonical import content_hash
+from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.models import (
     ClinicalHistory,
     Component,
@@ -23,6 +24,8 @@ from tpi_chart.domain.models import (
     TimeOut,
     Twitch,
 )
+from tpi_chart.services import context
+from tpi_chart.services.access import SYSTEM_SETUP, Permissions
 from tpi_chart.services.context import Services
 
 try:
@@ -362,3 +365,21 @@ def seed_demo(services: Services, today: date | None = None, zone: tzinfo | None
         )
         services.charting.create(ids["D1003"], jaw)
     return True
+
+
+def seed_demo_as(services: Services) -> bool:
+    """Seed the demo clinic for `services.user`, who must be allowed `seed_demo` (on a database
+    without accounts nobody can sign in, and the caller seeds a new file: `open_services`'s
+    `seed_demo_if_new`, the command line's `demo` before the first account). The seeding itself
+    is done by `SYSTEM_SETUP`: its signed history is demo data, not anyone's signature."""
+    store = services.store
+    if not store.is_empty() and store.patients.by_mrn(DEMO_MRN) is None:
+        raise DomainError(
+            f"{services.location} already holds a clinic's patients; the demo clinic goes into a "
+            "new file: tpi-chart demo --db demo.db"
+        )
+    if not services.auth.needs_first_run():
+        Permissions(services.user, services.on_denied).require("seed_demo")
+    return seed_demo(
+        context.build_services(services.store, SYSTEM_SETUP, trust_dir=services.trust_dir)
+    )

@@ -66,6 +66,22 @@ def resolve_db_path(explicit: Path | str | None = None) -> Path:
     return chosen.expanduser().absolute()
 
 
+def is_server_url(text: str) -> bool:
+    """Whether `--db`/$TPI_CHART_DB names a clinic on a PostgreSQL server (issue 18)."""
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def resolve_database(explicit: Path | str | None = None) -> Path | str:
+    """The clinic to open: a PostgreSQL URL (text, as given) or a database file (as
+    `resolve_db_path`), from the explicit choice, else $TPI_CHART_DB, else the default file."""
+    chosen = str(explicit) if explicit is not None and str(explicit) != "" else None
+    if chosen is None:
+        chosen = os.environ.get(DB_ENV) or None
+    if chosen is not None and is_server_url(chosen):
+        return chosen
+    return resolve_db_path(explicit)
+
+
 def key_dir() -> Path:
     override = os.environ.get(KEY_DIR_ENV)
     if override:

@@ -72,6 +72,18 @@ class DuplicateRecord(StorageError):
     """A uniqueness constraint refused the row (for example an MRN already in use)."""
 
 
+class ServerUnreachable(StorageError):
+    """The clinic's database server cannot be reached (down, network, refused credentials)."""
+
+
+def unreachable_message(host: str) -> str:
+    return (
+        f"The clinic database server at {host} cannot be reached; nothing was changed. Check "
+        "the network connection and that the server is running, then try again (your IT "
+        "contact can check the server)."
+    )
+
+
 def _disk_full(text: str, where: str) -> StorageError:
     return DiskFull(f"the disk is full{where}; free some space and try again (nothing was saved)")
 
@@ -125,6 +137,37 @@ _BY_CODE = {
     "SQLITE_CONSTRAINT_PRIMARYKEY": _duplicate,
     "SQLITE_CONSTRAINT_TRIGGER": _trigger,
 }
+
+
+#: PostgreSQL's SQLSTATE → the same errors, for the server store. Codes not listed fall back to
+#: their class (the first two characters). TPI01 is raised by our own trigger function
+#: (`tpi_frozen`, storage/postgres/migrations) with the same messages as SQLite's triggers.
+_BY_SQLSTATE = {
+    "53100": _disk_full,  # disk_full
+    "25006": _read_only,  # read_only_sql_transaction (a standby, or a read-only role)
+    "55P03": _busy,  # lock_not_available (lock_timeout)
+    "57014": _busy,  # query_canceled (statement_timeout)
+    "40P01": _busy,  # deadlock_detected
+    "40001": _busy,  # serialization_failure
+    "XX001": _corrupt,  # data_corrupted
+    "XX002": _corrupt,  # index_corrupted
+    "23505": _duplicate,  # unique_violation
+    "TPI01": _trigger,
+}
+
+
+def translate_sqlstate(sqlstate: str, text: str, host: object = None) -> StorageError:
+    """The PostgreSQL counterpart of `translate`: the StorageError a user can act on, by the
+    error's SQLSTATE. Class 08 (connection exception) and 57P01..57P03 (the server shutting
+    down) mean the server cannot be reached."""
+    where = f" ({host})" if host is not None else ""
+    if sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"):
+        return ServerUnreachable(unreachable_message(str(host)))
+    make = _BY_SQLSTATE.get(sqlstate) or _BY_SQLSTATE.get(sqlstate[:2])
+    if make is not None:
+        # The driver adds context lines (the trigger's PL/pgSQL frame): the message is line one.
+        return make(text.splitlines()[0] if text else text, where)
+    return StorageError(f"database error{where}: {text}")
 
 
 def _primary(name: str) -> str:

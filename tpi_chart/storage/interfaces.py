@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from tpi_chart.domain.models import (
     Addendum,
@@ -375,6 +375,8 @@ class PainStrokeRepository(Protocol):
 
 
 class Store(Protocol):
+    """An open clinic database on either engine (a file, or a PostgreSQL server)."""
+
     @property
     def clinic_id(self) -> str: ...
     @property
@@ -410,9 +412,11 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class FileBackedStore(Store, Protocol):
     """A store kept in one file on this computer, its keys in a folder beside it (SQLite): what
-    the file backups, restores and checks need on top of `Store`."""
+    the file backups, restores and checks need on top of `Store` (a server clinic has none of
+    it, so services test for it with isinstance)."""
 
     @property
     def path(self) -> Path: ...

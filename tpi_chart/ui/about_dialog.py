@@ -28,7 +28,7 @@ STATUS_COLOUR = {"ok": style.OK, "attention": style.DANGER, "info": style.MUTED}
 
 
 class AboutDialog(QDialog):
-    def __init__(self, db_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, db_path: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About TPI Chart")
         self.setMinimumSize(900, 560)

@@ -140,7 +140,7 @@ def launch(args: argparse.Namespace, log: Path | None = None) -> int:
         if demo:
             services = open_demo(Path(db) if db else None)
         else:
-            services = open_services(Path(db) if db else None, exclusive=True)
+            services = open_services(db or None, exclusive=True)  # a file, or postgresql://…
     except StorageError as error:
         return _fail("The database cannot be opened", str(error))
     except (DomainError, OSError) as error:

@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.stack.currentChanged.connect(self._update_procedure_actions)
         self.stack.currentChanged.connect(self._undo_tips)
         self._update_procedure_actions()
-        self.statusBar().showMessage(f"Database: {services.db_path}")
+        self.statusBar().showMessage(f"Database: {services.location}")
         # The age of the last good automatic backup, always visible; red after two days.
         self.backup_label = QLabel()
         self.backup_label.setObjectName("backupAge")
@@ -553,7 +553,6 @@ class MainWindow(QMainWindow):
         # Every edit is already committed; only the window state is left to remember, and the
         # closing backup to write.
         QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
-        self.patients.cancel_pending_search()
         self.run_automatic_backup()
         super().closeEvent(event)
 

@@ -45,8 +45,8 @@ def chain_pending(conn: sqlite3.Connection, key: bytes) -> list[AuditRow]:
     """Move the events recorded while the key was locked into the chain, in the order they
     happened, each marked as such; call inside a transaction."""
     rows = conn.execute(
-        "SELECT id, at, user, action, entity, entity_id, patient_id, procedure_id, before, after"
-        " FROM audit_pending ORDER BY id"
+        'SELECT id, at, "user", action, entity, entity_id, patient_id, procedure_id, before,'
+        " after FROM audit_pending ORDER BY id"
     ).fetchall()
     chained: list[AuditRow] = []
     for raw in rows:
@@ -110,7 +110,7 @@ def record(
             raise AuditKeyLocked(audit.LOCKED_MESSAGE)
         fields = (at, user, action, entity, entity_id, patient_id, procedure_id)
         conn.execute(
-            "INSERT INTO audit_pending (at, user, action, entity, entity_id, patient_id,"
+            'INSERT INTO audit_pending (at, "user", action, entity, entity_id, patient_id,'
             " procedure_id, before, after) VALUES (?,?,?,?,?,?,?,?,?)",
             (*fields, before_json, after_json),
         )
@@ -133,7 +133,7 @@ def record(
 def _append(conn: sqlite3.Connection, key: bytes, **fields: Any) -> AuditRow:
     row = audit.next_row(key, tail(conn), fields)
     conn.execute(
-        "INSERT INTO audit (seq, at, user, action, entity, entity_id, patient_id, procedure_id,"
+        'INSERT INTO audit (seq, at, "user", action, entity, entity_id, patient_id, procedure_id,'
         " before, after, prev_mac, mac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (*row.fields().values(), row.prev_mac, row.mac),
     )
@@ -141,7 +141,7 @@ def _append(conn: sqlite3.Connection, key: bytes, **fields: Any) -> AuditRow:
 
 
 _SELECT = (
-    "SELECT seq, at, user, action, entity, entity_id, patient_id, procedure_id, before, after,"
+    'SELECT seq, at, "user", action, entity, entity_id, patient_id, procedure_id, before, after,'
     " prev_mac, mac FROM audit"
 )
 

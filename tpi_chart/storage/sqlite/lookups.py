@@ -112,7 +112,7 @@ def procedures(conn: sqlite3.Connection, key: str, value: int) -> list[Procedure
     sites: dict[int, list[tuple[int, int, dict[str, Any]]]] = defaultdict(list)
     for row in conn.execute(
         "SELECT s.* FROM sites s JOIN procedures p ON p.id = s.procedure_id"
-        f" WHERE {where} AND s.removed = 0 ORDER BY s.procedure_id, s.seq",
+        f" WHERE {where} AND NOT s.removed ORDER BY s.procedure_id, s.seq",
         (value,),
     ):
         sites[int(row["procedure_id"])].append((int(row["id"]), _version(row), _site_data(row)))
@@ -144,7 +144,7 @@ def _strokes(conn: sqlite3.Connection, where: str, value: int) -> dict[int, Pain
         for row in conn.execute(
             "SELECT d.procedure_id, d.data FROM pain_strokes d"
             " JOIN procedures p ON p.id = d.procedure_id"
-            f" WHERE {where} AND d.removed = 0 ORDER BY d.procedure_id, d.seq",
+            f" WHERE {where} AND NOT d.removed ORDER BY d.procedure_id, d.seq",
             (value,),
         ):
             strokes[int(row[0])].append(json.loads(row[1]))

@@ -24,7 +24,7 @@ def read_drawing(conn: sqlite3.Connection, procedure_id: int) -> PainDrawing | N
     opened read-only, which has no stroke table)."""
     try:
         rows = conn.execute(
-            "SELECT data FROM pain_strokes WHERE procedure_id = ? AND removed = 0 ORDER BY seq",
+            "SELECT data FROM pain_strokes WHERE procedure_id = ? AND NOT removed ORDER BY seq",
             (procedure_id,),
         ).fetchall()
     except sqlite3.OperationalError as error:
@@ -70,7 +70,7 @@ class SqlitePainStrokes:
         )
 
     def strokes(self, procedure_id: int, include_removed: bool = False) -> list[StrokeRecord]:
-        where = "" if include_removed else " AND removed = 0"
+        where = "" if include_removed else " AND NOT removed"
         try:
             rows = self._conn.execute(
                 f"SELECT * FROM pain_strokes WHERE procedure_id = ?{where} ORDER BY seq",
@@ -109,7 +109,7 @@ class SqlitePainStrokes:
             if before is None:
                 raise KeyError(stroke_id)
             self._conn.execute(
-                "UPDATE pain_strokes SET removed = ? WHERE id = ?", (int(removed), stroke_id)
+                "UPDATE pain_strokes SET removed = ? WHERE id = ?", (removed, stroke_id)
             )
             change.patient_id = self._patient_of(before.procedure_id)
             change.procedure_id = before.procedure_id

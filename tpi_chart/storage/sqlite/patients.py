@@ -13,8 +13,11 @@ from tpi_chart.storage.sqlite.search import index_patient, search_patients, unin
 
 
 class SqlitePatients:
-    def __init__(self, writes: AuditedWrites) -> None:
+    def __init__(self, writes: AuditedWrites, *, search_index: bool = True) -> None:
         self._writes = writes
+        #: Whether the database has v0018's trigram index (FTS5) to keep in step and search
+        #: by; a server clinic has none (it is SQLite's), and its search reads every patient.
+        self._search_index = search_index
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -36,7 +39,14 @@ class SqlitePatients:
     def search(self, text: str, limit: int) -> list[PatientRecord]:
         """Every word must match part of the name (accents ignored), part of the MRN, or the
         start of the date of birth (1974-05-12, 1974-05, or as written on US forms, 5/12/1974)."""
-        return [self._from_row(row) for row in search_patients(self._conn, text, limit)]
+        return [
+            self._from_row(row)
+            for row in search_patients(self._conn, text, limit, indexed=self._search_index)
+        ]
+
+    def _index(self, patient_id: int) -> None:
+        if self._search_index:
+            index_patient(self._conn, patient_id)
 
     def _columns(self, patient: Patient) -> tuple[Any, ...]:
         data = patient.model_dump(mode="json")
@@ -59,7 +69,7 @@ class SqlitePatients:
                 self._columns(patient),
             )
             patient_id = int(cursor.lastrowid or 0)
-            index_patient(self._conn, patient_id)
+            self._index(patient_id)
             change.entity_id = change.patient_id = patient_id
         return PatientRecord(patient_id, patient)
 
@@ -83,13 +93,14 @@ class SqlitePatients:
                 raise KeyError(patient_id)
             if expected_version is not None and before.version != expected_version:
                 raise stale("patient", patient_id, expected_version, before.version)
-            unindex_patient(self._conn, patient_id)
+            if self._search_index:
+                unindex_patient(self._conn, patient_id)
             self._conn.execute(
                 "UPDATE patients SET mrn=?, family_name=?, given_name=?, birth_date=?, sex=?,"
                 " search_name=?, data=?, version = version + 1 WHERE id=?",
                 (*self._columns(patient), patient_id),
             )
-            index_patient(self._conn, patient_id)
+            self._index(patient_id)
             old = before.patient.model_dump(mode="json")
             new = patient.model_dump(mode="json")
             change.before, change.after = old, new
@@ -103,7 +114,7 @@ class SqlitePatients:
             " FROM components c JOIN preparations r ON r.id = c.preparation_id"
             " JOIN procedures pr ON pr.id = r.procedure_id"
             " JOIN patients pa ON pa.id = pr.patient_id"
-            " WHERE c.lot = ? COLLATE NOCASE"
+            " WHERE lower(c.lot) = lower(?)"
             " ORDER BY pr.performed_at_utc, pr.id, c.agent",
             (lot.strip(),),
         )

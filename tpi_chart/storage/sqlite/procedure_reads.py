@@ -24,7 +24,7 @@ from tpi_chart.storage.sqlite.audited import AuditedWrites, patient_of, stale, v
 _VOIDED = (
     "(EXISTS (SELECT 1 FROM procedure_voids v WHERE v.procedure_id = p.id)"
     " OR EXISTS (SELECT 1 FROM addenda a WHERE a.procedure_id = p.id"
-    " AND json_extract(a.data, '$.entered_in_error')))"
+    " AND CAST(a.data ->> 'entered_in_error' AS TEXT) IN ('1', 'true')))"
 )
 
 
@@ -136,7 +136,7 @@ class ProcedureReads:
         for row in self._conn.execute(
             "SELECT s.procedure_id, s.muscle, s.side FROM sites s"
             " JOIN procedures p ON p.id = s.procedure_id"
-            " WHERE p.patient_id = ? AND s.removed = 0 AND s.state = 'injected'"
+            " WHERE p.patient_id = ? AND NOT s.removed AND s.state = 'injected'"
             " ORDER BY s.procedure_id, s.seq",
             (patient_id,),
         ):
@@ -145,13 +145,13 @@ class ProcedureReads:
             "SELECT p.id, p.patient_id, p.performed_at,"
             " CASE WHEN EXISTS (SELECT 1 FROM external_records e WHERE e.procedure_id = p.id)"
             "   THEN 'external' ELSE p.status END AS status,"
-            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0)"
+            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND NOT s.removed)"
             "   AS site_count,"
-            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND s.removed = 0"
+            " (SELECT count(*) FROM sites s WHERE s.procedure_id = p.id AND NOT s.removed"
             "   AND s.state = 'injected') AS injected_count,"
-            " json_extract(p.header, '$.physician') AS physician,"
-            " json_extract(p.header, '$.pain_before') AS pain_before,"
-            " json_extract(p.header, '$.pain_after') AS pain_after,"
+            " p.header ->> 'physician' AS physician,"
+            " CAST(p.header ->> 'pain_before' AS INTEGER) AS pain_before,"
+            " CAST(p.header ->> 'pain_after' AS INTEGER) AS pain_after,"
             f" {_VOIDED} AS voided"
             " FROM procedures p WHERE p.patient_id = ?"
             " ORDER BY p.performed_at_utc DESC, p.id DESC",
@@ -231,8 +231,8 @@ class ProcedureReads:
             "SELECT s.procedure_id, s.muscle, s.side FROM sites s"
             " JOIN procedures p ON p.id = s.procedure_id"
             # A dry-needled site injects nothing: no session (issue 14, item 11).
-            " WHERE p.patient_id = ? AND s.removed = 0 AND s.state = 'injected'"
-            " AND s.dry_needling = 0"
+            " WHERE p.patient_id = ? AND NOT s.removed AND s.state = 'injected'"
+            " AND NOT s.dry_needling"
             " ORDER BY s.procedure_id, s.seq",
             (patient_id,),
         ):
@@ -257,10 +257,10 @@ class ProcedureReads:
             )
             for row in self._conn.execute(
                 "SELECT id, performed_at,"
-                " json_extract(header, '$.prior_relief_percent') AS relief_percent,"
-                " json_extract(header, '$.prior_relief_weeks') AS relief_weeks,"
-                " json_extract(header, '$.prior_relief_scale') AS relief_scale,"
-                " json_extract(header, '$.prior_relief_measured_on') AS relief_measured_on"
+                " CAST(header ->> 'prior_relief_percent' AS INTEGER) AS relief_percent,"
+                " CAST(header ->> 'prior_relief_weeks' AS DOUBLE PRECISION) AS relief_weeks,"
+                " header ->> 'prior_relief_scale' AS relief_scale,"
+                " header ->> 'prior_relief_measured_on' AS relief_measured_on"
                 f" FROM procedures p WHERE patient_id = ? AND NOT {_VOIDED}"
                 " ORDER BY performed_at_utc, id",
                 (patient_id,),

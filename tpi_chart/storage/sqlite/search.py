@@ -37,7 +37,9 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def search_patients(conn: sqlite3.Connection, text: str, limit: int) -> list[sqlite3.Row]:
+def search_patients(
+    conn: sqlite3.Connection, text: str, limit: int, *, indexed: bool = True
+) -> list[sqlite3.Row]:
     """The `patients` rows matching every word of `text`, in name order. A word matches part of
     the folded name, part of the MRN, or the start of the date of birth (1974-05-12, 1974-05,
     or as written on US forms, 5/12/1974).
@@ -47,30 +49,32 @@ def search_patients(conn: sqlite3.Connection, text: str, limit: int) -> list[sql
     finds many, the patients are read in name order until the list is full, which stops early
     since the matches are common. Either way every row is checked against every token with the
     same LIKE as a scan, so the index only narrows what is read, never what is found. Without
-    such a token (one or two letters only) every patient may be read."""
+    such a token (one or two letters only) every patient may be read. `indexed` False: there
+    is no trigram index (a server clinic: FTS5 is SQLite's), every patient may be read."""
     tokens = [(fold(word), word, iso_date(word)) for word in text.split()]
     clauses: list[str] = []
     params: list[Any] = []
     for folded, typed, birth in tokens:
         clauses.append(
-            "(search_name LIKE ? ESCAPE '\\' OR mrn LIKE ? ESCAPE '\\'"
+            "(search_name LIKE ? ESCAPE '\\' OR lower(mrn) LIKE ? ESCAPE '\\'"
             " OR birth_date LIKE ? ESCAPE '\\')"
         )
         params += [
             f"%{like_escape(folded)}%",
-            f"%{like_escape(typed)}%",
+            # lower(): LIKE ignores ASCII case on SQLite, not on PostgreSQL.
+            f"%{like_escape(typed.lower())}%",
             f"{like_escape(birth)}%",
         ]
     if not clauses:
         return conn.execute(f"SELECT * FROM patients {_ORDER}", (limit,)).fetchall()
     where = " AND ".join(clauses)
-    indexed = [token for token in tokens if min(len(token[0]), len(token[1])) >= 3]
-    if indexed and _has_search_index(conn):
+    words_indexed = [token for token in tokens if min(len(token[0]), len(token[1])) >= 3]
+    if indexed and words_indexed and _has_search_index(conn):
         # Words that cannot start a date of birth are matched together inside the index (one
         # AND of their lists); a word that can also finds the patients born on that date.
         words = [
             f"(search_name : {_phrase(folded)} OR mrn : {_phrase(typed)})"
-            for folded, typed, birth in indexed
+            for folded, typed, birth in words_indexed
             if not _DATE_START.match(birth)
         ]
         found: list[str] = []
@@ -78,7 +82,7 @@ def search_patients(conn: sqlite3.Connection, text: str, limit: int) -> list[sql
         if words:
             found.append("SELECT rowid FROM patient_search WHERE patient_search MATCH ?")
             narrow.append(" AND ".join(words))
-        for folded, typed, birth in indexed:
+        for folded, typed, birth in words_indexed:
             if _DATE_START.match(birth):
                 found.append(
                     "SELECT rowid FROM patient_search WHERE patient_search MATCH ?"

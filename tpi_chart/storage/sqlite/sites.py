@@ -27,17 +27,17 @@ class SiteWrites(ProcedureReads):
             d["preparation"],
             d["volume_ml"],
             d["twitch"],
-            int(f["taut_band"]),
-            int(f["referred_pain"]),
-            int(f["jump_sign"]),
-            int(f["negative_aspiration"]),
+            bool(f["taut_band"]),
+            bool(f["referred_pain"]),
+            bool(f["jump_sign"]),
+            bool(f["negative_aspiration"]),
             d["trigger_points"],
             needle.get("gauge"),
             needle.get("length_in"),
             d["depth_cm"],
             d["notes"],
             d["injected_at"],
-            int(d["dry_needling"]),
+            bool(d["dry_needling"]),
             d["location"],
         )
 
@@ -101,7 +101,7 @@ class SiteWrites(ProcedureReads):
                 raise KeyError(site_id)
             self._conn.execute(
                 "UPDATE sites SET removed = ?, version = version + 1 WHERE id = ?",
-                (int(removed), site_id),
+                (removed, site_id),
             )
             change.patient_id = self._patient_of(before.procedure_id)
             change.procedure_id = before.procedure_id
@@ -126,9 +126,11 @@ class SiteWrites(ProcedureReads):
                 f"INSERT INTO sites (procedure_id, seq, {self._SITE_COLUMNS}) VALUES (?,"
                 " (SELECT coalesce(max(seq), 0) + 1 FROM sites WHERE procedure_id = ?),"
                 " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                # The new row's number: the others counted, plus itself (SQLite's subquery sees
+                # the new row, PostgreSQL's reads the snapshot from before the statement).
                 " RETURNING id, seq, version,"
                 " (SELECT count(*) FROM sites AS s WHERE s.procedure_id = sites.procedure_id"
-                " AND s.removed = 0)",
+                " AND NOT s.removed AND s.id <> sites.id) + 1",
                 (procedure_id, procedure_id, *self._site_values(site)),
             ).fetchone()
             change.entity_id = site_id = int(row[0])
@@ -188,7 +190,7 @@ class SiteWrites(ProcedureReads):
             row = self._conn.execute(
                 "UPDATE sites SET removed = ?, version = version + 1"
                 " WHERE id = ? AND version = ? RETURNING version",
-                (int(removed), before.id, before.version),
+                (removed, before.id, before.version),
             ).fetchone()
             if row is None:
                 raise self._stale_site(before.id, before.version)

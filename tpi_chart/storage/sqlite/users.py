@@ -76,7 +76,7 @@ class SqliteUsers:
         return int(self._conn.execute("SELECT count(*) FROM users").fetchone()[0])
 
     def active_administrators(self) -> int:
-        rows = self._conn.execute("SELECT roles FROM users WHERE active = 1").fetchall()
+        rows = self._conn.execute("SELECT roles FROM users WHERE active").fetchall()
         return sum(1 for row in rows if "administrator" in str(row[0]).split(","))
 
     def password_hash(self, username: str) -> str | None:
@@ -97,7 +97,7 @@ class SqliteUsers:
                         user.username,
                         user.display_name,
                         _roles_text(user.roles),
-                        int(user.active),
+                        user.active,
                         password_hash,
                         _utc(at),
                         _utc(at),
@@ -120,7 +120,7 @@ class SqliteUsers:
                 user_id, before = self._require(user.username)
                 self._conn.execute(
                     "UPDATE users SET display_name = ?, roles = ?, active = ? WHERE id = ?",
-                    (user.display_name, _roles_text(user.roles), int(user.active), user_id),
+                    (user.display_name, _roles_text(user.roles), user.active, user_id),
                 )
                 change.entity_id, change.before = user_id, _public(before)
         except sqlite3.Error as error:
@@ -190,7 +190,7 @@ class SqliteUsers:
                     self._conn.execute(
                         "INSERT INTO login_attempts (username, at, success, monotonic, boot)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        (name, _utc(at), int(success), monotonic, boot),
+                        (name, _utc(at), success, monotonic, boot),
                     )
                 row = self._conn.execute(
                     "SELECT id FROM users WHERE username = ?", (name,)
@@ -207,9 +207,9 @@ class SqliteUsers:
         may have been moved."""
         name = normalise_username(username)
         rows = self._conn.execute(
-            "SELECT at, monotonic, boot FROM login_attempts WHERE username = ? AND success = 0"
+            "SELECT at, monotonic, boot FROM login_attempts WHERE username = ? AND NOT success"
             " AND id > coalesce((SELECT max(id) FROM login_attempts"
-            "                    WHERE username = ? AND success = 1), 0)"
+            "                    WHERE username = ? AND success), 0)"
             " ORDER BY id DESC LIMIT ?",
             (name, name, limit),
         ).fetchall()
@@ -226,9 +226,9 @@ class SqliteUsers:
         """Failed attempts at or after `since` and after the last success, oldest first."""
         name = normalise_username(username)
         rows = self._conn.execute(
-            "SELECT at FROM login_attempts WHERE username = ? AND success = 0 AND at >= ? "
+            "SELECT at FROM login_attempts WHERE username = ? AND NOT success AND at >= ? "
             "AND at > coalesce((SELECT max(at) FROM login_attempts "
-            "                   WHERE username = ? AND success = 1), '') ORDER BY at",
+            "                   WHERE username = ? AND success), '') ORDER BY at",
             (name, _utc(since), name),
         ).fetchall()
         return [datetime.fromisoformat(str(row[0])) for row in rows]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -96,6 +97,7 @@ class PatientsPage(QWidget):
         self._history: HistoryView | None = None
 
         self._debounce = QTimer(self)
+        self._search_waiting = False
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(120)
         self._debounce.timeout.connect(self.run_search)
@@ -227,9 +229,18 @@ class PatientsPage(QWidget):
 
     # -- search ------------------------------------------------------------------------------
 
-    def cancel_pending_search(self) -> None:
-        """A search typed just before the window closed must not run against a closed store."""
+    def hideEvent(self, event: QHideEvent) -> None:
+        # A search typed just before the window closed must not run after its clinic was
+        # closed; one still waiting when the page is only covered runs when it is shown again.
+        self._search_waiting = self._debounce.isActive()
         self._debounce.stop()
+        super().hideEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._search_waiting:
+            self._search_waiting = False
+            self._debounce.start()
 
     def run_search(self) -> None:
         text = self.search.text().strip()

@@ -1,0 +1,121 @@
+"""Opening a store (or the services) on either engine for the tests that run on both, and the
+few things a test of raw SQL needs to know about each engine."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tpi_chart.storage.errors import StorageError
+
+
+def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """Where the test's clinic lives: a file, or the URL of an emptied server database."""
+    if engine == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return tmp_path / "clinic.db"
+
+
+def open_store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    if engine == "postgres":
+        from tpi_chart.storage.postgres.store import open_postgres_store
+
+        return open_postgres_store(database(engine, tmp_path, request))
+    from tpi_chart.storage.sqlite.store import open_store as open_sqlite_store
+
+    return open_sqlite_store(tmp_path / "clinic.db", tmp_path / "keys")
+
+
+def refusal(store: Any) -> type[Exception]:
+    """What a trigger's refusal of raw SQL raises: sqlite3's own error on SQLite; on the server
+    store (whose connection translates every driver error) the StorageError of its SQLSTATE."""
+    return sqlite3.IntegrityError if isinstance(store.conn, sqlite3.Connection) else StorageError
+
+
+#: The triggers that make the audit table append-only, by engine.
+_AUDIT_TRIGGERS = {"sqlite": ("audit_no_update", "audit_no_delete")}
+
+
+@contextmanager
+def _triggers_off(store: Any) -> Iterator[None]:
+    if isinstance(store.conn, sqlite3.Connection):
+        for name in _AUDIT_TRIGGERS["sqlite"]:
+            store.conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        yield
+        return
+    with store.transaction():
+        store.conn.execute("SET LOCAL session_replication_role = replica")
+        yield
+
+
+def tamper(store: Any, *statements: str | tuple[str, Sequence[Any]]) -> None:
+    """Run `statements` as someone with direct access to the database would, past the
+    append-only triggers (dropped on SQLite; skipped by a superuser's replica mode on
+    PostgreSQL)."""
+    with _triggers_off(store):
+        for statement in statements:
+            sql, params = (statement, ()) if isinstance(statement, str) else statement
+            store.conn.execute(sql, params)
+
+
+def clinic_database(engine: str, folder: Path, request: pytest.FixtureRequest) -> Path | str:
+    """Where a module builds its prepared clinic: a file in `folder`, or the server's emptied
+    test database (kept afterwards with `keep_clinic`)."""
+    if engine == "postgres":
+        return str(request.getfixturevalue("pg_server").fresh_database())
+    return folder / "clinic.db"
+
+
+def keep_clinic(engine: str, request: pytest.FixtureRequest, name: str) -> str | None:
+    """Save the server's prepared clinic as `name` (None for a file: the folder is copied)."""
+    if engine == "postgres":
+        return str(request.getfixturevalue("pg_server").save_template(name))
+    return None
+
+
+def copy_clinic(template: str, request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("pg_server").clone(template))
+
+
+@contextmanager
+def _reader(db: Path | str) -> Iterator[Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]]:
+    """One connection straight to the database, past the app, for several queries."""
+    if isinstance(db, Path):
+        conn = sqlite3.connect(db)
+        try:
+            yield lambda sql, params: [tuple(row) for row in conn.execute(sql, params)]
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(db) as server:
+        yield lambda sql, params: [
+            tuple(row) for row in server.execute(sql.replace("?", "%s"), params)
+        ]
+
+
+def query(db: Path | str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (with `?` placeholders) read straight from the database."""
+    with _reader(db) as read:
+        return read(sql, params)
+
+
+def table_rows(db: Path | str, skip: Sequence[str] = ()) -> list[tuple[object, ...]]:
+    """Every row of every table but those in `skip`, by table."""
+    tables_sql = (
+        "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"
+        if isinstance(db, Path)
+        else "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+    )
+    rows: list[tuple[object, ...]] = []
+    with _reader(db) as read:
+        for (table,) in read(tables_sql, ()):
+            if table not in skip:
+                rows += [(table, *row) for row in read(f"SELECT * FROM {table} ORDER BY 1", ())]
+    return rows
