@@ -84,6 +84,40 @@ def _stamp(name: str, at: datetime, meaning: str) -> str:
     return f"{meaning}\nDigitally signed by {name}\n{format_datetime(at)}"
 
 
+@dataclass(frozen=True)
+class NoteToSign:
+    """A note to draw and sign: plain values only, so `render` may run on any thread."""
+
+    document: ProcedureDocument  # as it reads once signed
+    evaluation: Evaluation
+    signer: SignerKey
+    signed_at: datetime
+    options: NoteOptions
+    catalog: Catalog
+
+    def render(self) -> bytes:
+        """The note drawn with the evaluation of the signing moment, PAdES-signed."""
+        renderer = ProcedureNoteRenderer(
+            self.document,
+            self.options,
+            evaluation=self.evaluation,
+            catalog=self.catalog,
+            digitally_signed=True,
+        )
+        unsigned = renderer.render()
+        signature = self.document.procedure.signature
+        name = signature.signed_by if signature is not None else self.signer.common_name
+        return pades.sign_pdf(
+            unsigned,
+            self.signer,
+            field_name="Signature1",
+            signed_at=self.signed_at,
+            reason="I performed this procedure and author this note",
+            box=_box(renderer.signature_box),
+            stamp_text=_stamp(name, self.signed_at, "Procedure note"),
+        )
+
+
 class SignedNotes:
     def __init__(
         self,
@@ -103,37 +137,22 @@ class SignedNotes:
     def stored(self, procedure_id: int) -> SignedNoteRow | None:
         return self._pki.signed_note(procedure_id)
 
-    def issue(
+    def prepare(
         self,
-        procedure_id: int,
         document: ProcedureDocument,
         evaluation: Evaluation,
         signer: SignerKey,
         signed_at: datetime,
-        by: str,
-    ) -> bytes:
-        """Render the signed note with `evaluation`, sign it, store it (inside the caller's
-        signing transaction, so a failure here leaves the procedure unsigned)."""
-        catalog = self.catalog
-        renderer = ProcedureNoteRenderer(
-            document, self._options(), evaluation=evaluation, catalog=catalog, digitally_signed=True
-        )
-        unsigned = renderer.render()
-        signature = document.procedure.signature
-        name = signature.signed_by if signature is not None else signer.common_name
-        signed = pades.sign_pdf(
-            unsigned,
-            signer,
-            field_name="Signature1",
-            signed_at=signed_at,
-            reason="I performed this procedure and author this note",
-            box=_box(renderer.signature_box),
-            stamp_text=_stamp(name, signed_at, "Procedure note"),
-        )
-        self._pki.put_signed_note(
-            procedure_id, signed, 1, freeze(evaluation, catalog).to_json(), by
-        )
-        return signed
+    ) -> NoteToSign:
+        """What drawing and signing the note needs, read here (the options come from the
+        database, whose connection belongs to the calling thread)."""
+        return NoteToSign(document, evaluation, signer, signed_at, self._options(), self.catalog)
+
+    def keep(self, procedure_id: int, note: NoteToSign, pdf: bytes, by: str) -> None:
+        """Store the signed note drawn from `note` (inside the caller's signing transaction,
+        so a failure here leaves the procedure unsigned)."""
+        frozen = freeze(note.evaluation, note.catalog).to_json()
+        self._pki.put_signed_note(procedure_id, pdf, 1, frozen, by)
 
     def append_addendum(
         self,
