@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -43,9 +43,14 @@ from tpi_chart.services.timing import ClockWentBackwards
 from tpi_chart.ui.document import ProcedureDocument, describe
 from tpi_chart.ui.layouts import take_widgets
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS
+from tpi_chart.ui.tasks import tasks
 from tpi_chart.ui.workspace.widgets import section_label
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SIGNING = "Signing the note…"
 
 
 class SignPanel(QScrollArea):
@@ -407,6 +412,8 @@ class SignPanel(QScrollArea):
         return {code: field.text().strip() for code, field in self.ack_fields.items()}
 
     def sign(self) -> None:
+        """Check and make the signature here, draw and sign the note on the worker thread,
+        store both back here (`SigningService.prepare_sign` / `render` / `finish_sign`)."""
         if not self.sign_button.isEnabled() or self.document.procedure_id is None:
             return
         procedure_id, user, acks = (
@@ -415,20 +422,46 @@ class SignPanel(QScrollArea):
             self.acknowledgements(),
         )
         try:
-            self._confirming_clock(
-                lambda ok: self.signing.sign(procedure_id, user, acks, confirm_clock=ok)
+            prepared = self._confirming_clock(
+                lambda ok: self.signing.prepare_sign(procedure_id, user, acks, confirm_clock=ok)
             )
         except KNOWN_ERRORS as error:
-            log.info("signing refused: %s", error)
-            self.failed.emit(describe(error))
+            self._sign_refused(error)
             return
+        if prepared.note is None:  # no signing key here: only the signature record, nothing to draw
+            self._finish_sign(prepared, None)
+            return
+        # Not twice while the first is drawn; `refresh` sets it again from what is stored.
+        self.sign_button.setEnabled(False)
+        self.state.setText(SIGNING)
+        tasks().run(
+            prepared.render,
+            lambda pdf: self._finish_sign(prepared, pdf),
+            on_error=self._sign_refused,
+            expected=KNOWN_ERRORS,
+            label=SIGNING,
+        )
+
+    def _finish_sign(self, prepared: Any, pdf: bytes | None) -> None:
+        try:
+            self.signing.finish_sign(prepared, pdf)
+        except KNOWN_ERRORS as error:
+            self._sign_refused(error)
+            return
+        self.state.setText("")
         self.signed.emit()
 
-    def _confirming_clock(self, call: Callable[[bool], object]) -> None:
+    def _sign_refused(self, error: Exception) -> None:
+        log.info("signing refused: %s", error)
+        self.state.setText("")
+        self._update_button()
+        self.failed.emit(describe(error))
+
+    def _confirming_clock(self, call: Callable[[bool], T]) -> T:
         """Run `call`; when the clock went backwards (the service audited it), show that and
         ask before signing with this time anyway."""
         try:
-            call(False)
+            return call(False)
         except ClockWentBackwards as error:
             box = QMessageBox(QMessageBox.Icon.Warning, "Check the clock", str(error), parent=self)
             sign = box.addButton("Sign with this time", QMessageBox.ButtonRole.AcceptRole)
@@ -436,4 +469,4 @@ class SignPanel(QScrollArea):
             box.exec()
             if box.clickedButton() is not sign:
                 raise
-            call(True)
+            return call(True)
