@@ -12,9 +12,8 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow
 from pytestqt.qtbot import QtBot
-from tpi_chart.storage.users import UserRepository
 
-from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users
+from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users, users_on
 from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AuthService, SignInDelayed
 from tpi_chart.ui.auth.lock import IdleLock
@@ -32,7 +31,7 @@ class Env:
         self.trail = KeyedTrail(self.conn)
         self.clock = FakeClock()
         self.auth = AuthService(
-            UserRepository(self.conn, self.trail),
+            users_on(self.conn, self.trail),
             self.trail,
             clock=self.clock,
             sleep=self._no_sleep,

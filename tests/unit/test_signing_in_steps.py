@@ -16,9 +16,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.pdf.verify import verify_note
 from tpi_chart.services.signing import AlreadySigned, ProcedureChanged
 
-CHANGED = (
-    "The procedure changed while the note was being prepared; nothing was signed. Sign again."
-)
+CHANGED = "The procedure changed while the note was being prepared; nothing was signed. Sign again."
 
 
 @pytest.fixture
@@ -44,7 +42,9 @@ def _nothing_signed(env: Env, procedure_id: int, status: str) -> None:
 
 def test_the_drawn_document_is_the_one_stored(env: Env) -> None:
     procedure_id = env.add()
-    smith = User(username="smith", display_name="Dr. Anna Smith, DO", roles=frozenset({"physician"}))
+    smith = User(
+        username="smith", display_name="Dr. Anna Smith, DO", roles=frozenset({"physician"})
+    )
     prepared = env.service.prepare_sign(procedure_id, smith, ACKS)
     assert env.charting.get(procedure_id).procedure.signature is None  # nothing stored yet
 
@@ -120,7 +120,8 @@ def test_with_keys_the_drawn_pdf_is_stored_or_nothing_is(clinic: Clinic) -> None
     signing = clinic.services(clinic.chen).signing
     prepared = signing.prepare_sign(procedure_id, clinic.chen, ACKS)
     pdf = prepared.render()
-    assert pdf is not None and pdf.startswith(b"%PDF")
+    assert pdf is not None
+    assert pdf.startswith(b"%PDF")
     first = clinic.root.charting.sites(procedure_id)[0]
     clinic.services(clinic.chen).charting.update_site(
         first.id, first.site.model_copy(update={"volume_ml": 1.0})
@@ -138,6 +139,7 @@ def test_with_keys_the_drawn_pdf_is_stored_or_nothing_is(clinic: Clinic) -> None
     assert pdf is not None
     signing.finish_sign(prepared, pdf)
     kept = clinic.store.pki.signed_note(procedure_id)
-    assert kept is not None and kept.pdf == pdf
+    assert kept is not None
+    assert kept.pdf == pdf
     assert verify_note(kept.pdf, clinic.trust()).ok
     assert {item.procedure_id for item in clinic.store.outbox.pending()} == {procedure_id}
