@@ -5,6 +5,7 @@ its result handed back to `SigningAuthority`, which stores it there."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tpi_chart.services import crypto
 
@@ -21,6 +22,27 @@ class OpenedAccountKey:
 
 
 @dataclass(frozen=True)
+class NewAuthority:
+    """The clinic's signing authority, made with the first administrator's key on a database
+    that has none: the CA, and its key wrapped with the recovery passphrase (shown once)."""
+
+    key: bytes = field(repr=False)
+    certificate: bytes
+    passphrase: str = field(repr=False)
+    recovery_wrapped: str = field(repr=False)
+
+
+def new_authority(
+    clinic_name: str, clinic_id: str, now: datetime, kdf: crypto.KdfParams, label: str
+) -> NewAuthority:
+    key, certificate = crypto.make_ca(clinic_name, clinic_id, now)
+    passphrase = crypto.recovery_passphrase()
+    return NewAuthority(
+        key, certificate, passphrase, crypto.wrap(key, passphrase, kdf, label=label)
+    )
+
+
+@dataclass(frozen=True)
 class NewAccountKey:
     """An account key made and wrapped with its password off the database's thread (creating
     an account, resetting its password, the first sign-in of an account made before 0.2)."""
@@ -29,6 +51,8 @@ class NewAccountKey:
     public: bytes
     private: bytes = field(repr=False)
     wrapped: str = field(repr=False)
+    #: made too while the clinic has no authority, for when this account is an administrator
+    authority: NewAuthority | None = None
 
 
 def new_account(username: str, password: str, kdf: crypto.KdfParams) -> NewAccountKey:

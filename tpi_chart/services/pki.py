@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,9 +39,11 @@ from tpi_chart.services.access import require
 from tpi_chart.services.account_keys import (
     ACCOUNT_LABEL,
     NewAccountKey,
+    NewAuthority,
     OpenedAccountKey,
     RewrappedAccountKey,
     new_account,
+    new_authority,
     open_account,
     rewrap,
 )
@@ -207,7 +209,14 @@ class SigningAuthority:
         worker thread); give the result to `account_created`, `password_reset` or
         `signed_in`."""
         kdf = self._kdf or crypto.DEFAULT_KDF
-        return lambda password: new_account(username, password, kdf)
+        if self._pki.authority() is not None:
+            return lambda password: new_account(username, password, kdf)
+        # The first administrator establishes the authority with their key: made alongside.
+        name, clinic, now = self._authority_name(), self._clinic_id, self._clock()
+        return lambda password: replace(
+            new_account(username, password, kdf),
+            authority=new_authority(name, clinic, now, kdf, AUTHORITY_SECRET),
+        )
 
     def rewrap_account_key(self, username: str) -> Callable[[str, str], object] | None:
         """The Argon2 work of `password_changed` as a pure function of (old, new) password;
@@ -255,7 +264,8 @@ class SigningAuthority:
             self._audit_keys.signed_in(user, private)
         if user.is_administrator and user.active:
             if self._pki.authority() is None:
-                self._establish(user, session)
+                made = opened.authority if isinstance(opened, NewAccountKey) else None
+                self._establish(user, session, made)
             session.authority_key = self._open_authority(session)
             if session.authority_key is not None:
                 self._grant_to_administrators(user, session.authority_key)
@@ -436,24 +446,26 @@ class SigningAuthority:
             log.warning("an administrator's authority grant does not open")
             return None
 
-    def _establish(self, admin: User, session: KeySession) -> None:
-        now = self._clock()
-        key, certificate = crypto.make_ca(
-            self._clinic_name() or "TPI Chart clinic", self._clinic_id, now
-        )
+    def _authority_name(self) -> str:
+        return self._clinic_name() or "TPI Chart clinic"
+
+    def _establish(self, admin: User, session: KeySession, made: NewAuthority | None) -> None:
+        """The clinic's authority (`made`: by `new_account_key` off this thread, else now)."""
+        if made is None:
+            kdf = self._kdf or crypto.DEFAULT_KDF
+            made = new_authority(
+                self._authority_name(), self._clinic_id, self._clock(), kdf, AUTHORITY_SECRET
+            )
         account = self._pki.account_key(admin.username)
         if account is None:  # made just before this call by signed_in
             raise TrustProblem("the administrator's account key is missing")
-        passphrase = crypto.recovery_passphrase()
+        certificate = made.certificate
         self._pki.create_authority(certificate, admin.username, crypto.fingerprint(certificate))
-        self._grant(AUTHORITY_SECRET, admin.username, account.public_key, key, admin.username)
+        self._grant(AUTHORITY_SECRET, admin.username, account.public_key, made.key, admin.username)
         self._pki.put_grant(
-            AUTHORITY_SECRET,
-            RECOVERY_HOLDER,
-            crypto.wrap(key, passphrase, self._kdf or crypto.DEFAULT_KDF, label=AUTHORITY_SECRET),
-            admin.username,
+            AUTHORITY_SECRET, RECOVERY_HOLDER, made.recovery_wrapped, admin.username
         )
-        self._keys.recovery_notices[admin.username] = passphrase
+        self._keys.recovery_notices[admin.username] = made.passphrase
         self._record_trust(certificate)
 
     def _record_trust(self, certificate: bytes) -> None:
