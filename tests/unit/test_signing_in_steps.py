@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_pades_signing import Clinic
+from tests.unit.test_password_steps import on_a_thread
 from tests.unit.test_signing_service import ACKS, CHEN, Env
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.users import User
 from tpi_chart.pdf.verify import verify_note
-from tpi_chart.services.signing import AlreadySigned, ProcedureChanged
+from tpi_chart.services.signing import AlreadySigned, PreparedAddendum, ProcedureChanged
 
 CHANGED = "The procedure changed while the note was being prepared; nothing was signed. Sign again."
 
@@ -143,3 +144,28 @@ def test_with_keys_the_drawn_pdf_is_stored_or_nothing_is(clinic: Clinic) -> None
     assert kept.pdf == pdf
     assert verify_note(kept.pdf, clinic.trust()).ok
     assert {item.procedure_id for item in clinic.store.outbox.pending()} == {procedure_id}
+
+
+def test_an_addendum_drawn_while_another_was_stored_refuses(clinic: Clinic) -> None:
+    procedure_id, _ = clinic.sign_reference_visit()
+    signing = clinic.services(clinic.chen).signing
+    first = signing.prepare_addendum(procedure_id, clinic.chen, "Patient called: no bruising.")
+    pdf = on_a_thread_render(first)
+    signing.add_addendum(procedure_id, clinic.chen, "Follow-up moved to next week.")
+    kept = clinic.store.pki.signed_note(procedure_id)
+    assert kept is not None
+
+    with pytest.raises(ProcedureChanged):
+        signing.finish_addendum(first, pdf)
+
+    (only,) = clinic.root.charting.get(procedure_id).procedure.addenda
+    assert only.text == "Follow-up moved to next week."
+    after = clinic.store.pki.signed_note(procedure_id)
+    assert after is not None
+    assert (after.signatures, after.pdf) == (kept.signatures, kept.pdf)
+
+
+def on_a_thread_render(prepared: PreparedAddendum) -> bytes:
+    pdf = on_a_thread(prepared.render)
+    assert pdf is not None
+    return pdf

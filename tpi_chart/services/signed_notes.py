@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +118,40 @@ class NoteToSign:
         )
 
 
+@dataclass(frozen=True)
+class AddendumToSign:
+    """An addendum to append to a stored signed note: plain values only, so `render` may run on
+    any thread. `signatures`: how many the stored note had when read."""
+
+    stored_pdf: bytes = field(repr=False)
+    signatures: int
+    evaluation: str = field(repr=False)  # the frozen evaluation, kept as signed
+    document: ProcedureDocument  # with the addendum
+    addendum: Addendum
+    signer: SignerKey
+    options: NoteOptions
+
+    def render(self) -> bytes:
+        """The stored note with the addendum's pages appended, signed as a new revision."""
+        number, addendum = self.signatures, self.addendum
+        pages, box = render_addendum(self.document, addendum, number, self.options)
+        offset = pades.page_count(self.stored_pdf)
+        grown = pades.append_pages(
+            self.stored_pdf,
+            pages,
+            {f"addendum-{number}.json": canonical_json(addendum.model_dump(mode="json"))},
+        )
+        return pades.sign_pdf(
+            grown,
+            self.signer,
+            field_name=f"Addendum{number}",
+            signed_at=addendum.at,
+            reason=f"Addendum {number} to this procedure note",
+            box=_box(box, offset),
+            stamp_text=_stamp(addendum.author, addendum.at, f"Addendum {number}"),
+        )
+
+
 class SignedNotes:
     def __init__(
         self,
@@ -154,40 +188,32 @@ class SignedNotes:
         frozen = freeze(note.evaluation, note.catalog).to_json()
         self._pki.put_signed_note(procedure_id, pdf, 1, frozen, by)
 
-    def append_addendum(
+    def prepare_addendum(
         self,
         procedure_id: int,
         document: ProcedureDocument,
         addendum: Addendum,
         signer: SignerKey,
-        by: str,
-    ) -> bytes | None:
-        """Append the addendum as a signed revision of the stored note; None for a note signed
-        before version 0.2 (no stored PDF: its addendum is kept with a hash, as then)."""
+    ) -> AddendumToSign | None:
+        """What appending the addendum as a signed revision of the stored note needs, read
+        here; None for a note signed before version 0.2 (no stored PDF: its addendum is kept
+        with a hash, as then)."""
         stored = self._pki.signed_note(procedure_id)
         if stored is None:
             return None
-        number = stored.signatures
-        pages, box = render_addendum(document, addendum, number, self._options())
-        offset = pades.page_count(stored.pdf)
-        grown = pades.append_pages(
+        return AddendumToSign(
             stored.pdf,
-            pages,
-            {f"addendum-{number}.json": canonical_json(addendum.model_dump(mode="json"))},
-        )
-        signed = pades.sign_pdf(
-            grown,
+            stored.signatures,
+            stored.evaluation,
+            document,
+            addendum,
             signer,
-            field_name=f"Addendum{number}",
-            signed_at=addendum.at,
-            reason=f"Addendum {number} to this procedure note",
-            box=_box(box, offset),
-            stamp_text=_stamp(addendum.author, addendum.at, f"Addendum {number}"),
+            self._options(),
         )
-        self._pki.put_signed_note(
-            procedure_id, signed, stored.signatures + 1, stored.evaluation, by
-        )
-        return signed
+
+    def keep_addendum(self, procedure_id: int, note: AddendumToSign, pdf: bytes, by: str) -> None:
+        """Store the grown note (inside the caller's addendum transaction)."""
+        self._pki.put_signed_note(procedure_id, pdf, note.signatures + 1, note.evaluation, by)
 
     def frozen_evaluation(self, procedure_id: int) -> FrozenEvaluation | None:
         stored = self._pki.signed_note(procedure_id)

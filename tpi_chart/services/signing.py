@@ -52,7 +52,7 @@ from tpi_chart.storage.interfaces import ProcedureRecord
 
 if TYPE_CHECKING:
     from tpi_chart.domain.signatures import SignerKey
-    from tpi_chart.services.signed_notes import NoteToSign, SignedNotes
+    from tpi_chart.services.signed_notes import AddendumToSign, NoteToSign, SignedNotes
 
 Clock = Callable[[], datetime]
 #: Audits a clock found behind the latest audited event: (who, now, latest, confirmed).
@@ -187,6 +187,21 @@ class PreparedSigning:
     site_versions: tuple[int, ...]
     rename: bool  # the note names another physician: the signer's name is stored with it
     note: NoteToSign | None  # None: no signing key here, only the signature record is kept
+
+    def render(self) -> bytes | None:
+        return self.note.render() if self.note is not None else None
+
+
+@dataclass(frozen=True)
+class PreparedAddendum:
+    """An addendum checked and hashed (`SigningService.prepare_addendum`), not stored; `render`
+    appends it to the signed note from these values alone (the worker thread)."""
+
+    procedure_id: int
+    user: User
+    addendum: Addendum  # hashed with the note it amends
+    addenda_before: int
+    note: AddendumToSign | None  # None: no key here, or a note signed before 0.2
 
     def render(self) -> bytes | None:
         return self.note.render() if self.note is not None else None
@@ -403,44 +418,89 @@ class SigningService:
         """Append a hashed addendum to a signed note (physician only); the note stays as signed.
         Its time is this computer's clock, checked as for signing (`confirm_clock`).
         `entered_in_error` marks the whole note as opened by mistake: it stays in the record with
-        a banner and leaves the rules and the history."""
+        a banner and leaves the rules and the history. `prepare_addendum`, its `render`, then
+        `finish_addendum`, in a row (the window draws on its worker thread)."""
+        prepared = self.prepare_addendum(
+            procedure_id,
+            user,
+            text,
+            corrected_sites,
+            confirm_clock=confirm_clock,
+            entered_in_error=entered_in_error,
+        )
+        return self.finish_addendum(prepared, prepared.render())
+
+    def prepare_addendum(
+        self,
+        procedure_id: int,
+        user: User,
+        text: str,
+        corrected_sites: Sequence[Site] | None = None,
+        *,
+        confirm_clock: bool = False,
+        entered_in_error: bool = False,
+    ) -> PreparedAddendum:
+        """Check and make the hashed addendum; nothing is stored yet."""
         self._require(user, "addendum")
         now = self._checked_now(user, confirm_clock)
         signer = self._signer(user)
+        stored = self._charting.get(procedure_id)
+        signature = stored.procedure.signature
+        if signature is None:
+            raise SigningRefused(
+                "only a signed note takes addenda; this one is not signed yet, so edit it directly"
+            )
+        try:
+            addendum = Addendum(
+                text=text,
+                author=user.display_name,
+                at=now,
+                sites=tuple(corrected_sites) if corrected_sites is not None else None,
+                entered_in_error=entered_in_error,
+            )
+        except ValidationError as error:
+            raise InvalidInput(describe_validation_error(error, "addendum.")) from error
+        if not addendum.text.strip():
+            raise InvalidInput(["addendum.text: must not be empty"])
+        hashed = addendum.model_copy(
+            update={"content_hash": addendum_hash(addendum, signature.content_hash)}
+        )
+        note = None
+        if signer is not None and self._signed_notes is not None:
+            document = self._charting.document(procedure_id)
+            addenda = (*document.procedure.addenda, hashed)
+            grown = document.procedure.model_copy(update={"addenda": addenda})
+            note = self._signed_notes().prepare_addendum(
+                procedure_id, document.model_copy(update={"procedure": grown}), hashed, signer
+            )
+        addenda_before = len(stored.procedure.addenda)
+        return PreparedAddendum(procedure_id, user, hashed, addenda_before, note)
+
+    def finish_addendum(self, prepared: PreparedAddendum, pdf: bytes | None) -> StoredProcedureLike:
+        """Store the addendum and the grown note `pdf` (`prepared.render()`) in one
+        transaction, if no other addendum came meanwhile (else ProcedureChanged, nothing
+        stored)."""
+        procedure_id, user = prepared.procedure_id, prepared.user
+        self._require(user, "addendum")
         with self._transaction():
             stored = self._charting.get(procedure_id)
-            signature = stored.procedure.signature
-            if signature is None:
-                raise SigningRefused(
-                    "only a signed note takes addenda; this one is not signed yet, so edit it "
-                    "directly"
-                )
-            try:
-                addendum = Addendum(
-                    text=text,
-                    author=user.display_name,
-                    at=now,
-                    sites=tuple(corrected_sites) if corrected_sites is not None else None,
-                    entered_in_error=entered_in_error,
-                )
-            except ValidationError as error:
-                raise InvalidInput(describe_validation_error(error, "addendum.")) from error
-            if not addendum.text.strip():
-                raise InvalidInput(["addendum.text: must not be empty"])
-            hashed = addendum.model_copy(
-                update={"content_hash": addendum_hash(addendum, signature.content_hash)}
+            kept = (
+                self._signed_notes().stored(procedure_id)
+                if prepared.note is not None and self._signed_notes is not None
+                else None
             )
-            self._procedures.add_addendum(procedure_id, hashed, user.username)
-            if signer is not None and self._signed_notes is not None:
-                self._signed_notes().append_addendum(
-                    procedure_id,
-                    self._charting.document(procedure_id),
-                    hashed,
-                    signer,
-                    user.username,
-                )
+            if len(stored.procedure.addenda) != prepared.addenda_before or (
+                prepared.note is not None
+                and (kept is None or kept.signatures != prepared.note.signatures)
+            ):
+                raise ProcedureChanged()
+            self._procedures.add_addendum(procedure_id, prepared.addendum, user.username)
+            if prepared.note is not None and self._signed_notes is not None:
+                if pdf is None:
+                    raise ValueError("finish_addendum: the note was not drawn (prepared.render())")
+                self._signed_notes().keep_addendum(procedure_id, prepared.note, pdf, user.username)
             if self._on_signed is not None:
-                self._on_signed(procedure_id, f"addendum-{len(stored.procedure.addenda) + 1}")
+                self._on_signed(procedure_id, f"addendum-{prepared.addenda_before + 1}")
         return self._charting.get(procedure_id)
 
     def _require(self, user: User, action: Action) -> None:

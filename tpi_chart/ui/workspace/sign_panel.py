@@ -389,24 +389,48 @@ class SignPanel(QScrollArea):
         )
 
     def add_addendum(self) -> None:
+        """As signing: checked here, appended to the signed note on the worker thread, stored
+        back here."""
         text = self.addendum_text.toPlainText().strip()
         if not text or self.document.procedure_id is None or not self.can_sign():
             return
         procedure_id, user = self.document.procedure_id, self.document.user
+        in_error = self.entered_in_error.isChecked()
         try:
-            in_error = self.entered_in_error.isChecked()
-            self._confirming_clock(
-                lambda ok: self.signing.add_addendum(
+            prepared = self._confirming_clock(
+                lambda ok: self.signing.prepare_addendum(
                     procedure_id, user, text, confirm_clock=ok, entered_in_error=in_error
                 )
             )
         except KNOWN_ERRORS as error:
-            log.info("addendum refused: %s", error)
-            self.failed.emit(describe(error))
+            self._addendum_refused(error)
+            return
+        if prepared.note is None:  # nothing to draw: only the hashed record
+            self._finish_addendum(prepared, None)
+            return
+        self.addendum_button.setEnabled(False)
+        tasks().run(
+            prepared.render,
+            lambda pdf: self._finish_addendum(prepared, pdf),
+            on_error=self._addendum_refused,
+            expected=KNOWN_ERRORS,
+            label=SIGNING,
+        )
+
+    def _finish_addendum(self, prepared: Any, pdf: bytes | None) -> None:
+        try:
+            self.signing.finish_addendum(prepared, pdf)
+        except KNOWN_ERRORS as error:
+            self._addendum_refused(error)
             return
         self.addendum_text.clear()
         self.entered_in_error.setChecked(False)
         self.signed.emit()
+
+    def _addendum_refused(self, error: Exception) -> None:
+        log.info("addendum refused: %s", error)
+        self._update_addendum_button()
+        self.failed.emit(describe(error))
 
     def acknowledgements(self) -> dict[str, str]:
         return {code: field.text().strip() for code, field in self.ack_fields.items()}
