@@ -562,6 +562,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Every edit is already committed; only the window state is left to remember, and the
         # closing backup to write.
+        self.outbox.stop()
         QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
         self.run_automatic_backup()
         super().closeEvent(event)

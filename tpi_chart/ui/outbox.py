@@ -10,6 +10,7 @@ process, without locks, so two drawings at once are not known to be safe.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject
@@ -35,6 +36,7 @@ class OutboxSender(QObject):
         super().__init__(parent)
         self._interop = interop
         self._waiting: list[tuple[Done, Failed]] | None = None  # None: no send running
+        self._current: tuple[PendingBatch, Done, Failed] | None = None
 
     @property
     def busy(self) -> bool:
@@ -52,15 +54,21 @@ class OutboxSender(QObject):
             failed(str(error))
             return
         self._waiting = []
-        tasks().run(
-            batch.render,
-            lambda rendered: self._write(batch, rendered, done, failed),
-            label=SENDING,
-        )
+        self._current = (batch, done, failed)
+        # Only a weak reference rides with the task: a window closed meanwhile is not kept
+        # alive (with its timers) by the files being made.
+        sender = weakref.ref(self)
+        tasks().run(batch.render, lambda rendered: _made(sender, rendered), label=SENDING)
 
-    def _write(
-        self, batch: PendingBatch, rendered: RenderedBatch, done: Done, failed: Failed
-    ) -> None:
+    def stop(self) -> None:
+        """The window closes: what is being made is dropped; the items stay pending and are
+        sent by the next window (or `tpi-chart outbox --retry`)."""
+        self._current = self._waiting = None
+
+    def _write(self, rendered: RenderedBatch) -> None:
+        if self._current is None:
+            return
+        (batch, done, failed), self._current = self._current, None
         waiting, self._waiting = self._waiting or [], None
         try:
             result = self._interop.finish_pending(batch, rendered)
@@ -80,3 +88,9 @@ class OutboxSender(QObject):
                     each(why)
 
             self.send(all_done, all_failed)
+
+
+def _made(sender: weakref.ref[OutboxSender], rendered: RenderedBatch) -> None:
+    alive = sender()
+    if alive is not None:
+        alive._write(rendered)

@@ -425,7 +425,7 @@ class SignPanel(QScrollArea):
             return
         self.addendum_text.clear()
         self.entered_in_error.setChecked(False)
-        self.signed.emit()
+        self._emit_signed(prepared.procedure_id)
 
     def _addendum_refused(self, error: Exception) -> None:
         log.info("addendum refused: %s", error)
@@ -473,7 +473,13 @@ class SignPanel(QScrollArea):
             self._sign_refused(error)
             return
         self.state.setText("")
-        self.signed.emit()
+        self._emit_signed(prepared.procedure_id)
+
+    def _emit_signed(self, procedure_id: int) -> None:
+        # Another procedure opened while the note was drawn: its page must not take this
+        # signature as its own (the filing was queued with the signature and is sent later).
+        if self.document.procedure_id == procedure_id:
+            self.signed.emit()
 
     def _sign_refused(self, error: Exception) -> None:
         log.info("signing refused: %s", error)
