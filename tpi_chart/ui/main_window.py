@@ -564,6 +564,7 @@ class MainWindow(QMainWindow):
         # closing backup to write.
         self.outbox.stop()
         QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
+        self.patients.cancel_pending_search()
         self.run_automatic_backup()
         super().closeEvent(event)
 

@@ -227,6 +227,10 @@ class PatientsPage(QWidget):
 
     # -- search ------------------------------------------------------------------------------
 
+    def cancel_pending_search(self) -> None:
+        """A search typed just before the window closed must not run against a closed store."""
+        self._debounce.stop()
+
     def run_search(self) -> None:
         text = self.search.text().strip()
         try:
