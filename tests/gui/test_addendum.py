@@ -17,6 +17,7 @@ from tpi_chart.domain.canonical import addendum_hash
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
+from tpi_chart.ui.tasks import tasks
 
 pytestmark = pytest.mark.gui
 
@@ -60,6 +61,10 @@ def test_a_physician_adds_a_signed_addendum_below_the_signature(
 
     panel.addendum_text.setPlainText("Site 6 was infraspinatus, right, as charted; no change.")
     qtbot.mouseClick(panel.addendum_button, Qt.MouseButton.LeftButton)
+    assert tasks().busy  # appended to the signed note on the worker thread
+    assert services.charting.get(procedure_id).procedure.addenda == ()  # stored after it
+    # Then the outbox files the grown note, on the worker too.
+    qtbot.waitUntil(lambda: not tasks().busy and not window.outbox.busy, timeout=30_000)
 
     stored = services.charting.get(procedure_id).procedure
     assert stored.status == "signed"

@@ -26,6 +26,7 @@ from tpi_chart.services.context import open_services
 from tpi_chart.ui import commands
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.patients.procedure_list import FollowUpDialog
+from tpi_chart.ui.tasks import tasks
 
 # Offscreen popups and dialogs cannot raise or grab the keyboard; Qt says so on each.
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("This plugin does not support")]
@@ -245,6 +246,7 @@ def _chart_complete_visit(qtbot: QtBot, window: MainWindow) -> int:
     assert sign.sign_button.isEnabled()
     procedure_id = workspace.document.procedure_id
     _click(qtbot, sign.sign_button)
+    qtbot.waitUntil(lambda: not tasks().busy, timeout=30_000)  # the note is drawn on the worker
     assert workspace.document.procedure.status == "signed"
     return procedure_id
 

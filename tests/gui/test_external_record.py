@@ -21,6 +21,7 @@ from tpi_chart.domain.models import ProcedureDocument, Signature
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
+from tpi_chart.ui.tasks import tasks
 
 pytestmark = pytest.mark.gui
 
@@ -118,6 +119,7 @@ def test_a_clock_behind_the_audit_trail_asks_before_signing(
 
     QTimer.singleShot(0, lambda: answer("Sign with this time"))
     qtbot.mouseClick(panel.sign_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tasks().busy, timeout=30_000)  # the note is drawn on the worker
     assert services.charting.get(draft).procedure.status == "signed"
     confirmed = [
         json.loads(row.after or "{}")["confirmed"]

@@ -16,7 +16,7 @@ from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_wit
 from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AuthService
 from tpi_chart.ui.auth.accounts_dialog import AccountsDialog
-from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
+from tpi_chart.ui.auth.first_run_dialog import PROTECTING, FirstRunDialog
 from tpi_chart.ui.auth.login_dialog import LoginDialog
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
@@ -53,9 +53,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
 
 
 def create_admin(env: Env, qtbot: QtBot) -> User:
-    dialog = FirstRunDialog(
-        lambda u, n, p, physician: env.auth.create_first_administrator(u, n, p, physician=physician)
-    )
+    dialog = FirstRunDialog(env.auth)
     qtbot.addWidget(dialog)
     dialog.username.setText("chen")
     dialog.display_name.setText("Dr. Alex Chen")
@@ -68,7 +66,8 @@ def create_admin(env: Env, qtbot: QtBot) -> User:
     dialog.password.setText(ADMIN_PASSWORD)
     dialog.confirm.setText(ADMIN_PASSWORD)
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    assert dialog.result() == QDialog.DialogCode.Accepted
+    # The password is hashed on the worker thread; the account is created when it is back.
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted)
     assert dialog.user is not None
     return dialog.user
 
@@ -137,7 +136,10 @@ def test_an_administrator_manages_accounts(env: Env, qtbot: QtBot) -> None:
     for role, box in dialog.role_boxes.items():
         box.setChecked(role == "assistant")
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
-    assert dialog.message.text() == "Account rivera added."
+    assert dialog.message.text() == PROTECTING
+    assert not dialog.add_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.message.text() == "Account rivera added.")
+    assert dialog.add_button.isEnabled()
     assert dialog.table.rowCount() == 2
     assert dialog.new_password.text() == ""
     assert dialog.selected() is not None
@@ -151,6 +153,10 @@ def test_an_administrator_manages_accounts(env: Env, qtbot: QtBot) -> None:
     dialog.select("rivera")
     assert dialog.reset_password("short") is False
     assert "at least 8 characters" in dialog.message.text()
+    assert dialog.reset_password("Rivera-Reset-03") is True
+    qtbot.waitUntil(lambda: "reset; ask them to change it" in dialog.message.text())
+    env.auth.update_user(admin, "rivera", active=True)
+    assert env.auth.login("rivera", "Rivera-Reset-03") is not None
 
 
 def test_enter_in_the_password_adds_the_account_and_close_closes(env: Env, qtbot: QtBot) -> None:
@@ -164,7 +170,7 @@ def test_enter_in_the_password_adds_the_account_and_close_closes(env: Env, qtbot
     for role, box in dialog.role_boxes.items():
         box.setChecked(role == "physician")
     qtbot.keyClick(dialog.new_password, Qt.Key.Key_Return)
-    assert dialog.message.text() == "Account okafor added."
+    qtbot.waitUntil(lambda: dialog.message.text() == "Account okafor added.")
     assert dialog.isVisible()  # Enter added the account; it did not close the dialog
     close = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Close)
     qtbot.mouseClick(close, Qt.MouseButton.LeftButton)

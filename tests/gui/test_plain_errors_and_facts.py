@@ -140,11 +140,7 @@ def test_settings_accounts_and_first_run_speak_in_sentences(
     assert accounts.message.text()
     _assert_plain([accounts.message.text()])
 
-    first = FirstRunDialog(
-        lambda name, display, password, physician: services.auth.create_first_administrator(
-            name, display, password, physician=physician
-        )
-    )
+    first = FirstRunDialog(services.auth)
     qtbot.addWidget(first)
     first.show()
     first.password.setText("short")

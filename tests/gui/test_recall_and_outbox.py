@@ -183,7 +183,10 @@ def test_the_status_bar_shows_unsent_files_and_retries(
 
     services.settings.set_export_folder(tmp_path / "filed")
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    # The files are made on the worker thread, written back on this one.
+    qtbot.waitUntil(lambda: not window.outbox.busy, timeout=30_000)
     assert not button.isVisible()
+    assert window.statusBar().currentMessage() == "6 file(s) sent to the export folder"
     assert sorted(p.suffix for p in (tmp_path / "filed").iterdir()) == [".json"] * 3 + [".pdf"] * 3
 
 

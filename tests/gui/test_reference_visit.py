@@ -18,6 +18,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.style import apply_theme
+from tpi_chart.ui.tasks import tasks
 
 # The time-out overlay is a dialog: offscreen Qt cannot size or raise it and says so.
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("This plugin does not support")]
@@ -135,6 +136,7 @@ def test_reference_visit_charted_in_10_and_a_complete_note_in_26_interactions(
         if field.objectName().startswith("ack_"):
             ui.type(field, "discussed with patient")
     ui.click(workspace.sign_panel.sign_button)
+    qtbot.waitUntil(lambda: not tasks().busy, timeout=30_000)  # the note is drawn on the worker
 
     # What is stored, read back through the services.
     stored = services.charting.get(procedure_id).procedure

@@ -33,12 +33,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import ValidationError
 
 from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validation_error
 from tpi_chart.domain.users import Role, User, normalise_username
 from tpi_chart.services.access import RESERVED_USERNAMES, PermissionDenied, require
+from tpi_chart.services.password_work import (
+    LoginAttempt,
+    NewPassword,
+    PasswordChange,
+    PasswordChangeWork,
+    PasswordCheck,
+    PasswordWork,
+    password_problems,
+)
 from tpi_chart.storage.errors import DuplicateRecord
 from tpi_chart.storage.interfaces import AuditTrail, UserRepository
 
@@ -55,34 +63,6 @@ def read_boot_id() -> str | None:
         return _BOOT_ID.read_text(encoding="ascii").strip() or None
     except OSError:
         return None
-
-
-MIN_PASSWORD = 8
-MAX_PASSWORD = 256
-# A handful of the most common choices (NIST SP 800-63B asks for a blocklist check).
-_COMMON = frozenset(
-    {
-        "password",
-        "password1",
-        "password123",
-        "12345678",
-        "123456789",
-        "1234567890",
-        "qwertyuiop",
-        "qwerty123",
-        "iloveyou",
-        "letmein1",
-        "welcome1",
-        "admin123",
-        "administrator",
-        "changeme",
-        "trustno1",
-        "11111111",
-        "00000000",
-        "abc12345",
-        "passw0rd",
-    }
-)
 
 
 class AuthError(DomainError):
@@ -116,44 +96,6 @@ class SignInDelayed(AuthError):
 
 
 @dataclass(frozen=True)
-class PasswordCheck:
-    """What the slow step of a sign-in found: the password is right (`ok`), a new hash when
-    the stored one uses old parameters, and what the account keys made of the password."""
-
-    ok: bool
-    new_hash: str | None = None
-    opened_keys: object = None
-
-
-@dataclass(frozen=True)
-class LoginAttempt:
-    """One sign-in between `begin_login` and `finish_login`: what the slow, pure middle needs.
-    `check` touches neither the database nor any shared state, so it may run on a worker
-    thread."""
-
-    username: str
-    user: User | None
-    stored_hash: str | None
-    hasher: PasswordHasher
-    open_keys: Callable[[str], object] | None = None
-
-    def check(self, password: str) -> PasswordCheck:
-        if self.stored_hash is None:
-            # The same Argon2 work whether or not the name exists.
-            self.hasher.hash(password)
-            return PasswordCheck(ok=False)
-        if not _verify(self.hasher, self.stored_hash, password):
-            return PasswordCheck(ok=False)
-        new_hash = (
-            str(self.hasher.hash(password))
-            if self.hasher.check_needs_rehash(self.stored_hash)
-            else None
-        )
-        opened = self.open_keys(password) if self.open_keys is not None else None
-        return PasswordCheck(ok=True, new_hash=new_hash, opened_keys=opened)
-
-
-@dataclass(frozen=True)
 class LoginPolicy:
     delay_after_failures: int = 3
     first_delay_s: float = 1.0
@@ -173,23 +115,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def password_problems(password: str, username: str = "") -> list[str]:
-    """Why a new password is not acceptable, one line each; never repeats the password."""
-    problems: list[str] = []
-    if len(password) < MIN_PASSWORD:
-        problems.append(f"password: must be at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        problems.append(f"password: must be at most {MAX_PASSWORD} characters")
-    if not password.strip():
-        problems.append("password: must not be only spaces")
-    lowered = password.strip().lower()
-    if lowered in _COMMON:
-        problems.append("password: is one of the most common passwords; choose another")
-    if username and lowered == normalise_username(username):
-        problems.append("password: must not be the username")
-    return problems
-
-
 class AccountKeys(Protocol):
     """What happens to a person's keys when their account does (services.pki.SigningAuthority):
     the password is at hand only here, at these moments."""
@@ -198,17 +123,29 @@ class AccountKeys(Protocol):
         """The slow part of `signed_in` as a pure function of the password (worker-safe), or
         None when there is nothing to open."""
 
+    def new_account_key(self, username: str) -> Callable[[str], object]:
+        """The slow part of making an account's key, likewise."""
+
+    def rewrap_account_key(self, username: str) -> Callable[[str, str], object] | None:
+        """The slow part of `password_changed`, a pure function of (old, new)."""
+
     def signed_in(self, user: User, password: str, opened: object = None) -> object: ...
 
     def signed_out(self, user: User | None = None) -> None: ...
 
-    def account_created(self, user: User, password: str, by: User | None) -> None: ...
+    def account_created(
+        self, user: User, password: str, by: User | None, made: object = None
+    ) -> None: ...
 
     def account_updated(self, admin: User, user: User) -> None: ...
 
-    def password_changed(self, user: User, old_password: str, new_password: str) -> None: ...
+    def password_changed(
+        self, user: User, old_password: str, new_password: str, rewrapped: object = None
+    ) -> None: ...
 
-    def password_reset(self, admin: User, user: User, new_password: str) -> None: ...
+    def password_reset(
+        self, admin: User, user: User, new_password: str, made: object = None
+    ) -> None: ...
 
 
 class AuthService:
@@ -246,8 +183,15 @@ class AuthService:
         return self._users.count() == 0
 
     def create_first_administrator(
-        self, username: str, display_name: str, password: str, *, physician: bool = False
+        self,
+        username: str,
+        display_name: str,
+        password: str,
+        *,
+        physician: bool = False,
+        prepared: NewPassword | None = None,
     ) -> User:
+        """`prepared`: the password's `PasswordWork.run` done off this thread (else now)."""
         if not self.needs_first_run():
             raise AuthError(
                 "an administrator already exists; sign in as an administrator to add accounts"
@@ -256,12 +200,29 @@ class AuthService:
         if physician:
             roles.add("physician")
         user = self._new_user(username, display_name, roles)
-        self._check_password(password, user.username)
-        created = self._users.create(user, self._hash(password), by=user.username, at=self._clock())
+        new = self._new_password(user.username, password, prepared)
+        created = self._users.create(user, new.password_hash, by=user.username, at=self._clock())
         if self._keys is not None:
             # Sets up the clinic's signing authority (and the physician's certificate).
-            self._keys.signed_in(created, password)
+            self._keys.signed_in(created, password, new.account_key)
         return created
+
+    def prepare_password(self, username: str, password: str) -> PasswordWork:
+        """The first step of setting a password (a new account, a reset): refuses a weak one
+        (InvalidInput); `run` on the result does the Argon2 work (worker-safe), and the
+        `NewPassword` it gives goes to the call that stores it as `prepared`."""
+        name = normalise_username(username)
+        self._check_password(password, name)
+        make_key = self._keys.new_account_key(name) if self._keys is not None else None
+        return PasswordWork(name, password, self._hasher, make_key)
+
+    def _new_password(
+        self, username: str, password: str, prepared: NewPassword | None
+    ) -> NewPassword:
+        self._check_password(password, username)
+        if prepared is not None and prepared.username == username:
+            return prepared
+        return self.prepare_password(username, password).run()
 
     # -- sign-in -------------------------------------------------------------------------------
 
@@ -428,18 +389,20 @@ class AuthService:
         display_name: str,
         roles: Iterable[Role],
         password: str,
+        *,
+        prepared: NewPassword | None = None,
     ) -> User:
         self._require_admin(admin)
         user = self._new_user(username, display_name, set(roles))
-        self._check_password(password, user.username)
+        new = self._new_password(user.username, password, prepared)
         try:
             created = self._users.create(
-                user, self._hash(password), by=admin.username, at=self._clock()
+                user, new.password_hash, by=admin.username, at=self._clock()
             )
         except DuplicateRecord as error:
             raise AuthError(str(error)) from error
         if self._keys is not None:
-            self._keys.account_created(created, password, admin)
+            self._keys.account_created(created, password, admin, new.account_key)
         return created
 
     def update_user(
@@ -486,24 +449,49 @@ class AuthService:
     def deactivate(self, admin: User, username: str) -> User:
         return self.update_user(admin, username, active=False)
 
-    def reset_password(self, admin: User, username: str, new_password: str) -> None:
-        """An administrator sets a new password (the user should change it at next sign-in)."""
+    def reset_password(
+        self,
+        admin: User,
+        username: str,
+        new_password: str,
+        *,
+        prepared: NewPassword | None = None,
+    ) -> None:
+        """An administrator sets a new password (the user should change it at next sign-in);
+        `prepared` as for `create_user`."""
         self._require_admin(admin)
         name = normalise_username(username)
         if self._users.get(name) is None:
             raise AuthError(f"there is no account {name!r}")
-        self._check_password(new_password, name)
-        self._users.set_password_hash(
-            name, self._hash(new_password), by=admin.username, at=self._clock()
-        )
+        new = self._new_password(name, new_password, prepared)
+        self._users.set_password_hash(name, new.password_hash, by=admin.username, at=self._clock())
         user = self._users.get(name)
         if self._keys is not None and user is not None:
-            self._keys.password_reset(admin, user, new_password)
+            self._keys.password_reset(admin, user, new_password, new.account_key)
 
-    def change_password(self, user: User, old_password: str, new_password: str) -> None:
-        """The user changes their own password; the current one must be right."""
-        stored = self._users.password_hash(user.username)
-        if stored is None or not self._verify(stored, old_password):
+    def prepare_password_change(
+        self, user: User, old_password: str, new_password: str
+    ) -> PasswordChangeWork:
+        """The first step of changing one's own password: `run` on the result does the Argon2
+        work (worker-safe) and its `PasswordChange` goes to `change_password` as `checked`."""
+        name = user.username
+        rewrap = self._keys.rewrap_account_key(name) if self._keys is not None else None
+        stored = self._users.password_hash(name)
+        return PasswordChangeWork(name, stored, old_password, new_password, self._hasher, rewrap)
+
+    def change_password(
+        self,
+        user: User,
+        old_password: str,
+        new_password: str,
+        *,
+        checked: PasswordChange | None = None,
+    ) -> None:
+        """The user changes their own password; the current one must be right. `checked`:
+        `prepare_password_change(…).run()` done off this thread (else now)."""
+        if checked is None or (checked.new is not None and checked.new.username != user.username):
+            checked = self.prepare_password_change(user, old_password, new_password).run()
+        if not checked.current_ok:
             self._users.record_login(
                 user.username,
                 success=False,
@@ -512,13 +500,13 @@ class AuthService:
             )
             raise AuthError("the current password is not right; the password was not changed")
         self._check_password(new_password, user.username)
-        if self._verify(stored, new_password):
+        if checked.same_as_current or checked.new is None:
             raise InvalidInput(["password: the new password must differ from the current one"])
         self._users.set_password_hash(
-            user.username, self._hash(new_password), by=user.username, at=self._clock()
+            user.username, checked.new.password_hash, by=user.username, at=self._clock()
         )
         if self._keys is not None:
-            self._keys.password_changed(user, old_password, new_password)
+            self._keys.password_changed(user, old_password, new_password, checked.new.account_key)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -552,19 +540,6 @@ class AuthService:
         problems = password_problems(password, username)
         if problems:
             raise InvalidInput(problems)
-
-    def _hash(self, password: str) -> str:
-        return str(self._hasher.hash(password))
-
-    def _verify(self, stored: str, password: str) -> bool:
-        return _verify(self._hasher, stored, password)
-
-
-def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
-    try:
-        return bool(hasher.verify(stored, password))
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def _plain_user_problem(line: str) -> str:

@@ -24,13 +24,18 @@ from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.domain.users import User
 from tpi_chart.interop.charges import charge_lines
-from tpi_chart.interop.fhir import build_bundle, bundle_json, validate_bundle
-from tpi_chart.interop.hl7v2 import build_dft, build_mdm
 from tpi_chart.interop.model import ChargeLine, SignedNote
 from tpi_chart.services.access import DeniedHook
 from tpi_chart.services.charting import ChartingService
-from tpi_chart.services.documents import document_json, write_atomically, write_audited_export
+from tpi_chart.services.documents import write_atomically, write_audited_export
 from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.outbox import (
+    PendingBatch,
+    PendingNote,
+    RenderedBatch,
+    describe_error,
+    note_files,
+)
 from tpi_chart.storage.interfaces import Store
 
 if TYPE_CHECKING:
@@ -73,10 +78,6 @@ class ListsNotAllowed(DomainError):
             "only an administrator or a medical assistant can run the clinic lists (lot recall, "
             f"charges); {user.display_name} is signed in as {user.role_text.lower()}"
         )
-
-
-class ExportFailed(DomainError):
-    """A message did not validate: nothing was written."""
 
 
 class ClinicInfo(Protocol):
@@ -131,17 +132,6 @@ class OutboxResult:
 CSV_COLUMN_NAMES = {"performed_at": "date", "kind": "type"}
 
 
-def file_names(note: SignedNote, fmt: Format) -> tuple[str, ...]:
-    """Stable names: a re-send replaces the same files."""
-    stem = note.file_stem
-    return {
-        "pdf": (f"{stem}.pdf",),
-        "json": (f"{stem}.json",),
-        "fhir": (f"{stem}.fhir.json",),
-        "hl7": (f"{stem}.mdm.hl7", f"{stem}.dft.hl7"),
-    }[fmt]
-
-
 def _cell(name: str, value: object) -> object:
     if name == "performed_at" and isinstance(value, datetime):
         return value.date().isoformat()  # the date of service
@@ -184,9 +174,9 @@ class InteropService:
     # ---- the signed note -------------------------------------------------------------------
 
     def signed_pdf(self, procedure_id: int) -> bytes:
-        """The signed note's PDF: the one place the messages get it from. For a note signed in
-        the app these are the stored, PAdES-signed bytes (never drawn again); a note imported
-        already signed has none stored and is drawn from its signed document."""
+        """The signed note's PDF: for a note signed in the app the stored, PAdES-signed bytes
+        (never drawn again); a note imported already signed has none stored and is drawn from
+        its signed document."""
         return self._notes().render(procedure_id)
 
     def evaluation(self, document: ProcedureDocument, procedure_id: int) -> Evaluation:
@@ -198,20 +188,28 @@ class InteropService:
         return evaluate(document)
 
     def signed_note(self, procedure_id: int) -> SignedNote:
+        return self.pending_note(procedure_id).note()
+
+    def pending_note(self, procedure_id: int) -> PendingNote:
+        """The signed note as read here. Its PDF is the stored, PAdES-signed one (never drawn
+        again); a record imported already signed has none, and `note()` draws it."""
         document = self._charting.document(procedure_id)
         if document.procedure.status != "signed":
             raise NotSigned(
                 f"procedure {procedure_id} is not signed; only signed notes go to the record system"
             )
         evaluation = self.evaluation(document, procedure_id)
-        return SignedNote(
+        notes = self._notes()
+        stored = notes.signed.stored(procedure_id)
+        return PendingNote(
             clinic_id=self._store.clinic_id,
             clinic_name=self._settings.clinic_name() or "TPI Chart clinic",
             procedure_id=procedure_id,
             document=document,
             evaluation=evaluation,
             charges=charge_lines(document, evaluation),
-            pdf=self.signed_pdf(procedure_id),
+            pdf=stored.pdf if stored is not None else None,
+            options=notes.options(),
         )
 
     def charges_of(self, document: ProcedureDocument, procedure_id: int) -> tuple[ChargeLine, ...]:
@@ -222,23 +220,7 @@ class InteropService:
     ) -> dict[str, bytes]:
         """The files of one format by name (validated FHIR; HL7 as two messages). `note`: the
         procedure's `signed_note`, when the caller sends several formats (rendered once)."""
-        note = note or self.signed_note(procedure_id)
-        names = file_names(note, fmt)
-        if fmt == "pdf":
-            return {names[0]: note.pdf}
-        if fmt == "json":
-            return {names[0]: document_json(note.document).encode("utf-8")}
-        if fmt == "fhir":
-            problems = validate_bundle(build_bundle(note))
-            if problems:
-                raise ExportFailed(
-                    "the FHIR bundle did not validate and was not written: " + "; ".join(problems)
-                )
-            return {names[0]: bundle_json(note)}
-        files = {names[0]: build_mdm(note).encode("utf-8")}
-        if note.charges:  # nothing billable (no injected site), no financial transaction
-            files[names[1]] = build_dft(note).encode("utf-8")
-        return files
+        return note_files(note or self.signed_note(procedure_id), fmt)
 
     # ---- export ----------------------------------------------------------------------------
 
@@ -299,6 +281,11 @@ class InteropService:
     def queue(self, procedure_id: int) -> OutboxResult:
         """After signing or an addendum: queue the clinic's formats for this event, then send
         everything pending. A file that cannot be written stays pending (and visible)."""
+        self.enqueue(procedure_id)
+        return self.send_pending()
+
+    def enqueue(self, procedure_id: int) -> None:
+        """Queue the clinic's formats for the procedure's latest event (signed or addendum)."""
         document = self._charting.document(procedure_id)
         if document.procedure.status != "signed":
             raise NotSigned(f"procedure {procedure_id} is not signed; nothing was queued")
@@ -307,28 +294,54 @@ class InteropService:
         formats = self.outbox_formats()
         if formats:
             self._store.outbox.enqueue(procedure_id, event, formats)
-        return self.send_pending()
 
     def send_pending(self) -> OutboxResult:
-        """Try every pending item once, oldest first. An item whose procedure has a newer
-        event queued writes the current files (names are stable, content is the latest)."""
+        """Try every pending item once, oldest first: the three steps of `services.outbox` in a
+        row. An item whose procedure has a newer event queued writes the current files (names
+        are stable, content is the latest)."""
+        batch = self.prepare_pending()
+        return self.finish_pending(batch, batch.render())
+
+    def prepare_pending(self) -> PendingBatch:
+        """The pending items and their signed notes, read here; `render` makes the files."""
+        items = tuple(self._store.outbox.pending())
+        notes: dict[int, PendingNote] = {}
+        unreadable: dict[int, str] = {}
+        for procedure_id in dict.fromkeys(item.procedure_id for item in items):
+            try:
+                notes[procedure_id] = self.pending_note(procedure_id)
+            except DomainError as error:
+                unreadable[procedure_id] = describe_error(error)
+        return PendingBatch(self._settings.export_folder(), items, notes, unreadable)
+
+    def finish_pending(self, batch: PendingBatch, rendered: RenderedBatch) -> OutboxResult:
+        """Write and audit the files `batch.render()` made; mark each item sent or failed (a
+        file that cannot be written stays pending, and visible)."""
         sent = 0
         failed: list[str] = []
-        folder = self._settings.export_folder()
-        notes: dict[int, SignedNote] = {}
-        for item in self._store.outbox.pending():
-            fmt: Format = item.format  # type: ignore[assignment]
-            try:
-                note = notes.get(item.procedure_id) or self.signed_note(item.procedure_id)
-                notes[item.procedure_id] = note
-                paths = self.export_to_folder(item.procedure_id, fmt, folder, note)
-            except (DomainError, OSError) as error:
-                message = f"{fmt} of procedure {item.procedure_id}: {_describe(error)}"
-                self._store.outbox.mark_failed(item.id, message)
-                failed.append(message)
-                continue
-            self._store.outbox.mark_sent(item.id, tuple(str(p) for p in paths))
-            sent += 1
+        for item in batch.items:
+            files = rendered.files.get(item.id)
+            message = rendered.errors.get(item.id)
+            if files is not None:
+                targets = {batch.folder / name: data for name, data in files.items()}
+                try:
+                    write_audited_export(
+                        self._store,
+                        self._user,
+                        self._charting.get(item.procedure_id),
+                        targets,
+                        format=item.format,
+                    )
+                except (DomainError, OSError) as error:
+                    message = f"{item.format} of procedure {item.procedure_id}: "
+                    message += describe_error(error)
+                else:
+                    self._store.outbox.mark_sent(item.id, tuple(str(p) for p in targets))
+                    sent += 1
+                    continue
+            message = message or f"{item.format} of procedure {item.procedure_id}: not made"
+            self._store.outbox.mark_failed(item.id, message)
+            failed.append(message)
         return OutboxResult(sent, tuple(failed))
 
     def pending_count(self) -> int:
@@ -473,10 +486,3 @@ class InteropService:
             self.audit_list(report, criteria, rows, path, data)
             write_atomically(path, data)
         return path
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, OSError):
-        where = f"{error.filename}: " if error.filename else ""
-        return f"{where}{error.strerror or error}"
-    return str(error)

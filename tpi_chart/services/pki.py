@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +36,17 @@ from tpi_chart.domain.signatures import SignerKey, Trust
 from tpi_chart.domain.users import User
 from tpi_chart.services import crypto
 from tpi_chart.services.access import require
+from tpi_chart.services.account_keys import (
+    ACCOUNT_LABEL,
+    NewAccountKey,
+    NewAuthority,
+    OpenedAccountKey,
+    RewrappedAccountKey,
+    new_account,
+    new_authority,
+    open_account,
+    rewrap,
+)
 from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.storage.interfaces import PkiRepository
 
@@ -43,7 +54,6 @@ log = logging.getLogger(__name__)
 
 AUTHORITY_SECRET = "signing_authority_key"
 RECOVERY_HOLDER = "*recovery"
-_ACCOUNT_LABEL = "account key of {}"
 _SIGNER_LABEL = "signing key of {}"
 
 Clock = Callable[[], datetime]
@@ -65,24 +75,6 @@ class KeySession:
     account_private: bytes
     authority_key: bytes | None = None
     signer: SignerKey | None = None
-
-
-@dataclass(frozen=True)
-class OpenedAccountKey:
-    """An account key opened off the database's thread: the wrapped form it came from (so a key
-    changed meanwhile is not mistaken for it) and the private key, None when it did not open."""
-
-    wrapped: str
-    private: bytes | None = field(repr=False)
-
-
-def _open_account(wrapped: str, username: str, password: str) -> OpenedAccountKey:
-    try:
-        return OpenedAccountKey(
-            wrapped, crypto.unwrap(wrapped, password, label=_ACCOUNT_LABEL.format(username))
-        )
-    except crypto.KeyUnlockFailed:
-        return OpenedAccountKey(wrapped, None)
 
 
 @dataclass
@@ -202,15 +194,45 @@ class SigningAuthority:
 
     # ---- sign-in ------------------------------------------------------------------------------
 
-    def open_account_key(self, username: str) -> Callable[[str], OpenedAccountKey] | None:
+    def open_account_key(self, username: str) -> Callable[[str], object]:
         """The Argon2 half of `signed_in` as a pure function of the password, which may run
-        on a worker thread (the wrapped key is read here, on the database's thread); None
-        when the account has no key yet."""
+        on a worker thread (the wrapped key is read here, on the database's thread): it opens
+        the account key, or makes one for an account that has none yet (made before 0.2)."""
+        account = self._pki.account_key(username)
+        if account is None:
+            return self.new_account_key(username)
+        wrapped = account.wrapped_private
+        return lambda password: open_account(wrapped, username, password)
+
+    def new_account_key(self, username: str) -> Callable[[str], NewAccountKey]:
+        """Making a new account key wrapped with a password, as a pure function of it (for a
+        worker thread); give the result to `account_created`, `password_reset` or
+        `signed_in`."""
+        kdf = self._kdf or crypto.DEFAULT_KDF
+        if self._pki.authority() is not None:
+            return lambda password: new_account(username, password, kdf)
+        # The first administrator establishes the authority with their key: made alongside.
+        name, clinic, now = self._authority_name(), self._clinic_id, self._clock()
+        return lambda password: replace(
+            new_account(username, password, kdf),
+            authority=new_authority(name, clinic, now, kdf, AUTHORITY_SECRET),
+        )
+
+    def rewrap_account_key(self, username: str) -> Callable[[str, str], object] | None:
+        """The Argon2 work of `password_changed` as a pure function of (old, new) password;
+        None when the account has no key."""
         account = self._pki.account_key(username)
         if account is None:
             return None
-        wrapped = account.wrapped_private
-        return lambda password: _open_account(wrapped, username, password)
+        wrapped, kdf = account.wrapped_private, self._kdf or crypto.DEFAULT_KDF
+        return lambda old, new: rewrap(wrapped, username, old, new, kdf)
+
+    def _store_new_account_key(self, username: str, password: str, made: object) -> NewAccountKey:
+        """Store `made` (when it is this account's) or a key made now."""
+        if not (isinstance(made, NewAccountKey) and made.username == username):
+            made = new_account(username, password, self._kdf or crypto.DEFAULT_KDF)
+        self._pki.put_account_key(username, made.public, made.wrapped)
+        return made
 
     def signed_in(self, user: User, password: str, opened: object = None) -> KeySession:
         """Unlock what `user` holds with the password just checked (`opened`: the account key
@@ -221,15 +243,12 @@ class SigningAuthority:
         administrators who lack it."""
         account = self._pki.account_key(user.username)
         if account is None:
-            private, public = crypto.new_account_key()
-            self._pki.put_account_key(
-                user.username, public, self._wrap_account(user.username, private, password)
-            )
+            private = self._store_new_account_key(user.username, password, opened).private
         else:
             if not (
                 isinstance(opened, OpenedAccountKey) and opened.wrapped == account.wrapped_private
             ):
-                opened = _open_account(account.wrapped_private, user.username, password)
+                opened = open_account(account.wrapped_private, user.username, password)
             if opened.private is not None:
                 private = opened.private
             else:
@@ -245,7 +264,8 @@ class SigningAuthority:
             self._audit_keys.signed_in(user, private)
         if user.is_administrator and user.active:
             if self._pki.authority() is None:
-                self._establish(user, session)
+                made = opened.authority if isinstance(opened, NewAccountKey) else None
+                self._establish(user, session, made)
             session.authority_key = self._open_authority(session)
             if session.authority_key is not None:
                 self._grant_to_administrators(user, session.authority_key)
@@ -264,7 +284,7 @@ class SigningAuthority:
             return False
         try:
             private = crypto.unwrap(
-                account.wrapped_private, password, label=_ACCOUNT_LABEL.format(user.username)
+                account.wrapped_private, password, label=ACCOUNT_LABEL.format(user.username)
             )
         except crypto.KeyUnlockFailed:
             return False
@@ -275,13 +295,13 @@ class SigningAuthority:
 
     # ---- account changes ----------------------------------------------------------------------
 
-    def account_created(self, user: User, password: str, by: User | None) -> None:
-        """A new account: its account key now (the password is at hand), the authority grant or
-        certificate when the creating administrator has the authority unlocked."""
-        private, public = crypto.new_account_key()
-        self._pki.put_account_key(
-            user.username, public, self._wrap_account(user.username, private, password)
-        )
+    def account_created(
+        self, user: User, password: str, by: User | None, made: object = None
+    ) -> None:
+        """A new account: its account key now (the password is at hand; `made`: made by
+        `new_account_key` off this thread), the authority grant or certificate when the
+        creating administrator has the authority unlocked."""
+        public = self._store_new_account_key(user.username, password, made).public
         if self._audit_keys is not None and by is not None:
             self._audit_keys.account_created(user, public, by.username)
         creator = self._keys.sessions.get(by.username) if by is not None else None
@@ -321,24 +341,34 @@ class SigningAuthority:
         if user.is_physician and self._pki.active_certificate(user.username) is None:
             self._issue_new(user, account.public_key, authority_key, admin.username)
 
-    def password_changed(self, user: User, old_password: str, new_password: str) -> None:
+    def password_changed(
+        self, user: User, old_password: str, new_password: str, rewrapped: object = None
+    ) -> None:
+        """Wrap the account key with the new password (`rewrapped`: done by
+        `rewrap_account_key` off this thread, used while the stored key is still that one)."""
         account = self._pki.account_key(user.username)
         if account is None:
             return
-        label = _ACCOUNT_LABEL.format(user.username)
-        private = crypto.unwrap(account.wrapped_private, old_password, label=label)
-        self._pki.rewrap_account_key(
-            user.username, self._wrap_account(user.username, private, new_password)
-        )
+        if not (
+            isinstance(rewrapped, RewrappedAccountKey) and rewrapped.was == account.wrapped_private
+        ):
+            kdf = self._kdf or crypto.DEFAULT_KDF
+            rewrapped = rewrap(
+                account.wrapped_private, user.username, old_password, new_password, kdf
+            )
+        assert isinstance(rewrapped, RewrappedAccountKey)
+        if rewrapped.wrapped is None:
+            raise crypto.KeyUnlockFailed("the account key does not open with the current password")
+        self._pki.rewrap_account_key(user.username, rewrapped.wrapped)
 
-    def password_reset(self, admin: User, user: User, new_password: str) -> None:
-        """The old account key cannot be opened without the old password: a new one, the old
-        certificates revoked as superseded, and (with the administrator's authority) a new
-        certificate and grant at once; otherwise at the next sign-ins."""
-        private, public = crypto.new_account_key()
-        self._pki.put_account_key(
-            user.username, public, self._wrap_account(user.username, private, new_password)
-        )
+    def password_reset(
+        self, admin: User, user: User, new_password: str, made: object = None
+    ) -> None:
+        """The old account key cannot be opened without the old password: a new one (`made`,
+        as for `account_created`), the old certificates revoked as superseded, and (with the
+        administrator's authority) a new certificate and grant at once; otherwise at the next
+        sign-ins."""
+        public = self._store_new_account_key(user.username, new_password, made).public
         self._keys.forget(user.username)
         if self._audit_keys is not None:
             self._audit_keys.account_key_replaced(user, public, admin.username)
@@ -403,14 +433,6 @@ class SigningAuthority:
 
     # ---- inside ---------------------------------------------------------------------------------
 
-    def _wrap_account(self, username: str, private: bytes, password: str) -> str:
-        return crypto.wrap(
-            private,
-            password,
-            self._kdf or crypto.DEFAULT_KDF,
-            label=_ACCOUNT_LABEL.format(username),
-        )
-
     def _grant(self, secret: str, holder: str, public: bytes, value: bytes, by: str) -> None:
         self._pki.put_grant(secret, holder, crypto.seal(value, public, label=secret), by)
 
@@ -424,24 +446,26 @@ class SigningAuthority:
             log.warning("an administrator's authority grant does not open")
             return None
 
-    def _establish(self, admin: User, session: KeySession) -> None:
-        now = self._clock()
-        key, certificate = crypto.make_ca(
-            self._clinic_name() or "TPI Chart clinic", self._clinic_id, now
-        )
+    def _authority_name(self) -> str:
+        return self._clinic_name() or "TPI Chart clinic"
+
+    def _establish(self, admin: User, session: KeySession, made: NewAuthority | None) -> None:
+        """The clinic's authority (`made`: by `new_account_key` off this thread, else now)."""
+        if made is None:
+            kdf = self._kdf or crypto.DEFAULT_KDF
+            made = new_authority(
+                self._authority_name(), self._clinic_id, self._clock(), kdf, AUTHORITY_SECRET
+            )
         account = self._pki.account_key(admin.username)
         if account is None:  # made just before this call by signed_in
             raise TrustProblem("the administrator's account key is missing")
-        passphrase = crypto.recovery_passphrase()
+        certificate = made.certificate
         self._pki.create_authority(certificate, admin.username, crypto.fingerprint(certificate))
-        self._grant(AUTHORITY_SECRET, admin.username, account.public_key, key, admin.username)
+        self._grant(AUTHORITY_SECRET, admin.username, account.public_key, made.key, admin.username)
         self._pki.put_grant(
-            AUTHORITY_SECRET,
-            RECOVERY_HOLDER,
-            crypto.wrap(key, passphrase, self._kdf or crypto.DEFAULT_KDF, label=AUTHORITY_SECRET),
-            admin.username,
+            AUTHORITY_SECRET, RECOVERY_HOLDER, made.recovery_wrapped, admin.username
         )
-        self._keys.recovery_notices[admin.username] = passphrase
+        self._keys.recovery_notices[admin.username] = made.passphrase
         self._record_trust(certificate)
 
     def _record_trust(self, certificate: bytes) -> None:

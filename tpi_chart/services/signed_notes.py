@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +84,74 @@ def _stamp(name: str, at: datetime, meaning: str) -> str:
     return f"{meaning}\nDigitally signed by {name}\n{format_datetime(at)}"
 
 
+@dataclass(frozen=True)
+class NoteToSign:
+    """A note to draw and sign: plain values only, so `render` may run on any thread."""
+
+    document: ProcedureDocument  # as it reads once signed
+    evaluation: Evaluation
+    signer: SignerKey
+    signed_at: datetime
+    options: NoteOptions
+    catalog: Catalog
+
+    def render(self) -> bytes:
+        """The note drawn with the evaluation of the signing moment, PAdES-signed."""
+        renderer = ProcedureNoteRenderer(
+            self.document,
+            self.options,
+            evaluation=self.evaluation,
+            catalog=self.catalog,
+            digitally_signed=True,
+        )
+        unsigned = renderer.render()
+        signature = self.document.procedure.signature
+        name = signature.signed_by if signature is not None else self.signer.common_name
+        return pades.sign_pdf(
+            unsigned,
+            self.signer,
+            field_name="Signature1",
+            signed_at=self.signed_at,
+            reason="I performed this procedure and author this note",
+            box=_box(renderer.signature_box),
+            stamp_text=_stamp(name, self.signed_at, "Procedure note"),
+        )
+
+
+@dataclass(frozen=True)
+class AddendumToSign:
+    """An addendum to append to a stored signed note: plain values only, so `render` may run on
+    any thread. `signatures`: how many the stored note had when read."""
+
+    stored_pdf: bytes = field(repr=False)
+    signatures: int
+    evaluation: str = field(repr=False)  # the frozen evaluation, kept as signed
+    document: ProcedureDocument  # with the addendum
+    addendum: Addendum
+    signer: SignerKey
+    options: NoteOptions
+
+    def render(self) -> bytes:
+        """The stored note with the addendum's pages appended, signed as a new revision."""
+        number, addendum = self.signatures, self.addendum
+        pages, box = render_addendum(self.document, addendum, number, self.options)
+        offset = pades.page_count(self.stored_pdf)
+        grown = pades.append_pages(
+            self.stored_pdf,
+            pages,
+            {f"addendum-{number}.json": canonical_json(addendum.model_dump(mode="json"))},
+        )
+        return pades.sign_pdf(
+            grown,
+            self.signer,
+            field_name=f"Addendum{number}",
+            signed_at=addendum.at,
+            reason=f"Addendum {number} to this procedure note",
+            box=_box(box, offset),
+            stamp_text=_stamp(addendum.author, addendum.at, f"Addendum {number}"),
+        )
+
+
 class SignedNotes:
     def __init__(
         self,
@@ -103,72 +171,49 @@ class SignedNotes:
     def stored(self, procedure_id: int) -> SignedNoteRow | None:
         return self._pki.signed_note(procedure_id)
 
-    def issue(
+    def prepare(
         self,
-        procedure_id: int,
         document: ProcedureDocument,
         evaluation: Evaluation,
         signer: SignerKey,
         signed_at: datetime,
-        by: str,
-    ) -> bytes:
-        """Render the signed note with `evaluation`, sign it, store it (inside the caller's
-        signing transaction, so a failure here leaves the procedure unsigned)."""
-        catalog = self.catalog
-        renderer = ProcedureNoteRenderer(
-            document, self._options(), evaluation=evaluation, catalog=catalog, digitally_signed=True
-        )
-        unsigned = renderer.render()
-        signature = document.procedure.signature
-        name = signature.signed_by if signature is not None else signer.common_name
-        signed = pades.sign_pdf(
-            unsigned,
-            signer,
-            field_name="Signature1",
-            signed_at=signed_at,
-            reason="I performed this procedure and author this note",
-            box=_box(renderer.signature_box),
-            stamp_text=_stamp(name, signed_at, "Procedure note"),
-        )
-        self._pki.put_signed_note(
-            procedure_id, signed, 1, freeze(evaluation, catalog).to_json(), by
-        )
-        return signed
+    ) -> NoteToSign:
+        """What drawing and signing the note needs, read here (the options come from the
+        database, whose connection belongs to the calling thread)."""
+        return NoteToSign(document, evaluation, signer, signed_at, self._options(), self.catalog)
 
-    def append_addendum(
+    def keep(self, procedure_id: int, note: NoteToSign, pdf: bytes, by: str) -> None:
+        """Store the signed note drawn from `note` (inside the caller's signing transaction,
+        so a failure here leaves the procedure unsigned)."""
+        frozen = freeze(note.evaluation, note.catalog).to_json()
+        self._pki.put_signed_note(procedure_id, pdf, 1, frozen, by)
+
+    def prepare_addendum(
         self,
         procedure_id: int,
         document: ProcedureDocument,
         addendum: Addendum,
         signer: SignerKey,
-        by: str,
-    ) -> bytes | None:
-        """Append the addendum as a signed revision of the stored note; None for a note signed
-        before version 0.2 (no stored PDF: its addendum is kept with a hash, as then)."""
+    ) -> AddendumToSign | None:
+        """What appending the addendum as a signed revision of the stored note needs, read
+        here; None for a note signed before version 0.2 (no stored PDF: its addendum is kept
+        with a hash, as then)."""
         stored = self._pki.signed_note(procedure_id)
         if stored is None:
             return None
-        number = stored.signatures
-        pages, box = render_addendum(document, addendum, number, self._options())
-        offset = pades.page_count(stored.pdf)
-        grown = pades.append_pages(
+        return AddendumToSign(
             stored.pdf,
-            pages,
-            {f"addendum-{number}.json": canonical_json(addendum.model_dump(mode="json"))},
-        )
-        signed = pades.sign_pdf(
-            grown,
+            stored.signatures,
+            stored.evaluation,
+            document,
+            addendum,
             signer,
-            field_name=f"Addendum{number}",
-            signed_at=addendum.at,
-            reason=f"Addendum {number} to this procedure note",
-            box=_box(box, offset),
-            stamp_text=_stamp(addendum.author, addendum.at, f"Addendum {number}"),
+            self._options(),
         )
-        self._pki.put_signed_note(
-            procedure_id, signed, stored.signatures + 1, stored.evaluation, by
-        )
-        return signed
+
+    def keep_addendum(self, procedure_id: int, note: AddendumToSign, pdf: bytes, by: str) -> None:
+        """Store the grown note (inside the caller's addendum transaction)."""
+        self._pki.put_signed_note(procedure_id, pdf, note.signatures + 1, note.evaluation, by)
 
     def frozen_evaluation(self, procedure_id: int) -> FrozenEvaluation | None:
         stored = self._pki.signed_note(procedure_id)

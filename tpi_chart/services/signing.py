@@ -41,6 +41,7 @@ from tpi_chart.domain.status import next_status
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, require
 from tpi_chart.services.errors import ProcedureLocked
+from tpi_chart.services.procedure_values import validate_procedure
 from tpi_chart.services.timing import (
     ClockWentBackwards,
     SigningTooEarly,
@@ -51,7 +52,7 @@ from tpi_chart.storage.interfaces import ProcedureRecord
 
 if TYPE_CHECKING:
     from tpi_chart.domain.signatures import SignerKey
-    from tpi_chart.services.signed_notes import SignedNotes
+    from tpi_chart.services.signed_notes import AddendumToSign, NoteToSign, SignedNotes
 
 Clock = Callable[[], datetime]
 #: Audits a clock found behind the latest audited event: (who, now, latest, confirmed).
@@ -70,6 +71,15 @@ class StoredProcedureLike(Protocol):
 
     @property
     def procedure(self) -> Procedure: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def site_ids(self) -> tuple[int, ...]: ...
+
+    @property
+    def site_versions(self) -> tuple[int, ...]: ...
 
 
 class ChartingLike(Protocol):
@@ -152,6 +162,51 @@ class Readiness:
         )
 
 
+class ProcedureChanged(SigningRefused):
+    """The procedure was saved again between drawing its note and storing the signature."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The procedure changed while the note was being prepared; nothing was signed. "
+            "Sign again."
+        )
+
+
+@dataclass(frozen=True)
+class PreparedSigning:
+    """A signature checked and made (`SigningService.prepare_sign`), not stored. `render`
+    draws and signs its note from these values alone, so it may run on the worker thread;
+    `finish_sign` stores both if the procedure is still at the versions read here."""
+
+    procedure_id: int
+    user: User
+    signature: Signature
+    document: ProcedureDocument  # as it reads once signed
+    version: int
+    site_ids: tuple[int, ...]
+    site_versions: tuple[int, ...]
+    rename: bool  # the note names another physician: the signer's name is stored with it
+    note: NoteToSign | None  # None: no signing key here, only the signature record is kept
+
+    def render(self) -> bytes | None:
+        return self.note.render() if self.note is not None else None
+
+
+@dataclass(frozen=True)
+class PreparedAddendum:
+    """An addendum checked and hashed (`SigningService.prepare_addendum`), not stored; `render`
+    appends it to the signed note from these values alone (the worker thread)."""
+
+    procedure_id: int
+    user: User
+    addendum: Addendum  # hashed with the note it amends
+    addenda_before: int
+    note: AddendumToSign | None  # None: no key here, or a note signed before 0.2
+
+    def render(self) -> bytes | None:
+        return self.note.render() if self.note is not None else None
+
+
 def format_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %z").strip()
 
@@ -230,58 +285,122 @@ class SigningService:
         allow_planned_sites: bool = False,
         confirm_clock: bool = False,
     ) -> StoredProcedureLike:
-        """Sign as `user` (a physician). `acknowledgements` maps each open warning code to the
-        reason it is accepted. Refuses with AlreadySigned or NotReadyToSign; stores nothing then.
-        The signing time is this computer's clock: SigningTooEarly when that is before what the
-        note records (date of service, consent, time-out, an injection); ClockWentBackwards
-        (audited) when the clock is behind the latest audited event, unless `confirm_clock`."""
+        """Sign as `user` (a physician): `prepare_sign`, its `render`, then `finish_sign`, one
+        after the other (the command line; the window draws the note on its worker thread)."""
+        prepared = self.prepare_sign(
+            procedure_id,
+            user,
+            acknowledgements,
+            allow_planned_sites=allow_planned_sites,
+            confirm_clock=confirm_clock,
+        )
+        return self.finish_sign(prepared, prepared.render())
+
+    def prepare_sign(
+        self,
+        procedure_id: int,
+        user: User,
+        acknowledgements: Mapping[str, str] | None = None,
+        *,
+        allow_planned_sites: bool = False,
+        confirm_clock: bool = False,
+    ) -> PreparedSigning:
+        """Check and make the signature as `user` (a physician); nothing is stored yet.
+        `acknowledgements` maps each open warning code to the reason it is accepted. Refuses
+        with AlreadySigned or NotReadyToSign. The signing time is this computer's clock:
+        SigningTooEarly when that is before what the note records (date of service, consent,
+        time-out, an injection); ClockWentBackwards (audited) when the clock is behind the
+        latest audited event, unless `confirm_clock`."""
         self._require(user, "sign")
         now = self._checked_now(user, confirm_clock)
         signer = self._signer(user)
         reasons = dict(acknowledgements or {})
+        stored = self._charting.get(procedure_id)
+        if stored.procedure.signature is not None:
+            raise AlreadySigned(stored.procedure.signature)
+        if stored.procedure.status == "external":
+            raise SigningRefused(
+                "this note was signed elsewhere and imported as a read-only record; it "
+                "cannot be signed here"
+            )
+        status = next_status(stored.procedure.status, "sign")
+        document = self._charting.document(procedure_id)
+        evaluation = evaluate(document)
+        warnings = evaluation.warnings
+        missing = self._missing(document, allow_planned_sites)
+        open_codes = unacknowledged(warnings, reasons)
+        if missing or open_codes:
+            raise NotReadyToSign(missing, open_codes)
+        early = too_early(document.procedure, now)
+        if early:
+            raise SigningTooEarly(now, early)
+        # The note names the physician who signs it (the plan may have named another): stored
+        # by `finish_sign` in the signing transaction, covered by the signature.
+        procedure = validate_procedure(
+            {**document.procedure.model_dump(), "physician": user.display_name}
+        )
+        document = document.model_copy(update={"procedure": procedure})
+        signature = Signature(
+            signed_by=user.display_name,
+            signed_at=now,
+            content_hash=content_hash(document),
+            acknowledged_warnings=acknowledgement_records(warnings, reasons),
+        )
+        signed = document.model_copy(
+            update={
+                "procedure": procedure.model_copy(update={"signature": signature, "status": status})
+            }
+        )
+        note = None
+        if signer is not None and self._signed_notes is not None:
+            note = self._signed_notes().prepare(signed, evaluation, signer, now)
+        return PreparedSigning(
+            procedure_id=procedure_id,
+            user=user,
+            signature=signature,
+            document=signed,
+            version=stored.version,
+            site_ids=tuple(stored.site_ids),
+            site_versions=tuple(stored.site_versions),
+            rename=stored.procedure.physician != user.display_name,
+            note=note,
+        )
+
+    def finish_sign(self, prepared: PreparedSigning, pdf: bytes | None) -> StoredProcedureLike:
+        """Store the signature, the signed note `pdf` (`prepared.render()`) and the note's
+        filing in one transaction, if the procedure is still what was signed: else
+        ProcedureChanged (or AlreadySigned) and nothing is stored."""
+        procedure_id, user = prepared.procedure_id, prepared.user
+        self._require(user, "sign")
         with self._transaction():
             stored = self._charting.get(procedure_id)
             if stored.procedure.signature is not None:
                 raise AlreadySigned(stored.procedure.signature)
-            if stored.procedure.status == "external":
-                raise SigningRefused(
-                    "this note was signed elsewhere and imported as a read-only record; it "
-                    "cannot be signed here"
-                )
-            next_status(stored.procedure.status, "sign")
-            document = self._charting.document(procedure_id)
-            evaluation = evaluate(document)
-            warnings = evaluation.warnings
-            missing = self._missing(document, allow_planned_sites)
-            open_codes = unacknowledged(warnings, reasons)
-            if missing or open_codes:
-                raise NotReadyToSign(missing, open_codes)
-            early = too_early(document.procedure, now)
-            if early:
-                raise SigningTooEarly(now, early)
-            if document.procedure.physician != user.display_name:
-                # The note names the physician who signs it (the plan may have named another);
-                # an audited change in the same transaction, covered by the signature.
+            if (stored.version, tuple(stored.site_ids), tuple(stored.site_versions)) != (
+                prepared.version,
+                prepared.site_ids,
+                prepared.site_versions,
+            ):
+                raise ProcedureChanged()
+            if prepared.rename:
                 self._charting.update(procedure_id, {"physician": user.display_name})
-                document = self._charting.document(procedure_id)
-            signature = Signature(
-                signed_by=user.display_name,
-                signed_at=now,
-                content_hash=content_hash(document),
-                acknowledged_warnings=acknowledgement_records(warnings, reasons),
+            self._procedures.sign(
+                procedure_id,
+                prepared.signature,
+                user.username,
+                prepared.document.prior_procedures,
             )
-            self._procedures.sign(procedure_id, signature, user.username, document.prior_procedures)
-            if signer is not None and self._signed_notes is not None:
-                # The signed PDF is made and stored in the signing transaction: a procedure is
-                # never signed without its signed note.
-                self._signed_notes().issue(
-                    procedure_id,
-                    self._charting.document(procedure_id),
-                    evaluation,
-                    signer,
-                    signature.signed_at,
-                    user.username,
-                )
+            # What the versions do not cover (the patient, the pain drawing) the hash does: the
+            # stored note must be the one drawn.
+            if content_hash(self._charting.document(procedure_id)) != (
+                prepared.signature.content_hash
+            ):
+                raise ProcedureChanged()
+            if prepared.note is not None and self._signed_notes is not None:
+                if pdf is None:
+                    raise ValueError("finish_sign: the note was not drawn (prepared.render())")
+                # A procedure is never signed without its signed note: same transaction.
+                self._signed_notes().keep(procedure_id, prepared.note, pdf, user.username)
             if self._on_signed is not None:
                 self._on_signed(procedure_id, "signed")
         return self._charting.get(procedure_id)
@@ -299,44 +418,89 @@ class SigningService:
         """Append a hashed addendum to a signed note (physician only); the note stays as signed.
         Its time is this computer's clock, checked as for signing (`confirm_clock`).
         `entered_in_error` marks the whole note as opened by mistake: it stays in the record with
-        a banner and leaves the rules and the history."""
+        a banner and leaves the rules and the history. `prepare_addendum`, its `render`, then
+        `finish_addendum`, in a row (the window draws on its worker thread)."""
+        prepared = self.prepare_addendum(
+            procedure_id,
+            user,
+            text,
+            corrected_sites,
+            confirm_clock=confirm_clock,
+            entered_in_error=entered_in_error,
+        )
+        return self.finish_addendum(prepared, prepared.render())
+
+    def prepare_addendum(
+        self,
+        procedure_id: int,
+        user: User,
+        text: str,
+        corrected_sites: Sequence[Site] | None = None,
+        *,
+        confirm_clock: bool = False,
+        entered_in_error: bool = False,
+    ) -> PreparedAddendum:
+        """Check and make the hashed addendum; nothing is stored yet."""
         self._require(user, "addendum")
         now = self._checked_now(user, confirm_clock)
         signer = self._signer(user)
+        stored = self._charting.get(procedure_id)
+        signature = stored.procedure.signature
+        if signature is None:
+            raise SigningRefused(
+                "only a signed note takes addenda; this one is not signed yet, so edit it directly"
+            )
+        try:
+            addendum = Addendum(
+                text=text,
+                author=user.display_name,
+                at=now,
+                sites=tuple(corrected_sites) if corrected_sites is not None else None,
+                entered_in_error=entered_in_error,
+            )
+        except ValidationError as error:
+            raise InvalidInput(describe_validation_error(error, "addendum.")) from error
+        if not addendum.text.strip():
+            raise InvalidInput(["addendum.text: must not be empty"])
+        hashed = addendum.model_copy(
+            update={"content_hash": addendum_hash(addendum, signature.content_hash)}
+        )
+        note = None
+        if signer is not None and self._signed_notes is not None:
+            document = self._charting.document(procedure_id)
+            addenda = (*document.procedure.addenda, hashed)
+            grown = document.procedure.model_copy(update={"addenda": addenda})
+            note = self._signed_notes().prepare_addendum(
+                procedure_id, document.model_copy(update={"procedure": grown}), hashed, signer
+            )
+        addenda_before = len(stored.procedure.addenda)
+        return PreparedAddendum(procedure_id, user, hashed, addenda_before, note)
+
+    def finish_addendum(self, prepared: PreparedAddendum, pdf: bytes | None) -> StoredProcedureLike:
+        """Store the addendum and the grown note `pdf` (`prepared.render()`) in one
+        transaction, if no other addendum came meanwhile (else ProcedureChanged, nothing
+        stored)."""
+        procedure_id, user = prepared.procedure_id, prepared.user
+        self._require(user, "addendum")
         with self._transaction():
             stored = self._charting.get(procedure_id)
-            signature = stored.procedure.signature
-            if signature is None:
-                raise SigningRefused(
-                    "only a signed note takes addenda; this one is not signed yet, so edit it "
-                    "directly"
-                )
-            try:
-                addendum = Addendum(
-                    text=text,
-                    author=user.display_name,
-                    at=now,
-                    sites=tuple(corrected_sites) if corrected_sites is not None else None,
-                    entered_in_error=entered_in_error,
-                )
-            except ValidationError as error:
-                raise InvalidInput(describe_validation_error(error, "addendum.")) from error
-            if not addendum.text.strip():
-                raise InvalidInput(["addendum.text: must not be empty"])
-            hashed = addendum.model_copy(
-                update={"content_hash": addendum_hash(addendum, signature.content_hash)}
+            kept = (
+                self._signed_notes().stored(procedure_id)
+                if prepared.note is not None and self._signed_notes is not None
+                else None
             )
-            self._procedures.add_addendum(procedure_id, hashed, user.username)
-            if signer is not None and self._signed_notes is not None:
-                self._signed_notes().append_addendum(
-                    procedure_id,
-                    self._charting.document(procedure_id),
-                    hashed,
-                    signer,
-                    user.username,
-                )
+            if len(stored.procedure.addenda) != prepared.addenda_before or (
+                prepared.note is not None
+                and (kept is None or kept.signatures != prepared.note.signatures)
+            ):
+                raise ProcedureChanged()
+            self._procedures.add_addendum(procedure_id, prepared.addendum, user.username)
+            if prepared.note is not None and self._signed_notes is not None:
+                if pdf is None:
+                    raise ValueError("finish_addendum: the note was not drawn (prepared.render())")
+                self._signed_notes().keep_addendum(procedure_id, prepared.note, pdf, user.username)
             if self._on_signed is not None:
-                self._on_signed(procedure_id, f"addendum-{len(stored.procedure.addenda) + 1}")
+                self._on_signed(procedure_id, f"addendum-{prepared.addenda_before + 1}")
         return self._charting.get(procedure_id)
 
     def _require(self, user: User, action: Action) -> None:

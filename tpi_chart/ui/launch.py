@@ -66,9 +66,7 @@ def login(services: Services, name: str | None, *, offer_demo: bool = False) -> 
     dialog: FirstRunDialog | LoginDialog
     if auth.needs_first_run():
         dialog = FirstRunDialog(
-            lambda username, display, password, physician: auth.create_first_administrator(
-                username, display, password, physician=physician
-            ),
+            auth,
             save_clinic=lambda name, phone: save_first_clinic(services, name, phone),
             offer_demo=offer_demo,
         )

@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
-from tpi_chart.services.interop import LIST_ROLES
+from tpi_chart.services.interop import LIST_ROLES, OutboxResult
 from tpi_chart.services.notes import PreparedExport
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
+from tpi_chart.ui.outbox import OutboxSender
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS
 from tpi_chart.ui.style import DANGER, repolish
@@ -438,10 +439,11 @@ class MainWindow(QMainWindow):
         self.outbox_button.setAutoRaise(True)
         self.outbox_button.setStyleSheet(f"color: {DANGER}; font-weight: bold;")
         self.outbox_button.clicked.connect(self.retry_outbox)
+        self.outbox = OutboxSender(self.services.interop, self)
         self.statusBar().addPermanentWidget(self.outbox_button)
         self.refresh_outbox()
         if self.services.interop.pending_count():
-            # After the first frame: sending renders notes, which the window need not wait for.
+            # After the first frame; the files are made on the worker thread.
             QTimer.singleShot(0, self.retry_outbox)
 
     def refresh_outbox(self) -> None:
@@ -458,27 +460,35 @@ class MainWindow(QMainWindow):
             )
 
     def retry_outbox(self) -> None:
-        try:
-            result = self.services.interop.send_pending()
-        except KNOWN_FILE_ERRORS as error:  # the count stays visible
-            log.exception("outbox retry failed")
-            self.statusBar().showMessage(f"Files not sent: {error}", 15000)
-        else:
+        def sent(result: OutboxResult) -> None:
             if result.sent:
                 self.statusBar().showMessage(
                     f"{result.sent} file(s) sent to the export folder", 10000
                 )
-        self.refresh_outbox()
+            self.refresh_outbox()
+
+        def failed(why: str) -> None:  # the count stays visible
+            self.statusBar().showMessage(f"Files not sent: {why}", 15000)
+            self.refresh_outbox()
+
+        self.outbox.send(sent, failed)
 
     def send_signed(self, procedure_id: int) -> None:
         """After a signature or an addendum: queue and send the clinic's formats."""
+
+        def failed(why: str) -> None:
+            self.workspace.banner.show_message(f"Note not sent: {why}", "warn")
+            self.refresh_outbox()
+
         try:
-            result = self.services.interop.queue(procedure_id)
+            self.services.interop.enqueue(procedure_id)
         except KNOWN_FILE_ERRORS as error:
             log.exception("outbox queue failed")
-            self.workspace.banner.show_message(f"Note not sent: {error}", "warn")
-            self.refresh_outbox()
+            failed(str(error))
             return
+        self.outbox.send(self._signed_sent, failed)
+
+    def _signed_sent(self, result: OutboxResult) -> None:
         self.refresh_outbox()
         if result.failed:
             self.workspace.banner.show_message(
@@ -552,6 +562,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Every edit is already committed; only the window state is left to remember, and the
         # closing backup to write.
+        self.outbox.stop()
         QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
         self.run_automatic_backup()
         super().closeEvent(event)

@@ -3,6 +3,8 @@ password. Every change goes through `AuthService`, which checks the role and aud
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -24,7 +26,10 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import ROLE_LABELS, ROLES, Role, User
 from tpi_chart.services.auth import AuthService
+from tpi_chart.services.password_work import NewPassword, PasswordWork
+from tpi_chart.ui.auth.first_run_dialog import PROTECTING
 from tpi_chart.ui.plain_errors import user_message
+from tpi_chart.ui.tasks import tasks
 
 
 class AccountsDialog(QDialog):
@@ -134,35 +139,78 @@ class AccountsDialog(QDialog):
             for role, box in self.role_boxes.items():
                 box.setChecked(role in user.roles)
 
-    def _run(self, action: str, call: object) -> bool:
+    def _run(self, action: str, call: Callable[[], object]) -> bool:
         try:
-            assert callable(call)
             call()
         except DomainError as error:
-            self.message.setStyleSheet("color: #b3261e;")
-            self.message.setText(user_message(error))
+            self._say(user_message(error), "#b3261e")
             return False
-        self.message.setStyleSheet("color: #1d7a46;")
-        self.message.setText(action)
+        self._say(action, "#1d7a46")
+        return True
+
+    def _set_busy(self, busy: bool) -> None:
+        self.add_button.setEnabled(not busy)
+        self.table.setEnabled(not busy)
+        if busy:
+            for button in (self.toggle_button, self.reset_button, self.save_roles_button):
+                button.setEnabled(False)
+        else:
+            self._selection_changed()
+
+    def _say(self, text: str, color: str) -> None:
+        self.message.setStyleSheet(f"color: {color};" if color else "")
+        self.message.setText(text)
+
+    def _with_password(
+        self,
+        action: str,
+        prepare: Callable[[], PasswordWork],
+        store: Callable[[NewPassword], object],
+        then: Callable[[], None],
+    ) -> bool:
+        """Check the password here, hash it and make the account key on the worker thread,
+        then `store` and `then` back here; False when the password was refused at once."""
+        try:
+            work = prepare()
+        except DomainError as error:
+            self._say(user_message(error), "#b3261e")
+            return False
+        self._say(PROTECTING, "")
+        self._set_busy(True)  # one account change at a time
+
+        def done(new: NewPassword) -> None:
+            self._set_busy(False)
+            if self._run(action, lambda: store(new)):
+                then()
+
+        tasks().run(work.run, done, label=PROTECTING)
         return True
 
     # -- actions -------------------------------------------------------------------------------
 
     def add_account(self) -> None:
         username = self.new_username.text().strip().lower()
-        password = self.new_password.text()
-        self.new_password.clear()
-        done = self._run(
-            f"Account {username} added.",
-            lambda: self._auth.create_user(
-                self._admin, username, self.new_name.text(), self._checked_roles(), password
-            ),
+        name, roles, password = (
+            self.new_name.text(),
+            self._checked_roles(),
+            self.new_password.text(),
         )
-        if done:
+        self.new_password.clear()
+
+        def added() -> None:
             self.new_username.clear()
             self.new_name.clear()
             self.refresh()
             self.select(username)
+
+        self._with_password(
+            f"Account {username} added.",
+            lambda: self._auth.prepare_password(username, password),
+            lambda new: self._auth.create_user(
+                self._admin, username, name, roles, password, prepared=new
+            ),
+            added,
+        )
 
     def save_roles(self) -> None:
         user = self.selected()
@@ -188,12 +236,18 @@ class AccountsDialog(QDialog):
             self.select(user.username)
 
     def reset_password(self, password: str) -> bool:
+        """False when refused at once (a weak password); the reset itself is stored once the
+        password is hashed, and the message says so."""
         user = self.selected()
         if user is None:
             return False
-        return self._run(
+        return self._with_password(
             f"Password of {user.username} reset; ask them to change it.",
-            lambda: self._auth.reset_password(self._admin, user.username, password),
+            lambda: self._auth.prepare_password(user.username, password),
+            lambda new: self._auth.reset_password(
+                self._admin, user.username, password, prepared=new
+            ),
+            lambda: None,
         )
 
     def _ask_reset_password(self) -> None:  # pragma: no cover - modal input, driven by hand

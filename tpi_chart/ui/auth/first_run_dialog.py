@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,11 +20,31 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
+from tpi_chart.services.password_work import NewPassword, PasswordWork
 from tpi_chart.ui.auth.demo_offer import demo_offer
 from tpi_chart.ui.plain_errors import user_message
+from tpi_chart.ui.tasks import tasks
 
-# (username, display name, password, physician) -> the new administrator
-CreateAdministrator = Callable[[str, str, str, bool], User]
+#: Shown while the password is hashed and the account key wrapped, on the worker thread.
+PROTECTING = "Protecting the password…"
+
+
+class FirstRunAuth(Protocol):
+    """The two steps of `AuthService` that create the first administrator."""
+
+    def prepare_password(self, username: str, password: str) -> PasswordWork: ...
+
+    def create_first_administrator(
+        self,
+        username: str,
+        display_name: str,
+        password: str,
+        *,
+        physician: bool = False,
+        prepared: NewPassword | None = None,
+    ) -> User: ...
+
+
 # (clinic name, clinic phone): stored before the administrator is created; raises on bad input
 SaveClinic = Callable[[str, str], None]
 
@@ -35,7 +56,7 @@ MIN_WIDTH = 540
 class FirstRunDialog(QDialog):
     def __init__(
         self,
-        create: CreateAdministrator,
+        auth: FirstRunAuth,
         parent: QWidget | None = None,
         save_clinic: SaveClinic | None = None,
         *,
@@ -43,7 +64,8 @@ class FirstRunDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("TPI Chart — Create the administrator")
-        self._create = create
+        self._auth = auth
+        self._cancelled = False
         self._save_clinic = save_clinic
         self.user: User | None = None
         intro = QLabel(
@@ -102,15 +124,43 @@ class FirstRunDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
     def submit(self) -> None:
+        """Check here, hash the password and make the account key on the worker thread (the
+        window keeps repainting), create the account back here."""
         password, confirm = self.password.text(), self.confirm.text()
         if password != confirm:
             self._fail("The two passwords differ; type the same password twice.")
             return
+        username, display, physician = (
+            self.username.text(),
+            self.display_name.text(),
+            self.physician.isChecked(),
+        )
         try:
             if self._save_clinic is not None:
                 self._save_clinic(self.clinic_name.text(), self.clinic_phone.text())
-            user = self._create(
-                self.username.text(), self.display_name.text(), password, self.physician.isChecked()
+            work = self._auth.prepare_password(username, password)
+        except DomainError as error:
+            self._fail(user_message(error))
+            return
+        self.buttons.setEnabled(False)
+        self.error.setStyleSheet("")
+        self.error.setText(PROTECTING)
+        self.error.show()
+        tasks().run(
+            work.run,
+            lambda new: self._create(username, display, password, physician, new),
+            label=PROTECTING,
+        )
+
+    def _create(
+        self, username: str, display: str, password: str, physician: bool, new: NewPassword
+    ) -> None:
+        self.buttons.setEnabled(True)
+        if self._cancelled:
+            return  # closed while the password was hashed: no account
+        try:
+            user = self._auth.create_first_administrator(
+                username, display, password, physician=physician, prepared=new
             )
         except DomainError as error:
             self._fail(user_message(error))
@@ -120,6 +170,10 @@ class FirstRunDialog(QDialog):
         self.user = user
         self.accept()
 
+    def reject(self) -> None:
+        self._cancelled = True
+        super().reject()
+
     def try_demo(self) -> None:
         """Close without signing in; the launcher opens the demo database instead."""
         self.demo_requested = True
@@ -128,16 +182,17 @@ class FirstRunDialog(QDialog):
     def _fail(self, message: str) -> None:
         self.password.clear()
         self.confirm.clear()
+        self.error.setStyleSheet("color: #b3261e;")
         self.error.setText(message)
         self.error.show()
 
     @classmethod
     def ask(
         cls,
-        create: CreateAdministrator,
+        auth: FirstRunAuth,
         parent: QWidget | None = None,
         save_clinic: SaveClinic | None = None,
     ) -> User | None:
-        dialog = cls(create, parent, save_clinic)
+        dialog = cls(auth, parent, save_clinic)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         return dialog.user if accepted else None

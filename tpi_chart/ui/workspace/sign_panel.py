@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -43,9 +43,14 @@ from tpi_chart.services.timing import ClockWentBackwards
 from tpi_chart.ui.document import ProcedureDocument, describe
 from tpi_chart.ui.layouts import take_widgets
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS
+from tpi_chart.ui.tasks import tasks
 from tpi_chart.ui.workspace.widgets import section_label
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SIGNING = "Signing the note…"
 
 
 class SignPanel(QScrollArea):
@@ -384,29 +389,55 @@ class SignPanel(QScrollArea):
         )
 
     def add_addendum(self) -> None:
+        """As signing: checked here, appended to the signed note on the worker thread, stored
+        back here."""
         text = self.addendum_text.toPlainText().strip()
         if not text or self.document.procedure_id is None or not self.can_sign():
             return
         procedure_id, user = self.document.procedure_id, self.document.user
+        in_error = self.entered_in_error.isChecked()
         try:
-            in_error = self.entered_in_error.isChecked()
-            self._confirming_clock(
-                lambda ok: self.signing.add_addendum(
+            prepared = self._confirming_clock(
+                lambda ok: self.signing.prepare_addendum(
                     procedure_id, user, text, confirm_clock=ok, entered_in_error=in_error
                 )
             )
         except KNOWN_ERRORS as error:
-            log.info("addendum refused: %s", error)
-            self.failed.emit(describe(error))
+            self._addendum_refused(error)
+            return
+        if prepared.note is None:  # nothing to draw: only the hashed record
+            self._finish_addendum(prepared, None)
+            return
+        self.addendum_button.setEnabled(False)
+        tasks().run(
+            prepared.render,
+            lambda pdf: self._finish_addendum(prepared, pdf),
+            on_error=self._addendum_refused,
+            expected=KNOWN_ERRORS,
+            label=SIGNING,
+        )
+
+    def _finish_addendum(self, prepared: Any, pdf: bytes | None) -> None:
+        try:
+            self.signing.finish_addendum(prepared, pdf)
+        except KNOWN_ERRORS as error:
+            self._addendum_refused(error)
             return
         self.addendum_text.clear()
         self.entered_in_error.setChecked(False)
-        self.signed.emit()
+        self._emit_signed(prepared.procedure_id)
+
+    def _addendum_refused(self, error: Exception) -> None:
+        log.info("addendum refused: %s", error)
+        self._update_addendum_button()
+        self.failed.emit(describe(error))
 
     def acknowledgements(self) -> dict[str, str]:
         return {code: field.text().strip() for code, field in self.ack_fields.items()}
 
     def sign(self) -> None:
+        """Check and make the signature here, draw and sign the note on the worker thread,
+        store both back here (`SigningService.prepare_sign` / `render` / `finish_sign`)."""
         if not self.sign_button.isEnabled() or self.document.procedure_id is None:
             return
         procedure_id, user, acks = (
@@ -415,20 +446,52 @@ class SignPanel(QScrollArea):
             self.acknowledgements(),
         )
         try:
-            self._confirming_clock(
-                lambda ok: self.signing.sign(procedure_id, user, acks, confirm_clock=ok)
+            prepared = self._confirming_clock(
+                lambda ok: self.signing.prepare_sign(procedure_id, user, acks, confirm_clock=ok)
             )
         except KNOWN_ERRORS as error:
-            log.info("signing refused: %s", error)
-            self.failed.emit(describe(error))
+            self._sign_refused(error)
             return
-        self.signed.emit()
+        if prepared.note is None:  # no signing key here: only the signature record, nothing to draw
+            self._finish_sign(prepared, None)
+            return
+        # Not twice while the first is drawn; `refresh` sets it again from what is stored.
+        self.sign_button.setEnabled(False)
+        self.state.setText(SIGNING)
+        tasks().run(
+            prepared.render,
+            lambda pdf: self._finish_sign(prepared, pdf),
+            on_error=self._sign_refused,
+            expected=KNOWN_ERRORS,
+            label=SIGNING,
+        )
 
-    def _confirming_clock(self, call: Callable[[bool], object]) -> None:
+    def _finish_sign(self, prepared: Any, pdf: bytes | None) -> None:
+        try:
+            self.signing.finish_sign(prepared, pdf)
+        except KNOWN_ERRORS as error:
+            self._sign_refused(error)
+            return
+        self.state.setText("")
+        self._emit_signed(prepared.procedure_id)
+
+    def _emit_signed(self, procedure_id: int) -> None:
+        # Another procedure opened while the note was drawn: its page must not take this
+        # signature as its own (the filing was queued with the signature and is sent later).
+        if self.document.procedure_id == procedure_id:
+            self.signed.emit()
+
+    def _sign_refused(self, error: Exception) -> None:
+        log.info("signing refused: %s", error)
+        self.state.setText("")
+        self._update_button()
+        self.failed.emit(describe(error))
+
+    def _confirming_clock(self, call: Callable[[bool], T]) -> T:
         """Run `call`; when the clock went backwards (the service audited it), show that and
         ask before signing with this time anyway."""
         try:
-            call(False)
+            return call(False)
         except ClockWentBackwards as error:
             box = QMessageBox(QMessageBox.Icon.Warning, "Check the clock", str(error), parent=self)
             sign = box.addButton("Sign with this time", QMessageBox.ButtonRole.AcceptRole)
@@ -436,4 +499,4 @@ class SignPanel(QScrollArea):
             box.exec()
             if box.clickedButton() is not sign:
                 raise
-            call(True)
+            return call(True)

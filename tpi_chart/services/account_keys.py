@@ -1,0 +1,88 @@
+"""The Argon2 work on account keys (`services.pki`), as pure functions of passwords: each may
+run on the worker thread, with what it needs read beforehand on the database's thread, and
+its result handed back to `SigningAuthority`, which stores it there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tpi_chart.services import crypto
+
+ACCOUNT_LABEL = "account key of {}"
+
+
+@dataclass(frozen=True)
+class OpenedAccountKey:
+    """An account key opened off the database's thread: the wrapped form it came from (so a key
+    changed meanwhile is not mistaken for it) and the private key, None when it did not open."""
+
+    wrapped: str
+    private: bytes | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class NewAuthority:
+    """The clinic's signing authority, made with the first administrator's key on a database
+    that has none: the CA, and its key wrapped with the recovery passphrase (shown once)."""
+
+    key: bytes = field(repr=False)
+    certificate: bytes
+    passphrase: str = field(repr=False)
+    recovery_wrapped: str = field(repr=False)
+
+
+def new_authority(
+    clinic_name: str, clinic_id: str, now: datetime, kdf: crypto.KdfParams, label: str
+) -> NewAuthority:
+    key, certificate = crypto.make_ca(clinic_name, clinic_id, now)
+    passphrase = crypto.recovery_passphrase()
+    return NewAuthority(
+        key, certificate, passphrase, crypto.wrap(key, passphrase, kdf, label=label)
+    )
+
+
+@dataclass(frozen=True)
+class NewAccountKey:
+    """An account key made and wrapped with its password off the database's thread (creating
+    an account, resetting its password, the first sign-in of an account made before 0.2)."""
+
+    username: str
+    public: bytes
+    private: bytes = field(repr=False)
+    wrapped: str = field(repr=False)
+    #: made too while the clinic has no authority, for when this account is an administrator
+    authority: NewAuthority | None = None
+
+
+def new_account(username: str, password: str, kdf: crypto.KdfParams) -> NewAccountKey:
+    private, public = crypto.new_account_key()
+    wrapped = crypto.wrap(private, password, kdf, label=ACCOUNT_LABEL.format(username))
+    return NewAccountKey(username, public, private, wrapped)
+
+
+@dataclass(frozen=True)
+class RewrappedAccountKey:
+    """The account key opened with the old password and wrapped with the new one, off the
+    database's thread; `was` is the stored form it came from."""
+
+    was: str = field(repr=False)
+    wrapped: str | None = field(repr=False)  # None: the old password did not open it
+
+
+def rewrap(wrapped: str, username: str, old: str, new: str, kdf: crypto.KdfParams) -> object:
+    label = ACCOUNT_LABEL.format(username)
+    try:
+        private = crypto.unwrap(wrapped, old, label=label)
+    except crypto.KeyUnlockFailed:
+        return RewrappedAccountKey(wrapped, None)
+    return RewrappedAccountKey(wrapped, crypto.wrap(private, new, kdf, label=label))
+
+
+def open_account(wrapped: str, username: str, password: str) -> OpenedAccountKey:
+    try:
+        return OpenedAccountKey(
+            wrapped, crypto.unwrap(wrapped, password, label=ACCOUNT_LABEL.format(username))
+        )
+    except crypto.KeyUnlockFailed:
+        return OpenedAccountKey(wrapped, None)
