@@ -131,16 +131,20 @@ def _same_side(view: DiagramView, marker: Marker, x: float) -> bool:
     return x > 0.5 if screen_right else x < 0.5
 
 
-#: ``_candidates`` by (view, muscle, side, grow), each with its view held so the ``id`` stays
-#: its own: the search grid depends on the shipped geometry only, and testing it point by point
+#: The points inside each zone, by (view, muscle, side), each with its view held so the ``id``
+#: stays its own: they depend on the shipped geometry only, and testing the grid point by point
 #: against the zone's polygon was most of a note's render time (41 searches in a 40-site note).
-_CANDIDATES: dict[tuple[int, str, str, float], tuple[DiagramView, list[tuple[float, float]]]] = {}
+#: The rings around a zone (``grow`` > 0) depend on the panel's scale and test no polygon: not
+#: kept, so that a batch export does not keep one set per note.
+_CANDIDATES: dict[tuple[int, str, str], tuple[DiagramView, list[tuple[float, float]]]] = {}
 
 
 def _candidates(view: DiagramView, marker: Marker, grow: float = 0.0) -> list[tuple[float, float]]:
     """Normalised points inside the marker's own zone on its own side; with ``grow`` > 0, points
     up to ``grow`` (normalised height units) around the zone, still on the marker's side."""
-    key = (id(view), marker.muscle, marker.side, grow)
+    if grow > 0:
+        return _search_grid(view, marker, grow)
+    key = (id(view), marker.muscle, marker.side)
     cached = _CANDIDATES.get(key)
     if cached is None:
         cached = _CANDIDATES[key] = (view, _search_grid(view, marker, grow))
