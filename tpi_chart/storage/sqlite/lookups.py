@@ -166,7 +166,7 @@ def procedures(conn: sqlite3.Connection, key: str, value: int) -> list[Procedure
         read[int(row[0])].preparations.append(row)
     for row in conn.execute(
         "SELECT s.* FROM sites s JOIN procedures p ON p.id = s.procedure_id"
-        f" WHERE {where} AND s.removed = 0 ORDER BY s.procedure_id, s.seq",
+        f" WHERE {where} AND NOT s.removed ORDER BY s.procedure_id, s.seq",
         (value,),
     ):
         read[int(row["procedure_id"])].sites.append(row)
@@ -202,7 +202,7 @@ def _strokes(conn: sqlite3.Connection, where: str, value: int) -> list[tuple[int
             for row in conn.execute(
                 "SELECT d.procedure_id, d.data FROM pain_strokes d"
                 " JOIN procedures p ON p.id = d.procedure_id"
-                f" WHERE {where} AND d.removed = 0 ORDER BY d.procedure_id, d.seq",
+                f" WHERE {where} AND NOT d.removed ORDER BY d.procedure_id, d.seq",
                 (value,),
             )
         ]
