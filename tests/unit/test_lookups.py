@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from tests.users import staff
 from tpi_chart.domain.models import (
@@ -346,3 +347,34 @@ def test_a_named_search_reads_the_index_not_every_patient(services: Services) ->
     assert "VIRTUAL TABLE INDEX 0:L0" in plan
     seen = _statements(services, lambda: services.patients.search("garc"))
     assert any("patient_search" in statement for statement in seen), seen
+
+
+def test_a_remembered_visit_is_read_again_when_any_of_its_rows_changes(services: Services) -> None:
+    """The records kept by `lookups` are found by every stored value they were built from: a row
+    changed behind the app's back (here by hand, in SQL) is validated afresh, so a value no
+    longer valid is refused as it was before anything was kept, and a valid change is seen."""
+    patient_id = _visits(services, 4, 21)
+    conn = services.store.conn  # type: ignore[attr-defined]
+    first = services.store.procedures.for_patient(patient_id)
+    again = services.store.procedures.for_patient(patient_id)
+    assert again == first
+    assert all(a.procedure is b.procedure for a, b in zip(again, first, strict=True))
+    site_id, procedure_id = conn.execute(
+        "SELECT s.id, s.procedure_id FROM sites s JOIN procedures p ON p.id = s.procedure_id"
+        " WHERE p.patient_id = ? AND s.removed = 0 AND s.volume_ml IS NOT NULL"
+        " ORDER BY s.id LIMIT 1",
+        (patient_id,),
+    ).fetchone()
+    conn.execute("UPDATE sites SET volume_ml = 0.25 WHERE id = ?", (site_id,))
+    changed = services.store.procedures.get(procedure_id)
+    assert changed is not None
+    index = changed.site_ids.index(site_id)
+    assert changed.procedure.sites[index].volume_ml == 0.25
+    # A paired muscle charted on the midline is refused by the model, not by the table.
+    conn.execute(
+        "UPDATE sites SET muscle = 'upper_trapezius', side = 'midline' WHERE id = ?", (site_id,)
+    )
+    with pytest.raises(ValidationError, match="paired muscle"):
+        services.store.procedures.for_patient(patient_id)
+    with pytest.raises(ValidationError, match="paired muscle"):
+        services.store.procedures.get(procedure_id)

@@ -388,6 +388,7 @@ def _view_preference(side: str) -> tuple[ViewId, ...]:
     return ("posterior", "anterior", "head_left", "head_right")
 
 
+@cache  # the shipped diagram is read once: the answer never changes
 def default_position(muscle: str, side: str) -> tuple[str, float, float] | None:
     """Where to draw a site that has no stored coordinates (e.g. an imported document).
 

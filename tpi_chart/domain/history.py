@@ -33,7 +33,7 @@ from tpi_chart.domain.diagram import default_position
 from tpi_chart.domain.localdates import local_date
 from tpi_chart.domain.models import FollowUp, Procedure, Site
 from tpi_chart.domain.rules import ROLLING_YEAR_DAYS
-from tpi_chart.domain.rules.amounts import agent_totals, round_half_up
+from tpi_chart.domain.rules.amounts import Dose, agent_totals, round_half_up
 
 WINDOW_DAYS = ROLLING_YEAR_DAYS
 
@@ -191,6 +191,22 @@ def visit_day(procedure: Procedure) -> date:
     return local_date(procedure.performed_at)
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What every part of the summary reads of one visit, worked out once per visit (a clinic's
+    tenth year gives a patient a hundred visits: their dates and doses were computed four times,
+    once per site for the dates, which was most of the summary's time)."""
+
+    procedure: Procedure
+    day: date
+    injected: tuple[Site, ...]
+    totals: dict[str, Dose]
+
+
+def _facts(procedure: Procedure) -> _Facts:
+    return _Facts(procedure, visit_day(procedure), _injected(procedure), agent_totals(procedure))
+
+
 @dataclass
 class _MuscleTally:
     injections: int = 0
@@ -231,24 +247,25 @@ def _relief(
 
 
 def _visits(
-    ordered: list[tuple[int | None, Procedure]],
+    ordered: list[tuple[int | None, _Facts]],
     steroid_ids: frozenset[str],
     follow_ups: Mapping[int, FollowUp],
 ) -> tuple[Visit, ...]:
     visits: list[Visit] = []
-    for index, (procedure_id, procedure) in enumerate(ordered):
-        following = ordered[index + 1][1] if index + 1 < len(ordered) else None
+    for index, (procedure_id, facts) in enumerate(ordered):
+        procedure = facts.procedure
+        following = ordered[index + 1][1].procedure if index + 1 < len(ordered) else None
         relief = _relief(
             follow_ups.get(procedure_id) if procedure_id is not None else None, following
         )
-        injected = _injected(procedure)
-        totals = agent_totals(procedure)
+        injected = facts.injected
+        totals = facts.totals
         visits.append(
             Visit(
                 index=index,
                 procedure_id=procedure_id,
                 performed_at=procedure.performed_at,
-                day=visit_day(procedure),
+                day=facts.day,
                 status=procedure.status,
                 payer_profile=procedure.payer_profile,
                 injected_sites=len(injected),
@@ -270,12 +287,12 @@ def _visits(
 
 
 def _markers(
-    ordered: list[tuple[int | None, Procedure]], visits: tuple[Visit, ...]
+    ordered: list[tuple[int | None, _Facts]], visits: tuple[Visit, ...]
 ) -> tuple[tuple[Marker, ...], int]:
     markers: list[Marker] = []
     unplaced = 0
-    for visit, (_, procedure) in zip(visits, ordered, strict=True):
-        for site in _injected(procedure):
+    for visit, (_, facts) in zip(visits, ordered, strict=True):
+        for site in facts.injected:
             if site.view is not None and site.x is not None and site.y is not None:
                 position: tuple[str, float, float] | None = (site.view, site.x, site.y)
             else:
@@ -305,14 +322,20 @@ def muscle_counts(
     """Injected sites per (muscle, side) over all visits, most recently injected first (then by
     name). `next_allowed` is the last date plus the payer's minimum interval; an unspecified site
     has none (the rules do not apply the interval to it)."""
+    return _muscle_counts([_facts(procedure) for procedure in procedures], payer, catalog)
+
+
+def _muscle_counts(
+    visits: Sequence[_Facts], payer: PayerProfile, catalog: Catalog | None = None
+) -> tuple[MuscleCount, ...]:
     catalog = catalog or load_catalog()
     tallies: dict[tuple[str, str], _MuscleTally] = {}
-    for index, procedure in enumerate(procedures):
-        for site in _injected(procedure):
+    for index, facts in enumerate(visits):
+        for site in facts.injected:
             tally = tallies.setdefault((site.muscle, site.side), _MuscleTally())
             tally.injections += 1
             tally.visits.add(index)
-            tally.days.append(visit_day(procedure))
+            tally.days.append(facts.day)
     interval = payer.min_days_same_muscle_side
     rows = [
         MuscleCount(
@@ -340,14 +363,20 @@ def steroid_summary(
 ) -> SteroidSummary:
     """Corticosteroid given in the 365 days to `as_of`, per agent (mg) and as methylprednisolone
     equivalents from the formulary's factors (flagged when a factor is unverified)."""
+    return _steroid_summary([_facts(procedure) for procedure in procedures], as_of, catalog)
+
+
+def _steroid_summary(
+    facts: Sequence[_Facts], as_of: date, catalog: Catalog | None = None
+) -> SteroidSummary:
     catalog = catalog or load_catalog()
     steroid_ids = _steroid_ids(catalog)
     mg: dict[str, float] = {}
     visits: dict[str, int] = {}
-    for procedure in procedures:
-        if not in_window(visit_day(procedure), as_of):
+    for visit in facts:
+        if not in_window(visit.day, as_of):
             continue
-        for given, dose in agent_totals(procedure).items():
+        for given, dose in visit.totals.items():
             if given in steroid_ids and dose.mg > 0:
                 mg[given] = mg.get(given, 0.0) + dose.mg
                 visits[given] = visits.get(given, 0) + 1
@@ -393,13 +422,11 @@ def session_count(
     """Sessions in the 365 days to `as_of` against the payer's limit. A further session (on a
     later date) would exceed it when the window already holds `limit` sessions; it fits again
     365 days after the limit-th most recent one."""
-    days = sorted(
-        {
-            visit_day(procedure)
-            for procedure in procedures
-            if _injected(procedure) and in_window(visit_day(procedure), as_of)
-        }
-    )
+    return _session_count([_facts(procedure) for procedure in procedures], payer, as_of)
+
+
+def _session_count(facts: Sequence[_Facts], payer: PayerProfile, as_of: date) -> SessionCount:
+    days = sorted({visit.day for visit in facts if visit.injected and in_window(visit.day, as_of)})
     limit = payer.max_sessions_per_365_days
     full = limit is not None and len(days) >= limit
     next_free: date | None = None
@@ -448,9 +475,18 @@ def summarize(
     catalog = catalog or load_catalog()
     if ids is not None and len(ids) != len(procedures):
         raise ValueError(f"{len(ids)} ids for {len(procedures)} procedures; give one id each")
-    ordered = _chronological(procedures, ids if ids is not None else [None] * len(procedures))
-    chronological = [procedure for _, procedure in ordered]
-    profile = catalog.payers[payer] if payer is not None else current_payer(chronological, catalog)
+    ordered = [
+        (procedure_id, _facts(procedure))
+        for procedure_id, procedure in _chronological(
+            procedures, ids if ids is not None else [None] * len(procedures)
+        )
+    ]
+    chronological = [facts for _, facts in ordered]
+    profile = (
+        catalog.payers[payer]
+        if payer is not None
+        else current_payer([facts.procedure for facts in chronological], catalog)
+    )
     visits = _visits(ordered, _steroid_ids(catalog), follow_ups or {})
     markers, unplaced = _markers(ordered, visits)
     return PatientHistory(
@@ -458,9 +494,9 @@ def summarize(
         visits=visits,
         markers=markers,
         unplaced_sites=unplaced,
-        muscles=muscle_counts(chronological, profile, catalog),
-        steroids=steroid_summary(chronological, as_of, catalog),
-        sessions=session_count(chronological, profile, as_of),
+        muscles=_muscle_counts(chronological, profile, catalog),
+        steroids=_steroid_summary(chronological, as_of, catalog),
+        sessions=_session_count(chronological, profile, as_of),
         relief_threshold=(profile.min_relief_percent_for_repeat or catalog.response.relief_percent),
         relief_required=profile.min_relief_percent_for_repeat,
     )

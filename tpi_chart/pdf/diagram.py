@@ -131,9 +131,27 @@ def _same_side(view: DiagramView, marker: Marker, x: float) -> bool:
     return x > 0.5 if screen_right else x < 0.5
 
 
+#: The points inside each zone, by (view, muscle, side), each with its view held so the ``id``
+#: stays its own: they depend on the shipped geometry only, and testing the grid point by point
+#: against the zone's polygon was most of a note's render time (41 searches in a 40-site note).
+#: The rings around a zone (``grow`` > 0) depend on the panel's scale and test no polygon: not
+#: kept, so that a batch export does not keep one set per note.
+_CANDIDATES: dict[tuple[int, str, str], tuple[DiagramView, list[tuple[float, float]]]] = {}
+
+
 def _candidates(view: DiagramView, marker: Marker, grow: float = 0.0) -> list[tuple[float, float]]:
     """Normalised points inside the marker's own zone on its own side; with ``grow`` > 0, points
     up to ``grow`` (normalised height units) around the zone, still on the marker's side."""
+    if grow > 0:
+        return _search_grid(view, marker, grow)
+    key = (id(view), marker.muscle, marker.side)
+    cached = _CANDIDATES.get(key)
+    if cached is None:
+        cached = _CANDIDATES[key] = (view, _search_grid(view, marker, grow))
+    return cached[1]
+
+
+def _search_grid(view: DiagramView, marker: Marker, grow: float) -> list[tuple[float, float]]:
     zone = view.zone_for(marker.muscle, marker.side)
     if zone is None or grow > 0:
         if zone is None:
@@ -179,8 +197,19 @@ def place_markers(
     if crop is None:
         crop = Crop(0.0, 0.0, aspect, 1.0)
 
+    blocker = 0  # the marker that last blocked a spot: its neighbours are likely blocked by it
+
     def free(px: float, py: float) -> bool:
-        return all(math.hypot(px - qx, py - qy) >= min_gap for _, qx, qy in placed)
+        nonlocal blocker
+        if blocker < len(placed):
+            _, qx, qy = placed[blocker]
+            if math.hypot(px - qx, py - qy) < min_gap:
+                return False
+        for index, (_, qx, qy) in enumerate(placed):
+            if math.hypot(px - qx, py - qy) < min_gap:
+                blocker = index
+                return False
+        return True
 
     def shown(px: float, py: float) -> bool:
         """Whether a moved marker would be drawn whole inside the panel."""
@@ -196,16 +225,19 @@ def place_markers(
         for grow in (0.0, 1.5, 3.0, 5.0, 8.0):
             if free(x, y):
                 break
-            best: tuple[float, float, float] | None = None
-            for cx, cy in _candidates(view, marker, grow * min_gap / scale):
-                px, py = cx * aspect * scale, cy * scale
-                if not free(px, py) or not shown(px, py):
-                    continue
-                distance = math.hypot(px - x, py - y)
-                if best is None or distance < best[0]:
-                    best = (distance, px, py)
+            # The nearest free, shown candidate (the first of equals in grid order): nearest
+            # first, so the overlap test runs on a few points, not on the whole grid.
+            spots = [
+                (math.hypot(px - x, py - y), px, py)
+                for px, py in (
+                    (cx * aspect * scale, cy * scale)
+                    for cx, cy in _candidates(view, marker, grow * min_gap / scale)
+                )
+            ]
+            spots.sort(key=lambda spot: spot[0])
+            best = next(((px, py) for _d, px, py in spots if shown(px, py) and free(px, py)), None)
             if best is not None:
-                x, y = best[1], best[2]
+                x, y = best
                 break
         placed.append((marker, x, y))
     return placed

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from tpi_chart.domain.canonical import addendum_hash, content_hash
 from tpi_chart.domain.models import Addendum, ProcedureDocument
 from tpi_chart.domain.signatures import Trust
-from tpi_chart.pdf.note import DOCUMENT_ATTACHMENT
+from tpi_chart.pdf.attachment_names import DOCUMENT_ATTACHMENT
 from tpi_chart.pdf.pades import PadesError, SignatureReport, embedded_files, validate
 
 

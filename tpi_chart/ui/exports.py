@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tpi_chart.services.notes import ExportedNote, PreparedExport
 from tpi_chart.ui.plain_errors import KNOWN_FILE_ERRORS
 from tpi_chart.ui.tasks import tasks
+
+if TYPE_CHECKING:
+    # Annotations only: the notes service brings reportlab and the signing stack (pyHanko,
+    # aiohttp), which the window does not need until a note is exported.
+    from tpi_chart.services.notes import ExportedNote, PreparedExport
 
 WRITING = "Writing the PDF…"
 

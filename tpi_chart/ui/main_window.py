@@ -33,7 +33,6 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, allowed
 from tpi_chart.services.context import Services
 from tpi_chart.services.interop import LIST_ROLES, OutboxResult
-from tpi_chart.services.notes import PreparedExport
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.outbox import OutboxSender
@@ -44,6 +43,7 @@ from tpi_chart.ui.tasks import tasks
 from tpi_chart.ui.wheel_guard import install_wheel_guard
 
 if TYPE_CHECKING:
+    from tpi_chart.services.notes import PreparedExport  # reportlab and pyHanko: not at start
     from tpi_chart.ui.workspace.page import WorkspacePage
 
 log = logging.getLogger(__name__)

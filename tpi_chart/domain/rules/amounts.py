@@ -55,12 +55,21 @@ def site_doses(procedure: Procedure) -> tuple[dict[str, Dose], ...]:
     preparation's total volume (product.md §5). Planned sites, and sites without a preparation or
     a volume, deliver nothing.
     """
-    result: list[dict[str, Dose]] = []
+    return tuple(
+        {agent: Dose(mg, ml) for agent, (mg, ml) in doses.items()}
+        for doses in _site_amounts(procedure)
+    )
+
+
+def _site_amounts(procedure: Procedure) -> list[dict[str, tuple[float, float]]]:
+    """`site_doses` as plain (mg, mL) pairs: the history sums a patient's thousands of sites,
+    and a frozen `Dose` per addition was most of that sum's time."""
+    result: list[dict[str, tuple[float, float]]] = []
     # Each preparation's total and its components' strengths, worked out once per procedure
     # rather than once per site (a patient's ten-year history sums thousands of sites).
     parts: dict[str, tuple[float, list[tuple[str, float, float]]]] = {}
     for site in procedure.sites:
-        doses: dict[str, Dose] = {}
+        doses: dict[str, tuple[float, float]] = {}
         preparation = procedure.preparation(site.preparation)
         if site.state == "injected" and preparation is not None and site.volume_ml is not None:
             known = parts.get(preparation.id)
@@ -72,20 +81,20 @@ def site_doses(procedure: Procedure) -> tuple[dict[str, Dose], ...]:
             total, components = known
             for agent, volume_ml, mg_per_ml in components:
                 ml = site.volume_ml * volume_ml / total
-                previous = doses.get(agent, Dose(0.0, 0.0))
-                doses[agent] = Dose(previous.mg + ml * mg_per_ml, previous.ml + ml)
+                mg_before, ml_before = doses.get(agent, (0.0, 0.0))
+                doses[agent] = (mg_before + ml * mg_per_ml, ml_before + ml)
         result.append(doses)
-    return tuple(result)
+    return result
 
 
 def agent_totals(procedure: Procedure) -> dict[str, Dose]:
     """Unrounded totals per agent over injected sites."""
-    totals: dict[str, Dose] = {}
-    for doses in site_doses(procedure):
-        for agent, dose in doses.items():
-            previous = totals.get(agent, Dose(0.0, 0.0))
-            totals[agent] = Dose(previous.mg + dose.mg, previous.ml + dose.ml)
-    return totals
+    totals: dict[str, tuple[float, float]] = {}
+    for doses in _site_amounts(procedure):
+        for agent, (mg, ml) in doses.items():
+            mg_before, ml_before = totals.get(agent, (0.0, 0.0))
+            totals[agent] = (mg_before + mg, ml_before + ml)
+    return {agent: Dose(mg, ml) for agent, (mg, ml) in totals.items()}
 
 
 @dataclass(frozen=True)

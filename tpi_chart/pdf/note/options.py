@@ -10,15 +10,11 @@ import reportlab
 from reportlab.lib.pagesizes import A4, LETTER
 
 from tpi_chart import __version__
+from tpi_chart.pdf.attachment_names import DOCUMENT_ATTACHMENT as DOCUMENT_ATTACHMENT
+from tpi_chart.pdf.attachment_names import RENDER_ATTACHMENT as RENDER_ATTACHMENT
 
 #: Identifies the layout. Bump it whenever the same document would render differently.
 RENDERER_ID = "tpi-chart-note/2"
-
-
-DOCUMENT_ATTACHMENT = "procedure.json"
-
-
-RENDER_ATTACHMENT = "note-render.json"
 
 
 PageSize = Literal["letter", "a4"]

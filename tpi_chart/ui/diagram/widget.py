@@ -394,7 +394,11 @@ class BodyDiagram(DiagramEditing):
         for index, view_id in enumerate(VIEW_IDS):
             count = counts[view_id]
             title = TAB_TITLES[view_id]
-            self.tabs.setTabText(index, f"{title} ({count})" if count else title)
+            text = f"{title} ({count})" if count else title
+            # Setting a tab's text lays the tab bar out again even when it is the same (a third
+            # of a millisecond each, four per click): only a count that changed is set.
+            if self.tabs.tabText(index) != text:
+                self.tabs.setTabText(index, text)
 
     def _show_hovered(self, muscle: str, side: str) -> None:
         if not muscle:
