@@ -19,11 +19,11 @@ from tpi_chart.domain.rules import Evaluation
 from tpi_chart.interop.fhir import build_bundle, bundle_json, validate_bundle
 from tpi_chart.interop.hl7v2 import build_dft, build_mdm
 from tpi_chart.interop.model import ChargeLine, SignedNote
-from tpi_chart.pdf.note import NoteOptions, ProcedureNoteRenderer
 from tpi_chart.services.documents import document_json
 from tpi_chart.storage.interfaces import OutboxItem
 
 if TYPE_CHECKING:
+    from tpi_chart.pdf.note import NoteOptions  # reportlab: loaded when a note is drawn
     from tpi_chart.services.interop import Format
 
 
@@ -86,6 +86,8 @@ class PendingNote:
     def note(self) -> SignedNote:
         pdf = self.pdf
         if pdf is None:
+            from tpi_chart.pdf.note import ProcedureNoteRenderer
+
             pdf = ProcedureNoteRenderer(self.document, self.options).render()
         return SignedNote(
             clinic_id=self.clinic_id,
