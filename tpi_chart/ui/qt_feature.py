@@ -15,8 +15,6 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-import shiboken6  # noqa: F401 (loads shibokensupport.feature, where the test lives)
-
 _FEATURE = "shibokensupport.feature"
 _TEST = "_mod_uses_pyside"
 
@@ -37,7 +35,12 @@ def _uncached(original: Callable[[ModuleType], bool]) -> Callable[[ModuleType], 
 
 
 def install() -> None:
-    """Replace PySide6's test (once; nothing happens if this PySide6 has no such test)."""
+    """Replace PySide6's test (once; nothing happens if this PySide6 has no such test, or
+    without Qt at all: `tpi-chart doctor` imports the ui package to report that Qt is missing)."""
+    try:
+        import shiboken6  # noqa: F401 (loads shibokensupport.feature, where the test lives)
+    except ImportError:
+        return
     feature = sys.modules.get(_FEATURE)
     original = getattr(feature, _TEST, None)
     if feature is None or not callable(original) or getattr(original, "uncached", False):
