@@ -161,3 +161,19 @@ def test_low_disk_space_needs_attention(tmp_path: Path, monkeypatch: pytest.Monk
     check = doctor.check_free_space(tmp_path / "x.db")
     assert check.status == "attention"
     assert check.detail.startswith(f"0.2 GB free on the disk of {tmp_path}: below 1 GB")
+
+
+def test_a_server_clinic_is_refused_in_words_by_the_file_checks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """doctor and audit verify read a database file; given a PostgreSQL URL they say so instead
+    of looking for a file named after the URL."""
+    url = "postgresql://clinic@127.0.0.1:1/none"
+    app_main(["--db", url, "doctor"])
+    out = capsys.readouterr().out
+    assert "Database: this command works on a clinic's database file" in out
+    assert "no such database" not in out
+    assert app_main(["--db", url, "audit", "verify"]) != 0
+    err = capsys.readouterr().err
+    assert "cannot yet check a clinic on a PostgreSQL server" in err
+    assert "Traceback" not in err

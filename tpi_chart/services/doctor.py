@@ -59,18 +59,29 @@ CheckSource = Callable[[], Iterable[Check]]
 def run_checks(db: Path | str | None = None, extra: Sequence[CheckSource] = ()) -> list[Check]:
     """All checks in order; `extra` (the Qt checks) come after the Python one. A check that
     fails unexpectedly is itself reported as needing attention, never raised."""
-    db_path = resolve_db_path(db)
+    file_checks: list[CheckSource]
+    space_check: list[CheckSource]
+    try:
+        db_path = resolve_db_path(db)
+    except StorageError as error:  # a server clinic: the file checks do not apply to it
+        refusal = Check("Database", "attention", str(error))
+        file_checks, space_check = [lambda: [refusal]], []
+    else:
+        file_checks = [
+            lambda: check_folders(db_path),
+            lambda: check_database(db_path),
+            lambda: [check_disk_encryption(db_path)],
+        ]
+        space_check = [lambda: [check_free_space(db_path)]]
     sources: list[CheckSource] = [
         lambda: [check_app()],
         lambda: [check_python()],
         *extra,
         lambda: [check_system_libraries()],
         lambda: [check_display()],
-        lambda: check_folders(db_path),
-        lambda: check_database(db_path),
-        lambda: [check_disk_encryption(db_path)],
+        *file_checks,
         lambda: [check_clinic_folder()],
-        lambda: [check_free_space(db_path)],
+        *space_check,
     ]
     checks: list[Check] = []
     for source in sources:

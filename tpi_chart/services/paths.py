@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from tpi_chart.storage.errors import UnsafeLocation
+from tpi_chart.storage.errors import StorageError, UnsafeLocation
 
 APP_DIR_NAME = "tpi-chart"
 DB_FILE_NAME = "tpi-chart.db"
@@ -56,14 +56,22 @@ def demo_db_path() -> Path:
 
 
 def resolve_db_path(explicit: Path | str | None = None) -> Path:
-    """The database file to use: the explicit path, else $TPI_CHART_DB, else the default."""
+    """The database file to use: the explicit path, else $TPI_CHART_DB, else the default.
+
+    For the commands that work on a file only (audit verify, doctor, the read-only rescue): a
+    server clinic is refused in words here, not turned into a path that "does not exist"."""
     if explicit is not None and str(explicit) != "":
-        chosen = Path(explicit)
+        chosen = str(explicit)
     elif os.environ.get(DB_ENV):
-        chosen = Path(os.environ[DB_ENV])
+        chosen = os.environ[DB_ENV]
     else:
-        chosen = default_db_path()
-    return chosen.expanduser().absolute()
+        return default_db_path().expanduser().absolute()
+    if is_server_url(chosen):
+        raise StorageError(
+            "this command works on a clinic's database file; it cannot yet check a clinic on "
+            "a PostgreSQL server (give --db a file, or ask your IT contact to check the server)"
+        )
+    return Path(chosen).expanduser().absolute()
 
 
 def is_server_url(text: str) -> bool:
