@@ -357,7 +357,18 @@ def test_the_first_administrator_needs_no_as(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
 ) -> None:
     db = tmp_path / "new.db"
-    code, out, err = run(capsys, "--db", str(db), "users", "add", "boss", "--name", "B. Boss")
+    code, out, err = run(
+        capsys,
+        "--db",
+        str(db),
+        "users",
+        "add",
+        "boss",
+        "--name",
+        "B. Boss",
+        "--clinic",
+        "Boss Clinic",
+    )
     assert (code, err) == (0, "")
     assert "first administrator" in out
 

@@ -52,11 +52,84 @@ def with_admin(
     db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Path:
     code, out, err = users(
-        db, monkeypatch, capsys, "add", "okafor", "--name", "R. Okafor", stdin=f"{ADMIN_PW}\n"
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "okafor", "--name", "R. Okafor"),
+        *("--clinic", "Northside Pain Clinic", "--phone", "555-010-2000"),
+        stdin=f"{ADMIN_PW}\n",
     )
     assert code == 0, err
     assert "first administrator" in out
     return db
+
+
+def test_a_new_clinic_set_up_on_the_command_line_carries_its_own_name(
+    with_admin: Path,
+) -> None:
+    """The name given with --clinic is the clinic's, in its settings and in the subject of its
+    signing authority (made with the first administrator), as the window's first run does."""
+    with open_services(with_admin) as services:
+        assert services.settings.clinic_name() == "Northside Pain Clinic"
+        assert services.settings.clinic_phone() != ""
+        authority = services.store.pki.authority()
+    assert authority is not None
+    from cryptography import x509
+
+    subject = x509.load_der_x509_certificate(authority).subject
+    assert "Northside Pain Clinic" in subject.rfc4514_string()
+
+
+def test_a_new_clinic_without_its_name_is_refused_and_nothing_is_created(
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = users(
+        db, monkeypatch, capsys, "add", "okafor", "--name", "R. Okafor", stdin=f"{ADMIN_PW}\n"
+    )
+    assert code != 0
+    assert "--clinic: a new clinic needs its name" in err
+    assert "Traceback" not in err
+    with open_services(db) as services:
+        assert services.auth.needs_first_run()
+        assert services.settings.clinic_name() == ""
+
+
+def test_a_bad_clinic_phone_is_refused_before_any_account_exists(
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = users(
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "okafor", "--name", "R. Okafor", "--clinic", "Northside", "--phone", "call me"),
+        stdin=f"{ADMIN_PW}\n",
+    )
+    assert code != 0
+    assert "phone" in err
+    with open_services(db) as services:
+        assert services.auth.needs_first_run()
+
+
+def test_a_set_up_clinic_is_not_renamed_by_adding_an_account(
+    with_admin: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = users(
+        with_admin,
+        monkeypatch,
+        capsys,
+        *("add", "lee", "--name", "K. Lee", "--role", "assistant", "--clinic", "Other"),
+        *("--as", "okafor"),
+        stdin=f"{ADMIN_PW}\n{NEW_PW}\n",
+    )
+    assert code != 0
+    assert "set up already" in err
+    with open_services(with_admin) as services:
+        assert services.settings.clinic_name() == "Northside Pain Clinic"
+    conn = sqlite3.connect(with_admin)
+    try:
+        assert conn.execute("SELECT username FROM users").fetchall() == [("okafor",)]
+    finally:
+        conn.close()
 
 
 def test_the_first_account_is_an_administrator(
@@ -237,7 +310,11 @@ def test_passwords_appear_nowhere_but_as_hashes(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out1, err1 = users(
-        db, monkeypatch, capsys, "add", "okafor", "--name", "R. Okafor", stdin=f"{ADMIN_PW}\n"
+        db,
+        monkeypatch,
+        capsys,
+        *("add", "okafor", "--name", "R. Okafor", "--clinic", "Northside"),
+        stdin=f"{ADMIN_PW}\n",
     )
     assert code == 0, err1
     # Keep a reader open so the WAL survives the command's close and can be searched too; the
@@ -314,6 +391,8 @@ def test_the_password_is_never_an_argument(db: Path) -> None:
             "okafor",
             "--name",
             "R. Okafor",
+            "--clinic",
+            "Northside",
         ],
         capture_output=True,
         text=True,

@@ -24,6 +24,7 @@ from tpi_chart.cli.auth import authenticate, database_path, read_secret
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.users import ROLES, Role, User
 from tpi_chart.services.auth import AuthService
+from tpi_chart.services.clinic_setup import set_up_clinic
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
 
@@ -48,7 +49,8 @@ def register(subparsers: Any) -> None:
         "add",
         help="add an account (on a new database: the first administrator)",
         description="Add an account. On a database without accounts this creates the first "
-        "administrator (the administrator role is implied) and needs no --as.",
+        "administrator (the administrator role is implied), needs no --as, and sets up the "
+        "clinic: give its name with --clinic (and its phone with --phone).",
     )
     add.add_argument("username")
     add.add_argument("--name", required=True, metavar="FULL NAME", help="name shown and printed")
@@ -60,6 +62,13 @@ def register(subparsers: Any) -> None:
         metavar="ROLE",
         help=f"one of {', '.join(ROLES)}; repeat for several",
     )
+    add.add_argument(
+        "--clinic",
+        metavar="NAME",
+        help="a new database only: the clinic's name, printed on every note and in its "
+        "certificates",
+    )
+    add.add_argument("--phone", metavar="PHONE", help="a new database only: the clinic's phone")
     add.set_defaults(handler=run_add)
 
     passwd = commands.add_parser("passwd", help="set a new password for an account")
@@ -169,6 +178,7 @@ def run_add(args: argparse.Namespace) -> int:
                             "account becomes the first administrator"
                         ]
                     )
+                _set_up_clinic(services, args)
                 password = read_password(f"New password for {args.username}: ", confirm=True)
                 user = auth.create_first_administrator(
                     args.username, args.name, password, physician="physician" in roles
@@ -179,6 +189,13 @@ def run_add(args: argparse.Namespace) -> int:
                     )
                 print(f"created {user} as the first administrator ({user.role_text})")
                 return EXIT_OK
+            if args.clinic is not None or args.phone is not None:
+                raise InvalidInput(
+                    [
+                        "--clinic, --phone: this clinic is set up already; an administrator "
+                        "changes its name and phone in the window's Settings"
+                    ]
+                )
             if not roles:
                 raise InvalidInput([f"users.role: give at least one --role ({', '.join(ROLES)})"])
             admin = _administrator(auth, args)
@@ -188,6 +205,19 @@ def run_add(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return _guarded(run)
+
+
+def _set_up_clinic(services: Services, args: argparse.Namespace) -> None:
+    """The new clinic's name and phone, stored before its first account (bad input creates
+    none). A new clinic has no name to keep, so --clinic is required; the demo has one."""
+    if args.clinic is None and not services.settings.clinic_name():
+        raise InvalidInput(
+            [
+                "--clinic: a new clinic needs its name, printed on every note and in its "
+                'signing certificates: add --clinic "Northside Pain Clinic" (your own)'
+            ]
+        )
+    set_up_clinic(services, args.clinic or "", args.phone or "")
 
 
 def run_passwd(args: argparse.Namespace) -> int:

@@ -18,9 +18,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tpi_chart import __version__
-from tpi_chart.domain.errors import DomainError, InvalidInput
+from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.users import User
-from tpi_chart.services.access import SYSTEM_SETUP
+from tpi_chart.services.clinic_setup import set_up_clinic
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
 from tpi_chart.services.integrity import ClinicStore
@@ -67,7 +67,7 @@ def login(services: Services, name: str | None, *, offer_demo: bool = False) -> 
     if auth.needs_first_run():
         dialog = FirstRunDialog(
             auth,
-            save_clinic=lambda name, phone: save_first_clinic(services, name, phone),
+            save_clinic=lambda name, phone: set_up_clinic(services, name, phone),
             offer_demo=offer_demo,
         )
     else:
@@ -79,19 +79,6 @@ def login(services: Services, name: str | None, *, offer_demo: bool = False) -> 
     if user is not None:
         show_recovery_passphrase(services, user)
     return user
-
-
-def save_first_clinic(services: Services, name: str, phone: str) -> None:
-    """The clinic's name and phone typed on the first-run screen, stored before the first
-    account exists (so bad input creates no account): by the set-up user, which the audit
-    names, and only while the database has no account. An empty name keeps the one already
-    there (the demo's)."""
-    if not services.auth.needs_first_run():
-        raise InvalidInput(["settings.clinic_name: the clinic is already set up; sign in"])
-    keep = not name.strip() and bool(services.settings.clinic_name())
-    services.as_user(SYSTEM_SETUP).settings.update(
-        clinic_name=None if keep else name, clinic_phone=phone
-    )
 
 
 def label_demo() -> None:
