@@ -7,6 +7,7 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,17 +164,60 @@ def test_low_disk_space_needs_attention(tmp_path: Path, monkeypatch: pytest.Monk
     assert check.detail.startswith(f"0.2 GB free on the disk of {tmp_path}: below 1 GB")
 
 
-def test_a_server_clinic_is_refused_in_words_by_the_file_checks(
+def test_an_unreachable_server_clinic_is_reported_in_words(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """doctor and audit verify read a database file; given a PostgreSQL URL they say so instead
-    of looking for a file named after the URL."""
+    """Given a PostgreSQL URL, doctor checks the server, not a file named after the URL."""
     url = "postgresql://clinic@127.0.0.1:1/none"
-    app_main(["--db", url, "doctor"])
+    assert app_main(["--db", url, "doctor"]) == 1
     out = capsys.readouterr().out
-    assert "Database: this command works on a clinic's database file" in out
+    assert "ATTENTION  Database server: The clinic database server at 127.0.0.1/none" in out
     assert "no such database" not in out
-    assert app_main(["--db", url, "audit", "verify"]) != 0
-    err = capsys.readouterr().err
-    assert "cannot yet check a clinic on a PostgreSQL server" in err
-    assert "Traceback" not in err
+    assert "Traceback" not in out
+
+
+def _server_checks(url: str) -> dict[str, doctor.Check]:
+    checks = doctor.run_checks(url)
+    assert not any(check.name == "Free space" for check in checks)  # a file's check
+    return {check.name: check for check in checks}
+
+
+def test_an_empty_server_database_is_reported_as_not_set_up_yet(pg_server: Any) -> None:
+    pg_server._admin("DROP DATABASE IF EXISTS doctor_empty")
+    pg_server._admin("CREATE DATABASE doctor_empty")
+    server = _server_checks(pg_server.url("doctor_empty"))["Database server"]
+    assert (server.status, server.detail.endswith("empty (the first start creates it)")) == (
+        "info",
+        True,
+    )
+
+
+def test_a_server_clinic_is_checked_for_what_its_it_can_act_on(pg_url: str) -> None:
+    """The test cluster is what a clinic must not run: fsync off, a superuser role. Doctor says
+    so; over its local socket the connection itself is fine."""
+    from tpi_chart.storage.postgres.migrations import SCHEMA_VERSION as SERVER_SCHEMA
+    from tpi_chart.storage.postgres.store import open_postgres_store
+
+    open_postgres_store(pg_url).close()
+    checks = _server_checks(pg_url)
+    server = checks["Database server"]
+    assert server.status == "ok"
+    assert f"clinic schema version {SERVER_SCHEMA}" in server.detail
+    assert "PostgreSQL 1" in server.detail
+    assert checks["Connection"].status == "ok"
+    assert "local socket" in checks["Connection"].detail
+    assert checks["Server durability"].status == "attention"
+    assert "fsync" in checks["Server durability"].detail
+    assert checks["Database role"].status == "attention"
+    assert "superuser" in checks["Database role"].detail
+
+
+def test_an_unencrypted_or_unverified_network_connection_needs_attention() -> None:
+    from tpi_chart.services.doctor_server import _connection_check
+
+    assert _connection_check(False, None, False).status == "attention"
+    assert "in clear" in _connection_check(False, None, False).detail
+    unverified = _connection_check(True, "TLSv1.3", False)
+    assert unverified.status == "attention"
+    assert "pose as the server" in unverified.detail
+    assert _connection_check(True, "TLSv1.3", True).status == "ok"

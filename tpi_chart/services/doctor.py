@@ -32,7 +32,7 @@ from tpi_chart.services.paths import (
     config_dir,
     describe_missing_clinic_dir,
     key_dir,
-    resolve_db_path,
+    resolve_database,
 )
 from tpi_chart.services.system_packages import QT_SYSTEM_PACKAGES
 from tpi_chart.storage.sqlite.inspect import summarize
@@ -61,12 +61,13 @@ def run_checks(db: Path | str | None = None, extra: Sequence[CheckSource] = ()) 
     fails unexpectedly is itself reported as needing attention, never raised."""
     file_checks: list[CheckSource]
     space_check: list[CheckSource]
-    try:
-        db_path = resolve_db_path(db)
-    except StorageError as error:  # a server clinic: the file checks do not apply to it
-        refusal = Check("Database", "attention", str(error))
-        file_checks, space_check = [lambda: [refusal]], []
+    clinic = resolve_database(db)
+    if isinstance(clinic, str):  # a server clinic: the file checks do not apply to it
+        from tpi_chart.services.doctor_server import check_server
+
+        file_checks, space_check = [lambda: check_server(clinic)], []
     else:
+        db_path = clinic
         file_checks = [
             lambda: check_folders(db_path),
             lambda: check_database(db_path),
