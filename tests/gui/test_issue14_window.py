@@ -83,7 +83,7 @@ def test_a_site_is_dry_needled_from_the_editor_and_by_key(
     qtbot.keyClick(workspace, Qt.Key.Key_Space)  # needled now
     site = _sites(services, window)[0]
     assert (site.state, site.dry_needling, site.volume_ml) == ("injected", True, None)
-    assert workspace.model.index(0, 3).data() == "● dry needling"
+    assert workspace.model.index(0, 3).data() == "● Dry needling"
     assert workspace.model.index(0, 4).data() == "dry"
     assert "dry_needling_not_tpi" in _codes(window)
     assert "dry needling: 1 muscle" in workspace.rules.muscles.text()

@@ -84,7 +84,7 @@ def test_panel_says_dry_needling(qtbot: QtBot, qapp: Any, services: Any) -> None
     assert rules.cpt.text() == "20561"
     assert "dry needling: 3 muscles" in rules.muscles.text()
     assert "dry_needling_not_tpi" in _codes(window)
-    assert window.workspace.model.index(0, 3).data() == "● dry needling"
+    assert window.workspace.model.index(0, 3).data() == "● Dry needling"
     if SHOTS.is_dir():
         window.resize(1920, 1080)
         qtbot.wait(50)

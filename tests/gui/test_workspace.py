@@ -60,7 +60,7 @@ def test_site_table_model_passes_the_model_tester(qtmodeltester: Any, services: 
     qtmodeltester.check(model)
     assert model.rowCount() == 3
     assert model.index(0, 1).data() == "⚠ Upper trapezius"
-    assert model.index(2, 3).data() == "○ planned"
+    assert model.index(2, 3).data() == "○ Planned"
     assert model.index(0, 0).data(SITE_ID_ROLE) == sites[0].id
 
 
@@ -76,7 +76,7 @@ def test_keys_chart_a_site_and_the_screen_says_saved_only_after_the_service(
     qtbot.keyClick(workspace, Qt.Key.Key_Space)
     assert _stored_sites(services, window)[0].state == "injected"
     assert workspace.saved_indicator.text().startswith("✓ Saved")
-    assert workspace.model.index(0, 3).data() == "● injected"
+    assert workspace.model.index(0, 3).data() == "● Injected"
     assert workspace.document.procedure.status == "in_progress"
     # Space keeps the site; the twitch key records the response and moves to the next planned.
     assert workspace.selected_id == first_id

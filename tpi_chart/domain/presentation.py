@@ -163,10 +163,21 @@ STATUS_WORDS = {
     "signed": "Signed",
     "external": "Signed elsewhere, not verified",
 }
+#: The header's form: it stands alone, so it says whose verification is missing.
+STATUS_HEADLINE = {**STATUS_WORDS, "external": "Signed elsewhere, not verified by this clinic"}
 SITE_STATE_WORDS = {"planned": "Planned", "injected": "Injected"}
 #: The patient's side (never the viewer's).
 SIDE_WORDS = {"left": "Left", "right": "Right", "midline": "Midline"}
 TWITCH_WORDS = {"none": "None", "weak": "Weak", "brisk": "Brisk"}
+
+
+def site_state_word(site: Site) -> str:
+    """Planned, Injected, or Dry needling (an injected site with no injectate)."""
+    if site.state == "injected" and site.dry_needling:
+        return "Dry needling"
+    return SITE_STATE_WORDS[site.state]
+
+
 SEX_WORDS = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Sex unknown"}
 POSITION_WORDS = {
     "seated": "Seated",

@@ -11,18 +11,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from tpi_chart.domain.models import Patient
+from tpi_chart.domain.presentation import STATUS_HEADLINE
 from tpi_chart.ui.document import ProcedureDocument
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS
 from tpi_chart.ui.safety_facts import safety_facts
 from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.widgets import SavedIndicator
-
-STATUS_TEXT = {
-    "planned": "Planned",
-    "in_progress": "In progress",
-    "signed": "Signed",
-    "external": "Signed elsewhere, not verified by this clinic",
-}
 
 
 class ProcedureHeader(QWidget):
@@ -146,7 +140,9 @@ class ProcedureHeader(QWidget):
         self.title.setToolTip(self.title.text())
         sites = self.document.sites
         injected = sum(1 for s in sites if s.site.state == "injected")
-        self.status_label.setText(f"· {STATUS_TEXT[p.status]} · {injected}/{len(sites)} injected")
+        self.status_label.setText(
+            f"· {STATUS_HEADLINE[p.status]} · {injected}/{len(sites)} injected"
+        )
         self.timeout_button.setVisible(p.time_out is None and self.document.editable)
         if p.time_out is not None and p.status not in ("signed", "external"):
             self.clock.start()

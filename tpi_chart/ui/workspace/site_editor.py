@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import computed_location
 from tpi_chart.domain.models import Site
+from tpi_chart.domain.presentation import TWITCH_WORDS
 from tpi_chart.ui.workspace.indication_panel import keep_field_keys
 
 FINDINGS = (
@@ -29,7 +30,10 @@ FINDINGS = (
     ("negative_aspiration", "Neg. aspiration"),
 )
 MIN_TARGET_PX = 34
-TWITCH_BUTTONS = (("none", "None", "N / 0"), ("weak", "Weak", "W / 1"), ("brisk", "Brisk", "B / 2"))
+TWITCH_BUTTONS = tuple(
+    (value, TWITCH_WORDS[value], keys)
+    for value, keys in (("none", "N / 0"), ("weak", "W / 1"), ("brisk", "B / 2"))
+)
 
 
 class SiteEditor(QFrame):

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QFont
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import computed_location
+from tpi_chart.domain.presentation import SIDE_WORDS, site_state_word
 from tpi_chart.ui.document import ProcedureDocument
 
 SITE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -174,11 +175,9 @@ class SiteTableModel(QAbstractTableModel):
             name = self._catalog.muscle_name(site.muscle)
             return f"⚠ {name}" if site.muscle == "unspecified" or self._ptx(site.muscle) else name
         if column == 2:
-            return str(site.side)
+            return SIDE_WORDS[site.side]
         if column == 3:
-            if site.state != "injected":
-                return "○ planned"
-            return "● dry needling" if site.dry_needling else "● injected"
+            return f"{'●' if site.state == 'injected' else '○'} {site_state_word(site)}"
         if column == 4:
             if site.dry_needling:
                 return "dry"
