@@ -195,18 +195,50 @@ def test_a_physician_signs_and_adds_an_addendum(
 
     code, out, err = run(capsys, *base, *ACKS)
     assert (code, err) == (0, "")
-    assert out.startswith(f"procedure {ready} signed by Dr. Alex Chen, MD at ")
+    signed_line, filed_line = out.splitlines()
+    assert signed_line.startswith(f"procedure {ready} signed by Dr. Alex Chen, MD at ")
     assert query(db, "SELECT status, signed_by FROM procedures WHERE id = ?", ready) == [
         ("signed", "Dr. Alex Chen, MD")
     ]
+    # Filed as the window files it: the note's PDF and JSON in the export folder, at once.
+    folder = Path(filed_line.removeprefix("filed in ").rsplit(" (", 1)[0])
+    assert filed_line.endswith("(2 formats)")
+    assert sorted(path.suffix for path in folder.iterdir()) == [".json", ".pdf"]
+    assert query(db, "SELECT count(*) FROM outbox WHERE status = 'pending'") == [(0,)]
     assert run(capsys, *base, *ACKS)[0] == 1  # already signed
 
     addendum = ["addendum", "--procedure", str(ready), "--text", "Patient called: no bruising."]
     code, out, err = run(capsys, "--db", str(db), "--as", "chen", *addendum)
     assert (code, err) == (0, "")
-    assert out.strip() == f"addendum 1 added to procedure {ready}"
+    assert out.splitlines() == [
+        f"addendum 1 added to procedure {ready}",
+        f"filed in {folder} (2 formats)",
+    ]
     actions = query(db, "SELECT user, action FROM audit WHERE action IN ('sign', 'addendum')")
     assert actions[-2:] == [("chen", "sign"), ("chen", "addendum")]
+
+
+def test_a_note_that_cannot_be_filed_says_so_and_waits_in_the_outbox(
+    clinic: tuple[Path, int, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Signing succeeds (the signature is the record); the export folder being unusable is
+    said on standard error, and the note's files wait in the outbox, never dropped."""
+    from tpi_chart.services.context import default_export_folder
+
+    db, ready, _ = clinic
+    blocked = default_export_folder()
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("a file where the notes folder should be")
+    base = ["--db", str(db), "--as", "chen", "sign", "--procedure", str(ready)]
+    code, out, err = run(capsys, *base, *ACKS)
+    assert code == 0
+    assert out.startswith(f"procedure {ready} signed by ")
+    assert "filed in" not in out
+    problems = err.splitlines()
+    assert len(problems) == 2  # the PDF and the JSON
+    assert all(line.startswith("not filed yet: ") for line in problems)
+    assert all(line.endswith("(tpi-chart outbox --retry)") for line in problems)
+    assert query(db, "SELECT count(*) FROM outbox WHERE status = 'pending'") == [(2,)]
 
 
 def test_a_clock_behind_the_audit_trail_needs_clock_ok(

@@ -11,6 +11,7 @@ the clock went backwards without `--clock-ok`).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -116,12 +117,13 @@ def run_sign(args: argparse.Namespace) -> int:
                         for code in refused.unacknowledged
                     ]
                 ) from refused
-        signature = stored.procedure.signature
-        assert signature is not None
-        print(
-            f"procedure {stored.id} signed by {signature.signed_by} at "
-            f"{format_time(signature.signed_at)}"
-        )
+            signature = stored.procedure.signature
+            assert signature is not None
+            print(
+                f"procedure {stored.id} signed by {signature.signed_by} at "
+                f"{format_time(signature.signed_at)}"
+            )
+            _file_notes(session)
         return EXIT_OK
 
     return _clock_guarded(run)
@@ -133,10 +135,27 @@ def run_addendum(args: argparse.Namespace) -> int:
             stored = session.services.signing.add_addendum(
                 args.procedure, session.user, args.text, confirm_clock=args.clock_ok
             )
-        print(f"addendum {len(stored.procedure.addenda)} added to procedure {stored.id}")
+            print(f"addendum {len(stored.procedure.addenda)} added to procedure {stored.id}")
+            _file_notes(session)
         return EXIT_OK
 
     return _clock_guarded(run)
+
+
+def _file_notes(session: Session) -> None:
+    """File what signing queued (the note's files in the clinic's export folder), as the
+    window does right after signing; what cannot be written stays in the outbox, and the
+    person who signed is told so rather than left to assume the note was filed."""
+    result = session.services.interop.send_pending()
+    folder = session.services.settings.export_folder()
+    if result.sent:
+        formats = "format" if result.sent == 1 else "formats"
+        print(f"filed in {folder} ({result.sent} {formats})")
+    for problem in result.failed:
+        print(
+            f"not filed yet: {problem}; it waits in the outbox (tpi-chart outbox --retry)",
+            file=sys.stderr,
+        )
 
 
 def _clock_guarded(run: Callable[[], int]) -> int:

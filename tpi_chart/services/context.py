@@ -488,7 +488,8 @@ def build_services(
 
     def file_on_signing(procedure_id: int, event: str) -> None:
         # In the signing transaction: the filing is queued with the signature, durably; the
-        # window (and `tpi-chart outbox send`) drains the queue and retries what failed.
+        # window, `tpi-chart sign` and `tpi-chart outbox --retry` drain the queue and retry
+        # what failed.
         from tpi_chart.services.interop import OUTBOX_FORMATS, clinic_outbox_formats
 
         formats = clinic_outbox_formats(store.settings.get(OUTBOX_FORMATS))
