@@ -87,3 +87,37 @@ def test_a_signed_note_refuses_charting(
     db, ids = clinic
     assert chart(db, "chen", "remove", "--procedure", str(ids.signed), "--site", "1") == 1
     assert "signed" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("keyboard")
+def test_a_note_exported_from_the_clinic_verifies_against_that_clinic(
+    clinic: tuple[Path | str, Ids], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`verify --db` takes the trust root from the clinic's database, a file or a server."""
+    db, ids = clinic
+    note = tmp_path / "note.pdf"
+    export = ["export", "--procedure", str(ids.signed), "--out", str(note)]
+    assert main(["--db", str(db), "--as", "rivera", *export]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "verify", str(note)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("match\n")
+    assert "signed by Dr. Alex Chen, MD" in out
+
+
+def test_verifying_against_an_empty_server_database_creates_no_clinic(
+    pg_server: object, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import psycopg
+
+    admin = pg_server._admin  # type: ignore[attr-defined]
+    admin("DROP DATABASE IF EXISTS verify_empty")
+    admin("CREATE DATABASE verify_empty")
+    url = pg_server.url("verify_empty")  # type: ignore[attr-defined]
+    note = tmp_path / "note.pdf"
+    note.write_bytes(b"%PDF-1.7\n")
+    assert main(["--db", url, "verify", str(note)]) == 2
+    assert "--trust: give the signing clinic's clinic-ca.pem" in capsys.readouterr().err
+    with psycopg.connect(url) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchone() == (0,)

@@ -22,8 +22,9 @@ from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.signatures import Trust
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
-from tpi_chart.services.paths import resolve_db_path
+from tpi_chart.services.paths import resolve_database
 from tpi_chart.services.pki import TrustProblem
+from tpi_chart.services.server import server_clinic_exists
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -80,21 +81,21 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _trust(args: argparse.Namespace) -> Trust:
-    """The trust root: the file given, else the clinic database's (which must exist: verifying
-    never creates a clinic)."""
+    """The trust root: the file given, else the clinic database's, a file (which must exist:
+    verifying never creates a clinic) or a server's."""
     if args.trust is not None:
         from tpi_chart.services.notes import read_trust_file
 
         return read_trust_file(args.trust)
-    path = resolve_db_path(getattr(args, "db", None))
-    if not path.exists():
+    clinic = resolve_database(getattr(args, "db", None))
+    if not (clinic.exists() if isinstance(clinic, Path) else server_clinic_exists(clinic)):
         raise InvalidInput(
             [
                 "--trust: give the signing clinic's clinic-ca.pem (tpi-chart ca export), or --db "
                 "of the clinic that signed the note"
             ]
         )
-    with open_services(path, None) as services:
+    with open_services(clinic, None) as services:
         return services.authority.trust()
 
 

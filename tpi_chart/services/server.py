@@ -18,3 +18,12 @@ def open_server_store(url: str, *, readonly: bool, for_restore: bool) -> Store:
             "(docs/deployment.md); nothing was changed"
         )
     return open_postgres_store(url)
+
+
+def server_clinic_exists(url: str) -> bool:
+    """Whether the server database at `url` holds a clinic already (checked before a command
+    that must never create one, such as verifying a note, opens it)."""
+    from tpi_chart.storage.postgres.schema import connect, current_version
+
+    with connect(url) as conn:
+        return current_version(conn) > 0
