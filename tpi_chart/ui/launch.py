@@ -143,6 +143,7 @@ def launch(args: argparse.Namespace, log: Path | None = None) -> int:
         return _fail("The database cannot be opened", str(error))
     except (DomainError, OSError) as error:
         return _fail("TPI Chart cannot start", str(error))
+    services.room = getattr(args, "room", None)
     try:
         user = login(services, user_name, offer_demo=not demo)
         if user == TRY_DEMO:
