@@ -100,6 +100,9 @@ def test_a_stale_workspace_edit_says_not_saved_and_shows_the_current_record(
     assert len(messages) == 1
     assert "Not saved" in messages[0]
     assert "procedure.pain_before" in messages[0]
+    # Who saved it and when, from the record's last audit row (the nurse has no account here:
+    # their username stands in for a display name).
+    assert "was changed by nurse at " in messages[0]
     assert document.procedure is not None
     assert document.procedure.pain_before == 7  # reloaded
     assert document.update_header({"pain_after": 2}) is not None  # from the current copy

@@ -7,12 +7,14 @@ go."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
 from tests.accounts import ADMIN_PASSWORD, PHYSICIAN_PASSWORD
@@ -23,7 +25,9 @@ from tpi_chart.domain.models import Site
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import ProcedureInUse
+from tpi_chart.services.live import LiveService, workstation_room
 from tpi_chart.ui.main_window import MainWindow
+from tpi_chart.ui.settings_dialog import SettingsDialog
 from tpi_chart.ui.tasks import tasks
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("This plugin does not support")]
@@ -56,7 +60,8 @@ def clinic(pg_url: str) -> Iterator[Clinic]:
     room = open_services(pg_url)  # another workstation: its own pool and listener
     room.room = "Room 2"
     physician = room.auth.login("chen", PHYSICIAN_PASSWORD)  # unlocks the key there
-    assert assistant is not None and physician is not None
+    assert assistant is not None
+    assert physician is not None
     # The reference visit charted but for its last site, which the assistant plans again here
     # (the syringe holds what all of them need) and the physician injects.
     document = reference()
@@ -114,7 +119,8 @@ def test_the_assistant_plans_and_the_physician_sees_it_charts_and_signs(
     # The physician opens it (editable: nobody else has it), injects the plan and signs.
     room.open_procedure(clinic.patient_id, clinic.procedure_id)
     workspace = room.workspace
-    assert workspace.document.editable and not workspace.banner.isVisible()
+    assert workspace.document.editable
+    assert not workspace.banner.isVisible()
     workspace.select_site(planned[0].id)
     qtbot.mouseClick(workspace.editor.inject, Qt.MouseButton.LeftButton)
     assert workspace.document.site(planned[0].id).state == "injected"  # type: ignore[union-attr]
@@ -133,12 +139,11 @@ def test_the_assistant_plans_and_the_physician_sees_it_charts_and_signs(
     assert workspace.document.signed, workspace.banner.label.text()
 
     # The front desk's page shows it signed within a second; opened, it is read-only.
-    qtbot.waitUntil(
-        lambda: _summary(front, clinic.procedure_id).status == "signed", timeout=WITHIN
-    )
+    qtbot.waitUntil(lambda: _summary(front, clinic.procedure_id).status == "signed", timeout=WITHIN)
     front.open_procedure(clinic.patient_id, clinic.procedure_id)
     document = front.workspace.document
-    assert document.signed and document.read_only
+    assert document.signed
+    assert document.read_only
     assert front.workspace.diagram._read_only
     assert "Signed" in front.workspace.status_label.text()
 
@@ -163,7 +168,7 @@ def test_a_procedure_open_in_one_room_is_read_only_in_the_other_until_let_go(
     sites = len(workspace.document.sites)
     _click_muscle(qtbot, front, "lower_trapezius", "left")  # a click does nothing here …
     assert len(workspace.document.sites) == sites
-    with pytest.raises(ProcedureInUse, match="open in Room 2 by Dr. Alex Chen, MD"):
+    with pytest.raises(ProcedureInUse, match=re.escape("open in Room 2 by Dr. Alex Chen, MD")):
         # … and a save that gets past the window is refused by the database
         front.services.ops.plan_site(
             clinic.procedure_id, Site(muscle="levator_scapulae", side="left", state="planned")
@@ -183,3 +188,49 @@ def test_a_procedure_open_in_one_room_is_read_only_in_the_other_until_let_go(
     assert not workspace.diagram._read_only
     _click_muscle(qtbot, front, "infraspinatus", "left")
     assert len(workspace.document.sites) == sites + 2
+
+
+def test_a_dead_rooms_lease_lapses_and_the_other_room_may_chart(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    # Room 2's app took the procedure with a 0.4 s lease and died: no heartbeat renews it.
+    dead = LiveService(clinic.room.store, clinic.physician, "Room 2", seconds=0.4)
+    assert dead.hold(clinic.procedure_id) is None
+    front = _window(qtbot, clinic.front, clinic.assistant)
+    front.open_procedure(clinic.patient_id, clinic.procedure_id)
+    workspace = front.workspace
+    if workspace.document.held_by is not None:  # (a slow machine may have let it lapse)
+        assert workspace.banner.label.text().startswith("Open in Room 2 by Dr. Alex Chen")
+    # At the next look (every second while read-only) the lapsed lease is taken over.
+    qtbot.waitUntil(lambda: workspace.document.editable, timeout=2500)
+    assert not workspace.banner.isVisible()
+    sites = len(workspace.document.sites)
+    _click_muscle(qtbot, front, "lower_trapezius", "left")
+    assert len(workspace.document.sites) == sites + 1
+    # Room 2 comes back: the procedure is the front desk's now, read-only there.
+    taken = dead.keep(clinic.procedure_id)
+    assert taken is not None
+    assert taken.room == "Front desk"
+
+
+def test_the_room_is_named_in_the_settings_and_shown_to_the_other_rooms(
+    qtbot: QtBot, clinic: Clinic
+) -> None:
+    clinic.front.room = None  # no --room here: the saved name counts
+    admin = clinic.front.auth.login("admin", ADMIN_PASSWORD)
+    assert admin is not None
+    services = clinic.front.as_user(admin)
+    dialog = SettingsDialog(services.settings)
+    qtbot.addWidget(dialog)
+    assert dialog.room.placeholderText() == f"{workstation_room()} (default)"
+    qtbot.keyClicks(dialog.clinic_name, "Northside Pain Clinic")
+    qtbot.keyClicks(dialog.room, "Room 3")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    front = _window(qtbot, clinic.front, clinic.assistant)
+    front.open_procedure(clinic.patient_id, clinic.procedure_id)
+    room = _window(qtbot, clinic.room, clinic.physician)
+    room.open_procedure(clinic.patient_id, clinic.procedure_id)
+    assert room.workspace.banner.label.text() == (
+        "Open in Room 3 by J. Rivera, MA — read-only until they close it."
+    )

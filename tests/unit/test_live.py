@@ -6,6 +6,8 @@ who changed the record and when."""
 from __future__ import annotations
 
 import queue
+import re
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,13 +17,13 @@ import pytest
 
 from tests.accounts import signing_physician
 from tests.engines import database
+from tests.unit.test_services import reference
 from tests.users import ASSISTANT, PHYSICIAN
 from tpi_chart.domain.models import Site
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import ProcedureInUse, StaleEdit
-from tpi_chart.services.live import LiveService, Notice, held_elsewhere
+from tpi_chart.services.live import LiveService, Notice, held_elsewhere, workstation_room
 from tpi_chart.storage.errors import LeaseHeld
-from tests.unit.test_services import reference
 
 
 def _clinic(url: str) -> tuple[Services, Services, int, int]:
@@ -64,7 +66,7 @@ def test_another_rooms_lease_makes_the_procedure_read_only_in_the_database(
     )
     audit_rows = len(front.store.audit.rows())
     site = Site(muscle="upper_trapezius", side="left", state="planned")
-    with pytest.raises(ProcedureInUse, match="open in Room 2 by Dr. Alex Chen, MD"):
+    with pytest.raises(ProcedureInUse, match=re.escape("open in Room 2 by Dr. Alex Chen, MD")):
         front.ops.plan_site(procedure_id, site)
     with pytest.raises(LeaseHeld, match="nothing was saved"):  # not only the operations
         front.charting.update(procedure_id, {"pain_before": 4})
@@ -73,7 +75,9 @@ def test_another_rooms_lease_makes_the_procedure_read_only_in_the_database(
     assert room.ops.plan_site(procedure_id, site).site is not None  # the holder writes
     room.live.release(procedure_id)
     assert front.live.hold(procedure_id) is None  # released: the front desk may chart now
-    assert front.ops.plan_site(procedure_id, Site(muscle="levator_scapulae", side="left", state="planned"))
+    assert front.ops.plan_site(
+        procedure_id, Site(muscle="levator_scapulae", side="left", state="planned")
+    )
 
 
 def test_a_lease_lapses_when_its_holder_stops_renewing_it(
@@ -87,9 +91,12 @@ def test_a_lease_lapses_when_its_holder_stops_renewing_it(
     time.sleep(0.4)  # Room 2's app died: no heartbeat
     assert front.live.hold(procedure_id) is None  # lapsed: taken over
     taken = short.keep(procedure_id)  # Room 2 comes back: the procedure is read-only there now
-    assert taken is not None and taken.room == "Front desk"
+    assert taken is not None
+    assert taken.room == "Front desk"
     with pytest.raises(ProcedureInUse):
-        room.ops.plan_site(procedure_id, Site(muscle="upper_trapezius", side="left", state="planned"))
+        room.ops.plan_site(
+            procedure_id, Site(muscle="upper_trapezius", side="left", state="planned")
+        )
 
 
 @pytest.mark.parametrize("listen", [True, False], ids=["listen", "poll"])
@@ -107,18 +114,23 @@ def test_committed_changes_reach_the_other_room_and_not_the_writer(
         assert listening.polling is not listen
         time.sleep(0.3)  # both listeners connected
         started = time.monotonic()
-        front.ops.plan_site(procedure_id, Site(muscle="upper_trapezius", side="left", state="planned"))
+        front.ops.plan_site(
+            procedure_id, Site(muscle="upper_trapezius", side="left", state="planned")
+        )
         notice = heard.get(timeout=2.0)
         assert time.monotonic() - started < 1.5
         assert (notice.patient_id, notice.procedure_id) == (patient_id, procedure_id)
         assert room.live.hold(procedure_id) is None  # Room 2 takes the lease
         # A write the database refuses rolls back, and a rolled-back write announces nothing.
         with pytest.raises(ProcedureInUse):
-            front.ops.plan_site(procedure_id, Site(muscle="levator_scapulae", side="left", state="planned"))
+            front.ops.plan_site(
+                procedure_id, Site(muscle="levator_scapulae", side="left", state="planned")
+            )
         time.sleep(1.3)
         assert heard.empty()  # nor is Room 2's own lease announced to Room 2
         lease = mine.get(timeout=1.0)  # the front desk hears Room 2 take it …
-        assert lease.lease and lease.procedure_id == procedure_id
+        assert lease.lease
+        assert lease.procedure_id == procedure_id
         assert mine.empty()  # … and nothing of its own writes
     finally:
         listening.stop()
@@ -155,9 +167,22 @@ def test_a_stale_save_on_a_file_names_the_author_too(
         front.patients.update(
             patient.id, other.patient.model_copy(update={"weight_kg": 70}), base=other
         )
-        with pytest.raises(StaleEdit, match="changed by Dr. Alex Chen, MD at"):
+        with pytest.raises(StaleEdit, match=re.escape("changed by Dr. Alex Chen, MD at")):
             front.patients.update(
                 patient.id, base.patient.model_copy(update={"weight_kg": 71}), base=base
             )
     finally:
         front.close()
+
+
+def test_the_room_is_the_command_lines_then_the_environments_then_the_saved_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TPI_CHART_ROOM", raising=False)
+    assert workstation_room() == socket.gethostname().split(".")[0]
+    assert workstation_room(None, " Room 3 ") == "Room 3"
+    monkeypatch.setenv("TPI_CHART_ROOM", "Room 2")
+    assert workstation_room(None, "Room 3") == "Room 2"
+    assert workstation_room("Front desk", "Room 3") == "Front desk"
+    assert workstation_room("  ", None) == "Room 2"  # blank is not a name
+    assert len(workstation_room("x" * 100)) == 40

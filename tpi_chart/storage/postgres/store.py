@@ -14,11 +14,11 @@ A new clinic's key is made in memory and sealed at the first administrator's sig
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from tpi_chart.storage import audit as audit_log

@@ -24,9 +24,9 @@ from tpi_chart.storage.errors import (
     StorageError,
     translate,
 )
+from tpi_chart.storage.live import SingleWindow
 from tpi_chart.storage.sqlite import audit_trail as trail
 from tpi_chart.storage.sqlite import backup
-from tpi_chart.storage.live import SingleWindow
 from tpi_chart.storage.sqlite.audit_trail import SqliteAudit
 from tpi_chart.storage.sqlite.audited import AuditedWrites
 from tpi_chart.storage.sqlite.connection import (

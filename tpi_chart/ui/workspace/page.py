@@ -307,6 +307,18 @@ class WorkspacePage(WorkspaceEdits):
         self.set_view(view or self._best_view())
         self.setFocus()
 
+    def reload_procedure(self) -> None:
+        """Read the procedure again as stored (F5): what another room saved, or after a
+        refusal. The undo history goes with the copy it was made on."""
+        if self.document.procedure_id is None:
+            return
+        self.undo_stack.clear()
+        self.lease.check()
+        self.document.reload()
+        self.banner.hide()
+        self._lease_shown = False
+        self._show_lease()
+
     def _lease_changed(self) -> None:
         # The history was made on a copy another room has charted since (or could not be
         # applied while read-only): it is cleared, never replayed over their changes.
