@@ -186,3 +186,26 @@ def test_the_room_is_the_command_lines_then_the_environments_then_the_saved_one(
     assert workstation_room("Front desk", "Room 3") == "Front desk"
     assert workstation_room("  ", None) == "Room 2"  # blank is not a name
     assert len(workstation_room("x" * 100)) == 40
+
+
+def test_a_clinic_at_schema_1_is_upgraded_in_place_when_a_room_opens_it(pg_server: Any) -> None:
+    import psycopg
+
+    from tpi_chart.storage.postgres.migrations import SCHEMA_VERSION
+    from tpi_chart.storage.postgres.schema import connect, current_version, migrate
+
+    with psycopg.connect(pg_server.url(), autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS tpi_schema_one WITH (FORCE)")
+        admin.execute("CREATE DATABASE tpi_schema_one")
+    url = pg_server.url("tpi_schema_one")
+    with connect(url) as conn:
+        assert migrate(conn, target=1) == 1  # as the first server version left it
+    front, room, _patient_id, procedure_id = _clinic(url)  # opening upgrades it
+    try:
+        with connect(url) as conn:
+            assert current_version(conn) == SCHEMA_VERSION == 2
+        assert room.live.hold(procedure_id) is None
+        assert front.live.hold(procedure_id) is not None
+    finally:
+        front.close()
+        room.close()

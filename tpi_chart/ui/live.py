@@ -89,8 +89,10 @@ class LiveUpdates(QObject):
 
     def _workspace(self, notices: list[Notice]) -> None:
         window = self.window
-        workspace = window._workspace
-        if workspace is None or window.stack.currentWidget() is not workspace:
+        if not window.workspace_built():
+            return
+        workspace = window.workspace
+        if window.stack.currentWidget() is not workspace:
             return
         document = workspace.document
         procedure_id = document.procedure_id

@@ -78,6 +78,7 @@ class PostgresLive:
         self.listen_for_notices = listen
         self.holder = uuid.uuid4().hex
         pg.lease_holder = self.holder
+        self._listeners: list[_Listener] = []
         self._own: deque[int] = deque(maxlen=_OWN_ROWS)
         self._own_set: set[int] = set()
         self._lock = threading.Lock()
@@ -132,7 +133,15 @@ class PostgresLive:
     def listen(self, deliver: Deliver) -> _Listener:
         listener = _Listener(self, deliver)
         listener.start()
+        self._listeners.append(listener)
         return listener
+
+    def close(self) -> None:
+        """Stop every listener and let this program's leases go (the store closes)."""
+        for listener in self._listeners:
+            listener.stop()
+        self._listeners.clear()
+        self.release_all()
 
 
 class _Listener:

@@ -199,7 +199,7 @@ class PostgresStore:
 
     def close(self) -> None:
         try:  # the other rooms need not wait for the leases to lapse
-            self.live.release_all()
+            self.live.close()
         except StorageError:
             log.info("leases not released at close (the server is unreachable); they lapse")
         self.pg.close()
