@@ -337,8 +337,7 @@ class Services:
     integrity_warnings: list[str] = field(default_factory=list)
     keychain: KeyChain = field(repr=False, default_factory=KeyChain)
     trust_dir: Path | None = None
-    #: This workstation's room as given on the command line (`--room`); see `live`.
-    room: str | None = None
+    room: str | None = None  # this workstation's room, given with `--room` (see `live`)
 
     @property
     def location(self) -> str:
@@ -370,8 +369,7 @@ class Services:
         return ChartingOps(self.store, self.user, on_denied=self.on_denied, charting=self.charting)
 
     @cached_property
-    def live(self) -> LiveService:
-        """Leases and notices between rooms (services/live.py), for `user` in this room."""
+    def live(self) -> LiveService:  # leases and notices between rooms, for `user` in this room
         return LiveService(self.store, self.user, workstation_room(self.room))
 
     @property
@@ -419,8 +417,7 @@ class Services:
         workstation): every change is checked against their roles and audited under their
         name; the keys unlocked at sign-in are shared."""
         built = build_services(self.store, user, keychain=self.keychain, trust_dir=self.trust_dir)
-        built.integrity_warnings = self.integrity_warnings
-        built.room = self.room
+        built.integrity_warnings, built.room = self.integrity_warnings, self.room
         return built
 
     def close(self) -> None:

@@ -164,7 +164,6 @@ class WorkspacePage(WorkspaceEdits):
         self.lease = ProcedureLease(services.live, self.document, self)
         self.lease.changed.connect(self._lease_changed)
         self._lease_shown = False
-        self.closed.connect(self.lease.release)
         self.document.saved.connect(lambda _t: self.banner.hide())
         self.document.failed.connect(self._failed)
         self.document.changed.connect(self._on_changed)
