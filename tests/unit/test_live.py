@@ -209,3 +209,23 @@ def test_a_clinic_at_schema_1_is_upgraded_in_place_when_a_room_opens_it(pg_serve
     finally:
         front.close()
         room.close()
+
+
+def test_a_row_rolled_back_here_does_not_hide_the_next_rooms_row_of_the_same_number(
+    rooms: tuple[Services, Services, int, int],
+) -> None:
+    front, room, _patient_id, _procedure_id = rooms
+    heard: queue.Queue[Notice] = queue.Queue()
+    listening = front.live.listen(heard.put)
+    try:
+        time.sleep(0.3)
+        (last_seq,) = [row.seq for row in front.store.audit.rows()][-1:]
+        with pytest.raises(RuntimeError), front.store.transaction():
+            front.patients.create(reference().patient.model_copy(update={"mrn": "R-1"}))
+            raise RuntimeError("the rest of this transaction failed")
+        room.patients.create(reference().patient.model_copy(update={"mrn": "R-2"}))
+        notice = heard.get(timeout=2.0)  # Room 2's row took the seq the rollback left free
+        assert [row.seq for row in room.store.audit.rows()][-1] == last_seq + 1
+        assert notice.patient_id == room.patients.by_mrn("R-2").id  # type: ignore[union-attr]
+    finally:
+        listening.stop()

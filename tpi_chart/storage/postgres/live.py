@@ -10,7 +10,8 @@ change counter. A dropped connection is re-made; the first notice after it has n
 may have changed meanwhile).
 
 This program's own writes are not announced back to it: the audit rows it appended are known by
-their seq (`wrote`), its leases by its holder id.
+their MAC (`wrote`; not by their seq, which a rolled-back row leaves free for another room's next
+row), its leases by its holder id.
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ class PostgresLive:
         self.holder = uuid.uuid4().hex
         pg.lease_holder = self.holder
         self._listeners: list[_Listener] = []
-        self._own: deque[int] = deque(maxlen=_OWN_ROWS)
-        self._own_set: set[int] = set()
+        self._own: deque[str] = deque(maxlen=_OWN_ROWS)
+        self._own_set: set[str] = set()
         self._lock = threading.Lock()
 
     # -- leases (each one statement, outside any transaction: bookkeeping, not a change of the
@@ -114,21 +115,21 @@ class PostgresLive:
 
     # -- notices -------------------------------------------------------------------------------
 
-    def wrote(self, seq: int) -> None:
-        """An audit row this program appended (its notice is not delivered back)."""
+    def wrote(self, mac: str) -> None:
+        """An audit row this program appended, by its MAC (its notice is not delivered back)."""
         with self._lock:
             if len(self._own) == self._own.maxlen:
                 self._own_set.discard(self._own[0])
-            self._own.append(seq)
-            self._own_set.add(seq)
+            self._own.append(mac)
+            self._own_set.add(mac)
 
     @property
     def url(self) -> str:
         return self._pg.url
 
-    def mine(self, seq: int) -> bool:
+    def mine(self, mac: str) -> bool:
         with self._lock:
-            return seq in self._own_set
+            return mac in self._own_set
 
     def listen(self, deliver: Deliver) -> _Listener:
         listener = _Listener(self, deliver)
@@ -200,7 +201,7 @@ class _Listener:
             if data.get("holder") == self._live.holder:
                 return None
             return Notice(procedure_id=data["lease"], lease=True)
-        if self._live.mine(int(data["seq"])):
+        if self._live.mine(str(data["mac"])):
             return None
         return Notice(patient_id=data.get("patient"), procedure_id=data.get("procedure"))
 
@@ -209,10 +210,10 @@ class _Listener:
         last = int(row[0]) if row else 0
         while not self._stopping.wait(POLL_SECONDS):
             rows = conn.execute(
-                "SELECT seq, patient_id, procedure_id FROM audit WHERE seq > %s ORDER BY seq",
+                "SELECT seq, mac, patient_id, procedure_id FROM audit WHERE seq > %s ORDER BY seq",
                 (last,),
             ).fetchall()
-            for seq, patient_id, procedure_id in rows:
+            for seq, mac, patient_id, procedure_id in rows:
                 last = int(seq)
-                if not self._live.mine(last):
+                if not self._live.mine(str(mac)):
                     self._deliver(Notice(patient_id=patient_id, procedure_id=procedure_id))

@@ -73,8 +73,8 @@ class PgAudit(SqliteAudit):
     def record(self, **fields: Any) -> AuditRow:
         # Remembered so that this row's change notice is not delivered back to this program.
         row = super().record(**fields)
-        if row.seq:
-            self._live.wrote(row.seq)
+        if row.mac:  # (a row waiting for the key has none, and is in no table others watch)
+            self._live.wrote(row.mac)
         return row
 
 

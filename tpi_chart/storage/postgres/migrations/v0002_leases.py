@@ -11,7 +11,7 @@
 - `tpi_notify()`: every committed audit row, and every lease taken or released, is announced on
   the channel `tpi_changes` (`pg_notify`, which PostgreSQL sends only when the transaction
   commits: a rolled-back write never announces anything). The payload names the audit row's
-  seq, patient and procedure, so a window can tell its own writes from others'.
+  seq, MAC, patient and procedure; the MAC tells a program its own writes from others'.
 
 No SQLite counterpart: a file has one window (storage/live.py).
 """
@@ -60,7 +60,8 @@ CREATE FUNCTION tpi_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'audit' THEN
         PERFORM pg_notify('tpi_changes', json_build_object(
-            'seq', NEW.seq, 'patient', NEW.patient_id, 'procedure', NEW.procedure_id)::text);
+            'seq', NEW.seq, 'mac', NEW.mac, 'patient', NEW.patient_id,
+            'procedure', NEW.procedure_id)::text);
     ELSE
         PERFORM pg_notify('tpi_changes', json_build_object(
             'lease', CASE WHEN TG_OP = 'DELETE' THEN OLD.procedure_id ELSE NEW.procedure_id END,
