@@ -211,6 +211,12 @@ def test_a_clinic_at_schema_1_is_upgraded_in_place_when_a_room_opens_it(pg_serve
         room.close()
 
 
+def _create_then_fail(services: Services) -> None:
+    with services.store.transaction():
+        services.patients.create(reference().patient.model_copy(update={"mrn": "R-1"}))
+        raise RuntimeError("the rest of this transaction failed")
+
+
 def test_a_row_rolled_back_here_does_not_hide_the_next_rooms_row_of_the_same_number(
     rooms: tuple[Services, Services, int, int],
 ) -> None:
@@ -220,9 +226,8 @@ def test_a_row_rolled_back_here_does_not_hide_the_next_rooms_row_of_the_same_num
     try:
         time.sleep(0.3)
         (last_seq,) = [row.seq for row in front.store.audit.rows()][-1:]
-        with pytest.raises(RuntimeError), front.store.transaction():
-            front.patients.create(reference().patient.model_copy(update={"mrn": "R-1"}))
-            raise RuntimeError("the rest of this transaction failed")
+        with pytest.raises(RuntimeError):
+            _create_then_fail(front)
         room.patients.create(reference().patient.model_copy(update={"mrn": "R-2"}))
         notice = heard.get(timeout=2.0)  # Room 2's row took the seq the rollback left free
         assert [row.seq for row in room.store.audit.rows()][-1] == last_seq + 1
