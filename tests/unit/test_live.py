@@ -150,7 +150,7 @@ def test_a_stale_save_names_who_changed_the_record_and_when(
     assert refused.value.at is not None
     local = refused.value.at.astimezone()
     assert f"was changed by Dr. Alex Chen, MD at {local:%H:%M}" in str(refused.value)
-    assert "reload" in str(refused.value)
+    assert "Reload to see the current record" in str(refused.value)
 
 
 def test_a_stale_save_on_a_file_names_the_author_too(

@@ -50,8 +50,8 @@ class StaleEdit(DomainError):
         fields = ", ".join(changed) if changed else "its record"
         super().__init__(
             f"{what[:1].upper()}{what[1:]} was {changed_by(by, at)} after you opened it "
-            f"({fields}); reload: your change was not saved, so nothing was overwritten. "
-            "Make your change again on the current record."
+            f"({fields}); your change was not saved, so nothing was overwritten. Reload to see "
+            "the current record, then make your change again."
         )
         self.what = what
         self.changed = changed
