@@ -234,3 +234,30 @@ def test_a_row_rolled_back_here_does_not_hide_the_next_rooms_row_of_the_same_num
         assert notice.patient_id == room.patients.by_mrn("R-2").id  # type: ignore[union-attr]
     finally:
         listening.stop()
+
+
+def test_a_dropped_listener_reconnects_and_says_anything_may_have_changed(
+    rooms: tuple[Services, Services, int, int], pg_url: str
+) -> None:
+    import psycopg
+
+    front, room, patient_id, procedure_id = rooms
+    heard: queue.Queue[Notice] = queue.Queue()
+    listening = room.live.listen(heard.put)
+    try:
+        time.sleep(0.3)
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            (ended,) = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE query LIKE 'LISTEN%'"
+            ).fetchone() or (0,)
+        assert ended == 1
+        assert heard.get(timeout=3.0) == Notice()  # what happened meanwhile is unknown
+        time.sleep(0.3)
+        front.ops.plan_site(
+            procedure_id, Site(muscle="upper_trapezius", side="left", state="planned")
+        )
+        notice = heard.get(timeout=2.0)
+        assert (notice.patient_id, notice.procedure_id) == (patient_id, procedure_id)
+    finally:
+        listening.stop()
