@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.users import staff
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.document import ProcedureDocument
+from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.patients import PatientsPage
 
 pytestmark = pytest.mark.gui
@@ -100,6 +102,37 @@ def test_a_stale_workspace_edit_says_not_saved_and_shows_the_current_record(
     assert len(messages) == 1
     assert "Not saved" in messages[0]
     assert "procedure.pain_before" in messages[0]
+    # Who saved it and when, from the record's last audit row (the nurse has no account here:
+    # their username stands in for a display name).
+    assert "was changed by nurse at " in messages[0]
     assert document.procedure is not None
     assert document.procedure.pain_before == 7  # reloaded
     assert document.update_header({"pain_after": 2}) is not None  # from the current copy
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support")
+def test_f5_shows_what_another_program_saved_and_drops_the_undo_history(
+    qtbot: QtBot, two: tuple[Any, Any]
+) -> None:
+    mine, theirs = two
+    patient = mine.patients.by_mrn("D1001")
+    procedure_id = next(
+        s.id for s in mine.charting.list_for_patient(patient.id) if s.status != "signed"
+    )
+    window = MainWindow(mine, mine.user)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()  # keyboard shortcuts go to the active window only
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.open_procedure(patient.id, procedure_id)
+    workspace = window.workspace
+    qtbot.mouseClick(workspace.pain_after.buttons[3], Qt.MouseButton.LeftButton)
+    assert workspace.undo_stack.count() == 1
+    # `tpi-chart chart …` in a terminal on this computer meanwhile (a file has no notices).
+    stored = theirs.charting.get(procedure_id)
+    theirs.charting.update(procedure_id, {"pain_before": 7}, base=stored)
+    assert workspace.pain_before.value() != 7
+    qtbot.keyClick(workspace, Qt.Key.Key_F5)
+    assert workspace.pain_before.value() == 7
+    assert workspace.pain_after.value() == 3  # what this window saved is kept, it was stored
+    assert workspace.undo_stack.count() == 0

@@ -73,6 +73,13 @@ def _add_global_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_auth_arguments(parser)
     parser.add_argument(
+        "--room",
+        metavar="NAME",
+        help='what this workstation is called in the other rooms of a server clinic ("Room 2"; '
+        "default: the name saved in Settings, else the computer's name; environment: "
+        "TPI_CHART_ROOM)",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="open the separate demo database (created with the demo clinic on first use; "

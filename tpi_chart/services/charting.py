@@ -59,6 +59,7 @@ from tpi_chart.services.procedure_values import (
     check_site,
     check_unlocked,
     creation_actions,
+    last_author,
     locked_message,
     performed_now,
     site_action,
@@ -240,11 +241,12 @@ class ChartingService:
         except StaleRecord as error:
             if base is None:  # pragma: no cover - only a versioned write can be stale
                 raise
-            raise stale_procedure(base, self._record(procedure_id)) from error
+            current = self._record(procedure_id)
+            raise self._stale_procedure(base, current) from error
 
     def _check_base(self, record: ProcedureRecord, base: StoredProcedure | None) -> None:
         if base is not None and base.version != record.version:
-            raise stale_procedure(base, record)
+            raise self._stale_procedure(base, record)
 
     def update(
         self,
@@ -351,13 +353,18 @@ class ChartingService:
             assert base is not None
             raise self._stale_site(base, self._site_record(site_id)) from error
 
+    def _stale_procedure(self, base: StoredProcedure, current: ProcedureRecord) -> StaleEdit:
+        author = last_author(self._store, current.patient_id, current.id)
+        return stale_procedure(base, current).with_author(author)
+
     def _stale_site(self, base: StoredSite, current: SiteRecord) -> StaleEdit:
+        record = self._record(current.procedure_id)
         return StaleEdit(
             f"site {current.number}",
             changed_fields(
                 "site", base.site.model_dump(mode="json"), current.site.model_dump(mode="json")
             ),
-        )
+        ).with_author(last_author(self._store, record.patient_id, current.procedure_id))
 
     def remove_site(self, site_id: int) -> None:
         """Soft delete: the row stays (removed = 1), audited; `restore_site` brings it back."""

@@ -37,6 +37,7 @@ from tpi_chart.services.backup import (
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.live import LiveService, workstation_room
 from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_database
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
@@ -336,6 +337,7 @@ class Services:
     integrity_warnings: list[str] = field(default_factory=list)
     keychain: KeyChain = field(repr=False, default_factory=KeyChain)
     trust_dir: Path | None = None
+    room: str | None = None  # this workstation's room, given with `--room` (see `live`)
 
     @property
     def location(self) -> str:
@@ -365,6 +367,10 @@ class Services:
         from tpi_chart.services.operations import ChartingOps
 
         return ChartingOps(self.store, self.user, on_denied=self.on_denied, charting=self.charting)
+
+    @cached_property
+    def live(self) -> LiveService:  # leases and notices between rooms, for `user` in this room
+        return LiveService(self.store, self.user, workstation_room(self.room))
 
     @property
     def audit_report(self) -> AuditReportService:
@@ -411,7 +417,7 @@ class Services:
         workstation): every change is checked against their roles and audited under their
         name; the keys unlocked at sign-in are shared."""
         built = build_services(self.store, user, keychain=self.keychain, trust_dir=self.trust_dir)
-        built.integrity_warnings = self.integrity_warnings
+        built.integrity_warnings, built.room = self.integrity_warnings, self.room
         return built
 
     def close(self) -> None:

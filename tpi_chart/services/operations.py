@@ -53,12 +53,18 @@ from tpi_chart.services.charting import (
 from tpi_chart.services.errors import (
     InvalidInput,
     NotFound,
+    ProcedureInUse,
     ProcedureLocked,
     StaleEdit,
     changed_fields,
 )
-from tpi_chart.services.procedure_values import check_unlocked, stored_site, voided_text
-from tpi_chart.storage.errors import SignedRecord, StaleRecord
+from tpi_chart.services.procedure_values import (
+    check_unlocked,
+    last_author,
+    stored_site,
+    voided_text,
+)
+from tpi_chart.storage.errors import LeaseHeld, SignedRecord, StaleRecord
 from tpi_chart.storage.interfaces import SiteRecord, Store
 
 log = logging.getLogger(__name__)
@@ -191,11 +197,15 @@ class ChartingOps:
             raise ProcedureLocked(
                 f"procedure {current.id} is signed; it cannot be changed, add an addendum instead"
             ) from error
+        except LeaseHeld as error:
+            self._reopen(current.id)
+            raise ProcedureInUse(str(error)) from error
         except StaleRecord as error:
             before = current.stored()
             self._reopen(current.id)
             after = self._open
             assert after is not None
+            author = last_author(self._store, current.patient_id, current.id)
             raise StaleEdit(
                 f"procedure {current.id}",
                 changed_fields(
@@ -203,7 +213,7 @@ class ChartingOps:
                     before.procedure.model_dump(mode="json"),
                     after.stored().procedure.model_dump(mode="json"),
                 ),
-            ) from error
+            ).with_author(author) from error
         except BaseException:
             self._reopen(current.id)
             raise
@@ -389,12 +399,16 @@ class ChartingOps:
             now = self._open.sites if self._open is not None else []
             stored = next((r for r in now if r.id == before.id), None)
             if stored is None:
-                raise StaleEdit(f"site {before.number}", ("it was removed",)) from error
+                raise StaleEdit(
+                    f"site {before.number}", ("it was removed",), by=error.by, at=error.at
+                ) from error
             raise StaleEdit(
                 f"site {before.number}",
                 changed_fields(
                     "site", before.site.model_dump(mode="json"), stored.site.model_dump(mode="json")
                 ),
+                by=error.by,
+                at=error.at,
             ) from error
         index = current.index(before.id)
         assert index is not None

@@ -8,6 +8,7 @@ from tpi_chart.domain.models import Patient
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.errors import InvalidInput, NotFound, StaleEdit, changed_fields
+from tpi_chart.services.procedure_values import last_author
 from tpi_chart.storage.errors import DuplicateRecord, StaleRecord
 from tpi_chart.storage.interfaces import PatientRecord, Store
 
@@ -94,7 +95,8 @@ class PatientService:
         changed = changed_fields(
             "patient", base.patient.model_dump(mode="json"), current.patient.model_dump(mode="json")
         )
-        return StaleEdit(f"patient {current.patient.mrn}", changed)
+        author = last_author(self._store, current.id)
+        return StaleEdit(f"patient {current.patient.mrn}", changed).with_author(author)
 
     def patients_with_lot(self, lot: str) -> list[tuple[StoredPatient, int, str]]:
         """Lot recall: (patient, procedure id, agent) for every procedure that used `lot`

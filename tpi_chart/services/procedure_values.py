@@ -14,7 +14,7 @@ from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.models import PainStroke, Procedure, Site
 from tpi_chart.services.access import Action
 from tpi_chart.services.errors import InvalidInput, ProcedureLocked, StaleEdit, changed_fields
-from tpi_chart.storage.interfaces import ProcedureRecord, SiteRecord, VoidRecord
+from tpi_chart.storage.interfaces import ProcedureRecord, SiteRecord, Store, VoidRecord
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,19 @@ def stored(record: ProcedureRecord) -> StoredProcedure:
         record.version,
         record.site_versions,
     )
+
+
+def last_author(
+    store: Store, patient_id: int, procedure_id: int | None = None
+) -> tuple[str, datetime] | None:
+    """Who (their display name) last changed the patient's record or this procedure, and when:
+    what a refused stale save names ("changed by Dr. Chen at 10:42")."""
+    found = store.audit.last_change(patient_id, procedure_id)
+    if found is None:
+        return None
+    username, at = found
+    account = store.users.get(username)
+    return (account.display_name if account is not None else username), at
 
 
 def stored_site(record: SiteRecord) -> StoredSite:

@@ -68,6 +68,11 @@ class StaleRecord(StorageError):
         self.current_version = current_version
 
 
+class LeaseHeld(StorageError):
+    """Another room has the procedure open for charting (its lease, storage/live.py): the write
+    was refused, nothing was saved."""
+
+
 class DuplicateRecord(StorageError):
     """A uniqueness constraint refused the row (for example an MRN already in use)."""
 
@@ -110,6 +115,11 @@ def _corrupt(text: str, where: str) -> StorageError:
     )
 
 
+def _leased(text: str, where: str) -> StorageError:
+    # The trigger's sentence names the room and the person (storage/postgres/migrations).
+    return LeaseHeld(text)
+
+
 def _duplicate(text: str, where: str) -> StorageError:
     return DuplicateRecord(text)
 
@@ -141,7 +151,8 @@ _BY_CODE = {
 
 #: PostgreSQL's SQLSTATE → the same errors, for the server store. Codes not listed fall back to
 #: their class (the first two characters). TPI01 is raised by our own trigger function
-#: (`tpi_frozen`, storage/postgres/migrations) with the same messages as SQLite's triggers.
+#: (`tpi_frozen`, storage/postgres/migrations) with the same messages as SQLite's triggers;
+#: TPI02 by `tpi_leased` (a procedure another room has open).
 _BY_SQLSTATE = {
     "53100": _disk_full,  # disk_full
     "25006": _read_only,  # read_only_sql_transaction (a standby, or a read-only role)
@@ -153,6 +164,7 @@ _BY_SQLSTATE = {
     "XX002": _corrupt,  # index_corrupted
     "23505": _duplicate,  # unique_violation
     "TPI01": _trigger,
+    "TPI02": _leased,
 }
 
 

@@ -29,6 +29,7 @@ from tpi_chart.domain.models import (
 )
 from tpi_chart.domain.users import User
 from tpi_chart.storage.audit import AuditReport, AuditRow
+from tpi_chart.storage.live import LiveRecords
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,9 @@ class AuditTrail(Protocol):
         self, mrn: str | None = None, date_from: date | None = None, date_to: date | None = None
     ) -> list[AuditRow]: ...
     def latest_at(self) -> datetime | None: ...
+    def last_change(
+        self, patient_id: int, procedure_id: int | None
+    ) -> tuple[str, datetime] | None: ...
 
 
 class UserRepository(Protocol):
@@ -395,6 +399,8 @@ class Store(Protocol):
     def pki(self) -> PkiRepository: ...
     @property
     def pain_strokes(self) -> PainStrokeRepository: ...
+    @property
+    def live(self) -> LiveRecords: ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
     @property

@@ -30,7 +30,8 @@ from tpi_chart.services.charting import (
     StoredSite,
     StoredStroke,
 )
-from tpi_chart.services.errors import StaleEdit
+from tpi_chart.services.errors import StaleEdit, changed_by
+from tpi_chart.services.live import Lease
 from tpi_chart.services.operations import Changes, ChartingOps
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS, user_message
 
@@ -48,9 +49,9 @@ def describe(error: BaseException) -> str:
         # asking for a reload.
         fields = ", ".join(error.changed) or "its record"
         return (
-            f"Not saved: {error.what} was changed elsewhere after you opened it ({fields}). "
-            "Reloaded: the workspace now shows the current record; make your change again if "
-            "it is still needed."
+            f"Not saved: {error.what} was {changed_by(error.by, error.at)} after you opened it "
+            f"({fields}). Reloaded: the workspace now shows the current record; make your "
+            "change again if it is still needed."
         )
     return user_message(error).replace("\n", "; ")
 
@@ -99,6 +100,8 @@ class ProcedureDocument(QObject):
         self.procedure: Procedure | None = None
         self.sites: list[StoredSite] = []  # in number order
         self.evaluation: Evaluation | None = None
+        #: Another room's lease on the open procedure (ui/workspace/lease.py): read-only here.
+        self.held_by: Lease | None = None
 
     @property
     def user(self) -> User:
@@ -169,8 +172,13 @@ class ProcedureDocument(QObject):
         return self.procedure is not None and self.procedure.status in ("signed", "external")
 
     @property
+    def read_only(self) -> bool:
+        """Nothing here may change it: signed, or open for charting in another room."""
+        return self.signed or self.held_by is not None
+
+    @property
     def editable(self) -> bool:
-        return self.procedure is not None and not self.signed
+        return self.procedure is not None and not self.read_only
 
     def document(self) -> ProcedureRecordDocument:
         """The procedure document (patient, procedure, earlier sessions) as the last operation

@@ -130,6 +130,7 @@ def launch(args: argparse.Namespace, log: Path | None = None) -> int:
         return _fail("The database cannot be opened", str(error))
     except (DomainError, OSError) as error:
         return _fail("TPI Chart cannot start", str(error))
+    services.room = getattr(args, "room", None)
     try:
         user = login(services, user_name, offer_demo=not demo)
         if user == TRY_DEMO:
@@ -165,9 +166,13 @@ def open_window(services: Services, user: User) -> Any:
     )
 
     def hand_over(new_user: User) -> None:
-        open_window(services, new_user)
+        successor = open_window(services, new_user)
         _windows.remove(window)
         window.close()
+        if successor.workspace_built():
+            # Closing let the procedure's lease go (the same workstation holds it for both
+            # windows): the successor takes it back now, not at its next heartbeat.
+            successor.workspace.lease.check()
 
     window.idle_lock.user_changed.connect(hand_over)
     window.idle_lock.locked.connect(lambda: services.auth.record_lock(user))

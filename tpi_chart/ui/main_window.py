@@ -35,6 +35,7 @@ from tpi_chart.services.context import Services
 from tpi_chart.services.interop import LIST_ROLES, OutboxResult
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
+from tpi_chart.ui.live import LiveUpdates
 from tpi_chart.ui.outbox import OutboxSender
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
         self.busy_label.hide()
         self.statusBar().addPermanentWidget(self.busy_label)
         tasks().busy_changed.connect(self._show_busy)
+        # What other rooms change, shown here within a second (a server clinic only).
+        self.live = LiveUpdates(self)
         QTimer.singleShot(0, settle_garbage_collector)
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
@@ -339,6 +342,8 @@ class MainWindow(QMainWindow):
     # -- navigation --------------------------------------------------------------------------
 
     def show_patients(self) -> None:
+        if self._workspace is not None:  # the procedure is let go for the other rooms
+            self._workspace.lease.release()
         if self.patients.patient_id is not None:
             self.patients.show_patient(self.patients.patient_id)
         self.stack.setCurrentWidget(self.patients)
@@ -563,6 +568,9 @@ class MainWindow(QMainWindow):
         # Every edit is already committed; only the window state is left to remember, and the
         # closing backup to write.
         self.outbox.stop()
+        self.live.stop()
+        if self._workspace is not None:
+            self._workspace.lease.release()
         QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
         self.run_automatic_backup()
         super().closeEvent(event)

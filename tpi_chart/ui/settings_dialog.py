@@ -1,5 +1,6 @@
 """Clinic settings, for an administrator: the clinic's name and phone (printed on every note and
-handout), the export folder, the note's page size and the idle-lock minutes; on a second tab, what
+handout), the export folder, the note's page size and the idle-lock minutes, and this
+workstation's room (kept on this computer, not in the clinic's records); on a second tab, what
 must be documented before a note can be signed (the Sign tab and signing read it).
 
 Everything is stored through `SettingsService.update`, which checks every field first; its
@@ -11,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,6 +41,8 @@ from tpi_chart.services.context import (
 )
 from tpi_chart.services.doctor import check_clinic_folder
 from tpi_chart.services.interop import FORMAT_LABELS
+from tpi_chart.services.live import ROOM_MAX, workstation_room
+from tpi_chart.ui.live import KEY_ROOM, saved_room
 from tpi_chart.ui.plain_errors import plain_all
 from tpi_chart.ui.style import DANGER
 
@@ -126,6 +129,17 @@ class SettingsDialog(QDialog):
             formats_row.addWidget(box)
         formats_row.addStretch(1)
 
+        # A setting of this computer, not of the clinic: each room names itself.
+        self.room = QLineEdit(saved_room() or "")
+        self.room.setObjectName("workstationRoom")
+        self.room.setAccessibleName("This workstation's room")
+        self.room.setMaxLength(ROOM_MAX)
+        self.room.setPlaceholderText(f"{workstation_room()} (default)")
+        self.room.setToolTip(
+            'What the other rooms see while a procedure is open here ("Open in Room 2 by …"); '
+            "saved on this computer only"
+        )
+
         self.errors: dict[str, QLabel] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -138,6 +152,7 @@ class SettingsDialog(QDialog):
             ("idle_lock_minutes", "Lock when idle for", self.idle_lock_minutes),
             ("weight_unit", "Weight unit", self.weight_unit),
             ("full_check_days", "Whole-file check every", self.full_check_days),
+            ("room", "This workstation's room", self.room),
         ]
         for field, label, editor in rows:
             form.addRow(label, self._with_error(field, editor))
@@ -301,6 +316,7 @@ class SettingsDialog(QDialog):
         except DomainError as error:  # not allowed, or the database refused
             self._show(self.message, str(error))
             return
+        QSettings().setValue(KEY_ROOM, self.room.text().strip())
         self.accept()
 
     def show_problems(self, problems: list[str]) -> None:
@@ -330,4 +346,7 @@ class SettingsDialog(QDialog):
     def ask(cls, services: Any, parent: QWidget | None = None) -> bool:
         """Show the dialog; True when the settings were saved."""
         interop = getattr(services, "interop", None)
-        return cls(services.settings, parent, interop).exec() == QDialog.DialogCode.Accepted
+        saved = cls(services.settings, parent, interop).exec() == QDialog.DialogCode.Accepted
+        if saved:  # the next lease this window takes names the room as now saved
+            services.live.room = workstation_room(services.room, saved_room())
+        return saved

@@ -8,7 +8,8 @@ rule about the records lives in one place. What differs is here:
 
 - connections come from psycopg's pool, one per transaction; a statement outside a transaction
   borrows one in autocommit mode for that statement only;
-- BEGIN locks the clinic's `audit_head` row (`SELECT … FOR UPDATE`). SQLite's BEGIN IMMEDIATE
+- BEGIN locks the clinic's `audit_head` row (`SELECT … FOR UPDATE`), and in the same statement
+  names this program to the lease trigger (`tpi.lease_holder`). SQLite's BEGIN IMMEDIATE
   takes the database's write lock; this is PostgreSQL's equivalent for our writers: the audit
   chain is appended by one transaction at a time (it never forks), and a repository's read of a
   row's version and its write of the row cannot interleave with another workstation's;
@@ -106,7 +107,11 @@ class PgConnection:
 
     def __init__(self, url: str, host: str, *, max_size: int = 4) -> None:
         self.host = host
+        self.url = url  # the listener of change notices connects outside the pool (live.py)
         self.clinic_id: str | None = None  # set by the store: the head row BEGIN locks
+        #: Who this program is to the lease trigger (`tpi.lease_holder`, v0002_leases): set by
+        #: the store, sent with the head row lock, so a click pays no extra round trip.
+        self.lease_holder = ""
         self._local = threading.local()
         self._identity_tables: frozenset[str] | None = None
         self.pool = ConnectionPool(
@@ -148,7 +153,9 @@ class PgConnection:
             conn.execute("BEGIN")
             if self.clinic_id is not None:
                 conn.execute(
-                    "SELECT 1 FROM audit_head WHERE clinic_id = %s FOR UPDATE", (self.clinic_id,)
+                    "SELECT set_config('tpi.lease_holder', %s, true) FROM audit_head"
+                    " WHERE clinic_id = %s FOR UPDATE",
+                    (self.lease_holder, self.clinic_id),
                 )
         except psycopg.Error as error:
             self._release(conn, rollback=True)

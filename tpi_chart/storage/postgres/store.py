@@ -14,16 +14,18 @@ A new clinic's key is made in memory and sealed at the first administrator's sig
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from tpi_chart.storage import audit as audit_log
-from tpi_chart.storage.audit import Anchor, AuditReport
-from tpi_chart.storage.errors import AuditKeyProblem
+from tpi_chart.storage.audit import Anchor, AuditReport, AuditRow
+from tpi_chart.storage.errors import AuditKeyProblem, StorageError
 from tpi_chart.storage.postgres.connection import PgConnection
+from tpi_chart.storage.postgres.live import PostgresLive
 from tpi_chart.storage.postgres.schema import connect, host_of, migrate
 from tpi_chart.storage.sqlite import audit_trail as trail
 from tpi_chart.storage.sqlite.audit_trail import SqliteAudit
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresStore", "open_postgres_store"]
 
+log = logging.getLogger(__name__)
+
 
 def _as_sqlite(conn: PgConnection) -> sqlite3.Connection:
     # The shared repositories are annotated with sqlite3's types (they were SQLite-only until
@@ -59,8 +63,19 @@ class PgAudit(SqliteAudit):
     takes. Verified without an anchor: the anchor file beside a workstation's key describes a
     file clinic."""
 
+    def __init__(self, store: SqliteStore, live: PostgresLive) -> None:
+        super().__init__(store)
+        self._live = live
+
     def verify(self) -> AuditReport:
         return trail.verify_audit_chain(self._conn, self._store.key)
+
+    def record(self, **fields: Any) -> AuditRow:
+        # Remembered so that this row's change notice is not delivered back to this program.
+        row = super().record(**fields)
+        if row.mac:  # (a row waiting for the key has none, and is in no table others watch)
+            self._live.wrote(row.mac)
+        return row
 
 
 class PostgresStore:
@@ -74,8 +89,10 @@ class PostgresStore:
         self.pg = pg
         self.conn = _as_sqlite(pg)
         self.host = pg.host
+        #: Leases of the procedures open in this program, and notices of others' changes.
+        self.live = PostgresLive(pg)
         # PgAudit reads the store's conn, key and transaction, and calls anchor_after_commit.
-        self.audit = PgAudit(cast("SqliteStore", self))
+        self.audit = PgAudit(cast("SqliteStore", self), self.live)
         #: Every write goes through the same audited-write helper as on SQLite: the change and
         #: its audit row in one transaction (here one that holds the audit head row lock).
         self.writes = AuditedWrites(lambda: self.conn, self.transaction, self.audit.record)
@@ -181,6 +198,10 @@ class PostgresStore:
         return int(count) == 0
 
     def close(self) -> None:
+        try:  # the other rooms need not wait for the leases to lapse
+            self.live.close()
+        except StorageError:
+            log.info("leases not released at close (the server is unreachable); they lapse")
         self.pg.close()
 
 

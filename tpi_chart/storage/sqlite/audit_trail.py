@@ -260,3 +260,13 @@ class SqliteAudit:
 
     def latest_at(self) -> datetime | None:
         return latest_at(self._conn)
+
+    def last_change(self, patient_id: int, procedure_id: int | None) -> tuple[str, datetime] | None:
+        """Who last changed the patient's record (or this procedure of theirs), and when: what
+        a refused stale save names. Read only on a refusal (the patient index finds it)."""
+        sql = 'SELECT "user", at FROM audit WHERE patient_id = ?'
+        params: tuple[int, ...] = (patient_id,)
+        if procedure_id is not None:
+            sql, params = sql + " AND procedure_id = ?", (patient_id, procedure_id)
+        row = self._conn.execute(sql + " ORDER BY seq DESC LIMIT 1", params).fetchone()
+        return None if row is None else (str(row[0]), datetime.fromisoformat(str(row[1])))

@@ -24,6 +24,7 @@ from tpi_chart.storage.errors import (
     StorageError,
     translate,
 )
+from tpi_chart.storage.live import SingleWindow
 from tpi_chart.storage.sqlite import audit_trail as trail
 from tpi_chart.storage.sqlite import backup
 from tpi_chart.storage.sqlite.audit_trail import SqliteAudit
@@ -70,6 +71,8 @@ class SqliteStore:
         self.lock = lock
         self.readonly = readonly
         self.audit = SqliteAudit(self)
+        #: One window per file: leases and notices have nobody else to concern (storage/live.py).
+        self.live = SingleWindow()
         #: The one way the repositories write: each change and its audit row in one transaction.
         self.writes = AuditedWrites(lambda: self.conn, self.transaction, self.audit.record)
         # Accounts and key material write in the connection's own transaction, without the

@@ -201,7 +201,7 @@ class ChecklistPanel(QScrollArea):
         for step, box in self.technique.items():
             box.setChecked(step in p.technique)
         self.image_guidance.setCurrentIndex(max(0, self.image_guidance.findData(p.image_guidance)))
-        enabled = not self.document.signed
+        enabled = not self.document.read_only
         for widget in (
             self.timeout_button,
             self.consent,
@@ -302,7 +302,7 @@ class OutcomePanel(QWidget):
         self.aftercare.setChecked(p.aftercare_given)
         if not self.follow_up.hasFocus():
             self.follow_up.setText(p.follow_up or "")
-        enabled = not self.document.signed
+        enabled = not self.document.read_only
         for widget in (
             self.follow_up,
             self.no_complications,

@@ -390,7 +390,7 @@ class IndicationPanel(QScrollArea):
         else:
             self.score.setValue(-1)
         self.prior_hint.setText(self._prior_hint())
-        enabled = not self.document.signed
+        enabled = not self.document.read_only
         body = self.widget()
         for widget in body.findChildren(QWidget) if body is not None else []:
             if isinstance(widget, QLineEdit | QComboBox | QSpinBox | QDoubleSpinBox | QPushButton):

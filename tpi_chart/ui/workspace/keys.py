@@ -35,6 +35,7 @@ KEYMAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("timeout", "Time-out done (you, now)", ("Ctrl+T",)),
     ("next_missing", "Go to what still blocks signing", ("Ctrl+G",)),
     ("sign", "Sign the note", ("Ctrl+Return",)),
+    ("reload", "Reload the procedure as stored (another room's changes)", ("F5",)),
     ("undo", "Undo", ("Ctrl+Z",)),
     ("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
 )

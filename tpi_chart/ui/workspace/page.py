@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tpi_chart.services.live import held_elsewhere
 from tpi_chart.ui.diagram import BodyDiagram
 from tpi_chart.ui.document import ProcedureDocument
 from tpi_chart.ui.workspace import shortcuts
@@ -50,6 +51,7 @@ from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel
 from tpi_chart.ui.workspace.header import ProcedureHeader
 from tpi_chart.ui.workspace.indication_panel import IndicationPanel, keep_field_keys
 from tpi_chart.ui.workspace.keys import keys_help as _keys_help
+from tpi_chart.ui.workspace.lease import ProcedureLease
 from tpi_chart.ui.workspace.preparations_panel import PreparationsPanel
 from tpi_chart.ui.workspace.presets import volume_presets
 from tpi_chart.ui.workspace.rules_panel import RulesPanel
@@ -158,6 +160,10 @@ class WorkspacePage(WorkspaceEdits):
         self.splitter = splitter
         outer.addWidget(splitter, 1)
 
+        # Another room's lease makes the procedure read-only here (services/live.py).
+        self.lease = ProcedureLease(services.live, self.document, self)
+        self.lease.changed.connect(self._lease_changed)
+        self._lease_shown = False
         self.document.saved.connect(lambda _t: self.banner.hide())
         self.document.failed.connect(self._failed)
         self.document.changed.connect(self._on_changed)
@@ -288,13 +294,45 @@ class WorkspacePage(WorkspaceEdits):
         self.selected_id = None
         self.banner.hide()
         self.saved_indicator.setText("Opened")
+        self.lease.hold(procedure_id)
         self.document.open(procedure_id)
+        if self.document.signed:  # frozen anyway: no other room need wait for it
+            self.lease.release()
+        self._show_lease()
         first = next((s for s in self.document.sites if s.site.state == "planned"), None)
         first = first or (self.document.sites[0] if self.document.sites else None)
         if first is not None:
             self.select_site(int(first.id))
         self.set_view(view or self._best_view())
         self.setFocus()
+
+    def reload_procedure(self) -> None:
+        """Read the procedure again as stored (F5): what another room saved, or after a
+        refusal. The undo history goes with the copy it was made on."""
+        if self.document.procedure_id is None:
+            return
+        self.undo_stack.clear()
+        self.lease.check()
+        self.document.reload()
+        self.banner.hide()
+        self._lease_shown = False
+        self._show_lease()
+
+    def _lease_changed(self) -> None:
+        # The history was made on a copy another room has charted since (or could not be
+        # applied while read-only): it is cleared, never replayed over their changes.
+        self.undo_stack.clear()
+        self._show_lease()
+        if self.document.held_by is None:
+            self.saved_indicator.setText("Editable")
+
+    def _show_lease(self) -> None:
+        lease = self.document.held_by
+        if lease is not None:
+            self.banner.show_message(held_elsewhere(lease), "warn")
+        elif self._lease_shown:
+            self.banner.hide()
+        self._lease_shown = lease is not None
 
     def _best_view(self) -> str:
         for stored in self.document.sites:
@@ -437,7 +475,7 @@ class WorkspacePage(WorkspaceEdits):
         """Clicks plan sites until a physician has done the time-out; then they chart injected
         sites. A signed note takes no clicks at all."""
         procedure = self.document.procedure
-        self.diagram.set_read_only(procedure is None or procedure.status in ("signed", "external"))
+        self.diagram.set_read_only(procedure is None or self.document.read_only)
         charting = procedure is not None and procedure.time_out is not None and self.can("chart")
         self.diagram.set_mode("chart" if charting else "plan")
 

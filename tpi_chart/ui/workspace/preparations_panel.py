@@ -231,7 +231,7 @@ class PreparationsPanel(QScrollArea):
                 widget.deleteLater()
         self._rows = []
         self._shape = [len(p.components) for p in preparations]
-        editable = not self.document.signed
+        editable = not self.document.read_only
         for preparation in preparations:
             box = QGroupBox(preparation.label or f"Syringe {preparation.id}")
             grid = QGridLayout(box)

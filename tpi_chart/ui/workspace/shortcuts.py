@@ -43,6 +43,7 @@ def install_actions(page: WorkspacePage) -> dict[str, QAction]:
         "pain_after": lambda: page.pain_after.setFocus(Qt.FocusReason.ShortcutFocusReason),
         "timeout": page.record_time_out,
         "sign": page.sign_panel.sign,
+        "reload": page.reload_procedure,
         "undo": page.undo,
         "redo": page.redo,
     }

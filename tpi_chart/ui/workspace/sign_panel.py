@@ -357,7 +357,7 @@ class SignPanel(QScrollArea):
         procedure = self.document.procedure
         ready = (
             procedure is not None
-            and procedure.status not in ("signed", "external")
+            and not self.document.read_only
             and not self._missing
             and all(field.text().strip() for field in self.ack_fields.values())
             and self.signing is not None

@@ -3,15 +3,16 @@
 one transaction with its row in `schema_version`. Never edit a shipped step: add one.
 
 Mapping to the SQLite schema (what `tpi-chart migrate` will rely on): PostgreSQL version 1 holds
-what SQLite `user_version` 15 holds, column for column (plus `audit_head`).
+what SQLite `user_version` 15 holds, column for column (plus `audit_head`); version 2 adds
+what only a server has, the leases of several rooms (v0002_leases).
 """
 
 from __future__ import annotations
 
-from tpi_chart.storage.postgres.migrations import v0001_initial
+from tpi_chart.storage.postgres.migrations import v0001_initial, v0002_leases
 
-MIGRATIONS: tuple[str, ...] = (v0001_initial.SQL,)
+MIGRATIONS: tuple[str, ...] = (v0001_initial.SQL, v0002_leases.SQL)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: PostgreSQL schema version → the SQLite user_version with the same tables and columns.
-SQLITE_EQUIVALENT: dict[int, int] = {1: 15}
+SQLITE_EQUIVALENT: dict[int, int] = {1: 15, 2: 15}  # 2 adds leases: the server's alone
