@@ -166,14 +166,16 @@ def test_low_disk_space_needs_attention(tmp_path: Path, monkeypatch: pytest.Monk
 def test_a_server_clinic_is_refused_in_words_by_the_file_checks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """doctor and audit verify read a database file; given a PostgreSQL URL they say so instead
-    of looking for a file named after the URL."""
+    """doctor reads a database file; given a PostgreSQL URL it says so instead of looking for a
+    file named after the URL. audit verify checks a server clinic (tests/unit/test_migrate.py),
+    and says in words when the server cannot be reached."""
     url = "postgresql://clinic@127.0.0.1:1/none"
     app_main(["--db", url, "doctor"])
     out = capsys.readouterr().out
     assert "Database: this command works on a clinic's database file" in out
+    assert "checked with `tpi-chart audit verify`" in out
     assert "no such database" not in out
     assert app_main(["--db", url, "audit", "verify"]) != 0
     err = capsys.readouterr().err
-    assert "cannot yet check a clinic on a PostgreSQL server" in err
+    assert "The clinic database server at 127.0.0.1/none cannot be reached" in err
     assert "Traceback" not in err
