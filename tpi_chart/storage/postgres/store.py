@@ -4,8 +4,8 @@ serialises writers on the clinic's audit head row.
 
 What a server clinic does not have, by design: a file path, a key folder, file backups and
 restores, the single-instance lock and the audit anchor file. Several workstations write to one
-clinic at once (row versions refuse a stale save); backups are the server's (`pg_dump`, not built
-yet: docs/deployment.md).
+clinic at once (row versions refuse a stale save); backups are `pg_dump` archives, sealed as the
+file backups are (`storage/postgres/dump.py`, `services/server_backup.py`).
 
 The audit key never lives in a workstation's file: it is sealed in the database to each
 account's key (`key_grants`, the same key slots as the SQLite store's), and opens at a sign-in.
