@@ -26,6 +26,7 @@ from tests.unit.auth_support import REFERENCE
 from tests.unit.test_pain_drawing import temple_and_upper_neck
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import FollowUp
+from tpi_chart.services import migrate as migrate_service
 from tpi_chart.services.context import open_services
 from tpi_chart.storage.postgres.store import open_postgres_store
 from tpi_chart.storage.postgres.transfer import COPIED, FILE_ONLY, SERVER_ONLY
@@ -355,3 +356,21 @@ def test_every_table_of_both_schemas_is_moved_or_named_as_left_out(
     }
     assert file_tables - set(FILE_ONLY) == set(COPIED)
     assert server_tables - set(SERVER_ONLY) == set(COPIED)
+
+
+def test_a_large_clinics_signed_notes_are_sampled_on_the_server_and_all_checked_by_verify(
+    demo: FileClinic,
+    pg_url: str,
+    keyboard: Keyboard,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(migrate_service, "SERVER_SAMPLE", 2)
+    code, out, err = migrate(capsys, demo.db, pg_url)
+    assert (code, err) == (0, "")
+    assert "signed procedures: 2 of 3, spread over the clinic, match their signatures" in out
+    code, out, _ = run(capsys, "--db", pg_url, "--as", "admin", "audit", "verify")
+    assert code == 0
+    assert "signed procedures: 3 match their signatures" in out
+    assert migrate_service._spread(list(range(1, 11)), 4) == [1, 4, 7, 10]
+    assert migrate_service._spread([5, 6], 4) == [5, 6]

@@ -68,7 +68,14 @@ def run_migrate(args: argparse.Namespace) -> int:
         f"audit trail intact on the server: {moved.audit_rows} rows, verified with the clinic's "
         f"key (row {moved.event_seq}: clinic_migrated)"
     )
-    print(f"signed procedures: {moved.signed_checked} match their signatures on the server")
+    if moved.signed_checked == moved.signed:
+        print(f"signed procedures: {moved.signed} match their signatures on the server")
+    else:
+        print(
+            f"signed procedures: {moved.signed_checked} of {moved.signed}, spread over the "
+            "clinic, match their signatures on the server (all were checked in the file; "
+            "`tpi-chart audit verify --db …` re-checks every one there)"
+        )
     print(
         f"moved {moved.file} to {moved.server} in {moved.seconds:.1f} s; the file was only read. "
         "Point every workstation at the server (--db or TPI_CHART_DB) and keep the file as an "

@@ -25,6 +25,7 @@ external record).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -450,16 +451,21 @@ def _normal(kind: str, value: Any) -> Any:
 def _checked(conn: psycopg.Connection[Any], copy: TableCopy, columns: list[_Column]) -> TableCopy:
     names = ", ".join(column.quoted for column in columns)
     digest = _Digest(columns)
-    with conn.cursor() as cursor:
-        for row in _stream(cursor, f'SELECT {names} FROM "{copy.name}"'):
-            digest.add(row)
+    for row in _stream(conn, f'SELECT {names} FROM "{copy.name}"'):
+        digest.add(row)
     return TableCopy(copy.name, copy.file_rows, digest.count, copy.file_digest, digest.hexdigest())
 
 
-def _stream(cursor: psycopg.Cursor[Any], sql: str) -> Iterator[Sequence[Any]]:
-    cursor.execute(sql.encode())
-    while batch := cursor.fetchmany(500):
-        yield from batch
+_CURSORS = itertools.count()
+
+
+def _stream(conn: psycopg.Connection[Any], sql: str) -> Iterator[Sequence[Any]]:
+    """The rows of `sql` a batch at a time through a server-side cursor: a clinic's signed PDFs
+    are read back for their hashes without holding them all in memory at once."""
+    with conn.cursor(name=f"tpi_transfer_{next(_CURSORS)}") as cursor:
+        cursor.itersize = 200
+        cursor.execute(sql.encode())
+        yield from cursor
 
 
 def _require_matches(tables: Sequence[TableCopy]) -> None:
@@ -487,10 +493,9 @@ def _require_chain(
     conn: psycopg.Connection[Any], key: bytes, file_tail: Anchor | None
 ) -> AuditReport:
     """The copied chain, walked on the server with the clinic's key, ends where the file's did."""
-    with conn.cursor() as cursor:
-        report = audit_log.walk_chain(
-            _stream(cursor, f"SELECT {_AUDIT_COLUMNS} FROM audit ORDER BY seq"), key
-        )
+    report = audit_log.walk_chain(
+        _stream(conn, f"SELECT {_AUDIT_COLUMNS} FROM audit ORDER BY seq"), key
+    )
     row = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     server_tail = None if row is None else Anchor(int(row[0]), str(row[1]))
     if not report.ok or server_tail != file_tail:
