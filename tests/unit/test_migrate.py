@@ -251,6 +251,12 @@ def test_a_hand_made_clinic_keeps_its_diagnosis_and_its_signed_note_verifies_on_
     code, out, err = run(capsys, "--db", pg_url, "verify", str(pdf))
     assert code == 0, out + err
     assert out.startswith("match")
+    # So does the note as it was signed in the room, checked against the server clinic.
+    original = tmp_path / "signed-in-the-room.pdf"
+    original.write_bytes(note[0][0])
+    code, out, err = run(capsys, "--db", pg_url, "verify", str(original))
+    assert code == 0, out + err
+    assert out.startswith("match")
     # The signed row is frozen on the server as it was in the file.
     with psycopg.connect(pg_url) as conn, pytest.raises(psycopg.Error, match="signed"):
         conn.execute("UPDATE sites SET notes = 'x' WHERE procedure_id = %s", (handmade.signed,))

@@ -177,7 +177,7 @@ def test_no_password_reaches_the_command_line_of_pg_dump(
         seen.append((command, passfile, passfile.read_text()))
         return real_run(command, **options)
 
-    monkeypatch.setattr(dump.subprocess, "run", spy)
+    monkeypatch.setattr(subprocess, "run", spy)
     archive = dump.dump(url)
 
     assert archive.startswith(dump.DUMP_MAGIC)
