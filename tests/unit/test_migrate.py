@@ -22,12 +22,14 @@ import pytest
 from tests.cli_support import Keyboard, add_accounts, sign_in
 from tests.conftest import use_cheap_argon2
 from tests.engines import query, table_rows
+from tests.sample_documents import signed_copy
 from tests.unit.auth_support import REFERENCE
 from tests.unit.test_pain_drawing import temple_and_upper_neck
 from tpi_chart.cli.main import main
-from tpi_chart.domain.models import FollowUp
+from tpi_chart.domain.models import FollowUp, ProcedureDocument
 from tpi_chart.services import migrate as migrate_service
 from tpi_chart.services.context import open_services
+from tpi_chart.services.documents import document_json
 from tpi_chart.storage.postgres.store import open_postgres_store
 from tpi_chart.storage.postgres.transfer import COPIED, FILE_ONLY, SERVER_ONLY
 from tpi_chart.storage.sqlite.store import open_store
@@ -72,8 +74,8 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def handmade_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """A clinic of its own: its own patient with its own diagnosis, a pain drawing, a visit
-    signed with its note PDF (and queued to the outbox), an addendum, a follow-up, and a second
-    visit voided."""
+    signed with its note PDF (and queued to the outbox), an addendum, a follow-up, a second
+    visit voided, and a visit imported as signed elsewhere (an external record)."""
     folder = tmp_path_factory.mktemp("handmade")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TPI_CHART_KEY_DIR", str(folder / "keys"))
@@ -90,9 +92,14 @@ def handmade_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int
             path = folder / f"visit-{number}.json"
             path.write_text(json.dumps(visit))
             visits.append(path)
+        outside = json.loads(json.dumps(visit))
+        outside["patient"]["mrn"] = "H2002"
+        elsewhere = signed_copy(ProcedureDocument.model_validate(outside))
+        (folder / "elsewhere.json").write_text(document_json(elsewhere))
         with open_services(db) as opened:
             services = sign_in(opened, "chen")
             signed, voided = services.documents.import_documents(visits)
+            services.documents.import_documents([folder / "elsewhere.json"])
             for stroke in temple_and_upper_neck():
                 services.charting.add_pain_stroke(signed, stroke)
             readiness = services.signing.readiness(signed)
@@ -227,6 +234,7 @@ def test_a_hand_made_clinic_keeps_its_diagnosis_and_its_signed_note_verifies_on_
     counts = _file_counts(handmade.db)
     assert all(counts[t] for t in ("signed_notes", "addenda", "outbox", "pain_strokes"))
     assert all(counts[t] for t in ("follow_ups", "procedure_voids", "signed_snapshots"))
+    assert all(counts[t] for t in ("external_records", "reported_history"))
     note = query(
         handmade.db, "SELECT pdf FROM signed_notes WHERE procedure_id = ?", (handmade.signed,)
     )

@@ -384,7 +384,9 @@ def _sign_procedures(source: sqlite3.Connection, conn: psycopg.Connection[Any]) 
 def _insert_head(conn: psycopg.Connection[Any]) -> None:
     row = conn.execute("SELECT value FROM meta WHERE key = 'clinic_id'").fetchone()
     if row is None:
-        raise TransferRefused("the file has no clinic id (it was never opened by TPI Chart)")
+        raise TransferRefused(
+            "the file has no clinic id (it was never opened by TPI Chart). Nothing was copied."
+        )
     conn.execute("INSERT INTO audit_head (clinic_id) VALUES (%s)", (row[0],))
 
 
