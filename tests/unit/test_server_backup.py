@@ -254,7 +254,12 @@ def test_audit_verify_checks_a_server_clinic_read_only_and_reports_a_break(
         conn.execute("SET session_replication_role = replica")
         conn.execute("UPDATE audit SET \"user\" = 'someone' WHERE seq = 5")
         conn.execute("ALTER TABLE sites DISABLE TRIGGER sites_signed_no_update")
-    code, out, _ = run(capsys, "--db", clinic, "--as", "admin", "audit", "verify")
+    try:
+        code, out, _ = run(capsys, "--db", clinic, "--as", "admin", "audit", "verify")
+    finally:
+        # The schema outlives the test (each test empties the session's database, no more).
+        with psycopg.connect(clinic, autocommit=True) as conn:
+            conn.execute("ALTER TABLE sites ENABLE TRIGGER sites_signed_no_update")
     assert code == 1
     assert out.splitlines()[:2] == [
         "audit trail BROKEN at row 5: row content was changed after it was written (edited or "
