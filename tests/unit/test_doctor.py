@@ -167,13 +167,19 @@ def test_low_disk_space_needs_attention(tmp_path: Path, monkeypatch: pytest.Monk
 def test_an_unreachable_server_clinic_is_reported_in_words(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Given a PostgreSQL URL, doctor checks the server, not a file named after the URL."""
+    """Given a PostgreSQL URL, doctor checks the server, not a file named after the URL; audit
+    verify checks a server clinic (tests/unit/test_migrate.py) and says in words when the
+    server cannot be reached."""
     url = "postgresql://clinic@127.0.0.1:1/none"
     assert app_main(["--db", url, "doctor"]) == 1
     out = capsys.readouterr().out
     assert "ATTENTION  Database server: The clinic database server at 127.0.0.1/none" in out
     assert "no such database" not in out
     assert "Traceback" not in out
+    assert app_main(["--db", url, "audit", "verify"]) != 0
+    err = capsys.readouterr().err
+    assert "The clinic database server at 127.0.0.1/none cannot be reached" in err
+    assert "Traceback" not in err
 
 
 def _server_checks(url: str) -> dict[str, doctor.Check]:

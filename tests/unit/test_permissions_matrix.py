@@ -243,7 +243,8 @@ def denials(db: Path | str) -> list[tuple[str, str]]:
     ]
 
 
-#: Allowed on a file; on a server clinic they are the server's (docs/deployment.md).
+#: Plain file copies and restores over the open clinic: allowed on a file; a server clinic has
+#: pg_dump backups and is restored into an empty database (tests/unit/test_server_backup.py).
 FILE_ONLY = frozenset({"back up", "restore"})
 
 
@@ -259,7 +260,7 @@ def test_every_role_and_operation(
         person = services.user
         before = data_rows(db)
         if allowed and not isinstance(db, Path) and operation in FILE_ONLY:
-            with pytest.raises(StorageError, match="on the server"):
+            with pytest.raises(StorageError, match="records are on a database server"):
                 run(services, ids)
         elif allowed:
             run(services, ids)

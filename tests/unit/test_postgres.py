@@ -71,14 +71,20 @@ def test_an_unreachable_server_is_a_sentence_and_nothing_is_changed(
     assert "Traceback" not in err
 
 
-def test_a_server_clinic_is_not_backed_up_from_a_workstation(pg_url: str, tmp_path: Path) -> None:
+def test_a_server_clinic_is_neither_copied_as_a_file_nor_restored_over(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Its backups are pg_dump archives (tests/unit/test_server_backup.py), restored into an
+    empty database; never a plain file copy, never a restore over the open clinic."""
     with (
         open_services(pg_url, staff("admin")) as services,
-        pytest.raises(StorageError, match="backed up and restored on the server"),
+        pytest.raises(
+            StorageError, match=r"backed up with `tpi-chart backup --out FILE` \(pg_dump"
+        ),
     ):
         services.backups.backup(tmp_path / "copy.db")
     assert not (tmp_path / "copy.db").exists()
-    with pytest.raises(StorageError, match="done on the server"):
+    with pytest.raises(StorageError, match="restored into a new, empty database"):
         open_services(pg_url, staff("admin"), for_restore=True)
 
 

@@ -12,6 +12,9 @@ whole chain is checked. Without it only what needs no key is: the row numbers, e
 to the previous one, the tail against the anchor, the registry, the signed procedures and the
 triggers; it then says the MACs were NOT checked and exits 1 (not verified). A clinic whose key
 is not sealed yet (no administrator has signed in) is checked in full without `--as`.
+A clinic on a PostgreSQL server (`--db postgresql://…`) is checked the same way, over a
+connection the server keeps read-only; it has no anchor or registry beside a workstation's key
+(its tail is guarded by the clinic's head row and its backups), so those are not part of it.
 `show` (for an administrator signed in with `--as`) prints a readable table: time, user,
 action, entity, patient MRN and a summary of what changed, filtered by MRN and/or a date range
 (UTC dates, inclusive).
@@ -33,8 +36,8 @@ from tpi_chart.services.audit_report import AuditRow, decode
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.context import build_services
 from tpi_chart.services.errors import StorageError
-from tpi_chart.services.integrity import ClinicStore, open_readonly, verify_clinic
-from tpi_chart.services.paths import key_dir, resolve_db_path
+from tpi_chart.services.integrity import CheckedStore, ClinicReport, open_readonly, verify_clinic
+from tpi_chart.services.paths import key_dir, resolve_database
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -81,8 +84,18 @@ def _date(text: str) -> date:
 
 
 @contextmanager
-def _store(args: argparse.Namespace) -> Iterator[ClinicStore]:
-    path = resolve_db_path(getattr(args, "db", None))
+def _store(args: argparse.Namespace) -> Iterator[CheckedStore]:
+    path = resolve_database(getattr(args, "db", None))
+    if isinstance(path, str):
+        from tpi_chart.services.server import open_for_checking
+
+        # A server clinic, read-only as well: the server refuses every write of this connection.
+        server = open_for_checking(path)
+        try:
+            yield server
+        finally:
+            server.close()
+        return
     if not path.exists():
         raise StorageError(f"{path}: no such database; check --db or TPI_CHART_DB")
     # Read-only: checking must change nothing it checks, and it must work on a read-only disk.
@@ -92,7 +105,7 @@ def _store(args: argparse.Namespace) -> Iterator[ClinicStore]:
         yield store
 
 
-def _unlock(args: argparse.Namespace, store: ClinicStore) -> None:
+def _unlock(args: argparse.Namespace, store: CheckedStore) -> None:
     """Sign in as `--as` without recording anything and open that person's audit key slot."""
     services = build_services(store, NOBODY, trust_dir=key_dir())
     user, password = authenticate(args, services.auth, record=False)
@@ -117,12 +130,17 @@ def run_verify(args: argparse.Namespace) -> int:
     except (DomainError, StorageError) as error:
         print(f"tpi-chart audit verify: {error}", file=sys.stderr)
         return EXIT_ERROR
+    return print_report(clinic)
+
+
+def print_report(clinic: ClinicReport, *, unlock_hint: str = "tpi-chart audit verify") -> int:
+    """Print what `verify_clinic` found, as `audit verify` does; its exit code."""
     report = clinic.audit
     if report.ok and not report.macs_checked:
         print(
             f"audit trail links intact: {report.rows_checked} rows; each row's MAC was NOT "
-            "checked (the audit key opens only with an account's password): run `tpi-chart "
-            "audit verify --as USERNAME` to check them"
+            f"checked (the audit key opens only with an account's password): run `{unlock_hint}"
+            " --as USERNAME` to check them"
         )
     elif report.ok:
         print(f"audit trail intact: {report.rows_checked} rows")

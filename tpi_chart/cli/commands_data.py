@@ -87,9 +87,10 @@ def register(subparsers: Any) -> None:
     backup = subparsers.add_parser(
         "backup",
         help="encrypted backup of the database and its keys",
-        description="Copy the database with SQLite's online backup API, check the copy, and "
-        "write it with the audit key as one AES-256-GCM encrypted file under the clinic's backup "
-        "passphrase (asked for when none is set; read from the terminal or one stdin line).",
+        description="Copy the database with SQLite's online backup API (a clinic on a "
+        "PostgreSQL server: pg_dump), check the copy, and write it with the audit key as one "
+        "AES-256-GCM encrypted file under the clinic's backup passphrase (asked for when none is "
+        "set; read from the terminal or one stdin line).",
     )
     backup.add_argument("--out", type=Path, metavar="FILE")
     backup.add_argument(
@@ -102,7 +103,9 @@ def register(subparsers: Any) -> None:
     restore = subparsers.add_parser(
         "restore",
         help="restore a backup after an integrity check",
-        description="Check FILE, keep the current database aside, then restore FILE.",
+        description="Check FILE, keep the current database aside, then restore FILE. A clinic "
+        "on a PostgreSQL server (--db postgresql://…) is restored into a new, empty database, "
+        "then its audit trail is verified.",
     )
     restore.add_argument("file", type=Path, metavar="FILE")
     restore.set_defaults(handler=run_restore)
@@ -270,7 +273,12 @@ def run_backup(args: argparse.Namespace) -> int:
                 else read_passphrase("backup passphrase: ", confirm=True)
             )
             out = services.backups.backup_sealed(args.out, passphrase)
-        print(f"encrypted backup written to {out} (integrity check ok, read back and verified)")
+            checked = (
+                "pg_dump archive read back, decrypted and checked with pg_restore --list"
+                if services.backups.on_server
+                else "integrity check ok, read back and verified"
+            )
+        print(f"encrypted backup written to {out} ({checked})")
         return EXIT_OK
 
     return _guarded(run)
@@ -279,6 +287,25 @@ def run_backup(args: argparse.Namespace) -> int:
 def _has_no_accounts(path: Path) -> bool:
     with open_services(path, for_restore=True) as services:
         return services.auth.needs_first_run()
+
+
+def _restore_server(url: str, file: Path) -> int:
+    """Into an empty server database: nobody can sign in to it yet, so the backup's passphrase
+    authorises the restore (as for a file restored on a new computer)."""
+    from tpi_chart.cli.commands_audit import print_report
+    from tpi_chart.services.sealed_backup import is_sealed
+    from tpi_chart.services.server_backup import restore_clinic
+
+    if not is_sealed(file):
+        raise InvalidInput(
+            [
+                f"{file}: is not an encrypted TPI Chart backup; a server clinic is restored from "
+                "one (`tpi-chart backup --out FILE` with --db postgresql://…)"
+            ]
+        )
+    report = restore_clinic(url, file, read_passphrase("backup passphrase: "))
+    print(f"restored {file} into the server database; checking it:")
+    return print_report(report, unlock_hint="tpi-chart --db postgresql://… audit verify")
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -291,11 +318,8 @@ def run_restore(args: argparse.Namespace) -> int:
         from tpi_chart.services.sealed_backup import is_sealed
 
         target = database_path(args)
-        if isinstance(target, str):  # a clinic on a server is restored there (pg_restore)
-            raise StorageError(
-                "a clinic on a database server is restored on the server (docs/deployment.md); "
-                "nothing was changed"
-            )
+        if isinstance(target, str):
+            return _restore_server(target, file)
         if not target.exists() or _has_no_accounts(target):
             # A new computer: there is no clinic to sign in to yet. The backup's passphrase is
             # what authorises bringing it back; its accounts sign in afterwards.

@@ -79,6 +79,12 @@ def _doctor() -> ModuleType:
     return commands_doctor
 
 
+def _migrate() -> ModuleType:
+    from tpi_chart.cli import commands_migrate
+
+    return commands_migrate
+
+
 #: The loaders in the order `--help` lists their commands.
 LOADERS: tuple[Callable[[], ModuleType], ...] = (
     _check,
@@ -92,6 +98,7 @@ LOADERS: tuple[Callable[[], ModuleType], ...] = (
     _interop,
     _catalog,
     _doctor,
+    _migrate,
 )
 
 #: Each top-level command name and the loader of the module that registers it (a test checks
@@ -116,6 +123,7 @@ COMMANDS: dict[str, Callable[[], ModuleType]] = {
     "report": _interop,
     "catalog": _catalog,
     "doctor": _doctor,
+    "migrate": _migrate,
 }
 
 

@@ -1,4 +1,7 @@
-"""Consistent online backups and checked restores of the database."""
+"""Consistent online backups and checked restores of the database. A clinic on a PostgreSQL
+server is backed up with pg_dump into the same encrypted file format and verified likewise
+(`services/server_backup.py`); it is restored into an empty server database by
+`server_backup.restore_clinic`, not over the open one."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from tpi_chart.services import sealed_backup
 from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.audit_keys import AuditKeys
 from tpi_chart.services.errors import InvalidInput, StorageError
-from tpi_chart.services.paths import make_private_folder
+from tpi_chart.services.paths import key_dir, make_private_folder
 from tpi_chart.storage.audit import key_path
 from tpi_chart.storage.interfaces import FileBackedStore, Store
 from tpi_chart.storage.sqlite.backup import check_bytes
@@ -37,15 +40,27 @@ class BackupService:
 
     @property
     def _file(self) -> FileBackedStore:
-        """The store as a file: backups and restores here copy the SQLite file. A clinic on a
-        PostgreSQL server is backed up on the server (docs/deployment.md)."""
+        """The store as a file: plain copies and restores here copy the SQLite file. A clinic on
+        a PostgreSQL server has encrypted pg_dump backups (`backup_sealed`) and is restored into
+        an empty database (docs/deployment.md)."""
         if not isinstance(self._store, FileBackedStore):
             raise StorageError(
-                "this clinic's records are on a database server: it is backed up and restored "
-                "on the server (pg_dump, by the clinic's IT; docs/deployment.md), not from a "
-                "workstation. Nothing was changed."
+                "this clinic's records are on a database server: it is backed up with "
+                "`tpi-chart backup --out FILE` (pg_dump, encrypted) and restored into a new, "
+                "empty database (`tpi-chart restore FILE --db postgresql://…`; "
+                "docs/deployment.md). Nothing was changed."
             )
         return self._store
+
+    @property
+    def on_server(self) -> bool:
+        return not isinstance(self._store, FileBackedStore)
+
+    @property
+    def _key_dir(self) -> Path:
+        """Where the backup passphrase's derived key is kept: beside a file clinic's audit key;
+        for a server clinic, this computer's key folder (the one that makes the backups)."""
+        return self._store.key_dir if isinstance(self._store, FileBackedStore) else key_dir()
 
     def backup(self, out: Path) -> Path:
         """Copy the database to `out` through the online backup API, then run integrity_check
@@ -80,7 +95,7 @@ class BackupService:
         Audited (not the passphrase)."""
         self._permissions.require("backup")
         key = sealed_backup.BackupKey.derive(sealed_backup.check_passphrase(passphrase))
-        sealed_backup.save_key(self._file.key_dir, self._store.clinic_id, key)
+        sealed_backup.save_key(self._key_dir, self._store.clinic_id, key)
         # The audit key's recovery slot opens with the same passphrase (audit_keys).
         AuditKeys(self._store).set_recovery(passphrase, self._user)
         if not self._store.readonly:
@@ -92,7 +107,7 @@ class BackupService:
             )
 
     def has_passphrase(self) -> bool:
-        return sealed_backup.load_key(self._file.key_dir, self._store.clinic_id) is not None
+        return sealed_backup.load_key(self._key_dir, self._store.clinic_id) is not None
 
     def has_recovery_slot(self) -> bool:
         """Whether a restore on a new computer can open the audit key with the passphrase (a
@@ -105,7 +120,9 @@ class BackupService:
         online backup API and checked (integrity_check, foreign_key_check) before anything is
         written; the file is built unnamed and linked into place whole, so an interrupted backup
         leaves nothing. It is then read back and opened with the key to verify it. Audited as
-        `backup` (not on a read-only rescue, which cannot record it). Needs `backup`."""
+        `backup` (not on a read-only rescue, which cannot record it). Needs `backup`.
+        A server clinic's file holds its pg_dump archive instead, and is verified right away by
+        decrypting it and checking the archive (`server_backup`)."""
         self._permissions.require("backup")
         return self.write_scheduled(out, passphrase)
 
@@ -114,14 +131,14 @@ class BackupService:
         (`AutomaticBackups`), which runs at whoever's sign-in and closing; it is the clinic's
         schedule, set up by an administrator (the passphrase), not this person's request."""
         out = out.expanduser().absolute()
-        if out == self._file.path.absolute():
+        if not self.on_server and out == self._file.path.absolute():
             raise InvalidInput([f"{out}: that is the database itself; choose another file"])
         if out.is_dir():
             raise InvalidInput([f"{out}: is a folder; give a file name"])
         if passphrase is not None:
             key = sealed_backup.BackupKey.derive(sealed_backup.check_passphrase(passphrase))
         else:
-            stored = sealed_backup.load_key(self._file.key_dir, self._store.clinic_id)
+            stored = sealed_backup.load_key(self._key_dir, self._store.clinic_id)
             if stored is None:
                 raise InvalidInput(
                     [
@@ -130,20 +147,18 @@ class BackupService:
                     ]
                 )
             key = stored
-        database, problems = self._file.snapshot()
-        if problems:
-            raise StorageError(
-                f"the backup copy failed its check and was not written: {'; '.join(problems[:3])}"
-            )
-        files = {sealed_backup.DATABASE_MEMBER: database}
-        audit_key = key_path(self._file.key_dir, self._store.clinic_id)
-        if audit_key.exists():
-            files[f"keys/{audit_key.name}"] = audit_key.read_bytes()
+        files = self._server_members() if self.on_server else self._file_members()
         data = sealed_backup.seal(files, key, self._store.clinic_id)
         sealed_backup.write_private_atomically(out, data)
         if out.read_bytes() != data:
             out.unlink(missing_ok=True)
             raise StorageError(f"{out}: the backup read back differently and was removed")
+        if self.on_server:
+            try:
+                self._verify(out, key)
+            except BaseException:
+                out.unlink(missing_ok=True)
+                raise
         if not self._store.readonly:
             self._store.audit.record(
                 user=self._user,
@@ -153,13 +168,40 @@ class BackupService:
             )
         return out
 
+    def _file_members(self) -> dict[str, bytes]:
+        database, problems = self._file.snapshot()
+        if problems:
+            raise StorageError(
+                f"the backup copy failed its check and was not written: {'; '.join(problems[:3])}"
+            )
+        files = {sealed_backup.DATABASE_MEMBER: database}
+        audit_key = key_path(self._file.key_dir, self._store.clinic_id)
+        if audit_key.exists():
+            files[f"keys/{audit_key.name}"] = audit_key.read_bytes()
+        return files
+
+    def _server_members(self) -> dict[str, bytes]:
+        from tpi_chart.services.server_backup import dump_members  # psycopg: on demand
+
+        return dump_members(self._store)
+
     def verify_sealed(self, file: Path) -> None:
         """Open a written backup with the clinic's key and check its database
-        (integrity_check, foreign_key_check): StorageError when it fails."""
-        key = sealed_backup.load_key(self._file.key_dir, self._store.clinic_id)
+        (integrity_check, foreign_key_check; a server clinic's archive with pg_restore --list):
+        StorageError when it fails."""
+        key = sealed_backup.load_key(self._key_dir, self._store.clinic_id)
         if key is None:
             raise StorageError("no backup passphrase is set; the backup cannot be verified")
+        self._verify(file, key)
+
+    def _verify(self, file: Path, key: sealed_backup.BackupKey) -> None:
         files = sealed_backup.unseal_with_key(file.read_bytes(), key, str(file))
+        archive = files.get(sealed_backup.SERVER_DUMP_MEMBER)
+        if archive is not None:
+            from tpi_chart.services.server_backup import check_archive
+
+            check_archive(archive, str(file))
+            return
         database = files.get(sealed_backup.DATABASE_MEMBER)
         if database is None:
             raise StorageError(f"{file}: holds no database")
@@ -198,6 +240,13 @@ class BackupService:
             raise InvalidInput([f"backup.passphrase: {file} is encrypted; give its passphrase"])
         files = sealed_backup.unseal(file.read_bytes(), passphrase, str(file))
         database = files.get(sealed_backup.DATABASE_MEMBER)
+        if database is None and sealed_backup.SERVER_DUMP_MEMBER in files:
+            raise InvalidInput(
+                [
+                    f"{file}: is a backup of a clinic on a database server: restore it into a "
+                    "new, empty server database (`tpi-chart restore FILE --db postgresql://…`)"
+                ]
+            )
         if database is None:
             raise InvalidInput([f"{file}: holds no database"])
         key_dir = self._file.key_dir
@@ -253,8 +302,13 @@ class BackupState:
     #: only be made when someone types it again. Until then a backup restored on a new computer
     #: cannot check the audit trail's seals before the first sign-in.
     recovery_slot: bool = True
+    #: A clinic on a database server: its backups are scheduled by its IT on one computer
+    #: (`tpi-chart backup --db postgresql://…`), not made by each workstation's window.
+    on_server: bool = False
 
     def age_text(self, now: datetime) -> str:
+        if self.on_server:
+            return "Backups: made on the clinic server's schedule"
         if not self.passphrase_set:
             return (
                 "No automatic backups: set a backup passphrase (tpi-chart backup --set-passphrase)"
@@ -274,6 +328,8 @@ class BackupState:
         return f"Last backup: {int(hours // 24)} days ago"
 
     def needs_warning(self, now: datetime) -> bool:
+        if self.on_server:
+            return False
         return (
             not self.passphrase_set
             or not self.recovery_slot
@@ -316,6 +372,8 @@ class AutomaticBackups:
         return sorted(found)
 
     def state(self) -> BackupState:
+        if self._backups.on_server:
+            return BackupState(None, passphrase_set=True, on_server=True)
         existing = self._existing()
         return BackupState(
             existing[-1][0] if existing else None,
@@ -331,8 +389,10 @@ class AutomaticBackups:
     def run(self) -> Path | None:
         """Write, verify and prune; None when no backup passphrase is set (nothing to encrypt
         with: the window says so). A backup that fails its verification is removed and the
-        error raised."""
-        if not self._backups.has_passphrase():
+        error raised. None too for a clinic on a database server: every room's window making
+        its own copy of the whole clinic would scatter them; one computer makes them on the
+        clinic's schedule (`tpi-chart backup`, docs/deployment.md)."""
+        if self._backups.on_server or not self._backups.has_passphrase():
             return None
         make_private_folder(self.folder)
         now = self._clock()

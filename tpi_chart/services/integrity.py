@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -27,6 +28,7 @@ from tpi_chart.services.context import SettingsService
 from tpi_chart.services.errors import DomainError
 from tpi_chart.services.paths import key_dir
 from tpi_chart.storage.audit import AuditReport
+from tpi_chart.storage.interfaces import Store
 from tpi_chart.storage.sqlite.backup import is_read_only_place
 from tpi_chart.storage.sqlite.connection import QUICK_CHECK_AT_OPEN_MAX_BYTES, quick_check_problems
 from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION as SCHEMA_VERSION
@@ -86,7 +88,16 @@ def require_signed_intact(charting: ChartingService, procedure_id: int) -> None:
         )
 
 
-def verify_clinic(store: SqliteStore, charting: ChartingService) -> ClinicReport:
+class CheckedStore(Store, Protocol):
+    """What `verify_clinic` reads beside the repositories, on either engine (a file clinic's
+    registry kept beside the key; a server clinic has none and says so)."""
+
+    def registry_problems(self) -> list[str]: ...
+    def has_table(self, name: str) -> bool: ...
+    def missing_triggers(self) -> list[str]: ...
+
+
+def verify_clinic(store: CheckedStore, charting: ChartingService) -> ClinicReport:
     """Everything `audit verify` reports, without writing anything."""
     audit = store.audit.verify()
     problems = list(store.registry_problems())

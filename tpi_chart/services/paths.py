@@ -58,8 +58,8 @@ def demo_db_path() -> Path:
 def resolve_db_path(explicit: Path | str | None = None) -> Path:
     """The database file to use: the explicit path, else $TPI_CHART_DB, else the default.
 
-    For the commands that work on a file only (audit verify, doctor, the read-only rescue): a
-    server clinic is refused in words here, not turned into a path that "does not exist"."""
+    For the commands that work on a file only (doctor, the read-only rescue): a server clinic
+    is refused in words here, not turned into a path that "does not exist"."""
     if explicit is not None and str(explicit) != "":
         chosen = str(explicit)
     elif os.environ.get(DB_ENV):
@@ -68,8 +68,9 @@ def resolve_db_path(explicit: Path | str | None = None) -> Path:
         return default_db_path().expanduser().absolute()
     if is_server_url(chosen):
         raise StorageError(
-            "this command works on a clinic's database file; it cannot yet check a clinic on "
-            "a PostgreSQL server (give --db a file, or ask your IT contact to check the server)"
+            "this command works on a clinic's database file; a clinic on a PostgreSQL server "
+            "is checked with `tpi-chart audit verify` (give --db a file, or ask your IT contact "
+            "to check the server)"
         )
     return Path(chosen).expanduser().absolute()
 

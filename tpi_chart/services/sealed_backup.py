@@ -2,7 +2,9 @@
 
 Format (`tpi-chart.backup/1`): the magic line, a 4-byte big-endian header length, the header
 (JSON: format, created, clinic id, scrypt parameters and salt, nonce), then the AES-256-GCM
-ciphertext of a zip holding `database.sqlite` and `keys/<clinic id>.key` (the audit key). The
+ciphertext of a zip holding `database.sqlite` and `keys/<clinic id>.key` (the audit key) for a
+clinic kept in a file, or `database.pgdump` (pg_dump's custom format; the audit key is sealed in
+it, in `key_grants`) for a clinic on a PostgreSQL server (`services/server_backup.py`). The
 header is the cipher's associated data, so it cannot be altered either. The key is derived from
 the clinic's backup passphrase with scrypt (N=2^17, r=8, p=1: OWASP's figure, reliability.md §0).
 
@@ -40,6 +42,7 @@ SCRYPT_P = 1
 SCRYPT_MAXMEM = 256 * 1024 * 1024
 MIN_PASSPHRASE = 10
 DATABASE_MEMBER = "database.sqlite"
+SERVER_DUMP_MEMBER = "database.pgdump"
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ ACTIONS = frozenset(
         "key_granted",
         "void",
         "follow_up",
+        "clinic_migrated",
     }
 )
 

@@ -105,7 +105,7 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 class PgConnection:
     """The store's connection: sqlite3's calling conventions over a pool (see the module)."""
 
-    def __init__(self, url: str, host: str, *, max_size: int = 4) -> None:
+    def __init__(self, url: str, host: str, *, max_size: int = 4, read_only: bool = False) -> None:
         self.host = host
         self.url = url  # the listener of change notices connects outside the pool (live.py)
         self.clinic_id: str | None = None  # set by the store: the head row BEGIN locks
@@ -122,7 +122,9 @@ class PgConnection:
                 "autocommit": True,
                 "connect_timeout": CONNECT_TIMEOUT_S,
                 "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
-                f" -c lock_timeout={STATEMENT_TIMEOUT_MS}",
+                f" -c lock_timeout={STATEMENT_TIMEOUT_MS}"
+                # A check that must change nothing it checks: the server refuses any write.
+                + (" -c default_transaction_read_only=on" if read_only else ""),
             },
             configure=_configure,
             timeout=CONNECT_TIMEOUT_S,

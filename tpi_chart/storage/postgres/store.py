@@ -4,8 +4,8 @@ serialises writers on the clinic's audit head row.
 
 What a server clinic does not have, by design: a file path, a key folder, file backups and
 restores, the single-instance lock and the audit anchor file. Several workstations write to one
-clinic at once (row versions refuse a stale save); backups are the server's (`pg_dump`, not built
-yet: docs/deployment.md).
+clinic at once (row versions refuse a stale save); backups are `pg_dump` archives, sealed as the
+file backups are (`storage/postgres/dump.py`, `services/server_backup.py`).
 
 The audit key never lives in a workstation's file: it is sealed in the database to each
 account's key (`key_grants`, the same key slots as the SQLite store's), and opens at a sign-in.
@@ -15,18 +15,22 @@ A new clinic's key is made in memory and sealed at the first administrator's sig
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
+import psycopg
+
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.audit import Anchor, AuditReport, AuditRow
-from tpi_chart.storage.errors import AuditKeyProblem, StorageError
+from tpi_chart.storage.errors import AuditKeyProblem, SchemaTooNew, StorageError
 from tpi_chart.storage.postgres.connection import PgConnection
 from tpi_chart.storage.postgres.live import PostgresLive
-from tpi_chart.storage.postgres.schema import connect, host_of, migrate
+from tpi_chart.storage.postgres.migrations import MIGRATIONS, SCHEMA_VERSION
+from tpi_chart.storage.postgres.schema import connect, current_version, host_of, migrate
 from tpi_chart.storage.sqlite import audit_trail as trail
 from tpi_chart.storage.sqlite.audit_trail import SqliteAudit
 from tpi_chart.storage.sqlite.audited import AuditedWrites
@@ -81,12 +85,15 @@ class PgAudit(SqliteAudit):
 class PostgresStore:
     """One clinic database on a server, open on this workstation."""
 
-    readonly = False
     #: A server clinic is never seeded with the demo clinic on first open.
     registered = True
 
-    def __init__(self, pg: PgConnection, key: bytes | None = None) -> None:
+    def __init__(
+        self, pg: PgConnection, key: bytes | None = None, *, readonly: bool = False
+    ) -> None:
         self.pg = pg
+        #: Opened to be checked (`audit verify`): nothing is written, the server refuses it too.
+        self.readonly = readonly
         self.conn = _as_sqlite(pg)
         self.host = pg.host
         #: Leases of the procedures open in this program, and notices of others' changes.
@@ -103,8 +110,8 @@ class PostgresStore:
         self.outbox = SqliteOutbox(self.writes)
         self.pain_strokes = SqlitePainStrokes(self.writes)
         self.pki = SqlitePki(self.writes)
-        self.clinic_id = self._ensure_clinic_id()
-        pg.clinic_id = self.clinic_id
+        self.clinic_id = self._read_clinic_id() if readonly else self._ensure_clinic_id()
+        pg.clinic_id = None if readonly else self.clinic_id
         self.key: bytes | None = key if key is not None else self._new_clinic_key()
 
     def anchor_after_commit(self, anchor: Anchor) -> None:
@@ -132,13 +139,23 @@ class PostgresStore:
             )
         return clinic_id
 
+    def _read_clinic_id(self) -> str:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (CLINIC_ID,)).fetchone()
+        if row is None:
+            raise StorageError(
+                f"the database at {self.host} holds no TPI Chart clinic yet (no clinic id); "
+                "nothing was checked"
+            )
+        return str(row[0])
+
     def _new_clinic_key(self) -> bytes | None:
         """None (locked until a sign-in) when the key is sealed in the database; a new key for
         a clinic without audit rows; refused for a clinic whose unsealed key is not here."""
         if trail.is_sealed(self.conn):
             return None
         if trail.tail(self.conn) is None:
-            return secrets.token_bytes(audit_log.KEY_BYTES)
+            # Read-only: an empty trail has no MAC to check (as a read-only file's: b"").
+            return b"" if self.readonly else secrets.token_bytes(audit_log.KEY_BYTES)
         raise AuditKeyProblem(
             f"the clinic database at {self.host} has audit rows but its audit key was never "
             "sealed in it (the workstation that started the clinic closed before an "
@@ -173,6 +190,8 @@ class PostgresStore:
                 "recorded on top of them. Run `tpi-chart audit verify`."
             )
         self.key = key
+        if self.readonly:
+            return 0
         self.record_key_id(key)
         if not trail.pending_count(self.conn):
             return 0
@@ -197,6 +216,40 @@ class PostgresStore:
         (count,) = self.conn.execute("SELECT count(*) FROM patients").fetchone()
         return int(count) == 0
 
+    # -- what `audit verify` checks beside the chain (services/integrity.py) -------------------
+
+    def registry_problems(self) -> list[str]:
+        """None to report: the clinic registry and anchor are a file clinic's (kept beside a
+        workstation's key); a server clinic's tail is guarded by its head row and its backups."""
+        return []
+
+    def has_table(self, name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables"
+            " WHERE schemaname = current_schema() AND tablename = ?)",
+            (name,),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def missing_triggers(self) -> list[str]:
+        """The protection triggers the schema created that are gone or switched off (`ALTER
+        TABLE … DISABLE TRIGGER`): signed records or the audit trail could then be edited."""
+        version = int(self.conn.execute("SELECT max(version) FROM schema_version").fetchone()[0])
+        expected: set[str] = set()
+        for sql in MIGRATIONS[:version]:
+            expected |= set(re.findall(r"CREATE TRIGGER (\w+)", sql))
+            expected -= set(re.findall(r"DROP TRIGGER (?:IF EXISTS )?(\w+)", sql))
+        present = {
+            str(row[0])
+            for row in self.conn.execute(
+                "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND NOT t.tgisinternal"
+                " AND t.tgenabled <> 'D'"
+            )
+        }
+        return sorted(expected - present)
+
     def close(self) -> None:
         try:  # the other rooms need not wait for the leases to lapse
             self.live.close()
@@ -205,14 +258,38 @@ class PostgresStore:
         self.pg.close()
 
 
-def open_postgres_store(url: str, *, key: bytes | None = None, pool_size: int = 4) -> PostgresStore:
+def open_postgres_store(
+    url: str, *, key: bytes | None = None, pool_size: int = 4, readonly: bool = False
+) -> PostgresStore:
     """Connect to the clinic database at `url`, create or upgrade its schema, and open it.
-    `key`: the audit key when the caller holds it already (a test, a migration)."""
+    `key`: the audit key when the caller holds it already (a test, a migration). `readonly`:
+    open an existing clinic to check it, without creating or upgrading anything."""
     with connect(url) as conn:
-        migrate(conn)
-    pg = PgConnection(url, host_of(url), max_size=pool_size)
+        if readonly:
+            _require_current_schema(conn, host_of(url))
+        else:
+            migrate(conn)
+    pg = PgConnection(url, host_of(url), max_size=pool_size, read_only=readonly)
     try:
-        return PostgresStore(pg, key)
+        return PostgresStore(pg, key, readonly=readonly)
     except BaseException:
         pg.close()
         raise
+
+
+def _require_current_schema(conn: psycopg.Connection[Any], host: str) -> None:
+    version = current_version(conn)
+    if version == 0:
+        raise StorageError(f"the database at {host} holds no TPI Chart clinic; nothing was checked")
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the clinic database at {host} was upgraded by a newer version of TPI Chart "
+            f"(schema {version}; this version understands up to {SCHEMA_VERSION}); check it "
+            "with that version. Nothing was changed."
+        )
+    if version < SCHEMA_VERSION:
+        raise StorageError(
+            f"the clinic database at {host} has an older schema ({version}); open it once with "
+            "a workstation of this version (which upgrades it), then check it again. Nothing "
+            "was changed."
+        )

@@ -287,8 +287,11 @@ def follow_ups(conn: sqlite3.Connection, key: str, value: int) -> list[FollowUpR
 def signed_ids(conn: sqlite3.Connection, after: int, limit: int | None) -> list[int]:
     """Ids of the signed procedures above `after`, ascending, at most `limit` (None: all): the
     start-up re-hashes a few and must not list a clinic's half million to do so."""
-    rows = conn.execute(
-        "SELECT id FROM procedures WHERE status = 'signed' AND id > ? ORDER BY id LIMIT ?",
-        (after, -1 if limit is None else limit),
+    # No LIMIT for all: SQLite's "LIMIT -1" is refused by PostgreSQL.
+    sql = "SELECT id FROM procedures WHERE status = 'signed' AND id > ? ORDER BY id"
+    rows = (
+        conn.execute(sql, (after,))
+        if limit is None
+        else conn.execute(f"{sql} LIMIT ?", (after, limit))
     )
     return [int(row[0]) for row in rows]
