@@ -92,6 +92,7 @@ FILE_ONLY: dict[str, str] = dict.fromkeys(
 SERVER_ONLY: dict[str, str] = {
     "schema_version": "written by the schema migration",
     "audit_head": "the clinic's head row, keyed by the copied clinic id",
+    "leases": "which room has a procedure open: a file clinic has one window, nothing to move",
 }
 
 #: What the server database may hold and still count as empty: a workstation that connected
