@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import NOBODY, SYSTEM_SETUP
+from tpi_chart.services.context import Services, build_services, open_services
 from tpi_chart.storage.errors import StorageError
 
 
@@ -29,6 +32,38 @@ def open_store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> A
     from tpi_chart.storage.sqlite.store import open_store as open_sqlite_store
 
     return open_sqlite_store(tmp_path / "clinic.db", tmp_path / "keys")
+
+
+def open_clinic(
+    engine: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    user: User | None = None,
+    *,
+    demo: bool = False,
+) -> Services:
+    """The services on a new clinic of `engine`; with `demo`, holding the demo clinic (a file
+    clinic is seeded by `open_services`; a server clinic never is, so it is seeded here)."""
+    opened = open_services(database(engine, tmp_path, request), user, seed_demo_if_new=demo)
+    if demo and engine == "postgres":
+        from tpi_chart.services.demo import seed_demo
+
+        seed_demo(opened.as_user(SYSTEM_SETUP))
+    return opened
+
+
+def reopen(services: Services, user: User | None = None) -> Services:
+    """The same clinic opened again, as a second window or command would. On a server clinic
+    whose audit key is not sealed yet (no administrator has signed in) the key is handed over
+    from the open one: a real workstation would have to wait for that first sign-in."""
+    if services.db_path is not None:
+        return open_services(services.db_path, user)
+    from tpi_chart.storage.postgres.store import PostgresStore, open_postgres_store
+
+    store = services.store
+    assert isinstance(store, PostgresStore)
+    url = store.pg.pool.conninfo
+    return build_services(open_postgres_store(url, key=store.key), user or NOBODY)
 
 
 def refusal(store: Any) -> type[Exception]:

@@ -22,7 +22,7 @@ from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.signatures import Trust
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import StorageError
-from tpi_chart.services.paths import resolve_db_path
+from tpi_chart.services.paths import resolve_database
 from tpi_chart.services.pki import TrustProblem
 
 EXIT_OK = 0
@@ -80,14 +80,14 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _trust(args: argparse.Namespace) -> Trust:
-    """The trust root: the file given, else the clinic database's (which must exist: verifying
-    never creates a clinic)."""
+    """The trust root: the file given, else the clinic database's (a file must exist: verifying
+    never creates a clinic; a server clinic's certificate is read from the server)."""
     if args.trust is not None:
         from tpi_chart.services.notes import read_trust_file
 
         return read_trust_file(args.trust)
-    path = resolve_db_path(getattr(args, "db", None))
-    if not path.exists():
+    path = resolve_database(getattr(args, "db", None))
+    if isinstance(path, Path) and not path.exists():
         raise InvalidInput(
             [
                 "--trust: give the signing clinic's clinic-ca.pem (tpi-chart ca export), or --db "
