@@ -1,5 +1,6 @@
 """`tpi-chart users list|add|passwd|deactivate`: accounts from the command line, through the same
-`AuthService` as the window (reliability.md S1–S3).
+`AuthService` as the window (reliability.md S1–S3); `users sessions|end-session`: who is signed
+in where (commands_sessions.py).
 
 Passwords are never taken from the command line (they would show in the shell history and the
 process list): they are typed at a hidden prompt, or, when standard input is not a terminal,
@@ -69,6 +70,10 @@ def register(subparsers: Any) -> None:
     deactivate = commands.add_parser("deactivate", help="stop an account from signing in")
     deactivate.add_argument("username")
     deactivate.set_defaults(handler=run_deactivate)
+
+    from tpi_chart.cli import commands_sessions  # imports this module: after it has loaded
+
+    commands_sessions.register(commands)
 
 
 # ---- passwords --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ be replaced by a copy) is `FileBackedStore`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -177,6 +177,34 @@ class SignedNoteRow:
     signatures: int
     evaluation: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One sign-in at one workstation (its host name), open until `ended_at`."""
+
+    id: int
+    username: str
+    workstation: str
+    started_at: datetime
+    last_seen_at: datetime
+    state: str  # "active" or "locked"
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+
+
+class SessionRepository(Protocol):
+    def start(self, username: str, workstation: str, at: datetime) -> SessionRecord: ...
+    def touch(self, session_id: int, at: datetime, state: str) -> None: ...
+    def end(self, session_id: int, at: datetime, by: str, reason: str) -> SessionRecord | None: ...
+    def get(self, session_id: int) -> SessionRecord | None: ...
+    def open_sessions(self) -> list[SessionRecord]: ...
+
+
+#: Called with the acting user's name at the start of each audited write (the store's
+#: `guard_writes`); raises to refuse the write (an ended session, services/sessions.py).
+WriteGuard = Callable[[str], None]
 
 
 class PatientRepository(Protocol):
@@ -395,7 +423,10 @@ class Store(Protocol):
     def pki(self) -> PkiRepository: ...
     @property
     def pain_strokes(self) -> PainStrokeRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
 
+    def guard_writes(self, guard: WriteGuard | None) -> None: ...
     def transaction(self) -> AbstractContextManager[None]: ...
     @property
     def key(self) -> bytes | None: ...

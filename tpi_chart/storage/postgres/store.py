@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, cast
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.audit import Anchor, AuditReport
 from tpi_chart.storage.errors import AuditKeyProblem
+from tpi_chart.storage.interfaces import WriteGuard
 from tpi_chart.storage.postgres.connection import PgConnection
 from tpi_chart.storage.postgres.schema import connect, host_of, migrate
 from tpi_chart.storage.sqlite import audit_trail as trail
@@ -33,6 +34,7 @@ from tpi_chart.storage.sqlite.pain import SqlitePainStrokes
 from tpi_chart.storage.sqlite.patients import SqlitePatients
 from tpi_chart.storage.sqlite.pki import SqlitePki
 from tpi_chart.storage.sqlite.procedures import SqliteProcedures
+from tpi_chart.storage.sqlite.sessions import SqliteSessions
 from tpi_chart.storage.sqlite.settings import SqliteSettings
 from tpi_chart.storage.sqlite.store import CLINIC_ID
 from tpi_chart.storage.sqlite.users import SqliteUsers
@@ -86,6 +88,7 @@ class PostgresStore:
         self.outbox = SqliteOutbox(self.writes)
         self.pain_strokes = SqlitePainStrokes(self.writes)
         self.pki = SqlitePki(self.writes)
+        self.sessions = SqliteSessions(self.writes)
         self.clinic_id = self._ensure_clinic_id()
         pg.clinic_id = self.clinic_id
         self.key: bytes | None = key if key is not None else self._new_clinic_key()
@@ -130,6 +133,10 @@ class PostgresStore:
         )
 
     # -- the Store protocol ----------------------------------------------------------------------
+
+    def guard_writes(self, guard: WriteGuard | None) -> None:
+        """Ask `guard` before each change a person makes (sessions an administrator ended)."""
+        self.writes.guard = guard
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

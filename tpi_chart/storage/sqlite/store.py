@@ -24,6 +24,7 @@ from tpi_chart.storage.errors import (
     StorageError,
     translate,
 )
+from tpi_chart.storage.interfaces import WriteGuard
 from tpi_chart.storage.sqlite import audit_trail as trail
 from tpi_chart.storage.sqlite import backup
 from tpi_chart.storage.sqlite.audit_trail import SqliteAudit
@@ -42,6 +43,7 @@ from tpi_chart.storage.sqlite.pain import SqlitePainStrokes
 from tpi_chart.storage.sqlite.patients import SqlitePatients
 from tpi_chart.storage.sqlite.pki import SqlitePki
 from tpi_chart.storage.sqlite.procedures import SqliteProcedures
+from tpi_chart.storage.sqlite.sessions import SqliteSessions
 from tpi_chart.storage.sqlite.settings import SqliteSettings
 from tpi_chart.storage.sqlite.users import SqliteUsers
 
@@ -82,6 +84,7 @@ class SqliteStore:
         self.outbox = SqliteOutbox(self.writes)
         self.pain_strokes = SqlitePainStrokes(self.writes)
         self.pki = SqlitePki(direct)
+        self.sessions = SqliteSessions(direct)
         #: Whether this computer's clinic registry knew the database before it was opened: a
         #: registered path is never seeded with the demo clinic (it held a real one).
         self.registered = self._registry() is not None
@@ -385,6 +388,10 @@ class SqliteStore:
             clinic_id = str(uuid.uuid4())
             self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (CLINIC_ID, clinic_id))
             return clinic_id
+
+    def guard_writes(self, guard: WriteGuard | None) -> None:
+        """Ask `guard` before each change a person makes (sessions an administrator ended)."""
+        self.writes.guard = guard
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

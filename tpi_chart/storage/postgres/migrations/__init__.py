@@ -8,10 +8,10 @@ what SQLite `user_version` 15 holds, column for column (plus `audit_head`).
 
 from __future__ import annotations
 
-from tpi_chart.storage.postgres.migrations import v0001_initial
+from tpi_chart.storage.postgres.migrations import v0001_initial, v0002_sessions
 
-MIGRATIONS: tuple[str, ...] = (v0001_initial.SQL,)
+MIGRATIONS: tuple[str, ...] = (v0001_initial.SQL, v0002_sessions.SQL)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: PostgreSQL schema version → the SQLite user_version with the same tables and columns.
-SQLITE_EQUIVALENT: dict[int, int] = {1: 15}
+SQLITE_EQUIVALENT: dict[int, int] = {1: 15, 2: 17}
