@@ -8,10 +8,18 @@ what SQLite `user_version` 15 holds, column for column (plus `audit_head`).
 
 from __future__ import annotations
 
-from tpi_chart.storage.postgres.migrations import v0001_initial, v0002_sessions
+from tpi_chart.storage.postgres.migrations import (
+    v0001_initial,
+    v0002_sessions,
+    v0003_patient_search,
+)
 
-MIGRATIONS: tuple[str, ...] = (v0001_initial.SQL, v0002_sessions.SQL)
+MIGRATIONS: tuple[str, ...] = (
+    v0001_initial.SQL,
+    v0002_sessions.SQL,
+    v0003_patient_search.SQL,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: PostgreSQL schema version → the SQLite user_version with the same tables and columns.
-SQLITE_EQUIVALENT: dict[int, int] = {1: 15, 2: 17}
+SQLITE_EQUIVALENT: dict[int, int] = {1: 15, 2: 17, 3: 17}
