@@ -234,14 +234,14 @@ class AuthService:
     def record_lock(self, user: User) -> None:
         """Audit that `user`'s session was locked (idle time-out or "Lock now"); unlocking is
         audited as the sign-in it is."""
+        if self._sessions is not None:  # first: lets go of a session ended meanwhile
+            self._sessions.locked(user.username)
         if self._audit is not None:
             self._audit.record(
                 user=user.username, action="session_locked", entity="session", after={}
             )
         if self._keys is not None:
             self._keys.signed_out(user)
-        if self._sessions is not None:
-            self._sessions.locked(user.username)
 
     def sign_out(self, reason: str = "signed out") -> None:
         """End this workstation's session (the window closes, a command ends)."""

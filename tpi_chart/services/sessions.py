@@ -7,22 +7,22 @@ list the open ones (`tpi-chart users sessions`) and end one (a lost badge, a per
 without locking): the window of an ended session refuses its next save with a sentence and locks
 itself (`on_ended`). On a file clinic the same table lists this computer's sessions.
 
-The check is the store's write guard: asked once per transaction in which a person changes the
-record, inside it, so a save committed after the ending is impossible.
+The check is the store's write guard: asked at the start of each transaction, inside it, so a
+save committed after the ending is impossible. A sign-in lets an ended session go first
+(`signing_in`), so that its own records are written.
 """
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from weakref import WeakKeyDictionary
 
 from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.errors import NotFound
-from tpi_chart.storage.errors import StorageError
 from tpi_chart.storage.interfaces import SessionRecord, SessionRepository, Store
 
 #: How often a save also records that the session is still in use (`last_seen_at`).
@@ -93,21 +93,26 @@ class WorkstationSession:
         self.current, self._seen = self._sessions.start(username, self.workstation, now), now
 
     def locked(self, username: str) -> None:
+        """The window locked: the session is marked so; one ended meanwhile is let go (the
+        lock is what its ending asked for, and the lock's own audit row must be written)."""
         if self.current is None or self.current.username != username:
             return
-        with suppress(StorageError):  # ended by an administrator meanwhile: locked anyway
-            self._sessions.touch(self.current.id, self._clock(), "locked")
+        record = self._sessions.get(self.current.id)
+        if record is None or record.ended_at is not None:
+            self.current = None
+            return
+        self._sessions.touch(record.id, self._clock(), "locked")
 
     def signed_out(self, reason: str = "signed out") -> None:
         if self.current is not None:
             current, self.current = self.current, None
             self._sessions.end(current.id, self._clock(), current.username, reason)
 
-    def guard(self, username: str) -> None:
-        """The store's write guard: refuse a change by this session's person once it has been
-        ended (SessionEnded), else note now and then that the session is in use."""
+    def guard(self) -> None:
+        """The store's write guard: refuse what this workstation would write once its session
+        has been ended (SessionEnded), else note now and then that the session is in use."""
         current = self.current
-        if current is None or username != current.username:
+        if current is None:
             return
         record = self._sessions.get(current.id)
         if record is not None and record.ended_at is not None:
@@ -120,10 +125,17 @@ class WorkstationSession:
             self._seen = now
 
 
+#: One tracker per open store: every set of services built on it (the demo seeding, a command's
+#: own) shares the workstation's session and its guard.
+_TRACKERS: WeakKeyDictionary[Store, WorkstationSession] = WeakKeyDictionary()
+
+
 def guarded_session(store: Store) -> WorkstationSession:
-    """A new session tracker for `store`, whose writes it guards from now on."""
-    session = WorkstationSession(store.sessions)
-    store.guard_writes(session.guard)
+    """The session tracker of `store`, made (and guarding its writes) on first use."""
+    session = _TRACKERS.get(store)
+    if session is None:
+        session = _TRACKERS[store] = WorkstationSession(store.sessions)
+        store.guard_writes(session.guard)
     return session
 
 

@@ -202,9 +202,9 @@ class SessionRepository(Protocol):
     def open_sessions(self) -> list[SessionRecord]: ...
 
 
-#: Called with the acting user's name at the start of each audited write (the store's
-#: `guard_writes`); raises to refuse the write (an ended session, services/sessions.py).
-WriteGuard = Callable[[str], None]
+#: Called at the start of each of the store's transactions (`guard_writes`), inside it; raises
+#: to refuse what the transaction would write (an ended session, services/sessions.py).
+WriteGuard = Callable[[], None]
 
 
 class PatientRepository(Protocol):

@@ -89,6 +89,7 @@ class PostgresStore:
         self.pain_strokes = SqlitePainStrokes(self.writes)
         self.pki = SqlitePki(self.writes)
         self.sessions = SqliteSessions(self.writes)
+        self._guard: WriteGuard | None = None
         self.clinic_id = self._ensure_clinic_id()
         pg.clinic_id = self.clinic_id
         self.key: bytes | None = key if key is not None else self._new_clinic_key()
@@ -135,13 +136,16 @@ class PostgresStore:
     # -- the Store protocol ----------------------------------------------------------------------
 
     def guard_writes(self, guard: WriteGuard | None) -> None:
-        """Ask `guard` before each change a person makes (sessions an administrator ended)."""
-        self.writes.guard = guard
+        """Ask `guard` at the start of each transaction (sessions an administrator ended)."""
+        self._guard = guard
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction (joined by nested calls), holding the clinic's audit head lock."""
+        outermost = not self.pg.in_transaction
         with self.pg.transaction():
+            if outermost and self._guard is not None:
+                self._guard()  # in the transaction: an ending committed since is seen
             yield
 
     @property

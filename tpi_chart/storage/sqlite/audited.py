@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tpi_chart.storage.errors import StaleRecord
-from tpi_chart.storage.interfaces import WriteGuard
 
 #: Appends one audit row (`AuditTrail.record`), in the transaction of the change.
 Record = Callable[..., object]
@@ -70,9 +69,6 @@ class AuditedWrites:
         self._conn = conn
         self.transaction = transaction
         self._record = record
-        #: Asked before each change a person makes (not before `unaudited` writes): the
-        #: services refuse the saves of a session an administrator ended (services/sessions.py).
-        self.guard: WriteGuard | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -94,10 +90,7 @@ class AuditedWrites:
         """One transaction (or the caller's): the block's writes, then their audit row(s) as
         the block left the `Change`; an exception in the block stores neither."""
         change = Change(user, action, entity, entity_id, patient_id, procedure_id, before, after)
-        outermost = not self.conn.in_transaction
         with self.transaction():
-            if self.guard is not None and outermost:
-                self.guard(user)  # in the transaction: an ending committed since is seen
             yield change
             for row in change.rows():
                 self._record(**row)

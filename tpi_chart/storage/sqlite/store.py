@@ -85,6 +85,7 @@ class SqliteStore:
         self.pain_strokes = SqlitePainStrokes(self.writes)
         self.pki = SqlitePki(direct)
         self.sessions = SqliteSessions(direct)
+        self._guard: WriteGuard | None = None
         #: Whether this computer's clinic registry knew the database before it was opened: a
         #: registered path is never seeded with the demo clinic (it held a real one).
         self.registered = self._registry() is not None
@@ -390,8 +391,8 @@ class SqliteStore:
             return clinic_id
 
     def guard_writes(self, guard: WriteGuard | None) -> None:
-        """Ask `guard` before each change a person makes (sessions an administrator ended)."""
-        self.writes.guard = guard
+        """Ask `guard` at the start of each transaction (sessions an administrator ended)."""
+        self._guard = guard
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -402,10 +403,13 @@ class SqliteStore:
                 f"the database {self.path} was opened read-only (a rescue copy: the file, its "
                 "folder or the disk cannot be written); nothing can be saved to it"
             )
-        if not self.conn.in_transaction:
+        outermost = not self.conn.in_transaction
+        if outermost:
             self._require_wal()
         try:
             with transaction(self.conn, self.path):
+                if outermost and self._guard is not None:
+                    self._guard()  # in the transaction: an ending committed since is seen
                 yield
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
