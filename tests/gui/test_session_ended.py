@@ -3,15 +3,13 @@ session refuses its next save with a sentence, stores nothing, and locks itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from tests.users import staff
+from tests.gui.test_launch import services  # noqa: F401 (the fixture)
 from tpi_chart.services.context import open_services
 from tpi_chart.services.sessions import SessionService
 from tpi_chart.ui import launch
@@ -21,20 +19,9 @@ pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("This plugin does not s
 PASSWORD = "a long enough passphrase"
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Any]:
-    QCoreApplication.setOrganizationName("TPI Chart tests")
-    QCoreApplication.setApplicationName("session-ended")
-    QSettings().clear()
-    with open_services(tmp_path / "chart.db", staff("os-login"), seed_demo_if_new=True) as opened:
-        yield opened
-    for window in list(launch._windows):
-        window.close()
-        launch._windows.remove(window)
-
-
 def test_an_ended_session_s_window_refuses_the_next_save_and_locks(
-    qtbot: QtBot, services: Any
+    qtbot: QtBot,
+    services: Any,  # noqa: F811 (the fixture of test_launch)
 ) -> None:
     admin = services.auth.create_first_administrator("okafor", "R. Okafor", PASSWORD)
     services.auth.create_user(admin, "chen", "Dr. Alex Chen, MD", {"physician"}, PASSWORD)

@@ -6,17 +6,15 @@ to create or upgrade the schema and names the command that does."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.unit.test_services import reference
+from tests.unit.test_services import reference, sign
 from tests.users import staff
 from tpi_chart.cli.main import main
-from tpi_chart.domain.canonical import content_hash
-from tpi_chart.domain.models import Signature
 from tpi_chart.services.context import build_services
 from tpi_chart.storage.errors import SignedRecord
 from tpi_chart.storage.postgres import schema
@@ -58,12 +56,7 @@ def test_server_init_then_the_app_role_charts_but_cannot_unfreeze_a_signed_note(
         doc = reference()
         patient = services.patients.create(doc.patient)
         procedure_id = services.charting.create(patient.id, doc.procedure).id
-        signature = Signature(
-            signed_by="Dr. Alex Chen, MD",
-            signed_at=datetime(2026, 11, 20, 10, 0, tzinfo=MST),
-            content_hash=content_hash(services.charting.document(procedure_id)),
-        )
-        services.charting.sign(procedure_id, signature)
+        sign(services, procedure_id)
         with pytest.raises(SignedRecord):
             store.conn.execute(
                 "UPDATE procedures SET payer_profile = 'none' WHERE id = ?", (procedure_id,)

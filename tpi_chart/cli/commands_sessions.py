@@ -7,7 +7,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tpi_chart.cli.commands_users import EXIT_OK, _administrator, _guarded, _open
+from tpi_chart.cli.commands_users import (
+    EXIT_OK,
+    _administrator,
+    _guarded,
+    _open,
+    format_table,
+)
 from tpi_chart.services.sessions import SessionService
 from tpi_chart.storage.interfaces import SessionRecord
 
@@ -43,11 +49,7 @@ def format_sessions(sessions: list[SessionRecord], own: int | None) -> str:
         )
         for s in sessions
     ]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
-    )
+    return format_table(headers, rows)
 
 
 def run_sessions(args: argparse.Namespace) -> int:

@@ -153,6 +153,11 @@ def format_users(accounts: list[User]) -> str:
     rows = [
         (u.username, u.display_name, u.role_text, "yes" if u.active else "no") for u in accounts
     ]
+    return format_table(headers, rows)
+
+
+def format_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell, two spaces apart."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
