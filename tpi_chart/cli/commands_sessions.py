@@ -14,8 +14,7 @@ from tpi_chart.cli.commands_users import (
     _open,
     format_table,
 )
-from tpi_chart.services.sessions import SessionService
-from tpi_chart.storage.interfaces import SessionRecord
+from tpi_chart.services.sessions import SessionRecord, SessionService
 
 
 def register(commands: Any) -> None:
