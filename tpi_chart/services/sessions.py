@@ -25,6 +25,15 @@ from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.errors import NotFound
 from tpi_chart.storage.interfaces import SessionRecord, SessionRepository, Store
 
+__all__ = [
+    "SessionEnded",
+    "SessionRecord",
+    "SessionService",
+    "WorkstationSession",
+    "guarded_session",
+    "workstation_name",
+]
+
 #: How often a save also records that the session is still in use (`last_seen_at`).
 SEEN_EVERY = timedelta(minutes=1)
 
