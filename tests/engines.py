@@ -4,8 +4,10 @@ few things a test of raw SQL needs to know about each engine.
 On both engines (the `engine` fixture, or a module-scoped one): test_storage, test_services,
 test_operations, test_permissions_matrix, test_cli_chart, test_settings_service,
 test_rules_v2_services, test_history_service, test_problems_outcomes, test_notes_service,
-test_signing_service, test_pain_drawing, test_pades_signing, test_cli_users; the server's own:
-test_postgres, test_postgres_concurrency, test_server_crash (the kill test).
+test_signing_service, test_pain_drawing, test_pades_signing, test_cli_users, test_sessions;
+the server's own: test_postgres, test_postgres_concurrency, test_server_crash (the kill test),
+test_server_roles (owner and app roles), test_server_search (the trigram index's plan),
+test_server_keys (no key material on the workstation).
 
 On SQLite only, because what they test is a file's:
 - test_backup_restore, test_automatic_backups, test_cli_data: backups and restores of the
