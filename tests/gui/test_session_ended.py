@@ -3,6 +3,7 @@ session refuses its next save with a sentence, stores nothing, and locks itself.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from tests.gui.test_launch import services  # noqa: F401 (the fixture)
+from tpi_chart.services import sessions as sessions_module
 from tpi_chart.services.context import open_services
 from tpi_chart.services.sessions import SessionService
 from tpi_chart.ui import launch
@@ -22,7 +24,10 @@ PASSWORD = "a long enough passphrase"
 def test_an_ended_session_s_window_refuses_the_next_save_and_locks(
     qtbot: QtBot,
     services: Any,  # noqa: F811 (the fixture of test_launch)
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A file clinic reads an ending once a minute of saving: here at every save.
+    monkeypatch.setattr(sessions_module, "SEEN_EVERY", timedelta(0))
     admin = services.auth.create_first_administrator("okafor", "R. Okafor", PASSWORD)
     services.auth.create_user(admin, "chen", "Dr. Alex Chen, MD", {"physician"}, PASSWORD)
     chen = services.auth.login("chen", PASSWORD)  # the room's sign-in: a session starts

@@ -44,10 +44,11 @@ FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 class Clinic:
     """A clinic with an administrator and a physician, both signed in."""
 
-    def __init__(self, folder: Path, store: Any, name: str = "Valley Pain Clinic") -> None:
+    def __init__(self, folder: Path, store: Any = None, name: str = "Valley Pain Clinic") -> None:
+        """`store`: the clinic's open store; by default a file in `folder`."""
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.store = store
+        self.store = store or open_store(folder / "chart.db", folder / "keys")
         # Set-up (the clinic name) before anyone signs in.
         self.root = build_services(self.store, SYSTEM_SETUP, trust_dir=folder / "keys")
         self.root.settings.update(clinic_name=name)

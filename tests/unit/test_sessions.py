@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tests.engines import database, query, reopen
 from tests.unit.test_services import reference
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import Site
+from tpi_chart.services import sessions as sessions_module
 from tpi_chart.services.access import PermissionDenied
 from tpi_chart.services.context import Services, open_services
 from tpi_chart.services.errors import InvalidInput
@@ -65,7 +67,11 @@ def test_a_sign_in_is_a_session_naming_the_workstation_locked_resumed_and_ended(
     assert closed[0][1] == "closed"
 
 
-def test_an_administrator_ends_a_session_and_its_next_save_is_refused(db: Path | str) -> None:
+def test_an_administrator_ends_a_session_and_its_next_save_is_refused(
+    db: Path | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if isinstance(db, Path):  # a file clinic reads the ending once a minute: now, every time
+        monkeypatch.setattr(sessions_module, "SEEN_EVERY", timedelta(0))
     room = open_services(db)  # a procedure room
     chen = sign_in(room, "chen")
     locked: list[bool] = []
@@ -106,6 +112,7 @@ def test_an_administrator_ends_a_session_and_its_next_save_is_refused(db: Path |
 def test_the_session_commands(
     db: Path | str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sessions_module, "SEEN_EVERY", timedelta(0))  # read at once on a file
     import io
     import sys
 

@@ -1,6 +1,6 @@
 """`tpi-chart users list|add|passwd|deactivate`: accounts from the command line, through the same
 `AuthService` as the window (reliability.md S1–S3); `users sessions|end-session`: who is signed
-in where (commands_sessions.py).
+in where (cli/sessions.py).
 
 Passwords are never taken from the command line (they would show in the shell history and the
 process list): they are typed at a hidden prompt, or, when standard input is not a terminal,
@@ -71,9 +71,9 @@ def register(subparsers: Any) -> None:
     deactivate.add_argument("username")
     deactivate.set_defaults(handler=run_deactivate)
 
-    from tpi_chart.cli import commands_sessions  # imports this module: after it has loaded
+    from tpi_chart.cli import sessions  # imports this module: after it has loaded
 
-    commands_sessions.register(commands)
+    sessions.register(commands)
 
 
 # ---- passwords --------------------------------------------------------------------------------

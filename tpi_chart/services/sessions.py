@@ -7,9 +7,12 @@ list the open ones (`tpi-chart users sessions`) and end one (a lost badge, a per
 without locking): the window of an ended session refuses its next save with a sentence and locks
 itself (`on_ended`). On a file clinic the same table lists this computer's sessions.
 
-The check is the store's write guard: asked at the start of each transaction, inside it, so a
-save committed after the ending is impossible. A sign-in lets an ended session go first
-(`signing_in`), so that its own records are written.
+The check is the store's write guard, asked at the start of each transaction, inside it. On a
+server the transaction's first statement (the head-row lock) also reads whether the session has
+ended, so the next save after an ending is refused, at no extra round trip. On a file clinic
+(where an ending can only come from a command on the same computer) the guard reads it once a
+minute of saving. A sign-in lets an ended session go first (`signing_in`), so that its own
+records are written.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ __all__ = [
     "workstation_name",
 ]
 
-#: How often a save also records that the session is still in use (`last_seen_at`).
+#: How often a save also records that the session is still in use (`last_seen_at`) and, on a
+#: file clinic, reads whether it was ended (on a server every transaction's first statement
+#: tells, at no cost). Rarely: a click's statements are counted (tests/unit/test_operations.py).
 SEEN_EVERY = timedelta(minutes=1)
 
 
@@ -68,17 +73,29 @@ class WorkstationSession:
         self,
         repository: SessionRepository,
         *,
+        track: Callable[[int | None], None] | None = None,
         workstation: str | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._sessions = repository
+        self._track = track
         self.workstation = workstation or workstation_name()
         self._clock = clock
-        self.current: SessionRecord | None = None
+        self._current: SessionRecord | None = None
         self._seen = datetime.min.replace(tzinfo=UTC)
         #: Called when a save finds the session ended, before it is refused: the window
         #: locks itself.
         self.on_ended: Callable[[], None] | None = None
+
+    @property
+    def current(self) -> SessionRecord | None:
+        return self._current
+
+    @current.setter
+    def current(self, record: SessionRecord | None) -> None:
+        self._current = record
+        if self._track is not None:  # the store reads its state with each transaction
+            self._track(None if record is None else record.id)
 
     def signing_in(self) -> None:
         """A sign-in is starting: a session ended meanwhile is let go, so that the sign-in's
@@ -117,19 +134,24 @@ class WorkstationSession:
             current, self.current = self.current, None
             self._sessions.end(current.id, self._clock(), current.username, reason)
 
-    def guard(self) -> None:
+    def guard(self, ended: bool | None) -> None:
         """The store's write guard: refuse what this workstation would write once its session
-        has been ended (SessionEnded), else note now and then that the session is in use."""
+        has been ended (SessionEnded), else note now and then that the session is in use.
+        `ended`: what the store read with the transaction's first statement (a server), or
+        None (a file: read here, once a minute)."""
         current = self.current
         if current is None:
             return
-        record = self._sessions.get(current.id)
+        now = self._clock()
+        due = now - self._seen >= SEEN_EVERY
+        record = None
+        if ended or (ended is None and due):
+            record = self._sessions.get(current.id)
         if record is not None and record.ended_at is not None:
             if self.on_ended is not None:
                 self.on_ended()
             raise SessionEnded(ended_message(record))
-        now = self._clock()
-        if now - self._seen >= SEEN_EVERY:
+        if due:
             self._sessions.touch(current.id, now, "active")
             self._seen = now
 
@@ -143,7 +165,8 @@ def guarded_session(store: Store) -> WorkstationSession:
     """The session tracker of `store`, made (and guarding its writes) on first use."""
     session = _TRACKERS.get(store)
     if session is None:
-        session = _TRACKERS[store] = WorkstationSession(store.sessions)
+        session = WorkstationSession(store.sessions, track=store.track_session)
+        _TRACKERS[store] = session
         store.guard_writes(session.guard)
     return session
 

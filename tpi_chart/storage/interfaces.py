@@ -202,9 +202,11 @@ class SessionRepository(Protocol):
     def open_sessions(self) -> list[SessionRecord]: ...
 
 
-#: Called at the start of each of the store's transactions (`guard_writes`), inside it; raises
-#: to refuse what the transaction would write (an ended session, services/sessions.py).
-WriteGuard = Callable[[], None]
+#: Called at the start of each of the store's transactions (`guard_writes`), inside it, with
+#: whether the session the store tracks (`track_session`) has ended when the store learned it in
+#: the transaction's first statement (the server's head-row lock reads it), else None; raises to
+#: refuse what the transaction would write (services/sessions.py).
+WriteGuard = Callable[[bool | None], None]
 
 
 class PatientRepository(Protocol):
@@ -427,6 +429,7 @@ class Store(Protocol):
     def sessions(self) -> SessionRepository: ...
 
     def guard_writes(self, guard: WriteGuard | None) -> None: ...
+    def track_session(self, session_id: int | None) -> None: ...
     def transaction(self) -> AbstractContextManager[None]: ...
     @property
     def key(self) -> bytes | None: ...

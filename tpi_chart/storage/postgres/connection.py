@@ -107,6 +107,9 @@ class PgConnection:
     def __init__(self, url: str, host: str, *, max_size: int = 4) -> None:
         self.host = host
         self.clinic_id: str | None = None  # set by the store: the head row BEGIN locks
+        #: The workstation's session (`PostgresStore.track_session`): BEGIN's lock statement
+        #: also reads whether it has ended, in the same round trip.
+        self.session_id: int | None = None
         self._local = threading.local()
         self._identity_tables: frozenset[str] | None = None
         self.pool = ConnectionPool(
@@ -146,7 +149,15 @@ class PgConnection:
         conn = self._checkout()
         try:
             conn.execute("BEGIN")
-            if self.clinic_id is not None:
+            self._local.session_ended = None
+            if self.clinic_id is not None and self.session_id is not None:
+                row = conn.execute(
+                    "SELECT (SELECT ended_at IS NOT NULL FROM sessions WHERE id = %s)"
+                    " FROM audit_head WHERE clinic_id = %s FOR UPDATE",
+                    (self.session_id, self.clinic_id),
+                ).fetchone()
+                self._local.session_ended = bool(row and row[0])
+            elif self.clinic_id is not None:
                 conn.execute(
                     "SELECT 1 FROM audit_head WHERE clinic_id = %s FOR UPDATE", (self.clinic_id,)
                 )
@@ -154,6 +165,13 @@ class PgConnection:
             self._release(conn, rollback=True)
             raise self._translate(error) from error
         self._local.conn = conn
+
+    @property
+    def session_ended(self) -> bool | None:
+        """Whether the tracked session had ended when this thread's transaction began (None:
+        no session tracked, or no transaction)."""
+        ended: bool | None = getattr(self._local, "session_ended", None)
+        return ended
 
     def commit(self) -> None:
         conn = self._take()

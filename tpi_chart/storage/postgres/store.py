@@ -139,13 +139,17 @@ class PostgresStore:
         """Ask `guard` at the start of each transaction (sessions an administrator ended)."""
         self._guard = guard
 
+    def track_session(self, session_id: int | None) -> None:
+        """Whether this session has ended is read by each transaction's head-row lock."""
+        self.pg.session_id = session_id
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction (joined by nested calls), holding the clinic's audit head lock."""
         outermost = not self.pg.in_transaction
         with self.pg.transaction():
             if outermost and self._guard is not None:
-                self._guard()  # in the transaction: an ending committed since is seen
+                self._guard(self.pg.session_ended)  # read with the head row lock: no round trip
             yield
 
     @property

@@ -394,6 +394,9 @@ class SqliteStore:
         """Ask `guard` at the start of each transaction (sessions an administrator ended)."""
         self._guard = guard
 
+    def track_session(self, session_id: int | None) -> None:
+        """Nothing to do: BEGIN IMMEDIATE reads no row that could carry the session's state."""
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One BEGIN IMMEDIATE … COMMIT (joined by nested calls); driver errors become
@@ -409,7 +412,7 @@ class SqliteStore:
         try:
             with transaction(self.conn, self.path):
                 if outermost and self._guard is not None:
-                    self._guard()  # in the transaction: an ending committed since is seen
+                    self._guard(None)  # BEGIN read nothing: the guard reads for itself
                 yield
         except sqlite3.Error as error:
             raise translate(error, self.path) from error

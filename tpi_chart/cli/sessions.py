@@ -1,6 +1,7 @@
 """`tpi-chart --as ADMIN users sessions` and `users end-session ID`: the open sessions of every
 workstation (on a server: every room), and ending one, whose window locks at its next save
-(services/sessions.py). Registered under `users` by commands_users."""
+(services/sessions.py). Registered under `users` by commands_users; not a `commands_*` module
+of its own (the registry lists those)."""
 
 from __future__ import annotations
 
