@@ -1,5 +1,31 @@
 """Opening a store (or the services) on either engine for the tests that run on both, and the
-few things a test of raw SQL needs to know about each engine."""
+few things a test of raw SQL needs to know about each engine.
+
+On both engines (the `engine` fixture, or a module-scoped one): test_storage, test_services,
+test_operations, test_permissions_matrix, test_cli_chart, test_settings_service,
+test_rules_v2_services, test_history_service, test_problems_outcomes, test_notes_service,
+test_signing_service, test_pain_drawing, test_pades_signing, test_cli_users, test_sessions;
+the server's own: test_postgres, test_postgres_concurrency, test_server_crash (the kill test),
+test_server_roles (owner and app roles), test_server_search (the trigram index's plan),
+test_server_keys (no key material on the workstation).
+
+On SQLite only, because what they test is a file's:
+- test_backup_restore, test_automatic_backups, test_cli_data: backups and restores of the
+  database file (a server's are pg_dump's), the demo file, the file's bytes;
+- test_instance_lock: one window per database file (a server takes several);
+- test_audit_anchor: the anchor file beside a file clinic's key;
+- test_storage_crash, test_power_loss: SQLite's journal under SIGKILL and lost fsyncs (the
+  server's kill test is test_server_crash);
+- test_migrations, test_signed_snapshot_migration: SQLite's user_version steps (the server's
+  schema steps: test_postgres);
+- test_storage_errors: SQLite's result codes (SQLSTATEs: test_fault_matrix, test_postgres);
+- test_audit_cli, test_doctor, test_integrity: `audit verify`, `doctor` and the start-up re-hash
+  read a file clinic (their server forms are not built);
+- test_fast_paths, test_lookups: SQLite's query plans and statement counts;
+- test_phi_leakage, test_audit_key_slots: the bytes of the files on the workstation's disk
+  (the server's key slots: test_pades_signing, test_cli_users on postgres).
+Not yet on both (engine-neutral, worth adding): test_auth, test_audited_writes,
+test_password_steps, test_signing_time, test_interop, test_cli_auth, test_lifecycle_stateful."""
 
 from __future__ import annotations
 
@@ -11,6 +37,9 @@ from typing import Any
 
 import pytest
 
+from tpi_chart.domain.users import User
+from tpi_chart.services.access import NOBODY, SYSTEM_SETUP
+from tpi_chart.services.context import Services, build_services, open_services
 from tpi_chart.storage.errors import StorageError
 
 
@@ -31,6 +60,38 @@ def open_store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> A
     return open_sqlite_store(tmp_path / "clinic.db", tmp_path / "keys")
 
 
+def open_clinic(
+    engine: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    user: User | None = None,
+    *,
+    demo: bool = False,
+) -> Services:
+    """The services on a new clinic of `engine`; with `demo`, holding the demo clinic (a file
+    clinic is seeded by `open_services`; a server clinic never is, so it is seeded here)."""
+    opened = open_services(database(engine, tmp_path, request), user, seed_demo_if_new=demo)
+    if demo and engine == "postgres":
+        from tpi_chart.services.demo import seed_demo
+
+        seed_demo(opened.as_user(SYSTEM_SETUP))
+    return opened
+
+
+def reopen(services: Services, user: User | None = None) -> Services:
+    """The same clinic opened again, as a second window or command would. On a server clinic
+    whose audit key is not sealed yet (no administrator has signed in) the key is handed over
+    from the open one: a real workstation would have to wait for that first sign-in."""
+    if services.db_path is not None:
+        return open_services(services.db_path, user)
+    from tpi_chart.storage.postgres.store import PostgresStore, open_postgres_store
+
+    store = services.store
+    assert isinstance(store, PostgresStore)
+    url = store.pg.pool.conninfo
+    return build_services(open_postgres_store(url, key=store.key), user or NOBODY)
+
+
 def refusal(store: Any) -> type[Exception]:
     """What a trigger's refusal of raw SQL raises: sqlite3's own error on SQLite; on the server
     store (whose connection translates every driver error) the StorageError of its SQLSTATE."""
@@ -42,9 +103,9 @@ _AUDIT_TRIGGERS = {"sqlite": ("audit_no_update", "audit_no_delete")}
 
 
 @contextmanager
-def _triggers_off(store: Any) -> Iterator[None]:
+def _triggers_off(store: Any, sqlite_triggers: Sequence[str]) -> Iterator[None]:
     if isinstance(store.conn, sqlite3.Connection):
-        for name in _AUDIT_TRIGGERS["sqlite"]:
+        for name in sqlite_triggers:
             store.conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         yield
         return
@@ -53,11 +114,15 @@ def _triggers_off(store: Any) -> Iterator[None]:
         yield
 
 
-def tamper(store: Any, *statements: str | tuple[str, Sequence[Any]]) -> None:
+def tamper(
+    store: Any,
+    *statements: str | tuple[str, Sequence[Any]],
+    sqlite_triggers: Sequence[str] = _AUDIT_TRIGGERS["sqlite"],
+) -> None:
     """Run `statements` as someone with direct access to the database would, past the
-    append-only triggers (dropped on SQLite; skipped by a superuser's replica mode on
-    PostgreSQL)."""
-    with _triggers_off(store):
+    triggers (`sqlite_triggers` dropped on SQLite, the audit table's by default; every trigger
+    skipped by a superuser's replica mode on PostgreSQL)."""
+    with _triggers_off(store, sqlite_triggers):
         for statement in statements:
             sql, params = (statement, ()) if isinstance(statement, str) else statement
             store.conn.execute(sql, params)

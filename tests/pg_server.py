@@ -143,6 +143,24 @@ class PgServer:
             + "COMMIT;"
         ).encode()
 
+    def owned_database(self, name: str, owner: str, app_role: str) -> tuple[str, str]:
+        """A new database `name` owned by the role `owner`, as docs/deployment.md has a clinic's
+        IT make it, and a login role `app_role` for the workstations; their URLs (the test
+        cluster trusts local connections: no passwords)."""
+        for role in (owner, app_role):
+            self._admin(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}')"
+                f" THEN CREATE ROLE {role} LOGIN; END IF; END $$"
+            )
+        self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self._admin(f"CREATE DATABASE {name} OWNER {owner}")
+        self._admin(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
+        self._admin(f"GRANT CONNECT ON DATABASE {name} TO {app_role}")
+        return (
+            f"postgresql://{owner}@/{name}?host={self.socket_dir}",
+            f"postgresql://{app_role}@/{name}?host={self.socket_dir}",
+        )
+
     def save_template(self, name: str) -> str:
         """Keep the test database as it is now under `name` (a module's prepared clinic)."""
         self._admin(f"DROP DATABASE IF EXISTS {name}")

@@ -26,10 +26,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def rows(db: Path, *, audit: bool = False) -> list[tuple[object, ...]]:
-    """Every row of every table; the audit trail and sign-in attempts only with `audit`."""
+    """Every row of every table; the audit trail, sign-in attempts and sessions (a command's
+    sign-in is one) only with `audit`."""
     conn = sqlite3.connect(db)
     try:
-        skip = () if audit else ("audit", "audit_pending", "login_attempts")
+        skip = () if audit else ("audit", "audit_pending", "login_attempts", "sessions")
         found: list[tuple[object, ...]] = []
         tables = conn.execute("SELECT name FROM sqlite_schema WHERE type='table' ORDER BY name")
         for (table,) in tables.fetchall():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engines import database
 from tpi_chart.cli import main as cli
 from tpi_chart.services.context import open_services
 
@@ -26,7 +27,13 @@ def _keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def db(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """The clinic: a file, or the server's database (its URL: typed as a path, as `--db` is)."""
+    return database(engine, tmp_path, request)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def file_db(tmp_path: Path) -> Path:
     return tmp_path / "clinic.db"
 
 
@@ -307,8 +314,12 @@ def test_the_only_administrator_cannot_be_deactivated(
 
 
 def test_passwords_appear_nowhere_but_as_hashes(
-    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    file_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    db = file_db  # the database file and its WAL are searched
     code, out1, err1 = users(
         db,
         monkeypatch,
@@ -353,7 +364,8 @@ def test_passwords_appear_nowhere_but_as_hashes(
         assert services.auth.login("chen", NEW_PW) is not None  # stored, as a hash
 
 
-def test_the_password_is_never_an_argument(db: Path) -> None:
+def test_the_password_is_never_an_argument(file_db: Path) -> None:
+    db = file_db  # nothing is created: the file does not exist afterwards
     # Through the real entry point, as a person would run it: stdin is a pipe, not a terminal.
     result = subprocess.run(
         [

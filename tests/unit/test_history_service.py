@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.engines import open_clinic
 from tests.users import staff
 from tpi_chart.domain.models import Component, Patient, Preparation, Procedure, Site
 from tpi_chart.domain.rules.amounts import agent_totals
-from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.context import Services
 from tpi_chart.services.errors import NotFound
 from tpi_chart.services.history import HistoryService
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    with open_services(tmp_path / "x.db", staff("chen"), seed_demo_if_new=True) as opened:
+def services(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Services]:
+    with open_clinic(engine, tmp_path, request, staff("chen"), demo=True) as opened:
         yield opened
 
 

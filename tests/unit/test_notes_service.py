@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import Keyboard, add_accounts, sign_in, unlocked
+from tests.engines import database
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import ProcedureDocument
@@ -17,7 +18,9 @@ REASONS = {"ptx_risk_site": "discussed", "multi_region": "clinically indicated"}
 
 
 @pytest.fixture
-def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
+def db(
+    engine: str, tmp_path: Path, examples_dir: Path, request: pytest.FixtureRequest
+) -> tuple[Path | str, int, int]:
     """A database with the reference visit twice: signed here by a physician, and a later
     unsigned draft (import never signs: the signed one is signed through the service)."""
     reference = ProcedureDocument.model_validate(
@@ -29,7 +32,7 @@ def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
     draft["procedure"]["performed_at"] = "2026-12-20T09:30:00-07:00"
     draft_file = tmp_path / "draft.json"
     draft_file.write_text(json.dumps(draft), encoding="utf-8")
-    path = tmp_path / "clinic.db"
+    path = database(engine, tmp_path, request)
     add_accounts(path)
     with open_services(path) as opened:
         sign_in(opened, "admin").settings.set_clinic_name("Riverside Pain & Spine Clinic")
@@ -40,7 +43,7 @@ def db(tmp_path: Path, examples_dir: Path) -> tuple[Path, int, int]:
 
 
 def test_export_names_drafts_and_writes_json_beside(
-    db: tuple[Path, int, int], tmp_path: Path
+    db: tuple[Path | str, int, int], tmp_path: Path
 ) -> None:
     path, signed_id, draft_id = db
     out = tmp_path / "export"
@@ -58,7 +61,7 @@ def test_export_names_drafts_and_writes_json_beside(
 
 
 def test_cli_export_verify_and_batch(
-    db: tuple[Path, int, int],
+    db: tuple[Path | str, int, int],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     keyboard: Keyboard,
@@ -111,7 +114,7 @@ def test_cli_export_verify_and_batch(
 
 
 def test_every_export_is_audited_with_the_hash_of_each_file(
-    db: tuple[Path, int, int], tmp_path: Path
+    db: tuple[Path | str, int, int], tmp_path: Path
 ) -> None:
     import hashlib
 

@@ -12,10 +12,13 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 
+from tests.engines import open_store as open_engine_store
+from tests.engines import table_rows, tamper
 from tests.unit.auth_support import reference_document
 from tpi_chart.domain.signatures import SignerKey, Trust
 from tpi_chart.domain.users import User
@@ -27,7 +30,7 @@ from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.auth import AuthService
 from tpi_chart.services.context import Services, build_services
 from tpi_chart.services.pki import NoSigningKey
-from tpi_chart.storage.sqlite.store import open_store
+from tpi_chart.storage.sqlite.store import SqliteStore, open_store
 
 ACKS = {
     "ptx_risk_site": "superficial technique with pincer palpation; patient counselled",
@@ -41,10 +44,11 @@ FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 class Clinic:
     """A clinic with an administrator and a physician, both signed in."""
 
-    def __init__(self, folder: Path, name: str = "Valley Pain Clinic") -> None:
+    def __init__(self, folder: Path, store: Any = None, name: str = "Valley Pain Clinic") -> None:
+        """`store`: the clinic's open store; by default a file in `folder`."""
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.store = open_store(folder / "chart.db", folder / "keys")
+        self.store = store or open_store(folder / "chart.db", folder / "keys")
         # Set-up (the clinic name) before anyone signs in.
         self.root = build_services(self.store, SYSTEM_SETUP, trust_dir=folder / "keys")
         self.root.settings.update(clinic_name=name)
@@ -85,8 +89,10 @@ class Clinic:
 
 
 @pytest.fixture
-def clinic(tmp_path: Path) -> Iterator[Clinic]:
-    made = Clinic(tmp_path / "valley")
+def clinic(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Clinic]:
+    folder = tmp_path / "valley"
+    folder.mkdir()
+    made = Clinic(folder, open_engine_store(engine, folder, request))
     yield made
     made.close()
 
@@ -102,8 +108,12 @@ def test_first_administrator_sets_up_an_authority_with_a_recovery_passphrase(
     certificate = clinic.store.pki.active_certificate("chen")
     assert certificate is not None
     # No private key is stored in clear: the blobs are sealed or wrapped JSON.
-    raw = (clinic.folder / "chart.db").read_bytes()
+    if isinstance(clinic.store, SqliteStore):
+        raw = clinic.store.path.read_bytes()
+    else:
+        raw = repr(table_rows(clinic.store.pg.pool.conninfo)).encode()
     assert b"BEGIN PRIVATE KEY" not in raw
+    assert b"PRIVATE" not in raw
 
 
 def test_signed_note_is_pades_signed_by_the_physician_and_verifies(clinic: Clinic) -> None:
@@ -211,7 +221,13 @@ def test_a_re_rendered_note_with_a_changed_signer_is_a_mismatch(clinic: Clinic) 
 def test_a_note_signed_by_another_clinics_authority_is_a_mismatch(
     clinic: Clinic, tmp_path: Path
 ) -> None:
-    other = Clinic(tmp_path / "other", name="Other Clinic")
+    other_folder = tmp_path / "other"  # a file clinic, whichever engine the first is on
+    other_folder.mkdir()
+    other = Clinic(
+        other_folder,
+        open_store(other_folder / "chart.db", other_folder / "keys"),
+        name="Other Clinic",
+    )
     try:
         _, pdf = other.sign_reference_visit()
         assert verify_note(pdf, other.trust()).ok
@@ -316,9 +332,11 @@ def test_trust_export_carries_revocations_verifiable_without_the_database(
 
 def test_a_substituted_authority_in_the_database_is_refused(clinic: Clinic) -> None:
     _, certificate = crypto.make_ca("Evil", "evil", datetime.now(UTC))
-    conn = clinic.store.conn
-    conn.execute("DROP TRIGGER signing_authority_frozen")
-    conn.execute("UPDATE signing_authority SET certificate = ?", (certificate,))
+    tamper(
+        clinic.store,
+        ("UPDATE signing_authority SET certificate = ?", (certificate,)),
+        sqlite_triggers=["signing_authority_frozen"],
+    )
     with pytest.raises(Exception, match="not the one recorded"):
         clinic.trust()
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as hs
 from pydantic import ValidationError
 
+from tests.engines import open_clinic, refusal
 from tests.users import staff
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.catalog import load_catalog
@@ -39,8 +40,8 @@ def reference() -> ProcedureDocument:
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    opened = open_services(tmp_path / "clinic.db", staff("ma.rivera"))
+def services(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Services]:
+    opened = open_clinic(engine, tmp_path, request, staff("ma.rivera"))
     yield opened
     opened.close()
 
@@ -178,10 +179,10 @@ def test_a_signed_procedure_freezes_its_drawing_in_the_service_and_the_database(
             "INSERT INTO pain_strokes (procedure_id, seq, data) VALUES (?, 99, '{}')",
             (procedure_id,),
         ),
-        ("UPDATE pain_strokes SET removed = 1 WHERE id = ?", (stroke.id,)),
+        ("UPDATE pain_strokes SET removed = NOT removed WHERE id = ?", (stroke.id,)),
         ("DELETE FROM pain_strokes WHERE id = ?", (stroke.id,)),
     ):
-        with pytest.raises(sqlite3.IntegrityError, match="procedure is signed"):
+        with pytest.raises(refusal(services.store), match="procedure is signed"):
             conn.execute(sql, args)
     # The signed hash still matches the document rebuilt from the rows (drawing included).
     document = services.charting.document(procedure_id)

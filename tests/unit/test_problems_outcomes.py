@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.accounts import signing_physician
+from tests.engines import open_clinic
 from tests.unit.auth_support import reference_document
 from tests.users import staff
 from tpi_chart.domain.catalog import load_catalog
@@ -34,9 +35,11 @@ ACKS = {"ptx_risk_site": "pincer technique", "multi_region": "one pain pattern"}
 
 
 @pytest.fixture
-def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def services(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
-    with open_services(tmp_path / "clinic.db", staff("rivera")) as opened:
+    with open_clinic(engine, tmp_path, request, staff("rivera")) as opened:
         yield opened
 
 
@@ -226,14 +229,16 @@ def test_a_signed_note_entered_in_error_carries_the_banner_and_leaves_the_histor
 
 
 def test_the_demo_is_never_seeded_into_a_clinic_s_database(
-    services: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """On files (`tpi-chart demo` makes a demo file; a server clinic is never seeded)."""
     from tpi_chart.cli.main import main
 
-    clinic_patient = reference_document().patient.model_copy(update={"mrn": "C9001"})
-    services.patients.create(clinic_patient)
-    database = str(services.db_path)
-    services.close()
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
+    database = str(tmp_path / "clinic.db")
+    with open_services(Path(database), staff("rivera")) as services:
+        clinic_patient = reference_document().patient.model_copy(update={"mrn": "C9001"})
+        services.patients.create(clinic_patient)
     assert main(["demo", "--db", database]) == 1
     assert "already holds a clinic's patients" in capsys.readouterr().err
     assert main(["demo", "--db", str(tmp_path / "demo.db")]) == 0

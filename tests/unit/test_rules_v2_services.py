@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.engines import open_clinic
 from tests.users import staff
 from tpi_chart.domain.localdates import clinic_zone, set_clinic_zone
 from tpi_chart.domain.models import Component, Preparation, Procedure, ProcedureDocument, Site
 from tpi_chart.domain.rules import evaluate
-from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.context import Services
 from tpi_chart.services.errors import InvalidInput
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -23,9 +24,9 @@ DENVER = ZoneInfo("America/Denver")
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
+def services(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Services]:
     before = clinic_zone()
-    opened = open_services(tmp_path / "clinic.db", staff("ma.rivera"))
+    opened = open_clinic(engine, tmp_path, request, staff("ma.rivera"))
     opened.settings.set_time_zone("America/Denver")
     yield opened
     opened.close()

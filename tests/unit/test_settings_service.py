@@ -13,6 +13,7 @@ from typing import get_args
 import platformdirs
 import pytest
 
+from tests.engines import open_clinic, reopen
 from tests.users import staff
 from tpi_chart.domain.users import User
 from tpi_chart.pdf.attachments import extract_embedded_files
@@ -22,7 +23,6 @@ from tpi_chart.services.context import (
     PAGE_SIZE_CHOICES,
     Services,
     SettingsService,
-    open_services,
 )
 from tpi_chart.services.errors import InvalidInput
 
@@ -32,8 +32,8 @@ PHYSICIAN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozen
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    with open_services(tmp_path / "clinic.db", staff("tester")) as opened:
+def services(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Services]:
+    with open_clinic(engine, tmp_path, request, staff("tester")) as opened:
         yield opened
 
 
@@ -63,7 +63,7 @@ def test_every_setting_round_trips_and_is_audited(services: Services, tmp_path: 
     settings.set_idle_lock_minutes(3)
 
     services.close()  # one open store per database (single-instance lock)
-    with open_services(services.db_path, staff("someone-else")) as again:  # read back from the file
+    with reopen(services, staff("someone-else")) as again:  # read back from the database
         assert again.settings.clinic_name() == "Riverside Pain & Spine"
         assert again.settings.clinic_phone() == "+1 (555) 010-2030 ext 12"
         assert again.settings.export_folder() == tmp_path / "notes"
@@ -184,7 +184,7 @@ def test_an_administrator_changes_settings_under_their_own_name(services: Servic
 def test_the_settings_service_always_checks_who_changes_them(services: Services) -> None:
     """Built before anyone signs in (NOBODY) or for anyone but an administrator, it refuses;
     there is no trusted path by name."""
-    with open_services(services.db_path) as before_sign_in:
+    with reopen(services) as before_sign_in:
         assert before_sign_in.user == NOBODY
         with pytest.raises(PermissionDenied, match="nobody is signed in"):
             before_sign_in.settings.set_clinic_name("From nowhere")

@@ -16,13 +16,14 @@ from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.users import User
 from tpi_chart.pdf.verify import verify_note
 from tpi_chart.services.signing import AlreadySigned, PreparedAddendum, ProcedureChanged
+from tpi_chart.storage.sqlite.store import open_store
 
 CHANGED = "The procedure changed while the note was being prepared; nothing was signed. Sign again."
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
-    environment = Env(tmp_path)
+    environment = Env(open_store(tmp_path / "chart.db", tmp_path / "keys"))
     yield environment
     environment.store.close()
 

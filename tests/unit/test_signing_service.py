@@ -3,7 +3,6 @@ what is stored, and that the database itself keeps a signed note frozen."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.engines import open_store, refusal
 from tests.unit.auth_support import reference_document
 from tpi_chart.domain.canonical import addendum_hash, content_hash
 from tpi_chart.domain.models import Site
@@ -19,7 +19,6 @@ from tpi_chart.services.access import PermissionDenied
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.errors import ProcedureLocked
 from tpi_chart.services.signing import AlreadySigned, NotReadyToSign, SigningRefused, SigningService
-from tpi_chart.storage.sqlite.store import open_store
 
 MST = timezone(timedelta(hours=-7))
 SIGNED_AT = datetime(2026, 11, 20, 10, 5, tzinfo=MST)
@@ -32,8 +31,8 @@ ACKS = {
 
 
 class Env:
-    def __init__(self, tmp_path: Path) -> None:
-        self.store = open_store(tmp_path / "chart.db", tmp_path / "keys")
+    def __init__(self, store: Any) -> None:
+        self.store = store
         self.charting = ChartingService(self.store, CHEN)
         self.now = SIGNED_AT
         self.service = SigningService(
@@ -52,8 +51,8 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    environment = Env(tmp_path)
+def env(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Env]:
+    environment = Env(open_store(engine, tmp_path, request))
     yield environment
     environment.store.close()
 
@@ -180,7 +179,7 @@ def test_the_database_refuses_plain_sql_changes_to_a_signed_procedure(env: Env) 
     ]
     before = env.charting.document(procedure_id)
     for sql, params in statements:
-        with pytest.raises(sqlite3.IntegrityError, match=r"signed|insert-only"):
+        with pytest.raises(refusal(env.store), match=r"signed|insert-only"):
             conn.execute(sql, params)
     assert env.charting.document(procedure_id) == before
 

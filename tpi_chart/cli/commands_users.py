@@ -1,5 +1,6 @@
 """`tpi-chart users list|add|passwd|deactivate`: accounts from the command line, through the same
-`AuthService` as the window (reliability.md S1–S3).
+`AuthService` as the window (reliability.md S1–S3); `users sessions|end-session`: who is signed
+in where (cli/sessions.py).
 
 Passwords are never taken from the command line (they would show in the shell history and the
 process list): they are typed at a hidden prompt, or, when standard input is not a terminal,
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tpi_chart.cli.auth import authenticate, database_path, read_secret
@@ -78,6 +79,10 @@ def register(subparsers: Any) -> None:
     deactivate = commands.add_parser("deactivate", help="stop an account from signing in")
     deactivate.add_argument("username")
     deactivate.set_defaults(handler=run_deactivate)
+
+    from tpi_chart.cli import sessions  # imports this module: after it has loaded
+
+    sessions.register(commands)
 
 
 # ---- passwords --------------------------------------------------------------------------------
@@ -157,6 +162,11 @@ def format_users(accounts: list[User]) -> str:
     rows = [
         (u.username, u.display_name, u.role_text, "yes" if u.active else "no") for u in accounts
     ]
+    return format_table(headers, rows)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()

@@ -73,6 +73,12 @@ def _catalog() -> ModuleType:
     return commands_catalog
 
 
+def _server() -> ModuleType:
+    from tpi_chart.cli import commands_server
+
+    return commands_server
+
+
 def _doctor() -> ModuleType:
     from tpi_chart.cli import commands_doctor
 
@@ -97,6 +103,7 @@ LOADERS: tuple[Callable[[], ModuleType], ...] = (
     _ca,
     _interop,
     _catalog,
+    _server,
     _doctor,
     _migrate,
 )
@@ -122,6 +129,7 @@ COMMANDS: dict[str, Callable[[], ModuleType]] = {
     "outbox": _interop,
     "report": _interop,
     "catalog": _catalog,
+    "server": _server,
     "doctor": _doctor,
     "migrate": _migrate,
 }

@@ -47,6 +47,7 @@ from tpi_chart.services.password_work import (
     PasswordWork,
     password_problems,
 )
+from tpi_chart.services.sessions import WorkstationSession
 from tpi_chart.storage.errors import DuplicateRecord
 from tpi_chart.storage.interfaces import AuditTrail, UserRepository
 
@@ -161,8 +162,12 @@ class AuthService:
         policy: LoginPolicy | None = None,
         monotonic: Monotonic | None = None,
         boot_id: BootId | None = None,
+        sessions: WorkstationSession | None = None,
     ) -> None:
         self._users = users
+        #: This workstation's session row: started at a sign-in, marked at a lock, ended at a
+        #: sign-out (services/sessions.py).
+        self._sessions = sessions
         self._audit = audit
         self._keys = keys
         self._clock = clock
@@ -229,12 +234,19 @@ class AuthService:
     def record_lock(self, user: User) -> None:
         """Audit that `user`'s session was locked (idle time-out or "Lock now"); unlocking is
         audited as the sign-in it is."""
+        if self._sessions is not None:  # first: lets go of a session ended meanwhile
+            self._sessions.locked(user.username)
         if self._audit is not None:
             self._audit.record(
                 user=user.username, action="session_locked", entity="session", after={}
             )
         if self._keys is not None:
             self._keys.signed_out(user)
+
+    def sign_out(self, reason: str = "signed out") -> None:
+        """End this workstation's session (the window closes, a command ends)."""
+        if self._sessions is not None:
+            self._sessions.signed_out(reason)
 
     def login(self, username: str, password: str) -> User | None:
         """The user when the password is right and the account active; None otherwise. Sleeps
@@ -261,6 +273,8 @@ class AuthService:
         before the back-off is over (SignInDelayed), both audited; reads what `check` needs."""
         name = normalise_username(username)
         now = self._clock()
+        if self._sessions is not None:
+            self._sessions.signing_in()
         locked_until = self._locked_until(name, now)
         if locked_until is not None:
             self._users.record_login(
@@ -301,7 +315,13 @@ class AuthService:
             # First: the audit key opens with this person's account key (audit_keys), so the
             # sign-in below is chained at once rather than waiting as a pending event.
             self._keys.signed_in(user, password, check.opened_keys)
-        self._users.record_login(name, success=True, at=self._clock(), detail={}, **self._marks())
+        detail = {}
+        if self._sessions is not None:
+            self._sessions.signed_in(name)
+            detail["workstation"] = self._sessions.workstation  # the audit row names it
+        self._users.record_login(
+            name, success=True, at=self._clock(), detail=detail, **self._marks()
+        )
         return user
 
     def _backoff(self, name: str, now: datetime) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -15,7 +16,7 @@ import platformdirs
 from tpi_chart.domain.fields import phone_number
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
-from tpi_chart.domain.units import WEIGHT_UNITS, WeightUnit
+from tpi_chart.domain.units import WeightUnit
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import (
     INTEGRITY_CHECK,
@@ -36,12 +37,14 @@ from tpi_chart.services.backup import (
 )
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import DocumentService
-from tpi_chart.services.errors import InvalidInput
+from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.services.live import LiveService, workstation_room
 from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_database
 from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.server import open_server_store
+from tpi_chart.services.sessions import WorkstationSession, guarded_session
+from tpi_chart.services.setting_checks import check_weight_unit, check_whole
 from tpi_chart.services.signing import SigningService
 from tpi_chart.storage.interfaces import FileBackedStore, Store
 from tpi_chart.storage.sqlite.connection import BUSY_TIMEOUT_MS
@@ -226,17 +229,17 @@ class SettingsService:
         if page_size is not None:
             attempt(PAGE_SIZE, partial(_check_page_size, page_size))
         if idle_lock_minutes is not None:
-            check = partial(_check_whole, IDLE_LOCK_MINUTES, idle_lock_minutes, IDLE_LOCK_RANGE)
+            check = partial(check_whole, IDLE_LOCK_MINUTES, idle_lock_minutes, IDLE_LOCK_RANGE)
             attempt(IDLE_LOCK_MINUTES, check)
         if full_check_days is not None:
-            check = partial(_check_whole, FULL_CHECK_DAYS, full_check_days, FULL_CHECK_RANGE)
+            check = partial(check_whole, FULL_CHECK_DAYS, full_check_days, FULL_CHECK_RANGE)
             attempt(FULL_CHECK_DAYS, check)
         if time_zone is not None:
             attempt(TIME_ZONE, partial(_check_time_zone, time_zone))
         if required_to_sign is not None:
             attempt(REQUIRED_TO_SIGN, partial(_check_required, required_to_sign))
         if weight_unit is not None:
-            attempt(WEIGHT_UNIT, partial(_check_weight_unit, weight_unit))
+            attempt(WEIGHT_UNIT, partial(check_weight_unit, weight_unit))
         if problems:
             raise InvalidInput(problems)
         with self._store.transaction():
@@ -300,20 +303,6 @@ def _check_required(keys: frozenset[str]) -> str:
     return ",".join(key for key in NOTE_FIELD_KEYS if key in keys)
 
 
-def _check_weight_unit(unit: str) -> str:
-    value = unit.strip().lower()
-    if value not in WEIGHT_UNITS:
-        raise InvalidInput([f"settings.weight_unit: {unit!r} is not a unit; choose kg or lb"])
-    return value
-
-
-def _check_whole(key: str, value: int, bounds: tuple[int, int]) -> str:
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput([f"settings.{key}: must be between {low} and {high}"])
-    return str(value)
-
-
 @dataclass
 class Services:
     """The services of one open database, every one built for `user`, the signed-in person
@@ -338,6 +327,8 @@ class Services:
     keychain: KeyChain = field(repr=False, default_factory=KeyChain)
     trust_dir: Path | None = None
     room: str | None = None  # this workstation's room, given with `--room` (see `live`)
+    #: This workstation's session (who is signed in here), shared like the keychain.
+    session: WorkstationSession | None = field(default=None, repr=False)
 
     @property
     def location(self) -> str:
@@ -416,12 +407,16 @@ class Services:
         """The same open database for `user`, the person who just signed in (or unlocked the
         workstation): every change is checked against their roles and audited under their
         name; the keys unlocked at sign-in are shared."""
-        built = build_services(self.store, user, keychain=self.keychain, trust_dir=self.trust_dir)
+        built = build_services(
+            self.store, user, keychain=self.keychain, trust_dir=self.trust_dir, session=self.session
+        )
         built.integrity_warnings, built.room = self.integrity_warnings, self.room
         return built
 
     def close(self) -> None:
         self.keychain.forget()
+        with suppress(StorageError):  # a read-only disk, an unreachable server: stays listed
+            self.auth.sign_out("closed")
         self.store.close()
 
     def __enter__(self) -> Services:
@@ -437,12 +432,14 @@ def build_services(
     *,
     keychain: KeyChain | None = None,
     trust_dir: Path | None = None,
+    session: WorkstationSession | None = None,
 ) -> Services:
     """The services for `user`, the signed-in person; each checks the role matrix itself and
     audits what it refuses (`access_denied`). `keychain`: the keys unlocked at sign-in (shared
     by every `as_user` copy); `trust_dir`: where the clinic's trust root is recorded outside the
     database (beside the audit key)."""
     keychain = keychain if keychain is not None else KeyChain()
+    session = session if session is not None else guarded_session(store)
 
     def display_name(username: str) -> str | None:
         account = store.users.get(username)
@@ -513,7 +510,7 @@ def build_services(
             store, user, on_denied=lambda person, action: audit_denial(person, action, "database")
         ),
         settings=settings,
-        auth=AuthService(store.users, store.audit, keys=authority),
+        auth=AuthService(store.users, store.audit, keys=authority, sessions=session),
         signing=SigningService(
             charting,
             store.procedures,
@@ -534,6 +531,7 @@ def build_services(
         on_denied=audit_denial,
         keychain=keychain,
         trust_dir=trust_dir,
+        session=session,
     )
     built.append(services)
     return services

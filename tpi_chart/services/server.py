@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tpi_chart.services.errors import StorageError
+from tpi_chart.services.errors import InvalidInput, StorageError
+from tpi_chart.services.paths import is_server_url
 from tpi_chart.storage.interfaces import Store
 
 if TYPE_CHECKING:
+    from tpi_chart.storage.postgres.roles import InitReport
     from tpi_chart.storage.postgres.store import PostgresStore
 
 
@@ -60,3 +62,22 @@ def server_url(store: Store) -> str:
     if not isinstance(store, PostgresStore):
         raise StorageError("this clinic is kept in a file, not on a database server")
     return str(store.pg.pool.conninfo)
+
+
+def init_server(owner_url: str, app_role: str) -> InitReport:
+    """`tpi-chart server init` (the clinic's IT): create or upgrade the clinic's schema as the
+    role that owns it, and give the workstations' role rows-only rights, so that a person with
+    that role's password cannot drop the triggers that freeze signed notes."""
+    problems = []
+    if not is_server_url(owner_url):
+        problems.append(
+            "--owner-url: give the clinic database as postgresql://OWNER@HOST/DATABASE (the "
+            "password in ~/.pgpass or PGPASSFILE, never in the address)"
+        )
+    if not app_role.strip():
+        problems.append("--app-role: name the role the workstations connect as")
+    if problems:
+        raise InvalidInput(problems)
+    from tpi_chart.storage.postgres.schema import init_clinic  # psycopg: on demand
+
+    return init_clinic(owner_url, app_role.strip())

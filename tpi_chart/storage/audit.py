@@ -71,6 +71,7 @@ ACTIONS = frozenset(
         "login_failed",
         "logout",
         "session_locked",
+        "session_ended",
         "import",
         "backup",
         "restore_db",

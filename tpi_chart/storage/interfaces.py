@@ -9,7 +9,7 @@ be replaced by a copy) is `FileBackedStore`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -178,6 +178,36 @@ class SignedNoteRow:
     signatures: int
     evaluation: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One sign-in at one workstation (its host name), open until `ended_at`."""
+
+    id: int
+    username: str
+    workstation: str
+    started_at: datetime
+    last_seen_at: datetime
+    state: str  # "active" or "locked"
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+
+
+class SessionRepository(Protocol):
+    def start(self, username: str, workstation: str, at: datetime) -> SessionRecord: ...
+    def touch(self, session_id: int, at: datetime, state: str) -> None: ...
+    def end(self, session_id: int, at: datetime, by: str, reason: str) -> SessionRecord | None: ...
+    def get(self, session_id: int) -> SessionRecord | None: ...
+    def open_sessions(self) -> list[SessionRecord]: ...
+
+
+#: Called at the start of each of the store's transactions (`guard_writes`), inside it, with
+#: whether the session the store tracks (`track_session`) has ended when the store learned it in
+#: the transaction's first statement (the server's head-row lock reads it), else None; raises to
+#: refuse what the transaction would write (services/sessions.py).
+WriteGuard = Callable[[bool | None], None]
 
 
 class PatientRepository(Protocol):
@@ -401,7 +431,11 @@ class Store(Protocol):
     def pain_strokes(self) -> PainStrokeRepository: ...
     @property
     def live(self) -> LiveRecords: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
 
+    def guard_writes(self, guard: WriteGuard | None) -> None: ...
+    def track_session(self, session_id: int | None) -> None: ...
     def transaction(self) -> AbstractContextManager[None]: ...
     @property
     def key(self) -> bytes | None: ...

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -176,6 +176,8 @@ def open_window(services: Services, user: User) -> Any:
 
     window.idle_lock.user_changed.connect(hand_over)
     window.idle_lock.locked.connect(lambda: services.auth.record_lock(user))
+    if services.session is not None:  # ended by an administrator: locked at the next save
+        services.session.on_ended = lambda: QTimer.singleShot(0, window.idle_lock.lock)
     window.restore_last()
     if window.restored_geometry:
         window.show()

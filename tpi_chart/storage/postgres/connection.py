@@ -112,6 +112,9 @@ class PgConnection:
         #: Who this program is to the lease trigger (`tpi.lease_holder`, v0002_leases): set by
         #: the store, sent with the head row lock, so a click pays no extra round trip.
         self.lease_holder = ""
+        #: The workstation's session (`PostgresStore.track_session`): BEGIN's lock statement
+        #: also reads whether it has ended, in the same round trip.
+        self.session_id: int | None = None
         self._local = threading.local()
         self._identity_tables: frozenset[str] | None = None
         self.pool = ConnectionPool(
@@ -153,16 +156,29 @@ class PgConnection:
         conn = self._checkout()
         try:
             conn.execute("BEGIN")
+            self._local.session_ended = None
             if self.clinic_id is not None:
-                conn.execute(
-                    "SELECT set_config('tpi.lease_holder', %s, true) FROM audit_head"
-                    " WHERE clinic_id = %s FOR UPDATE",
-                    (self.lease_holder, self.clinic_id),
-                )
+                # One round trip: the head row lock, who holds leases here (the lease trigger
+                # reads it) and whether this workstation's session was ended elsewhere.
+                row = conn.execute(
+                    "SELECT set_config('tpi.lease_holder', %s, true),"
+                    " (SELECT ended_at IS NOT NULL FROM sessions WHERE id = %s)"
+                    " FROM audit_head WHERE clinic_id = %s FOR UPDATE",
+                    (self.lease_holder, self.session_id, self.clinic_id),
+                ).fetchone()
+                if self.session_id is not None:
+                    self._local.session_ended = bool(row and row[1])
         except psycopg.Error as error:
             self._release(conn, rollback=True)
             raise self._translate(error) from error
         self._local.conn = conn
+
+    @property
+    def session_ended(self) -> bool | None:
+        """Whether the tracked session had ended when this thread's transaction began (None:
+        no session tracked, or no transaction)."""
+        ended: bool | None = getattr(self._local, "session_ended", None)
+        return ended
 
     def commit(self) -> None:
         conn = self._take()

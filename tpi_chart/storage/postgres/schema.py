@@ -20,6 +20,13 @@ from tpi_chart.storage.errors import (
     unreachable_message,
 )
 from tpi_chart.storage.postgres.migrations import MIGRATIONS, SCHEMA_VERSION, SQLITE_EQUIVALENT
+from tpi_chart.storage.postgres.roles import (
+    InitReport,
+    describe,
+    grant_app_role,
+    may_change_schema,
+    needs_owner,
+)
 
 #: pg_advisory_xact_lock key of schema changes ("TPIC", as SQLite's application_id).
 _MIGRATION_LOCK = 0x54504943
@@ -60,9 +67,14 @@ def current_version(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(conn: psycopg.Connection[Any], target: int = SCHEMA_VERSION) -> int:
-    """Apply the missing steps up to `target`, all in one transaction with the advisory lock."""
+def migrate(
+    conn: psycopg.Connection[Any], target: int | None = None, *, app_role: str | None = None
+) -> int:
+    """Apply the missing steps up to `target`, all in one transaction with the advisory lock;
+    with `app_role` (`server init`, run by the owner), give that role its rows-only rights in
+    the same transaction. A role that may not change the schema is refused (roles.py)."""
     host = conn.info.host
+    target = SCHEMA_VERSION if target is None else target
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -73,6 +85,8 @@ def migrate(conn: psycopg.Connection[Any], target: int = SCHEMA_VERSION) -> int:
                     f"{version}; this version understands up to {SCHEMA_VERSION}); install the "
                     "newer version on this workstation. Nothing was changed."
                 )
+            if version < target and not may_change_schema(conn, version):
+                raise needs_owner(f"{host}/{conn.info.dbname}", version, target)
             if version == 0:
                 conn.execute(
                     "CREATE TABLE schema_version (version integer PRIMARY KEY,"
@@ -85,6 +99,8 @@ def migrate(conn: psycopg.Connection[Any], target: int = SCHEMA_VERSION) -> int:
                     "INSERT INTO schema_version (version, sqlite_user_version) VALUES (%s, %s)",
                     (step, SQLITE_EQUIVALENT[step]),
                 )
+            if app_role is not None:
+                grant_app_role(conn, app_role)
             return max(version, target)
     except psycopg.Error as error:
         raise translate_sqlstate(error.sqlstate or "", str(error), host) from error
@@ -93,3 +109,11 @@ def migrate(conn: psycopg.Connection[Any], target: int = SCHEMA_VERSION) -> int:
 def migrate_url(url: str) -> int:
     with connect(url) as conn:
         return migrate(conn)
+
+
+def init_clinic(owner_url: str, app_role: str) -> InitReport:
+    """`tpi-chart server init`: create or upgrade the schema as its owner, and let `app_role`
+    (the workstations' role) change rows only."""
+    with connect(owner_url) as conn:
+        version = migrate(conn, app_role=app_role)
+        return describe(conn, app_role, version)

@@ -27,6 +27,7 @@ import psycopg
 from tpi_chart.storage import audit as audit_log
 from tpi_chart.storage.audit import Anchor, AuditReport, AuditRow
 from tpi_chart.storage.errors import AuditKeyProblem, SchemaTooNew, StorageError
+from tpi_chart.storage.interfaces import WriteGuard
 from tpi_chart.storage.postgres.connection import PgConnection
 from tpi_chart.storage.postgres.live import PostgresLive
 from tpi_chart.storage.postgres.migrations import MIGRATIONS, SCHEMA_VERSION
@@ -39,6 +40,7 @@ from tpi_chart.storage.sqlite.pain import SqlitePainStrokes
 from tpi_chart.storage.sqlite.patients import SqlitePatients
 from tpi_chart.storage.sqlite.pki import SqlitePki
 from tpi_chart.storage.sqlite.procedures import SqliteProcedures
+from tpi_chart.storage.sqlite.sessions import SqliteSessions
 from tpi_chart.storage.sqlite.settings import SqliteSettings
 from tpi_chart.storage.sqlite.store import CLINIC_ID
 from tpi_chart.storage.sqlite.users import SqliteUsers
@@ -110,6 +112,8 @@ class PostgresStore:
         self.outbox = SqliteOutbox(self.writes)
         self.pain_strokes = SqlitePainStrokes(self.writes)
         self.pki = SqlitePki(self.writes)
+        self.sessions = SqliteSessions(self.writes)
+        self._guard: WriteGuard | None = None
         self.clinic_id = self._read_clinic_id() if readonly else self._ensure_clinic_id()
         pg.clinic_id = None if readonly else self.clinic_id
         self.key: bytes | None = key if key is not None else self._new_clinic_key()
@@ -165,10 +169,21 @@ class PostgresStore:
 
     # -- the Store protocol ----------------------------------------------------------------------
 
+    def guard_writes(self, guard: WriteGuard | None) -> None:
+        """Ask `guard` at the start of each transaction (sessions an administrator ended)."""
+        self._guard = guard
+
+    def track_session(self, session_id: int | None) -> None:
+        """Whether this session has ended is read by each transaction's head-row lock."""
+        self.pg.session_id = session_id
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction (joined by nested calls), holding the clinic's audit head lock."""
+        outermost = not self.pg.in_transaction
         with self.pg.transaction():
+            if outermost and self._guard is not None:
+                self._guard(self.pg.session_ended)  # read with the head row lock: no round trip
             yield
 
     @property

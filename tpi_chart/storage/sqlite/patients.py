@@ -16,7 +16,8 @@ class SqlitePatients:
     def __init__(self, writes: AuditedWrites, *, search_index: bool = True) -> None:
         self._writes = writes
         #: Whether the database has v0018's trigram index (FTS5) to keep in step and search
-        #: by; a server clinic has none (it is SQLite's), and its search reads every patient.
+        #: by; a server clinic has none (FTS5 is SQLite's): its plain query is served by
+        #: pg_trgm's index (postgres migrations v0004_patient_search), kept in step by the server.
         self._search_index = search_index
 
     @property

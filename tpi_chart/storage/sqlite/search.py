@@ -50,7 +50,8 @@ def search_patients(
     since the matches are common. Either way every row is checked against every token with the
     same LIKE as a scan, so the index only narrows what is read, never what is found. Without
     such a token (one or two letters only) every patient may be read. `indexed` False: there
-    is no trigram index (a server clinic: FTS5 is SQLite's), every patient may be read."""
+    is no FTS5 index (a server clinic): the plain query runs, which PostgreSQL serves from its
+    pg_trgm index (postgres migrations v0004_patient_search)."""
     tokens = [(fold(word), word, iso_date(word)) for word in text.split()]
     clauses: list[str] = []
     params: list[Any] = []

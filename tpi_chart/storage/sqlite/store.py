@@ -24,6 +24,7 @@ from tpi_chart.storage.errors import (
     StorageError,
     translate,
 )
+from tpi_chart.storage.interfaces import WriteGuard
 from tpi_chart.storage.live import SingleWindow
 from tpi_chart.storage.sqlite import audit_trail as trail
 from tpi_chart.storage.sqlite import backup
@@ -43,6 +44,7 @@ from tpi_chart.storage.sqlite.pain import SqlitePainStrokes
 from tpi_chart.storage.sqlite.patients import SqlitePatients
 from tpi_chart.storage.sqlite.pki import SqlitePki
 from tpi_chart.storage.sqlite.procedures import SqliteProcedures
+from tpi_chart.storage.sqlite.sessions import SqliteSessions
 from tpi_chart.storage.sqlite.settings import SqliteSettings
 from tpi_chart.storage.sqlite.users import SqliteUsers
 
@@ -85,6 +87,8 @@ class SqliteStore:
         self.outbox = SqliteOutbox(self.writes)
         self.pain_strokes = SqlitePainStrokes(self.writes)
         self.pki = SqlitePki(direct)
+        self.sessions = SqliteSessions(direct)
+        self._guard: WriteGuard | None = None
         #: Whether this computer's clinic registry knew the database before it was opened: a
         #: registered path is never seeded with the demo clinic (it held a real one).
         self.registered = self._registry() is not None
@@ -389,6 +393,13 @@ class SqliteStore:
             self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (CLINIC_ID, clinic_id))
             return clinic_id
 
+    def guard_writes(self, guard: WriteGuard | None) -> None:
+        """Ask `guard` at the start of each transaction (sessions an administrator ended)."""
+        self._guard = guard
+
+    def track_session(self, session_id: int | None) -> None:
+        """Nothing to do: BEGIN IMMEDIATE reads no row that could carry the session's state."""
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One BEGIN IMMEDIATE … COMMIT (joined by nested calls); driver errors become
@@ -398,10 +409,13 @@ class SqliteStore:
                 f"the database {self.path} was opened read-only (a rescue copy: the file, its "
                 "folder or the disk cannot be written); nothing can be saved to it"
             )
-        if not self.conn.in_transaction:
+        outermost = not self.conn.in_transaction
+        if outermost:
             self._require_wal()
         try:
             with transaction(self.conn, self.path):
+                if outermost and self._guard is not None:
+                    self._guard(None)  # BEGIN read nothing: the guard reads for itself
                 yield
         except sqlite3.Error as error:
             raise translate(error, self.path) from error

@@ -24,6 +24,7 @@ from tpi_chart.storage.sqlite.migrations import (
     v0016_pain_drawings,
     v0017_audit_pending,
     v0018_patient_search,
+    v0019_sessions,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -43,5 +44,6 @@ MIGRATIONS: tuple[str, ...] = (
     v0016_pain_drawings.SQL,
     v0017_audit_pending.SQL,
     v0018_patient_search.SQL,
+    v0019_sessions.SQL,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
