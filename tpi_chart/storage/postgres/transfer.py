@@ -51,6 +51,7 @@ COPIED: tuple[str, ...] = (
     "meta",
     "users",
     "login_attempts",
+    "sessions",
     "account_keys",
     "key_grants",
     "signing_authority",
