@@ -132,11 +132,7 @@ def test_a_set_up_clinic_is_not_renamed_by_adding_an_account(
     assert "set up already" in err
     with open_services(with_admin) as services:
         assert services.settings.clinic_name() == "Northside Pain Clinic"
-    conn = sqlite3.connect(with_admin)
-    try:
-        assert conn.execute("SELECT username FROM users").fetchall() == [("okafor",)]
-    finally:
-        conn.close()
+        assert [user.username for user in services.store.users.all()] == ["okafor"]
 
 
 def test_the_first_account_is_an_administrator(

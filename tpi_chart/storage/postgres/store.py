@@ -266,6 +266,10 @@ class PostgresStore:
         return sorted(expected - present)
 
     def close(self) -> None:
+        """Release this program's leases and close the pool; closing again does nothing (a
+        file store's close is idempotent too)."""
+        if self.pg.pool.closed:
+            return
         try:  # the other rooms need not wait for the leases to lapse
             self.live.close()
         except StorageError:
