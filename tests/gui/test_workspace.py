@@ -129,6 +129,33 @@ def test_time_out_records_the_user_and_starts_the_clock(
     assert not workspace.timeout_header.isVisible()
 
 
+def test_a_time_out_long_past_is_shown_as_its_date_not_a_stopwatch(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    """A visit left open overnight: "Time-out + 8353:40" said nothing a physician could use."""
+    from datetime import timedelta
+
+    window = _open(qtbot, qapp, services)
+    workspace = window.workspace
+    qtbot.mouseClick(workspace.timeout_header, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(workspace.time_out_dialog, Qt.Key.Key_Y)
+    procedure = workspace.document.procedure
+    assert procedure is not None
+    assert procedure.time_out is not None
+    for past, shown in (
+        (timedelta(hours=2, minutes=5), "Time-out + 2 h 05 min"),
+        (timedelta(days=5), None),
+    ):
+        at = procedure.time_out.at - past
+        moved = procedure.model_copy(
+            update={"time_out": procedure.time_out.model_copy(update={"at": at})}
+        )
+        workspace.document.procedure = moved
+        workspace.header.tick()
+        expected = shown or f"Time-out {at.astimezone():%Y-%m-%d %H:%M}"
+        assert workspace.elapsed.text() == expected
+
+
 def test_an_assistant_plans_but_cannot_inject(qtbot: QtBot, qapp: Any, services: Any) -> None:
     window = _open(qtbot, qapp, services, RIVERA)
     workspace = window.workspace

@@ -18,6 +18,9 @@ from tpi_chart.ui.safety_facts import safety_facts
 from tpi_chart.ui.style import repolish
 from tpi_chart.ui.workspace.widgets import SavedIndicator
 
+#: Past this, the header gives the time-out's date and time instead of the time since it.
+STOPWATCH_HOURS = 12
+
 
 class ProcedureHeader(QWidget):
     def __init__(self, services: Any, document: ProcedureDocument, parent: QWidget) -> None:
@@ -171,4 +174,9 @@ class ProcedureHeader(QWidget):
             )
             self.elapsed.setText(f"Signed {span} after time-out")
             return
-        self.elapsed.setText(f"Time-out + {minutes:02d}:{seconds:02d}")
+        if minutes < 60:
+            self.elapsed.setText(f"Time-out + {minutes:02d}:{seconds:02d}")
+        elif minutes < STOPWATCH_HOURS * 60:
+            self.elapsed.setText(f"Time-out + {minutes // 60} h {minutes % 60:02d} min")
+        else:  # a visit left open: when the time-out was is what matters, not a stopwatch
+            self.elapsed.setText(f"Time-out {p.time_out.at.astimezone():%Y-%m-%d %H:%M}")

@@ -329,7 +329,7 @@ class WorkspacePage(WorkspaceEdits):
     def _show_lease(self) -> None:
         lease = self.document.held_by
         if lease is not None:
-            self.banner.show_message(held_elsewhere(lease), "warn")
+            self.banner.show_message(held_elsewhere(lease), "warn", dismissible=False)
         elif self._lease_shown:
             self.banner.hide()
         self._lease_shown = lease is not None

@@ -10,13 +10,13 @@ from PySide6.QtGui import QColor, QFont
 
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import computed_location
-from tpi_chart.domain.presentation import SIDE_WORDS, site_state_word
+from tpi_chart.domain.presentation import SIDE_WORDS, TWITCH_WORDS, site_state_word
 from tpi_chart.ui.document import ProcedureDocument
 
 SITE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 COLUMNS = ("#", "Muscle", "Side", "State", "mL", "Twitch", "Syringe", "Location")
-TWITCH_TEXT = {"none": "none", "weak": "weak", "brisk": "brisk", None: "–"}
+TWITCH_TEXT: dict[str | None, str] = {None: "–"} | dict(TWITCH_WORDS.items())
 
 Index = QModelIndex | QPersistentModelIndex
 

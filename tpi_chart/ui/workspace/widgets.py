@@ -156,13 +156,16 @@ class Banner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.label, 1)
-        close = QPushButton("Dismiss")
-        close.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        close.clicked.connect(self.hide)
-        layout.addWidget(close)
+        self.dismiss = QPushButton("Dismiss")
+        self.dismiss.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.dismiss.clicked.connect(self.hide)
+        layout.addWidget(self.dismiss)
         self.hide()
 
-    def show_message(self, text: str, kind: str = "error") -> None:
+    def show_message(self, text: str, kind: str = "error", *, dismissible: bool = True) -> None:
+        """`dismissible=False` for a state that lasts (read-only while another room holds
+        the procedure): its explanation stays as long as it does."""
+        self.dismiss.setVisible(dismissible)
         self.setProperty("role", f"banner-{kind}")
         repolish(self)
         # A stale edit's message already says "Not saved:" (it is also read without a banner).
