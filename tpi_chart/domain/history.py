@@ -301,13 +301,16 @@ def _markers(
                 unplaced += 1
                 continue
             view, x, y = position
+            # Not validated again: every value comes from a validated site or visit or the
+            # diagram, and a patient of ten years has thousands of markers (validating them
+            # was a fifth of the summary's time).
             markers.append(
-                Marker(
+                Marker.model_construct(
                     visit=visit.index,
                     day=visit.day,
                     view=view,
-                    x=x,
-                    y=y,
+                    x=float(x),
+                    y=float(y),
                     muscle=site.muscle,
                     side=site.side,
                     relief_percent=visit.relief_percent,
