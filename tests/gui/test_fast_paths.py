@@ -174,3 +174,48 @@ def test_hit_testing_flattens_only_the_zones_whose_box_holds_the_point() -> None
     for each in posterior.zones:
         x0, y0, x1, y1 = each.bounds
         assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in each.polygon)
+
+
+def test_the_window_goes_on_rehashing_signed_notes_and_says_what_it_found(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The open re-hashes only a few signed notes (the same few milliseconds at any size of
+    clinic); the window goes on in slices after it is up, and a note changed after signing is
+    reported there, not silently."""
+    import sqlite3
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from tpi_chart.ui.background_check import SLICES, BackgroundCheck
+
+    db = tmp_path / "clinic.db"
+    with open_services(db, staff("chen"), seed_demo_if_new=True):
+        pass
+    conn = sqlite3.connect(db)
+    (procedure_id,) = conn.execute(
+        "SELECT max(id) FROM procedures WHERE status = 'signed'"
+    ).fetchone()
+    conn.execute("DROP TRIGGER sites_signed_no_update")
+    conn.execute(
+        "UPDATE sites SET volume_ml = volume_ml + 1 WHERE procedure_id = ? AND seq = 1",
+        (procedure_id,),
+    )
+    conn.commit()
+    conn.close()
+    with open_services(db, staff("chen")) as services:
+        window = QMainWindow()
+        qtbot.addWidget(window)
+        check = BackgroundCheck(window, services.store)
+        signed = services.store.procedures.signed_ids()
+        for _ in range(len(signed)):
+            check._rehash_slice()
+            if window.statusBar().currentMessage():
+                break
+        assert (
+            window.statusBar()
+            .currentMessage()
+            .startswith(f"Integrity check: signed procedure {procedure_id}")
+        )
+        assert "no longer matches" in window.statusBar().currentMessage()
+        assert check.slices_left < SLICES
+        assert not check._slices.isActive()  # found: no more slices
