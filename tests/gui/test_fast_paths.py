@@ -182,26 +182,15 @@ def test_the_window_goes_on_rehashing_signed_notes_and_says_what_it_found(
     """The open re-hashes only a few signed notes (the same few milliseconds at any size of
     clinic); the window goes on in slices after it is up, and a note changed after signing is
     reported there, not silently."""
-    import sqlite3
-
     from PySide6.QtWidgets import QMainWindow
 
+    from tests.tampering import edit_a_signed_site
     from tpi_chart.ui.background_check import SLICES, BackgroundCheck
 
     db = tmp_path / "clinic.db"
     with open_services(db, staff("chen"), seed_demo_if_new=True):
         pass
-    conn = sqlite3.connect(db)
-    (procedure_id,) = conn.execute(
-        "SELECT max(id) FROM procedures WHERE status = 'signed'"
-    ).fetchone()
-    conn.execute("DROP TRIGGER sites_signed_no_update")
-    conn.execute(
-        "UPDATE sites SET volume_ml = volume_ml + 1 WHERE procedure_id = ? AND seq = 1",
-        (procedure_id,),
-    )
-    conn.commit()
-    conn.close()
+    procedure_id = edit_a_signed_site(db, newest=True)
     with open_services(db, staff("chen")) as services:
         window = QMainWindow()
         qtbot.addWidget(window)
