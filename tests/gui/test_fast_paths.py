@@ -194,6 +194,7 @@ def test_the_window_goes_on_rehashing_signed_notes_and_says_what_it_found(
     with open_services(db, staff("chen")) as services:
         window = QMainWindow()
         qtbot.addWidget(window)
+        window.show()
         check = BackgroundCheck(window, services.store)
         signed = services.store.procedures.signed_ids()
         for _ in range(len(signed)):
@@ -208,3 +209,10 @@ def test_the_window_goes_on_rehashing_signed_notes_and_says_what_it_found(
         assert "no longer matches" in window.statusBar().currentMessage()
         assert check.slices_left < SLICES
         assert not check._slices.isActive()  # found: no more slices
+        # A closed window re-hashes nothing (its database may be closed already).
+        check._slices.start()
+        window.close()
+        left = check.slices_left
+        check._rehash_slice()
+        assert check.slices_left == left
+        assert not check._slices.isActive()

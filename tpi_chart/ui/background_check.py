@@ -51,6 +51,9 @@ class BackgroundCheck(QObject):
     def _rehash_slice(self) -> None:
         """Re-hash a few more signed notes, where the last check stopped (on the window's
         thread: the notes are read through its connection); stop once the slices are used."""
+        if not self._window.isVisible():  # closed (handed over, or the app is ending)
+            self._slices.stop()
+            return
         lock = getattr(self._window, "idle_lock", None)
         if lock is not None and lock.is_locked:
             return  # nothing is shown over the lock screen; the next slice runs after it
