@@ -216,3 +216,32 @@ def test_the_window_goes_on_rehashing_signed_notes_and_says_what_it_found(
         check._rehash_slice()
         assert check.slices_left == left
         assert not check._slices.isActive()
+
+
+def test_the_window_re_hashes_only_while_nobody_is_charting(qtbot: QtBot, services: Any) -> None:
+    """A slice waits while someone typed or clicked in the last seconds (a click must not wait
+    for it) and while the window is locked."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from tpi_chart.ui.background_check import BUSY_S, SLICES, BackgroundCheck
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    idle = {"seconds": 0.5}
+    window.idle_lock = SimpleNamespace(  # type: ignore[attr-defined]
+        minutes=10.0,
+        seconds_left=lambda: 600 - idle["seconds"],
+        is_locked=False,
+    )
+    check = BackgroundCheck(window, services.store)
+    check._rehash_slice()
+    assert check.slices_left == SLICES  # input half a second ago: not now
+    idle["seconds"] = BUSY_S + 1
+    check._rehash_slice()
+    assert check.slices_left == SLICES - 1
+    window.idle_lock.is_locked = True  # type: ignore[attr-defined]
+    check._rehash_slice()
+    assert check.slices_left == SLICES - 1

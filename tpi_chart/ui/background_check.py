@@ -22,6 +22,8 @@ from tpi_chart.services.integrity import (
 #: when the start alone spent 0.15 s on it.
 SLICES = 40
 SLICE_EVERY_MS = 3000
+#: Seconds since the last key or click within which a slice waits for the next turn.
+BUSY_S = 2.0
 
 
 class BackgroundCheck(QObject):
@@ -57,6 +59,8 @@ class BackgroundCheck(QObject):
         lock = getattr(self._window, "idle_lock", None)
         if lock is not None and lock.is_locked:
             return  # nothing is shown over the lock screen; the next slice runs after it
+        if lock is not None and lock.minutes * 60 - lock.seconds_left() < BUSY_S:
+            return  # someone is charting: a click must not wait for a slice
         self.slices_left -= 1
         if self.slices_left <= 0:
             self._slices.stop()
