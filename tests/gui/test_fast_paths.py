@@ -174,3 +174,74 @@ def test_hit_testing_flattens_only_the_zones_whose_box_holds_the_point() -> None
     for each in posterior.zones:
         x0, y0, x1, y1 = each.bounds
         assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in each.polygon)
+
+
+def test_the_window_goes_on_rehashing_signed_notes_and_says_what_it_found(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The open re-hashes only a few signed notes (the same few milliseconds at any size of
+    clinic); the window goes on in slices after it is up, and a note changed after signing is
+    reported there, not silently."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from tests.tampering import edit_a_signed_site
+    from tpi_chart.ui.background_check import SLICES, BackgroundCheck
+
+    db = tmp_path / "clinic.db"
+    with open_services(db, staff("chen"), seed_demo_if_new=True):
+        pass
+    procedure_id = edit_a_signed_site(db, newest=True)
+    with open_services(db, staff("chen")) as services:
+        window = QMainWindow()
+        qtbot.addWidget(window)
+        window.show()
+        check = BackgroundCheck(window, services.store)
+        signed = services.store.procedures.signed_ids()
+        for _ in range(len(signed)):
+            check._rehash_slice()
+            if window.statusBar().currentMessage():
+                break
+        assert (
+            window.statusBar()
+            .currentMessage()
+            .startswith(f"Integrity check: signed procedure {procedure_id}")
+        )
+        assert "no longer matches" in window.statusBar().currentMessage()
+        assert check.slices_left < SLICES
+        assert not check._slices.isActive()  # found: no more slices
+        # A closed window re-hashes nothing (its database may be closed already).
+        check._slices.start()
+        window.close()
+        left = check.slices_left
+        check._rehash_slice()
+        assert check.slices_left == left
+        assert not check._slices.isActive()
+
+
+def test_the_window_re_hashes_only_while_nobody_is_charting(qtbot: QtBot, services: Any) -> None:
+    """A slice waits while someone typed or clicked in the last seconds (a click must not wait
+    for it) and while the window is locked."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from tpi_chart.ui.background_check import BUSY_S, SLICES, BackgroundCheck
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    idle = {"seconds": 0.5}
+    window.idle_lock = SimpleNamespace(  # type: ignore[attr-defined]
+        minutes=10.0,
+        seconds_left=lambda: 600 - idle["seconds"],
+        is_locked=False,
+    )
+    check = BackgroundCheck(window, services.store)
+    check._rehash_slice()
+    assert check.slices_left == SLICES  # input half a second ago: not now
+    idle["seconds"] = BUSY_S + 1
+    check._rehash_slice()
+    assert check.slices_left == SLICES - 1
+    window.idle_lock.is_locked = True  # type: ignore[attr-defined]
+    check._rehash_slice()
+    assert check.slices_left == SLICES - 1

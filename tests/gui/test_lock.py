@@ -152,6 +152,29 @@ def test_warning_a_minute_before_and_input_postpones(
     assert lock.is_locked
 
 
+def test_the_lock_screen_is_built_when_first_needed_and_the_focus_stays(
+    qtbot: QtBot, setup: tuple[ChartWindow, IdleLock, Clock]
+) -> None:
+    window, lock, clock = setup
+    centre = window.banner.parentWidget()
+    # At start-up the window's content stays where it is (moving it cost a sixth of the start).
+    assert window.centralWidget() is centre
+    window.draft.setFocus()
+    qtbot.waitUntil(window.draft.hasFocus)
+    clock.now += 9 * 60
+    lock.check()  # the warning: now the content moves into the lock's stack
+    assert lock.banner.isVisible()
+    assert window.centralWidget() is not centre
+    assert lock.stack.currentWidget() is centre
+    assert centre.isVisible()
+    assert window.sites.isVisible()
+    assert window.draft.hasFocus()  # typing goes on where it was
+    clock.now += 60
+    lock.check()
+    assert lock.is_locked
+    assert lock.stack.currentWidget() is lock.lock_screen
+
+
 def test_locked_window_shows_no_patient_data(
     qtbot: QtBot, setup: tuple[ChartWindow, IdleLock, Clock], tmp_path: Path
 ) -> None:

@@ -57,6 +57,7 @@ READS: dict[type, set[str]] = {
         "follow_ups",
         "follow_ups_for_patient",
         "for_patient",
+        "voided_ids",
         "void_of",
     },
     SqliteSettings: {"get"},

@@ -394,3 +394,27 @@ def test_totals_equal_the_sum_over_visits(case: tuple[list[Procedure], date]) ->
         assert row.injections == len(days)
         assert row.last == max(days)
         assert row.first == min(days)
+
+
+def test_a_visit_summarized_again_gives_the_same_facts_and_a_new_zone_a_new_day() -> None:
+    """The per-visit facts are kept by the procedure object (the storage hands back the same one
+    for an unchanged visit); the day is worked out again when the clinic's zone changes."""
+    from tpi_chart.domain.localdates import clinic_zone, set_clinic_zone, zone_named
+
+    syringe = _syringe("triamcinolone", "40 mg/mL", 1.0, 4.0)
+    # 02:00 UTC: still the day before in Denver.
+    late = _visit(date(2025, 3, 4), (("upper_trapezius", "left"),), syringe, 1.0)
+    late = late.model_copy(update={"performed_at": _at(date(2025, 3, 4), hour=2)})
+    before = clinic_zone()
+    try:
+        set_clinic_zone(UTC)
+        first = summarize([late], as_of=date(2025, 3, 10))
+        again = summarize([late], as_of=date(2025, 3, 10))
+        assert again == first
+        assert first.visits[0].day == date(2025, 3, 4)
+        set_clinic_zone(zone_named("America/Denver"))
+        denver = summarize([late], as_of=date(2025, 3, 10))
+        assert denver.visits[0].day == date(2025, 3, 3)
+        assert denver.steroids == first.steroids
+    finally:
+        set_clinic_zone(before)

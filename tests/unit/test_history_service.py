@@ -119,3 +119,26 @@ def test_forty_visits_are_summarised_quickly(services: Services) -> None:
     assert history.sessions.used == 16
     assert history.sessions.next_would_exceed
     assert elapsed < 1.0, f"{elapsed:.3f} s for 40 visits"
+
+
+def test_voided_visits_and_notes_entered_in_error_are_left_out(services: Services) -> None:
+    """The history reads which visits are voided with a query of its own (not the procedure
+    list): a voided visit and a signed note marked entered in error are both left out."""
+    from tests.accounts import signing_physician
+
+    maria = services.patients.by_mrn("D1001")
+    assert maria is not None
+    listed = services.charting.list_for_patient(maria.id)  # newest first
+    planned, _, oldest = (summary.id for summary in listed)
+    services.charting.void(planned, "opened by mistake")
+    chen = signing_physician(services)
+    services.as_user(chen).signing.add_addendum(
+        oldest, chen, "Charted for the wrong patient", entered_in_error=True
+    )
+    assert services.charting.voided_ids(maria.id) == {planned, oldest}
+    history = _history(services).for_patient(maria.id)
+    kept = [summary.id for summary in services.charting.list_for_patient(maria.id)]
+    assert [visit.procedure_id for visit in history.visits] == kept
+    assert len(kept) == 1
+    assert planned not in kept
+    assert oldest not in kept

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import Keyboard, add_accounts, sign_in, signed_services
+from tests.tampering import edit_a_signed_site
 from tests.users import staff
 from tpi_chart.cli.main import main
 from tpi_chart.domain.models import Site
@@ -350,17 +351,7 @@ def test_a_signed_site_edited_after_dropping_its_trigger_is_reported(
 ) -> None:
     db = tmp_path / "clinic.db"
     assert run(capsys, "--db", str(db), "demo")[0] == 0
-    conn = sqlite3.connect(db)
-    (procedure_id,) = conn.execute(
-        "SELECT min(id) FROM procedures WHERE status = 'signed'"
-    ).fetchone()
-    conn.execute("DROP TRIGGER sites_signed_no_update")
-    conn.execute(
-        "UPDATE sites SET volume_ml = volume_ml + 1 WHERE procedure_id = ? AND seq = 1",
-        (procedure_id,),
-    )
-    conn.commit()
-    conn.close()
+    procedure_id = edit_a_signed_site(db)
     code, out, err = run(capsys, "--db", str(db), "audit", "verify")
     assert code == 1
     assert "protection trigger sites_signed_no_update is missing" in out

@@ -7,14 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from tpi_chart import __version__
-from tpi_chart.domain.catalog import catalog_versions
-from tpi_chart.domain.errors import InvalidInput
-from tpi_chart.services.clinic import clinic_catalog
-from tpi_chart.services.integrity import SCHEMA_VERSION
-from tpi_chart.services.paths import clinic_dir, describe_missing_clinic_dir
 
 
 def version_text() -> str:
+    # Imported here: every command builds the parser with this option, and these pulled the
+    # whole storage layer into commands that never open a database (`check`).
+    from tpi_chart.domain.catalog import catalog_versions
+    from tpi_chart.domain.errors import InvalidInput
+    from tpi_chart.services.clinic import clinic_catalog
+    from tpi_chart.services.integrity import SCHEMA_VERSION
+    from tpi_chart.services.paths import clinic_dir, describe_missing_clinic_dir
+
     lines = [f"tpi-chart {__version__}", f"database schema version {SCHEMA_VERSION}"]
     lines.append("catalog (shipped; file and content digest):")
     lines += [f"  {name} {digest}" for name, digest in catalog_versions().items()]

@@ -166,6 +166,11 @@ class ChartingService:
         self._require("view")
         return [stored(record) for record in self._store.procedures.for_patient(patient_id)]
 
+    def voided_ids(self, patient_id: int) -> frozenset[int]:
+        """Ids of the patient's voided visits (and signed ones entered in error)."""
+        self._require("view")
+        return self._store.procedures.voided_ids(patient_id)
+
     def newest_follow_ups(self, patient_id: int) -> dict[int, FollowUp]:
         """The newest follow-up entry of each of the patient's visits that has one."""
         self._require("view")

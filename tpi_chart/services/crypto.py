@@ -19,18 +19,22 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2.low_level import Type, hash_secret_raw
-from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, x25519
+from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tpi_chart.domain.signatures import Trust
+
+if TYPE_CHECKING:
+    # The certificate code below imports these itself: X.509 and ECDSA are 6 MiB of a window
+    # that signs nothing until a note is signed (every sign-in imports this module).
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 CA_YEARS = 40
 SIGNER_YEARS = 30
@@ -177,12 +181,16 @@ def normalise_passphrase(text: str) -> str:
 
 def new_signing_key() -> bytes:
     """A new ECDSA P-256 private key, PKCS#8 DER."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
 def _private(der: bytes) -> ec.EllipticCurvePrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = serialization.load_der_private_key(der, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise KeyUnlockFailed("not an EC key")
@@ -198,6 +206,9 @@ def public_key_der(private_der: bytes) -> bytes:
 
 
 def _name(common_name: str, organisation: str) -> x509.Name:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64] or "?")]
     if organisation:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64]))
@@ -206,6 +217,9 @@ def _name(common_name: str, organisation: str) -> x509.Name:
 
 def make_ca(clinic_name: str, clinic_id: str, now: datetime) -> tuple[bytes, bytes]:
     """(private key DER, self-signed CA certificate DER) for a clinic."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     key_der = new_signing_key()
     key = _private(key_der)
     subject = _name(f"{clinic_name} signing authority", clinic_name)
@@ -251,6 +265,10 @@ def issue_certificate(
     now: datetime,
 ) -> bytes:
     """A document-signing certificate for a physician, issued by the clinic CA (DER)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     ca_key = _private(ca_key_der)
     ca_cert = x509.load_der_x509_certificate(ca_cert_der)
     public = serialization.load_der_public_key(subject_public_der)
@@ -299,15 +317,22 @@ def issue_certificate(
     return cert.public_bytes(serialization.Encoding.DER)
 
 
+def issued_by(cert_der: bytes, ca_cert_der: bytes) -> bool:
+    """Whether the certificate names the authority's certificate as its issuer."""
+    from cryptography import x509
+
+    issuer = x509.load_der_x509_certificate(cert_der).issuer
+    return bool(issuer == x509.load_der_x509_certificate(ca_cert_der).subject)
+
+
 def serial_hex(cert_der: bytes) -> str:
+    from cryptography import x509
+
     return format(x509.load_der_x509_certificate(cert_der).serial_number, "x")
 
 
-_CRL_REASONS = {
-    "key_compromise": x509.ReasonFlags.key_compromise,
-    "superseded": x509.ReasonFlags.superseded,
-    "cessation_of_operation": x509.ReasonFlags.cessation_of_operation,
-}
+#: The revocation reasons a CRL names (`x509.ReasonFlags` members); any other is "unspecified".
+_CRL_REASONS = frozenset({"key_compromise", "superseded", "cessation_of_operation"})
 
 
 def make_crl(
@@ -317,6 +342,8 @@ def make_crl(
     now: datetime,
 ) -> bytes:
     """A CRL (DER) signed by the clinic CA listing (serial hex, revoked at, reason)."""
+    from cryptography import x509
+
     ca_cert = x509.load_der_x509_certificate(ca_cert_der)
     builder = (
         x509.CertificateRevocationListBuilder()
@@ -330,7 +357,12 @@ def make_crl(
             .serial_number(int(serial, 16))
             .revocation_date(revoked_at)
             .add_extension(
-                x509.CRLReason(_CRL_REASONS.get(reason, x509.ReasonFlags.unspecified)), False
+                x509.CRLReason(
+                    x509.ReasonFlags[reason]
+                    if reason in _CRL_REASONS
+                    else x509.ReasonFlags.unspecified
+                ),
+                False,
             )
             .build()
         )
@@ -340,6 +372,8 @@ def make_crl(
 
 
 def trust_pem(ca_cert_der: bytes, crl_der: bytes | None) -> bytes:
+    from cryptography import x509
+
     cert = x509.load_der_x509_certificate(ca_cert_der)
     text = cert.public_bytes(serialization.Encoding.PEM)
     if crl_der is not None:
@@ -350,6 +384,8 @@ def trust_pem(ca_cert_der: bytes, crl_der: bytes | None) -> bytes:
 def read_trust_pem(data: bytes) -> Trust:
     """Parse a trust file: certificates, and CRLs that verify against one of them (a CRL that
     does not is ignored, so a forged revocation list cannot un-revoke anything... nor revoke)."""
+    from cryptography import x509
+
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError as error:

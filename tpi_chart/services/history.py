@@ -21,9 +21,13 @@ class HistoryService:
         """Every procedure of the patient (signed or not) as of `as_of` (default: today).
         Raises NotFound for an unknown patient."""
         self._patients.get(patient_id)
-        summaries = self._charting.list_for_patient(patient_id)
-        whole = {record.id: record for record in self._charting.for_patient(patient_id)}
-        stored = [whole[summary.id] for summary in summaries]
+        voided = self._charting.voided_ids(patient_id)
+        # Newest first, as the procedure list orders them (a tie on the time keeps that order).
+        stored = [
+            record
+            for record in reversed(self._charting.for_patient(patient_id))
+            if record.id not in voided
+        ]
         newest = self._charting.newest_follow_ups(patient_id)
         follow_ups = {record.id: newest[record.id] for record in stored if record.id in newest}
         return summarize(

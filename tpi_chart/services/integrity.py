@@ -34,8 +34,13 @@ from tpi_chart.storage.sqlite.connection import QUICK_CHECK_AT_OPEN_MAX_BYTES, q
 from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION as SCHEMA_VERSION
 from tpi_chart.storage.sqlite.store import SqliteStore, open_store_readonly
 
-#: Seconds the start-up may spend re-hashing signed procedures.
-OPEN_BUDGET_S = 0.15
+#: Seconds the start-up may spend re-hashing signed procedures: a few notes (2-4 ms each), the
+#: same at any size of clinic. It was 0.15 s, all of it spent by a large clinic on every start
+#: and every command (the demo clinic's few notes take 10-20 ms): the window continues the
+#: rotation in slices of this size after it is up (`ui.background_check`).
+OPEN_BUDGET_S = 0.02
+#: Signed procedures re-hashed however long they take: a small clinic's every note, every time.
+OPEN_MIN = 4
 #: Signed procedures listed for that at most: far more than the budget re-hashes (about 20 on
 #: a quiet machine); listing every one read 450,000 ids of a tenth-year clinic, 1-6 s.
 OPEN_BATCH = 500
@@ -136,8 +141,8 @@ def check_signed_at_open(
     problems: list[str] = []
     deadline = time.monotonic() + budget_s
     last = after
-    for procedure_id in ids:
-        if time.monotonic() > deadline:
+    for checked, procedure_id in enumerate(ids):
+        if checked >= OPEN_MIN and time.monotonic() > deadline:
             break
         problem = signed_problem(charting, procedure_id)
         if problem is not None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.signatures import Trust
 from tpi_chart.domain.users import User
 from tpi_chart.pdf.handout import render_handout
 from tpi_chart.pdf.note import NoteOptions, PageSize, ProcedureNoteRenderer
-from tpi_chart.pdf.verify import VerifyResult, verify_note
 from tpi_chart.services import crypto
 from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.charting import ChartingService
@@ -26,6 +25,11 @@ from tpi_chart.services.errors import InvalidInput
 from tpi_chart.services.pki import SigningAuthority
 from tpi_chart.services.signed_notes import SignedNotes
 from tpi_chart.storage.interfaces import Store
+
+if TYPE_CHECKING:
+    # pyHanko, which imports its network stack (aiohttp) whatever is done with it: an export or
+    # a note shown in the window does not need it (a third of `tpi-chart export`'s imports).
+    from tpi_chart.pdf.verify import VerifyResult
 
 DEFAULT_CLINIC_NAME = "TPI Chart clinic"
 
@@ -154,6 +158,8 @@ class NoteService:
         return self._authority.trust()
 
     def verify(self, pdf: bytes, trust: Trust | None = None) -> VerifyResult:
+        from tpi_chart.pdf.verify import verify_note
+
         return verify_note(pdf, trust if trust is not None else self.trust())
 
     def verify_file(self, path: Path, trust: Trust | None = None) -> VerifyResult:

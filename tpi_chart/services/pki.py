@@ -29,8 +29,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography import x509
-
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.signatures import SignerKey, Trust
 from tpi_chart.domain.users import User
@@ -75,6 +73,9 @@ class KeySession:
     account_private: bytes
     authority_key: bytes | None = None
     signer: SignerKey | None = None
+    #: The signing key opened at sign-in, until the first signature checks that its certificate
+    #: was issued by the clinic's authority (that check loads X.509: 6 MiB a sign-in need not).
+    unchecked_signer: SignerKey | None = None
 
 
 @dataclass
@@ -175,6 +176,10 @@ class SigningAuthority:
     def signer_for(self, user: User) -> SignerKey:
         """The unlocked signing key of `user`, or NoSigningKey saying what to do."""
         session = self._keys.sessions.get(user.username)
+        if session is not None and session.signer is None and session.unchecked_signer:
+            candidate, session.unchecked_signer = session.unchecked_signer, None
+            if crypto.issued_by(candidate.certificate_der, candidate.chain_der[0]):
+                session.signer = candidate
         if session is not None and session.signer is not None:
             return session.signer
         if self._pki.active_certificate(user.username) is None:
@@ -564,9 +569,5 @@ class SigningAuthority:
             return
         if certificate is None:
             return
-        if x509.load_der_x509_certificate(active.certificate).issuer != (
-            x509.load_der_x509_certificate(certificate).subject
-        ):
-            return
         name = self._display_name(user.username) or user.display_name
-        session.signer = SignerKey(private, active.certificate, (certificate,), name)
+        session.unchecked_signer = SignerKey(private, active.certificate, (certificate,), name)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpi_chart import __version__
 from tpi_chart.domain.canonical import canonical_json
@@ -20,10 +20,12 @@ from tpi_chart.domain.catalog import Catalog, load_catalog
 from tpi_chart.domain.models import Addendum, ProcedureDocument
 from tpi_chart.domain.rules import Evaluation
 from tpi_chart.domain.signatures import SignerKey
-from tpi_chart.pdf import pades
 from tpi_chart.pdf.addendum import render_addendum
 from tpi_chart.pdf.note import BoxOnPage, NoteOptions, ProcedureNoteRenderer, format_datetime
 from tpi_chart.storage.interfaces import PkiRepository, SignedNoteRow
+
+if TYPE_CHECKING:
+    from tpi_chart.pdf import pades  # pyHanko (and its network stack): imported when signing
 
 EVALUATION_FORMAT = "tpi-chart.signed-evaluation/1"
 
@@ -74,6 +76,8 @@ def freeze(evaluation: Evaluation, catalog: Catalog) -> FrozenEvaluation:
 
 
 def _box(box: BoxOnPage | None, page_offset: int = 0) -> pades.SignatureBox | None:
+    from tpi_chart.pdf import pades
+
     if box is None:
         return None
     return pades.SignatureBox(box.page + page_offset, box.x1, box.y1, box.x2, box.y2)
@@ -104,6 +108,8 @@ class NoteToSign:
             catalog=self.catalog,
             digitally_signed=True,
         )
+        from tpi_chart.pdf import pades
+
         unsigned = renderer.render()
         signature = self.document.procedure.signature
         name = signature.signed_by if signature is not None else self.signer.common_name
@@ -133,6 +139,8 @@ class AddendumToSign:
 
     def render(self) -> bytes:
         """The stored note with the addendum's pages appended, signed as a new revision."""
+        from tpi_chart.pdf import pades
+
         number, addendum = self.signatures, self.addendum
         pages, box = render_addendum(self.document, addendum, number, self.options)
         offset = pades.page_count(self.stored_pdf)

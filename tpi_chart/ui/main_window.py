@@ -39,6 +39,7 @@ from tpi_chart.ui.live import LiveUpdates
 from tpi_chart.ui.outbox import OutboxSender
 from tpi_chart.ui.patients import PatientsPage
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS
+from tpi_chart.ui.quiet_actions import keep_layout_on_change
 from tpi_chart.ui.style import DANGER, repolish
 from tpi_chart.ui.tasks import tasks
 from tpi_chart.ui.wheel_guard import install_wheel_guard
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         self._undo_tips()
         bar.addAction(self.undo_action)
         bar.addAction(self.redo_action)
+        keep_layout_on_change(bar, (self.undo_action, self.redo_action))  # new tips every edit
         bar.addSeparator()
         export = QAction("Export note", self)
         export.setObjectName("exportNote")

@@ -18,6 +18,10 @@ def guarded(widget: QObject) -> bool:
 
 class WheelGuard(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Every event of the application passes here (a few hundred per diagram click): the
+        # class test first, since asking an event its type builds a Python enum each time.
+        if not isinstance(watched, _GUARDED):
+            return False
         kind = event.type()
         if kind == QEvent.Type.Wheel and guarded(watched):
             assert isinstance(watched, QWidget)

@@ -83,6 +83,18 @@ class ProcedureReads:
         """Every procedure of the patient, whole, oldest first, in a fixed number of queries."""
         return lookups.procedures(self._conn, "patient_id", patient_id)
 
+    def voided_ids(self, patient_id: int) -> frozenset[int]:
+        """Ids of the patient's voided procedures (and signed ones entered in error): one
+        query, for a caller that has the procedures already (`list_for_patient` also counts
+        every visit's sites and reads its relief)."""
+        return frozenset(
+            int(r[0])
+            for r in self._conn.execute(
+                f"SELECT p.id FROM procedures p WHERE p.patient_id = ? AND {_VOIDED}",
+                (patient_id,),
+            )
+        )
+
     def follow_ups_for_patient(self, patient_id: int) -> list[FollowUpRecord]:
         """The follow-up entries of all the patient's visits, oldest first, in one query."""
         return lookups.follow_ups(self._conn, "patient_id", patient_id)

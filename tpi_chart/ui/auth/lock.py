@@ -191,8 +191,7 @@ class IdleLock(QObject):
         self._hidden: list[QWidget] = []
         self._title = ""
 
-        content = window.takeCentralWidget()
-        self.content = content if content is not None else QWidget()
+        self.content = window.centralWidget() or QWidget()
         self.banner = QLabel("")
         self.banner.setObjectName("idleWarning")
         self.banner.setStyleSheet(
@@ -200,23 +199,9 @@ class IdleLock(QObject):
             " border-bottom: 1px solid #e8c98f; font-weight: 600; }"
         )
         self.banner.hide()
-        self.lock_screen = LockScreen()
-        self.stack = QStackedWidget()
-        self.stack.setObjectName("idleLockStack")
-        self.stack.addWidget(self.content)
-        self.stack.addWidget(self.lock_screen)
-        holder = QWidget()
-        layout = QVBoxLayout(holder)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.stack, 1)
-        window.setCentralWidget(holder)
-
-        self.lock_screen.submitted.connect(self.sign_in.submit)
+        self._screen: LockScreen | None = None
+        self._stack: QStackedWidget | None = None
         self.sign_in.signed_in.connect(self._unlock)
-        self.sign_in.refused.connect(self.lock_screen.show_error)
-        self.sign_in.state_changed.connect(self.lock_screen.show_state)
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.check)
@@ -225,6 +210,47 @@ class IdleLock(QObject):
         if app is not None:
             app.installEventFilter(self)
             window.destroyed.connect(lambda: app.removeEventFilter(self))
+
+    @property
+    def lock_screen(self) -> LockScreen:
+        return self._install()[0]
+
+    @property
+    def stack(self) -> QStackedWidget:
+        """The window's content and the lock screen, one shown at a time."""
+        return self._install()[1]
+
+    def _install(self) -> tuple[LockScreen, QStackedWidget]:
+        """The lock screen, and the stack that swaps it for the window's content, built when first
+        needed (the warning before the first lock, or the lock) rather than at start-up, where
+        moving the content into the stack was a sixth of opening the window. Moving it later
+        polishes it again (a moment, while nobody is using the window); the focus stays."""
+        if self._screen is not None and self._stack is not None:
+            return self._screen, self._stack
+        window = self._window
+        focus = QApplication.focusWidget()
+        content = window.takeCentralWidget()
+        self.content = content if content is not None else self.content
+        self._screen = screen = LockScreen()
+        self._stack = stack = QStackedWidget()
+        stack.setObjectName("idleLockStack")
+        stack.addWidget(self.content)
+        stack.addWidget(screen)
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(stack, 1)
+        window.setCentralWidget(holder)
+        holder.show()  # now, not on the next turn of the event loop (Qt's default when moved)
+        self.content.show()
+        if focus is not None and self.content.isAncestorOf(focus):
+            focus.setFocus()
+        screen.submitted.connect(self.sign_in.submit)
+        self.sign_in.refused.connect(screen.show_error)
+        self.sign_in.state_changed.connect(screen.show_state)
+        return screen, stack
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -263,6 +289,7 @@ class IdleLock(QObject):
                 "stay signed in; nothing will be lost."
             )
             if not self.banner.isVisibleTo(self._window):
+                self._install()
                 self.banner.show()
             self.warning_shown.emit(seconds)
 
@@ -271,6 +298,7 @@ class IdleLock(QObject):
     def lock(self) -> None:
         if self._locked:
             return
+        self._install()
         self._locked = True
         self.banner.hide()
         window = self._window

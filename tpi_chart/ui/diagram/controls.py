@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabBar, QToolButton
 
@@ -48,8 +48,25 @@ def tool_button(text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
     return button
 
 
+class ViewTabs(QTabBar):
+    """The view tabs. Their titles carry the site counts, so nearly every click changes one; the
+    bar's size hint only grows: a count going back (undo, or "9" to "10" and back) does not
+    resize the bar and lay out the diagram, the workspace and the window again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._widest = QSize(0, 0)
+
+    def sizeHint(self) -> QSize:
+        self._widest = self._widest.expandedTo(super().sizeHint())
+        return self._widest
+
+    def minimumSizeHint(self) -> QSize:
+        return super().minimumSizeHint().boundedTo(self.sizeHint())
+
+
 def view_tabs(diagram: BodyDiagram) -> QTabBar:
-    tabs = QTabBar()
+    tabs = ViewTabs()
     tabs.setObjectName("diagramViewTabs")
     tabs.setAccessibleName("Diagram views")
     tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -307,6 +307,7 @@ class PainBar(QWidget):
         outer.addWidget(self.suggestions_row)
         self.suggestion_buttons: list[QPushButton] = []
         self.suggestions: list[Suggestion] = []
+        self._shown: tuple[object, ...] | None = None  # what the buttons show
         self.set_drawing_mode(False)
         self.show_suggestions([])
 
@@ -319,6 +320,7 @@ class PainBar(QWidget):
 
     def set_editable(self, editable: bool) -> None:
         self.toggle.setEnabled(editable)
+        self._shown = None  # the buttons' states were changed here: the next show rebuilds them
         for button in self.suggestion_buttons:
             button.setEnabled(editable)
 
@@ -330,6 +332,16 @@ class PainBar(QWidget):
     ) -> None:
         """The suggestion buttons; one whose muscle and side already has a site is shown ticked
         and disabled (planning it twice would be a slip)."""
+        shown = (
+            tuple(suggestions),
+            editable,
+            tuple((s.muscle, s.side) in charted for s in suggestions),
+        )
+        # Asked after every edit of the sites: rebuilt only when what it shows changed (new
+        # buttons with style sheets of their own, polished and laid out, on every click).
+        if shown == self._shown:
+            return
+        self._shown = shown
         for widget in take_widgets(self._suggestions):
             widget.deleteLater()
         self.suggestions = list(suggestions)

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.diagram import VIEW_IDS
 from tpi_chart.domain.models import PainStroke
-from tpi_chart.domain.referral import suggest_muscles
+from tpi_chart.domain.referral import Suggestion, suggest_muscles
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.ui.commands import site_label
 from tpi_chart.ui.diagram import controls, framing
@@ -117,6 +117,7 @@ class BodyDiagram(DiagramEditing):
         self.pain_mode = False
         self.pain_intensity = 2
         self.here_menu = None
+        self._suggested: tuple[list[PainStroke], list[Suggestion]] | None = None
 
         self.scene = DiagramScene(self)
         self.view = DiagramGraphicsView(self.scene, self, self)
@@ -355,8 +356,17 @@ class BodyDiagram(DiagramEditing):
 
     def _show_suggestions(self) -> None:
         charted = {(s.site.muscle, s.site.side) for s in self.document.sites}
+        strokes = self.pain_strokes()
+        # Every edit of the sites asks again; the suggestions change only with the drawing.
+        kept = self._suggested
+        if (
+            kept is None
+            or len(kept[0]) != len(strokes)
+            or any(a is not b for a, b in zip(kept[0], strokes, strict=True))
+        ):
+            kept = self._suggested = (strokes, suggest_muscles(strokes, limit=SUGGESTIONS))
         self.pain_bar.show_suggestions(
-            suggest_muscles(self.pain_strokes(), limit=SUGGESTIONS),
+            kept[1],
             editable=not self._read_only,
             charted=charted,
         )

@@ -342,6 +342,7 @@ class IndicationPanel(QScrollArea):
         for field in body.findChildren(QLineEdit) + body.findChildren(QAbstractSpinBox):
             keep_field_keys(field)
         self._therapy_items: tuple[ConservativeTherapy, ...] = ()
+        self._fields_enabled: bool | None = None  # as last set on every field
 
     # -- showing -----------------------------------------------------------------------------
 
@@ -349,12 +350,19 @@ class IndicationPanel(QScrollArea):
         p = self.document.procedure
         if p is None:
             return
-        names = load_diagnoses()
-        self.diagnoses.clear()
-        for code in p.diagnoses:
-            item = QListWidgetItem(names.label(code))
-            item.setData(Qt.ItemDataRole.UserRole, code)
-            self.diagnoses.addItem(item)
+        listed = [
+            self.diagnoses.item(row).data(Qt.ItemDataRole.UserRole)
+            for row in range(self.diagnoses.count())
+        ]
+        # Refilled only when the codes changed (not after every click on the diagram): a refill
+        # lays out and repaints the list and drops the row the user had selected.
+        if listed != list(p.diagnoses):
+            names = load_diagnoses()
+            self.diagnoses.clear()
+            for code in p.diagnoses:
+                item = QListWidgetItem(names.label(code))
+                item.setData(Qt.ItemDataRole.UserRole, code)
+                self.diagnoses.addItem(item)
         self.payer.setCurrentIndex(max(0, self.payer.findData(p.payer_profile)))
         if not self.indication.hasFocus():
             self.indication.setText(p.indication or "")
@@ -391,6 +399,9 @@ class IndicationPanel(QScrollArea):
             self.score.setValue(-1)
         self.prior_hint.setText(self._prior_hint())
         enabled = not self.document.read_only
+        if enabled == self._fields_enabled:
+            return
+        self._fields_enabled = enabled
         body = self.widget()
         for widget in body.findChildren(QWidget) if body is not None else []:
             if isinstance(widget, QLineEdit | QComboBox | QSpinBox | QDoubleSpinBox | QPushButton):

@@ -81,12 +81,14 @@ class RulesPanel(QFrame):
         self.warnings.setMinimumHeight(60)
         layout.addWidget(self.warnings, 1)
         self.evaluation: Evaluation | None = None
+        self._warnings_shown: tuple[tuple[str, str], ...] | None = None
 
     def show_evaluation(self, evaluation: Evaluation | None) -> None:
         """Show the rules' result; None when the chart could not be evaluated yet."""
         self.evaluation = evaluation
-        self.warnings.clear()
-        if evaluation is None:
+        if evaluation is None:  # no list at all, not "No warnings"
+            self.warnings.clear()
+            self._warnings_shown = None
             self.cpt.setText("–")
             self.hcpcs.setText("rules not available")
             return
@@ -116,14 +118,29 @@ class RulesPanel(QFrame):
             if "anesthetic_dose_near_max" in codes
             else "ok"
         )
-        self.dose_bar.setProperty("level", level)
-        repolish(self.dose_bar)
+        # Re-polishing restyles the bar (and lays it out) even when the level is the same.
+        if self.dose_bar.property("level") != level:
+            self.dose_bar.setProperty("level", level)
+            repolish(self.dose_bar)
+        shown = []
         for warning in evaluation.warnings:
             sites = ", ".join(str(s) for s in warning.sites)
-            text = f"⚠ {warning.message}" + (f"  (sites {sites})" if sites else "")
+            shown.append(
+                (f"⚠ {warning.message}" + (f"  (sites {sites})" if sites else ""), warning.code)
+            )
+        self._show_warnings(tuple(shown))
+
+    def _show_warnings(self, shown: tuple[tuple[str, str], ...]) -> None:
+        """(text, code) of each warning; the list is filled again only when they changed: after
+        most clicks they have not, and refilling lays out and repaints the whole list."""
+        if shown == self._warnings_shown:
+            return
+        self._warnings_shown = shown
+        self.warnings.clear()
+        for text, code in shown:
             item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, warning.code)
-            item.setToolTip(warning.code)
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            item.setToolTip(code)
             self.warnings.addItem(item)
-        if not self.warnings.count():
+        if not shown:
             self.warnings.addItem(QListWidgetItem("No warnings"))

@@ -212,10 +212,14 @@ class SiteEditor(QFrame):
     ) -> None:
         self._updating = True
         try:
-            self.preparation.clear()
-            self.preparation.addItem("No syringe", None)
-            for prep_id in preparation_ids:
-                self.preparation.addItem(f"Syringe {prep_id}", prep_id)
+            listed = [self.preparation.itemData(i) for i in range(self.preparation.count())]
+            # Shown again after every edit: the syringes are listed again only when they changed
+            # (a refilled box is measured, laid out and repainted).
+            if listed != [None, *preparation_ids]:
+                self.preparation.clear()
+                self.preparation.addItem("No syringe", None)
+                for prep_id in preparation_ids:
+                    self.preparation.addItem(f"Syringe {prep_id}", prep_id)
             if site is None:
                 self.title.setText("No site selected — click a marker or a row")
                 self.volume.setValue(0)
@@ -246,18 +250,19 @@ class SiteEditor(QFrame):
                 site.location or computed_location(site.view, site.x, site.y, site.side) or ""
             )
             self.location.setModified(False)
-            for widget in self._all():
-                widget.setEnabled(editable)
+            # Each control's state is worked out first and set once: switching a control off
+            # and on again in one pass repaints it for nothing.
+            enabled = dict.fromkeys(self._all(), editable)
             charting_ok = editable and can_chart
-            self.inject.setEnabled(charting_ok and site.state == "planned")
-            for button in self.twitch.values():
-                button.setEnabled(charting_ok)
-            for box in self.findings.values():
-                box.setEnabled(charting_ok)
+            enabled[self.inject] = charting_ok and site.state == "planned"
+            for control in (*self.twitch.values(), *self.findings.values()):
+                enabled[control] = charting_ok
             # Nothing is injected at a dry-needled site: no volume to give, no syringe to pick.
             for widget in (self.volume, self.preparation, *self.presets):
-                widget.setEnabled(editable and not site.dry_needling)
-            self.dry_needling.setEnabled(editable and (site.state == "planned" or can_chart))
+                enabled[widget] = editable and not site.dry_needling
+            enabled[self.dry_needling] = editable and (site.state == "planned" or can_chart)
+            for widget, on in enabled.items():
+                widget.setEnabled(on)
         finally:
             self._updating = False
 
