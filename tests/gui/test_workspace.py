@@ -129,11 +129,11 @@ def test_time_out_records_the_user_and_starts_the_clock(
     assert not workspace.timeout_header.isVisible()
 
 
-def test_a_time_out_long_past_is_shown_as_its_date_not_a_stopwatch(
+def test_a_time_out_long_past_is_shown_as_its_time_not_a_stopwatch(
     qtbot: QtBot, qapp: Any, services: Any
 ) -> None:
     """A visit left open overnight: "Time-out + 8353:40" said nothing a physician could use."""
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     window = _open(qtbot, qapp, services)
     workspace = window.workspace
@@ -142,18 +142,22 @@ def test_a_time_out_long_past_is_shown_as_its_date_not_a_stopwatch(
     procedure = workspace.document.procedure
     assert procedure is not None
     assert procedure.time_out is not None
-    for past, shown in (
-        (timedelta(hours=2, minutes=5), "Time-out + 2 h 05 min"),
-        (timedelta(days=5), None),
+    now = procedure.time_out.at
+    service_day = datetime(2026, 1, 10, 9, 0).astimezone()
+    for performed_at, time_out_at, shown in (
+        (procedure.performed_at, now - timedelta(hours=2, minutes=5), "Time-out + 2 h 05 min"),
+        (service_day, service_day + timedelta(minutes=12), "Time-out at 09:12"),
+        (service_day, service_day + timedelta(hours=23), "Time-out 2026-01-11 08:00"),
     ):
-        at = procedure.time_out.at - past
         moved = procedure.model_copy(
-            update={"time_out": procedure.time_out.model_copy(update={"at": at})}
+            update={
+                "performed_at": performed_at,
+                "time_out": procedure.time_out.model_copy(update={"at": time_out_at}),
+            }
         )
         workspace.document.procedure = moved
         workspace.header.tick()
-        expected = shown or f"Time-out {at.astimezone():%Y-%m-%d %H:%M}"
-        assert workspace.elapsed.text() == expected
+        assert workspace.elapsed.text() == shown
 
 
 def test_an_assistant_plans_but_cannot_inject(qtbot: QtBot, qapp: Any, services: Any) -> None:

@@ -179,4 +179,9 @@ class ProcedureHeader(QWidget):
         elif minutes < STOPWATCH_HOURS * 60:
             self.elapsed.setText(f"Time-out + {minutes // 60} h {minutes % 60:02d} min")
         else:  # a visit left open: when the time-out was is what matters, not a stopwatch
-            self.elapsed.setText(f"Time-out {p.time_out.at.astimezone():%Y-%m-%d %H:%M}")
+            at = p.time_out.at.astimezone()
+            # The header shows the date of service already; repeat a date only if it differs.
+            same_day = at.date() == p.performed_at.astimezone().date()
+            self.elapsed.setText(
+                f"Time-out at {at:%H:%M}" if same_day else f"Time-out {at:%Y-%m-%d %H:%M}"
+            )
