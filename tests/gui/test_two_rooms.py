@@ -163,6 +163,7 @@ def test_a_procedure_open_in_one_room_is_read_only_in_the_other_until_let_go(
         "Open in Room 2 by Dr. Alex Chen, MD — read-only until they close it."
     )
     assert not workspace.banner.dismiss.isVisible()  # it lasts as long as the lease
+    assert workspace.saved_indicator.text() == "Read-only: open in Room 2"
     assert not workspace.document.editable
     assert workspace.diagram._read_only
     assert not workspace.sign_panel.sign_button.isEnabled()

@@ -330,6 +330,7 @@ class WorkspacePage(WorkspaceEdits):
         lease = self.document.held_by
         if lease is not None:
             self.banner.show_message(held_elsewhere(lease), "warn", dismissible=False)
+            self.saved_indicator.setText(f"Read-only: open in {lease.room}")
         elif self._lease_shown:
             self.banner.hide()
         self._lease_shown = lease is not None
