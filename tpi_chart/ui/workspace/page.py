@@ -261,6 +261,10 @@ class WorkspacePage(WorkspaceEdits):
             ],
             self._panel_built,
         )
+        # The Outcome form is the tallest that does not scroll: its minimum height is the tabs',
+        # which sets how much of the column the rules panel gets. Built now (10 ms), the column
+        # does not shift when the other tabs are first opened.
+        self.side_tabs.get("outcome")
         layout.addWidget(self.tabs, 3)
         return panel
 
