@@ -28,13 +28,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QKeyEvent, QResizeEvent, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractButton,
     QAbstractItemView,
-    QAbstractSpinBox,
-    QComboBox,
     QFrame,
     QHeaderView,
-    QLineEdit,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -49,12 +45,13 @@ from tpi_chart.ui.workspace import shortcuts
 from tpi_chart.ui.workspace.editing import WorkspaceEdits
 from tpi_chart.ui.workspace.forms import ChecklistPanel, OutcomePanel
 from tpi_chart.ui.workspace.header import ProcedureHeader
-from tpi_chart.ui.workspace.indication_panel import IndicationPanel, keep_field_keys
+from tpi_chart.ui.workspace.indication_panel import IndicationPanel
 from tpi_chart.ui.workspace.keys import keys_help as _keys_help
 from tpi_chart.ui.workspace.lease import ProcedureLease
 from tpi_chart.ui.workspace.preparations_panel import PreparationsPanel
 from tpi_chart.ui.workspace.presets import volume_presets
 from tpi_chart.ui.workspace.rules_panel import RulesPanel
+from tpi_chart.ui.workspace.side_tabs import SideTabs
 from tpi_chart.ui.workspace.sign_panel import SignPanel
 from tpi_chart.ui.workspace.site_editor import SiteEditor
 from tpi_chart.ui.workspace.site_model import COLUMNS, SiteTableModel
@@ -248,34 +245,78 @@ class WorkspacePage(WorkspaceEdits):
         layout.addWidget(self.rules, 2)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("workspaceTabs")
-        self.indication = IndicationPanel(self.document, self.edit_header)
-        self.checklist = ChecklistPanel(self.document, self.edit_header)
-        self.checklist.timeout_requested.connect(self.record_time_out)
-        self.preparations = PreparationsPanel(self.document)
-        self.preparations.failed.connect(self._failed)
-        self.outcome = OutcomePanel(self.document, self.edit_header)
-        self.sign_panel = SignPanel(self.document, self.services.signing, lambda: self.can("sign"))
-        self.sign_panel.failed.connect(self._failed)
-        self.sign_panel.signed.connect(self._after_signing)
-        self.sign_panel.field_requested.connect(self.focus_field)
-        self.sign_panel.abn_requested.connect(lambda v: self.edit_header({"abn_on_file": v}, "ABN"))
-        self.tabs.addTab(self.indication, "Problem")
-        self.tabs.setTabToolTip(0, "Diagnoses, coverage, indication, history, prior relief")
-        self.tabs.addTab(self.checklist, "Checklist")
-        self.tabs.addTab(self.preparations, "Syringes")
-        self.tabs.addTab(self.outcome, "Outcome")
-        self.tabs.addTab(self.sign_panel, "Sign")
-        # In a field or an open list, Enter and the arrows edit or choose; they chart only when
-        # the focus is elsewhere.
-        for combo in self.tabs.findChildren(QComboBox):
-            keep_field_keys(combo)
-            keep_field_keys(combo.view())
-        for field in self.tabs.findChildren(QLineEdit) + self.tabs.findChildren(QAbstractSpinBox):
-            keep_field_keys(field)
-        for button in self.tabs.findChildren(QAbstractButton):
-            keep_field_keys(button)
+        self.side_tabs = SideTabs(
+            self.tabs,
+            [
+                (
+                    "indication",
+                    "Problem",
+                    "Diagnoses, coverage, indication, history, prior relief",
+                    lambda: IndicationPanel(self.document, self.edit_header),
+                ),
+                ("checklist", "Checklist", "", self._make_checklist),
+                ("preparations", "Syringes", "", self._make_preparations),
+                ("outcome", "Outcome", "", lambda: OutcomePanel(self.document, self.edit_header)),
+                ("sign_panel", "Sign", "", self._make_sign_panel),
+            ],
+            self._panel_built,
+        )
+        # The Outcome form is the tallest that does not scroll: its minimum height is the tabs',
+        # which sets how much of the column the rules panel gets. Built now (10 ms), the column
+        # does not shift when the other tabs are first opened.
+        self.side_tabs.get("outcome")
         layout.addWidget(self.tabs, 3)
         return panel
+
+    # The side panels, each built the first time it is shown or used (`side_tabs`).
+
+    @property
+    def indication(self) -> IndicationPanel:
+        panel: IndicationPanel = self.side_tabs.get("indication")
+        return panel
+
+    @property
+    def checklist(self) -> ChecklistPanel:
+        panel: ChecklistPanel = self.side_tabs.get("checklist")
+        return panel
+
+    @property
+    def preparations(self) -> PreparationsPanel:
+        panel: PreparationsPanel = self.side_tabs.get("preparations")
+        return panel
+
+    @property
+    def outcome(self) -> OutcomePanel:
+        panel: OutcomePanel = self.side_tabs.get("outcome")
+        return panel
+
+    @property
+    def sign_panel(self) -> SignPanel:
+        panel: SignPanel = self.side_tabs.get("sign_panel")
+        return panel
+
+    def _make_checklist(self) -> ChecklistPanel:
+        panel = ChecklistPanel(self.document, self.edit_header)
+        panel.timeout_requested.connect(self.record_time_out)
+        return panel
+
+    def _make_preparations(self) -> PreparationsPanel:
+        panel = PreparationsPanel(self.document)
+        panel.failed.connect(self._failed)
+        return panel
+
+    def _make_sign_panel(self) -> SignPanel:
+        panel = SignPanel(self.document, self.services.signing, lambda: self.can("sign"))
+        panel.failed.connect(self._failed)
+        panel.signed.connect(self._after_signing)
+        panel.field_requested.connect(self.focus_field)
+        panel.abn_requested.connect(lambda v: self.edit_header({"abn_on_file": v}, "ABN"))
+        return panel
+
+    def _panel_built(self, _name: str, panel: Any) -> None:
+        """A panel built after the procedure was opened shows it as it is now."""
+        if self.document.procedure_id is not None:
+            self._refresh_panel(panel, frozenset({"all"}))
 
     def focus_field(self, key: str) -> None:
         """Show the control where a note field is recorded (the Sign tab's links)."""
@@ -364,11 +405,16 @@ class WorkspacePage(WorkspaceEdits):
         # rules cannot read a half-filled chart): no second read of the document here.
         self.evaluation = self.document.evaluation
         self.rules.show_evaluation(self.evaluation)
-        self.checklist.refresh()
-        self.indication.refresh()
-        self.outcome.refresh()
-        self.preparations.refresh(parts)
-        self.sign_panel.refresh(self.evaluation)
+        for panel in list(self.side_tabs.built().values()):
+            self._refresh_panel(panel, parts)
+
+    def _refresh_panel(self, panel: Any, parts: frozenset[str]) -> None:
+        if isinstance(panel, PreparationsPanel):
+            panel.refresh(parts)
+        elif isinstance(panel, SignPanel):
+            panel.refresh(self.evaluation, parts)
+        else:
+            panel.refresh()
 
     def _refresh_panels_later(self) -> None:
         """Refresh the panels right after the pending repaint (the marker and "Saved"), before

@@ -42,7 +42,7 @@ def install_actions(page: WorkspacePage) -> dict[str, QAction]:
         "pain_before": lambda: page.pain_before.setFocus(Qt.FocusReason.ShortcutFocusReason),
         "pain_after": lambda: page.pain_after.setFocus(Qt.FocusReason.ShortcutFocusReason),
         "timeout": page.record_time_out,
-        "sign": page.sign_panel.sign,
+        "sign": lambda: page.sign_panel.sign(),
         "reload": page.reload_procedure,
         "undo": page.undo,
         "redo": page.redo,

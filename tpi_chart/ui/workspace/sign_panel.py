@@ -70,7 +70,6 @@ class SignPanel(QScrollArea):
         # The clinic's required fields, read when a procedure is (re)loaded, not at every click;
         # signing itself reads them again.
         self._required_cache: frozenset[str] | None = None
-        document.changed.connect(self._forget_required)
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         body = QWidget()
@@ -220,7 +219,11 @@ class SignPanel(QScrollArea):
         for button in (self.abn_on_file, self.abn_none):
             button.setEnabled(editable)
 
-    def refresh(self, evaluation: Evaluation | None) -> None:
+    def refresh(self, evaluation: Evaluation | None, parts: frozenset[str] = frozenset()) -> None:
+        """`parts`: what changed in the document ("all" after a read: the clinic's required
+        fields are read again too)."""
+        if "all" in parts:
+            self._required_cache = None
         procedure = self.document.procedure
         if procedure is None:
             return
@@ -265,10 +268,6 @@ class SignPanel(QScrollArea):
         else:
             self.state.setText("")
         self._update_button()
-
-    def _forget_required(self, parts: frozenset[str]) -> None:
-        if "all" in parts:
-            self._required_cache = None
 
     def _required(self) -> frozenset[str]:
         if self.signing is None:
