@@ -7,9 +7,10 @@ test_rules_v2_services, test_history_service, test_problems_outcomes, test_notes
 test_signing_service, test_pain_drawing, test_pades_signing, test_cli_users, test_sessions,
 test_auth, test_cli_auth, test_interop, test_signing_time, test_password_steps,
 test_lifecycle_stateful (fewer runs on the server: LIFECYCLE_PG_EXAMPLES), test_audited_writes
-(its one-row-per-change check; its source checks read code, on no engine); the server's own: test_postgres, test_postgres_concurrency, test_server_crash (the kill test),
-test_server_roles (owner and app roles), test_server_search (the trigram index's plan),
-test_server_keys (no key material on the workstation).
+(its one-row-per-change check; its source checks read code, on no engine); the server's own:
+test_postgres, test_postgres_concurrency, test_server_crash (the kill test), test_server_roles
+(owner and app roles), test_server_search (the trigram index's plan), test_server_keys (no key
+material on the workstation).
 
 On SQLite only, because what they test is a file's:
 - test_backup_restore, test_automatic_backups, test_cli_data: backups and restores of the
