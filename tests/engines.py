@@ -4,10 +4,13 @@ few things a test of raw SQL needs to know about each engine.
 On both engines (the `engine` fixture, or a module-scoped one): test_storage, test_services,
 test_operations, test_permissions_matrix, test_cli_chart, test_settings_service,
 test_rules_v2_services, test_history_service, test_problems_outcomes, test_notes_service,
-test_signing_service, test_pain_drawing, test_pades_signing, test_cli_users, test_sessions;
-the server's own: test_postgres, test_postgres_concurrency, test_server_crash (the kill test),
-test_server_roles (owner and app roles), test_server_search (the trigram index's plan),
-test_server_keys (no key material on the workstation).
+test_signing_service, test_pain_drawing, test_pades_signing, test_cli_users, test_sessions,
+test_auth, test_cli_auth, test_interop, test_signing_time, test_password_steps,
+test_lifecycle_stateful (fewer runs on the server: LIFECYCLE_PG_EXAMPLES), test_audited_writes
+(its one-row-per-change check; its source checks read code, on no engine); the server's own:
+test_postgres, test_postgres_concurrency, test_server_crash (the kill test), test_server_roles
+(owner and app roles), test_server_search (the trigram index's plan), test_server_keys (no key
+material on the workstation).
 
 On SQLite only, because what they test is a file's:
 - test_backup_restore, test_automatic_backups, test_cli_data: backups and restores of the
@@ -24,8 +27,10 @@ On SQLite only, because what they test is a file's:
 - test_fast_paths, test_lookups: SQLite's query plans and statement counts;
 - test_phi_leakage, test_audit_key_slots: the bytes of the files on the workstation's disk
   (the server's key slots: test_pades_signing, test_cli_users on postgres).
-Not yet on both (engine-neutral, worth adding): test_auth, test_audited_writes,
-test_password_steps, test_signing_time, test_interop, test_cli_auth, test_lifecycle_stateful."""
+Within modules on both, a few assertions are a file's and say so: test_auth's password search
+(the file and its WAL; every table's rows on a server), test_cli_auth's `restore` (a server's
+goes only into an empty database, asking no account), test_password_steps' other-thread guard
+(SQLite's connection's), test_lifecycle_stateful's PRAGMA checks."""
 
 from __future__ import annotations
 

@@ -1,16 +1,18 @@
 """Accounts and sign-in: Argon2id hashes, throttling and lockout, audit rows, roles, and no trace
-of a password anywhere."""
+of a password anywhere. On both engines: the store's own account repository and audit trail."""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import extract_parameters
 
-from tests.unit.auth_support import FAST_HASHER, FakeClock, KeyedTrail, open_with_users, users_on
+from tests.engines import open_store, table_rows
+from tests.unit.auth_support import FAST_HASHER, FakeClock
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import PermissionDenied
@@ -29,12 +31,19 @@ SECRET = "Zebra-Quartz-7781!"
 
 
 class Env:
-    def __init__(self, path: Path, hasher: object = FAST_HASHER) -> None:
-        self.path = path
-        self.conn = open_with_users(path)
-        self.trail = KeyedTrail(self.conn)
+    def __init__(
+        self,
+        engine: str,
+        tmp_path: Path,
+        request: pytest.FixtureRequest,
+        hasher: object = FAST_HASHER,
+    ) -> None:
+        self.path = tmp_path / "clinic.db"  # (the file of a SQLite clinic)
+        self.store = open_store(engine, tmp_path, request)
+        self.conn = self.store.conn
+        self.trail = self.store.audit
         self.clock = FakeClock()
-        self.users = users_on(self.conn, self.trail)
+        self.users = self.store.users
         self.auth = AuthService(
             self.users,
             self.trail,
@@ -46,12 +55,21 @@ class Env:
     def actions(self) -> list[tuple[str, str, str]]:
         return [(row.user, row.action, row.entity) for row in self.trail.rows()]
 
+    def stored_bytes(self) -> list[bytes]:
+        """What the clinic holds at rest: the file and its WAL, or every row on the server."""
+        if not isinstance(self.conn, sqlite3.Connection):
+            url = self.store.pg.pool.conninfo
+            return [repr(table_rows(url)).encode()]
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        wal = Path(str(self.path) + "-wal")
+        return [self.path.read_bytes(), wal.read_bytes() if wal.exists() else b""]
+
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    environment = Env(tmp_path / "chart.db")
+def env(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Env]:
+    environment = Env(engine, tmp_path, request)
     yield environment
-    environment.conn.close()
+    environment.store.close()
 
 
 @pytest.fixture
@@ -72,8 +90,10 @@ def test_first_run_creates_one_administrator_and_only_once(env: Env) -> None:
 
 
 @pytest.mark.real_argon2
-def test_stored_hash_is_argon2id_with_the_library_defaults(tmp_path: Path) -> None:
-    environment = Env(tmp_path / "chart.db", hasher=None)
+def test_stored_hash_is_argon2id_with_the_library_defaults(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    environment = Env(engine, tmp_path, request, hasher=None)
     environment.auth.create_first_administrator("admin", "Pat Admin", ADMIN_PASSWORD)
     stored = environment.users.password_hash("admin")
     assert stored is not None
@@ -82,7 +102,7 @@ def test_stored_hash_is_argon2id_with_the_library_defaults(tmp_path: Path) -> No
     assert (parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (3, 65536, 4)
     assert ADMIN_PASSWORD not in stored
     assert environment.auth.login("admin", ADMIN_PASSWORD) is not None
-    environment.conn.close()
+    environment.store.close()
 
 
 def test_wrong_password_returns_none_and_every_attempt_is_audited(env: Env, admin: User) -> None:
@@ -191,9 +211,7 @@ def test_password_never_written_to_db_wal_audit_logs_or_errors(
     except AuthError as error:
         messages.append(str(error))
     env.auth.change_password(user, SECRET, "Another-Secret-991")
-    env.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    wal = Path(str(env.path) + "-wal")
-    blobs = [env.path.read_bytes(), wal.read_bytes() if wal.exists() else b""]
+    blobs = env.stored_bytes()
     rows = [repr(row) for row in env.trail.rows()]
     for secret in (SECRET, SECRET + "x", "Another-Secret-991", ADMIN_PASSWORD):
         assert all(secret.encode() not in blob for blob in blobs)

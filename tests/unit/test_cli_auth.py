@@ -7,16 +7,22 @@ signing service; an imported signed document is an external record, never a sign
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.cli_support import PASSWORD, Keyboard, add_accounts
+from tests import engines
+from tests.cli_support import PASSWORD, Keyboard, add_accounts, typed_keyboard
+from tests.engines import clinic_database, copy_clinic, database, keep_clinic, table_rows
 from tests.unit.auth_support import REFERENCE
 from tpi_chart.cli.main import main
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import ProcedureDocument, Signature
+
+Clinic = tuple[Path | str, int, int]
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -25,59 +31,91 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def rows(db: Path, *, audit: bool = False) -> list[tuple[object, ...]]:
+def rows(db: Path | str, *, audit: bool = False) -> list[tuple[object, ...]]:
     """Every row of every table; the audit trail, sign-in attempts and sessions (a command's
-    sign-in is one) only with `audit`."""
-    conn = sqlite3.connect(db)
-    try:
-        skip = () if audit else ("audit", "audit_pending", "login_attempts", "sessions")
-        found: list[tuple[object, ...]] = []
-        tables = conn.execute("SELECT name FROM sqlite_schema WHERE type='table' ORDER BY name")
-        for (table,) in tables.fetchall():
-            if table not in skip:
-                found += [(table, *r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
-        return found
-    finally:
-        conn.close()
+    sign-in is one) only with `audit`. On a server the audit head row (the chain's tail, moved
+    by every audit row) goes with the audit trail."""
+    skip = () if audit else ("audit", "audit_pending", "audit_head", "login_attempts", "sessions")
+    return table_rows(db, skip)
 
 
-def query(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return [tuple(row) for row in conn.execute(sql, args)]
-    finally:
-        conn.close()
+def query(db: Path | str, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    return engines.query(db, sql, args)
+
+
+def raw_refusal(db: Path | str) -> type[Exception]:
+    """What a trigger's refusal of a statement run straight on the database raises."""
+    if isinstance(db, Path):
+        return sqlite3.IntegrityError
+    import psycopg
+
+    return psycopg.Error
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def template(
+    engine: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[Path, str | None, int, int]:
+    """The demo clinic with accounts, a ready-to-sign reference visit and a backup file, built
+    once per engine: (its folder, the saved server clinic, the ready procedure, a signed one)."""
+    folder = tmp_path_factory.mktemp("cli-auth")
+    db = clinic_database(engine, folder, request)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TPI_CHART_KEY_DIR", str(folder / "keys"))
+        # (Built before the autouse fixture that keeps each test out of the real home folder.)
+        patch.setenv("HOME", str(folder / "home"))
+        patch.setenv("XDG_DATA_HOME", str(folder / "data"))
+        patch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        typed_keyboard(patch)
+        # A server clinic takes the demo once it has an administrator (test_the_demo_…).
+        admin = ["--as", "admin"] if engine == "postgres" else []
+        if admin:
+            add_accounts(db)  # type: ignore[arg-type]
+        assert main(["--db", str(db), *admin, "demo"]) == 0
+        add_accounts(db)  # type: ignore[arg-type]
+        visit = json.loads(REFERENCE.read_text())
+        visit["patient"]["mrn"] = "R3003"  # not the demo's D1001: no demo history to warn about
+        source = folder / "visit.json"
+        source.write_text(json.dumps(visit))
+        assert main(["--db", str(db), "--as", "chen", "import", str(source)]) == 0
+        (ready,) = query(
+            db,
+            "SELECT p.id FROM procedures p JOIN patients t ON t.id = p.patient_id "
+            "WHERE t.mrn = 'R3003'",
+        )[0]
+        (signed,) = query(db, "SELECT min(id) FROM procedures WHERE status = 'signed'")[0]
+        backup = ["--db", str(db), "--as", "admin", "backup", "--out", str(folder / "b.db")]
+        assert main(backup) == 0
+    return folder, keep_clinic(engine, request, "cli_auth"), int(ready), int(signed)
 
 
 @pytest.fixture
 def clinic(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
-) -> tuple[Path, int, int]:
-    """The demo clinic with accounts, a ready-to-sign reference visit and a backup file:
-    (database, the ready procedure, a signed procedure)."""
-    db = tmp_path / "clinic.db"
-    assert run(capsys, "--db", str(db), "demo")[0] == 0
-    add_accounts(db)
-    visit = json.loads(REFERENCE.read_text())
-    visit["patient"]["mrn"] = "R3003"  # not the demo's D1001: no demo history to warn about
-    source = tmp_path / "visit.json"
-    source.write_text(json.dumps(visit))
-    code, out, err = run(capsys, "--db", str(db), "--as", "chen", "import", str(source))
-    assert code == 0, err
-    ready = int(out)
-    (signed,) = query(db, "SELECT min(id) FROM procedures WHERE status = 'signed'")[0]
-    assert (
-        run(capsys, "--db", str(db), "--as", "admin", "backup", "--out", str(tmp_path / "b.db"))[0]
-        == 0
-    )
-    return db, ready, int(signed)  # type: ignore[arg-type]
+    template: tuple[Path, str | None, int, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    keyboard: Keyboard,
+) -> Clinic:
+    """A copy of the prepared clinic: (database, the ready procedure, a signed procedure). Its
+    folder (the backup file, the keys) is `tmp_path`."""
+    source, saved, ready, signed = template
+    shutil.copytree(source, tmp_path, dirs_exist_ok=True)
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    db = tmp_path / "clinic.db" if saved is None else copy_clinic(saved, request)
+    return db, ready, signed
 
 
 ACKS = ("--ack", "ptx_risk_site=superficial technique", "--ack", "multi_region=one pattern")
 
 
-def commands(db: Path, ready: int, signed: int) -> dict[str, list[str]]:
-    folder = db.parent
+def commands(folder: Path, ready: int, signed: int) -> dict[str, list[str]]:
     return {
         "import": ["import", str(REFERENCE)],
         "export": ["export", "--procedure", str(signed), "--out", str(folder / "x.json")],
@@ -98,26 +136,46 @@ def commands(db: Path, ready: int, signed: int) -> dict[str, list[str]]:
 COMMANDS = sorted(commands(Path("x"), 1, 2))
 
 
+def restored_over(db: Path | str, command: str, code: int, err: str) -> bool:
+    """`restore` on a server goes only into a new, empty database, where nobody can sign in
+    yet, so it asks for no account but the backup's passphrase (the line typed for --as here):
+    over this clinic it is refused, a wrong passphrase too, with nothing restored. True when
+    that is what happened."""
+    if command != "restore" or isinstance(db, Path):
+        return False
+    refusals = {
+        1: "a backup is restored only into a new, empty database",
+        2: "backup.passphrase: does not open",
+    }
+    assert code in refusals, err
+    assert refusals[code] in err
+    return True
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_without_as_exit_2_naming_as_and_nothing_changes(
-    clinic: tuple[Path, int, int], capsys: pytest.CaptureFixture[str], command: str
+    clinic: Clinic, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
     db, ready, signed = clinic
     before = rows(db, audit=True)
-    code, out, err = run(capsys, "--db", str(db), *commands(db, ready, signed)[command])
+    code, out, err = run(capsys, "--db", str(db), *commands(tmp_path, ready, signed)[command])
+    if restored_over(db, command, code, err):
+        assert rows(db, audit=True) == before
+        return
     assert code == 2, err
     assert out == ""
     assert err.splitlines() == [
         "--as: this command needs --as USERNAME, your account (you are asked for its password)"
     ]
     assert rows(db, audit=True) == before  # not even a sign-in attempt
-    assert not (db.parent / "x.json").exists()
-    assert not (db.parent / "again.db").exists()
+    assert not (tmp_path / "x.json").exists()
+    assert not (tmp_path / "again.db").exists()
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_wrong_password_is_exit_2_naming_as_and_nothing_changes(
-    clinic: tuple[Path, int, int],
+    clinic: Clinic,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     command: str,
@@ -125,8 +183,11 @@ def test_a_wrong_password_is_exit_2_naming_as_and_nothing_changes(
     db, ready, signed = clinic
     before = rows(db)
     monkeypatch.setattr("sys.stdin", Keyboard("not-the-password"))
-    argv = ["--db", str(db), "--as", "admin", *commands(db, ready, signed)[command]]
+    argv = ["--db", str(db), "--as", "admin", *commands(tmp_path, ready, signed)[command]]
     code, out, err = run(capsys, *argv)
+    if restored_over(db, command, code, err):
+        assert rows(db) == before
+        return
     assert code == 2, err
     assert out == ""
     assert len(err.splitlines()) == 1
@@ -154,7 +215,8 @@ REFUSALS = [
 
 @pytest.mark.parametrize(("who", "command", "message"), REFUSALS)
 def test_a_role_that_may_not_is_exit_1_and_nothing_changes(
-    clinic: tuple[Path, int, int],
+    clinic: Clinic,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     who: str,
     command: str,
@@ -162,20 +224,23 @@ def test_a_role_that_may_not_is_exit_1_and_nothing_changes(
 ) -> None:
     db, ready, signed = clinic
     before = rows(db)
-    argv = ["--db", str(db), "--as", who, *commands(db, ready, signed)[command]]
+    argv = ["--db", str(db), "--as", who, *commands(tmp_path, ready, signed)[command]]
     code, out, err = run(capsys, *argv)
+    if restored_over(db, command, code, err):
+        assert rows(db) == before
+        return
     assert code == 1, err
     assert out == ""
     assert message in err
     assert "Traceback" not in err
     assert rows(db) == before
-    assert not (db.parent / "again.db").exists()
-    denied = query(db, "SELECT user FROM audit WHERE action = 'access_denied'")
+    assert not (tmp_path / "again.db").exists()
+    denied = query(db, 'SELECT "user" FROM audit WHERE action = ?', "access_denied")
     assert denied == [(who,)] or (command == "users deactivate" and denied == [(who,)])
 
 
 def test_a_physician_signs_and_adds_an_addendum(
-    clinic: tuple[Path, int, int], capsys: pytest.CaptureFixture[str]
+    clinic: Clinic, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, ready, _ = clinic
     code, out, err = run(capsys, "--db", str(db), "--as", "chen", "sign", "--procedure", str(ready))
@@ -215,12 +280,17 @@ def test_a_physician_signs_and_adds_an_addendum(
         f"addendum 1 added to procedure {ready}",
         f"filed in {folder} (2 formats)",
     ]
-    actions = query(db, "SELECT user, action FROM audit WHERE action IN ('sign', 'addendum')")
+    actions = query(
+        db,
+        'SELECT "user", action FROM audit WHERE action IN (?, ?) ORDER BY seq',
+        "sign",
+        "addendum",
+    )
     assert actions[-2:] == [("chen", "sign"), ("chen", "addendum")]
 
 
 def test_a_note_that_cannot_be_filed_says_so_and_waits_in_the_outbox(
-    clinic: tuple[Path, int, int], capsys: pytest.CaptureFixture[str]
+    clinic: Clinic, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Signing succeeds (the signature is the record); the export folder being unusable is
     said on standard error, and the note's files wait in the outbox, never dropped."""
@@ -243,7 +313,7 @@ def test_a_note_that_cannot_be_filed_says_so_and_waits_in_the_outbox(
 
 
 def test_a_clock_behind_the_audit_trail_needs_clock_ok(
-    clinic: tuple[Path, int, int],
+    clinic: Clinic,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -254,7 +324,7 @@ def test_a_clock_behind_the_audit_trail_needs_clock_ok(
     db, ready, _ = clinic
     with monkeypatch.context() as future:
         future.setattr(audit, "now_utc", lambda: "2099-01-01T00:00:00.000000+00:00")
-        add_accounts(db)  # nothing new, but sign in once "in 2099"
+        add_accounts(db)  # type: ignore[arg-type]  # no one new: a sign-in "in 2099"
         assert run(capsys, "--db", str(db), "--as", "rivera", "audit", "show")[0] == 1
     base = ["--db", str(db), "--as", "chen", "sign", "--procedure", str(ready), *ACKS]
     code, _, err = run(capsys, *base)
@@ -266,19 +336,22 @@ def test_a_clock_behind_the_audit_trail_needs_clock_ok(
     assert (code, err) == (0, "")
     confirmations = [
         json.loads(str(after))["confirmed"]
-        for (after,) in query(db, "SELECT after FROM audit WHERE action = 'clock_backwards'")
+        for (after,) in query(
+            db, "SELECT after FROM audit WHERE action = 'clock_backwards' ORDER BY seq"
+        )
     ]
     assert confirmations == [False, True]
 
 
 def test_repeated_wrong_passwords_lock_the_account_on_the_command_line(
-    clinic: tuple[Path, int, int],
+    clinic: Clinic,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db, _, signed = clinic
     monkeypatch.setattr("tpi_chart.services.auth.time.sleep", lambda seconds: None)
-    export = ["export", "--procedure", str(signed), "--out", str(db.parent / "x.json")]
+    export = ["export", "--procedure", str(signed), "--out", str(tmp_path / "x.json")]
     monkeypatch.setattr("sys.stdin", Keyboard("wrong-password-1"))
     codes = [run(capsys, "--db", str(db), "--as", "rivera", *export)[0] for _ in range(5)]
     assert codes[:4] == [2, 2, 2, 2]
@@ -286,11 +359,11 @@ def test_repeated_wrong_passwords_lock_the_account_on_the_command_line(
     code, _out, err = run(capsys, "--db", str(db), "--as", "rivera", *export)
     assert code == 1
     assert "locked" in err
-    assert not (db.parent / "x.json").exists()
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_an_imported_signed_document_is_an_external_record(
-    clinic: tuple[Path, int, int], capsys: pytest.CaptureFixture[str], tmp_path: Path
+    clinic: Clinic, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """A document that says "signed by Dr. Alex Chen" is stored as signed elsewhere: never a
     signature of this clinic, read-only, exported with status external and the notice."""
@@ -342,7 +415,7 @@ def test_an_imported_signed_document_is_an_external_record(
     )
     assert code == 1
     assert "signed elsewhere" in err
-    with pytest.raises(sqlite3.IntegrityError, match="signed elsewhere"):
+    with pytest.raises(raw_refusal(db), match="signed elsewhere"):
         query(db, "UPDATE sites SET volume_ml = 9 WHERE procedure_id = ?", procedure_id)
     # Re-importing the export is the same record (imports are idempotent), still external.
     code, out, _ = run(capsys, "--db", str(db), "--as", "rivera", "import", str(exported))
@@ -387,9 +460,13 @@ def test_check_schema_and_verify_need_no_account(
 
 
 def test_the_first_administrator_needs_no_as(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], keyboard: Keyboard
+    engine: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    keyboard: Keyboard,
+    request: pytest.FixtureRequest,
 ) -> None:
-    db = tmp_path / "new.db"
+    db = database(engine, tmp_path, request)
     code, out, err = run(
         capsys,
         "--db",
@@ -407,7 +484,7 @@ def test_the_first_administrator_needs_no_as(
 
 
 def test_a_note_signed_on_the_command_line_verifies_against_the_exported_trust_root(
-    clinic: tuple[Path, int, int], capsys: pytest.CaptureFixture[str], tmp_path: Path
+    clinic: Clinic, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """`--as chen` unlocks the physician's signing key: the note is PAdES-signed; the trust root
     an administrator exports validates it."""
@@ -428,3 +505,30 @@ def test_a_note_signed_on_the_command_line_verifies_against_the_exported_trust_r
     code, out, err = run(capsys, "verify", str(note), "--trust", str(trust))
     assert code == 0, out + err
     assert out.startswith("match")
+
+
+def test_the_demo_on_a_server_needs_its_first_administrator(
+    engine: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    keyboard: Keyboard,
+    request: pytest.FixtureRequest,
+) -> None:
+    """A new file takes the demo before any account. A new server clinic does not: its audit
+    key is sealed in it at the first administrator's sign-in, and demo rows written before
+    that left a clinic nobody could open again."""
+    db = database(engine, tmp_path, request)
+    code, out, err = run(capsys, "--db", str(db), "demo")
+    if engine == "sqlite":
+        assert (code, err) == (0, "")
+        assert out == f"demo clinic seeded into {db}\n"
+        return
+    assert (code, out) == (1, "")
+    assert "has no administrator yet" in err
+    assert "Nothing was changed" in err
+    assert query(db, "SELECT count(*) FROM patients") == [(0,)]
+    add_accounts(db)  # the clinic still opens
+    code, out, err = run(capsys, "--db", str(db), "--as", "admin", "demo")
+    assert (code, err) == (0, "")
+    assert out.startswith("demo clinic seeded into server ")
+    assert query(db, "SELECT count(*) FROM patients WHERE mrn = 'D1001'") == [(1,)]

@@ -6,7 +6,11 @@ Patients, procedures (new or copied forward), sites, preparations, header change
 signing, addenda, JSON export and closing/reopening the database are interleaved at random. A
 plain model keeps what should be stored. After every step: the services return exactly the model;
 a signed procedure is unchanged except for appended addenda (same content hash, same stored
-document); the audit chain verifies; `PRAGMA integrity_check` is ok; site numbers run 1..n.
+document); the audit chain verifies; `PRAGMA integrity_check` is ok (a file's); site numbers
+run 1..n.
+
+On both engines. The server's runs are fewer (LIFECYCLE_PG_EXAMPLES, 8 by default: each is a
+few seconds of round trips) and each starts from the emptied test database.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +38,7 @@ from hypothesis.stateful import (
 )
 
 from tests.accounts import signing_physician
+from tests.engines import database, query
 from tests.strategies import aware_datetimes, patients, preparations, procedures, sites
 from tests.unit.auth_support import reference_document
 from tests.users import staff
@@ -59,6 +65,8 @@ from tpi_chart.services.errors import InvalidInput, ProcedureLocked
 from tpi_chart.services.signing import NotReadyToSign, SigningRefused
 from tpi_chart.services.timing import SigningTooEarly, too_early
 
+#: The SQLSTATE of the server's trigger that freezes signed rows (storage/errors.py).
+SIGNED_SQLSTATE = "TPI01"
 PHYSICIAN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
 # Visits in the past: a note is signed only after the fact (signing a future visit is refused,
 # tested in test_signing_time.py).
@@ -128,11 +136,15 @@ class ChartLifecycle(RuleBasedStateMachine):
     site_ids = Bundle("sites")
     #: How often the runs got as far as these (a run that never signs proves little).
     reached: ClassVar[dict[str, int]] = {"signed": 0, "addendum": 0, "locked": 0}
+    #: Where each run's new clinic is: a file in the run's folder, or the emptied server database.
+    new_database: ClassVar[Callable[[Path], Path | str]] = staticmethod(  # type: ignore[assignment]
+        lambda folder: folder / "clinic.db"
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="lifecycle-"))
-        self.db = self.folder / "clinic.db"
+        self.db = ChartLifecycle.new_database(self.folder)
         self.services: Services = open_services(self.db, staff("ma.rivera"))
         assert signing_physician(self.services) == PHYSICIAN
         self.patients: dict[int, Patient] = {}
@@ -537,17 +549,20 @@ class ChartLifecycle(RuleBasedStateMachine):
     def raw_sql_cannot_change_a_signed_note(self, procedure_id: int) -> None:
         if not self.procedures[procedure_id].signed:
             return
-        conn = sqlite3.connect(self.db)
-        try:
-            for statement in (
-                "UPDATE procedures SET header = '{}' WHERE id = ?",
-                "UPDATE sites SET volume_ml = 99 WHERE procedure_id = ?",
-                "DELETE FROM preparations WHERE procedure_id = ?",
-            ):
+        for statement in (
+            "UPDATE procedures SET header = '{}' WHERE id = ?",
+            "UPDATE sites SET volume_ml = 99 WHERE procedure_id = ?",
+            "DELETE FROM preparations WHERE procedure_id = ?",
+        ):
+            if isinstance(self.db, Path):
                 with pytest.raises(sqlite3.IntegrityError):
-                    conn.execute(statement, (procedure_id,))
-        finally:
-            conn.close()
+                    query(self.db, statement, (procedure_id,))
+                continue
+            import psycopg
+
+            with pytest.raises(psycopg.Error) as refused:
+                query(self.db, statement, (procedure_id,))
+            assert refused.value.sqlstate == SIGNED_SQLSTATE, refused.value
 
     # ---- files and reopening ---------------------------------------------------------------
     @rule(procedure_id=procedure_ids)
@@ -605,17 +620,27 @@ class ChartLifecycle(RuleBasedStateMachine):
         report = self.services.store.audit.verify()
         assert report.ok, report
         conn = self.services.store.conn
-        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        if isinstance(conn, sqlite3.Connection):  # (a server checks its pages and keys itself)
+            assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
-def test_chart_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chart_lifecycle(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
-    ChartLifecycle.reached = dict.fromkeys(ChartLifecycle.reached, 0)
+    monkeypatch.setattr(ChartLifecycle, "reached", dict.fromkeys(ChartLifecycle.reached, 0))
+    examples = int(os.environ.get("LIFECYCLE_EXAMPLES", "50"))
+    if engine == "postgres":
+        server = request.getfixturevalue("pg_server")
+        monkeypatch.setattr(
+            ChartLifecycle, "new_database", staticmethod(lambda folder: server.fresh_database())
+        )
+        examples = int(os.environ.get("LIFECYCLE_PG_EXAMPLES", "8"))
     run_state_machine_as_test(
         ChartLifecycle,
         settings=settings(
-            max_examples=int(os.environ.get("LIFECYCLE_EXAMPLES", "50")),
+            max_examples=examples,
             stateful_step_count=25,
             deadline=None,
             # The same runs every time: the coverage assertion below (every state reached) must
@@ -632,9 +657,11 @@ def test_chart_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.fixture
-def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def services(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Any:
     monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
-    with open_services(tmp_path / "clinic.db", staff("ma.rivera")) as opened:
+    with open_services(database(engine, tmp_path, request), staff("ma.rivera")) as opened:
         assert signing_physician(opened) == PHYSICIAN
         yield opened
 

@@ -1,7 +1,10 @@
 """Setting a password in steps (the window hashes on its worker thread): `prepare_password` /
 `prepare_password_change` read and check on the database's thread, `run` does the Argon2 work
 (the hash, the account key wrapped with it) touching no database, and the storing call takes
-the result. The command line runs the same calls without a prepared result."""
+the result. The command line runs the same calls without a prepared result. On both engines;
+only SQLite's connection refuses a use from another thread (the server store gives each thread a
+pooled connection of its own), so "touches no database" is enforced on SQLite, while on the
+server the same steps are checked to store and sign as they should."""
 
 from __future__ import annotations
 
@@ -12,13 +15,13 @@ from typing import TypeVar
 
 import pytest
 
+from tests.engines import open_store
 from tests.unit.test_pades_signing import ACKS, CHEN_PASSWORD, FAST, Clinic
 from tpi_chart.domain.errors import InvalidInput
 from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.account_keys import NewAccountKey
 from tpi_chart.services.auth import AuthError, AuthService
 from tpi_chart.services.context import build_services
-from tpi_chart.storage.sqlite.store import open_store
 
 T = TypeVar("T")
 
@@ -44,8 +47,10 @@ def on_a_thread(work: Callable[[], T]) -> T:
 
 
 @pytest.fixture
-def clinic(tmp_path: Path) -> Iterator[Clinic]:
-    made = Clinic(tmp_path / "valley")
+def clinic(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Clinic]:
+    folder = tmp_path / "valley"
+    folder.mkdir()
+    made = Clinic(folder, open_store(engine, folder, request))
     yield made
     made.close()
 
@@ -140,9 +145,9 @@ def test_an_account_without_a_key_gets_it_from_the_sign_in_check(clinic: Clinic)
 
 
 def test_the_first_administrator_brings_the_clinic_authority_made_on_a_thread(
-    tmp_path: Path,
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    store = open_store(tmp_path / "chart.db", tmp_path / "keys")
+    store = open_store(engine, tmp_path, request)
     root = build_services(store, SYSTEM_SETUP, trust_dir=tmp_path / "keys")
     try:
         auth = AuthService(store.users, store.audit, keys=root.authority, hasher=FAST)

@@ -1,6 +1,7 @@
 """Only after the fact (issue 10 item 5): the signing time is the clock's, never before what the
 note records; a clock behind the audit trail is detected, audited and must be confirmed; login
-back-off and lockout hold when the wall clock is moved (injected clocks throughout)."""
+back-off and lockout hold when the wall clock is moved (injected clocks throughout). On both
+engines: the lockout counters and the signing transaction are the store's."""
 
 from __future__ import annotations
 
@@ -8,24 +9,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.unit.auth_support import (
-    FAST_HASHER,
-    FakeClock,
-    KeyedTrail,
-    open_with_users,
-    reference_document,
-    users_on,
-)
+from tests.engines import open_store
+from tests.unit.auth_support import FAST_HASHER, FakeClock, reference_document
 from tpi_chart.domain.models import Consent, TimeOut
 from tpi_chart.domain.users import User
 from tpi_chart.services.auth import AccountLocked, AuthService
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.signing import SigningService
 from tpi_chart.services.timing import ClockWentBackwards, SigningTooEarly
-from tpi_chart.storage.sqlite.store import open_store
 
 MST = timezone(timedelta(hours=-7))
 CHEN = User(username="chen", display_name="Dr. Alex Chen, MD", roles=frozenset({"physician"}))
@@ -51,8 +46,8 @@ class Signing:
 
 
 @pytest.fixture
-def signing(tmp_path: Path) -> Iterator[Signing]:
-    store = open_store(tmp_path / "chart.db", tmp_path / "keys")
+def signing(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Signing]:
+    store = open_store(engine, tmp_path, request)
     charting = ChartingService(store, CHEN)
     env = Signing(store, charting, None, datetime(2026, 11, 20, 12, 0, tzinfo=MST))  # type: ignore[arg-type]
     env.service = SigningService(
@@ -144,13 +139,13 @@ class Monotonic:
 
 
 class Login:
-    def __init__(self, path: Path, boot: str | None = "boot-1") -> None:
-        self.conn = open_with_users(path)
-        self.trail = KeyedTrail(self.conn)
+    def __init__(self, store: Any, boot: str | None = "boot-1") -> None:
+        self.store = store
+        self.trail = store.audit
         self.clock = FakeClock()
         self.mono = Monotonic()
         self.boot = boot
-        self.users = users_on(self.conn, self.trail)
+        self.users = store.users
         self.auth = self.service()
         self.auth.create_first_administrator("okafor", "R. Okafor", "Granite-Otter-4471")
 
@@ -178,10 +173,10 @@ class Login:
 
 
 @pytest.fixture
-def login(tmp_path: Path) -> Iterator[Login]:
-    env = Login(tmp_path / "chart.db")
+def login(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Login]:
+    env = Login(open_store(engine, tmp_path, request))
     yield env
-    env.conn.close()
+    env.store.close()
 
 
 def test_a_lockout_holds_when_the_clock_is_set_forward(login: Login) -> None:

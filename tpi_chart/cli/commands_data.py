@@ -228,7 +228,7 @@ def run_demo(args: argparse.Namespace) -> int:
             if not opened.auth.needs_first_run():  # else nobody can sign in yet: a new file
                 user, _ = authenticate(args, opened.auth)
                 services = opened.as_user(user)
-            path = services.db_path
+            path = services.location
             seeded = seed_demo_as(services)
         if seeded:
             print(f"demo clinic seeded into {path}")

@@ -380,6 +380,14 @@ def seed_demo_as(services: Services) -> bool:
         )
     if not services.auth.needs_first_run():
         Permissions(services.user, services.on_denied).require("seed_demo")
+    elif services.db_path is None:
+        # A server clinic's audit key is sealed in it at the first administrator's sign-in; the
+        # demo's audit rows written before that would leave a clinic nobody can open again.
+        raise DomainError(
+            f"{services.location} has no administrator yet: create the first one (tpi-chart "
+            "--db postgresql://… users add USERNAME --name NAME --clinic CLINIC), then seed the "
+            "demo clinic with --as USERNAME. Nothing was changed."
+        )
     return seed_demo(
         context.build_services(services.store, SYSTEM_SETUP, trust_dir=services.trust_dir)
     )

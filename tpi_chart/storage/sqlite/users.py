@@ -25,6 +25,10 @@ def _roles_text(roles: frozenset[Role]) -> str:
     return ",".join(role for role in ROLES if role in roles)
 
 
+def _taken(user: User) -> DuplicateRecord:
+    return DuplicateRecord(f"the username {user.username!r} is already taken")
+
+
 def _user(row: sqlite3.Row) -> User:
     roles = frozenset(part for part in str(row["roles"]).split(",") if part)
     return User.model_validate(
@@ -107,8 +111,12 @@ class SqliteUsers:
                 change.entity_id = cursor.lastrowid
         except sqlite3.IntegrityError as error:
             if "unique" in str(error).lower():
-                raise DuplicateRecord(f"the username {user.username!r} is already taken") from error
+                raise _taken(user) from error
             raise translate(error) from error
+        except DuplicateRecord as error:
+            # The server store's connection has translated the unique violation (SQLSTATE 23505)
+            # already; its text names the index, not the account.
+            raise _taken(user) from error
         except sqlite3.Error as error:
             raise translate(error) from error
         return user
