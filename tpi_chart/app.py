@@ -1,5 +1,8 @@
 """Composition root: parse the command line, put the clinic's catalog in force, then run a
-command or open the window."""
+command or open the window.
+
+Only the command line's parser is imported before it is known what to run: the window's start
+shows the sign-in dialog before the catalog's models are imported (`ui.launch`)."""
 
 from __future__ import annotations
 
@@ -11,10 +14,6 @@ from pathlib import Path
 
 from tpi_chart import logs
 from tpi_chart.cli import main as cli
-from tpi_chart.domain.catalog import use_catalog
-from tpi_chart.domain.errors import InvalidInput
-from tpi_chart.services.clinic import clinic_catalog
-from tpi_chart.services.paths import clinic_dir
 
 #: Commands that report a bad clinic folder themselves rather than refuse to run.
 _REPORTS_CLINIC_FOLDER = frozenset({"catalog", "doctor"})
@@ -24,6 +23,11 @@ def _clinic_problems(args: argparse.Namespace) -> list[str]:
     """Put the shipped catalog plus the clinic folder in force (and on `args.catalog`); the
     problems, naming file and field, when the folder has a bad file (then the shipped catalog
     stays in force: nothing half-applied)."""
+    from tpi_chart.domain.catalog import use_catalog
+    from tpi_chart.domain.errors import InvalidInput
+    from tpi_chart.services.clinic import clinic_catalog
+    from tpi_chart.services.paths import clinic_dir
+
     try:
         clinic = clinic_catalog()
     except InvalidInput as error:
@@ -59,8 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = logs.configure()
     except OSError:
         log = None  # a read-only home folder must not stop a rescue export or a backup
-    problems = _clinic_problems(args)
     if args.command is not None:
+        problems = _clinic_problems(args)
         if log is not None:
             logs.install_excepthook(log, _report_on_terminal)
         if problems and args.command not in _REPORTS_CLINIC_FOLDER:
@@ -75,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli.run(args)
     from tpi_chart.ui.launch import launch  # Qt is loaded only when a window is wanted.
 
-    args.clinic_problems = problems
-    return launch(args, log)
+    return launch(args, log, check_clinic=lambda: _clinic_problems(args))
 
 
 if __name__ == "__main__":

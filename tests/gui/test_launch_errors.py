@@ -18,7 +18,7 @@ from tpi_chart.services.context import open_services
 from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION
 from tpi_chart.ui import launch
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 
 
 @pytest.fixture

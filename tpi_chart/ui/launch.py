@@ -1,6 +1,11 @@
 """Open the window: QApplication, theme, services, login, main window. A new database starts
 empty (first run: the administrator and the clinic); `--demo` opens the separate demo database.
 
+A clinic that has been used before shows its sign-in dialog first, before the rest of the app is
+imported (`ui.background_import` imports it while the person types), so the first paint comes at
+about the speed of a bare window; this module imports Qt and little else for that reason. The
+clinic is opened once the imports are done; a sign-in pressed before waits for it.
+
 A database that cannot be opened is reported in a plain message box and the app exits with 1;
 never a traceback.
 """
@@ -10,23 +15,23 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tpi_chart import __version__
-from tpi_chart.domain.errors import DomainError
-from tpi_chart.domain.users import User
-from tpi_chart.services.clinic_setup import set_up_clinic
-from tpi_chart.services.context import Services, open_services
-from tpi_chart.services.errors import StorageError
-from tpi_chart.services.integrity import ClinicStore
-from tpi_chart.services.paths import demo_db_path
+from tpi_chart.services.paths import demo_db_path, is_server_url, resolve_database
 from tpi_chart.ui.style import apply_theme
 from tpi_chart.ui.wheel_guard import install_wheel_guard
+
+if TYPE_CHECKING:
+    from tpi_chart.domain.users import User
+    from tpi_chart.services.context import Services
+    from tpi_chart.ui.auth.login_dialog import LoginDialog
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +61,54 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 TRY_DEMO = "demo"
 
 
-def login(services: Services, name: str | None, *, offer_demo: bool = False) -> User | str | None:
+#: What the window needs after the sign-in, imported while the sign-in dialog is on screen.
+AFTER_SIGN_IN = (
+    "tpi_chart.services.clinic",
+    "tpi_chart.services.context",
+    "tpi_chart.services.clinic_setup",
+    "tpi_chart.services.integrity",
+    "tpi_chart.ui.plain_errors",
+    "tpi_chart.ui.tasks",
+    "tpi_chart.ui.auth.first_run_dialog",
+    "tpi_chart.ui.auth.recovery_dialog",
+    "tpi_chart.ui.auth.lock",
+    "tpi_chart.ui.main_window",
+    "tpi_chart.ui.background_check",
+)
+#: ... and when the window reopens the last procedure.
+WORKSPACE = ("tpi_chart.ui.workspace.page",)
+
+
+def login(
+    services: Services,
+    name: str | None,
+    *,
+    offer_demo: bool = False,
+    shown: LoginDialog | None = None,
+) -> User | str | None:
     """Sign in (on the very first run: create the administrator). None when the person
-    cancelled; `TRY_DEMO` when they chose the demo (offered with `offer_demo`)."""
+    cancelled; `TRY_DEMO` when they chose the demo (offered with `offer_demo`). `shown` is the
+    sign-in dialog put on screen before the clinic was open (it may hold a sign-in pressed
+    meanwhile, which goes ahead now)."""
+    from tpi_chart.services.clinic_setup import set_up_clinic
     from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
     from tpi_chart.ui.auth.login_dialog import LoginDialog
 
     auth = services.auth
     dialog: FirstRunDialog | LoginDialog
     if auth.needs_first_run():
+        if shown is not None:  # the file was there, but nobody was ever added to it
+            shown.sign_in.cancel()
+            shown.hide()
+            shown.deleteLater()
         dialog = FirstRunDialog(
             auth,
             save_clinic=lambda name, phone: set_up_clinic(services, name, phone),
             offer_demo=offer_demo,
         )
+    elif shown is not None:
+        dialog = shown
+        shown.attach(auth)
     else:
         dialog = LoginDialog(auth, name or "", offer_demo=offer_demo)
     accepted = dialog.exec() == dialog.DialogCode.Accepted
@@ -89,6 +128,8 @@ def label_demo() -> None:
 def open_demo(db: Path | None = None) -> Services:
     """The demo clinic's own database (created and seeded when new), never the clinic's: the
     demo's fake patients and signed notes must not mix with real ones."""
+    from tpi_chart.services.context import open_services
+
     label_demo()
     return open_services(db or demo_db_path(), seed_demo_if_new=True, exclusive=True)
 
@@ -109,45 +150,123 @@ def _fail(title: str, message: str) -> int:
     return 1
 
 
-def launch(args: argparse.Namespace, log: Path | None = None) -> int:
+def launch(
+    args: argparse.Namespace,
+    log: Path | None = None,
+    check_clinic: Callable[[], list[str]] | None = None,
+) -> int:
+    """Run the window until it closes. `check_clinic` puts the clinic folder's catalog in force
+    and returns its problems (run once the app is imported: it needs the catalog's models); a
+    caller without one may give the problems as `args.clinic_problems`."""
     app = make_application()
     if log is not None:
         from tpi_chart.ui import crash
 
         crash.install(log)
-    clinic_problems = getattr(args, "clinic_problems", None)
-    if clinic_problems:
-        return _fail("TPI Chart cannot start", "\n".join(clinic_problems))
     db = getattr(args, "db", None)
     user_name = getattr(args, "as_user", None)  # pre-fills the sign-in
     demo = bool(getattr(args, "demo", False))
-    try:
-        if demo:
-            services = open_demo(Path(db) if db else None)
-        else:
-            services = open_services(db or None, exclusive=True)  # a file, or postgresql://…
-    except StorageError as error:
-        return _fail("The database cannot be opened", str(error))
-    except (DomainError, OSError) as error:
-        return _fail("TPI Chart cannot start", str(error))
+    shown = None if demo else _sign_in_first(db, user_name)
+    problems = (
+        check_clinic() if check_clinic is not None else getattr(args, "clinic_problems", None)
+    )
+    if problems:
+        if shown is not None:
+            shown.hide()
+        return _fail("TPI Chart cannot start", "\n".join(problems))
+    if shown is not None and not shown.isVisible():  # closed while the app was loading
+        return _demo_session(app) if shown.demo_requested else 0
+    from tpi_chart.services.context import open_services
+
+    services = _opened(
+        (lambda: open_demo(Path(db) if db else None))
+        if demo
+        else (lambda: open_services(db or None, exclusive=True)),  # a file, or postgresql://…
+        "The database cannot be opened",
+        "TPI Chart cannot start",
+    )
+    if services is None:
+        if shown is not None:
+            shown.hide()
+        return 1
     services.room = getattr(args, "room", None)
+    return _session(
+        app, services, lambda: login(services, user_name, offer_demo=not demo, shown=shown)
+    )
+
+
+def _sign_in_first(db: str | None, user_name: str | None) -> LoginDialog | None:
+    """A clinic used before (its file is there, or it is on a server): the sign-in dialog is
+    put on screen now and the rest of the app imported while the person types; returns when
+    that is done (the dialog still open, or closed by the person meanwhile). None for a new
+    clinic, which starts with the first-run dialog once the app is imported."""
+    from tpi_chart.ui.auth.login_dialog import LoginDialog
+    from tpi_chart.ui.background_import import BackgroundImport
+    from tpi_chart.ui.last_session import procedure_remembered
+
     try:
-        user = login(services, user_name, offer_demo=not demo)
+        clinic = resolve_database(db)
+    except Exception:  # opening the clinic reports it, in words
+        return None
+    if not (is_server_url(str(clinic)) or Path(clinic).is_file()):
+        return None
+    dialog = LoginDialog(None, user_name or "", offer_demo=True)
+    dialog.setModal(True)
+    dialog.show()
+    QCoreApplication.processEvents()  # painted before the import takes its share of the CPU
+    modules = AFTER_SIGN_IN + (WORKSPACE if procedure_remembered() else ())
+    loading = BackgroundImport(modules, dialog)
+    loading.start()
+    loading.wait(dialog)
+    return dialog
+
+
+def _opened(
+    open_clinic: Callable[[], Services], cannot_open: str, cannot_start: str
+) -> Services | None:
+    """The services of a clinic, or None after telling the person why it cannot be opened."""
+    from tpi_chart.domain.errors import DomainError
+    from tpi_chart.services.errors import StorageError
+
+    try:
+        return open_clinic()
+    except StorageError as error:
+        _fail(cannot_open, str(error))
+    except (DomainError, OSError) as error:
+        _fail(cannot_start, str(error))
+    return None
+
+
+def _demo_session(app: QApplication) -> int:
+    services = _opened(
+        open_demo, "The demo database cannot be opened", "TPI Chart cannot start the demo"
+    )
+    if services is None:
+        return 1
+    return _session(app, services, lambda: login(services, None))
+
+
+def _session(
+    app: QApplication, services: Services, sign_in: Callable[[], User | str | None]
+) -> int:
+    """Sign in to `services` and run the window; the services are closed when it is done (or
+    when the person chose the demo instead, before the demo's are opened)."""
+    from tpi_chart.domain.users import User
+
+    closed = False
+    try:
+        user = sign_in()
         if user == TRY_DEMO:
             services.close()
-            try:
-                services = open_demo()
-            except StorageError as error:
-                return _fail("The demo database cannot be opened", str(error))
-            except (DomainError, OSError) as error:
-                return _fail("TPI Chart cannot start the demo", str(error))
-            user = login(services, None)
+            closed = True
+            return _demo_session(app)
         if not isinstance(user, User):
             return 0
         open_window(services, user)
         return int(app.exec())
     finally:
-        services.close()
+        if not closed:
+            services.close()
 
 
 _windows: list[Any] = []  # the open main window; Qt does not own top-level windows
@@ -188,6 +307,8 @@ def open_window(services: Services, user: User) -> Any:
     window.activateWindow()
     window.focus_start()
     _windows.append(window)
+    from tpi_chart.services.integrity import ClinicStore
+
     if isinstance(services.store, ClinicStore):
         from tpi_chart.ui.background_check import BackgroundCheck
 

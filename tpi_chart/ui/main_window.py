@@ -35,6 +35,7 @@ from tpi_chart.services.context import Services
 from tpi_chart.services.interop import LIST_ROLES, OutboxResult
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
+from tpi_chart.ui.last_session import KEY_PATIENT, KEY_PROCEDURE, KEY_VIEW
 from tpi_chart.ui.live import LiveUpdates
 from tpi_chart.ui.outbox import OutboxSender
 from tpi_chart.ui.patients import PatientsPage
@@ -50,9 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KEY_PATIENT = "session/patient_id"
-KEY_PROCEDURE = "session/procedure_id"
-KEY_VIEW = "session/view"
 KEY_GEOMETRY = "window/geometry"
 
 

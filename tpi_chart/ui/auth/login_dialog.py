@@ -1,8 +1,13 @@
 """Sign in: username and password. A wrong password keeps the dialog open and says so; nothing
 about the attempt other than the username is kept anywhere (the password field is cleared). The
-password is checked on the worker thread (`SignIn`): the dialog keeps painting meanwhile."""
+password is checked on the worker thread (`SignIn`): the dialog keeps painting meanwhile.
+
+The launcher shows it before the clinic is open (`attach` gives it the clinic's sign-in then), so
+this module imports Qt and nothing of the app's model: it is the first thing painted."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -14,9 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tpi_chart.domain.users import User
 from tpi_chart.ui.auth.demo_offer import demo_offer
 from tpi_chart.ui.auth.sign_in import SignIn, SignInService
+
+if TYPE_CHECKING:
+    from tpi_chart.domain.users import User
 
 #: Wide enough that every label, placeholder and the three buttons show whole.
 MIN_WIDTH = 420
@@ -25,7 +32,7 @@ MIN_WIDTH = 420
 class LoginDialog(QDialog):
     def __init__(
         self,
-        service: SignInService,
+        service: SignInService | None,
         username: str = "",
         parent: QWidget | None = None,
         *,
@@ -86,6 +93,11 @@ class LoginDialog(QDialog):
             self._fail("Enter your username and password.")
             return
         self.sign_in.submit(username, password)
+
+    def attach(self, service: SignInService) -> None:
+        """The clinic is open (the dialog was shown before it was): a sign-in pressed meanwhile
+        is checked now."""
+        self.sign_in.attach(service)
 
     def _signed_in(self, user: User) -> None:
         self.user = user

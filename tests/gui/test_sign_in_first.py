@@ -1,0 +1,291 @@
+"""Issue 15, start-up: a clinic used before shows its sign-in dialog before the rest of the app is
+imported, and imports it while the person types (`ui.launch`, `ui.background_import`). Driven
+through `launch.launch` with the real dialogs; the import the window waits for is held by a gate
+module (a real import on the real thread), so what the person does while it runs is tested."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QDialog
+from pytestqt.qtbot import QtBot
+
+from tests.users import staff
+from tpi_chart.services import context
+from tpi_chart.services.context import Services, open_services
+from tpi_chart.services.paths import demo_db_path
+from tpi_chart.ui import launch
+from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
+from tpi_chart.ui.auth.login_dialog import LoginDialog
+from tpi_chart.ui.auth.sign_in import OPENING
+
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
+
+PASSWORD = "Harbor-Lantern-5520"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class App:
+    """The application's event loop after the window opened: returns at once."""
+
+    def exec(self) -> int:
+        return 0
+
+
+class Gate:
+    """A module the background import must import, which waits until `release` is called."""
+
+    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        name = f"tpi_gate_{os.getpid()}_{id(self)}"
+        (folder / f"{name}_flag.py").write_text("import threading\nopen = threading.Event()\n")
+        (folder / f"{name}.py").write_text(
+            f"import {name}_flag\nassert {name}_flag.open.wait(20), 'the test never opened it'\n"
+        )
+        monkeypatch.syspath_prepend(str(folder))
+        self.flag: Any = __import__(f"{name}_flag")
+        monkeypatch.setattr(launch, "AFTER_SIGN_IN", (name,))
+        monkeypatch.setattr(launch, "WORKSPACE", ())
+
+    def release(self) -> None:
+        self.flag.open.set()
+
+
+@pytest.fixture
+def clinic(tmp_path: Path) -> Path:
+    QCoreApplication.setOrganizationName("TPI Chart tests")
+    QCoreApplication.setApplicationName("sign-in-first")
+    QSettings().clear()
+    path = tmp_path / "clinic.db"
+    with open_services(path, staff("okafor")) as services:
+        services.auth.create_first_administrator("okafor", "R. Okafor", PASSWORD, physician=True)
+    return path
+
+
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """What happened, in order: the clinic opened, the window opened (for whom)."""
+    happened: list[str] = []
+    real_open = context.open_services
+
+    def opening(*args: Any, **kwargs: Any) -> Services:
+        happened.append(f"opened {Path(str(args[0])).name}")
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(context, "open_services", opening)
+    monkeypatch.setattr(
+        launch, "open_window", lambda _s, user: happened.append(f"window {user.username}")
+    )
+    monkeypatch.setattr(launch, "make_application", lambda: App())
+    monkeypatch.setattr(launch, "show_recovery_passphrase", lambda *_a: None)
+    yield happened
+    launch._windows.clear()
+
+
+def when_shown(kind: type[QDialog], act: Callable[[Any], None]) -> None:
+    """Run `act` on the next visible dialog of `kind` (the launcher blocks the test)."""
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, kind) and dialog.isVisible():
+            act(dialog)
+        else:
+            QTimer.singleShot(10, poll)
+
+    QTimer.singleShot(0, poll)
+
+
+def run(clinic: Path) -> int:
+    return launch.launch(argparse.Namespace(db=str(clinic), as_user=None, command=None))
+
+
+def test_a_sign_in_pressed_while_the_app_loads_waits_for_the_clinic_then_goes_ahead(
+    qtbot: QtBot, clinic: Path, events: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(clinic.parent, monkeypatch)
+    seen: dict[str, Any] = {}
+
+    def sign_in(dialog: LoginDialog) -> None:
+        qtbot.keyClicks(dialog.username, "okafor")
+        qtbot.keyClicks(dialog.password, PASSWORD)
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+        seen["status"] = dialog.status.text()
+        seen["button on"] = dialog.sign_in_button.isEnabled()
+        seen["before the gate"] = list(events)
+        gate.release()
+
+    when_shown(LoginDialog, sign_in)
+    assert run(clinic) == 0
+
+    assert seen == {"status": OPENING, "button on": False, "before the gate": []}
+    assert events == ["opened clinic.db", "window okafor"]
+
+
+def test_a_wrong_password_pressed_while_loading_is_refused_once_the_clinic_is_open(
+    qtbot: QtBot, clinic: Path, events: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(clinic.parent, monkeypatch)
+    refused: list[str] = []
+
+    def wrong(dialog: LoginDialog) -> None:
+        qtbot.keyClicks(dialog.username, "okafor")
+        qtbot.keyClicks(dialog.password, "not-the-password-1")
+        qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+        gate.release()
+
+        def refused_yet() -> None:  # the launcher goes on once this returns: poll, not wait
+            if dialog.error.isVisible():
+                refused.append(dialog.error.text())
+                dialog.reject()
+            else:
+                QTimer.singleShot(10, refused_yet)
+
+        refused_yet()
+
+    when_shown(LoginDialog, wrong)
+    assert run(clinic) == 0
+    assert refused == ["Wrong username or password."]
+    assert events == ["opened clinic.db"]  # and no window
+
+
+def test_cancel_while_the_app_loads_quits_without_opening_the_clinic(
+    qtbot: QtBot, clinic: Path, events: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(clinic.parent, monkeypatch)
+
+    def cancel(dialog: LoginDialog) -> None:
+        button = dialog.buttons.button(dialog.buttons.StandardButton.Cancel)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        gate.release()
+
+    when_shown(LoginDialog, cancel)
+    assert run(clinic) == 0
+    assert events == []
+
+
+def test_try_the_demo_while_the_app_loads_opens_the_demo_not_the_clinic(
+    qtbot: QtBot, clinic: Path, events: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(clinic.parent, monkeypatch)
+
+    def demo_admin(dialog: FirstRunDialog) -> None:
+        dialog.username.setText("demo")
+        dialog.display_name.setText("Demo Admin")
+        dialog.password.setText(PASSWORD)
+        dialog.confirm.setText(PASSWORD)
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+
+    def choose_demo(dialog: LoginDialog) -> None:
+        when_shown(FirstRunDialog, demo_admin)
+        qtbot.mouseClick(dialog.demo_button, Qt.MouseButton.LeftButton)
+        gate.release()
+
+    when_shown(LoginDialog, choose_demo)
+    try:
+        assert run(clinic) == 0
+    finally:
+        QCoreApplication.processEvents()
+        QGuiApplication.setApplicationDisplayName(launch.APPLICATION)
+    assert events == [f"opened {demo_db_path().name}", "window demo"]
+
+
+def test_a_file_nobody_was_added_to_starts_with_the_first_run(
+    qtbot: QtBot, tmp_path: Path, events: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty.db"
+    with open_services(empty, staff("okafor")):
+        pass  # created, then the first run was cancelled
+    Gate(tmp_path, monkeypatch).release()
+    created: list[FirstRunDialog] = []
+
+    def first_run(dialog: FirstRunDialog) -> None:
+        dialog.clinic_name.setText("Northside Pain Clinic")
+        dialog.username.setText("okafor")
+        dialog.display_name.setText("R. Okafor")
+        dialog.password.setText(PASSWORD)
+        dialog.confirm.setText(PASSWORD)
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+        created.append(dialog)
+
+    when_shown(FirstRunDialog, first_run)
+    assert run(empty) == 0
+    assert len(created) == 1
+    assert events == ["opened empty.db", "window okafor"]
+    assert not [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, LoginDialog) and w.isVisible()
+    ]
+
+
+FIRST_PAINT = textwrap.dedent(
+    """
+    import json, os, sys
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from tpi_chart.ui import launch
+
+    make = launch.make_application
+
+    def made(*args):
+        app = make(*args)
+
+        def look():
+            shown = [w for w in app.topLevelWidgets() if w.isVisible()]
+            if not shown:
+                QTimer.singleShot(1, look)
+                return
+            print(json.dumps({"shown": [type(w).__name__ for w in shown],
+                              "modules": sorted(sys.modules)}), flush=True)
+            os._exit(0)
+
+        QTimer.singleShot(0, look)
+        return app
+
+    launch.make_application = made
+    from tpi_chart.app import main
+    main(["--db", sys.argv[1]])
+    """
+)
+
+#: What the sign-in dialog must be painted without: each is tens of milliseconds of import.
+NOT_BEFORE_THE_FIRST_PAINT = (
+    "pydantic",
+    "argon2",
+    "cryptography",
+    "reportlab",
+    "tpi_chart.domain.models",
+    "tpi_chart.services.context",
+    "tpi_chart.ui.main_window",
+)
+
+
+def test_the_sign_in_dialog_is_painted_before_the_app_s_model_is_imported(
+    clinic: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT, str(clinic)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["shown"] == ["LoginDialog"]
+    early = [
+        m
+        for m in seen["modules"]
+        if m.split(".")[0] in NOT_BEFORE_THE_FIRST_PAINT or m in NOT_BEFORE_THE_FIRST_PAINT
+    ]
+    assert early == []
