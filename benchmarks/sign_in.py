@@ -1,0 +1,104 @@
+"""The start as a person meets it: `tpi-chart --db FILE` (the real entry point, no shortcut),
+timed in a process of its own.
+
+- "paint": from launching the process until the sign-in dialog is shown, painted and the event
+  loop idle: the first thing anyone sees.
+- "window": from pressing Sign in (the name and password typed, the app's import done, as it is
+  by the time a person has typed a password) until the main window is shown, painted and idle:
+  the password's Argon2 check with the production parameters, opening the window, and the last
+  visit reopened when one is remembered.
+
+Kept apart from `run.py` because these scripts import only what the app's start imports.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SCRIPT = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from PySide6.QtCore import QTimer
+from benchmarks.idle import EventCounter, run_until_idle
+from tpi_chart.ui import launch
+
+mode, username, password = sys.argv[3], sys.argv[4], sys.argv[5]
+make = launch.make_application
+pressed = []
+
+
+def made(*args):
+    app = make(*args)
+    events = EventCounter(app)
+
+    def look():
+        shown = {type(w).__name__: w for w in app.topLevelWidgets() if w.isVisible()}
+        dialog = shown.get("LoginDialog")
+        if mode == "paint" and dialog is not None:
+            idle = run_until_idle(app, events)
+            print(time.time() - (time.perf_counter() - idle), "LoginDialog", flush=True)
+            os._exit(0)
+        window = shown.get("MainWindow")
+        if pressed and window is not None:
+            idle = run_until_idle(app, events)
+            page = type(window.stack.currentWidget()).__name__
+            print((idle - pressed[0]) * 1000, page, flush=True)
+            os._exit(0)
+        if not pressed and dialog is not None and dialog.sign_in.attached:
+            dialog.username.setText(username)
+            dialog.password.setText(password)
+            run_until_idle(app, events)
+            pressed.append(time.perf_counter())
+            dialog.submit()
+        QTimer.singleShot(1, look)
+
+    QTimer.singleShot(0, look)
+    return app
+
+
+launch.make_application = made
+from tpi_chart.app import main
+
+main(["--db", sys.argv[2]])
+"""
+
+
+def _once(
+    root: Path, db: Path, mode: str, username: str, password: str, env: dict[str, str]
+) -> tuple[float, str]:
+    began = time.time()
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(root), str(db), mode, username, password],
+        check=True,
+        capture_output=True,
+        cwd=root,
+        env=env,
+        text=True,
+        timeout=120,
+    )
+    value, page = done.stdout.strip().splitlines()[-1].split()
+    return ((float(value) - began) * 1000 if mode == "paint" else float(value)), page
+
+
+def sign_in_paints(
+    root: Path, db: Path, username: str, password: str, runs: int, env: dict[str, str]
+) -> list[float]:
+    """ms from launching `tpi-chart --db db` until its sign-in dialog is painted and idle."""
+    _once(root, db, "paint", username, password, env)  # warm-up: bytecode and file caches
+    return [_once(root, db, "paint", username, password, env)[0] for _ in range(runs)]
+
+
+def sign_in_to_window(
+    root: Path, db: Path, username: str, password: str, runs: int, env: dict[str, str]
+) -> tuple[list[float], str]:
+    """ms from pressing Sign in until the main window is painted and idle; and the page it
+    shows (the patient page, or the workspace when a visit is remembered)."""
+    _once(root, db, "window", username, password, env)
+    samples, page = [], ""
+    for _ in range(runs):
+        ms, page = _once(root, db, "window", username, password, env)
+        samples.append(ms)
+    return samples, page
