@@ -4,6 +4,9 @@ its result handed back to `SigningAuthority`, which stores it there."""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +22,11 @@ class OpenedAccountKey:
 
     wrapped: str
     private: bytes | None = field(repr=False)
+
+    @property
+    def opened(self) -> bool:
+        """The password opened it, which proves the password (services.password_work)."""
+        return self.private is not None
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,15 @@ class RewrappedAccountKey:
     was: str = field(repr=False)
     wrapped: str | None = field(repr=False)  # None: the old password did not open it
 
+    @property
+    def opened(self) -> bool:
+        """The old password opened the key, which proves it (services.password_work)."""
+        return self.wrapped is not None
 
-def rewrap(wrapped: str, username: str, old: str, new: str, kdf: crypto.KdfParams) -> object:
+
+def rewrap(
+    wrapped: str, username: str, old: str, new: str, kdf: crypto.KdfParams
+) -> RewrappedAccountKey:
     label = ACCOUNT_LABEL.format(username)
     try:
         private = crypto.unwrap(wrapped, old, label=label)
@@ -86,3 +101,18 @@ def open_account(wrapped: str, username: str, password: str) -> OpenedAccountKey
         )
     except crypto.KeyUnlockFailed:
         return OpenedAccountKey(wrapped, None)
+
+
+# Wrapping the decoy's random bytes costs next to nothing at these parameters; the blob is then
+# given the real ones, which its opening pays.
+_CHEAP = crypto.KdfParams(1, 8, 1)
+
+
+def decoy(kdf: crypto.KdfParams) -> Callable[[str], OpenedAccountKey]:
+    """For a name without an account: opening a blob like an account key's, at the parameters
+    account keys are wrapped with, that no password opens (random content under a random
+    password): what a known name's key costs to try (services.password_work)."""
+    blob = json.loads(crypto.wrap(os.urandom(32), os.urandom(16).hex(), _CHEAP, label="decoy"))
+    blob.update(t=kdf.time_cost, m=kdf.memory_kib, p=kdf.parallelism)
+    wrapped = json.dumps(blob, sort_keys=True)
+    return lambda password: open_account(wrapped, "", password)

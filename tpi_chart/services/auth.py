@@ -9,9 +9,11 @@
   the account for 15 minutes. Every sign-in and every failure is audited. The clock and the
   sleep are injectable for tests.
 * A sign-in is three steps so that the window never waits on Argon2: `begin_login` (reads the
-  database: lockout, back-off, the stored hash), `LoginAttempt.check` (the password hash and the
-  account key's derivation: pure, safe on a worker thread), `finish_login` (records the attempt
-  and unlocks the keys). `login` runs the three in a row and sleeps out the back-off first (the
+  database: lockout, back-off, the stored hash, the wrapped account key), `LoginAttempt.check`
+  (opens the account key, which proves a right password with one Argon2 computation, else
+  verifies the hash: services/password_work.py says why that is sound; pure, safe on a worker
+  thread), `finish_login` (records the attempt, one whatever `check` computed, and unlocks the
+  keys). `login` runs the three in a row and sleeps out the back-off first (the
   command line has nothing else to do); the window counts the wait down with a timer instead.
 * Those minutes are measured so that moving the clock does not shorten them: each attempt is
   stored with the machine's monotonic clock and boot id (Linux), and on the same boot elapsed
@@ -39,6 +41,7 @@ from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validati
 from tpi_chart.domain.users import Role, User, normalise_username
 from tpi_chart.services.access import RESERVED_USERNAMES, PermissionDenied, require
 from tpi_chart.services.password_work import (
+    KeyOpening,
     LoginAttempt,
     NewPassword,
     PasswordChange,
@@ -120,14 +123,17 @@ class AccountKeys(Protocol):
     """What happens to a person's keys when their account does (services.pki.SigningAuthority):
     the password is at hand only here, at these moments."""
 
-    def open_account_key(self, username: str) -> Callable[[str], object] | None:
+    def open_account_key(self, username: str) -> Callable[[str], KeyOpening] | None:
         """The slow part of `signed_in` as a pure function of the password (worker-safe), or
-        None when there is nothing to open."""
+        None when the account has no key to open."""
+
+    def decoy_account_key(self) -> Callable[[str], KeyOpening]:
+        """What `open_account_key` costs, for a name without an account; never opens."""
 
     def new_account_key(self, username: str) -> Callable[[str], object]:
         """The slow part of making an account's key, likewise."""
 
-    def rewrap_account_key(self, username: str) -> Callable[[str, str], object] | None:
+    def rewrap_account_key(self, username: str) -> Callable[[str, str], KeyOpening] | None:
         """The slow part of `password_changed`, a pure function of (old, new)."""
 
     def signed_in(self, user: User, password: str, opened: object = None) -> object: ...
@@ -289,8 +295,13 @@ class AuthService:
             raise SignInDelayed(name, wait)
         user = self._users.get(name)
         stored = self._users.password_hash(name) if user is not None else None
-        keys = self._keys.open_account_key(name) if self._keys is not None and stored else None
-        return LoginAttempt(name, user, stored, self._hasher, keys)
+        if self._keys is None:
+            return LoginAttempt(name, user, stored, self._hasher)
+        if stored is None:  # no such account: the same Argon2 work as a wrong password
+            return LoginAttempt(name, user, None, self._hasher, self._keys.decoy_account_key())
+        opens = self._keys.open_account_key(name)
+        makes = self._keys.new_account_key(name) if opens is None else None
+        return LoginAttempt(name, user, stored, self._hasher, opens, makes)
 
     def finish_login(
         self, attempt: LoginAttempt, password: str, check: PasswordCheck

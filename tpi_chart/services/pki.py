@@ -40,6 +40,7 @@ from tpi_chart.services.account_keys import (
     NewAuthority,
     OpenedAccountKey,
     RewrappedAccountKey,
+    decoy,
     new_account,
     new_authority,
     open_account,
@@ -199,15 +200,19 @@ class SigningAuthority:
 
     # ---- sign-in ------------------------------------------------------------------------------
 
-    def open_account_key(self, username: str) -> Callable[[str], object]:
+    def open_account_key(self, username: str) -> Callable[[str], OpenedAccountKey] | None:
         """The Argon2 half of `signed_in` as a pure function of the password, which may run
-        on a worker thread (the wrapped key is read here, on the database's thread): it opens
-        the account key, or makes one for an account that has none yet (made before 0.2)."""
+        on a worker thread (the wrapped key is read here, on the database's thread); None for
+        an account that has no key yet (made before 0.2: `new_account_key` makes it)."""
         account = self._pki.account_key(username)
         if account is None:
-            return self.new_account_key(username)
+            return None
         wrapped = account.wrapped_private
         return lambda password: open_account(wrapped, username, password)
+
+    def decoy_account_key(self) -> Callable[[str], OpenedAccountKey]:
+        """For a name without an account: what `open_account_key` costs, never opening."""
+        return decoy(self._kdf or crypto.DEFAULT_KDF)
 
     def new_account_key(self, username: str) -> Callable[[str], NewAccountKey]:
         """Making a new account key wrapped with a password, as a pure function of it (for a
@@ -223,7 +228,7 @@ class SigningAuthority:
             authority=new_authority(name, clinic, now, kdf, AUTHORITY_SECRET),
         )
 
-    def rewrap_account_key(self, username: str) -> Callable[[str, str], object] | None:
+    def rewrap_account_key(self, username: str) -> Callable[[str, str], RewrappedAccountKey] | None:
         """The Argon2 work of `password_changed` as a pure function of (old, new) password;
         None when the account has no key."""
         account = self._pki.account_key(username)
