@@ -85,6 +85,17 @@ def signed_in_with(
     return auth.finish_login(attempt, password, check), work
 
 
+def transactional_auth(clinic: Clinic) -> AuthService:
+    """The clinic's accounts with the store's transaction around a password's hash and key."""
+    return AuthService(
+        clinic.store.users,
+        clinic.store.audit,
+        keys=clinic.root.authority,
+        hasher=FAST,
+        transaction=clinic.store.transaction,
+    )
+
+
 def failures(clinic: Clinic, username: str) -> int:
     return len(clinic.store.users.failures_since_success(username))
 
@@ -252,21 +263,23 @@ def test_a_password_change_proves_the_current_password_by_the_key(
     assert auth.login("chen", "Chen-New-Pass-11") == clinic.chen
 
 
-def test_a_password_change_with_a_key_that_does_not_open_behaves_as_before(
-    clinic: Clinic,
-) -> None:
-    """The hash says the current password is right but the key does not open: the new hash is
-    stored and the change then reports that the key could not be re-wrapped."""
+@pytest.mark.parametrize("together", [False, True], ids=["separately", "in_one_transaction"])
+def test_a_password_change_with_a_key_that_does_not_open(clinic: Clinic, together: bool) -> None:
+    """The hash says the current password is right but the key does not open: the change
+    reports that the key could not be re-wrapped. As before, the new hash is stored first when
+    the two are stored separately; in the store's transaction, nothing changes."""
     other = crypto.wrap(
         os.urandom(32), "another-password-1", crypto.DEFAULT_KDF, label=ACCOUNT_LABEL.format("chen")
     )
     clinic.store.pki.rewrap_account_key("chen", other)
-    auth = clinic.auth()
+    auth = transactional_auth(clinic) if together else clinic.auth()
     checked = auth.prepare_password_change(clinic.chen, CHEN_PASSWORD, "Chen-New-Pass-11").run()
     assert checked.current_ok
     assert checked.new is not None
     with pytest.raises(crypto.KeyUnlockFailed):
         auth.change_password(clinic.chen, CHEN_PASSWORD, "Chen-New-Pass-11", checked=checked)
+    current = CHEN_PASSWORD if together else "Chen-New-Pass-11"
+    assert auth.login("chen", current) == clinic.chen
     with pytest.raises(AuthError, match="current password is not right"):
         auth.change_password(clinic.chen, "not-chens-password", "Chen-New-Pass-12")
 
@@ -289,3 +302,47 @@ def test_account_keys_and_password_hashes_cost_the_same() -> None:
         hasher.memory_cost,
         hasher.parallelism,
     )
+
+
+def test_a_reset_that_fails_halfway_stores_neither_the_hash_nor_the_key(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An opened key proves a password, so a new hash stored without the new key would leave the
+    old password opening the old key: with the store's transaction, both or neither."""
+    auth = transactional_auth(clinic)
+    before = clinic.store.users.password_hash("chen")
+
+    def disk_full(*_args: object) -> None:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(clinic.store.pki), "put_account_key", disk_full)
+        with pytest.raises(OSError, match="disk full"):
+            auth.reset_password(clinic.admin, "chen", "Chen-Reset-Pass-09")
+
+    assert clinic.store.users.password_hash("chen") == before
+    assert auth.login("chen", "Chen-Reset-Pass-09") is None
+    assert auth.login("chen", CHEN_PASSWORD) == clinic.chen
+    auth.reset_password(clinic.admin, "chen", "Chen-Reset-Pass-09")
+    assert auth.login("chen", CHEN_PASSWORD) is None
+    assert auth.login("chen", "Chen-Reset-Pass-09") == clinic.chen
+
+
+def test_a_password_change_that_fails_halfway_keeps_the_current_password(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = transactional_auth(clinic)
+
+    def disk_full(*_args: object) -> None:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(clinic.store.pki), "rewrap_account_key", disk_full)
+        with pytest.raises(OSError, match="disk full"):
+            auth.change_password(clinic.chen, CHEN_PASSWORD, "Chen-New-Pass-11")
+
+    assert auth.login("chen", "Chen-New-Pass-11") is None
+    assert auth.login("chen", CHEN_PASSWORD) == clinic.chen
+    session = clinic.root.authority.session(clinic.chen)
+    assert session is not None
+    assert session.account_private

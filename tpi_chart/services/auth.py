@@ -29,10 +29,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from pydantic import ValidationError
@@ -41,7 +42,6 @@ from tpi_chart.domain.errors import DomainError, InvalidInput, describe_validati
 from tpi_chart.domain.users import Role, User, normalise_username
 from tpi_chart.services.access import RESERVED_USERNAMES, PermissionDenied, require
 from tpi_chart.services.password_work import (
-    KeyOpening,
     LoginAttempt,
     NewPassword,
     PasswordChange,
@@ -53,6 +53,9 @@ from tpi_chart.services.password_work import (
 from tpi_chart.services.sessions import WorkstationSession
 from tpi_chart.storage.errors import DuplicateRecord
 from tpi_chart.storage.interfaces import AuditTrail, UserRepository
+
+if TYPE_CHECKING:  # annotations only: the key code (cryptography) loads with services.pki
+    from tpi_chart.services.account_keys import AccountKeys
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -119,42 +122,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class AccountKeys(Protocol):
-    """What happens to a person's keys when their account does (services.pki.SigningAuthority):
-    the password is at hand only here, at these moments."""
-
-    def open_account_key(self, username: str) -> Callable[[str], KeyOpening] | None:
-        """The slow part of `signed_in` as a pure function of the password (worker-safe), or
-        None when the account has no key to open."""
-
-    def decoy_account_key(self) -> Callable[[str], KeyOpening]:
-        """What `open_account_key` costs, for a name without an account; never opens."""
-
-    def new_account_key(self, username: str) -> Callable[[str], object]:
-        """The slow part of making an account's key, likewise."""
-
-    def rewrap_account_key(self, username: str) -> Callable[[str, str], KeyOpening] | None:
-        """The slow part of `password_changed`, a pure function of (old, new)."""
-
-    def signed_in(self, user: User, password: str, opened: object = None) -> object: ...
-
-    def signed_out(self, user: User | None = None) -> None: ...
-
-    def account_created(
-        self, user: User, password: str, by: User | None, made: object = None
-    ) -> None: ...
-
-    def account_updated(self, admin: User, user: User) -> None: ...
-
-    def password_changed(
-        self, user: User, old_password: str, new_password: str, rewrapped: object = None
-    ) -> None: ...
-
-    def password_reset(
-        self, admin: User, user: User, new_password: str, made: object = None
-    ) -> None: ...
-
-
 class AuthService:
     def __init__(
         self,
@@ -169,8 +136,12 @@ class AuthService:
         monotonic: Monotonic | None = None,
         boot_id: BootId | None = None,
         sessions: WorkstationSession | None = None,
+        transaction: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
         self._users = users
+        #: The store's transaction (`Store.transaction`): a new hash and the account key are
+        #: stored together, since an opened key proves a password (services/password_work.py).
+        self._transaction = transaction if transaction is not None else nullcontext
         #: This workstation's session row: started at a sign-in, marked at a lock, ended at a
         #: sign-out (services/sessions.py).
         self._sessions = sessions
@@ -495,10 +466,13 @@ class AuthService:
         if self._users.get(name) is None:
             raise AuthError(f"there is no account {name!r}")
         new = self._new_password(name, new_password, prepared)
-        self._users.set_password_hash(name, new.password_hash, by=admin.username, at=self._clock())
-        user = self._users.get(name)
-        if self._keys is not None and user is not None:
-            self._keys.password_reset(admin, user, new_password, new.account_key)
+        with self._transaction():
+            self._users.set_password_hash(
+                name, new.password_hash, by=admin.username, at=self._clock()
+            )
+            user = self._users.get(name)
+            if self._keys is not None and user is not None:
+                self._keys.password_reset(admin, user, new_password, new.account_key)
 
     def prepare_password_change(
         self, user: User, old_password: str, new_password: str
@@ -533,11 +507,14 @@ class AuthService:
         self._check_password(new_password, user.username)
         if checked.same_as_current or checked.new is None:
             raise InvalidInput(["password: the new password must differ from the current one"])
-        self._users.set_password_hash(
-            user.username, checked.new.password_hash, by=user.username, at=self._clock()
-        )
-        if self._keys is not None:
-            self._keys.password_changed(user, old_password, new_password, checked.new.account_key)
+        with self._transaction():
+            self._users.set_password_hash(
+                user.username, checked.new.password_hash, by=user.username, at=self._clock()
+            )
+            if self._keys is not None:
+                self._keys.password_changed(
+                    user, old_password, new_password, checked.new.account_key
+                )
 
     # -- helpers -------------------------------------------------------------------------------
 

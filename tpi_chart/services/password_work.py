@@ -14,13 +14,14 @@ key first and does not verify the hash when it opens:
   the tag fails but for a chance of 2^-128, and Argon2id does not give the same key for two
   passwords (salt in the blob), so a blob that opens was wrapped with this very password, for
   this account name: the password the account holder last set.
-* What it does not prove: that the stored PHC hash is of the same password. They are written
-  one after the other (a password change re-wraps, a reset replaces the key; see
-  `AuthService.change_password`); whoever can write the database can replace either (and GCM
-  is not key-committing, so a crafted blob could open under two passwords), but such a writer
-  could as well replace the hash, so checking the blob instead gives them nothing new. Nor that
-  the account is active, nor that the blob is still the stored one: `finish_login` and
-  `SigningAuthority.signed_in` check those, as before.
+* What it does not prove: that the stored PHC hash is of the same password. A password change
+  re-wraps the key and a reset replaces it, in the transaction that stores the new hash
+  (`AuthService`'s `transaction`), so that a change stored halfway cannot leave the old
+  password opening the old key. Whoever can write the database can replace either (and GCM is
+  not key-committing, so a crafted blob could open under two passwords), but such a writer
+  could as well replace the hash: checking the blob instead gives them nothing new. Nor does it
+  prove that the account is active, nor that the blob is still the stored one: `finish_login`
+  and `SigningAuthority.signed_in` check those, as before.
 * When the key does not open, the PHC hash decides: a wrong password is refused (two
   computations; failed attempts are throttled, and the finish records one failed attempt, not
   two); a right one means the stored key was altered, and the sign-in goes on without it, as
