@@ -5,8 +5,10 @@ says why that is sound). Argon2 is counted where the code reaches it: the key de
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +18,10 @@ import pytest
 from argon2 import PasswordHasher, extract_parameters
 from argon2.low_level import hash_secret, hash_secret_raw, verify_secret
 
+from tests.cli_support import PASSWORD, add_accounts
 from tests.engines import open_store
 from tests.unit.test_pades_signing import ACKS, CHEN_PASSWORD, FAST, Clinic
+from tpi_chart.cli.main import main
 from tpi_chart.services import auth as auth_module
 from tpi_chart.services import crypto
 from tpi_chart.services.account_keys import ACCOUNT_LABEL, NewAccountKey, OpenedAccountKey
@@ -346,3 +350,46 @@ def test_a_password_change_that_fails_halfway_keeps_the_current_password(
     session = clinic.root.authority.session(clinic.chen)
     assert session is not None
     assert session.account_private
+
+
+@pytest.mark.parametrize(
+    ("command", "who", "password", "code", "work"),
+    [
+        (["audit", "show"], "admin", PASSWORD, 0, ["derive"]),
+        (["audit", "show"], "admin", "not-the-password", 2, ["derive", "verify"]),
+        # Read only: the sign-in records nothing, and its opened key opens the audit key slot.
+        (["audit", "verify"], "rivera", PASSWORD, 0, ["derive"]),
+        (["audit", "verify"], "rivera", "not-the-password", 2, ["derive", "verify"]),
+        (["audit", "verify"], "nobody", "not-the-password", 2, ["derive", "hash"]),
+    ],
+    ids=["show", "show-wrong", "verify", "verify-wrong", "verify-unknown"],
+)
+def test_the_command_lines_sign_in_costs_the_same(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argon2_calls: Argon2Calls,
+    command: list[str],
+    who: str,
+    password: str,
+    code: int,
+    work: list[str],
+) -> None:
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
+    db = tmp_path / "clinic.db"
+    add_accounts(db)
+    argon2_calls.clear()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
+    assert main(["--db", str(db), "--as", who, *command]) == code, capsys.readouterr()
+    assert argon2_calls.kinds() == work
+    if command == ["audit", "verify"] and code == 0:
+        assert capsys.readouterr().out.startswith("audit trail intact:")
+
+
+def test_a_decoy_is_made_without_argon2_and_costs_an_unwrap(argon2_calls: Argon2Calls) -> None:
+    params = crypto.KdfParams(2, 16, 2)
+    blob = crypto.decoy_wrapped(params)
+    assert argon2_calls.kinds() == []
+    with pytest.raises(crypto.KeyUnlockFailed):
+        crypto.unwrap(blob, "any password at all", label=ACCOUNT_LABEL.format("chen"))
+    assert argon2_calls.calls == [("derive", (2, 16, 2))]

@@ -5,8 +5,6 @@ its result handed back to `SigningAuthority`, which stores it there; and `Accoun
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +35,8 @@ class AccountKeys(Protocol):
         """The slow part of `password_changed`, a pure function of (old, new)."""
 
     def signed_in(self, user: User, password: str, opened: object = None) -> object: ...
+
+    def opened_for_reading(self, user: User, opened: object) -> None: ...
 
     def signed_out(self, user: User | None = None) -> None: ...
 
@@ -143,16 +143,9 @@ def open_account(wrapped: str, username: str, password: str) -> OpenedAccountKey
         return OpenedAccountKey(wrapped, None)
 
 
-# Wrapping the decoy's random bytes costs next to nothing at these parameters; the blob is then
-# given the real ones, which its opening pays.
-_CHEAP = crypto.KdfParams(1, 8, 1)
-
-
 def decoy(kdf: crypto.KdfParams) -> Callable[[str], OpenedAccountKey]:
     """For a name without an account: opening a blob like an account key's, at the parameters
-    account keys are wrapped with, that no password opens (random content under a random
-    password): what a known name's key costs to try (services.password_work)."""
-    blob = json.loads(crypto.wrap(os.urandom(32), os.urandom(16).hex(), _CHEAP, label="decoy"))
-    blob.update(t=kdf.time_cost, m=kdf.memory_kib, p=kdf.parallelism)
-    wrapped = json.dumps(blob, sort_keys=True)
+    account keys are wrapped with, that no password opens: what trying a known name's key costs
+    (services.password_work)."""
+    wrapped = crypto.decoy_wrapped(kdf)
     return lambda password: open_account(wrapped, "", password)

@@ -264,6 +264,11 @@ class AuthService:
                 name, success=False, at=now, detail={"reason": "too soon"}, counts=False
             )
             raise SignInDelayed(name, wait)
+        return self._attempt(name, make_keys=True)
+
+    def _attempt(self, name: str, *, make_keys: bool) -> LoginAttempt:
+        """What `LoginAttempt.check` needs, read here; `make_keys`: for an account without a
+        key, make one (not where nothing can be stored)."""
         user = self._users.get(name)
         stored = self._users.password_hash(name) if user is not None else None
         if self._keys is None:
@@ -271,7 +276,7 @@ class AuthService:
         if stored is None:  # no such account: the same Argon2 work as a wrong password
             return LoginAttempt(name, user, None, self._hasher, self._keys.decoy_account_key())
         opens = self._keys.open_account_key(name)
-        makes = self._keys.new_account_key(name) if opens is None else None
+        makes = self._keys.new_account_key(name) if opens is None and make_keys else None
         return LoginAttempt(name, user, stored, self._hasher, opens, makes)
 
     def finish_login(
@@ -319,16 +324,20 @@ class AuthService:
     def check_password(self, username: str, password: str) -> User | None:
         """Sign-in on a database that cannot be written (the read-only rescue): the same checks
         as `login` (lockout, password, active account) without recording anything, and without
-        unlocking signing keys: nothing can be signed there."""
+        unlocking signing keys: nothing can be signed there. The account key it opens is kept
+        for `unlock_audit_for_reading` alone."""
         name = normalise_username(username)
         now = self._clock()
         locked_until = self._locked_until(name, now)
         if locked_until is not None:
             raise AccountLocked(name, locked_until, now)
-        user = self._users.get(name)
-        stored = self._users.password_hash(name) if user is not None else None
-        check = LoginAttempt(name, user, stored, self._hasher).check(password)
-        return user if user is not None and check.ok and user.active else None
+        attempt = self._attempt(name, make_keys=False)
+        user, check = attempt.user, attempt.check(password)
+        if user is None or not check.ok or not user.active:
+            return None
+        if self._keys is not None:  # `audit verify --as` then opens the audit key with it
+            self._keys.opened_for_reading(user, check.opened_keys)
+        return user
 
     def locked_until(self, username: str) -> datetime | None:
         return self._locked_until(normalise_username(username), self._clock())
