@@ -6,8 +6,8 @@ database before and writes it after, on the database's thread.
 One Argon2 computation for a right password. Every account made since 0.2 holds two things
 derived from its password: the PHC hash (`PasswordHasher`, Argon2id) and its account key
 wrapped with a key that Argon2id derives from the password (`crypto.wrap`, AES-256-GCM). Each
-costs one Argon2 computation (64 MiB, 0.3-0.4 s here) to check, so a sign-in opens the wrapped
-key first and does not verify the hash when it opens:
+costs one Argon2 computation (64 MiB) to check, so a sign-in opens the wrapped key first and
+does not verify the hash when it opens:
 
 * Why opening proves the password: GCM decryption checks a 128-bit tag over the ciphertext and
   the label ("account key of NAME", associated data) under the derived key. Without that key
