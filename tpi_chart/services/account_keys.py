@@ -1,15 +1,58 @@
 """The Argon2 work on account keys (`services.pki`), as pure functions of passwords: each may
 run on the worker thread, with what it needs read beforehand on the database's thread, and
-its result handed back to `SigningAuthority`, which stores it there."""
+its result handed back to `SigningAuthority`, which stores it there; and `AccountKeys`, what
+`AuthService` asks of it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
+from tpi_chart.domain.users import User
 from tpi_chart.services import crypto
+from tpi_chart.services.password_work import KeyOpening
 
 ACCOUNT_LABEL = "account key of {}"
+
+
+class AccountKeys(Protocol):
+    """What happens to a person's keys when their account does (services.pki.SigningAuthority):
+    the password is at hand only here, at these moments."""
+
+    def open_account_key(self, username: str) -> Callable[[str], KeyOpening] | None:
+        """The slow part of `signed_in` as a pure function of the password (worker-safe), or
+        None when the account has no key to open."""
+
+    def decoy_account_key(self) -> Callable[[str], KeyOpening]:
+        """What `open_account_key` costs, for a name without an account; never opens."""
+
+    def new_account_key(self, username: str) -> Callable[[str], object]:
+        """The slow part of making an account's key, likewise."""
+
+    def rewrap_account_key(self, username: str) -> Callable[[str, str], KeyOpening] | None:
+        """The slow part of `password_changed`, a pure function of (old, new)."""
+
+    def signed_in(self, user: User, password: str, opened: object = None) -> object: ...
+
+    def opened_for_reading(self, user: User, opened: object) -> None: ...
+
+    def signed_out(self, user: User | None = None) -> None: ...
+
+    def account_created(
+        self, user: User, password: str, by: User | None, made: object = None
+    ) -> None: ...
+
+    def account_updated(self, admin: User, user: User) -> None: ...
+
+    def password_changed(
+        self, user: User, old_password: str, new_password: str, rewrapped: object = None
+    ) -> None: ...
+
+    def password_reset(
+        self, admin: User, user: User, new_password: str, made: object = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -19,6 +62,11 @@ class OpenedAccountKey:
 
     wrapped: str
     private: bytes | None = field(repr=False)
+
+    @property
+    def opened(self) -> bool:
+        """The password opened it, which proves the password (services.password_work)."""
+        return self.private is not None
 
 
 @dataclass(frozen=True)
@@ -69,8 +117,15 @@ class RewrappedAccountKey:
     was: str = field(repr=False)
     wrapped: str | None = field(repr=False)  # None: the old password did not open it
 
+    @property
+    def opened(self) -> bool:
+        """The old password opened the key, which proves it (services.password_work)."""
+        return self.wrapped is not None
 
-def rewrap(wrapped: str, username: str, old: str, new: str, kdf: crypto.KdfParams) -> object:
+
+def rewrap(
+    wrapped: str, username: str, old: str, new: str, kdf: crypto.KdfParams
+) -> RewrappedAccountKey:
     label = ACCOUNT_LABEL.format(username)
     try:
         private = crypto.unwrap(wrapped, old, label=label)
@@ -86,3 +141,11 @@ def open_account(wrapped: str, username: str, password: str) -> OpenedAccountKey
         )
     except crypto.KeyUnlockFailed:
         return OpenedAccountKey(wrapped, None)
+
+
+def decoy(kdf: crypto.KdfParams) -> Callable[[str], OpenedAccountKey]:
+    """For a name without an account: opening a blob like an account key's, at the parameters
+    account keys are wrapped with, that no password opens: what trying a known name's key costs
+    (services.password_work)."""
+    wrapped = crypto.decoy_wrapped(kdf)
+    return lambda password: open_account(wrapped, "", password)

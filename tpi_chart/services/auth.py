@@ -9,9 +9,11 @@
   the account for 15 minutes. Every sign-in and every failure is audited. The clock and the
   sleep are injectable for tests.
 * A sign-in is three steps so that the window never waits on Argon2: `begin_login` (reads the
-  database: lockout, back-off, the stored hash), `LoginAttempt.check` (the password hash and the
-  account key's derivation: pure, safe on a worker thread), `finish_login` (records the attempt
-  and unlocks the keys). `login` runs the three in a row and sleeps out the back-off first (the
+  database: lockout, back-off, the stored hash, the wrapped account key), `LoginAttempt.check`
+  (opens the account key, which proves a right password with one Argon2 computation, else
+  verifies the hash: services/password_work.py says why that is sound; pure, safe on a worker
+  thread), `finish_login` (records the attempt, one whatever `check` computed, and unlocks the
+  keys). `login` runs the three in a row and sleeps out the back-off first (the
   command line has nothing else to do); the window counts the wait down with a timer instead.
 * Those minutes are measured so that moving the clock does not shorten them: each attempt is
   stored with the machine's monotonic clock and boot id (Linux), and on the same boot elapsed
@@ -27,10 +29,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from pydantic import ValidationError
@@ -50,6 +53,9 @@ from tpi_chart.services.password_work import (
 from tpi_chart.services.sessions import WorkstationSession
 from tpi_chart.storage.errors import DuplicateRecord
 from tpi_chart.storage.interfaces import AuditTrail, UserRepository
+
+if TYPE_CHECKING:  # annotations only: the key code (cryptography) loads with services.pki
+    from tpi_chart.services.account_keys import AccountKeys
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -116,39 +122,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class AccountKeys(Protocol):
-    """What happens to a person's keys when their account does (services.pki.SigningAuthority):
-    the password is at hand only here, at these moments."""
-
-    def open_account_key(self, username: str) -> Callable[[str], object] | None:
-        """The slow part of `signed_in` as a pure function of the password (worker-safe), or
-        None when there is nothing to open."""
-
-    def new_account_key(self, username: str) -> Callable[[str], object]:
-        """The slow part of making an account's key, likewise."""
-
-    def rewrap_account_key(self, username: str) -> Callable[[str, str], object] | None:
-        """The slow part of `password_changed`, a pure function of (old, new)."""
-
-    def signed_in(self, user: User, password: str, opened: object = None) -> object: ...
-
-    def signed_out(self, user: User | None = None) -> None: ...
-
-    def account_created(
-        self, user: User, password: str, by: User | None, made: object = None
-    ) -> None: ...
-
-    def account_updated(self, admin: User, user: User) -> None: ...
-
-    def password_changed(
-        self, user: User, old_password: str, new_password: str, rewrapped: object = None
-    ) -> None: ...
-
-    def password_reset(
-        self, admin: User, user: User, new_password: str, made: object = None
-    ) -> None: ...
-
-
 class AuthService:
     def __init__(
         self,
@@ -163,8 +136,12 @@ class AuthService:
         monotonic: Monotonic | None = None,
         boot_id: BootId | None = None,
         sessions: WorkstationSession | None = None,
+        transaction: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
         self._users = users
+        #: The store's transaction (`Store.transaction`): a new hash and the account key are
+        #: stored together, since an opened key proves a password (services/password_work.py).
+        self._transaction = transaction if transaction is not None else nullcontext
         #: This workstation's session row: started at a sign-in, marked at a lock, ended at a
         #: sign-out (services/sessions.py).
         self._sessions = sessions
@@ -287,10 +264,20 @@ class AuthService:
                 name, success=False, at=now, detail={"reason": "too soon"}, counts=False
             )
             raise SignInDelayed(name, wait)
+        return self._attempt(name, make_keys=True)
+
+    def _attempt(self, name: str, *, make_keys: bool) -> LoginAttempt:
+        """What `LoginAttempt.check` needs, read here; `make_keys`: for an account without a
+        key, make one (not where nothing can be stored)."""
         user = self._users.get(name)
         stored = self._users.password_hash(name) if user is not None else None
-        keys = self._keys.open_account_key(name) if self._keys is not None and stored else None
-        return LoginAttempt(name, user, stored, self._hasher, keys)
+        if self._keys is None:
+            return LoginAttempt(name, user, stored, self._hasher)
+        if stored is None:  # no such account: the same Argon2 work as a wrong password
+            return LoginAttempt(name, user, None, self._hasher, self._keys.decoy_account_key())
+        opens = self._keys.open_account_key(name)
+        makes = self._keys.new_account_key(name) if opens is None and make_keys else None
+        return LoginAttempt(name, user, stored, self._hasher, opens, makes)
 
     def finish_login(
         self, attempt: LoginAttempt, password: str, check: PasswordCheck
@@ -337,16 +324,20 @@ class AuthService:
     def check_password(self, username: str, password: str) -> User | None:
         """Sign-in on a database that cannot be written (the read-only rescue): the same checks
         as `login` (lockout, password, active account) without recording anything, and without
-        unlocking signing keys: nothing can be signed there."""
+        unlocking signing keys: nothing can be signed there. The account key it opens is kept
+        for `unlock_audit_for_reading` alone."""
         name = normalise_username(username)
         now = self._clock()
         locked_until = self._locked_until(name, now)
         if locked_until is not None:
             raise AccountLocked(name, locked_until, now)
-        user = self._users.get(name)
-        stored = self._users.password_hash(name) if user is not None else None
-        check = LoginAttempt(name, user, stored, self._hasher).check(password)
-        return user if user is not None and check.ok and user.active else None
+        attempt = self._attempt(name, make_keys=False)
+        user, check = attempt.user, attempt.check(password)
+        if user is None or not check.ok or not user.active:
+            return None
+        if self._keys is not None:  # `audit verify --as` then opens the audit key with it
+            self._keys.opened_for_reading(user, check.opened_keys)
+        return user
 
     def locked_until(self, username: str) -> datetime | None:
         return self._locked_until(normalise_username(username), self._clock())
@@ -484,10 +475,13 @@ class AuthService:
         if self._users.get(name) is None:
             raise AuthError(f"there is no account {name!r}")
         new = self._new_password(name, new_password, prepared)
-        self._users.set_password_hash(name, new.password_hash, by=admin.username, at=self._clock())
-        user = self._users.get(name)
-        if self._keys is not None and user is not None:
-            self._keys.password_reset(admin, user, new_password, new.account_key)
+        with self._transaction():
+            self._users.set_password_hash(
+                name, new.password_hash, by=admin.username, at=self._clock()
+            )
+            user = self._users.get(name)
+            if self._keys is not None and user is not None:
+                self._keys.password_reset(admin, user, new_password, new.account_key)
 
     def prepare_password_change(
         self, user: User, old_password: str, new_password: str
@@ -522,11 +516,14 @@ class AuthService:
         self._check_password(new_password, user.username)
         if checked.same_as_current or checked.new is None:
             raise InvalidInput(["password: the new password must differ from the current one"])
-        self._users.set_password_hash(
-            user.username, checked.new.password_hash, by=user.username, at=self._clock()
-        )
-        if self._keys is not None:
-            self._keys.password_changed(user, old_password, new_password, checked.new.account_key)
+        with self._transaction():
+            self._users.set_password_hash(
+                user.username, checked.new.password_hash, by=user.username, at=self._clock()
+            )
+            if self._keys is not None:
+                self._keys.password_changed(
+                    user, old_password, new_password, checked.new.account_key
+                )
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -35,11 +35,11 @@ from tpi_chart.domain.users import User
 from tpi_chart.services import crypto
 from tpi_chart.services.access import require
 from tpi_chart.services.account_keys import (
-    ACCOUNT_LABEL,
     NewAccountKey,
     NewAuthority,
     OpenedAccountKey,
     RewrappedAccountKey,
+    decoy,
     new_account,
     new_authority,
     open_account,
@@ -84,12 +84,16 @@ class KeyChain:
 
     sessions: dict[str, KeySession] = field(default_factory=dict)
     recovery_notices: dict[str, str] = field(default_factory=dict)
+    #: Account keys a sign-in without recording opened, for `unlock_audit_for_reading` only.
+    read_only: dict[str, OpenedAccountKey] = field(default_factory=dict)
 
     def forget(self, username: str | None = None) -> None:
         if username is None:
             self.sessions.clear()
+            self.read_only.clear()
         else:
             self.sessions.pop(username, None)
+            self.read_only.pop(username, None)
 
 
 def _utc_now() -> datetime:
@@ -199,15 +203,19 @@ class SigningAuthority:
 
     # ---- sign-in ------------------------------------------------------------------------------
 
-    def open_account_key(self, username: str) -> Callable[[str], object]:
+    def open_account_key(self, username: str) -> Callable[[str], OpenedAccountKey] | None:
         """The Argon2 half of `signed_in` as a pure function of the password, which may run
-        on a worker thread (the wrapped key is read here, on the database's thread): it opens
-        the account key, or makes one for an account that has none yet (made before 0.2)."""
+        on a worker thread (the wrapped key is read here, on the database's thread); None for
+        an account that has no key yet (made before 0.2: `new_account_key` makes it)."""
         account = self._pki.account_key(username)
         if account is None:
-            return self.new_account_key(username)
+            return None
         wrapped = account.wrapped_private
         return lambda password: open_account(wrapped, username, password)
+
+    def decoy_account_key(self) -> Callable[[str], OpenedAccountKey]:
+        """For a name without an account: what `open_account_key` costs, never opening."""
+        return decoy(self._kdf or crypto.DEFAULT_KDF)
 
     def new_account_key(self, username: str) -> Callable[[str], NewAccountKey]:
         """Making a new account key wrapped with a password, as a pure function of it (for a
@@ -223,7 +231,7 @@ class SigningAuthority:
             authority=new_authority(name, clinic, now, kdf, AUTHORITY_SECRET),
         )
 
-    def rewrap_account_key(self, username: str) -> Callable[[str, str], object] | None:
+    def rewrap_account_key(self, username: str) -> Callable[[str, str], RewrappedAccountKey] | None:
         """The Argon2 work of `password_changed` as a pure function of (old, new) password;
         None when the account has no key."""
         account = self._pki.account_key(username)
@@ -279,21 +287,24 @@ class SigningAuthority:
             self._ensure_signing_key(user, session)
         return session
 
+    def opened_for_reading(self, user: User, opened: object) -> None:
+        """`AuthService.check_password` opened `user`'s account key: kept for
+        `unlock_audit_for_reading`, so that it needs no second Argon2. Unlocks nothing."""
+        if isinstance(opened, OpenedAccountKey) and opened.opened:
+            self._keys.read_only[user.username] = opened
+
     def unlock_audit_for_reading(self, user: User, password: str) -> bool:
         """Open `user`'s audit key slot without recording anything (a read-only database:
         `audit verify --as`); True when the key is unlocked afterwards."""
-        if self._audit_keys is None:
-            return False
+        kept = self._keys.read_only.pop(user.username, None)
         account = self._pki.account_key(user.username)
-        if account is None:
+        if self._audit_keys is None or account is None:
             return False
-        try:
-            private = crypto.unwrap(
-                account.wrapped_private, password, label=ACCOUNT_LABEL.format(user.username)
-            )
-        except crypto.KeyUnlockFailed:
+        if kept is None or kept.wrapped != account.wrapped_private:
+            kept = open_account(account.wrapped_private, user.username, password)
+        if kept.private is None:
             return False
-        return self._audit_keys.unlock_for_reading(user.username, private)
+        return self._audit_keys.unlock_for_reading(user.username, kept.private)
 
     def signed_out(self, user: User | None = None) -> None:
         self._keys.forget(user.username if user is not None else None)
