@@ -510,7 +510,9 @@ def build_services(
             store, user, on_denied=lambda person, action: audit_denial(person, action, "database")
         ),
         settings=settings,
-        auth=AuthService(store.users, store.audit, keys=authority, sessions=session),
+        auth=AuthService(
+            store.users, store.audit, keys=authority, sessions=session, transaction=store.transaction
+        ),
         signing=SigningService(
             charting,
             store.procedures,
