@@ -511,7 +511,11 @@ def build_services(
         ),
         settings=settings,
         auth=AuthService(
-            store.users, store.audit, keys=authority, sessions=session, transaction=store.transaction
+            store.users,
+            store.audit,
+            keys=authority,
+            sessions=session,
+            transaction=store.transaction,
         ),
         signing=SigningService(
             charting,
