@@ -152,6 +152,23 @@ def test_warning_a_minute_before_and_input_postpones(
     assert lock.is_locked
 
 
+def test_a_click_or_a_mouse_move_postpones_too(
+    qtbot: QtBot, setup: tuple[ChartWindow, IdleLock, Clock]
+) -> None:
+    window, lock, clock = setup
+    for act in (
+        lambda: qtbot.mouseClick(window.draft, Qt.MouseButton.LeftButton),
+        lambda: qtbot.mouseMove(window.draft, window.draft.rect().center()),
+    ):
+        clock.now += 9 * 60 + 30
+        lock.check()
+        assert lock.banner.isVisible()
+        act()
+        lock.check()
+        assert not lock.banner.isVisible()
+        assert not lock.is_locked
+
+
 def test_the_lock_screen_is_built_when_first_needed_and_the_focus_stays(
     qtbot: QtBot, setup: tuple[ChartWindow, IdleLock, Clock]
 ) -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QWindow
+from PySide6.QtGui import QInputEvent, QWindow
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -345,13 +345,16 @@ class IdleLock(QObject):
     # -- input -----------------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
         if self._locked:
             if isinstance(watched, QWindow):
                 return False  # Qt passes it on to the target widget, which is filtered then
             # No shortcut, key or click reaches the hidden chart.
+            kind = event.type()
             return kind in _BLOCKED_WHILE_LOCKED and not self._inside_lock_screen(watched)
-        if kind in _INPUT_EVENTS:
+        # Every event of the application passes here (thousands while the window opens, a few
+        # hundred per click) and asking one its type builds a Python enum: only input events
+        # (each a QInputEvent, as PySide6 hands them over) are asked.
+        if isinstance(event, QInputEvent) and event.type() in _INPUT_EVENTS:
             self.touch()
         return False
 
