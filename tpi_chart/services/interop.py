@@ -23,7 +23,6 @@ from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.domain.users import User
-from tpi_chart.interop.charges import charge_lines
 from tpi_chart.interop.model import ChargeLine, SignedNote
 from tpi_chart.services.access import DeniedHook
 from tpi_chart.services.charting import ChartingService
@@ -60,6 +59,14 @@ def clinic_outbox_formats(value: str | None) -> tuple[Format, ...]:
     if value is None:
         return DEFAULT_OUTBOX_FORMATS
     return tuple(f for f in FORMATS if f in value.split(","))
+
+
+def _charge_lines(document: ProcedureDocument, evaluation: Evaluation) -> tuple[ChargeLine, ...]:
+    # The charge rules load the billing code tables (about 8 ms): imported when a note is
+    # filed or a list made, not by the window's start, which only counts the pending files.
+    from tpi_chart.interop.charges import charge_lines
+
+    return charge_lines(document, evaluation)
 
 
 #: Who may run the clinic lists (lot recall, charges) from the window.
@@ -207,13 +214,13 @@ class InteropService:
             procedure_id=procedure_id,
             document=document,
             evaluation=evaluation,
-            charges=charge_lines(document, evaluation),
+            charges=_charge_lines(document, evaluation),
             pdf=stored.pdf if stored is not None else None,
             options=notes.options(),
         )
 
     def charges_of(self, document: ProcedureDocument, procedure_id: int) -> tuple[ChargeLine, ...]:
-        return charge_lines(document, self.evaluation(document, procedure_id))
+        return _charge_lines(document, self.evaluation(document, procedure_id))
 
     def render(
         self, procedure_id: int, fmt: Format, note: SignedNote | None = None

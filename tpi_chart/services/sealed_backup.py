@@ -29,9 +29,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from tpi_chart.services.errors import InvalidInput
 
 FORMAT = "tpi-chart.backup/1"
@@ -97,6 +94,10 @@ def is_sealed(path: Path) -> bool:
 
 
 def seal(files: dict[str, bytes], key: BackupKey, clinic_id: str) -> bytes:
+    # `cryptography` only where a backup is made or opened: the window reads the backup's
+    # state at start (`load_key`), and its import is about 15 ms of that start.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
@@ -131,6 +132,9 @@ def unseal_with_key(data: bytes, key: BackupKey, name: str = "backup") -> dict[s
 def _unseal(
     data: bytes, name: str, *, passphrase: str | None = None, key: BackupKey | None = None
 ) -> dict[str, bytes]:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         if not data.startswith(MAGIC):
             raise ValueError("not a TPI Chart backup")
