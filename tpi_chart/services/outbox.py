@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.domain.rules import Evaluation
-from tpi_chart.interop.model import ChargeLine, SignedNote
 from tpi_chart.services.documents import document_json
 from tpi_chart.storage.interfaces import OutboxItem
 
 if TYPE_CHECKING:
+    from tpi_chart.domain.rules import Evaluation
+    from tpi_chart.interop.model import ChargeLine, SignedNote
     from tpi_chart.pdf.note import NoteOptions  # reportlab: loaded when a note is drawn
     from tpi_chart.services.interop import Format
 
@@ -86,6 +86,10 @@ class PendingNote:
     options: NoteOptions
 
     def note(self) -> SignedNote:
+        # The message model (and the rules it names) is loaded when a file is made, not when
+        # the window starts and imports this module to count the pending files.
+        from tpi_chart.interop.model import SignedNote
+
         pdf = self.pdf
         if pdf is None:
             from tpi_chart.pdf.note import ProcedureNoteRenderer

@@ -17,7 +17,6 @@ on another machine asks for the passphrase itself (terminal, or one line on stdi
 from __future__ import annotations
 
 import base64
-import ctypes
 import hashlib
 import io
 import json
@@ -211,6 +210,8 @@ _AT_SYMLINK_FOLLOW = 0x400
 def _link_unnamed(fd: int, target: Path) -> bool:
     """Give the unnamed O_TMPFILE file `fd` the name `target` (linkat through /proc, which
     os.link cannot do: it would link the /proc symlink itself)."""
+    import ctypes  # only when a backup is written; the window imports this module at start
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         result = libc.linkat(

@@ -30,9 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.users import User
-from tpi_chart.services.access import Action, allowed
+from tpi_chart.services.access import LIST_ROLES, Action, allowed
 from tpi_chart.services.context import Services
-from tpi_chart.services.interop import LIST_ROLES, OutboxResult
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.live import LiveUpdates
@@ -45,6 +44,7 @@ from tpi_chart.ui.tasks import tasks
 from tpi_chart.ui.wheel_guard import install_wheel_guard
 
 if TYPE_CHECKING:
+    from tpi_chart.services.interop import OutboxResult
     from tpi_chart.services.notes import PreparedExport  # reportlab and pyHanko: not at start
     from tpi_chart.ui.workspace.page import WorkspacePage
 
