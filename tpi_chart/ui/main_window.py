@@ -292,9 +292,20 @@ class MainWindow(QMainWindow):
 
     def _build_keys_dock(self) -> None:
         # An overlay over the whole window, not a dock: every key and its full description fit.
-        self.keys_overlay = KeysOverlay(self)
-        self.keys_action.toggled.connect(self.keys_overlay.set_shown)
-        self.keys_overlay.closed.connect(lambda: self.keys_action.setChecked(False))
+        # Built when first shown: its hundred labels were ~11 ms of every start (issue 15).
+        self._keys_overlay: KeysOverlay | None = None
+        self.keys_action.toggled.connect(self._show_keys)
+
+    def _show_keys(self, shown: bool) -> None:
+        if shown or self._keys_overlay is not None:  # hiding one never built builds nothing
+            self.keys_overlay.set_shown(shown)
+
+    @property
+    def keys_overlay(self) -> KeysOverlay:
+        if self._keys_overlay is None:
+            self._keys_overlay = KeysOverlay(self)
+            self._keys_overlay.closed.connect(lambda: self.keys_action.setChecked(False))
+        return self._keys_overlay
 
     # -- administration and lock --------------------------------------------------------------
 
