@@ -31,6 +31,8 @@ NOT_AT_START = (
     "tpi_chart.pdf",
     "tpi_chart.interop",
     "tpi_chart.domain.rules",
+    "tpi_chart.domain.diagram",
+    "tpi_chart.domain.timeout",
     "tpi_chart.services.audit_report",
     "tpi_chart.services.notes",
     "tpi_chart.services.signed_notes",
