@@ -17,7 +17,6 @@ from typing import Protocol
 
 from tpi_chart.domain.catalog import UNSPECIFIED, load_catalog
 from tpi_chart.domain.models import PriorProcedure, Procedure, Site, WarningAcknowledgement
-from tpi_chart.domain.rules.amounts import overdrawn_message, overdrawn_preparations
 
 
 class WarningLike(Protocol):
@@ -252,7 +251,10 @@ def missing_items(
         if site.preparation is None:
             need(f"{path}.preparation", f"{label}: choose the preparation (syringe) used")
     # More given from a syringe than was drawn into it is a charting error, not a judgement call:
-    # it blocks signing (rule volume_exceeds_drawn) until the volumes are corrected.
+    # it blocks signing (rule volume_exceeds_drawn) until the volumes are corrected. (Imported
+    # here: the services import this module at start, before any rule is needed.)
+    from tpi_chart.domain.rules.amounts import overdrawn_message, overdrawn_preparations
+
     for item in overdrawn_preparations(procedure):
         index = next(i for i, p in enumerate(procedure.preparations) if p.id == item.preparation)
         need(f"procedure.preparations[{index}]", overdrawn_message(item))

@@ -76,6 +76,10 @@ MATRIX: Mapping[Action, frozenset[Role]] = MappingProxyType(
     }
 )
 
+#: Who may run the clinic lists (lot recall, charges: every patient who had a lot or a code)
+#: from the window; the interop service checks it, the window shows the actions to them only.
+LIST_ROLES: frozenset[Role] = frozenset({"administrator", "assistant"})
+
 #: The services of a database before anyone has signed in (the window's login, the command
 #: line's first `users add`): an inactive account, so `require` refuses it everything.
 NOBODY = User(

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from tpi_chart.domain.canonical import content_hash
-from tpi_chart.domain.diagram import with_location
 from tpi_chart.domain.errors import describe_validation_error
 from tpi_chart.domain.models import (
     Addendum,
@@ -33,7 +32,6 @@ from tpi_chart.domain.models import (
     TimeOut,
 )
 from tpi_chart.domain.status import event_between, next_status
-from tpi_chart.domain.timeout import time_out_elements, time_out_problems
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import Action, DeniedHook, Permissions, require
 from tpi_chart.services.errors import (
@@ -333,6 +331,10 @@ class ChartingService:
         record = self._unsigned(procedure_id)
         self._check_preparation(record, site)
         self._first_injection(record, site)
+        # The diagram geometry and the time-out checks are imported by the methods that chart:
+        # the window's first screen builds this service only to list a patient's visits.
+        from tpi_chart.domain.diagram import with_location
+
         site = with_location(site)
         with self._locked_as_domain_error(procedure_id):
             return stored_site(self._store.procedures.add_site(procedure_id, site, self._user))
@@ -347,6 +349,8 @@ class ChartingService:
             raise self._stale_site(base, current)
         self._check_preparation(record, site)
         self._first_injection(record, site)
+        from tpi_chart.domain.diagram import with_location
+
         site = with_location(site, current.site)
         expected = None if base is None else base.version
         try:
@@ -415,6 +419,8 @@ class ChartingService:
                     f"at {procedure.time_out.at:%H:%M}"
                 ]
             )
+        from tpi_chart.domain.timeout import time_out_elements, time_out_problems
+
         problems = time_out_problems(procedure)
         if problems:
             raise InvalidInput([f"procedure.time_out: {problem}" for problem in problems])

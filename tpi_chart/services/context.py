@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from tpi_chart.domain.fields import phone_number
 from tpi_chart.domain.localdates import set_clinic_zone, zone_named
 from tpi_chart.domain.signing import DEFAULT_REQUIRED, NOTE_FIELD_KEYS
 from tpi_chart.domain.units import WeightUnit
@@ -27,16 +26,8 @@ from tpi_chart.services.access import (
     Permissions,
 )
 from tpi_chart.services.audit_keys import AuditKeys
-from tpi_chart.services.audit_report import AuditReportService
 from tpi_chart.services.auth import AuthService
-from tpi_chart.services.backup import (
-    DEFAULT_KEEP_DAILY,
-    DEFAULT_KEEP_WEEKLY,
-    AutomaticBackups,
-    BackupService,
-)
 from tpi_chart.services.charting import ChartingService
-from tpi_chart.services.documents import DocumentService
 from tpi_chart.services.errors import InvalidInput, StorageError
 from tpi_chart.services.live import LiveService, workstation_room
 from tpi_chart.services.paths import check_location, key_dir, make_private_folder, resolve_database
@@ -44,18 +35,29 @@ from tpi_chart.services.patients import PatientService
 from tpi_chart.services.pki import KeyChain, SigningAuthority
 from tpi_chart.services.server import open_server_store
 from tpi_chart.services.sessions import WorkstationSession, guarded_session
-from tpi_chart.services.setting_checks import check_weight_unit, check_whole
-from tpi_chart.services.signing import SigningService
+from tpi_chart.services.setting_checks import (
+    check_clinic_name,
+    check_clinic_phone,
+    check_export_folder,
+    check_time_zone,
+    check_weight_unit,
+    check_whole,
+)
 from tpi_chart.storage.interfaces import FileBackedStore, Store
 from tpi_chart.storage.sqlite.connection import BUSY_TIMEOUT_MS
 from tpi_chart.storage.sqlite.store import open_store, open_store_readonly
 
 if TYPE_CHECKING:
+    # Imported where they are first used (the properties of `Services`): the window's first
+    # screen and most commands need none of them.
     from tpi_chart.pdf.note import PageSize
+    from tpi_chart.services.audit_report import AuditReportService
+    from tpi_chart.services.backup import AutomaticBackups, BackupService
+    from tpi_chart.services.documents import DocumentService
     from tpi_chart.services.interop import InteropService
     from tpi_chart.services.notes import NoteService
     from tpi_chart.services.operations import ChartingOps
-    from tpi_chart.services.signed_notes import SignedNotes
+    from tpi_chart.services.signing import SigningService
 
 CLINIC_NAME = "clinic_name"
 CLINIC_PHONE = "clinic_phone"
@@ -221,11 +223,11 @@ class SettingsService:
                 problems.extend(error.problems)
 
         if clinic_name is not None:
-            attempt(CLINIC_NAME, partial(_check_clinic_name, clinic_name))
+            attempt(CLINIC_NAME, partial(check_clinic_name, clinic_name))
         if clinic_phone is not None:
-            attempt(CLINIC_PHONE, partial(_check_clinic_phone, clinic_phone))
+            attempt(CLINIC_PHONE, partial(check_clinic_phone, clinic_phone))
         if not isinstance(export_folder, Keep):
-            attempt(EXPORT_FOLDER, partial(_check_export_folder, export_folder))
+            attempt(EXPORT_FOLDER, partial(check_export_folder, export_folder))
         if page_size is not None:
             attempt(PAGE_SIZE, partial(_check_page_size, page_size))
         if idle_lock_minutes is not None:
@@ -235,7 +237,7 @@ class SettingsService:
             check = partial(check_whole, FULL_CHECK_DAYS, full_check_days, FULL_CHECK_RANGE)
             attempt(FULL_CHECK_DAYS, check)
         if time_zone is not None:
-            attempt(TIME_ZONE, partial(_check_time_zone, time_zone))
+            attempt(TIME_ZONE, partial(check_time_zone, time_zone))
         if required_to_sign is not None:
             attempt(REQUIRED_TO_SIGN, partial(_check_required, required_to_sign))
         if weight_unit is not None:
@@ -250,49 +252,12 @@ class SettingsService:
             self.apply_time_zone()
 
 
-def _check_clinic_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInput(["settings.clinic_name: give a name of 1 to 200 characters"])
-    return name
-
-
-def _check_clinic_phone(phone: str) -> str:
-    if not phone.strip():
-        return ""
-    try:
-        return phone_number(phone)
-    except ValueError as error:
-        raise InvalidInput([f"settings.clinic_phone: {error}"]) from None
-
-
-def _check_export_folder(folder: Path | None) -> str:
-    if folder is None:
-        return ""
-    if not folder.is_absolute():
-        raise InvalidInput(["settings.export_folder: give a full path (an absolute folder)"])
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput([f"settings.export_folder: {folder} is a file, not a folder"])
-    return str(folder)
-
-
 def _check_page_size(size: str) -> str:
     value = size.strip().lower()
     if value not in PAGE_SIZE_CHOICES:
         choices = " or ".join(f'"{choice}"' for choice in PAGE_SIZE_CHOICES)
         raise InvalidInput([f"settings.page_size: {size!r} is not a page size; choose {choices}"])
     return value
-
-
-def _check_time_zone(name: str) -> str:
-    name = name.strip()
-    if not name:
-        return ""
-    try:
-        zone_named(name)
-    except ValueError as error:
-        raise InvalidInput([f"settings.time_zone: {error}"]) from error
-    return name
 
 
 def _check_required(keys: frozenset[str]) -> str:
@@ -303,19 +268,26 @@ def _check_required(keys: frozenset[str]) -> str:
     return ",".join(key for key in NOTE_FIELD_KEYS if key in keys)
 
 
+def audit_denial(store: Store, entity: str) -> DeniedHook:
+    """A `DeniedHook` that records each refusal as an `access_denied` row about `entity`."""
+
+    def record(actor: User, action: Action) -> None:
+        store.audit.record(
+            user=actor.username, action="access_denied", entity=entity, after={"action": action}
+        )
+
+    return record
+
+
 @dataclass
 class Services:
     """The services of one open database, every one built for `user`, the signed-in person
-    (`NOBODY` before sign-in: then only sign-in and reading the settings work)."""
+    (`NOBODY` before sign-in: then only sign-in and reading the settings work).
 
-    patients: PatientService
-    charting: ChartingService
-    documents: DocumentService
-    backups: BackupService
-    settings: SettingsService
-    auth: AuthService
-    signing: SigningService
-    authority: SigningAuthority
+    Each service is built, and its module imported, on first use: the window's first screen
+    and each command pay only for the services they touch (issue 15; a test lists the modules
+    the start must not import)."""
+
     user: User
     #: The database file; None for a clinic on a PostgreSQL server (`location` names it).
     db_path: Path | None
@@ -336,6 +308,105 @@ class Services:
         if self.db_path is not None:
             return str(self.db_path)
         return f"server {getattr(self.store, 'host', '')}".strip()
+
+    @cached_property
+    def settings(self) -> SettingsService:
+        return SettingsService(self.store, self.user, on_denied=audit_denial(self.store, "setting"))
+
+    @cached_property
+    def patients(self) -> PatientService:
+        return PatientService(self.store, self.user, on_denied=audit_denial(self.store, "patient"))
+
+    @cached_property
+    def charting(self) -> ChartingService:
+        return ChartingService(self.store, self.user, on_denied=self.on_denied)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        from tpi_chart.services.documents import DocumentService
+
+        return DocumentService(self.store, self.charting, self.user, on_denied=self.on_denied)
+
+    @cached_property
+    def backups(self) -> BackupService:
+        from tpi_chart.services.backup import BackupService
+
+        return BackupService(self.store, self.user, on_denied=audit_denial(self.store, "database"))
+
+    @cached_property
+    def authority(self) -> SigningAuthority:
+        """The clinic's signing authority; its keys are those of `keychain`, unlocked at sign-in."""
+        store = self.store
+
+        def display_name(username: str) -> str | None:
+            account = store.users.get(username)
+            return account.display_name if account is not None and account.active else None
+
+        return SigningAuthority(
+            store.pki,
+            self.keychain,
+            clinic_id=store.clinic_id,
+            clinic_name=lambda: store.settings.get(CLINIC_NAME) or "",
+            display_name=display_name,
+            administrators=lambda: [
+                account.username
+                for account in store.users.all()
+                if account.is_administrator and account.active
+            ],
+            trust_dir=self.trust_dir,
+            audit_keys=AuditKeys(store),
+        )
+
+    @cached_property
+    def auth(self) -> AuthService:
+        store = self.store
+        return AuthService(
+            store.users,
+            store.audit,
+            keys=self.authority,
+            sessions=self.session,
+            transaction=store.transaction,
+        )
+
+    @cached_property
+    def signing(self) -> SigningService:
+        from tpi_chart.services.signing import SigningService
+
+        return SigningService(
+            self.charting,
+            self.store.procedures,
+            transaction=self.store.transaction,
+            on_denied=self.on_denied,
+            user=self.user,
+            latest_event=self.store.audit.latest_at,
+            on_clock_backwards=self._audit_clock,
+            keys=self.authority,
+            signed_notes=lambda: self.notes.signed,
+            required=self.settings.required_to_sign,
+            on_signed=self._file_on_signing,
+        )
+
+    def _audit_clock(self, actor: User, now: datetime, latest: datetime, confirmed: bool) -> None:
+        self.store.audit.record(
+            user=actor.username,
+            action="clock_backwards",
+            entity="clock",
+            after={
+                "clock": now.isoformat(),
+                "latest_event": latest.isoformat(),
+                "confirmed": confirmed,
+            },
+        )
+
+    def _file_on_signing(self, procedure_id: int, event: str) -> None:
+        # In the signing transaction: the filing is queued with the signature, durably; the
+        # window, `tpi-chart sign` and `tpi-chart outbox --retry` drain the queue and retry
+        # what failed.
+        from tpi_chart.services.interop import OUTBOX_FORMATS, clinic_outbox_formats
+
+        formats = clinic_outbox_formats(self.store.settings.get(OUTBOX_FORMATS))
+        if formats:
+            self.store.outbox.enqueue(procedure_id, event, formats)
 
     @cached_property
     def notes(self) -> NoteService:
@@ -365,12 +436,20 @@ class Services:
 
     @property
     def audit_report(self) -> AuditReportService:
+        from tpi_chart.services.audit_report import AuditReportService
+
         return AuditReportService(self.store, self.user, on_denied=self.on_denied)
 
     @cached_property
     def automatic_backups(self) -> AutomaticBackups:
         """Rotating encrypted backups (settings `backup_folder`, `backup_keep_daily`,
         `backup_keep_weekly`; defaults: the per-user backup folder, 14 daily + 8 weekly)."""
+        from tpi_chart.services.backup import (
+            DEFAULT_KEEP_DAILY,
+            DEFAULT_KEEP_WEEKLY,
+            AutomaticBackups,
+        )
+
         get = self.store.settings.get
         folder = get(BACKUP_FOLDER)
         return AutomaticBackups(
@@ -385,14 +464,6 @@ class Services:
         """FHIR / HL7 export, the outbox and the clinic lists (issue 19), for `user`."""
         from tpi_chart.services.interop import InteropService
 
-        def audit_denial(person: User, action: Action) -> None:
-            self.store.audit.record(
-                user=person.username,
-                action="access_denied",
-                entity="report",
-                after={"action": action},
-            )
-
         return InteropService(
             self.store,
             self.charting,
@@ -400,7 +471,7 @@ class Services:
             self.settings,
             self.user.username,
             actor=self.user,
-            on_denied=audit_denial,
+            on_denied=audit_denial(self.store, "report"),
         )
 
     def as_user(self, user: User) -> Services:
@@ -438,108 +509,16 @@ def build_services(
     audits what it refuses (`access_denied`). `keychain`: the keys unlocked at sign-in (shared
     by every `as_user` copy); `trust_dir`: where the clinic's trust root is recorded outside the
     database (beside the audit key)."""
-    keychain = keychain if keychain is not None else KeyChain()
-    session = session if session is not None else guarded_session(store)
-
-    def display_name(username: str) -> str | None:
-        account = store.users.get(username)
-        return account.display_name if account is not None and account.active else None
-
-    authority = SigningAuthority(
-        store.pki,
-        keychain,
-        clinic_id=store.clinic_id,
-        clinic_name=lambda: store.settings.get(CLINIC_NAME) or "",
-        display_name=display_name,
-        administrators=lambda: [
-            account.username
-            for account in store.users.all()
-            if account.is_administrator and account.active
-        ],
-        trust_dir=trust_dir,
-        audit_keys=AuditKeys(store),
-    )
-    built: list[Services] = []
-
-    def signed_notes() -> SignedNotes:
-        return built[0].notes.signed
-
-    def audit_denial(actor: User, action: Action, entity: str = "procedure") -> None:
-        store.audit.record(
-            user=actor.username,
-            action="access_denied",
-            entity=entity,
-            after={"action": action},
-        )
-
-    def audit_clock(actor: User, now: datetime, latest: datetime, confirmed: bool) -> None:
-        store.audit.record(
-            user=actor.username,
-            action="clock_backwards",
-            entity="clock",
-            after={
-                "clock": now.isoformat(),
-                "latest_event": latest.isoformat(),
-                "confirmed": confirmed,
-            },
-        )
-
-    settings = SettingsService(
-        store, user, on_denied=lambda person, action: audit_denial(person, action, "setting")
-    )
-    settings.apply_time_zone()
-
-    def file_on_signing(procedure_id: int, event: str) -> None:
-        # In the signing transaction: the filing is queued with the signature, durably; the
-        # window, `tpi-chart sign` and `tpi-chart outbox --retry` drain the queue and retry
-        # what failed.
-        from tpi_chart.services.interop import OUTBOX_FORMATS, clinic_outbox_formats
-
-        formats = clinic_outbox_formats(store.settings.get(OUTBOX_FORMATS))
-        if formats:
-            store.outbox.enqueue(procedure_id, event, formats)
-
-    charting = ChartingService(store, user, on_denied=audit_denial)
     services = Services(
-        patients=PatientService(
-            store, user, on_denied=lambda person, action: audit_denial(person, action, "patient")
-        ),
-        charting=charting,
-        documents=DocumentService(store, charting, user, on_denied=audit_denial),
-        backups=BackupService(
-            store, user, on_denied=lambda person, action: audit_denial(person, action, "database")
-        ),
-        settings=settings,
-        auth=AuthService(
-            store.users,
-            store.audit,
-            keys=authority,
-            sessions=session,
-            transaction=store.transaction,
-        ),
-        signing=SigningService(
-            charting,
-            store.procedures,
-            transaction=store.transaction,
-            on_denied=audit_denial,
-            user=user,
-            latest_event=store.audit.latest_at,
-            on_clock_backwards=audit_clock,
-            keys=authority,
-            signed_notes=signed_notes,
-            required=settings.required_to_sign,
-            on_signed=file_on_signing,
-        ),
-        authority=authority,
         user=user,
         db_path=store.path if isinstance(store, FileBackedStore) else None,
         store=store,
-        on_denied=audit_denial,
-        keychain=keychain,
+        on_denied=audit_denial(store, "procedure"),
+        keychain=keychain if keychain is not None else KeyChain(),
         trust_dir=trust_dir,
-        session=session,
+        session=session if session is not None else guarded_session(store),
     )
-    built.append(services)
+    services.settings.apply_time_zone()
     return services
 
 

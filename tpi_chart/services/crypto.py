@@ -14,6 +14,7 @@ library).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -21,18 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from argon2.low_level import Type, hash_secret_raw
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import x25519
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from tpi_chart.domain.signatures import Trust
 
 if TYPE_CHECKING:
-    # The certificate code below imports these itself: X.509 and ECDSA are 6 MiB of a window
-    # that signs nothing until a note is signed (every sign-in imports this module).
+    # Each function imports what it uses: the window imports this module before anyone signs
+    # in (the signing authority is built with the services), and `cryptography` costs about
+    # 40 ms of that start (X.509 and ECDSA alone 6 MiB), Argon2 more; a window that signs
+    # nothing until a note is signed, and shows its sign-in first, need not wait for them.
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -68,6 +64,8 @@ def _unb64(text: Any) -> bytes:
 
 
 def _derive(password: str, salt: bytes, params: KdfParams) -> bytes:
+    from argon2.low_level import Type, hash_secret_raw
+
     return hash_secret_raw(
         password.encode("utf-8"),
         salt,
@@ -82,6 +80,8 @@ def _derive(password: str, salt: bytes, params: KdfParams) -> bytes:
 def wrap(secret: bytes, password: str, params: KdfParams, *, label: str) -> str:
     """``secret`` encrypted under ``password``; JSON text. ``label`` is bound as associated data,
     so a blob moved to another purpose does not open."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     salt = os.urandom(16)
     nonce = os.urandom(12)
     key = _derive(password, salt, params)
@@ -112,6 +112,9 @@ def _wrapped(params: KdfParams, salt: bytes, nonce: bytes, ciphertext: bytes) ->
 
 
 def unwrap(blob: str, password: str, *, label: str) -> bytes:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         data = json.loads(blob)
         params = KdfParams(int(data["t"]), int(data["m"]), int(data["p"]))
@@ -123,6 +126,9 @@ def unwrap(blob: str, password: str, *, label: str) -> bytes:
 
 def new_account_key() -> tuple[bytes, bytes]:
     """(private, public) raw X25519 keys for an account."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
     private = x25519.X25519PrivateKey.generate()
     return (
         private.private_bytes(
@@ -137,6 +143,9 @@ def new_account_key() -> tuple[bytes, bytes]:
 
 
 def _seal_key(shared: bytes, ephemeral_public: bytes, label: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(
         algorithm=hashes.SHA256(),
         length=32,
@@ -146,6 +155,10 @@ def _seal_key(shared: bytes, ephemeral_public: bytes, label: str) -> bytes:
 
 
 def seal(secret: bytes, account_public: bytes, *, label: str) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import x25519
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     ephemeral = x25519.X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -162,6 +175,10 @@ def seal(secret: bytes, account_public: bytes, *, label: str) -> str:
 
 
 def unseal(blob: str, account_private: bytes, *, label: str) -> bytes:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.asymmetric import x25519
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         data = json.loads(blob)
         ephemeral_public = _unb64(data["epk"])
@@ -191,6 +208,7 @@ def normalise_passphrase(text: str) -> str:
 
 def new_signing_key() -> bytes:
     """A new ECDSA P-256 private key, PKCS#8 DER."""
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     return ec.generate_private_key(ec.SECP256R1()).private_bytes(
@@ -199,6 +217,7 @@ def new_signing_key() -> bytes:
 
 
 def _private(der: bytes) -> ec.EllipticCurvePrivateKey:
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = serialization.load_der_private_key(der, password=None)
@@ -208,6 +227,8 @@ def _private(der: bytes) -> ec.EllipticCurvePrivateKey:
 
 
 def public_key_der(private_der: bytes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return (
         _private(private_der)
         .public_key()
@@ -228,6 +249,7 @@ def _name(common_name: str, organisation: str) -> x509.Name:
 def make_ca(clinic_name: str, clinic_id: str, now: datetime) -> tuple[bytes, bytes]:
     """(private key DER, self-signed CA certificate DER) for a clinic."""
     from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
 
     key_der = new_signing_key()
@@ -276,6 +298,7 @@ def issue_certificate(
 ) -> bytes:
     """A document-signing certificate for a physician, issued by the clinic CA (DER)."""
     from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -353,6 +376,7 @@ def make_crl(
 ) -> bytes:
     """A CRL (DER) signed by the clinic CA listing (serial hex, revoked at, reason)."""
     from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
 
     ca_cert = x509.load_der_x509_certificate(ca_cert_der)
     builder = (
@@ -383,6 +407,7 @@ def make_crl(
 
 def trust_pem(ca_cert_der: bytes, crl_der: bytes | None) -> bytes:
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
     cert = x509.load_der_x509_certificate(ca_cert_der)
     text = cert.public_bytes(serialization.Encoding.PEM)
@@ -395,6 +420,7 @@ def read_trust_pem(data: bytes) -> Trust:
     """Parse a trust file: certificates, and CRLs that verify against one of them (a CRL that
     does not is ignored, so a forged revocation list cannot un-revoke anything... nor revoke)."""
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
     try:
         certs = x509.load_pem_x509_certificates(data)
@@ -426,6 +452,4 @@ def read_trust_pem(data: bytes) -> Trust:
 
 
 def fingerprint(cert_der: bytes) -> str:
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(cert_der)
-    return digest.finalize().hex()
+    return hashlib.sha256(cert_der).hexdigest()

@@ -14,7 +14,6 @@ from typing import Any
 from tpi_chart.domain.canonical import content_hash
 from tpi_chart.domain.models import ExternalSignature, Patient, Procedure, ProcedureDocument
 from tpi_chart.domain.parsing import read_document_file
-from tpi_chart.domain.rules import evaluate
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.charting import ChartingService, StoredProcedure
@@ -26,6 +25,8 @@ from tpi_chart.storage.search import fold
 def document_json(document: ProcedureDocument) -> str:
     """The export text: sorted keys, 2-space indent, UTF-8 as is, trailing newline. It carries
     the claim lines (`billing`: CPT, HCPCS with modifiers, diagnosis pointers) for the biller."""
+    from tpi_chart.domain.rules import evaluate  # the rules: not needed by the window's start
+
     data = document.to_json_dict()
     billing = evaluate(document).billing
     if billing is not None:

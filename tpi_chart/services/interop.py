@@ -21,11 +21,8 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.domain.rules import Evaluation, evaluate
 from tpi_chart.domain.users import User
-from tpi_chart.interop.charges import charge_lines
-from tpi_chart.interop.model import ChargeLine, SignedNote
-from tpi_chart.services.access import DeniedHook
+from tpi_chart.services.access import LIST_ROLES, DeniedHook
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import write_atomically, write_audited_export
 from tpi_chart.services.errors import InvalidInput
@@ -39,6 +36,10 @@ from tpi_chart.services.outbox import (
 from tpi_chart.storage.interfaces import Store
 
 if TYPE_CHECKING:
+    # The rules and the message model: loaded when a note is filed or a list made; the window
+    # builds this service at start only to count the outbox's pending files.
+    from tpi_chart.domain.rules import Evaluation
+    from tpi_chart.interop.model import ChargeLine, SignedNote
     from tpi_chart.services.notes import NoteService
     from tpi_chart.storage.interfaces import OutboxItem
 
@@ -62,8 +63,12 @@ def clinic_outbox_formats(value: str | None) -> tuple[Format, ...]:
     return tuple(f for f in FORMATS if f in value.split(","))
 
 
-#: Who may run the clinic lists (lot recall, charges) from the window.
-LIST_ROLES = frozenset({"administrator", "assistant"})
+def _charge_lines(document: ProcedureDocument, evaluation: Evaluation) -> tuple[ChargeLine, ...]:
+    # The charge rules load the billing code tables (about 8 ms): imported when a note is
+    # filed or a list made, not by the window's start, which only counts the pending files.
+    from tpi_chart.interop.charges import charge_lines
+
+    return charge_lines(document, evaluation)
 
 
 class NotSigned(DomainError):
@@ -182,6 +187,8 @@ class InteropService:
     def evaluation(self, document: ProcedureDocument, procedure_id: int) -> Evaluation:
         """What billing reads: the evaluation frozen at signing when there is one (a later
         formulary or payer profile never changes a signed note's charges), else today's."""
+        from tpi_chart.domain.rules import Evaluation, evaluate
+
         frozen = self._notes().signed.frozen_evaluation(procedure_id)
         if frozen is not None:
             return Evaluation.model_validate(frozen.evaluation)
@@ -207,13 +214,13 @@ class InteropService:
             procedure_id=procedure_id,
             document=document,
             evaluation=evaluation,
-            charges=charge_lines(document, evaluation),
+            charges=_charge_lines(document, evaluation),
             pdf=stored.pdf if stored is not None else None,
             options=notes.options(),
         )
 
     def charges_of(self, document: ProcedureDocument, procedure_id: int) -> tuple[ChargeLine, ...]:
-        return charge_lines(document, self.evaluation(document, procedure_id))
+        return _charge_lines(document, self.evaluation(document, procedure_id))
 
     def render(
         self, procedure_id: int, fmt: Format, note: SignedNote | None = None

@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING
 
 from tpi_chart.domain.errors import DomainError
 from tpi_chart.domain.models import ProcedureDocument
-from tpi_chart.domain.rules import Evaluation
-from tpi_chart.interop.fhir import build_bundle, bundle_json, validate_bundle
-from tpi_chart.interop.hl7v2 import build_dft, build_mdm
-from tpi_chart.interop.model import ChargeLine, SignedNote
 from tpi_chart.services.documents import document_json
 from tpi_chart.storage.interfaces import OutboxItem
 
 if TYPE_CHECKING:
+    from tpi_chart.domain.rules import Evaluation
+    from tpi_chart.interop.model import ChargeLine, SignedNote
     from tpi_chart.pdf.note import NoteOptions  # reportlab: loaded when a note is drawn
     from tpi_chart.services.interop import Format
 
@@ -44,6 +42,10 @@ def file_names(note: SignedNote, fmt: Format) -> tuple[str, ...]:
 
 def note_files(note: SignedNote, fmt: Format) -> dict[str, bytes]:
     """The files of one format by name (validated FHIR; HL7 as two messages)."""
+    # The message builders are loaded when a file is made, not when the window starts.
+    from tpi_chart.interop.fhir import build_bundle, bundle_json, validate_bundle
+    from tpi_chart.interop.hl7v2 import build_dft, build_mdm
+
     names = file_names(note, fmt)
     if fmt == "pdf":
         return {names[0]: note.pdf}
@@ -84,6 +86,10 @@ class PendingNote:
     options: NoteOptions
 
     def note(self) -> SignedNote:
+        # The message model (and the rules it names) is loaded when a file is made, not when
+        # the window starts and imports this module to count the pending files.
+        from tpi_chart.interop.model import SignedNote
+
         pdf = self.pdf
         if pdf is None:
             from tpi_chart.pdf.note import ProcedureNoteRenderer

@@ -17,7 +17,6 @@ on another machine asks for the passphrase itself (terminal, or one line on stdi
 from __future__ import annotations
 
 import base64
-import ctypes
 import hashlib
 import io
 import json
@@ -28,9 +27,6 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tpi_chart.services.errors import InvalidInput
 
@@ -97,6 +93,10 @@ def is_sealed(path: Path) -> bool:
 
 
 def seal(files: dict[str, bytes], key: BackupKey, clinic_id: str) -> bytes:
+    # `cryptography` only where a backup is made or opened: the window reads the backup's
+    # state at start (`load_key`), and its import is about 15 ms of that start.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
@@ -131,6 +131,9 @@ def unseal_with_key(data: bytes, key: BackupKey, name: str = "backup") -> dict[s
 def _unseal(
     data: bytes, name: str, *, passphrase: str | None = None, key: BackupKey | None = None
 ) -> dict[str, bytes]:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         if not data.startswith(MAGIC):
             raise ValueError("not a TPI Chart backup")
@@ -207,6 +210,8 @@ _AT_SYMLINK_FOLLOW = 0x400
 def _link_unnamed(fd: int, target: Path) -> bool:
     """Give the unnamed O_TMPFILE file `fd` the name `target` (linkat through /proc, which
     os.link cannot do: it would link the /proc symlink itself)."""
+    import ctypes  # only when a backup is written; the window imports this module at start
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         result = libc.linkat(

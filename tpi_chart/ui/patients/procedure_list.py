@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.catalog import load_catalog
 from tpi_chart.domain.models import FollowUp
 from tpi_chart.domain.presentation import STATUS_WORDS
-from tpi_chart.domain.rules import evaluate
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS, KNOWN_FILE_ERRORS, user_message
 
@@ -225,6 +224,8 @@ class ProcedureList(QWidget):
         cache: dict[int, str] = self.__dict__.setdefault("_cpt_cache", {})
         key = int(summary.id)
         if key not in cache or summary.status != "signed":
+            from tpi_chart.domain.rules import evaluate  # the rules: only once a visit is listed
+
             try:
                 cache[key] = evaluate(self.services.charting.document(key)).cpt or "—"
             except KNOWN_ERRORS:  # an incomplete chart has no CPT yet
