@@ -67,7 +67,7 @@ def clinic(tmp_path: Path) -> Path:
     QCoreApplication.setApplicationName("sign-in-first")
     QSettings().clear()
     path = tmp_path / "clinic.db"
-    with open_services(path, staff("okafor")) as services:
+    with open_services(path, staff("okafor"), seed_demo_if_new=True) as services:
         services.auth.create_first_administrator("okafor", "R. Okafor", PASSWORD, physician=True)
     return path
 
@@ -289,3 +289,90 @@ def test_the_sign_in_dialog_is_painted_before_the_app_s_model_is_imported(
         if m.split(".")[0] in NOT_BEFORE_THE_FIRST_PAINT or m in NOT_BEFORE_THE_FIRST_PAINT
     ]
     assert early == []
+
+
+AFTER_THE_DIALOG = textwrap.dedent(
+    """
+    import json, os, sys
+    from PySide6.QtCore import QTimer
+    from tpi_chart.ui import background_import, launch
+
+    loaded = {}
+    wait = background_import.BackgroundImport.wait
+
+    def waited(self, dialog=None):
+        wait(self, dialog)
+        loaded["then"] = set(sys.modules)
+
+    background_import.BackgroundImport.wait = waited
+    make = launch.make_application
+    pressed = []
+
+    def made(*args):
+        app = make(*args)
+
+        def look():
+            shown = {type(w).__name__: w for w in app.topLevelWidgets() if w.isVisible()}
+            dialog, window = shown.get("LoginDialog"), shown.get("MainWindow")
+            if pressed and window is not None:
+                app.processEvents()
+                print(json.dumps({"page": type(window.stack.currentWidget()).__name__,
+                                  "new": sorted(set(sys.modules) - loaded["then"])}), flush=True)
+                os._exit(0)
+            if not pressed and dialog is not None and dialog.sign_in.attached:
+                dialog.username.setText("okafor")
+                dialog.password.setText(sys.argv[2])
+                pressed.append(True)
+                dialog.submit()
+            QTimer.singleShot(1, look)
+
+        QTimer.singleShot(0, look)
+        return app
+
+    launch.make_application = made
+    from tpi_chart.app import main
+    main(["--db", sys.argv[1]])
+    """
+)
+
+
+@pytest.mark.parametrize("remembered", [False, True])
+def test_after_the_sign_in_the_window_imports_nothing_the_dialog_s_wait_did_not(
+    clinic: Path, tmp_path: Path, remembered: bool
+) -> None:
+    """`launch.AFTER_SIGN_IN` is complete: a module the sign-in or the window needs that it
+    misses is imported on the GUI thread after Sign in is pressed, where the person waits."""
+    config = tmp_path / "config"
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": str(ROOT),
+        "XDG_CONFIG_HOME": str(config),
+    }
+    expected = "PatientsPage"
+    if remembered:  # what the last session left in the settings: a visit open
+        expected = "WorkspacePage"
+        with open_services(clinic, staff("okafor", "physician")) as services:
+            patient = services.patients.by_mrn("D1001")
+            assert patient is not None
+            visit = services.charting.list_for_patient(patient.id)[0].id
+        settings = config / "TPI Chart" / "TPI Chart.conf"
+        settings.parent.mkdir(parents=True)
+        settings.write_text(f"[session]\npatient_id={patient.id}\nprocedure_id={visit}\n")
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_THE_DIALOG, str(clinic), PASSWORD],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["page"] == expected
+    late = [
+        m
+        for m in seen["new"]
+        if m.split(".")[0] in ("tpi_chart", "pydantic", "cryptography", "argon2", "reportlab")
+    ]
+    assert late == []

@@ -61,12 +61,24 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 TRY_DEMO = "demo"
 
 
-#: What the window needs after the sign-in, imported while the sign-in dialog is on screen.
+#: What the sign-in and the window need, imported while the sign-in dialog is on screen
+#: (tests/gui/test_sign_in_first.py checks that the way to the window imports nothing more of
+#: the app, of pydantic or of cryptography).
 AFTER_SIGN_IN = (
     "tpi_chart.services.clinic",
     "tpi_chart.services.context",
     "tpi_chart.services.clinic_setup",
     "tpi_chart.services.integrity",
+    "tpi_chart.services.auth",
+    "tpi_chart.services.backup",
+    "tpi_chart.services.sealed_backup",
+    # the account key's unwrap at sign-in (services.crypto imports these where it uses them)
+    "cryptography.exceptions",
+    "cryptography.hazmat.primitives.ciphers.aead",
+    "cryptography.hazmat.primitives.serialization",
+    "cryptography.hazmat.primitives.asymmetric.x25519",
+    "cryptography.hazmat.primitives.kdf.hkdf",
+    "cryptography.hazmat.backends.openssl.backend",
     "tpi_chart.ui.plain_errors",
     "tpi_chart.ui.tasks",
     "tpi_chart.ui.auth.first_run_dialog",
