@@ -61,8 +61,9 @@ def argon2_calls(monkeypatch: pytest.MonkeyPatch) -> Argon2Calls:
         counted.calls.append(("verify", None))
         return verify_secret(hash, secret, type)
 
-    # Where each is looked up: `crypto` and the hasher import them by name.
-    monkeypatch.setattr("tpi_chart.services.crypto.hash_secret_raw", counting_derive)
+    # Where each is looked up: `crypto` imports its function from argon2.low_level when it
+    # derives a key, the hasher imported its two by name.
+    monkeypatch.setattr("argon2.low_level.hash_secret_raw", counting_derive)
     monkeypatch.setattr("argon2._password_hasher.hash_secret", counting_hash)
     monkeypatch.setattr("argon2._password_hasher.verify_secret", counting_verify)
     return counted
