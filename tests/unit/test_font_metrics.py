@@ -71,11 +71,16 @@ def test_a_restored_font_equals_a_parsed_one_in_every_attribute(name: str) -> No
         _same(getattr(restored, key), getattr(parsed, key), key)
     for key in ("encoding", "state"):
         assert type(getattr(restored, key)) is type(getattr(parsed, key)), key
-    assert type(restored.face) is type(parsed.face)
-    assert set(vars(restored.face)) == set(vars(parsed.face))
+    assert isinstance(restored.face, font_metrics.RestoredFace)
+    assert isinstance(restored.face, type(parsed.face))
+    assert set(vars(restored.face)) == {"_tables"} | set(vars(parsed.face)) - set(font_metrics.LAZY)
     for key, value in vars(parsed.face).items():
         if key != "_pdfScale":
             _same(getattr(restored.face, key), value, key)
+    assert set(vars(restored.face)) == {"_tables"} | set(vars(parsed.face))
+    assert vars(restored.face)["_tables"] == {}
+    with pytest.raises(AttributeError):
+        restored.face.noSuchAttribute  # noqa: B018
     for points in (0, 1, 317, 1229, 2048, 0.5, -40):
         assert restored.face._pdfScale(points) == parsed.face._pdfScale(points)
     text = "Nguyễn-Ødegård — 0.5 mL lidocaine 1 % ✓"
@@ -174,6 +179,8 @@ def test_notes_are_the_same_bytes_with_restored_and_parsed_fonts(
     forty = _render(signed_copy(forty_site_document()), restored, monkeypatch)
     assert b"DroidSansFallback" in forty
     assert b"DejaVuSans-Bold" in forty
+    # What reportlab keeps only for its own parse is never unmarshalled.
+    assert all("glyphToChar" not in vars(font.face) for font in restored)
 
 
 def test_a_face_holding_what_marshal_would_change_is_refused() -> None:

@@ -4,7 +4,13 @@ reportlab reads a TrueType font's name, head, OS/2, cmap, hmtx and loca tables i
 about 45 ms of CPU for the note's four DejaVu faces, in every process that draws a note (a
 `tpi-chart export` pays it for one page). What the parse leaves on the face is plain data (ints,
 floats, strings, bytes, lists, dicts), so ``tools/font_metrics.py`` writes it to
-``resources/fonts/metrics.marshal`` and a process restores the faces from it in a few ms.
+``resources/fonts/metrics.marshal`` and a process restores the faces from it.
+
+A restored face unmarshals its large tables (the glyph maps, widths and metrics) when reportlab
+first reads them: tens of thousands of small objects, most of which a note never reads (the
+italic face is drawn only for planned sites and reasons; reportlab keeps ``glyphToChar`` only
+for its own parse). Made all at once, in a process that has imported the app, they also set off
+a full garbage collection of its heap (13 ms measured).
 
 The file is trusted for exactly the font bytes (SHA-256) and the reportlab version it was
 written from; any other font file, a reportlab upgrade, or a missing or unreadable metrics file
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import threading
 from collections.abc import Callable, Mapping
 from fnmatch import fnmatch
 from pathlib import Path
@@ -35,6 +42,8 @@ FORMAT = 1
 # Not plain data: the font's bytes (read from the font file itself, which also checks its hash),
 # where it was opened from, and the points-to-PDF-units function (rebuilt from unitsPerEm).
 _NOT_STORED = frozenset({"_ttf_data", "filename", "_pdfScale"})
+#: Unmarshalled on first use (see RestoredFace); everything else is restored at once.
+LAZY = ("charToGlyph", "charWidths", "glyphToChar", "hmetrics", "glyphPos")
 _PLAIN = frozenset({bool, int, float, str, bytes, type(None), list, tuple, dict})
 
 
@@ -53,9 +62,11 @@ def _check_plain(value: object, where: str) -> None:
 
 
 def face_state(face: TTFontFace) -> dict[str, Any]:
-    """The parsed face as plain data: its attributes, with reportlab's name strings as bytes."""
+    """The parsed face as plain data: its attributes, with reportlab's name strings as bytes
+    and the large tables each marshalled on its own."""
     attributes: dict[str, Any] = {}
     names: dict[str, bytes] = {}
+    tables: dict[str, bytes] = {}
     for key, value in vars(face).items():
         if key in _NOT_STORED:
             continue
@@ -63,8 +74,11 @@ def face_state(face: TTFontFace) -> dict[str, Any]:
             names[key] = bytes(value)
             continue
         _check_plain(value, key)
-        attributes[key] = value
-    return {"attributes": attributes, "names": names}
+        if key in LAZY:
+            tables[key] = marshal.dumps(value)
+        else:
+            attributes[key] = value
+    return {"attributes": attributes, "names": names, "tables": tables}
 
 
 def build_metrics(fonts: Mapping[str, Path]) -> bytes:
@@ -101,13 +115,35 @@ def _scale(units_per_em: int) -> Callable[[float], float]:
     return lambda x: x * factor
 
 
+_RESTORING = threading.Lock()
+
+
+class RestoredFace(TTFontFace):  # type: ignore[misc]
+    """A TTFontFace restored from :func:`face_state`: equal to the parsed face in every
+    attribute, the large ones unmarshalled when first read."""
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for what is not yet in the instance dict. The window renders on a worker
+        # thread while the main thread may measure text: one thread restores each table.
+        attributes = self.__dict__
+        with _RESTORING:
+            if name in attributes:
+                return attributes[name]
+            tables = attributes.get("_tables", {})
+            if name not in tables:
+                raise AttributeError(name)
+            value = attributes[name] = marshal.loads(tables.pop(name))
+        return value
+
+
 def restore_face(state: Mapping[str, Any], path: Path, data: bytes) -> TTFontFace:
     """A face equal to ``TTFontFace(str(path))``, from :func:`face_state` and the font's bytes."""
-    face = TTFontFace.__new__(TTFontFace)
-    attributes = vars(face)
+    face = RestoredFace.__new__(RestoredFace)
+    attributes = face.__dict__
     attributes.update(state["attributes"])
     for key, value in state["names"].items():
         attributes[key] = TTFNameBytes(value)
+    attributes["_tables"] = dict(state["tables"])
     attributes["_ttf_data"] = data
     attributes["filename"] = str(path)
     attributes["_pdfScale"] = _scale(face.unitsPerEm)
