@@ -12,11 +12,12 @@ import pytest
 from tests.cli_support import PASSWORD, add_accounts
 from tpi_chart.services.context import open_services
 
-#: Modules a plain note export must not load: the aftercare handout; pyHanko (verifying and
-#: signing, with its network stack); xml.sax.saxutils, which brings urllib.request, http.client
-#: and ssl (the note's markup escapes with html.escape).
+#: Modules a plain note export must not load: the aftercare handout; the demo clinic's records;
+#: pyHanko (verifying and signing, with its network stack); xml.sax.saxutils, which brings
+#: urllib.request, http.client and ssl (the note's markup escapes with html.escape).
 NOT_NEEDED = (
     "tpi_chart.pdf.handout",
+    "tpi_chart.services.demo",
     "tpi_chart.pdf.verify",
     "pyhanko",
     "xml.sax.saxutils",
