@@ -54,3 +54,12 @@ def test_a_note_export_does_not_load_the_handout_or_the_network_stack(
     *_, last = done.stdout.strip().splitlines() or [""]
     assert last == "0 []", done.stderr[-2000:]
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_markup_escapes_as_xml_sax_saxutils_did() -> None:
+    from xml.sax.saxutils import escape
+
+    from tpi_chart.pdf.fonts import markup
+
+    for text in ("a & b < c > d \"e\" 'f'", "&amp; <b>bold</b>", "Ødegård 0.5 mL", ""):
+        assert markup(text) == escape(text)
