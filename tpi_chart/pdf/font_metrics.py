@@ -123,8 +123,9 @@ class RestoredFace(TTFontFace):  # type: ignore[misc]
     attribute, the large ones unmarshalled when first read."""
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for what is not yet in the instance dict. The window renders on a worker
-        # thread while the main thread may measure text: one thread restores each table.
+        # Only called for what is not yet in the instance dict. Faces are process-wide
+        # (reportlab's registry) and the window draws on a worker thread: the lock makes sure
+        # one thread restores each table and every reader gets that one object.
         attributes = self.__dict__
         with _RESTORING:
             if name in attributes:
