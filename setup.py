@@ -9,7 +9,7 @@ data_folders = [
     f"tpi_chart.resources.{name}"
     for name in find_namespace_packages(where="resources", exclude=["*__pycache__*"])
 ]
-data_files = ["*.json", "*.md", "*.ttf", "*.txt", "*.svg", "*.png"]
+data_files = ["*.json", "*.md", "*.ttf", "*.marshal", "*.txt", "*.svg", "*.png"]
 setup(
     packages=[
         *find_packages(include=["tpi_chart", "tpi_chart.*"]),

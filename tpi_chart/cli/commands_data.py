@@ -21,7 +21,6 @@ from tpi_chart.domain.errors import DomainError, InvalidInput
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.services.access import SYSTEM_SETUP
 from tpi_chart.services.context import Services, open_services
-from tpi_chart.services.demo import seed_demo_as
 from tpi_chart.services.documents import read_document
 from tpi_chart.services.errors import StorageError
 
@@ -222,6 +221,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from tpi_chart.services.demo import seed_demo_as  # the demo's records: only this command
+
     def run() -> int:
         with open_services(database_path(args, args.demo_db)) as opened:
             services = opened

@@ -15,14 +15,11 @@ from typing import TYPE_CHECKING, Protocol
 from tpi_chart.domain.models import ProcedureDocument
 from tpi_chart.domain.signatures import Trust
 from tpi_chart.domain.users import User
-from tpi_chart.pdf.handout import render_handout
 from tpi_chart.pdf.note import NoteOptions, PageSize, ProcedureNoteRenderer
-from tpi_chart.services import crypto
 from tpi_chart.services.access import DeniedHook, Permissions
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.documents import document_json, write_audited_export
 from tpi_chart.services.errors import InvalidInput
-from tpi_chart.services.pki import SigningAuthority
 from tpi_chart.services.signed_notes import SignedNotes
 from tpi_chart.storage.interfaces import Store
 
@@ -30,12 +27,15 @@ if TYPE_CHECKING:
     # pyHanko, which imports its network stack (aiohttp) whatever is done with it: an export or
     # a note shown in the window does not need it (a third of `tpi-chart export`'s imports).
     from tpi_chart.pdf.verify import VerifyResult
+    from tpi_chart.services.pki import SigningAuthority
 
 DEFAULT_CLINIC_NAME = "TPI Chart clinic"
 
 
 def read_trust_file(path: Path) -> Trust:
     """A trust file from `tpi-chart ca export` (PEM certificate + revocation list)."""
+    from tpi_chart.services import crypto  # cryptography's key formats: only `verify --trust`
+
     try:
         return crypto.read_trust_pem(path.read_bytes())
     except FileNotFoundError as error:
@@ -85,6 +85,8 @@ class PreparedExport:
     def render(self) -> dict[Path, bytes]:
         """The files to write: the handout; or the note and its JSON document beside it."""
         if self.handout:
+            from tpi_chart.pdf.handout import render_handout  # not drawn by a note export
+
             return {self.pdf_path: render_handout(self.document, self.options)}
         pdf = self.signed_pdf
         if pdf is None:
@@ -148,6 +150,8 @@ class NoteService:
 
     def render_handout(self, procedure_id: int) -> bytes:
         self._permissions.require("view")
+        from tpi_chart.pdf.handout import render_handout
+
         return render_handout(self._charting.document(procedure_id), self.options())
 
     def trust(self) -> Trust:

@@ -1,0 +1,65 @@
+"""Issue 15: `tpi-chart export --procedure ID --out FILE.pdf` loads only what a note needs. A real
+process on a demo clinic, checked by the modules it ends with, never by timing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli_support import PASSWORD, add_accounts
+from tpi_chart.services.context import open_services
+
+#: Modules a plain note export must not load: the aftercare handout; the demo clinic's records;
+#: pyHanko (verifying and signing, with its network stack); xml.sax.saxutils, which brings
+#: urllib.request, http.client and ssl (the note's markup escapes with html.escape).
+NOT_NEEDED = (
+    "tpi_chart.pdf.handout",
+    "tpi_chart.services.demo",
+    "tpi_chart.pdf.verify",
+    "pyhanko",
+    "xml.sax.saxutils",
+    "urllib.request",
+    "http.client",
+    "ssl",
+)
+
+EXPORT = f"""
+import sys
+from tpi_chart.app import main
+code = main(sys.argv[1:])
+print(code, sorted(name for name in {NOT_NEEDED!r} if name in sys.modules))
+"""
+
+
+def test_a_note_export_does_not_load_the_handout_or_the_network_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
+    db = tmp_path / "clinic.db"
+    with open_services(db, None, seed_demo_if_new=True):
+        pass
+    add_accounts(db)
+    out = tmp_path / "note.pdf"
+    export = ["export", "--procedure", "1", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT, "--db", str(db), "--as", "admin", *export],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    *_, last = done.stdout.strip().splitlines() or [""]
+    assert last == "0 []", done.stderr[-2000:]
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_markup_escapes_as_xml_sax_saxutils_did() -> None:
+    from xml.sax.saxutils import escape
+
+    from tpi_chart.pdf.fonts import markup
+
+    for text in ("a & b < c > d \"e\" 'f'", "&amp; <b>bold</b>", "Ødegård 0.5 mL", ""):
+        assert markup(text) == escape(text)
