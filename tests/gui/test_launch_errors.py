@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.users import staff
@@ -33,14 +34,18 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def shown(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
     messages: list[tuple[str, str]] = []
+    behind: list[str] = []
 
     def fail(title: str, message: str) -> int:
         messages.append((title, message))
+        # The message is all there is on screen: not over a sign-in that can no longer work.
+        behind.extend(type(w).__name__ for w in QApplication.topLevelWidgets() if w.isVisible())
         return 1
 
     monkeypatch.setattr(launch, "_fail", fail)
     yield messages
     assert not launch._windows  # no window was opened
+    assert behind == []
 
 
 def digest(path: Path) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox, QScrollArea
+from PySide6.QtWidgets import QApplication, QMessageBox, QScrollArea, QWidget
 
 from tpi_chart import __version__
 from tpi_chart.services.paths import demo_db_path, is_server_url, resolve_database
@@ -196,10 +196,9 @@ def launch(
         else (lambda: open_services(db or None, exclusive=True)),  # a file, or postgresql://…
         "The database cannot be opened",
         "TPI Chart cannot start",
+        replacing=shown,
     )
     if services is None:
-        if shown is not None:
-            shown.hide()
         return 1
     services.room = getattr(args, "room", None)
     return _session(
@@ -243,18 +242,25 @@ def _make_the_gesture_manager() -> None:
 
 
 def _opened(
-    open_clinic: Callable[[], Services], cannot_open: str, cannot_start: str
+    open_clinic: Callable[[], Services],
+    cannot_open: str,
+    cannot_start: str,
+    replacing: QWidget | None = None,
 ) -> Services | None:
-    """The services of a clinic, or None after telling the person why it cannot be opened."""
+    """The services of a clinic, or None after telling the person why it cannot be opened (the
+    message replaces `replacing`, the sign-in dialog shown while the clinic was opened)."""
     from tpi_chart.domain.errors import DomainError
     from tpi_chart.services.errors import StorageError
 
     try:
         return open_clinic()
     except StorageError as error:
-        _fail(cannot_open, str(error))
+        title, message = cannot_open, str(error)
     except (DomainError, OSError) as error:
-        _fail(cannot_start, str(error))
+        title, message = cannot_start, str(error)
+    if replacing is not None:
+        replacing.hide()
+    _fail(title, message)
     return None
 
 
