@@ -7,6 +7,7 @@ shows the sign-in dialog before the catalog's models are imported (`ui.launch`).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -76,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tpi_chart.ui.doctor_checks import sources  # Qt only for this command
 
             args.qt_checks = tuple(sources(include_window=args.window))
+        # What is imported so far lives as long as the process: out of the collector's sight, a
+        # command's collections walk only what the command makes (export: 1,061 -> 1,005 ms,
+        # n=10 alternating, load 2.4; the window does the same once it is up).
+        gc.freeze()
         return cli.run(args)
     from tpi_chart.ui.launch import launch  # Qt is loaded only when a window is wanted.
 
