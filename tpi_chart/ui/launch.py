@@ -89,8 +89,6 @@ AFTER_SIGN_IN = (
 )
 #: ... and when the window reopens the last procedure.
 WORKSPACE = ("tpi_chart.ui.workspace.page",)
-#: ms after the sign-in dialog is painted (see `_make_the_gesture_manager`).
-GESTURES_AFTER_MS = 100
 
 
 def login(
@@ -227,12 +225,15 @@ def _sign_in_first(db: str | None, user_name: str | None) -> LoginDialog | None:
     dialog.setModal(True)
     dialog.show()
     QCoreApplication.processEvents()  # painted before the import takes its share of the CPU
-    # Once the dialog is up and before anyone has typed: 40-50 ms the GUI thread is busy.
-    QTimer.singleShot(GESTURES_AFTER_MS, dialog, _make_the_gesture_manager)
     modules = AFTER_SIGN_IN + (WORKSPACE if procedure_remembered() else ())
     loading = BackgroundImport(modules, dialog)
     loading.start()
     loading.wait(dialog)
+    if dialog.isVisible():
+        # After the import, not beside it: PySide6 builds Python enum classes lazily, and two
+        # threads building the same one could leave two classes whose members never compare
+        # equal.
+        _make_the_gesture_manager()
     return dialog
 
 
