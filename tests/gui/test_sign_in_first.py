@@ -203,8 +203,7 @@ def test_a_file_nobody_was_added_to_starts_with_the_first_run(
     qtbot: QtBot, tmp_path: Path, events: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = tmp_path / "empty.db"
-    with open_services(empty, staff("okafor")):
-        pass  # created, then the first run was cancelled
+    open_services(empty, staff("okafor")).close()  # created, then the first run cancelled
     Gate(tmp_path, monkeypatch).release()
     created: list[FirstRunDialog] = []
 
@@ -256,6 +255,29 @@ FIRST_PAINT = textwrap.dedent(
     """
 )
 
+
+def run_script(script: str, args: list[str], folder: Path, config: Path | None = None) -> Any:
+    """Run one of the scripts below in a fresh offscreen process; what it printed last (JSON)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    if config is not None:
+        env["XDG_CONFIG_HOME"] = str(config)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def of(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    """The modules that are one of `names` or inside one of those packages."""
+    return [m for m in modules if m in names or m.split(".")[0] in names]
+
+
 #: What the sign-in dialog must be painted without: each is tens of milliseconds of import.
 NOT_BEFORE_THE_FIRST_PAINT = (
     "pydantic",
@@ -271,23 +293,9 @@ NOT_BEFORE_THE_FIRST_PAINT = (
 def test_the_sign_in_dialog_is_painted_before_the_app_s_model_is_imported(
     clinic: Path, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", FIRST_PAINT, str(clinic)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=True,
-    )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_script(FIRST_PAINT, [str(clinic)], tmp_path)
     assert seen["shown"] == ["LoginDialog"]
-    early = [
-        m
-        for m in seen["modules"]
-        if m.split(".")[0] in NOT_BEFORE_THE_FIRST_PAINT or m in NOT_BEFORE_THE_FIRST_PAINT
-    ]
+    early = of(seen["modules"], NOT_BEFORE_THE_FIRST_PAINT)
     assert early == []
 
 
@@ -343,12 +351,6 @@ def test_after_the_sign_in_the_window_imports_nothing_the_dialog_s_wait_did_not(
     """`launch.AFTER_SIGN_IN` is complete: a module the sign-in or the window needs that it
     misses is imported on the GUI thread after Sign in is pressed, where the person waits."""
     config = tmp_path / "config"
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "PYTHONPATH": str(ROOT),
-        "XDG_CONFIG_HOME": str(config),
-    }
     expected = "PatientsPage"
     if remembered:  # what the last session left in the settings: a visit open
         expected = "WorkspacePage"
@@ -359,20 +361,7 @@ def test_after_the_sign_in_the_window_imports_nothing_the_dialog_s_wait_did_not(
         settings = config / "TPI Chart" / "TPI Chart.conf"
         settings.parent.mkdir(parents=True)
         settings.write_text(f"[session]\npatient_id={patient.id}\nprocedure_id={visit}\n")
-    done = subprocess.run(
-        [sys.executable, "-c", AFTER_THE_DIALOG, str(clinic), PASSWORD],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=True,
-    )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_script(AFTER_THE_DIALOG, [str(clinic), PASSWORD], tmp_path, config)
     assert seen["page"] == expected
-    late = [
-        m
-        for m in seen["new"]
-        if m.split(".")[0] in ("tpi_chart", "pydantic", "cryptography", "argon2", "reportlab")
-    ]
+    late = of(seen["new"], ("tpi_chart", "pydantic", "cryptography", "argon2", "reportlab"))
     assert late == []

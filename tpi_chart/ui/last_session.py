@@ -12,4 +12,5 @@ KEY_VIEW = "session/view"
 
 def procedure_remembered() -> bool:
     """Whether the window will reopen a procedure (the workspace) when it opens."""
-    return QSettings().value(KEY_PATIENT) is not None and bool(QSettings().value(KEY_PROCEDURE))
+    settings = QSettings()
+    return settings.value(KEY_PATIENT) is not None and bool(settings.value(KEY_PROCEDURE))
