@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import PASSWORD, add_accounts
+from tests.cli_support import PASSWORD, add_accounts, signed_services
+from tests.unit.auth_support import reference_document
+from tests.unit.test_pades_signing import ACKS
 from tpi_chart.services.context import open_services
 
 #: Modules a plain note export must not load: the aftercare handout; the demo clinic's records;
@@ -54,6 +56,57 @@ def test_a_note_export_does_not_load_the_handout_or_the_network_stack(
     *_, last = done.stdout.strip().splitlines() or [""]
     assert last == "0 []", done.stderr[-2000:]
     assert out.read_bytes().startswith(b"%PDF")
+
+
+LAYOUT = ("reportlab.platypus", "tpi_chart.pdf.note.renderer", "tpi_chart.pdf.note.base")
+
+EXPORT_AND_LAYOUT = f"""
+import sys
+from tpi_chart.app import main
+code = main(sys.argv[1:])
+print(code, sorted(name for name in {LAYOUT!r} if name in sys.modules))
+"""
+
+
+def _export(db: Path, procedure_id: int, out: Path) -> str:
+    export = ["export", "--procedure", str(procedure_id), "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT_AND_LAYOUT, "--db", str(db), "--as", "chen", *export],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    *_, last = done.stdout.strip().splitlines() or [""]
+    assert last.startswith("0 "), done.stderr[-2000:]
+    return last
+
+
+def test_a_signed_note_is_exported_as_signed_without_loading_the_page_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signed note is never drawn again: its export writes the stored signed bytes, and does
+    not pay for reportlab's page layout (a draft's export, drawn, does)."""
+    monkeypatch.setenv("TPI_CHART_KEY_DIR", str(tmp_path / "keys"))
+    db = tmp_path / "clinic.db"
+    with open_services(db, None):
+        pass
+    add_accounts(db)
+    with signed_services(db, "chen") as services:
+        document = reference_document()
+        patient = services.patients.create(document.patient)
+        draft = services.charting.create(patient.id, document.procedure).id
+        signed = services.charting.create(patient.id, document.procedure).id
+        services.signing.sign(signed, services.user, ACKS)
+        stored = services.notes.render(signed)
+
+    out = tmp_path / "signed.pdf"
+    assert _export(db, signed, out) == "0 []"
+    assert out.read_bytes() == stored
+
+    drawn = tmp_path / "draft.pdf"
+    assert _export(db, draft, drawn) == f"0 {sorted(LAYOUT)}"
+    assert drawn.read_bytes().startswith(b"%PDF")
 
 
 def test_markup_escapes_as_xml_sax_saxutils_did() -> None:

@@ -20,12 +20,12 @@ from tpi_chart.domain.catalog import Catalog, load_catalog
 from tpi_chart.domain.models import Addendum, ProcedureDocument
 from tpi_chart.domain.rules import Evaluation
 from tpi_chart.domain.signatures import SignerKey
-from tpi_chart.pdf.addendum import render_addendum
-from tpi_chart.pdf.note import BoxOnPage, NoteOptions, ProcedureNoteRenderer, format_datetime
+from tpi_chart.pdf.note.options import NoteOptions
 from tpi_chart.storage.interfaces import PkiRepository, SignedNoteRow
 
 if TYPE_CHECKING:
     from tpi_chart.pdf import pades  # pyHanko (and its network stack): imported when signing
+    from tpi_chart.pdf.note import BoxOnPage
 
 EVALUATION_FORMAT = "tpi-chart.signed-evaluation/1"
 
@@ -84,6 +84,8 @@ def _box(box: BoxOnPage | None, page_offset: int = 0) -> pades.SignatureBox | No
 
 
 def _stamp(name: str, at: datetime, meaning: str) -> str:
+    from tpi_chart.pdf.note.text import format_datetime
+
     # pyHanko fills %(ts)s with its own format; the time printed is the signing time we pass.
     return f"{meaning}\nDigitally signed by {name}\n{format_datetime(at)}"
 
@@ -101,6 +103,8 @@ class NoteToSign:
 
     def render(self) -> bytes:
         """The note drawn with the evaluation of the signing moment, PAdES-signed."""
+        from tpi_chart.pdf.note import ProcedureNoteRenderer
+
         renderer = ProcedureNoteRenderer(
             self.document,
             self.options,
@@ -140,6 +144,7 @@ class AddendumToSign:
     def render(self) -> bytes:
         """The stored note with the addendum's pages appended, signed as a new revision."""
         from tpi_chart.pdf import pades
+        from tpi_chart.pdf.addendum import render_addendum
 
         number, addendum = self.signatures, self.addendum
         pages, box = render_addendum(self.document, addendum, number, self.options)

@@ -19,7 +19,9 @@ header, footer, building blocks), ``clinical``, ``sites`` (diagram, legend, site
 ``renderer``. The package exports the renderer, its options and the helpers callers share.
 """
 
-from tpi_chart.pdf.note.base import BoxOnPage, SignaturePlaceholder
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from tpi_chart.pdf.note.options import (
     DOCUMENT_ATTACHMENT,
     PAGE_SIZES,
@@ -29,8 +31,33 @@ from tpi_chart.pdf.note.options import (
     PageSize,
     render_info,
 )
-from tpi_chart.pdf.note.renderer import ProcedureNoteRenderer, render_note
-from tpi_chart.pdf.note.text import draw_text, format_datetime, group_hash
+
+if TYPE_CHECKING:
+    from tpi_chart.pdf.note.base import BoxOnPage, SignaturePlaceholder
+    from tpi_chart.pdf.note.renderer import ProcedureNoteRenderer, render_note
+    from tpi_chart.pdf.note.text import draw_text, format_datetime, group_hash
+
+# The page layout (reportlab's platypus) is imported when one of these is first asked for: the
+# options alone are what a signed note's export, the settings and the window's start need.
+_LAYOUT = {
+    "BoxOnPage": "base",
+    "SignaturePlaceholder": "base",
+    "ProcedureNoteRenderer": "renderer",
+    "render_note": "renderer",
+    "draw_text": "text",
+    "format_datetime": "text",
+    "group_hash": "text",
+}
+
+
+def __getattr__(name: str) -> Any:
+    part = _LAYOUT.get(name)
+    if part is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{part}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DOCUMENT_ATTACHMENT",
