@@ -81,7 +81,7 @@ def test_the_window_starts_without_the_workspace_and_builds_it_on_first_use(
     assert window.workspace is workspace  # built once
 
 
-def test_restore_last_builds_the_workspace_and_reopens_the_procedure(
+def test_restore_last_builds_the_workspace_and_reopens_the_procedure_without_the_patient_list(
     qtbot: QtBot, services: Any
 ) -> None:
     first = _window(qtbot, services)
@@ -96,6 +96,19 @@ def test_restore_last_builds_the_workspace_and_reopens_the_procedure(
     assert again.workspace.document.procedure_id == procedure_id
     assert again.workspace.diagram.document.procedure_id == procedure_id
     assert again.workspace.current_view == "posterior"
+    # The patient list is not built behind the reopened visit; Ctrl+P builds it, on the
+    # visit's patient.
+    assert not again.patients_built()
+    again.resize(1366, 768)
+    again.show()
+    again.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is again)
+    assert not again.patients_built()
+    qtbot.keyClick(again.workspace, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    assert again.stack.currentWidget() is again.patients
+    maria = services.patients.by_mrn("D1001")
+    assert again.patients.patient_id == maria.id
+    assert again.patients.isVisible()
 
 
 def _click_muscle(qtbot: QtBot, window: MainWindow, muscle: str, side: str) -> None:

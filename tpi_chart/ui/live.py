@@ -111,6 +111,8 @@ class LiveUpdates(QObject):
 
     def _patient_page(self, notices: list[Notice]) -> None:
         window = self.window
+        if not window.patients_built():  # nothing shown to refresh
+            return
         page = window.patients
         patient_id = page.patient_id
         # Only the patient's details: a form being filled in keeps what was typed (its own

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QUndoStack
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QKeySequence,
+    QShowEvent,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -76,13 +83,10 @@ class MainWindow(QMainWindow):
 
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
-        self.patients = PatientsPage(services)
-        self.stack.addWidget(self.patients)
+        self._patients: PatientsPage | None = None
+        self._patient_before_page: int | None = None  # a visit's patient, opened before the page
         self.undo_stack = QUndoStack(self)
         self._workspace: WorkspacePage | None = None
-
-        self.patients.procedure_opened.connect(self.open_procedure)
-        self.patients.failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
 
         self._build_toolbar()
         self._build_keys_dock()
@@ -114,6 +118,28 @@ class MainWindow(QMainWindow):
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
+
+    @property
+    def patients(self) -> PatientsPage:
+        """The patient list and search, built the first time it is needed: a window that
+        reopens the last visit does not build it until the person goes back to the list."""
+        if self._patients is None:
+            # Created inside the stack, as the workspace: re-parenting would polish it again.
+            page = PatientsPage(self.services, self.stack)
+            page.patient_id = self._patient_before_page
+            self.stack.insertWidget(0, page)  # the stack's first page when there is no other
+            page.procedure_opened.connect(self.open_procedure)
+            page.failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
+            self._patients = page
+        return self._patients
+
+    def patients_built(self) -> bool:
+        return self._patients is not None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self.stack.count() == 0:  # nothing reopened: the window starts on the patient list
+            self.stack.setCurrentWidget(self.patients)
+        super().showEvent(event)
 
     @property
     def workspace(self) -> WorkspacePage:
@@ -362,10 +388,10 @@ class MainWindow(QMainWindow):
 
     def focus_start(self) -> None:
         """Where the keyboard goes when the window opens."""
-        if self.stack.currentWidget() is self.patients:
-            self.patients.search.setFocus()
+        if self._workspace is not None and self.stack.currentWidget() is self._workspace:
+            self._workspace.setFocus()
         else:
-            self.workspace.setFocus()
+            self.patients.search.setFocus()
 
     def find_patient(self) -> None:
         self.show_patients()
@@ -378,7 +404,10 @@ class MainWindow(QMainWindow):
         QSettings().setValue(KEY_PATIENT, patient_id)
 
     def open_procedure(self, patient_id: int, procedure_id: int, view: str | None = None) -> None:
-        self.patients.patient_id = patient_id
+        if self._patients is not None:
+            self._patients.patient_id = patient_id
+        else:
+            self._patient_before_page = patient_id
         self.workspace.open_procedure(procedure_id, view)
         self.stack.setCurrentWidget(self.workspace)
         self._update_procedure_actions()
