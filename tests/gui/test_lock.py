@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDockWidget,
@@ -142,7 +143,11 @@ def test_warning_a_minute_before_and_input_postpones(
     assert shown.args == [60]
     assert lock.banner.isVisible()
     assert "locks in 60 s" in lock.banner.text()
-    qtbot.keyClick(window.draft, Qt.Key.Key_A)  # any input: warning gone, idle time restarts
+    # Any input, as the platform delivers it (through the window): warning gone, idle time
+    # restarts.
+    window.draft.setFocus()
+    QTest.keyClick(window.windowHandle(), Qt.Key.Key_A)
+    assert window.draft.text().endswith("a")
     assert not lock.banner.isVisible()
     clock.now += 9 * 60 + 59
     lock.check()
@@ -156,9 +161,11 @@ def test_a_click_or_a_mouse_move_postpones_too(
     qtbot: QtBot, setup: tuple[ChartWindow, IdleLock, Clock]
 ) -> None:
     window, lock, clock = setup
+    # Through the window, as the platform delivers them.
+    handle, spot = window.windowHandle(), window.draft.mapTo(window, window.draft.rect().center())
     for act in (
-        lambda: qtbot.mouseClick(window.draft, Qt.MouseButton.LeftButton),
-        lambda: qtbot.mouseMove(window.draft, window.draft.rect().center()),
+        lambda: QTest.mouseClick(handle, Qt.MouseButton.LeftButton, pos=spot),
+        lambda: QTest.mouseMove(handle, spot + QPoint(3, 2)),
     ):
         clock.now += 9 * 60 + 30
         lock.check()

@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QWidget
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QComboBox,
+    QScrollArea,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from tests.users import staff
@@ -18,6 +24,7 @@ from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.style import apply_theme
+from tpi_chart.ui.wheel_guard import guarded
 
 pytestmark = pytest.mark.gui
 
@@ -106,18 +113,20 @@ def test_undo_still_works_on_the_procedure_on_screen(
 
 
 def _wheel(widget: QWidget, steps: int) -> None:
-    centre = QPointF(widget.width() / 2, widget.height() / 2)
-    event = QWheelEvent(
-        centre,
-        QPointF(widget.mapToGlobal(centre.toPoint())),
-        QPoint(0, 0),
-        QPoint(0, 120 * steps),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
-    QApplication.sendEvent(widget, event)
+    """A wheel turn over the middle of `widget`, delivered as the platform does: to its window,
+    which hands it to the widget under the pointer (and on to its parents while ignored)."""
+    top = widget.window()
+    handle = top.windowHandle()
+    assert handle is not None
+    area = widget.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    if area is not None and area.widget() is not widget:
+        area.ensureWidgetVisible(widget, 0, 0)  # the pointer can only be over what is shown
+    centre = widget.mapTo(top, widget.rect().center())
+    under = top.childAt(centre)
+    assert under is widget or widget.isAncestorOf(under), (widget, under)
+    QTest.wheelEvent(handle, QPointF(centre), QPoint(0, 120 * steps))
 
 
 def _values(widgets: list[QWidget]) -> list[object]:
@@ -162,6 +171,32 @@ def test_the_wheel_over_the_whole_workspace_changes_nothing_unless_a_control_is_
     after = services.charting.get(procedure_id)
     assert after.procedure == stored.procedure
     assert after.procedure.sites == stored.procedure.sites
+
+    # The turn over an unfocused control is handed on: the form it is in scrolls.
+    scrolled = 0
+    for tab in range(workspace.tabs.count()):
+        workspace.tabs.setCurrentIndex(tab)
+        page = workspace.tabs.currentWidget()
+        for area in [page, *page.findChildren(QWidget)]:
+            if not isinstance(area, QScrollArea):
+                continue
+            bar = area.verticalScrollBar()
+            if not area.isVisible() or bar.maximum() == 0:
+                continue
+            bar.setValue(0)
+            viewport = area.viewport()
+            shown = [
+                w
+                for w in area.widget().findChildren(QWidget)
+                if guarded(w)
+                and w.isVisible()
+                and viewport.rect().contains(w.mapTo(viewport, w.rect().center()))
+            ]
+            if shown:
+                _wheel(shown[0], -1)
+                assert bar.value() > 0, area
+                scrolled += 1
+    assert scrolled
 
     # The same turn over a control the user has focused does change it: the policy, not a
     # dead control, kept the values above.

@@ -1,12 +1,27 @@
 """The application-wide wheel policy: a combo box, spin box or slider ignores the mouse wheel unless
 it has the keyboard focus, so scrolling a form over a control never rewrites a clinical value
-(the wheel then scrolls the form it is in). One event filter on the application, installed once.
+(the wheel then scrolls the form it is in).
+
+A wheel turn reaches a control through its top-level window (`ui.window_watch`): there, before Qt
+hands the turn to the widget under the pointer, the control it would change gets the guard (a
+filter of its own) and loses the wheel's focus policy. No filter sits on the application, which
+would be called for every event of every widget.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
-from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollBar, QWidget
+from PySide6.QtGui import QInputEvent, QWheelEvent, QWindow
+from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QScrollBar,
+    QWidget,
+)
+
+from tpi_chart.ui.window_watch import window_watch
 
 _GUARDED = (QComboBox, QAbstractSpinBox, QAbstractSlider)
 
@@ -17,34 +32,51 @@ def guarded(widget: QObject) -> bool:
 
 
 class WheelGuard(QObject):
+    """The filter on each guarded control the wheel has passed over."""
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        # Every event of the application passes here (a few hundred per diagram click): the
-        # class test first, since asking an event its type builds a Python enum each time.
-        if not isinstance(watched, _GUARDED):
-            return False
-        kind = event.type()
-        if kind == QEvent.Type.Wheel and guarded(watched):
-            assert isinstance(watched, QWidget)
-            if not watched.hasFocus():
-                # Ignored and filtered: Qt hands a spontaneous wheel event on to the parent
-                # (the scroll area scrolls); the control itself never sees it.
-                event.ignore()
-                return True
-        elif kind == QEvent.Type.Polish and guarded(watched):
-            assert isinstance(watched, QWidget)
-            # Qt gives a WheelFocus control the focus on a wheel turn, before any filter sees
-            # the turn: the wheel must not make a control "focused" by passing over it.
-            if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-                watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        turn = isinstance(event, QWheelEvent)
+        if turn and isinstance(watched, QWidget) and not watched.hasFocus():
+            # Ignored and filtered: Qt hands a spontaneous wheel event on to the parent (the
+            # scroll area scrolls); the control itself never sees it.
+            event.ignore()
+            return True
         return False
+
+    def prepare(self, window: QWindow, event: QInputEvent) -> None:
+        """A wheel turn arriving at `window`: guard the control under the pointer before Qt
+        delivers the turn (and, for a control with the wheel focus policy, gives it the focus
+        first: StrongFocus keeps the click and Tab focus and drops that one)."""
+        if not isinstance(event, QWheelEvent) or QApplication.activePopupWidget() is not None:
+            return  # an open list scrolls itself
+        root = _widget_of(window)
+        if root is None:
+            return
+        point = event.position().toPoint()
+        widget: QWidget | None = root.childAt(point) or root
+        while widget is not None and not guarded(widget):
+            widget = None if widget.isWindow() else widget.parentWidget()
+        if widget is None:
+            return
+        widget.installEventFilter(self)  # Qt keeps one entry per filter
+        if widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+
+def _widget_of(window: QWindow) -> QWidget | None:
+    for top in QApplication.topLevelWidgets():
+        if top.windowHandle() is window:
+            return top
+    return None
 
 
 _GUARD: list[WheelGuard] = []
 
 
 def install_wheel_guard(app: QCoreApplication) -> WheelGuard:
-    """Install the one filter (again: no second filter). Returns it."""
+    """Install the policy once (again: nothing more). Returns the guard."""
     if not _GUARD:
-        _GUARD.append(WheelGuard())
-        app.installEventFilter(_GUARD[0])
+        guard = WheelGuard(app)
+        window_watch().add(guard.prepare)
+        _GUARD.append(guard)
     return _GUARD[0]

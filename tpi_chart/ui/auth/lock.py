@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QInputEvent, QWindow
+from PySide6.QtGui import QInputEvent, QShowEvent, QWindow
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from tpi_chart.domain.users import User
 from tpi_chart.ui.auth.sign_in import SignIn, SignInService
+from tpi_chart.ui.window_watch import WindowWatch, window_watch
 
 DEFAULT_MINUTES = 10
 MIN_MINUTES = 2
@@ -206,10 +207,13 @@ class IdleLock(QObject):
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.check)
         self._timer.start()
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
-            window.destroyed.connect(lambda: app.removeEventFilter(self))
+        # Activity is watched at the windows (ui.window_watch): an application-wide filter is
+        # called for every event of every widget. Only while locked is there one, which stops
+        # every key, click and shortcut short of the hidden chart.
+        watch = window_watch()
+        watch.add(self._input)
+        window.installEventFilter(self)  # the window's own events: attached when it is shown
+        window.destroyed.connect(lambda: self._let_go(watch))
 
     @property
     def lock_screen(self) -> LockScreen:
@@ -300,6 +304,7 @@ class IdleLock(QObject):
             return
         self._install()
         self._locked = True
+        self._block(True)
         self.banner.hide()
         window = self._window
         self._title = window.windowTitle()
@@ -330,6 +335,7 @@ class IdleLock(QObject):
         previous = self.user
         self.user = user
         self._locked = False
+        self._block(False)
         self.lock_screen.reset("")
         self.stack.setCurrentWidget(self.content)
         self.content.show()
@@ -344,19 +350,31 @@ class IdleLock(QObject):
 
     # -- input -----------------------------------------------------------------------------------
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if self._locked:
-            if isinstance(watched, QWindow):
-                return False  # Qt passes it on to the target widget, which is filtered then
-            # No shortcut, key or click reaches the hidden chart.
-            kind = event.type()
-            return kind in _BLOCKED_WHILE_LOCKED and not self._inside_lock_screen(watched)
-        # Every event of the application passes here (thousands while the window opens, a few
-        # hundred per click) and asking one its type builds a Python enum: only input events
-        # (each a QInputEvent, as PySide6 hands them over) are asked.
-        if isinstance(event, QInputEvent) and event.type() in _INPUT_EVENTS:
+    def _input(self, _window: QWindow, event: QInputEvent) -> None:
+        if not self._locked and event.type() in _INPUT_EVENTS:
             self.touch()
-        return False
+
+    def _let_go(self, watch: WindowWatch) -> None:
+        watch.remove(self._input)
+        self._block(False)
+
+    def _block(self, on: bool) -> None:
+        app = QApplication.instance()
+        if app is None:
+            return
+        if on:
+            app.installEventFilter(self)
+        else:
+            app.removeEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._window and isinstance(event, QShowEvent):
+            window_watch().attach(self._window)  # its top-level window exists from now on
+        if not self._locked or isinstance(watched, QWindow):
+            return False  # (a window's input: Qt passes it on to the target widget, seen then)
+        # No shortcut, key or click reaches the hidden chart.
+        kind = event.type()
+        return kind in _BLOCKED_WHILE_LOCKED and not self._inside_lock_screen(watched)
 
     def _inside_lock_screen(self, watched: QObject) -> bool:
         """True for what must keep working while locked: the lock screen itself, and anything
