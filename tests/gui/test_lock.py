@@ -10,6 +10,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QApplication,
+    QDialog,
     QDockWidget,
     QLabel,
     QLineEdit,
@@ -174,6 +176,28 @@ def test_a_click_or_a_mouse_move_postpones_too(
         lock.check()
         assert not lock.banner.isVisible()
         assert not lock.is_locked
+
+
+def test_typing_in_a_dialog_postpones_too(
+    qtbot: QtBot, setup: tuple[ChartWindow, IdleLock, Clock]
+) -> None:
+    """A dialog is a window of its own: the watch takes it on when it gets the focus."""
+    window, lock, clock = setup
+    dialog = QDialog(window)
+    field = QLineEdit(dialog)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWindow() is dialog.windowHandle())
+    field.setFocus()
+    clock.now += 9 * 60 + 30
+    lock.check()
+    assert lock.banner.isVisible()
+    QTest.keyClick(dialog.windowHandle(), Qt.Key.Key_B)
+    assert field.text() == "b"
+    lock.check()
+    assert not lock.banner.isVisible()
+    assert not lock.is_locked
 
 
 def test_the_lock_screen_is_built_when_first_needed_and_the_focus_stays(
