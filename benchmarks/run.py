@@ -49,7 +49,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.idle import EventCounter, run_until_idle  # noqa: E402
+from benchmarks.idle import run_until_idle  # noqa: E402
 from benchmarks.large_clinic import cached_clinic  # noqa: E402
 from benchmarks.sign_in import sign_in_paints, sign_in_to_window  # noqa: E402
 from tests.sample_documents import forty_site_document  # noqa: E402
@@ -111,14 +111,13 @@ BARE_WINDOW = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
-from benchmarks.idle import EventCounter, run_until_idle
+from benchmarks.idle import run_until_idle
 app = QApplication([])
-events = EventCounter(app)
 window = QMainWindow()
 window.setCentralWidget(QLabel("TPI Chart"))
 window.resize(1366, 768)
 window.show()
-idle = run_until_idle(app, events)
+idle = run_until_idle(app)
 print(time.time() - (time.perf_counter() - idle), "QMainWindow")
 """
 
@@ -130,7 +129,7 @@ from PySide6.QtCore import QSettings
 from tpi_chart.domain.users import User
 from tpi_chart.services.context import open_services
 from tpi_chart.ui import launch
-from benchmarks.idle import EventCounter, run_until_idle
+from benchmarks.idle import run_until_idle
 app = launch.make_application([])
 services = open_services(Path(sys.argv[1]), exclusive=True)
 user = User(username="bench", display_name="Bench", roles=frozenset({"physician"}))
@@ -144,10 +143,9 @@ if sys.argv[2] == "remember":  # what the last session left in the settings: a v
     settings.sync()
     print(0, "remembered")
     raise SystemExit(0)
-events = EventCounter(app)
 window = launch.open_window(services, user)
 window.resize(1366, 768)
-idle = run_until_idle(app, events)
+idle = run_until_idle(app)
 print(time.time() - (time.perf_counter() - idle), type(window.stack.currentWidget()).__name__)
 """
 
@@ -156,7 +154,7 @@ MEMORY = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from benchmarks.idle import EventCounter, run_until_idle
+from benchmarks.idle import run_until_idle
 def mib(field):
     for line in open("/proc/self/status"):
         if line.startswith(field):
@@ -164,25 +162,23 @@ def mib(field):
 if sys.argv[2] == "bare":
     from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
     app = QApplication([])
-    events = EventCounter(app)
     window = QMainWindow()
     window.setCentralWidget(QLabel("TPI Chart"))
 else:
     from tpi_chart.services.context import open_services
     from tpi_chart.ui import launch
-    from tpi_chart.ui.main_window import MainWindow
     app = launch.make_application([])
-    events = EventCounter(app)
     opened = open_services(Path(sys.argv[1]), None)
     user = opened.auth.login("admin", sys.argv[4])  # Argon2id, 64 MiB, as at the desk
     services = opened.as_user(user)
-    window = MainWindow(services, user)
+    window = launch.open_window(opened, user)  # as after the sign-in: behind the idle lock
+    window.showNormal()
     patient = services.patients.by_mrn("D1001")
     visit = services.charting.list_for_patient(patient.id)[0].id
     window.open_procedure(patient.id, visit, "posterior")
 window.resize(1366, 768)
 window.show()
-run_until_idle(app, events)
+run_until_idle(app)
 print(mib("VmRSS"), mib("VmHWM"))
 """
 
@@ -280,8 +276,7 @@ def click_samples(db: Path, runs: int) -> list[float]:
 
     from tpi_chart.domain.diagram import load_diagram
     from tpi_chart.ui.diagram.items import MarkerItem
-    from tpi_chart.ui.launch import make_application
-    from tpi_chart.ui.main_window import MainWindow
+    from tpi_chart.ui.launch import make_application, open_window
     from tpi_chart.ui.workspace.widgets import SavedIndicator
 
     painted: dict[str, float] = {}
@@ -299,7 +294,6 @@ def click_samples(db: Path, runs: int) -> list[float]:
     MarkerItem.paint = paint_marker  # type: ignore[method-assign]
     SavedIndicator.paintEvent = paint_saved  # type: ignore[method-assign]
     app = make_application([])
-    events = EventCounter(app)
     opened = open_services(db, None)
     failures: list[str] = []
     try:
@@ -318,16 +312,17 @@ def click_samples(db: Path, runs: int) -> list[float]:
         procedure_id = services.charting.create(
             patient.id, Procedure(performed_at=datetime.now(UTC), payer_profile="none")
         ).id
-        window = MainWindow(services, user)
+        # The window as the app opens it after a sign-in: behind the idle lock.
+        window = open_window(opened, user)
+        window.showNormal()
         window.resize(1366, 768)
-        window.show()
         window.open_procedure(patient.id, procedure_id, "posterior")
         workspace = window.workspace
         diagram = workspace.diagram
         diagram.document.failed.connect(failures.append)
         diagram.set_view("posterior")
         workspace.saved_indicator.setText("")
-        run_until_idle(app, events)
+        run_until_idle(app)
         # A zone the visit has no site in yet: a click on a planned site injects it instead.
         charted = {
             (site.muscle, site.side) for site in services.charting.get(procedure_id).procedure.sites
@@ -354,7 +349,7 @@ def click_samples(db: Path, runs: int) -> list[float]:
             QTest.mouseClick(
                 viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point
             )
-            run_until_idle(app, events)
+            run_until_idle(app)
             stored = services.charting.sites(procedure_id)
             if len(stored) != before + 1:
                 raise SystemExit(
@@ -366,7 +361,7 @@ def click_samples(db: Path, runs: int) -> list[float]:
             samples.append((max(painted[new], painted["saved"]) - start) * 1000)
             diagram.undo_stack.undo()  # frees the spot for the next click
             workspace.saved_indicator.setText("")
-            run_until_idle(app, events)
+            run_until_idle(app)
         window.close()
     finally:
         if _gc_watch in gc.callbacks:

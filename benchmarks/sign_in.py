@@ -22,7 +22,7 @@ SCRIPT = """
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
 from PySide6.QtCore import QTimer
-from benchmarks.idle import EventCounter, run_until_idle
+from benchmarks.idle import run_until_idle
 from tpi_chart.ui import launch
 
 mode, username, password = sys.argv[3], sys.argv[4], sys.argv[5]
@@ -32,25 +32,24 @@ pressed = []
 
 def made(*args):
     app = make(*args)
-    events = EventCounter(app)
 
     def look():
         shown = {type(w).__name__: w for w in app.topLevelWidgets() if w.isVisible()}
         dialog = shown.get("LoginDialog")
         if mode == "paint" and dialog is not None:
-            idle = run_until_idle(app, events)
+            idle = run_until_idle(app)
             print(time.time() - (time.perf_counter() - idle), "LoginDialog", flush=True)
             os._exit(0)
         window = shown.get("MainWindow")
         if pressed and window is not None:
-            idle = run_until_idle(app, events)
+            idle = run_until_idle(app)
             page = type(window.stack.currentWidget()).__name__
             print((idle - pressed[0]) * 1000, page, flush=True)
             os._exit(0)
         if not pressed and dialog is not None and dialog.sign_in.attached:
             dialog.username.setText(username)
             dialog.password.setText(password)
-            run_until_idle(app, events)
+            run_until_idle(app)
             pressed.append(time.perf_counter())
             dialog.submit()
         QTimer.singleShot(1, look)
