@@ -273,6 +273,11 @@ class IdleLock(QObject):
     def seconds_left(self) -> float:
         return self._timeout - (self._clock() - self._last_input)
 
+    @property
+    def last_input(self) -> float:
+        """The clock's time of the last input seen (a start counts as one)."""
+        return self._last_input
+
     def touch(self) -> None:
         """Input happened: restart the idle time and take the warning away."""
         self._last_input = self._clock()
