@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tpi_chart import logs
 from tpi_chart.domain import catalog as catalog_module
 
 
@@ -105,3 +108,14 @@ def pg_url(pg_server: Any) -> str:
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """The app's log, configured in a scratch folder for the test and taken off after it."""
+    path = logs.configure(tmp_path / "log")
+    yield path
+    for handler in list(logging.getLogger().handlers):
+        if getattr(handler, "tpi_chart_log", False):
+            logging.getLogger().removeHandler(handler)
+            handler.close()

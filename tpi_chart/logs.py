@@ -10,7 +10,6 @@ stack only, without its message. Numbers, booleans and `Safe` texts are written 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 import traceback
@@ -90,6 +89,42 @@ def log_folder() -> Path:
     return Path(override) if override else Path(platformdirs.user_log_dir("tpi-chart", False))
 
 
+class RotatingLog(logging.Handler):
+    """The rotating file (`MAX_BYTES`, `BACKUPS` kept), opened at the first record:
+    `logging.handlers`, with the socket, pickle and queue modules it imports (13 ms), is loaded
+    then, not before the sign-in dialog is painted."""
+
+    tpi_chart_log = True
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.baseFilename = str(path)
+        self._file: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._file is None:  # under this handler's lock (logging.Handler.handle)
+            import logging.handlers
+
+            self._file = logging.handlers.RotatingFileHandler(
+                self.baseFilename,
+                maxBytes=MAX_BYTES,
+                backupCount=BACKUPS,
+                encoding="utf-8",
+                delay=True,
+            )
+            self._file.setFormatter(self.formatter)
+        self._file.emit(record)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+
 def configure(folder: Path | None = None, level: int = logging.INFO) -> Path:
     """Send the root logger to the rotating file (0600 in a 0700 folder); returns its path.
     Safe to call twice (the second call changes nothing)."""
@@ -103,11 +138,8 @@ def configure(folder: Path | None = None, level: int = logging.INFO) -> Path:
             root.removeHandler(handler)  # another folder (a test's HOME): one log at a time
             handler.close()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
-    )
+    handler = RotatingLog(path)
     handler.setFormatter(PhiSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.tpi_chart_log = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(min(root.level or level, level))
     if path.exists():

@@ -242,8 +242,10 @@ FIRST_PAINT = textwrap.dedent(
             if not shown:
                 QTimer.singleShot(1, look)
                 return
+            qt_namespace = "Qt" in sys.modules["PySide6.QtCore"].__dict__
             print(json.dumps({"shown": [type(w).__name__ for w in shown],
-                              "modules": sorted(sys.modules)}), flush=True)
+                              "modules": sorted(sys.modules),
+                              "qt_namespace": qt_namespace}), flush=True)
             os._exit(0)
 
         QTimer.singleShot(0, look)
@@ -297,6 +299,8 @@ def test_the_sign_in_dialog_is_painted_before_the_app_s_model_is_imported(
     assert seen["shown"] == ["LoginDialog"]
     early = of(seen["modules"], NOT_BEFORE_THE_FIRST_PAINT)
     assert early == []
+    # Nor PySide6's `Qt` namespace, which builds all its enums when first named (26 ms).
+    assert seen["qt_namespace"] is False
 
 
 AFTER_THE_DIALOG = textwrap.dedent(
@@ -365,3 +369,25 @@ def test_after_the_sign_in_the_window_imports_nothing_the_dialog_s_wait_did_not(
     assert seen["page"] == expected
     late = of(seen["new"], ("tpi_chart", "pydantic", "cryptography", "argon2", "reportlab"))
     assert late == []
+
+
+MADE = textwrap.dedent(
+    """
+    import json
+    from PySide6.QtGui import QGuiApplication
+    from tpi_chart.ui import launch
+    app = launch.make_application(["tpi-chart"])
+    app.setStyleSheet("")  # the style beneath the theme's style sheet
+    print(json.dumps({
+        "style": app.style().name(),
+        "rounding": QGuiApplication.highDpiScaleFactorRoundingPolicy().name,
+    }))
+    """
+)
+
+
+def test_a_new_application_starts_on_fusion_with_unrounded_screen_scales(tmp_path: Path) -> None:
+    """Chosen without naming them (the style as the application starts, the rounding left at
+    Qt 6's default): each named one costs the first paint PySide6 enums."""
+    made = run_script(MADE, [], tmp_path)
+    assert made == {"style": "fusion", "rounding": "PassThrough"}

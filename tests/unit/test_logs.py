@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,6 @@ from tpi_chart import logs
 
 NAME = "Zyzzogeton-Quaverly"
 MRN = "MRN77Q1"
-
-
-@pytest.fixture
-def log_file(tmp_path: Path) -> Iterator[Path]:
-    path = logs.configure(tmp_path / "log")
-    yield path
-    for handler in list(logging.getLogger().handlers):
-        if getattr(handler, "tpi_chart_log", False):
-            logging.getLogger().removeHandler(handler)
-            handler.close()
 
 
 def _flush() -> None:
@@ -71,3 +60,38 @@ def test_uncaught_errors_are_logged_and_reported(
     assert "uncaught KeyError" in text
     assert NAME not in text
     assert reported == [(KeyError, log_file)]
+
+
+def test_the_log_rotates_and_keeps_five(log_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logs, "MAX_BYTES", 2_000)
+    for handler in logging.getLogger().handlers:  # reopened with the small size
+        if getattr(handler, "tpi_chart_log", False):
+            handler.close()
+            handler._file = None  # type: ignore[attr-defined]
+    log = logging.getLogger("tpi_chart.test")
+    for number in range(400):
+        log.warning("record %d of the rotation test", number)
+    _flush()
+    kept = sorted(p.name for p in log_file.parent.iterdir())
+    assert kept == [logs.LOG_NAME] + [f"{logs.LOG_NAME}.{n}" for n in range(1, logs.BACKUPS + 1)]
+    assert all(p.stat().st_size <= 2_000 for p in log_file.parent.iterdir())
+    assert "record 399 of the rotation test" in log_file.read_text()
+
+
+def test_configuring_the_log_imports_no_network_or_pickling_module(tmp_path: Path) -> None:
+    """The log is configured before the sign-in dialog is painted: `logging.handlers` (socket,
+    pickle, queue) waits for the first record."""
+    import subprocess
+
+    script = (
+        "import sys; from pathlib import Path; from tpi_chart import logs; "
+        f"logs.configure(Path({str(tmp_path / 'log')!r})); "
+        "print(sorted(m for m in ('logging.handlers', 'socket', 'pickle') if m in sys.modules)); "
+        "import logging; logging.getLogger('x').warning('first'); "
+        "print('logging.handlers' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "True"], done.stderr
+    assert "first" in (tmp_path / "log" / logs.LOG_NAME).read_text()

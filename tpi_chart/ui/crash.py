@@ -48,7 +48,15 @@ def show_crash(kind: type[BaseException], _error: BaseException, log: Path) -> N
         _showing = False
 
 
+#: A platform plugin saying it lacks a window feature ("This plugin does not support
+#: propagateSizeHints()"): said by some platforms (offscreen, some Wayland compositors) for every
+#: window shown, and of no use in the clinic's log.
+PLATFORM_NOTICE = "This plugin does not support"
+
+
 def _qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    if message.startswith(PLATFORM_NOTICE):
+        return
     # Qt's messages are about widgets and plugins, not patients; long ones are cut.
     logging.getLogger("qt").log(
         _QT_LEVELS.get(kind, logging.WARNING), "%s", logs.Safe(message[:300])

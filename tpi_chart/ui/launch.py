@@ -19,13 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6 import QtCore
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from tpi_chart import __version__
 from tpi_chart.services.paths import demo_db_path, is_server_url, resolve_database
-from tpi_chart.ui.style import apply_theme
+from tpi_chart.ui.style import STYLE_ARGUMENTS, apply_theme
 from tpi_chart.ui.wheel_guard import install_wheel_guard
 
 if TYPE_CHECKING:
@@ -41,18 +42,19 @@ APPLICATION = "TPI Chart"
 
 def make_application(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
+    style_chosen = not isinstance(existing, QApplication)
     if isinstance(existing, QApplication):
         app = existing
     else:
-        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
-        )
-        app = QApplication(argv if argv is not None else sys.argv[:1])
+        # Fractional screen scales (125 %, 150 %) are used as they are, not rounded: Qt 6's
+        # default (PassThrough), left alone here. Naming it would cost the sign-in's first paint
+        # PySide6's `Qt` namespace, every enum of it built at once (26 ms here); tested.
+        app = QApplication([*(argv if argv is not None else sys.argv[:1]), *STYLE_ARGUMENTS])
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
     QGuiApplication.setApplicationDisplayName(APPLICATION)
-    apply_theme(app)
+    apply_theme(app, style_chosen=style_chosen)
     install_wheel_guard(app)
     return app
 
@@ -225,24 +227,16 @@ def _sign_in_first(db: str | None, user_name: str | None) -> LoginDialog | None:
     dialog.setModal(True)
     dialog.show()
     QCoreApplication.processEvents()  # painted before the import takes its share of the CPU
+    # PySide6 builds its `Qt` namespace (every enum of it, 26 ms) the first time it is named:
+    # here, on this thread, after the paint and before the import's thread, whose modules name
+    # it; two threads building the same lazy PySide6 enum could leave two classes whose members
+    # never compare equal.
+    QtCore.Qt  # noqa: B018
     modules = AFTER_SIGN_IN + (WORKSPACE if procedure_remembered() else ())
     loading = BackgroundImport(modules, dialog)
     loading.start()
     loading.wait(dialog)
-    if dialog.isVisible():
-        # After the import, not beside it: PySide6 builds Python enum classes lazily, and two
-        # threads building the same one could leave two classes whose members never compare
-        # equal.
-        _make_the_gesture_manager()
     return dialog
-
-
-def _make_the_gesture_manager() -> None:
-    """Qt makes its gesture manager with the first scroll area, and PySide6, handing that
-    object (of a class it does not know) to the application's event filters, first builds the
-    Python enums of every Qt class it knows: about 180, 40-50 ms, once per process. A throwaway
-    scroll area pays that while the person reads the sign-in dialog, not after Sign in."""
-    QScrollArea().deleteLater()
 
 
 def _opened(

@@ -17,13 +17,17 @@ do not pass through a window; tests of these two features send their input throu
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QGuiApplication, QInputEvent, QWindow
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QGuiApplication, QInputEvent
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QWindow
+    from PySide6.QtWidgets import QWidget
 
 #: Called with the window and each input event it receives; never filters the event.
-InputListener = Callable[[QWindow, QInputEvent], None]
+InputListener = Callable[["QWindow", QInputEvent], None]
 
 
 class WindowWatch(QObject):
@@ -54,9 +58,9 @@ class WindowWatch(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # The class test first: asking an event its type builds a Python enum each time.
-        if isinstance(event, QInputEvent) and isinstance(watched, QWindow):
+        if isinstance(event, QInputEvent) and watched.isWindowType():
             for listener in tuple(self._listeners):
-                listener(watched, event)
+                listener(cast("QWindow", watched), event)
         return False
 
 

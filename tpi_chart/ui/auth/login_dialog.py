@@ -62,7 +62,10 @@ class LoginDialog(QDialog):
         self.status.setObjectName("loginStatus")
         self.status.setWordWrap(True)
         self.status.hide()
-        self.buttons = QDialogButtonBox(
+        # Made empty, then given its buttons: PySide6 matching the constructor's overloads (one
+        # takes a Qt.Orientation) builds the whole `Qt` namespace, 26 ms before the first paint.
+        self.buttons = QDialogButtonBox()
+        self.buttons.setStandardButtons(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
