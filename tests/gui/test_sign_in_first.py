@@ -289,6 +289,8 @@ NOT_BEFORE_THE_FIRST_PAINT = (
     "tpi_chart.domain.models",
     "tpi_chart.services.context",
     "tpi_chart.ui.main_window",
+    "sqlite3",  # the storage errors' module names it only when translating one
+    "logging.handlers",  # the log's file is opened at its first record
 )
 
 

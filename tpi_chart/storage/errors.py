@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3  # imported by the engine that raised; not before the sign-in's first paint
 
 
 class StorageError(Exception):
@@ -195,6 +198,8 @@ def translate(error: sqlite3.Error, path: object = None) -> StorageError:
     make = _BY_CODE.get(name) or _BY_CODE.get(_primary(name))
     if make is not None:
         return make(text, where)
+    import sqlite3
+
     if not name and isinstance(error, sqlite3.DatabaseError) and "not a database" in text:
         return _corrupt(text, where)  # raised by the driver itself, without a result code
     return StorageError(f"database error{where}: {text}")
