@@ -98,6 +98,10 @@ class Passwords:
 
 @pytest.fixture
 def setup(qtbot: QtBot) -> tuple[ChartWindow, IdleLock, Clock]:
+    return _window_with_lock(qtbot)
+
+
+def _window_with_lock(qtbot: QtBot) -> tuple[ChartWindow, IdleLock, Clock]:
     window = ChartWindow()
     qtbot.addWidget(window)
     clock = Clock()
@@ -198,6 +202,25 @@ def test_typing_in_a_dialog_postpones_too(
     lock.check()
     assert not lock.banner.isVisible()
     assert not lock.is_locked
+
+
+def test_a_deleted_window_s_lock_hears_no_more_input(qtbot: QtBot) -> None:
+    """The lock of a window that is gone (the previous person's, after a hand-over) stops
+    listening: input to the next window must not reach it (its widgets are deleted)."""
+    first = ChartWindow()
+    IdleLock(first, Passwords(), minutes=10, user=CHEN, poll_ms=60_000)
+    first.show()
+    qtbot.waitExposed(first)
+    gone: list[bool] = []
+    first.destroyed.connect(lambda: gone.append(True))
+    first.deleteLater()
+    qtbot.waitUntil(lambda: gone == [True])
+    second, lock, clock = _window_with_lock(qtbot)
+    clock.now += 30
+    second.draft.setFocus()
+    QTest.keyClick(second.windowHandle(), Qt.Key.Key_C)  # a stale listener would raise here
+    assert second.draft.text() == "c"
+    assert lock.last_input == clock.now
 
 
 def test_the_lock_screen_is_built_when_first_needed_and_the_focus_stays(

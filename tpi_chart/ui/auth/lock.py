@@ -360,8 +360,9 @@ class IdleLock(QObject):
             self.touch()
 
     def _let_go(self, watch: WindowWatch) -> None:
+        # Python only: the window's children, this lock among them, may be gone already (Qt
+        # drops a deleted object from the application's filters itself).
         watch.remove(self._input)
-        self._block(False)
 
     def _block(self, on: bool) -> None:
         app = QApplication.instance()
