@@ -28,12 +28,28 @@ NOT_NEEDED = (
     "ssl",
 )
 
-EXPORT = f"""
+SCRIPT = """
 import sys
 from tpi_chart.app import main
-code = main(sys.argv[1:])
-print(code, sorted(name for name in {NOT_NEEDED!r} if name in sys.modules))
+code = main(sys.argv[2:])
+print(code, sorted(name for name in sys.argv[1].split(",") if name in sys.modules))
 """
+
+
+def _export(db: Path, procedure_id: int, out: Path, user: str, watched: tuple[str, ...]) -> str:
+    """`tpi-chart export` in a process of its own: its exit code and which of `watched` it
+    loaded, as one line ("0 []")."""
+    export = ["export", "--procedure", str(procedure_id), "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, ",".join(watched), "--db", str(db), "--as", user, *export],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    *_, last = done.stdout.strip().splitlines() or [""]
+    assert last.startswith("0 "), done.stderr[-2000:]
+    return last
 
 
 def test_a_note_export_does_not_load_the_handout_or_the_network_stack(
@@ -45,41 +61,11 @@ def test_a_note_export_does_not_load_the_handout_or_the_network_stack(
         pass
     add_accounts(db)
     out = tmp_path / "note.pdf"
-    export = ["export", "--procedure", "1", "--out", str(out)]
-    done = subprocess.run(
-        [sys.executable, "-c", EXPORT, "--db", str(db), "--as", "admin", *export],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    *_, last = done.stdout.strip().splitlines() or [""]
-    assert last == "0 []", done.stderr[-2000:]
+    assert _export(db, 1, out, "admin", NOT_NEEDED) == "0 []"
     assert out.read_bytes().startswith(b"%PDF")
 
 
 LAYOUT = ("reportlab.platypus", "tpi_chart.pdf.note.renderer", "tpi_chart.pdf.note.base")
-
-EXPORT_AND_LAYOUT = f"""
-import sys
-from tpi_chart.app import main
-code = main(sys.argv[1:])
-print(code, sorted(name for name in {LAYOUT!r} if name in sys.modules))
-"""
-
-
-def _export(db: Path, procedure_id: int, out: Path) -> str:
-    export = ["export", "--procedure", str(procedure_id), "--out", str(out)]
-    done = subprocess.run(
-        [sys.executable, "-c", EXPORT_AND_LAYOUT, "--db", str(db), "--as", "chen", *export],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    *_, last = done.stdout.strip().splitlines() or [""]
-    assert last.startswith("0 "), done.stderr[-2000:]
-    return last
 
 
 def test_a_signed_note_is_exported_as_signed_without_loading_the_page_layout(
@@ -101,11 +87,11 @@ def test_a_signed_note_is_exported_as_signed_without_loading_the_page_layout(
         stored = services.notes.render(signed)
 
     out = tmp_path / "signed.pdf"
-    assert _export(db, signed, out) == "0 []"
+    assert _export(db, signed, out, "chen", LAYOUT) == "0 []"
     assert out.read_bytes() == stored
 
     drawn = tmp_path / "draft.pdf"
-    assert _export(db, draft, drawn) == f"0 {sorted(LAYOUT)}"
+    assert _export(db, draft, drawn, "chen", LAYOUT) == f"0 {sorted(LAYOUT)}"
     assert drawn.read_bytes().startswith(b"%PDF")
 
 
