@@ -42,14 +42,14 @@ APPLICATION = "TPI Chart"
 
 def make_application(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
-    style_chosen = not isinstance(existing, QApplication)
     if isinstance(existing, QApplication):
-        app = existing
+        app, style_chosen = existing, False
     else:
         # Fractional screen scales (125 %, 150 %) are used as they are, not rounded: Qt 6's
         # default (PassThrough), left alone here. Naming it would cost the sign-in's first paint
         # PySide6's `Qt` namespace, every enum of it built at once (26 ms here); tested.
         app = QApplication([*(argv if argv is not None else sys.argv[:1]), *STYLE_ARGUMENTS])
+        style_chosen = True
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
