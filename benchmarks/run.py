@@ -207,6 +207,9 @@ def memory(
 def _env(config: str, keys: Path) -> dict[str, str]:
     env = {
         **os.environ,
+        # A home of the run's own: signing files the note in ~/Documents, the app logs under
+        # ~/.local; neither belongs in the home of whoever runs the bench.
+        "HOME": str(Path(config).parent / "home"),
         "XDG_CONFIG_HOME": config,
         "PYTHONPYCACHEPREFIX": str(Path(config) / "pycache"),
         "TPI_CHART_KEY_DIR": str(keys),
