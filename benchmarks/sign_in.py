@@ -7,6 +7,9 @@ timed in a process of its own.
   by the time a person has typed a password) until the main window is shown, painted and idle:
   the password's Argon2 check with the production parameters, opening the window, and the last
   visit reopened when one is remembered.
+- "memory": the same sign-in, then the resident memory once the window is idle: now, at its
+  peak since the password check returned (Linux resets the high-water mark when "5" is written
+  to /proc/self/clear_refs), and at the whole process's peak, the Argon2 check's 64 MiB included.
 
 Kept apart from `run.py` because these scripts import only what the app's start imports.
 """
@@ -28,6 +31,30 @@ from tpi_chart.ui import launch
 mode, username, password = sys.argv[3], sys.argv[4], sys.argv[5]
 make = launch.make_application
 pressed = []
+whole_peak = []
+
+
+def mib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+
+
+if mode == "memory":
+    from tpi_chart.services.password_work import LoginAttempt
+
+    check = LoginAttempt.check
+
+    def checked(self, typed):
+        # The sign-in's slow step has returned and freed Argon2's memory: from here on the peak
+        # is the app's own.
+        result = check(self, typed)
+        whole_peak.append(mib("VmHWM"))
+        with open("/proc/self/clear_refs", "w") as reset:
+            reset.write("5")
+        return result
+
+    LoginAttempt.check = checked
 
 
 def made(*args):
@@ -44,6 +71,10 @@ def made(*args):
         if pressed and window is not None:
             idle = run_until_idle(app)
             page = type(window.stack.currentWidget()).__name__
+            if mode == "memory":
+                whole = max(whole_peak[0], mib("VmHWM"))
+                print(mib("VmRSS"), mib("VmHWM"), whole, page, flush=True)
+                os._exit(0)
             print((idle - pressed[0]) * 1000, page, flush=True)
             os._exit(0)
         if not pressed and dialog is not None and dialog.sign_in.attached:
@@ -65,10 +96,10 @@ main(["--db", sys.argv[2]])
 """
 
 
-def _once(
+def _printed(
     root: Path, db: Path, mode: str, username: str, password: str, env: dict[str, str]
-) -> tuple[float, str]:
-    began = time.time()
+) -> list[str]:
+    """The words of the last line the script printed in `mode`."""
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(root), str(db), mode, username, password],
         check=True,
@@ -78,8 +109,28 @@ def _once(
         text=True,
         timeout=120,
     )
-    value, page = done.stdout.strip().splitlines()[-1].split()
+    return done.stdout.strip().splitlines()[-1].split()
+
+
+def _once(
+    root: Path, db: Path, mode: str, username: str, password: str, env: dict[str, str]
+) -> tuple[float, str]:
+    began = time.time()
+    value, page = _printed(root, db, mode, username, password, env)
     return ((float(value) - began) * 1000 if mode == "paint" else float(value)), page
+
+
+def sign_in_memory(
+    root: Path, db: Path, username: str, password: str, runs: int, env: dict[str, str]
+) -> tuple[list[tuple[float, float, float]], str]:
+    """MiB resident after signing in with the real entry point, once the window is idle: (now,
+    peak since the password check, peak of the whole process) per run; and the page shown."""
+    samples, page = [], ""
+    for _ in range(runs):
+        *figures, page = _printed(root, db, "memory", username, password, env)
+        now, since_check, whole = (float(figure) for figure in figures)
+        samples.append((now, since_check, whole))
+    return samples, page
 
 
 def sign_in_paints(
