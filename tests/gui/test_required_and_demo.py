@@ -200,6 +200,8 @@ def test_the_clinic_first_run_keeps_its_name_and_is_not_a_demo(
 ) -> None:
     QCoreApplication.setOrganizationName("TPI Chart tests")
     QCoreApplication.setApplicationName("first-run")
+    # As `make_application` names it (replaced below): the first run must not relabel it DEMO.
+    QGuiApplication.setApplicationDisplayName(launch.APPLICATION)
     clinic = tmp_path / "clinic.db"
     opened: list[tuple[str, str, bool]] = []
 

@@ -291,6 +291,10 @@ NOT_BEFORE_THE_FIRST_PAINT = (
     "tpi_chart.ui.main_window",
     "sqlite3",  # the storage errors' module names it only when translating one
     "logging.handlers",  # the log's file is opened at its first record
+    # the wheel guard's filters, installed once the dialog is painted (checked below): the
+    # first events a Python filter is handed build their PySide6 classes
+    "tpi_chart.ui.window_watch",
+    "tpi_chart.ui.wheel_guard",
 )
 
 
@@ -317,6 +321,8 @@ AFTER_THE_DIALOG = textwrap.dedent(
     def waited(self, dialog=None):
         wait(self, dialog)
         loaded["then"] = set(sys.modules)
+        # while the person types, the wheel guard is on (installed after the first paint)
+        loaded["guarded"] = bool(sys.modules["tpi_chart.ui.wheel_guard"]._GUARD)
 
     background_import.BackgroundImport.wait = waited
     make = launch.make_application
@@ -331,7 +337,8 @@ AFTER_THE_DIALOG = textwrap.dedent(
             if pressed and window is not None:
                 app.processEvents()
                 print(json.dumps({"page": type(window.stack.currentWidget()).__name__,
-                                  "new": sorted(set(sys.modules) - loaded["then"])}), flush=True)
+                                  "new": sorted(set(sys.modules) - loaded["then"]),
+                                  "guarded": loaded["guarded"]}), flush=True)
                 os._exit(0)
             if not pressed and dialog is not None and dialog.sign_in.attached:
                 dialog.username.setText("okafor")
@@ -369,6 +376,7 @@ def test_after_the_sign_in_the_window_imports_nothing_the_dialog_s_wait_did_not(
         settings.write_text(f"[session]\npatient_id={patient.id}\nprocedure_id={visit}\n")
     seen = run_script(AFTER_THE_DIALOG, [str(clinic), PASSWORD], tmp_path, config)
     assert seen["page"] == expected
+    assert seen["guarded"] is True
     late = of(seen["new"], ("tpi_chart", "pydantic", "cryptography", "argon2", "reportlab"))
     assert late == []
 

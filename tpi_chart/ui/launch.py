@@ -27,7 +27,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from tpi_chart import __version__
 from tpi_chart.services.paths import demo_db_path, is_server_url, resolve_database
 from tpi_chart.ui.style import STYLE_ARGUMENTS, apply_theme
-from tpi_chart.ui.wheel_guard import install_wheel_guard
 
 if TYPE_CHECKING:
     from tpi_chart.domain.users import User
@@ -41,6 +40,8 @@ APPLICATION = "TPI Chart"
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, named and themed. The wheel guard is installed by `launch` once the
+    sign-in dialog is painted (`guard_the_wheel`), and by the main window."""
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         app, style_chosen = existing, False
@@ -55,8 +56,19 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setApplicationVersion(__version__)
     QGuiApplication.setApplicationDisplayName(APPLICATION)
     apply_theme(app, style_chosen=style_chosen)
-    install_wheel_guard(app)
     return app
+
+
+def guard_the_wheel() -> None:
+    """The wheel guard (`ui.wheel_guard`); again: nothing more. Its filters see every event of
+    every window, and the first events a Python filter is handed build their PySide6 classes
+    (QEvent and its kin, 4 ms on the sign-in's first paint); no wheel can turn anything before
+    the first window is painted."""
+    from tpi_chart.ui.wheel_guard import install_wheel_guard
+
+    app = QCoreApplication.instance()
+    if app is not None:
+        install_wheel_guard(app)
 
 
 #: What `login` returns when the person pressed "Try the demo" instead of signing in.
@@ -181,6 +193,7 @@ def launch(
     user_name = getattr(args, "as_user", None)  # pre-fills the sign-in
     demo = bool(getattr(args, "demo", False))
     shown = None if demo else _sign_in_first(db, user_name)
+    guard_the_wheel()  # when the sign-in dialog was painted, it is there already
     problems = (
         check_clinic() if check_clinic is not None else getattr(args, "clinic_problems", None)
     )
@@ -227,6 +240,7 @@ def _sign_in_first(db: str | None, user_name: str | None) -> LoginDialog | None:
     dialog.setModal(True)
     dialog.show()
     QCoreApplication.processEvents()  # painted before the import takes its share of the CPU
+    guard_the_wheel()
     # PySide6 builds its `Qt` namespace (every enum of it, 26 ms) the first time it is named:
     # here, on this thread, after the paint and before the import's thread, whose modules name
     # it; two threads building the same lazy PySide6 enum could leave two classes whose members
