@@ -295,6 +295,7 @@ NOT_BEFORE_THE_FIRST_PAINT = (
     # first events a Python filter is handed build their PySide6 classes
     "tpi_chart.ui.window_watch",
     "tpi_chart.ui.wheel_guard",
+    "importlib.resources",  # the shipped files are the package's own folder (domain.resources)
 )
 
 

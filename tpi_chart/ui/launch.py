@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from tpi_chart import __version__
 from tpi_chart.services.paths import demo_db_path, is_server_url, resolve_database
@@ -170,6 +170,8 @@ def show_recovery_passphrase(services: Services, user: User) -> None:
 
 
 def _fail(title: str, message: str) -> int:
+    from PySide6.QtWidgets import QMessageBox  # its class and enums: 1.5 ms before a paint
+
     box = QMessageBox(QMessageBox.Icon.Critical, title, message)
     box.setInformativeText("Nothing was changed. Close this message to quit.")
     box.exec()
@@ -227,8 +229,6 @@ def _sign_in_first(db: str | None, user_name: str | None) -> LoginDialog | None:
     that is done (the dialog still open, or closed by the person meanwhile). None for a new
     clinic, which starts with the first-run dialog once the app is imported."""
     from tpi_chart.ui.auth.login_dialog import LoginDialog
-    from tpi_chart.ui.background_import import BackgroundImport
-    from tpi_chart.ui.last_session import procedure_remembered
 
     try:
         clinic = resolve_database(db)
@@ -246,6 +246,10 @@ def _sign_in_first(db: str | None, user_name: str | None) -> LoginDialog | None:
     # it; two threads building the same lazy PySide6 enum could leave two classes whose members
     # never compare equal.
     QtCore.Qt  # noqa: B018
+    # Imported after the paint as well: naming QEventLoop and QSettings builds their classes.
+    from tpi_chart.ui.background_import import BackgroundImport
+    from tpi_chart.ui.last_session import procedure_remembered
+
     modules = AFTER_SIGN_IN + (WORKSPACE if procedure_remembered() else ())
     loading = BackgroundImport(modules, dialog)
     loading.start()
