@@ -100,6 +100,7 @@ AFTER_SIGN_IN = (
     "tpi_chart.ui.auth.lock",
     "tpi_chart.ui.main_window",
     "tpi_chart.ui.background_check",
+    "tpi_chart.ui.qt_warmup",
 )
 #: ... and when the window reopens the last procedure.
 WORKSPACE = ("tpi_chart.ui.workspace.page",)
@@ -137,6 +138,9 @@ def login(
         shown.attach(auth)
     else:
         dialog = LoginDialog(auth, name or "", offer_demo=offer_demo)
+    from tpi_chart.ui.qt_warmup import warm_up
+
+    QTimer.singleShot(0, warm_up)  # while the person types (the dialog's loop runs it)
     accepted = dialog.exec() == dialog.DialogCode.Accepted
     if dialog.demo_requested:
         return TRY_DEMO
