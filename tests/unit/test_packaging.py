@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import tpi_chart.resources
 import yaml
 
@@ -52,6 +53,15 @@ def test_data_files_are_the_package_tpi_chart_resources() -> None:
     assert resource_path("catalog/formulary.json").is_file()
     shipped = {p.name for p in (ROOT / "resources").iterdir() if p.is_dir() and p.name[0] != "_"}
     assert shipped <= {p.name for p in resources_dir().iterdir()}
+
+
+@pytest.mark.parametrize("location", ["/tmp/app.zip/tpi_chart/resources/__init__.pyc", None])
+def test_data_files_that_are_not_on_disk_are_refused_in_words(
+    monkeypatch: pytest.MonkeyPatch, location: str | None
+) -> None:
+    monkeypatch.setattr(tpi_chart.resources, "__file__", location)
+    with pytest.raises(RuntimeError, match="not on disk"):
+        resources_dir()
 
 
 def _validate(*command: str) -> subprocess.CompletedProcess[str]:

@@ -14,10 +14,11 @@ import tpi_chart.resources as _shipped
 
 
 def resources_dir() -> Path:
-    root = Path(_shipped.__file__ or "").parent
+    location = _shipped.__file__
+    root = Path(location).parent if location else None
     # reportlab, Qt's style sheet and the font code need real file names: every supported
     # install unpacks the package onto disk (a zip import would not).
-    if not root.is_dir():
+    if root is None or not root.is_dir():
         raise RuntimeError(
             f"TPI Chart's data files are not on disk ({root!r}); install it unpacked "
             "(pip, pipx or the desktop bundle), not as a zip"
