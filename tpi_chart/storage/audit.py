@@ -210,32 +210,42 @@ def registry_entry(directory: Path, db_path: Path) -> tuple[Path, Anchor] | None
     return found[0], Anchor(anchor.seq, anchor.mac, anchor.size, clinic)
 
 
-def write_anchor(path: Path, anchor: Anchor, db_path: Path) -> None:
+def write_anchor(path: Path, anchor: Anchor, db_path: Path, *, sync: bool = True) -> None:
     """Replace the anchor atomically: a 0600 temporary file, fsync, rename. Not fsyncing the folder
-    is deliberate: after a power cut the anchor is at worst the previous one, which lags. The
-    temporary file is the thread's own (the anchor writer's thread and a restore may both
-    write)."""
+    is deliberate: after a power cut the anchor is at worst the previous one, which lags.
+    `sync=False` leaves the fsync to the caller (`sync_file`, off the click path): a crash of
+    the program still leaves the new anchor, only a power cut before the fsync may not."""
     data: dict[str, Any] = {"format": ANCHOR_FORMAT, "database": str(db_path), **anchor.as_dict()}
     if anchor.size is not None:
         data["size"] = anchor.size
     if anchor.clinic_id is not None:
         data["clinic_id"] = anchor.clinic_id
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(json.dumps(data, sort_keys=True).encode("utf-8"))
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
+def sync_file(path: Path) -> None:
+    """fsync the file at `path` (an anchor written with `sync=False`)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class AnchorWriter:
     """Runs the newest job handed to it in a thread of its own (older ones not yet run are
-    skipped: only the tail matters): the anchor's write, after the COMMIT that said "saved"."""
+    skipped: only the tail matters): the anchor's fsync, off the click path."""
 
     def __init__(self, write: Callable[[Anchor], None]) -> None:
         self._write = write

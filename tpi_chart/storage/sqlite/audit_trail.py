@@ -235,7 +235,6 @@ class SqliteAudit:
     def verify(self) -> AuditReport:
         """The chain, and the tail against the anchor kept beside the key (the clinic registry
         entry of this database path)."""
-        self._store.flush_anchor()  # this process's last change, not only what is on disk yet
         try:
             entry = audit.registry_entry(self._store.key_dir, self._store.path)
         except ValueError as error:

@@ -330,12 +330,10 @@ class SqliteStore:
             self._require_wal()
             if self._anchor_writable:
                 entry = self._anchor_entry(anchor)
-                # Written by the writer thread, after the COMMIT (the acknowledgement: "Saved"):
-                # the anchor is a detection aid that may lag, never lead, the database. Its
-                # rename over the old one made ext4 write the file out on the click path (1.5 ms
-                # of an 8.5 ms click); a crash of the program in between leaves it one change
-                # behind, as a power cut may.
-                if entry is not None:
+                # Written now (a crash of the program keeps it), its fsync off the click path:
+                # the COMMIT is the acknowledgement, the anchor a detection aid that may lag
+                # (never lead) the database after a power cut.
+                if entry is not None and self._store_anchor(entry, sync=False):
                     self._anchor_writer.submit(entry)
 
         if isinstance(self.conn, Connection):
@@ -345,11 +343,16 @@ class SqliteStore:
 
     @cached_property
     def _anchor_writer(self) -> AnchorWriter:
-        return AnchorWriter(self._store_anchor)
+        return AnchorWriter(lambda _entry: self._sync_anchor())
+
+    def _sync_anchor(self) -> None:
+        try:
+            audit_log.sync_file(self.anchor_path)
+        except OSError as error:
+            log.warning("the audit anchor could not be synced: %s", error)
 
     def flush_anchor(self) -> None:
-        """Wait until the newest anchor handed to the background writer is on disk (before
-        reading it, or writing one of this thread's)."""
+        """Wait until the newest anchor handed to the background writer is on disk."""
         if "_anchor_writer" in self.__dict__:
             self._anchor_writer.flush()
 
@@ -360,11 +363,13 @@ class SqliteStore:
             log.warning("the audit anchor could not be written: %s", error)
             return None
 
-    def _store_anchor(self, entry: Anchor) -> None:
+    def _store_anchor(self, entry: Anchor, *, sync: bool) -> bool:
         try:
-            audit_log.write_anchor(self.anchor_path, entry, self.path)
+            audit_log.write_anchor(self.anchor_path, entry, self.path, sync=sync)
         except OSError as error:
             log.warning("the audit anchor could not be written: %s", error)
+            return False
+        return True
 
     def _write_anchor(self, anchor: Anchor) -> None:
         # The change is committed by now: failing here must not turn "saved" into an error. A
