@@ -133,22 +133,14 @@ def sign_in_memory(
     return samples, page
 
 
-def sign_in_paints(
-    root: Path, db: Path, username: str, password: str, runs: int, env: dict[str, str]
-) -> list[float]:
+def sign_in_paint(root: Path, db: Path, username: str, password: str, env: dict[str, str]) -> float:
     """ms from launching `tpi-chart --db db` until its sign-in dialog is painted and idle."""
-    _once(root, db, "paint", username, password, env)  # warm-up: bytecode and file caches
-    return [_once(root, db, "paint", username, password, env)[0] for _ in range(runs)]
+    return _once(root, db, "paint", username, password, env)[0]
 
 
 def sign_in_to_window(
-    root: Path, db: Path, username: str, password: str, runs: int, env: dict[str, str]
-) -> tuple[list[float], str]:
+    root: Path, db: Path, username: str, password: str, env: dict[str, str]
+) -> tuple[float, str]:
     """ms from pressing Sign in until the main window is painted and idle; and the page it
     shows (the patient page, or the workspace when a visit is remembered)."""
-    _once(root, db, "window", username, password, env)
-    samples, page = [], ""
-    for _ in range(runs):
-        ms, page = _once(root, db, "window", username, password, env)
-        samples.append(ms)
-    return samples, page
+    return _once(root, db, "window", username, password, env)
