@@ -332,6 +332,9 @@ AFTER_THE_DIALOG = textwrap.dedent(
         loaded["then"] = set(sys.modules)
         # while the person types, the wheel guard is on (installed after the first paint)
         loaded["guarded"] = bool(sys.modules["tpi_chart.ui.wheel_guard"]._GUARD)
+        # ... and the body diagram is read
+        from tpi_chart.domain.diagram import load_diagram
+        loaded["diagram_read"] = load_diagram.cache_info().currsize == 1
 
     background_import.BackgroundImport.wait = waited
     make = launch.make_application
@@ -348,6 +351,7 @@ AFTER_THE_DIALOG = textwrap.dedent(
                 print(json.dumps({"page": type(window.stack.currentWidget()).__name__,
                                   "new": sorted(set(sys.modules) - loaded["then"]),
                                   "guarded": loaded["guarded"],
+                                  "diagram_read": loaded["diagram_read"],
                                   "enums_after_sign_in": enums[pressed[0]:]}), flush=True)
                 os._exit(0)
             if not pressed and dialog is not None and dialog.sign_in.attached:
@@ -388,6 +392,7 @@ def test_after_the_sign_in_the_window_imports_nothing_the_dialog_s_wait_did_not(
     seen = run_script(AFTER_THE_DIALOG, [str(clinic), PASSWORD], tmp_path, config)
     assert seen["page"] == expected
     assert seen["guarded"] is True
+    assert seen["diagram_read"] is True
     late = of(seen["new"], ("tpi_chart", "pydantic", "cryptography", "argon2", "reportlab"))
     assert late == []
     # PySide6's types the window would build after the press were built while the person

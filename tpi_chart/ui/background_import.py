@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEventLoop, QObject, Signal
 from PySide6.QtWidgets import QDialog
@@ -26,13 +26,22 @@ log = logging.getLogger(__name__)
 
 class BackgroundImport(QObject):
     """Signals:
-    finished: every module is imported (or one failed: see the module's docstring)."""
+    finished: every module is imported (or one failed: see the module's docstring).
+
+    `then`: pure work (no Qt) whose result the app caches, run after the imports on the same
+    thread; like an import, what fails is left for the GUI thread to repeat."""
 
     finished = Signal()
 
-    def __init__(self, modules: Sequence[str], parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        modules: Sequence[str],
+        parent: QObject | None = None,
+        then: Sequence[Callable[[], object]] = (),
+    ) -> None:
         super().__init__(parent)
         self._modules = tuple(modules)
+        self._then = tuple(then)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tpi-chart-import", daemon=True)
 
@@ -43,6 +52,8 @@ class BackgroundImport(QObject):
         try:
             for name in self._modules:
                 importlib.import_module(name)
+            for work in self._then:
+                work()
         except Exception:  # repeated, and reported, by the GUI thread's own import
             log.debug("background import stopped", exc_info=True)
         finally:
