@@ -403,29 +403,35 @@ def commit_paint_floor(folder: Path, runs: int) -> list[float]:
     return samples
 
 
-def signed_reference_visit(cli: list[str], reference: str, env: dict[str, str]) -> str:
+def as_admin(cli: list[str], env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`tpi-chart … --as admin ARGS`, the password on standard input."""
+    return subprocess.run(
+        [*cli, "--as", "admin", *args],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        env=env,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def unsigned_reference_visit(cli: list[str], env: dict[str, str]) -> tuple[str, list[str]]:
+    """The reference visit imported for the bench's physician: its procedure id, and the
+    warnings its signing asks a reason for (a first `sign`, refused, names them)."""
+    visit = as_admin(cli, env, "import", str(REFERENCE)).stdout.split()[0]
+    asked = as_admin(cli, env, "sign", "--procedure", visit)
+    return visit, re.findall(r"--ack (\S+?)=REASON", asked.stdout + asked.stderr)
+
+
+def signed_reference_visit(cli: list[str], env: dict[str, str]) -> str:
     """The reference visit imported and signed by the bench's physician (a reason given for
     each warning the signing asks about): its procedure id."""
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*cli, "--as", "admin", *args],
-            input=PASSWORD + "\n",
-            capture_output=True,
-            env=env,
-            text=True,
-            cwd=ROOT,
-        )
-
-    procedure = run("import", reference).stdout.split()[0]
-    sign = ["sign", "--procedure", procedure]
-    first = run(*sign)
-    codes = re.findall(r"--ack (\S+?)=REASON", first.stdout + first.stderr)
+    visit, codes = unsigned_reference_visit(cli, env)
     if codes:
         acks = [part for code in codes for part in ("--ack", f"{code}=benchmark")]
-        done = run(*sign, *acks)
+        done = as_admin(cli, env, "sign", "--procedure", visit, *acks)
         assert done.returncode == 0, done.stderr
-    return procedure
+    return visit
 
 
 def memory_after_signing(folder: Path, runs: int) -> list[tuple[float, float, float]]:
@@ -438,22 +444,9 @@ def memory_after_signing(folder: Path, runs: int) -> list[tuple[float, float, fl
             clinic = folder / f"signing-{run}"
             demo, keys = prepare_demo(clinic)
             env = _env(str(clinic / "config"), keys)
-            cli = [sys.executable, "-m", "tpi_chart", "--db", str(demo), "--as", "admin"]
-
-            def as_admin(*args: str, cli: list[str] = cli, env: dict[str, str] = env) -> str:
-                done = subprocess.run(
-                    [*cli, *args],
-                    input=PASSWORD + "\n",
-                    capture_output=True,
-                    env=env,
-                    text=True,
-                    cwd=ROOT,
-                )
-                return done.stdout + done.stderr
-
-            visit = as_admin("import", str(REFERENCE)).split()[0]
-            asked = as_admin("sign", "--procedure", visit)  # refused: it names the warnings
-            codes = re.findall(r"--ack (\S+?)=REASON", asked)
+            visit, codes = unsigned_reference_visit(
+                [sys.executable, "-m", "tpi_chart", "--db", str(demo)], env
+            )
             with sqlite3.connect(demo) as db:
                 (patient,) = db.execute(
                     "SELECT patient_id FROM procedures WHERE id = ?", (int(visit),)
@@ -686,7 +679,7 @@ def main() -> None:
         cli = [sys.executable, "-m", "tpi_chart", "--db", str(demo)]
         reference = str(REFERENCE)
         pdf = folder / "note.pdf"
-        signed = signed_reference_visit(cli, reference, env)
+        signed = signed_reference_visit(cli, env)
         stored_hash = default_hasher().hash(PASSWORD)
         check_one = (
             "; from argon2 import PasswordHasher; "

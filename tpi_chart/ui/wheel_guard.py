@@ -6,40 +6,35 @@ A wheel turn reaches a control through its top-level window (`ui.window_watch`):
 hands the turn to the widget under the pointer, the control it would change gets the guard (a
 filter of its own) and loses the wheel's focus policy. No filter sits on the application, which
 would be called for every event of every widget.
-
-Installed before the sign-in dialog is painted, so the Qt classes it tests with are imported at
-the first wheel turn, not with the module.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6 import QtCore
-from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtGui import QInputEvent, QWheelEvent, QWindow
+from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QScrollBar,
+    QWidget,
+)
 
 from tpi_chart.ui.window_watch import window_watch
 
-if TYPE_CHECKING:
-    from PySide6.QtGui import QInputEvent, QWindow
-    from PySide6.QtWidgets import QWidget
+_GUARDED = (QComboBox, QAbstractSpinBox, QAbstractSlider)
 
 
 def guarded(widget: QObject) -> bool:
     """A control whose value the wheel would change (scroll bars only scroll: not guarded)."""
-    from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollBar
-
-    controls = (QComboBox, QAbstractSpinBox, QAbstractSlider)
-    return isinstance(widget, controls) and not isinstance(widget, QScrollBar)
+    return isinstance(widget, _GUARDED) and not isinstance(widget, QScrollBar)
 
 
 class WheelGuard(QObject):
     """The filter on each guarded control the wheel has passed over."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        from PySide6.QtGui import QWheelEvent
-        from PySide6.QtWidgets import QWidget
-
         turn = isinstance(event, QWheelEvent)
         if turn and isinstance(watched, QWidget) and not watched.hasFocus():
             # Ignored and filtered: Qt hands a spontaneous wheel event on to the parent (the
@@ -52,9 +47,6 @@ class WheelGuard(QObject):
         """A wheel turn arriving at `window`: guard the control under the pointer before Qt
         delivers the turn (and, for a control with the wheel focus policy, gives it the focus
         first: StrongFocus keeps the click and Tab focus and drops that one)."""
-        from PySide6.QtGui import QWheelEvent
-        from PySide6.QtWidgets import QApplication
-
         if not isinstance(event, QWheelEvent) or QApplication.activePopupWidget() is not None:
             return  # an open list scrolls itself
         root = _widget_of(window)
@@ -67,16 +59,11 @@ class WheelGuard(QObject):
         if widget is None:
             return
         widget.installEventFilter(self)  # Qt keeps one entry per filter
-        # QtCore.Qt named here, at the first wheel turn, not on import: the namespace builds all
-        # its enums at once (26 ms), which the sign-in dialog's first paint does not need.
-        policy = QtCore.Qt.FocusPolicy
-        if widget.focusPolicy() == policy.WheelFocus:
-            widget.setFocusPolicy(policy.StrongFocus)
+        if widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
 
 def _widget_of(window: QWindow) -> QWidget | None:
-    from PySide6.QtWidgets import QApplication
-
     for top in QApplication.topLevelWidgets():
         if top.windowHandle() is window:
             return top
