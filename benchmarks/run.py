@@ -196,14 +196,16 @@ def bare_memory(runs: int, env: dict[str, str]) -> list[float]:
     ]
 
 
-def _env(config: str, keys: Path) -> dict[str, str]:
+def _env(config: str, keys: Path, pycache: Path) -> dict[str, str]:
+    """The environment of the processes the bench starts: settings, home and keys of their own;
+    one bytecode cache for the whole run (an installed app's is written once)."""
     env = {
         **os.environ,
         # A home of the run's own: signing files the note in ~/Documents, the app logs under
         # ~/.local; neither belongs in the home of whoever runs the bench.
         "HOME": str(Path(config).parent / "home"),
         "XDG_CONFIG_HOME": config,
-        "PYTHONPYCACHEPREFIX": str(Path(config) / "pycache"),
+        "PYTHONPYCACHEPREFIX": str(pycache),
         "TPI_CHART_KEY_DIR": str(keys),
     }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -227,14 +229,19 @@ def start_once(script: str, args: list[str], env: dict[str, str]) -> float:
 
 
 def alternately(
-    floor_once: Callable[[], float], measured_once: Callable[[], float], runs: int
+    floor_once: Callable[[], float],
+    measured_once: Callable[[], float],
+    runs: int,
+    warm_up: bool = True,
 ) -> tuple[list[float], list[float]]:
     """`runs` samples of a floor and of a figure, taken in turn after one warm-up of each
-    (bytecode and file caches). The machine's pace drifts during a run (the other virtual
+    (bytecode and file caches; left out when an earlier figure's run has filled them). The
+    machine's pace drifts during a run (the other virtual
     machines on the host): a floor measured minutes before its figure carried that drift into
     the ratio (the sign-in dialog read 1.44 × in one quiet run, 1.12 × taken in turn just after)."""
-    floor_once()
-    measured_once()
+    if warm_up:
+        floor_once()
+        measured_once()
     floor: list[float] = []
     measured: list[float] = []
     for _ in range(runs):
@@ -243,15 +250,19 @@ def alternately(
     return floor, measured
 
 
-def whole_process(argv: list[str], runs: int, env: dict[str, str], stdin: str = "") -> list[float]:
-    """ms for a whole process from spawn to exit, after one warm-up."""
+def whole_process(
+    argv: list[str], runs: int, env: dict[str, str], stdin: str = "", warm_up: bool = True
+) -> list[float]:
+    """ms for a whole process from spawn to exit, after one warm-up (unless the caches are warm
+    already)."""
 
     def once() -> float:
         begin = time.perf_counter()
         subprocess.run(argv, input=stdin, capture_output=True, cwd=ROOT, env=env, text=True)
         return (time.perf_counter() - begin) * 1000
 
-    once()
+    if warm_up:
+        once()
     return [once() for _ in range(runs)]
 
 
@@ -443,7 +454,7 @@ def memory_after_signing(folder: Path, runs: int) -> list[tuple[float, float, fl
         for run in range(runs):
             clinic = folder / f"signing-{run}"
             demo, keys = prepare_demo(clinic)
-            env = _env(str(clinic / "config"), keys)
+            env = _env(str(clinic / "config"), keys, folder / "pycache")
             visit, codes = unsigned_reference_visit(
                 [sys.executable, "-m", "tpi_chart", "--db", str(demo)], env
             )
@@ -539,7 +550,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     quick = args.quick
-    starts, clicks, runs = (3, 20, 5) if quick else (15, 200, 40)
+    # Quick: a smoke run of every row in under a minute; two starts per figure give a median,
+    # not a p95 (the full run's 15 do).
+    starts, clicks, runs = (2, 12, 5) if quick else (15, 200, 40)
     starts, clicks, runs = args.starts or starts, args.clicks or clicks, args.runs or runs
     patients = args.patients or (200 if quick else 50_000)
     began = time.perf_counter()
@@ -560,8 +573,16 @@ def main() -> None:
 
         # -- start-up, each sample beside a bare window started just before it
         config = str(folder / "config")
-        env = _env(config, demo_keys)
-        large_env = _env(str(folder / "config-large"), large_keys)
+        env = _env(config, demo_keys, folder / "pycache")
+        large_env = _env(str(folder / "config-large"), large_keys, folder / "pycache")
+        # The quick run warms the caches once, with its first figure; the full run before each
+        # figure (its samples are many, one warm-up each costs little).
+        warmed: list[bool] = []
+
+        def warm_up() -> bool:
+            first = not warmed
+            warmed.append(True)
+            return first or not quick
 
         def bare(in_env: dict[str, str]) -> Callable[[], float]:
             return lambda: start_once(BARE_WINDOW, [str(ROOT)], in_env)
@@ -591,7 +612,7 @@ def main() -> None:
                 pages.append(page)
                 return ms
 
-            floor, measured = alternately(check, pressed, starts)
+            floor, measured = alternately(check, pressed, starts, warm_up())
             return Row(
                 figure.format(page=pages[-1]), "one Argon2 password check", floor, measured, "–"
             )
@@ -600,13 +621,13 @@ def main() -> None:
         rows.append(
             start_row(
                 "start → patient page painted, demo DB",
-                alternately(bare(env), app(demo, env), starts),
+                alternately(bare(env), app(demo, env), starts, warm_up()),
             )
         )
         rows.append(
             start_row(
                 "start → sign-in dialog painted (`tpi-chart --db`), demo DB",
-                alternately(bare(env), dialog(demo, env), starts),
+                alternately(bare(env), dialog(demo, env), starts, warm_up()),
             )
         )
         rows.append(
@@ -622,7 +643,7 @@ def main() -> None:
         rows.append(
             start_row(
                 "start → last visit restored, demo DB",
-                alternately(bare(env), app(demo, env), starts),
+                alternately(bare(env), app(demo, env), starts, warm_up()),
             )
         )
         rows.append(
@@ -633,13 +654,13 @@ def main() -> None:
         rows.append(
             start_row(
                 f"start, large DB ({patients} patients)",
-                alternately(bare(large_env), app(large, large_env), starts),
+                alternately(bare(large_env), app(large, large_env), starts, warm_up()),
             )
         )
         rows.append(
             start_row(
                 f"start → sign-in dialog painted, large DB ({patients} patients)",
-                alternately(bare(large_env), dialog(large, large_env), starts),
+                alternately(bare(large_env), dialog(large, large_env), starts, warm_up()),
             )
         )
         print("start-up measured", flush=True)
@@ -671,6 +692,7 @@ def main() -> None:
                     unit="MiB",
                 )
             )
+        print("memory measured", flush=True)
 
         # -- command-line processes, each beside a bare process importing what the command's work
         # needs (pyHanko's validation to verify a signature; argon2 to sign in, reportlab's page
@@ -732,8 +754,9 @@ def main() -> None:
                     [*cli, "verify", str(pdf)], capture_output=True, env=env, text=True, cwd=ROOT
                 ).stdout
                 assert verdict.startswith("match"), verdict
-            base = whole_process([sys.executable, "-c", needs], starts, env)
-            whole = whole_process(argv, starts, env, stdin)
+            # The bytecode cache is warm: every module was imported in this environment before.
+            base = whole_process([sys.executable, "-c", needs], starts, env, warm_up=not quick)
+            whole = whole_process(argv, starts, env, stdin, warm_up=not quick)
             rows.append(
                 Row(
                     f"`tpi-chart {name}` whole process, demo DB",
@@ -744,7 +767,7 @@ def main() -> None:
                     lambda p50, _p95, f: p50 <= 1.5 * f,
                 )
             )
-            if check_one in needs:  # the same figure beside the floor of the issue's words
+            if check_one in needs and not quick:  # beside the floor of the issue's words
                 imports_only = needs.removesuffix(check_one)
                 rows.append(
                     Row(
