@@ -258,3 +258,55 @@ def test_the_window_re_hashes_only_while_nobody_is_charting(qtbot: QtBot, servic
     window.idle_lock.is_locked = True  # type: ignore[attr-defined]
     check._rehash_slice()
     assert check.slices_left == SLICES - 1
+
+
+def test_the_whole_file_check_waits_for_a_quiet_window_and_stops_for_a_key(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The weekly whole-file check reads the whole database (minutes for a tenth-year clinic),
+    and clicks that overlapped it waited on the disk: it starts only after the window has been
+    quiet for a while, a key stops it at once (nothing reported, nothing remembered), and it
+    starts again at the next quiet moment until it has read the file through."""
+    from types import SimpleNamespace
+
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QMainWindow
+
+    from tests.slow_sqlite import slow_connections, wait_until_running
+    from tpi_chart.services import integrity
+    from tpi_chart.ui import background_check as bc
+
+    monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)  # the demo counts as large
+    db = tmp_path / "clinic.db"
+    with open_services(db, staff("chen"), seed_demo_if_new=True) as services:
+        store = services.store
+        window = QMainWindow()
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        idle = {"seconds": 1.0}
+        window.idle_lock = SimpleNamespace(  # type: ignore[attr-defined]
+            minutes=10.0, seconds_left=lambda: 600 - idle["seconds"], is_locked=False
+        )
+        check = bc.BackgroundCheck(window, store)
+        check.start()
+        assert check._quiet_poll.isActive()
+        assert check.worker is None  # someone pressed a key a second ago: not now
+        slow = slow_connections(monkeypatch)
+        idle["seconds"] = bc.QUIET_BEFORE_FULL_CHECK_S + 1
+        check._start_if_quiet()
+        running = check._running
+        assert running is not None
+        wait_until_running(running)
+        QTest.keyClick(window.windowHandle(), Qt.Key.Key_Shift)  # as the platform delivers it
+        qtbot.waitUntil(lambda: check.interruptions == 1, timeout=3000)
+        assert check.problems is None  # not a finding
+        assert check._quiet_poll.isActive()  # still due: it will start again
+        assert integrity.full_check_due(store)
+        slow.set()
+        check._start_if_quiet()
+        qtbot.waitUntil(lambda: check.problems is not None, timeout=10000)
+        assert check.problems == []
+        assert not check._quiet_poll.isActive()
+        assert not integrity.full_check_due(store)  # read through: remembered for a week
+        assert window.statusBar().currentMessage() == ""

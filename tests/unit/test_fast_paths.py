@@ -7,12 +7,15 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.slow_sqlite import slow_connections, wait_until_running
 from tests.users import staff
 from tpi_chart.services import doctor, integrity
 from tpi_chart.services.context import open_services
@@ -227,7 +230,6 @@ def test_the_anchor_is_written_at_once_and_its_fsync_runs_off_the_click_path(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
-    import threading
 
     from tpi_chart.domain.models import Patient
     from tpi_chart.storage import audit as audit_log
@@ -300,3 +302,46 @@ def test_the_open_rehashes_signed_notes_in_batches_and_wraps_around(
             assert integrity.check_signed_at_open(store, services.charting, budget_s=60) == []
             seen.append(json.loads(cursor.read_text(encoding="utf-8"))["after"])
         assert seen == [signed[(start + 1 + turn) % len(signed)] for turn in range(len(signed) + 1)]
+
+
+def test_an_interrupted_whole_file_check_is_not_a_finding_and_stays_due(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window stops the weekly check when someone uses it: SQLite stops at once, and that is
+    neither reported as damage nor remembered as a clean check."""
+    monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
+    with open_services(demo, staff("rivera")) as services:
+        store = services.store
+        assert isinstance(store, SqliteStore)
+        slow = slow_connections(monkeypatch)
+        check = integrity.FullCheck(store)
+        results: list[list[str] | None] = []
+        worker = threading.Thread(target=lambda: results.append(check.run()))
+        worker.start()
+        wait_until_running(check)
+        began = time.monotonic()
+        check.interrupt()
+        worker.join(5)
+        assert results == [None]
+        assert time.monotonic() - began < 1  # stopped at once, not after the whole slow run
+        assert check.interrupted
+        assert integrity.full_check_due(store)  # nothing remembered
+        slow.set()
+        again = integrity.FullCheck(store)
+        assert again.run() == []  # a whole run: sound, remembered
+        assert not integrity.full_check_due(store)
+
+
+def test_a_check_interrupted_before_it_runs_does_not_run(demo: Path) -> None:
+    check = storage_db.QuickCheck(demo)
+    check.interrupt()
+    assert check.run() is None
+    assert storage_db.QuickCheck(demo).run() == []
+
+
+def test_a_damaged_file_is_still_reported_by_the_interruptible_check(demo: Path) -> None:
+    damaged = demo.with_name("damaged.db")
+    data = bytearray(demo.read_bytes())
+    data[4096 * 3 : 4096 * 3 + 64] = b"\xff" * 64  # an interior page's header
+    damaged.write_bytes(bytes(data))
+    assert storage_db.QuickCheck(damaged).run()  # a finding, not None

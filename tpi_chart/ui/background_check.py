@@ -4,6 +4,7 @@ the open only checks what is cheap, so a clinic's tenth year starts as fast as i
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMainWindow, QMessageBox
@@ -12,10 +13,14 @@ from tpi_chart.services.access import INTEGRITY_CHECK
 from tpi_chart.services.charting import ChartingService
 from tpi_chart.services.integrity import (
     ClinicStore,
+    FullCheck,
     check_signed_at_open,
     full_check_due,
-    run_full_check,
 )
+from tpi_chart.ui.window_watch import WindowWatch, window_watch
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QInputEvent, QWindow
 
 #: Slices of the signed-note re-hash after start-up (each `integrity.OPEN_BUDGET_S`), and the
 #: time between them: with the start's own, a session covers over five times what a start did
@@ -24,13 +29,22 @@ SLICES = 40
 SLICE_EVERY_MS = 3000
 #: Seconds since the last key or click within which a slice waits for the next turn.
 BUSY_S = 2.0
+#: Seconds without a key, click or mouse move before the whole-file check starts; the next one
+#: stops it (it starts again from the beginning when the window is quiet again). It reads the
+#: whole file, 4 min for the 2 GB clinic on this machine, and every click it overlapped waited on
+#: the disk: clicks on that clinic measured p50 14 ms, p95 17-52 ms while it ran, against 9.6 /
+#: 14 ms without it (benchmarks/README.md, round 8).
+QUIET_BEFORE_FULL_CHECK_S = 30.0
+#: How often a due check looks whether the window has been quiet long enough.
+FULL_CHECK_POLL_MS = 5000
 
 
 class BackgroundCheck(QObject):
-    """Runs `run_full_check` in a thread when one is due; a damaged file is shown in the
-    window's status bar and a message (never silently)."""
+    """Runs the whole-file check (`FullCheck`) in a thread when one is due and nobody is using
+    the window, and stops it when someone does; a damaged file is shown in the window's status
+    bar and a message (never silently)."""
 
-    finished = Signal(list)
+    finished = Signal(object)  # the problems found, or None: interrupted
 
     def __init__(self, window: QMainWindow, store: ClinicStore) -> None:
         super().__init__(window)
@@ -38,7 +52,16 @@ class BackgroundCheck(QObject):
         self._store = store
         self.worker: threading.Thread | None = None
         self.problems: list[str] | None = None
+        self.interruptions = 0
+        self._running: FullCheck | None = None
         self.finished.connect(self._report)
+        self._quiet_poll = QTimer(self)
+        self._quiet_poll.setInterval(FULL_CHECK_POLL_MS)
+        self._quiet_poll.timeout.connect(self._start_if_quiet)
+        watch = window_watch()
+        watch.add(self._on_input)
+        watch.attach(window)  # shown by now: its input is seen without waiting for the focus
+        window.destroyed.connect(lambda: self._let_go(watch))
         # The signed-note re-hash the open keeps short goes on here: SLICES slices of its
         # budget (a few ms each), SLICE_EVERY_MS apart, so a click rarely meets one.
         self.slices_left = SLICES
@@ -59,7 +82,7 @@ class BackgroundCheck(QObject):
         lock = getattr(self._window, "idle_lock", None)
         if lock is not None and lock.is_locked:
             return  # nothing is shown over the lock screen; the next slice runs after it
-        if lock is not None and lock.minutes * 60 - lock.seconds_left() < BUSY_S:
+        if self._seconds_since_input() < BUSY_S:
             return  # someone is charting: a click must not wait for a slice
         self.slices_left -= 1
         if self.slices_left <= 0:
@@ -76,16 +99,55 @@ class BackgroundCheck(QObject):
             )
             box.open()
 
+    def _seconds_since_input(self) -> float:
+        """Since the last key, click or mouse move in the app (the idle lock keeps the time;
+        a window without one counts as unused)."""
+        lock = getattr(self._window, "idle_lock", None)
+        if lock is None:
+            return float("inf")
+        return float(lock.minutes * 60 - lock.seconds_left())
+
     def start(self) -> None:
-        if self.worker is not None or not full_check_due(self._store):
+        """Look for a quiet moment to check the whole file, when a check is due."""
+        if self._quiet_poll.isActive() or self.problems is not None:
             return
-        self.worker = threading.Thread(target=self._run, name="tpi-chart-full-check", daemon=True)
+        if not full_check_due(self._store):
+            return
+        self._quiet_poll.start()
+        self._start_if_quiet()
+
+    def _start_if_quiet(self) -> None:
+        if not self._window.isVisible():  # closed (handed over, or the app is ending)
+            self._quiet_poll.stop()
+            return
+        if self._running is not None or self._seconds_since_input() < QUIET_BEFORE_FULL_CHECK_S:
+            return
+        self._running = check = FullCheck(self._store)
+        self.worker = threading.Thread(
+            target=lambda: self.finished.emit(check.run()),  # queued to the window's thread
+            name="tpi-chart-full-check",
+            daemon=True,
+        )
         self.worker.start()
 
-    def _run(self) -> None:
-        self.finished.emit(run_full_check(self._store))  # queued to the window's thread
+    def _on_input(self, _window: QWindow, _event: QInputEvent) -> None:
+        """Someone is using the window: a running whole-file check stops now, and starts
+        again after the next quiet `QUIET_BEFORE_FULL_CHECK_S`."""
+        if self._running is not None and not self._running.interrupted:
+            self._running.interrupt()
 
-    def _report(self, problems: list[str]) -> None:
+    def _let_go(self, watch: WindowWatch) -> None:
+        # The window is gone (its database closes next): the check stops with it.
+        if self._running is not None:
+            self._running.interrupt()
+        watch.remove(self._on_input)
+
+    def _report(self, problems: list[str] | None) -> None:
+        self._running = None
+        if problems is None:
+            self.interruptions += 1
+            return  # stopped for someone using the window: the poll starts it again
+        self._quiet_poll.stop()
         self.problems = problems
         if not problems:
             return

@@ -11,6 +11,7 @@ import contextlib
 import os
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
@@ -342,15 +343,50 @@ def _require_writable(conn: sqlite3.Connection, path: Path, busy_timeout_ms: int
 
 
 def quick_check_problems(path: Path) -> list[str]:
-    """`PRAGMA quick_check` of the file at `path` on a read-only connection of its own (the
-    background check after start-up, `doctor`): empty when it is sound."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    try:
-        with closing(sqlite3.connect(uri, uri=True, isolation_level=None)) as conn:
-            rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
-    except sqlite3.Error as error:
-        return [str(error)]
-    return [] if rows == ["ok"] else rows
+    """`PRAGMA quick_check` of the file at `path` on a read-only connection of its own
+    (`doctor`, the check of a backup): empty when it is sound."""
+    problems = QuickCheck(path).run()
+    assert problems is not None, "only `interrupt` stops a check short"
+    return problems
+
+
+class QuickCheck:
+    """One `PRAGMA quick_check` of the file at `path` on a read-only connection of its own, run
+    on a thread of its own; `interrupt`, from any thread, stops it at once (SQLite's interrupt:
+    0.3 ms into a 2 GB check here), and `run` then returns None: not a finding."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._guard = threading.Lock()
+        self._running: sqlite3.Connection | None = None
+        self.interrupted = False
+
+    def run(self) -> list[str] | None:
+        """The problems found (empty: sound), or None when interrupted."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            return [str(error)]
+        with closing(conn):
+            with self._guard:
+                if self.interrupted:
+                    return None
+                self._running = conn
+            try:
+                rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+            except sqlite3.Error as error:
+                return None if self.interrupted else [str(error)]
+            finally:
+                with self._guard:
+                    self._running = None
+        return [] if rows == ["ok"] else rows
+
+    def interrupt(self) -> None:
+        with self._guard:
+            self.interrupted = True
+            if self._running is not None:
+                self._running.interrupt()
 
 
 def integrity_problems(conn: sqlite3.Connection) -> list[str]:
