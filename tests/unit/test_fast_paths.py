@@ -85,7 +85,7 @@ def test_doctor_reports_a_damaged_file_the_open_would_not_read_whole(
     copy = tmp_path / "damaged.db"
     shutil.copy(demo, copy)
     damage_every_page_but_the_first(copy)
-    assert storage_db.quick_check_problems(copy)
+    assert storage_db.QuickCheck(copy).run()
     (database,) = doctor.check_database(copy)
     assert database.status == "attention"
     assert "is damaged" in database.detail
@@ -112,7 +112,7 @@ def test_the_background_check_is_due_weekly_for_a_large_file(
         monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
         assert integrity.full_check_due(store)  # never checked
         now = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
-        assert integrity.run_full_check(store, now) == []
+        assert integrity.FullCheck(store).run(now) == []
         assert not integrity.full_check_due(store, now + timedelta(days=6))
         assert integrity.full_check_due(store, now + timedelta(days=7))
 
@@ -124,8 +124,8 @@ def test_a_damaged_large_file_is_not_marked_checked(
     with open_services(demo, staff("rivera")) as services:
         store = services.store
         assert isinstance(store, SqliteStore)
-        monkeypatch.setattr(integrity, "quick_check_problems", lambda _path: ["page 7: bad"])
-        assert integrity.run_full_check(store) == ["page 7: bad"]
+        monkeypatch.setattr(storage_db.QuickCheck, "run", lambda _check: ["page 7: bad"])
+        assert integrity.FullCheck(store).run() == ["page 7: bad"]
         assert integrity.full_check_due(store)
 
 
@@ -272,7 +272,7 @@ def test_the_days_between_whole_file_checks_are_the_clinics_setting(
         assert isinstance(store, SqliteStore)
         monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
         now = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
-        assert integrity.run_full_check(store, now) == []
+        assert integrity.FullCheck(store).run(now) == []
         services.settings.update(full_check_days=30)
         assert not integrity.full_check_due(store, now + timedelta(days=29))
         assert integrity.full_check_due(store, now + timedelta(days=30))

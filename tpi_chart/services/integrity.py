@@ -30,11 +30,7 @@ from tpi_chart.services.paths import key_dir
 from tpi_chart.storage.audit import AuditReport
 from tpi_chart.storage.interfaces import Store
 from tpi_chart.storage.sqlite.backup import is_read_only_place
-from tpi_chart.storage.sqlite.connection import (
-    QUICK_CHECK_AT_OPEN_MAX_BYTES,
-    QuickCheck,
-    quick_check_problems,
-)
+from tpi_chart.storage.sqlite.connection import QUICK_CHECK_AT_OPEN_MAX_BYTES, QuickCheck
 from tpi_chart.storage.sqlite.migrations import SCHEMA_VERSION as SCHEMA_VERSION
 from tpi_chart.storage.sqlite.store import SqliteStore, open_store_readonly
 
@@ -182,18 +178,14 @@ def full_check_due(store: SqliteStore, now: datetime | None = None) -> bool:
     return (now or datetime.now(UTC)) - last >= every
 
 
-def run_full_check(store: SqliteStore, now: datetime | None = None) -> list[str]:
-    """`PRAGMA quick_check` of the whole file on a connection of its own (safe in a thread: it
-    shares nothing with the window's); a clean result is remembered beside the anchor, so the
-    next one is due after `full_check_days`. Returns the problems (one line each; empty: sound)."""
-    return _remembered(store, quick_check_problems(store.path), now)
-
-
 class FullCheck:
-    """The whole-file check as the window runs it: on a thread of its own, while nobody is
-    using the window, and stopped by `interrupt` (from the window's thread) when someone does.
-    `run` returns the problems (empty: sound, remembered as `run_full_check` does), or None
-    when it was interrupted: nothing found, nothing remembered, still due."""
+    """The whole-file check as the window runs it: `PRAGMA quick_check` on a connection of its
+    own (safe in a thread: it shares nothing with the window's), run while nobody is using the
+    window and stopped by `interrupt` (from the window's thread) when someone does.
+
+    `run` returns the problems (one line each; empty: sound, and remembered beside the anchor,
+    so the next one is due after `full_check_days`), or None when it was interrupted: nothing
+    found, nothing remembered, still due."""
 
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
@@ -201,7 +193,15 @@ class FullCheck:
 
     def run(self, now: datetime | None = None) -> list[str] | None:
         problems = self._check.run()
-        return None if problems is None else _remembered(self._store, problems, now)
+        if problems is None:
+            return None
+        if not problems:
+            # A stamp that cannot be written only means the next start checks again.
+            with contextlib.suppress(OSError):
+                _full_check_stamp(self._store).write_text(
+                    (now or datetime.now(UTC)).isoformat(), encoding="utf-8"
+                )
+        return problems
 
     def interrupt(self) -> None:
         self._check.interrupt()
@@ -209,16 +209,6 @@ class FullCheck:
     @property
     def interrupted(self) -> bool:
         return self._check.interrupted
-
-
-def _remembered(store: SqliteStore, problems: list[str], now: datetime | None) -> list[str]:
-    if not problems:
-        # A stamp that cannot be written only means the next start checks again.
-        with contextlib.suppress(OSError):
-            _full_check_stamp(store).write_text(
-                (now or datetime.now(UTC)).isoformat(), encoding="utf-8"
-            )
-    return problems
 
 
 #: The database the checks read (the command line names it without importing storage).

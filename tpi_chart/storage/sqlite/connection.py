@@ -342,14 +342,6 @@ def _require_writable(conn: sqlite3.Connection, path: Path, busy_timeout_ms: int
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
 
 
-def quick_check_problems(path: Path) -> list[str]:
-    """`PRAGMA quick_check` of the file at `path` on a read-only connection of its own
-    (`doctor`, the check of a backup): empty when it is sound."""
-    problems = QuickCheck(path).run()
-    assert problems is not None, "only `interrupt` stops a check short"
-    return problems
-
-
 class QuickCheck:
     """One `PRAGMA quick_check` of the file at `path` on a read-only connection of its own, run
     on a thread of its own; `interrupt`, from any thread, stops it at once (SQLite's interrupt:
