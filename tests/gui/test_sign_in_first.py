@@ -131,6 +131,34 @@ def test_a_sign_in_pressed_while_the_app_loads_waits_for_the_clinic_then_goes_ah
     assert events == ["opened clinic.db", "window okafor"]
 
 
+def test_the_demo_s_sign_in_is_shown_while_the_app_loads_and_opens_the_demo(
+    qtbot: QtBot, clinic: Path, events: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tpi-chart --demo` on a demo file made before: the same early sign-in, titled DEMO."""
+    gate = Gate(clinic.parent, monkeypatch)
+    seen: dict[str, Any] = {}
+
+    def sign_in(dialog: LoginDialog) -> None:
+        seen["title"] = dialog.windowTitle() + " | " + QGuiApplication.applicationDisplayName()
+        seen["demo offered"] = dialog.demo_button.isVisible()
+        seen["before the gate"] = list(events)
+        qtbot.keyClicks(dialog.username, "okafor")
+        qtbot.keyClicks(dialog.password, PASSWORD)
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+        gate.release()
+
+    when_shown(LoginDialog, sign_in)
+    try:
+        demo_args = argparse.Namespace(db=str(clinic), as_user=None, command=None, demo=True)
+        assert launch.launch(demo_args) == 0
+    finally:
+        QGuiApplication.setApplicationDisplayName(launch.APPLICATION)
+    assert seen["demo offered"] is False
+    assert seen["before the gate"] == []
+    assert "DEMO" in seen["title"]
+    assert events == ["opened clinic.db", "window okafor"]
+
+
 def test_a_wrong_password_pressed_while_loading_is_refused_once_the_clinic_is_open(
     qtbot: QtBot, clinic: Path, events: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -243,7 +271,11 @@ FIRST_PAINT = textwrap.dedent(
                 QTimer.singleShot(1, look)
                 return
             qt_namespace = "Qt" in sys.modules["PySide6.QtCore"].__dict__
+            demo_button = getattr(shown[0], "demo_button", None)
             print(json.dumps({"shown": [type(w).__name__ for w in shown],
+                              "title": app.applicationDisplayName(),
+                              "demo_offered": demo_button is not None
+                                              and demo_button.isVisible(),
                               "modules": sorted(sys.modules),
                               "qt_namespace": qt_namespace}), flush=True)
             os._exit(0)
@@ -253,7 +285,7 @@ FIRST_PAINT = textwrap.dedent(
 
     launch.make_application = made
     from tpi_chart.app import main
-    main(["--db", sys.argv[1]])
+    main(sys.argv[1:])
     """
 )
 
@@ -299,11 +331,15 @@ NOT_BEFORE_THE_FIRST_PAINT = (
 )
 
 
+@pytest.mark.parametrize("demo", [False, True], ids=["clinic", "demo"])
 def test_the_sign_in_dialog_is_painted_before_the_app_s_model_is_imported(
-    clinic: Path, tmp_path: Path
+    clinic: Path, tmp_path: Path, demo: bool
 ) -> None:
-    seen = run_script(FIRST_PAINT, [str(clinic)], tmp_path)
+    """`make run` (`--demo`) included: its file, once made, starts like a clinic's."""
+    seen = run_script(FIRST_PAINT, [*(["--demo"] if demo else []), "--db", str(clinic)], tmp_path)
     assert seen["shown"] == ["LoginDialog"]
+    assert seen["title"] == ("TPI Chart — DEMO" if demo else "TPI Chart")
+    assert seen["demo_offered"] is not demo  # no "Try the demo" inside the demo
     early = of(seen["modules"], NOT_BEFORE_THE_FIRST_PAINT)
     assert early == []
     # Nor PySide6's `Qt` namespace, which builds all its enums when first named (26 ms).

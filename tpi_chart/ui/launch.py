@@ -198,7 +198,11 @@ def launch(
     db = getattr(args, "db", None)
     user_name = getattr(args, "as_user", None)  # pre-fills the sign-in
     demo = bool(getattr(args, "demo", False))
-    shown = None if demo else _sign_in_first(db, user_name)
+    if demo:
+        label_demo()  # the sign-in dialog, painted next, already says DEMO
+    shown = _sign_in_first(
+        (Path(db) if db else demo_db_path()) if demo else db, user_name, offer_demo=not demo
+    )
     guard_the_wheel()  # when the sign-in dialog was painted, it is there already
     problems = (
         check_clinic() if check_clinic is not None else getattr(args, "clinic_problems", None)
@@ -227,11 +231,14 @@ def launch(
     )
 
 
-def _sign_in_first(db: str | None, user_name: str | None) -> LoginDialog | None:
-    """A clinic used before (its file is there, or it is on a server): the sign-in dialog is
-    put on screen now and the rest of the app imported while the person types; returns when
-    that is done (the dialog still open, or closed by the person meanwhile). None for a new
-    clinic, which starts with the first-run dialog once the app is imported."""
+def _sign_in_first(
+    db: str | Path | None, user_name: str | None, *, offer_demo: bool
+) -> LoginDialog | None:
+    """A clinic used before (its file is there, or it is on a server), the demo's included:
+    the sign-in dialog is put on screen now and the rest of the app imported while the person
+    types; returns when that is done (the dialog still open, or closed by the person
+    meanwhile). None for a new clinic, which starts with the first-run dialog once the app is
+    imported."""
     from tpi_chart.ui.auth.login_dialog import LoginDialog
 
     try:
@@ -240,7 +247,7 @@ def _sign_in_first(db: str | None, user_name: str | None) -> LoginDialog | None:
         return None
     if not (is_server_url(str(clinic)) or Path(clinic).is_file()):
         return None
-    dialog = LoginDialog(None, user_name or "", offer_demo=True)
+    dialog = LoginDialog(None, user_name or "", offer_demo=offer_demo)
     dialog.setModal(True)
     dialog.show()
     QCoreApplication.processEvents()  # painted before the import takes its share of the CPU
