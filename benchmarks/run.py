@@ -15,7 +15,8 @@ What is measured (p50 / p95 / max of the samples; a ratio is p50 over the floor'
   installed app; settings in a scratch folder.
 - CLI: `tpi-chart check`, `verify` and `export` (a signed note: its stored bytes; a draft:
   drawn) as whole processes. Floor: a bare Python process importing what that command's work
-  needs (its command module; pyHanko's validation to verify; reportlab's page layout to draw),
+  needs (its command module; pyHanko's validation to verify, without its HTTP clients as the
+  app imports it, `pdf.offline`; reportlab's page layout to draw),
   and for `export`, run `--as` someone, checking one password with the app's Argon2id
   parameters (the export is also shown beside the import alone).
 - memory: `tpi-chart --db` signed in through its dialog with the last visit reopened, once idle:
@@ -732,7 +733,8 @@ def main() -> None:
             (
                 "verify (a signed note: match)",
                 [*cli, "verify", str(pdf)],
-                "import tpi_chart.cli.commands_notes, pyhanko.sign.validation",
+                # `tpi_chart.pdf` first: pyHanko without its HTTP clients, as the app runs it
+                "import tpi_chart.cli.commands_notes, tpi_chart.pdf, pyhanko.sign.validation",
                 "",
                 "bare python importing it",
             ),

@@ -8,7 +8,9 @@ with the right name, a re-rendered note, one changed byte, a revoked certificate
 from __future__ import annotations
 
 import io
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -358,3 +360,39 @@ def _blank_pages() -> bytes:
     page.showPage()
     page.save()
     return buffer.getvalue()
+
+
+OFFLINE = """
+import sys
+from pathlib import Path
+from tests.unit.test_pades_signing import Clinic
+from tpi_chart.pdf.verify import verify_note
+clinic = Clinic(Path(sys.argv[1]))
+_, pdf = clinic.sign_reference_visit()
+verified = verify_note(pdf, clinic.trust()).ok
+from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko_certvalidator.fetchers import aiohttp_fetchers
+refused = []
+for client in (HTTPTimeStamper, aiohttp_fetchers.AIOHttpFetcherBackend):
+    try:
+        client("http://tsa.example/")
+    except RuntimeError as error:
+        refused.append(type(error).__name__)
+print(verified, refused, sorted({"aiohttp", "yarl", "multidict"} & set(sys.modules)))
+"""
+
+
+def test_signing_and_verifying_load_no_http_client_and_none_can_be_made(tmp_path: Path) -> None:
+    """pyHanko's aiohttp clients are stand-ins (`pdf.offline`): a whole signature and its
+    validation in a fresh process import no HTTP stack, and the clients refuse to exist."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", OFFLINE, str(tmp_path / "clinic")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=False,
+    )
+    *_, last = done.stdout.strip().splitlines() or [done.stderr[-2000:]]
+    assert last == "True ['OfflineOnly', 'OfflineOnly'] []", done.stderr[-2000:]
