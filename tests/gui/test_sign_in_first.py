@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtWidgets import QApplication, QDialog, QLabel
 from pytestqt.qtbot import QtBot
 
 from tests.users import staff
@@ -141,6 +141,7 @@ def test_the_demo_s_sign_in_is_shown_while_the_app_loads_and_opens_the_demo(
     def sign_in(dialog: LoginDialog) -> None:
         seen["title"] = dialog.windowTitle() + " | " + QGuiApplication.applicationDisplayName()
         seen["demo offered"] = dialog.demo_button.isVisible()
+        seen["heading"] = dialog.findChild(QLabel, "loginHeading").text()
         seen["before the gate"] = list(events)
         qtbot.keyClicks(dialog.username, "okafor")
         qtbot.keyClicks(dialog.password, PASSWORD)
@@ -154,6 +155,7 @@ def test_the_demo_s_sign_in_is_shown_while_the_app_loads_and_opens_the_demo(
     finally:
         QGuiApplication.setApplicationDisplayName(launch.APPLICATION)
     assert seen["demo offered"] is False
+    assert seen["heading"] == "Sign in to the TPI Chart demo"
     assert seen["before the gate"] == []
     assert "DEMO" in seen["title"]
     assert events == ["opened clinic.db", "window okafor"]
@@ -257,7 +259,7 @@ FIRST_PAINT = textwrap.dedent(
     """
     import json, os, sys
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QLabel
     from tpi_chart.ui import launch
 
     make = launch.make_application
@@ -272,8 +274,10 @@ FIRST_PAINT = textwrap.dedent(
                 return
             qt_namespace = "Qt" in sys.modules["PySide6.QtCore"].__dict__
             demo_button = getattr(shown[0], "demo_button", None)
+            heading = shown[0].findChild(QLabel, "loginHeading")
             print(json.dumps({"shown": [type(w).__name__ for w in shown],
                               "title": app.applicationDisplayName(),
+                              "heading": heading.text() if heading else None,
                               "demo_offered": demo_button is not None
                                               and demo_button.isVisible(),
                               "modules": sorted(sys.modules),
@@ -340,6 +344,7 @@ def test_the_sign_in_dialog_is_painted_before_the_app_s_model_is_imported(
     assert seen["shown"] == ["LoginDialog"]
     assert seen["title"] == ("TPI Chart — DEMO" if demo else "TPI Chart")
     assert seen["demo_offered"] is not demo  # no "Try the demo" inside the demo
+    assert seen["heading"] == ("Sign in to the TPI Chart demo" if demo else "Sign in to TPI Chart")
     early = of(seen["modules"], NOT_BEFORE_THE_FIRST_PAINT)
     assert early == []
     # Nor PySide6's `Qt` namespace, which builds all its enums when first named (26 ms).

@@ -111,6 +111,7 @@ def login(
     name: str | None,
     *,
     offer_demo: bool = False,
+    demo: bool = False,
     shown: LoginDialog | None = None,
 ) -> User | str | None:
     """Sign in (on the very first run: create the administrator). None when the person
@@ -137,7 +138,7 @@ def login(
         dialog = shown
         shown.attach(auth)
     else:
-        dialog = LoginDialog(auth, name or "", offer_demo=offer_demo)
+        dialog = LoginDialog(auth, name or "", offer_demo=offer_demo, demo=demo)
     from tpi_chart.ui.qt_warmup import warm_up
 
     QTimer.singleShot(0, warm_up)  # while the person types (the dialog's loop runs it)
@@ -201,7 +202,7 @@ def launch(
     if demo:
         label_demo()  # the sign-in dialog, painted next, already says DEMO
     shown = _sign_in_first(
-        (Path(db) if db else demo_db_path()) if demo else db, user_name, offer_demo=not demo
+        (Path(db) if db else demo_db_path()) if demo else db, user_name, demo=demo
     )
     guard_the_wheel()  # when the sign-in dialog was painted, it is there already
     problems = (
@@ -227,12 +228,14 @@ def launch(
         return 1
     services.room = getattr(args, "room", None)
     return _session(
-        app, services, lambda: login(services, user_name, offer_demo=not demo, shown=shown)
+        app,
+        services,
+        lambda: login(services, user_name, offer_demo=not demo, demo=demo, shown=shown),
     )
 
 
 def _sign_in_first(
-    db: str | Path | None, user_name: str | None, *, offer_demo: bool
+    db: str | Path | None, user_name: str | None, *, demo: bool
 ) -> LoginDialog | None:
     """A clinic used before (its file is there, or it is on a server), the demo's included:
     the sign-in dialog is put on screen now and the rest of the app imported while the person
@@ -247,7 +250,7 @@ def _sign_in_first(
         return None
     if not (is_server_url(str(clinic)) or Path(clinic).is_file()):
         return None
-    dialog = LoginDialog(None, user_name or "", offer_demo=offer_demo)
+    dialog = LoginDialog(None, user_name or "", offer_demo=not demo, demo=demo)
     dialog.setModal(True)
     dialog.show()
     QCoreApplication.processEvents()  # painted before the import takes its share of the CPU
@@ -305,7 +308,7 @@ def _demo_session(app: QApplication) -> int:
     )
     if services is None:
         return 1
-    return _session(app, services, lambda: login(services, None))
+    return _session(app, services, lambda: login(services, None, demo=True))
 
 
 def _session(

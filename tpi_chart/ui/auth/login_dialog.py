@@ -37,7 +37,9 @@ class LoginDialog(QDialog):
         parent: QWidget | None = None,
         *,
         offer_demo: bool = False,
+        demo: bool = False,
     ) -> None:
+        """`demo`: the demo clinic's sign-in, which says so before anyone types a password."""
         super().__init__(parent)
         self.setWindowTitle("TPI Chart — Sign in")
         self.sign_in = SignIn(service, self)
@@ -45,7 +47,8 @@ class LoginDialog(QDialog):
         self.sign_in.refused.connect(self._fail)
         self.sign_in.state_changed.connect(self._show_state)
         self.user: User | None = None
-        heading = QLabel("Sign in to TPI Chart")
+        heading = QLabel("Sign in to the TPI Chart demo" if demo else "Sign in to TPI Chart")
+        heading.setObjectName("loginHeading")
         heading.setStyleSheet("font-size: 15pt; font-weight: 600;")
         self.username = QLineEdit(username)
         self.username.setAccessibleName("Username")
