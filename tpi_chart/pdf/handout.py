@@ -15,7 +15,6 @@ from typing import Any
 
 from reportlab.platypus import (
     KeepTogether,
-    Paragraph,
     SimpleDocTemplate,
     Spacer,
     Table,
@@ -31,6 +30,7 @@ from tpi_chart.pdf import styles as st
 from tpi_chart.pdf.canvas import numbered_canvas
 from tpi_chart.pdf.fonts import SANS, SANS_BOLD, markup, register_fonts
 from tpi_chart.pdf.note import PAGE_SIZES, NoteOptions, draw_text
+from tpi_chart.pdf.paragraph import LaidOutOnce
 
 
 @cache
@@ -138,7 +138,7 @@ class AftercareHandoutRenderer:
         procedure = self.document.procedure
         areas = injected_areas(self.document)
         story: list[Any] = [
-            Paragraph(markup(data["title"]), s.title),
+            LaidOutOnce(markup(data["title"]), s.title),
             Spacer(1, 8),
         ]
         facts = [
@@ -157,7 +157,7 @@ class AftercareHandoutRenderer:
             facts.append(("Your doctor", procedure.physician))
         table = Table(
             [
-                [Paragraph(markup(k), s.label), Paragraph(markup(v), s.handout_body)]
+                [LaidOutOnce(markup(k), s.label), LaidOutOnce(markup(v), s.handout_body)]
                 for k, v in facts
             ],
             colWidths=[100, self.pagesize[0] - 2 * self.margin - 100],
@@ -180,10 +180,10 @@ class AftercareHandoutRenderer:
                 continue
             urgent = section.get("when") == "pneumothorax_risk"
             items = [
-                Paragraph(f"•&nbsp;&nbsp;{markup(item['text'])}", s.handout_body)
+                LaidOutOnce(f"•&nbsp;&nbsp;{markup(item['text'])}", s.handout_body)
                 for item in section["items"]
             ]
-            block: list[Any] = [Paragraph(markup(section["heading"]), s.handout_heading), *items]
+            block: list[Any] = [LaidOutOnce(markup(section["heading"]), s.handout_heading), *items]
             if urgent:
                 box = Table([[block]], colWidths=[self.pagesize[0] - 2 * self.margin])
                 box.setStyle(
@@ -206,7 +206,7 @@ class AftercareHandoutRenderer:
             if self.options.clinic_phone
             else f"Questions? Call {markup(self.options.clinic_name)}."
         )
-        story += [Spacer(1, 12), Paragraph(call, s.handout_body)]
+        story += [Spacer(1, 12), LaidOutOnce(call, s.handout_body)]
         return story
 
 

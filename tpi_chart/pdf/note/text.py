@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
-from reportlab.platypus import Paragraph
-
 from tpi_chart.domain.models import Needle, Site
 from tpi_chart.domain.presentation import NOT_DOCUMENTED, SIDE_WORDS
 from tpi_chart.pdf.fonts import font_for_run, markup, runs
+from tpi_chart.pdf.paragraph import LaidOutOnce
 
 
 def format_datetime(value: datetime) -> str:
@@ -102,14 +101,14 @@ def relief_text(
     return text
 
 
-def text_para(text: str, style: Any) -> Paragraph:
+def text_para(text: str, style: Any) -> LaidOutOnce:
     """A paragraph of user/plain text (escaped, CJK fallback)."""
-    return Paragraph(markup(text), style)
+    return LaidOutOnce(markup(text), style)
 
 
-def markup_para(markup_text: str, style: Any) -> Paragraph:
+def markup_para(markup_text: str, style: Any) -> LaidOutOnce:
     """A paragraph of trusted markup built by this module (user parts already escaped)."""
-    return Paragraph(markup_text, style)
+    return LaidOutOnce(markup_text, style)
 
 
 def draw_text(
