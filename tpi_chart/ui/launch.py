@@ -110,14 +110,13 @@ def login(
     services: Services,
     name: str | None,
     *,
-    offer_demo: bool = False,
     demo: bool = False,
     shown: LoginDialog | None = None,
 ) -> User | str | None:
     """Sign in (on the very first run: create the administrator). None when the person
-    cancelled; `TRY_DEMO` when they chose the demo (offered with `offer_demo`). `shown` is the
-    sign-in dialog put on screen before the clinic was open (it may hold a sign-in pressed
-    meanwhile, which goes ahead now)."""
+    cancelled; `TRY_DEMO` when they chose the demo (offered unless `demo`: this is the demo
+    clinic, which the dialog says). `shown` is the sign-in dialog put on screen before the
+    clinic was open (it may hold a sign-in pressed meanwhile, which goes ahead now)."""
     from tpi_chart.services.clinic_setup import set_up_clinic
     from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
     from tpi_chart.ui.auth.login_dialog import LoginDialog
@@ -132,13 +131,13 @@ def login(
         dialog = FirstRunDialog(
             auth,
             save_clinic=lambda name, phone: set_up_clinic(services, name, phone),
-            offer_demo=offer_demo,
+            offer_demo=not demo,
         )
     elif shown is not None:
         dialog = shown
         shown.attach(auth)
     else:
-        dialog = LoginDialog(auth, name or "", offer_demo=offer_demo, demo=demo)
+        dialog = LoginDialog(auth, name or "", offer_demo=not demo, demo=demo)
     from tpi_chart.ui.qt_warmup import warm_up
 
     QTimer.singleShot(0, warm_up)  # while the person types (the dialog's loop runs it)
@@ -227,11 +226,7 @@ def launch(
     if services is None:
         return 1
     services.room = getattr(args, "room", None)
-    return _session(
-        app,
-        services,
-        lambda: login(services, user_name, offer_demo=not demo, demo=demo, shown=shown),
-    )
+    return _session(app, services, lambda: login(services, user_name, demo=demo, shown=shown))
 
 
 def _sign_in_first(
