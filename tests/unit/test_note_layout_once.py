@@ -75,3 +75,16 @@ def test_a_second_request_at_the_same_width_breaks_no_lines(
     assert text.wrap(0, 800) == (0, 0x7FFFFFFF)  # too narrow: nothing laid out, nothing kept
     assert text.wrap(0, 800) == (0, 0x7FFFFFFF)
     assert len(broken) == 3
+
+
+def test_a_layout_reportlab_dropped_is_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`split` drops a paragraph's layout when no line fits (it moves on whole); asked again at
+    the same width, the paragraph lays itself out again rather than answer from nothing (found
+    by the generated notes above: 'LaidOutOnce' object has no attribute 'blPara')."""
+    text = LaidOutOnce("Upper trapezius, left: taut band, local twitch. " * 20, styles().body)
+    size = text.wrap(200, 800)
+    assert text.split(200, 5) == []  # no room for a line here
+    assert not hasattr(text, "blPara")
+    assert text.wrap(200, 800) == size
+    first, rest = text.split(200, 100)
+    assert first.wrap(200, 800)[1] + rest.wrap(200, 800)[1] == pytest.approx(size[1])
