@@ -9,7 +9,7 @@ a signed procedure is unchanged except for appended addenda (same content hash, 
 document); the audit chain verifies; `PRAGMA integrity_check` is ok (a file's); site numbers
 run 1..n.
 
-On both engines. The server's runs are fewer (LIFECYCLE_PG_EXAMPLES, 8 by default: each is a
+On both engines. The server's runs are fewer (LIFECYCLE_PG_EXAMPLES, 16 by default: each is a
 few seconds of round trips) and each starts from the emptied test database.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, event, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -130,6 +130,11 @@ def _unsigned_view(document: ProcedureDocument) -> str:
     return document_json(document.model_copy(update={"procedure": procedure}))
 
 
+# The runs change with what the test process ran before, derandomized or seeded (after 518 other
+# tests on one xdist worker, the server's 8 derandomized runs signed once and reached no
+# addendum; alone they signed 8 times). A fixed seed and 16 runs on the server keep the check
+# that every state was reached from hanging on the order the tests are shared out in.
+@seed(20261126)
 class ChartLifecycle(RuleBasedStateMachine):
     patient_ids = Bundle("patients")
     procedure_ids = Bundle("procedures")
@@ -636,7 +641,7 @@ def test_chart_lifecycle(
         monkeypatch.setattr(
             ChartLifecycle, "new_database", staticmethod(lambda folder: server.fresh_database())
         )
-        examples = int(os.environ.get("LIFECYCLE_PG_EXAMPLES", "8"))
+        examples = int(os.environ.get("LIFECYCLE_PG_EXAMPLES", "16"))
     run_state_machine_as_test(
         ChartLifecycle,
         settings=settings(
