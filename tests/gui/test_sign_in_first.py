@@ -105,6 +105,13 @@ def when_shown(kind: type[QDialog], act: Callable[[Any], None]) -> None:
     QTimer.singleShot(0, poll)
 
 
+def sign_in_as_okafor(qtbot: QtBot, dialog: LoginDialog) -> None:
+    """Typed as a person types it, then Return."""
+    qtbot.keyClicks(dialog.username, "okafor")
+    qtbot.keyClicks(dialog.password, PASSWORD)
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+
+
 def run(clinic: Path) -> int:
     return launch.launch(argparse.Namespace(db=str(clinic), as_user=None, command=None))
 
@@ -116,9 +123,7 @@ def test_a_sign_in_pressed_while_the_app_loads_waits_for_the_clinic_then_goes_ah
     seen: dict[str, Any] = {}
 
     def sign_in(dialog: LoginDialog) -> None:
-        qtbot.keyClicks(dialog.username, "okafor")
-        qtbot.keyClicks(dialog.password, PASSWORD)
-        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+        sign_in_as_okafor(qtbot, dialog)
         seen["status"] = dialog.status.text()
         seen["button on"] = dialog.sign_in_button.isEnabled()
         seen["before the gate"] = list(events)
@@ -143,9 +148,7 @@ def test_the_demo_s_sign_in_is_shown_while_the_app_loads_and_opens_the_demo(
         seen["demo offered"] = dialog.demo_button.isVisible()
         seen["heading"] = dialog.findChild(QLabel, "loginHeading").text()
         seen["before the gate"] = list(events)
-        qtbot.keyClicks(dialog.username, "okafor")
-        qtbot.keyClicks(dialog.password, PASSWORD)
-        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+        sign_in_as_okafor(qtbot, dialog)
         gate.release()
 
     when_shown(LoginDialog, sign_in)

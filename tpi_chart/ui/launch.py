@@ -198,11 +198,12 @@ def launch(
     db = getattr(args, "db", None)
     user_name = getattr(args, "as_user", None)  # pre-fills the sign-in
     demo = bool(getattr(args, "demo", False))
+    demo_file = None
     if demo:
         label_demo()  # the sign-in dialog, painted next, already says DEMO
-    shown = _sign_in_first(
-        (Path(db) if db else demo_db_path()) if demo else db, user_name, demo=demo
-    )
+        demo_file = Path(db) if db else demo_db_path()
+        db = str(demo_file)
+    shown = _sign_in_first(db, user_name, demo=demo)
     guard_the_wheel()  # when the sign-in dialog was painted, it is there already
     problems = (
         check_clinic() if check_clinic is not None else getattr(args, "clinic_problems", None)
@@ -216,7 +217,7 @@ def launch(
     from tpi_chart.services.context import open_services
 
     services = _opened(
-        (lambda: open_demo(Path(db) if db else None))
+        (lambda: open_demo(demo_file))
         if demo
         else (lambda: open_services(db or None, exclusive=True)),  # a file, or postgresql://…
         "The database cannot be opened",
@@ -229,9 +230,7 @@ def launch(
     return _session(app, services, lambda: login(services, user_name, demo=demo, shown=shown))
 
 
-def _sign_in_first(
-    db: str | Path | None, user_name: str | None, *, demo: bool
-) -> LoginDialog | None:
+def _sign_in_first(db: str | None, user_name: str | None, *, demo: bool) -> LoginDialog | None:
     """A clinic used before (its file is there, or it is on a server), the demo's included:
     the sign-in dialog is put on screen now and the rest of the app imported while the person
     types; returns when that is done (the dialog still open, or closed by the person
