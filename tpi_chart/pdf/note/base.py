@@ -302,6 +302,9 @@ class NoteBase:
                 ]
             )
         )
+        # Never the last line of a page with its section on the next (reportlab moves the
+        # heading on with what follows it).
+        table.keepWithNext = True
         return table
 
     def _fields(
