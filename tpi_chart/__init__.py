@@ -1,11 +1,9 @@
 """TPI Chart: charting trigger point injections at the point of care."""
 
-import os
+from tpi_chart import pydantic_plugins
 
-# Pydantic looks for plugins among the entry points of every installed distribution when the
-# first model is built (about 10-15 ms of each start and command); TPI Chart uses none. Set
-# before any submodule imports pydantic; a value already in the environment is kept.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+# Before any submodule imports pydantic: no plugin is handed the patients' data.
+pydantic_plugins.install()
 
 __version__ = "0.2.0"
 APP_NAME = "TPI Chart"
