@@ -217,20 +217,25 @@ def flatten_path(
     return tuple(points)
 
 
-def point_in_polygon(x: float, y: float, polygon: Sequence[Point]) -> bool:
-    """Even-odd rule ray cast."""
-    inside = False
+def ray_crossings(y: float, polygon: Sequence[Point]) -> list[float]:
+    """Where the polygon's edges cross the horizontal line at ``y`` (their x): a point (x, y) is
+    inside by the even-odd rule when an odd number of them lie right of x. A grid of points
+    computes them once per row (`pdf.diagram`) instead of once per point."""
+    crossings = []
     n = len(polygon)
     j = n - 1
     for i in range(n):
         xi, yi = polygon[i]
         xj, yj = polygon[j]
         if (yi > y) != (yj > y):
-            x_cross = xi + (y - yi) * (xj - xi) / (yj - yi)
-            if x < x_cross:
-                inside = not inside
+            crossings.append(xi + (y - yi) * (xj - xi) / (yj - yi))
         j = i
-    return inside
+    return crossings
+
+
+def point_in_polygon(x: float, y: float, polygon: Sequence[Point]) -> bool:
+    """Even-odd rule ray cast."""
+    return sum(x < crossing for crossing in ray_crossings(y, polygon)) % 2 == 1
 
 
 def polygon_area(polygon: Sequence[Point]) -> float:

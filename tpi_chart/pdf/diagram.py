@@ -16,13 +16,14 @@ without coordinates are spread over the zone the same way, each at its own point
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reportlab.platypus import Flowable
 
-from tpi_chart.domain.diagram import DiagramView, Path, point_in_polygon
+from tpi_chart.domain.diagram import DiagramView, Path, ray_crossings
 from tpi_chart.domain.models import PainStroke
 from tpi_chart.domain.presentation import (
     PAIN_BRUSH,
@@ -164,15 +165,20 @@ def _search_grid(view: DiagramView, marker: Marker, grow: float) -> list[tuple[f
     else:
         box = zone.bounds
         polygon = zone.polygon
+    rows = [box[1] + (box[3] - box[1]) * j / _SEARCH_STEPS for j in range(_SEARCH_STEPS + 1)]
+    # Each row's edge crossings, sorted: a point is inside when an odd number lie right of it
+    # (`point_in_polygon`'s rule and arithmetic, once per row instead of once per point: the
+    # first note with 40 sites spent 180 ms here, 41 zones of 29 × 29 points).
+    crossings = [sorted(ray_crossings(y, polygon)) for y in rows] if polygon is not None else []
     points = []
     for i in range(_SEARCH_STEPS + 1):
-        for j in range(_SEARCH_STEPS + 1):
-            x = box[0] + (box[2] - box[0]) * i / _SEARCH_STEPS
-            y = box[1] + (box[3] - box[1]) * j / _SEARCH_STEPS
-            if polygon is not None and not point_in_polygon(x, y, polygon):
+        x = box[0] + (box[2] - box[0]) * i / _SEARCH_STEPS
+        if not _same_side(view, marker, x) or (_paired(view, marker) and abs(x - 0.5) <= 0.012):
+            continue
+        for j, y in enumerate(rows):
+            if crossings and (len(crossings[j]) - bisect_right(crossings[j], x)) % 2 == 0:
                 continue
-            if _same_side(view, marker, x) and (not _paired(view, marker) or abs(x - 0.5) > 0.012):
-                points.append((x, y))
+            points.append((x, y))
     return points
 
 
