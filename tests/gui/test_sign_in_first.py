@@ -283,7 +283,10 @@ FIRST_PAINT = textwrap.dedent(
                               "heading": heading.text() if heading else None,
                               "demo_offered": demo_button is not None
                                               and demo_button.isVisible(),
-                              "modules": sorted(sys.modules),
+                              # imported modules: a stand-in put in sys.modules by the app
+                              # (tpi_chart.pydantic_plugins) has no spec, and imported nothing
+                              "modules": sorted(name for name, module in sys.modules.items()
+                                                if getattr(module, "__spec__", True) is not None),
                               "qt_namespace": qt_namespace}), flush=True)
             os._exit(0)
 
