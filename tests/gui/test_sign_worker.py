@@ -5,14 +5,18 @@ refuses with a sentence and stores nothing."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
-from tests.unit.test_pades_signing import ACKS, Clinic
+from tests.unit.test_pades_signing import ACKS, CHEN_PASSWORD, Clinic
+from tpi_chart.domain.users import User
+from tpi_chart.services import signed_notes
 from tpi_chart.ui.main_window import MainWindow
 from tpi_chart.ui.tasks import tasks
 from tpi_chart.ui.workspace.sign_panel import SIGNING
@@ -29,9 +33,9 @@ def clinic(tmp_path: Path) -> Iterator[Clinic]:
     made.close()
 
 
-def _window(qtbot: QtBot, clinic: Clinic, procedure_id: int) -> MainWindow:
-    services = clinic.services(clinic.chen)
-    main = MainWindow(services, clinic.chen)
+def _sign_tab_shown(qtbot: QtBot, clinic: Clinic, procedure_id: int, user: User) -> MainWindow:
+    services = clinic.services(user)
+    main = MainWindow(services, user)
     qtbot.addWidget(main)
     main.show()
     main.open_procedure(services.charting.get(procedure_id).patient_id, procedure_id)
@@ -42,7 +46,12 @@ def _window(qtbot: QtBot, clinic: Clinic, procedure_id: int) -> MainWindow:
         Qt.MouseButton.LeftButton,
         pos=bar.tabRect(workspace.tabs.indexOf(workspace.sign_panel)).center(),
     )
-    panel = workspace.sign_panel
+    return main
+
+
+def _window(qtbot: QtBot, clinic: Clinic, procedure_id: int) -> MainWindow:
+    main = _sign_tab_shown(qtbot, clinic, procedure_id, clinic.chen)
+    panel = main.workspace.sign_panel
     for code, field in panel.ack_fields.items():
         qtbot.keyClicks(field, ACKS.get(code, f"accepted: {code}"))
     assert panel.sign_button.isEnabled()
@@ -95,3 +104,41 @@ def test_a_change_saved_while_the_note_is_drawn_refuses(qtbot: QtBot, clinic: Cl
     assert clinic.store.pki.signed_note(procedure_id) is None
     assert clinic.store.outbox.pending() == []
     assert panel.sign_button.isEnabled()
+
+
+def _worker_drained(qtbot: QtBot) -> None:
+    """Everything queued on the worker before now has run (it runs one thing at a time, in
+    order)."""
+    drained = threading.Event()
+    tasks().prepare(drained.set)
+    qtbot.waitUntil(drained.is_set, timeout=30_000)
+
+
+def test_the_sign_tab_loads_what_signing_needs_on_the_worker_quietly(
+    qtbot: QtBot, clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shown to a physician, the Sign tab has reportlab and pyHanko imported on the worker while
+    they read it, with no wait cursor and no busy label; an assistant's loads nothing."""
+    loaded_on: list[str] = []
+    monkeypatch.setattr(
+        signed_notes,
+        "import_note_signing",
+        lambda: loaded_on.append(threading.current_thread().name),
+    )
+    labels: list[str] = []
+    tasks().busy_changed.connect(labels.append)
+    procedure_id = clinic.add_reference_visit()
+
+    _sign_tab_shown(qtbot, clinic, procedure_id, clinic.chen)
+    assert QGuiApplication.overrideCursor() is None
+    _worker_drained(qtbot)
+    assert len(loaded_on) == 1
+    assert loaded_on[0].startswith("tpi-worker"), loaded_on
+    assert labels == []
+
+    assistant = clinic.auth().create_user(
+        clinic.admin, "ross", "Sam Ross, MA", {"assistant"}, CHEN_PASSWORD
+    )
+    _sign_tab_shown(qtbot, clinic, procedure_id, assistant)
+    _worker_drained(qtbot)
+    assert len(loaded_on) == 1

@@ -75,6 +75,14 @@ def freeze(evaluation: Evaluation, catalog: Catalog) -> FrozenEvaluation:
     )
 
 
+def import_note_signing() -> None:
+    """Import what drawing and signing a note needs: reportlab's page layout and pyHanko (about
+    a second here, the larger part of a window's first signature). Imported on first use
+    otherwise; pure, so it may run on a worker thread."""
+    from tpi_chart.pdf import pades  # noqa: F401
+    from tpi_chart.pdf.note import ProcedureNoteRenderer  # noqa: F401
+
+
 def _box(box: BoxOnPage | None, page_offset: int = 0) -> pades.SignatureBox | None:
     from tpi_chart.pdf import pades
 

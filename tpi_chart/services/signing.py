@@ -276,6 +276,15 @@ class SigningService:
             prior_procedures=document.prior_procedures,
         )
 
+    def preload(self) -> None:
+        """Import what signing a note needs (`signed_notes.import_note_signing`) ahead of the
+        first signature, for a person about to sign; nothing where this service draws no note.
+        Pure: for a worker thread."""
+        if self._keys is not None and self._signed_notes is not None:
+            from tpi_chart.services.signed_notes import import_note_signing
+
+            import_note_signing()
+
     def sign(
         self,
         procedure_id: int,

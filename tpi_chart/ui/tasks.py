@@ -80,6 +80,21 @@ class TaskManager(QObject):
         future = self._executor.submit(work)
         future.add_done_callback(lambda done: self._finished.emit(task, done))
 
+    def prepare(self, work: Callable[[], object]) -> None:
+        """Run `work()` on the worker in turn with the tasks, without the wait cursor or a
+        label: preparation nobody asked for and nobody waits on (importing what a button the
+        person is about to press needs). In turn with the tasks, so it never imports a module
+        while a task imports the same ones. What it raises is logged and dropped: the task that
+        needs the same work does it again and reports it."""
+
+        def quietly() -> None:
+            try:
+                work()
+            except Exception:
+                log.warning("preparing in the background failed", exc_info=True)
+
+        self._executor.submit(quietly)
+
     def _deliver(self, task: _Task[Any], future: Future[Any]) -> None:
         self._labels.pop(0)
         if not self._labels:
