@@ -106,8 +106,8 @@ class SignPanel(QScrollArea):
         layout.addWidget(self.state)
         if can_sign():
             # Built when the Sign tab is first shown: reportlab and pyHanko load while the
-            # physician reads it, not after they press Sign (the window's first signature took
-            # 2.0 s instead of 1.0 s; CHANGELOG, issue 15).
+            # physician reads it, not after they press Sign (a window's first signature, after
+            # 2 s on the tab: 2.1-3.5 s before, about 0.4 s after; CHANGELOG, issue 15).
             tasks().prepare(signing.preload)
 
         self.addenda_box = QWidget()
