@@ -1,7 +1,8 @@
 """The free spots a crowded note's markers move to (`pdf.diagram._search_grid`): found row by row
 from each row's edge crossings, they are exactly the points the point-by-point even-odd ray cast
-finds, for every zone of the shipped diagram; and `point_in_polygon` agrees with that ray cast on
-generated polygons, points on a vertex's row included."""
+(the diagram compiler's own) finds, for every zone of the shipped diagram; and
+`point_in_polygon` agrees with that ray cast on generated polygons, points on a vertex's row
+included."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.test_diagram_art import _compiler
 from tpi_chart.domain.diagram import DiagramView, load_diagram, point_in_polygon
 from tpi_chart.domain.presentation import MarkerSpec
 from tpi_chart.pdf import diagram as pdf_diagram
@@ -19,17 +21,9 @@ Point = tuple[float, float]
 
 
 def ray_cast(x: float, y: float, polygon: Sequence[Point]) -> bool:
-    """The even-odd ray cast, point by point, as it was written before the crossings were
-    shared."""
-    inside = False
-    j = len(polygon) - 1
-    for i in range(len(polygon)):
-        xi, yi = polygon[i]
-        xj, yj = polygon[j]
-        if (yi > y) != (yj > y) and x < xi + (y - yi) * (xj - xi) / (yj - yi):
-            inside = not inside
-        j = i
-    return inside
+    """The even-odd ray cast, point by point: the diagram compiler's own (`tools/
+    compile_diagram.py`), written apart from the app's."""
+    return bool(_compiler().inside(x, y, polygon))
 
 
 def grid_point_by_point(view: DiagramView, marker: Marker) -> list[Point]:
