@@ -14,7 +14,9 @@ class LaidOutOnce(Paragraph):  # type: ignore[misc]
     paragraph's lines depend on its text, its style and that width alone, so the last layout is
     kept for the same width, as long as it is still the paragraph's own: reportlab's `split`
     drops it (`del self.blPara`) when the paragraph moves on whole, and a new one is made then.
-    The bytes drawn are the same (tests/unit/test_note_layout_once.py)."""
+    What is drawn is the same (tests/unit/test_note_layout_once.py); the bytes too, except that
+    where a long word mixing two fonts is split over lines, reportlab's own second layout writes
+    one more space between two of the page's content operators."""
 
     #: (the width, the layout made for it: reportlab's `blPara`) of the last layout.
     _laid_out: tuple[float, object] | None = None
