@@ -3,10 +3,11 @@ the open only checks what is cheap, so a clinic's tenth year starts as fast as i
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from tpi_chart.services.access import INTEGRITY_CHECK
@@ -37,14 +38,21 @@ BUSY_S = 2.0
 QUIET_BEFORE_FULL_CHECK_S = 30.0
 #: How often a due check looks whether the window has been quiet long enough.
 FULL_CHECK_POLL_MS = 5000
+#: How often the window looks whether the running check's thread is done.
+RESULT_POLL_MS = 200
+
+log = logging.getLogger(__name__)
 
 
 class BackgroundCheck(QObject):
     """Runs the whole-file check (`FullCheck`) in a thread when one is due and nobody is using
     the window, and stops it when someone does; a damaged file is shown in the window's status
-    bar and a message (never silently)."""
+    bar and a message (never silently).
 
-    finished = Signal(object)  # the problems found, or None: interrupted
+    The thread touches no Qt object: it leaves its outcome where the window's thread looks for
+    it (`RESULT_POLL_MS`). A signal emitted from it could outlive this object: when the window
+    is closed mid-check (the workstation handed over at the idle lock), the thread's emit on
+    the deleted object raised in the thread."""
 
     def __init__(self, window: QMainWindow, store: ClinicStore) -> None:
         super().__init__(window)
@@ -54,7 +62,12 @@ class BackgroundCheck(QObject):
         self.problems: list[str] | None = None
         self.interruptions = 0
         self._running: FullCheck | None = None
-        self.finished.connect(self._report)
+        #: The thread's outcome once it is done: the problems found, None when it was
+        #: interrupted, or what stopped it.
+        self._outcome: list[list[str] | Exception | None] = []
+        self._result_poll = QTimer(self)
+        self._result_poll.setInterval(RESULT_POLL_MS)
+        self._result_poll.timeout.connect(self._collect)
         self._quiet_poll = QTimer(self)
         self._quiet_poll.setInterval(FULL_CHECK_POLL_MS)
         self._quiet_poll.timeout.connect(self._start_if_quiet)
@@ -123,12 +136,32 @@ class BackgroundCheck(QObject):
         if self._running is not None or self._seconds_since_input() < QUIET_BEFORE_FULL_CHECK_S:
             return
         self._running = check = FullCheck(self._store)
-        self.worker = threading.Thread(
-            target=lambda: self.finished.emit(check.run()),  # queued to the window's thread
-            name="tpi-chart-full-check",
-            daemon=True,
-        )
+        outcome: list[list[str] | Exception | None] = []
+        self._outcome = outcome
+
+        def run() -> None:
+            try:
+                outcome.append(check.run())
+            except Exception as error:  # told by the window's thread
+                outcome.append(error)
+
+        self.worker = threading.Thread(target=run, name="tpi-chart-full-check", daemon=True)
         self.worker.start()
+        self._result_poll.start()
+
+    def _collect(self) -> None:
+        if not self._outcome:
+            return  # still reading
+        self._result_poll.stop()
+        (found,) = self._outcome
+        if isinstance(found, Exception):
+            # Not a finding about the file (that is a list of problems): it stays due, and the
+            # next start checks again.
+            self._running = None
+            self._quiet_poll.stop()
+            log.warning("the whole-file check could not run: %s", type(found).__qualname__)
+            return
+        self._report(found)
 
     def _on_input(self, _window: QWindow, _event: QInputEvent) -> None:
         """Someone is using the window: a running whole-file check stops now, and starts
