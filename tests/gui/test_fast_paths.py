@@ -310,3 +310,99 @@ def test_the_whole_file_check_waits_for_a_quiet_window_and_stops_for_a_key(
         assert not check._quiet_poll.isActive()
         assert not integrity.full_check_due(store)  # read through: remembered for a week
         assert window.statusBar().currentMessage() == ""
+
+
+def test_the_patient_list_opens_without_anyone_s_details_and_builds_them_on_the_first_patient(
+    qtbot: QtBot, services: Any
+) -> None:
+    window = _window(qtbot, services)
+    page = window.patients
+    assert page.isVisible() and page.results.count() > 1
+    assert not page.detail_built()
+    assert page.right.currentWidget().isVisible()  # "Find a patient on the left…"
+    empty = page.right.currentWidget()
+
+    # A new patient before anyone was chosen, then Cancel: back to the empty side.
+    qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+    assert page.form.isVisible() and not page.detail_built()
+    qtbot.mouseClick(page.form.cancel_button, Qt.MouseButton.LeftButton)
+    assert page.right.currentWidget() is empty
+
+    maria = services.patients.by_mrn("D1001")
+    row = next(
+        i
+        for i in range(page.results.count())
+        if page.results.item(i).data(Qt.ItemDataRole.UserRole) == maria.id
+    )
+    rect = page.results.visualItemRect(page.results.item(row))
+    qtbot.mouseClick(page.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert page.detail_built() and page.detail.isVisible()
+    assert page.name_label.text() == maria.patient.display_name
+    assert page.procedures.rowCount() == len(services.charting.list_for_patient(maria.id))
+
+    # Editing, then Cancel: back to the patient, not to the empty side.
+    qtbot.mouseClick(page.edit_button, Qt.MouseButton.LeftButton)
+    assert page.form.isVisible()
+    qtbot.mouseClick(page.form.cancel_button, Qt.MouseButton.LeftButton)
+    assert page.right.currentWidget() is page.detail
+
+    # The History tab, built on its first showing, goes in the detail's tabs.
+    page.show_history()
+    assert page.history.isVisible() and page.history.patient_id == maria.id
+
+
+def test_every_patient_row_has_the_height_the_list_gives_all_of_them(
+    qtbot: QtBot, services: Any
+) -> None:
+    """The results list lays out one row's size for all (uniform item sizes): it must be every
+    row's own size, or a row would be cut or padded."""
+    window = _window(qtbot, services)
+    results = window.patients.results
+    assert results.uniformItemSizes() and results.count() > 1
+    uniform = [results.visualItemRect(results.item(i)).size() for i in range(results.count())]
+    results.setUniformItemSizes(False)
+    results.doItemsLayout()
+    own = [results.visualItemRect(results.item(i)).size() for i in range(results.count())]
+    assert own == uniform
+
+
+def test_a_window_closed_during_the_whole_file_check_leaves_its_thread_nothing_to_raise(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs when the window has been quiet, which is when the idle lock hands the
+    workstation over and the previous person's window is closed and deleted: the thread that
+    finishes afterwards must not reach for the deleted window (its signal raised "Signal source
+    has been deleted" in the thread)."""
+    import threading
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from tests.slow_sqlite import slow_connections, wait_until_running
+    from tpi_chart.services import integrity
+    from tpi_chart.ui import background_check as bc
+
+    raised: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
+    monkeypatch.setattr(integrity, "QUICK_CHECK_AT_OPEN_MAX_BYTES", 0)
+    with open_services(tmp_path / "clinic.db", staff("chen"), seed_demo_if_new=True) as services:
+        window = QMainWindow()
+        window.show()
+        qtbot.waitExposed(window)
+        window.idle_lock = SimpleNamespace(  # type: ignore[attr-defined]
+            minutes=10.0, seconds_left=lambda: 0.0, is_locked=False
+        )
+        check = bc.BackgroundCheck(window, services.store)
+        slow = slow_connections(monkeypatch)
+        check.start()
+        running, worker = check._running, check.worker
+        assert running is not None and worker is not None
+        wait_until_running(running)
+        window.close()
+        window.deleteLater()
+        qtbot.waitUntil(lambda: running.interrupted, timeout=3000)  # closing stops it
+        slow.set()
+        worker.join(10)
+        assert not worker.is_alive()
+        QCoreApplication.processEvents()
+    assert raised == []

@@ -73,6 +73,9 @@ class PatientsPage(QWidget):
         self.results.setAccessibleName("Patients found")
         self.results.setAlternatingRowColors(True)
         self.results.setStyleSheet("QListWidget::item { min-height: 40px; padding: 2px 6px; }")
+        # Every row is the same two lines: one row's size is every row's, so a list of 200 is
+        # laid out without asking the style sheet for 200 sizes.
+        self.results.setUniformItemSizes(True)
         left_layout.addWidget(self.results, 1)
         self.new_button = QPushButton("+ New patient")
         self.new_button.setObjectName("newPatient")
@@ -86,14 +89,15 @@ class PatientsPage(QWidget):
         splitter.setStretchFactor(1, 5)
         splitter.setSizes([340, 900])
 
-        empty = QLabel("Find a patient on the left, or create a new one.")
-        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        empty.setProperty("role", "muted")
-        self.right.addWidget(empty)
-        self.detail = self._build_detail()
-        self.right.addWidget(self.detail)
-        # Built on first use (issue 15): most starts never edit a patient or open the history.
+        self._empty = QLabel("Find a patient on the left, or create a new one.")
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setProperty("role", "muted")
+        self.right.addWidget(self._empty)
+        # Built on first use (issue 15): the page opens with no patient chosen, and most starts
+        # never edit a patient or open the history.
+        self._detail: QWidget | None = None
         self._form: PatientForm | None = None
+        self._form_holder: QWidget | None = None
         self._history: HistoryView | None = None
 
         self._debounce = QTimer(self)
@@ -109,9 +113,23 @@ class PatientsPage(QWidget):
         self.run_search()
 
     @property
+    def detail(self) -> QWidget:
+        return self._detail_page()
+
+    def detail_built(self) -> bool:
+        return self._detail is not None
+
+    def _detail_page(self) -> QWidget:
+        """The chosen patient's page (their facts, procedures and history), built when a patient
+        is first shown: 11 ms of the start that shows nobody yet."""
+        if self._detail is None:
+            self._detail = self._build_detail()
+            self.right.addWidget(self._detail)
+        return self._detail
+
+    @property
     def form(self) -> PatientForm:
-        """The new/edit patient form (the right-hand stack's third page), built when first
-        needed."""
+        """The new/edit patient form, built when first needed."""
         if self._form is None:
             holder = QWidget()
             layout = QVBoxLayout(holder)
@@ -124,12 +142,14 @@ class PatientsPage(QWidget):
             layout.addWidget(self._form)
             layout.addStretch(1)
             self.right.addWidget(holder)
+            self._form_holder = holder
         return self._form
 
     @property
     def history(self) -> HistoryView:
         """The History tab's view, built the first time the tab is shown."""
         if self._history is None:
+            self._detail_page()  # its tabs hold the view
             # Imported here too: it loads the diagram artwork and the plots, which the first
             # screen does not show. The view takes the placeholder's place as the tab's widget.
             from tpi_chart.ui.patients.history import HistoryView
@@ -214,11 +234,12 @@ class PatientsPage(QWidget):
         return page
 
     def show_history(self) -> None:
+        self._detail_page()
         self.tabs.setCurrentWidget(self._history_tab)
         self._refresh_history()
 
     def _refresh_history(self) -> None:
-        if self.tabs.currentWidget() is not self._history_tab or self.patient_id is None:
+        if self.patient_id is None or self.tabs.currentWidget() is not self._history_tab:
             return
         if self.history.patient_id == self.patient_id and self.history.history is not None:
             return
@@ -282,6 +303,7 @@ class PatientsPage(QWidget):
             self.show_patient(self.patient_id)
 
     def show_patient(self, patient_id: int) -> None:
+        detail = self.detail
         try:
             stored = self.services.patients.get(patient_id)
             self.summaries = list(self.services.charting.list_for_patient(patient_id))
@@ -318,7 +340,7 @@ class PatientsPage(QWidget):
         if self._history is not None:  # stale: recomputed when the History tab is shown
             self._history.history = None
         self._refresh_history()
-        self.right.setCurrentIndex(1)
+        self.right.setCurrentWidget(detail)
 
     def _open_today(self) -> Any:
         today = date.today()
@@ -395,7 +417,7 @@ class PatientsPage(QWidget):
 
     def new_patient(self) -> None:
         self.form.edit(None, None)
-        self.right.setCurrentIndex(2)
+        self._show_form()
         self.form.family_name.setFocus()
 
     def edit_patient(self) -> None:
@@ -403,7 +425,11 @@ class PatientsPage(QWidget):
             return
         stored = self.services.patients.get(self.patient_id)
         self.form.edit(self.patient_id, stored.patient, stored)
-        self.right.setCurrentIndex(2)
+        self._show_form()
+
+    def _show_form(self) -> None:
+        assert self._form_holder is not None  # `form` built it
+        self.right.setCurrentWidget(self._form_holder)
 
     def _form_saved(self, patient_id: int) -> None:
         self.patient_id = patient_id
@@ -411,4 +437,4 @@ class PatientsPage(QWidget):
         self.show_patient(patient_id)
 
     def _form_cancelled(self) -> None:
-        self.right.setCurrentIndex(1 if self.patient_id is not None else 0)
+        self.right.setCurrentWidget(self.detail if self.patient_id is not None else self._empty)
