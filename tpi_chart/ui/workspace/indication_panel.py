@@ -73,19 +73,22 @@ class _OwnKeys(QObject):
     charting shortcuts (Enter injects, Up/Down step sites)."""
 
     KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Up, Qt.Key.Key_Down)
+    CHORD = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        chord = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        # Every event of every field passes here (about 500 while the workspace opens): the
+        # chord is built once (PySide6 makes a Python enum for each `|`), not for each event.
+        if event.type() != QEvent.Type.ShortcutOverride:
+            return False
         if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and isinstance(event, QKeyEvent)
+            isinstance(event, QKeyEvent)
             and (
                 event.key() in self.KEYS
                 # Space ticks the focused check box or presses the focused button; it injects
                 # only when the focus is elsewhere.
                 or (event.key() == Qt.Key.Key_Space and isinstance(watched, QAbstractButton))
             )
-            and not event.modifiers() & chord
+            and not event.modifiers() & self.CHORD
         ):
             event.accept()
             # An open list (a combo's popup) chooses on this very event: let it through.
