@@ -317,14 +317,16 @@ def test_the_patient_list_opens_without_anyone_s_details_and_builds_them_on_the_
 ) -> None:
     window = _window(qtbot, services)
     page = window.patients
-    assert page.isVisible() and page.results.count() > 1
+    assert page.isVisible()
+    assert page.results.count() > 1
     assert not page.detail_built()
     assert page.right.currentWidget().isVisible()  # "Find a patient on the left…"
     empty = page.right.currentWidget()
 
     # A new patient before anyone was chosen, then Cancel: back to the empty side.
     qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
-    assert page.form.isVisible() and not page.detail_built()
+    assert page.form.isVisible()
+    assert not page.detail_built()
     qtbot.mouseClick(page.form.cancel_button, Qt.MouseButton.LeftButton)
     assert page.right.currentWidget() is empty
 
@@ -336,7 +338,8 @@ def test_the_patient_list_opens_without_anyone_s_details_and_builds_them_on_the_
     )
     rect = page.results.visualItemRect(page.results.item(row))
     qtbot.mouseClick(page.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert page.detail_built() and page.detail.isVisible()
+    assert page.detail_built()
+    assert page.detail.isVisible()
     assert page.name_label.text() == maria.patient.display_name
     assert page.procedures.rowCount() == len(services.charting.list_for_patient(maria.id))
 
@@ -348,7 +351,8 @@ def test_the_patient_list_opens_without_anyone_s_details_and_builds_them_on_the_
 
     # The History tab, built on its first showing, goes in the detail's tabs.
     page.show_history()
-    assert page.history.isVisible() and page.history.patient_id == maria.id
+    assert page.history.isVisible()
+    assert page.history.patient_id == maria.id
 
 
 def test_every_patient_row_has_the_height_the_list_gives_all_of_them(
@@ -358,7 +362,8 @@ def test_every_patient_row_has_the_height_the_list_gives_all_of_them(
     row's own size, or a row would be cut or padded."""
     window = _window(qtbot, services)
     results = window.patients.results
-    assert results.uniformItemSizes() and results.count() > 1
+    assert results.uniformItemSizes()
+    assert results.count() > 1
     uniform = [results.visualItemRect(results.item(i)).size() for i in range(results.count())]
     results.setUniformItemSizes(False)
     results.doItemsLayout()
@@ -396,7 +401,8 @@ def test_a_window_closed_during_the_whole_file_check_leaves_its_thread_nothing_t
         slow = slow_connections(monkeypatch)
         check.start()
         running, worker = check._running, check.worker
-        assert running is not None and worker is not None
+        assert running is not None
+        assert worker is not None
         wait_until_running(running)
         window.close()
         window.deleteLater()
