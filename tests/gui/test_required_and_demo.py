@@ -138,7 +138,7 @@ def test_try_the_demo_opens_a_separate_labelled_database(
     clinic = tmp_path / "clinic.db"
     opened: list[dict[str, Any]] = []
 
-    def record(services: Services, user: User) -> None:
+    def record(services: Services, user: User, *_built: object) -> None:
         maria = services.as_user(user).patients.by_mrn("D1001")
         opened.append(
             {
@@ -212,7 +212,7 @@ def test_the_clinic_first_run_keeps_its_name_and_is_not_a_demo(
     monkeypatch.setattr(
         launch,
         "open_window",
-        lambda services, user: opened.append(
+        lambda services, user, *_: opened.append(
             (
                 services.settings.clinic_name(),
                 QGuiApplication.applicationDisplayName(),

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QDialog, QLabel
 from pytestqt.qtbot import QtBot
@@ -29,6 +30,9 @@ from tpi_chart.ui import launch
 from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
 from tpi_chart.ui.auth.login_dialog import LoginDialog
 from tpi_chart.ui.auth.sign_in import OPENING
+from tpi_chart.ui.last_session import KEY_PATIENT, KEY_PROCEDURE
+from tpi_chart.ui.main_window import MainWindow
+from tpi_chart.ui.prebuild import WindowPrebuild
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 
@@ -84,7 +88,7 @@ def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(context, "open_services", opening)
     monkeypatch.setattr(
-        launch, "open_window", lambda _s, user: happened.append(f"window {user.username}")
+        launch, "open_window", lambda _s, user, *_: happened.append(f"window {user.username}")
     )
     monkeypatch.setattr(launch, "make_application", lambda: App())
     monkeypatch.setattr(launch, "show_recovery_passphrase", lambda *_a: None)
@@ -470,3 +474,196 @@ def test_a_new_application_starts_on_fusion_with_unrounded_screen_scales(tmp_pat
     Qt 6's default): each named one costs the first paint PySide6 enums."""
     made = run_script(MADE, [], tmp_path)
     assert made == {"style": "fusion", "rounding": "PassThrough"}
+
+
+# -- the window built while the person types (`ui.prebuild`) -----------------------------------
+
+
+def remember_a_visit(clinic: Path) -> int:
+    """What the last session left in the settings: Maria's first visit open."""
+    with open_services(clinic, staff("okafor", "physician")) as services:
+        patient = services.patients.by_mrn("D1001")
+        assert patient is not None
+        visit = services.charting.list_for_patient(patient.id)[0].id
+    settings = QSettings()
+    settings.setValue(KEY_PATIENT, patient.id)
+    settings.setValue(KEY_PROCEDURE, visit)
+    return visit
+
+
+class Prebuilt:
+    """Every window `WindowPrebuild` builds, and whether it was drawn off screen."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.windows: list[MainWindow] = []
+        self.drawn = 0
+        frame, drawn_once = WindowPrebuild._frame, WindowPrebuild._drawn_once
+
+        def framed(prebuild: WindowPrebuild) -> None:
+            frame(prebuild)
+            assert prebuild.window is not None
+            self.windows.append(prebuild.window)
+
+        def drawn(prebuild: WindowPrebuild) -> None:
+            drawn_once(prebuild)
+            self.drawn += 1
+
+        monkeypatch.setattr(WindowPrebuild, "_frame", framed)
+        monkeypatch.setattr(WindowPrebuild, "_drawn_once", drawn)
+
+
+def unbound(window: MainWindow) -> dict[str, Any]:
+    """What a window shows and holds of anyone, before a person is bound to it."""
+    return {
+        "services": hasattr(window, "services") or hasattr(window.workspace, "services"),
+        "operations": hasattr(window.workspace.document, "ops"),
+        "procedure": window.workspace.document.procedure_id,
+        "title": window.windowTitle(),
+        "name": window.user_label.text(),
+        "administration": [a.isVisible() for a in (window.settings_action, window.accounts_action)],
+        "visible": window.isVisible(),
+    }
+
+
+NOBODY = {
+    "services": False,
+    "operations": False,
+    "procedure": None,
+    "title": "",
+    "name": "",
+    "administration": [False, False],
+    "visible": False,
+}
+
+
+@pytest.fixture
+def window_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """The real `open_window`; what the window shows once it is open (in the application's
+    loop, the clinic still open), then it is closed."""
+    seen: dict[str, Any] = {}
+
+    class Shown:
+        def exec(self) -> int:
+            window = launch._windows[-1]
+            seen["window"] = window
+            seen["page"] = type(window.stack.currentWidget()).__name__
+            seen["visit"] = window.workspace.document.procedure_id
+            seen["user"] = window.user.username
+            seen["title"] = window.windowTitle()
+            window.close()
+            return 0
+
+    monkeypatch.setattr(launch, "make_application", lambda: Shown())
+    monkeypatch.setattr(launch, "show_recovery_passphrase", lambda *_a: None)
+    yield seen
+    launch._windows.clear()
+
+
+def test_the_window_built_while_the_person_types_opens_their_last_visit_once_signed_in(
+    qtbot: QtBot, clinic: Path, window_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    visit = remember_a_visit(clinic)
+    prebuilt = Prebuilt(monkeypatch)
+    before: dict[str, Any] = {}
+
+    def sign_in(dialog: LoginDialog) -> None:
+        qtbot.keyClicks(dialog.username, "okafor")
+        finish_typing(dialog)
+
+    def finish_typing(dialog: LoginDialog) -> None:
+        # The person is still typing: the window is built meanwhile, bound to nobody. (Polled:
+        # the launcher goes on only once this returns.)
+        if prebuilt.drawn == 0:
+            QTimer.singleShot(10, lambda: finish_typing(dialog))
+            return
+        before.update(unbound(prebuilt.windows[0]))
+        qtbot.keyClicks(dialog.password, PASSWORD)
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+
+    when_shown(LoginDialog, sign_in)
+    assert run(clinic) == 0
+    assert before == NOBODY
+    assert window_run["window"] is prebuilt.windows[0]
+    assert len(prebuilt.windows) == 1
+    assert window_run["page"] == "WorkspacePage"
+    assert window_run["visit"] == visit
+    assert window_run["user"] == "okafor"
+    assert window_run["title"] == "Lopez, Maria (MRN D1001)"
+
+
+def test_a_sign_in_pressed_before_the_window_is_built_finishes_it_and_opens_the_visit(
+    qtbot: QtBot, clinic: Path, window_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pressed at once: whatever the typing left to build is built after the password check,
+    without the off-screen drawing (the real one follows)."""
+    visit = remember_a_visit(clinic)
+    prebuilt = Prebuilt(monkeypatch)
+    monkeypatch.setattr(WindowPrebuild, "start", lambda _self: None)  # no turn of the loop to use
+
+    when_shown(LoginDialog, lambda dialog: sign_in_as_okafor(qtbot, dialog))
+    assert run(clinic) == 0
+    assert prebuilt.windows == []  # nothing was built before the sign-in
+    assert window_run["page"] == "WorkspacePage"
+    assert window_run["visit"] == visit
+    assert window_run["user"] == "okafor"
+
+
+def test_the_steps_left_when_the_password_is_checked_are_done_without_the_drawing(
+    qtbot: QtBot, clinic: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remember_a_visit(clinic)
+    prebuilt = Prebuilt(monkeypatch)
+    prebuild = WindowPrebuild()
+    prebuild.start()
+    qtbot.waitUntil(lambda: len(prebuilt.windows) == 1)  # the frame: the first step only
+    window = prebuild.take()
+    assert window is prebuilt.windows[0]
+    qtbot.addWidget(window)
+    assert window.workspace_built()
+    assert "indication" in window.workspace.side_tabs.built()
+    QCoreApplication.processEvents()  # the steps' timers, had they been left to run
+    assert prebuilt.drawn == 0
+    assert prebuild.take() is None  # handed over once
+
+
+def test_cancel_deletes_the_window_built_while_the_person_typed(
+    qtbot: QtBot, clinic: Path, window_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remember_a_visit(clinic)
+    prebuilt = Prebuilt(monkeypatch)
+
+    def cancel(dialog: LoginDialog) -> None:
+        if prebuilt.drawn == 0:  # polled, as above
+            QTimer.singleShot(10, lambda: cancel(dialog))
+            return
+        button = dialog.buttons.button(dialog.buttons.StandardButton.Cancel)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    when_shown(LoginDialog, cancel)
+    assert run(clinic) == 0
+    assert window_run == {}  # no window opened
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not shiboken6.isValid(prebuilt.windows[0])
+
+
+def test_a_window_built_for_nobody_reads_nothing_until_bound_and_belongs_to_one_person(
+    qtbot: QtBot, clinic: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    visit = remember_a_visit(clinic)
+    window = WindowPrebuild()
+    window.start()
+    built = window.take()
+    assert built is not None
+    qtbot.addWidget(built)
+    assert unbound(built) == NOBODY
+    with pytest.raises(AttributeError):  # no service to read the visit through
+        built.restore_last()
+    with open_services(clinic, staff("okafor", "physician")) as services:
+        okafor = staff("okafor", "physician")
+        built.bind(services.as_user(okafor), okafor)
+        assert built.restore_last()
+        assert built.workspace.document.procedure_id == visit
+        with pytest.raises(RuntimeError, match="one person"):
+            built.bind(services.as_user(staff("chen")), staff("chen"))
+        assert built.user.username == "okafor"
+        built.close()

@@ -90,10 +90,15 @@ class ProcedureDocument(QObject):
     #: "time_out", "preparations", "pain"; "all" after a read).
     changed = Signal(frozenset)
 
-    def __init__(self, charting: ChartingService, parent: QObject | None = None) -> None:
+    #: Set by `bind`: a document built before anyone signed in (`ui.prebuild`) has no service
+    #: to read or write through, so it holds nobody's data.
+    charting: ChartingService
+    ops: ChartingOps
+
+    def __init__(self, charting: ChartingService | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.charting = charting
-        self.ops: ChartingOps = charting.operations()
+        if charting is not None:
+            self.bind(charting)
         self.procedure_id: int | None = None
         self.patient_id: int | None = None
         self.stored: StoredProcedure | None = None  # the base of the next edit
@@ -102,6 +107,11 @@ class ProcedureDocument(QObject):
         self.evaluation: Evaluation | None = None
         #: Another room's lease on the open procedure (ui/workspace/lease.py): read-only here.
         self.held_by: Lease | None = None
+
+    def bind(self, charting: ChartingService) -> None:
+        """The charting service of the person signed in; once, before anything is opened."""
+        self.charting = charting
+        self.ops = charting.operations()
 
     @property
     def user(self) -> User:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from tpi_chart.domain.users import User
     from tpi_chart.services.context import Services
     from tpi_chart.ui.auth.login_dialog import LoginDialog
+    from tpi_chart.ui.main_window import MainWindow
+    from tpi_chart.ui.prebuild import WindowPrebuild
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ AFTER_SIGN_IN = (
     "tpi_chart.ui.main_window",
     "tpi_chart.ui.background_check",
     "tpi_chart.ui.qt_warmup",
+    "tpi_chart.ui.prebuild",
 )
 #: ... and when the window reopens the last procedure.
 WORKSPACE = ("tpi_chart.ui.workspace.page",)
@@ -112,11 +115,13 @@ def login(
     *,
     demo: bool = False,
     shown: LoginDialog | None = None,
+    prebuild: WindowPrebuild | None = None,
 ) -> User | str | None:
     """Sign in (on the very first run: create the administrator). None when the person
     cancelled; `TRY_DEMO` when they chose the demo (offered unless `demo`: this is the demo
     clinic, which the dialog says). `shown` is the sign-in dialog put on screen before the
-    clinic was open (it may hold a sign-in pressed meanwhile, which goes ahead now)."""
+    clinic was open (it may hold a sign-in pressed meanwhile, which goes ahead now). While
+    the person types, `prebuild` builds the window (`ui.prebuild`), bound to nobody."""
     from tpi_chart.services.clinic_setup import set_up_clinic
     from tpi_chart.ui.auth.first_run_dialog import FirstRunDialog
     from tpi_chart.ui.auth.login_dialog import LoginDialog
@@ -141,6 +146,8 @@ def login(
     from tpi_chart.ui.qt_warmup import warm_up
 
     QTimer.singleShot(0, warm_up)  # while the person types (the dialog's loop runs it)
+    if prebuild is not None and isinstance(dialog, LoginDialog):  # not for a clinic's first run
+        prebuild.start()
     accepted = dialog.exec() == dialog.DialogCode.Accepted
     if dialog.demo_requested:
         return TRY_DEMO
@@ -227,7 +234,11 @@ def launch(
     if services is None:
         return 1
     services.room = getattr(args, "room", None)
-    return _session(app, services, lambda: login(services, user_name, demo=demo, shown=shown))
+    return _session(
+        app,
+        services,
+        lambda prebuild: login(services, user_name, demo=demo, shown=shown, prebuild=prebuild),
+    )
 
 
 def _sign_in_first(db: str | None, user_name: str | None, *, demo: bool) -> LoginDialog | None:
@@ -302,26 +313,34 @@ def _demo_session(app: QApplication) -> int:
     )
     if services is None:
         return 1
-    return _session(app, services, lambda: login(services, None, demo=True))
+    return _session(
+        app, services, lambda prebuild: login(services, None, demo=True, prebuild=prebuild)
+    )
 
 
 def _session(
-    app: QApplication, services: Services, sign_in: Callable[[], User | str | None]
+    app: QApplication,
+    services: Services,
+    sign_in: Callable[[WindowPrebuild], User | str | None],
 ) -> int:
     """Sign in to `services` and run the window; the services are closed when it is done (or
     when the person chose the demo instead, before the demo's are opened)."""
     from tpi_chart.domain.users import User
+    from tpi_chart.ui.prebuild import WindowPrebuild
 
     closed = False
+    prebuild = WindowPrebuild()
     try:
-        user = sign_in()
+        user = sign_in(prebuild)
+        if not isinstance(user, User):
+            prebuild.discard()
         if user == TRY_DEMO:
             services.close()
             closed = True
             return _demo_session(app)
         if not isinstance(user, User):
             return 0
-        open_window(services, user)
+        open_window(services, user, prebuild.take())
         return int(app.exec())
     finally:
         if not closed:
@@ -331,14 +350,16 @@ def _session(
 _windows: list[Any] = []  # the open main window; Qt does not own top-level windows
 
 
-def open_window(services: Services, user: User) -> Any:
-    """The main window for `user`, every change audited under their name, behind the idle lock.
-    When someone else unlocks the workstation they get a window of their own on the same record
-    (everything was already saved), and the previous person's window closes."""
+def open_window(services: Services, user: User, built: MainWindow | None = None) -> Any:
+    """The main window for `user`, every change audited under their name, behind the idle lock
+    (`built`: a window built unbound while they typed, `ui.prebuild`). When someone else
+    unlocks the workstation they get a window of their own on the same record (everything was
+    already saved), and the previous person's window closes."""
     from tpi_chart.ui.auth.lock import IdleLock
     from tpi_chart.ui.main_window import MainWindow
 
-    window = MainWindow(services.as_user(user), user)
+    window = built if built is not None else MainWindow()
+    window.bind(services.as_user(user), user)
     window.idle_lock = IdleLock(
         window, services.auth, minutes=services.settings.idle_lock_minutes(), user=user
     )

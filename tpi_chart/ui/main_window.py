@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from tpi_chart.domain.users import User
-from tpi_chart.services.access import LIST_ROLES, Action, allowed
+from tpi_chart.services.access import LIST_ROLES, allowed
 from tpi_chart.services.context import Services
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
@@ -71,11 +71,21 @@ def settle_garbage_collector() -> None:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, services: Services, user: User, parent: QWidget | None = None) -> None:
+    #: Set by `bind`: a window built while the person was still typing their password
+    #: (`ui.prebuild`) can reach nobody's records until it is bound to them.
+    services: Services
+    user: User
+
+    def __init__(
+        self,
+        services: Services | None = None,
+        user: User | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        """The window of `user` on `services` (`Services.as_user`). Without them, only its
+        frame and controls: `bind` gives it the person once their password is checked."""
         super().__init__(parent)
-        self.services = services
-        self.user = user
-        self.setWindowTitle(self._clinic_title())
+        self._bound = False
         self.setMinimumSize(1200, 700)
         application = QApplication.instance()
         if application is not None:  # once per application, whoever is first
@@ -94,17 +104,10 @@ class MainWindow(QMainWindow):
         self.stack.currentChanged.connect(self._update_procedure_actions)
         self.stack.currentChanged.connect(self._undo_tips)
         self._update_procedure_actions()
-        self.statusBar().showMessage(f"Database: {services.location}")
         # The age of the last good automatic backup, always visible; red after two days.
         self.backup_label = QLabel()
         self.backup_label.setObjectName("backupAge")
         self.statusBar().addPermanentWidget(self.backup_label)
-        self._show_backup_age()
-        QTimer.singleShot(0, self._first_backup_of_the_day)
-        if services.integrity_warnings:  # what the start-up checks found: never silent
-            self.statusBar().showMessage(
-                f"Integrity check: {services.integrity_warnings[0]}. Run `tpi-chart audit verify`."
-            )
         self._build_outbox_indicator()
         # What the worker thread is doing (ui.tasks), while the window stays usable.
         self.busy_label = QLabel()
@@ -112,12 +115,39 @@ class MainWindow(QMainWindow):
         self.busy_label.hide()
         self.statusBar().addPermanentWidget(self.busy_label)
         tasks().busy_changed.connect(self._show_busy)
-        # What other rooms change, shown here within a second (a server clinic only).
-        self.live = LiveUpdates(self)
-        QTimer.singleShot(0, settle_garbage_collector)
         geometry = QSettings().value(KEY_GEOMETRY)
         # launch.open_window opens the window maximized when there is nothing to restore.
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
+        if services is not None and user is not None:
+            self.bind(services, user)
+
+    def bind(self, services: Services, user: User) -> None:
+        """Give the window the person signed in: their name and actions on the tool bar, the
+        clinic in the title and the status bar, and the workspace if it was built before."""
+        if self._bound:
+            raise RuntimeError("a window belongs to one person")
+        self._bound = True
+        self.services = services
+        self.user = user
+        self.setWindowTitle(self._clinic_title())
+        self._bind_toolbar()
+        self.statusBar().showMessage(f"Database: {services.location}")
+        self._show_backup_age()
+        QTimer.singleShot(0, self._first_backup_of_the_day)
+        if services.integrity_warnings:  # what the start-up checks found: never silent
+            self.statusBar().showMessage(
+                f"Integrity check: {services.integrity_warnings[0]}. Run `tpi-chart audit verify`."
+            )
+        self.outbox = OutboxSender(services.interop, self)
+        self.refresh_outbox()
+        if services.interop.pending_count():
+            # After the first frame; the files are made on the worker thread.
+            QTimer.singleShot(0, self.retry_outbox)
+        # What other rooms change, shown here within a second (a server clinic only).
+        self.live = LiveUpdates(self)
+        if self._workspace is not None:
+            self._workspace.bind(services, user)
+        QTimer.singleShot(0, settle_garbage_collector)
 
     @property
     def patients(self) -> PatientsPage:
@@ -155,7 +185,9 @@ class MainWindow(QMainWindow):
         from tpi_chart.ui.workspace.page import WorkspacePage
 
         # Created inside the stack: re-parenting the finished page would polish it all again.
-        workspace = WorkspacePage(self.services, self.user, self.stack, undo_stack=self.undo_stack)
+        workspace = WorkspacePage(parent=self.stack, undo_stack=self.undo_stack)
+        if self._bound:
+            workspace.bind(self.services, self.user)
         self.stack.addWidget(workspace)
         workspace.closed.connect(self.show_patients)
         # Signing (and an addendum) files the note in the export folder at once (product.md §2,
@@ -230,7 +262,6 @@ class MainWindow(QMainWindow):
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        # Hidden, not only disabled, for everyone else: the services refuse them anyway.
         self.settings_action = QAction("Settings…", self)
         self.settings_action.setObjectName("clinicSettings")
         self.settings_action.setToolTip(
@@ -249,21 +280,11 @@ class MainWindow(QMainWindow):
             "(administrators and assistants)"
         )
         self.recall_action.triggered.connect(self.open_recall)
-        permitted = self.user.active and bool(self.user.roles & LIST_ROLES)
-        self.recall_action.setVisible(permitted)
-        self.recall_action.setEnabled(permitted)
-        if permitted:
-            bar.addAction(self.recall_action)
-        administration: tuple[tuple[QAction, Action], ...] = (
-            (self.settings_action, "manage_settings"),
-            (self.accounts_action, "manage_accounts"),
-        )
-        for action, needs in administration:
-            permitted = allowed(self.user, needs)
-            action.setVisible(permitted)
-            action.setEnabled(permitted)
-            if permitted:
-                bar.addAction(action)
+        # Shown by `_bind_toolbar` to those allowed them, once the person is known.
+        for action in (self.recall_action, self.settings_action, self.accounts_action):
+            action.setVisible(False)
+            action.setEnabled(False)
+            bar.addAction(action)
         self.lock_action = QAction("Lock now", self)
         self.lock_action.setObjectName("lockNow")
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
@@ -281,11 +302,25 @@ class MainWindow(QMainWindow):
         self.about_action.setToolTip("Version, and every check of this computer with its result")
         self.about_action.triggered.connect(self.open_about)
         bar.addAction(self.about_action)
+        self.user_label = QLabel()
+        self.user_label.setObjectName("userLabel")
+        bar.addWidget(self.user_label)
+
+    def _bind_toolbar(self) -> None:
+        """The actions the person may use, and their name."""
+        user = self.user
+        permitted_by_action: tuple[tuple[QAction, bool], ...] = (
+            (self.recall_action, user.active and bool(user.roles & LIST_ROLES)),
+            (self.settings_action, allowed(user, "manage_settings")),
+            (self.accounts_action, allowed(user, "manage_accounts")),
+        )
+        # Hidden, not only disabled, for everyone else: the services refuse them anyway.
+        for action, permitted in permitted_by_action:
+            action.setVisible(permitted)
+            action.setEnabled(permitted)
         # The name only (roles in the tooltip): the bar must fit 1366 px with every action shown.
-        user_label = QLabel(f"  {self.user.display_name}  ")
-        user_label.setToolTip(f"Signed in as {self.user.username}: {self.user.role_text}")
-        user_label.setObjectName("userLabel")
-        bar.addWidget(user_label)
+        self.user_label.setText(f"  {user.display_name}  ")
+        self.user_label.setToolTip(f"Signed in as {user.username}: {user.role_text}")
 
     def _undo_applies(self) -> bool:
         workspace = self._workspace
@@ -484,12 +519,8 @@ class MainWindow(QMainWindow):
         self.outbox_button.setAutoRaise(True)
         self.outbox_button.setStyleSheet(f"color: {DANGER}; font-weight: bold;")
         self.outbox_button.clicked.connect(self.retry_outbox)
-        self.outbox = OutboxSender(self.services.interop, self)
+        self.outbox_button.hide()  # until `refresh_outbox` counts what waits
         self.statusBar().addPermanentWidget(self.outbox_button)
-        self.refresh_outbox()
-        if self.services.interop.pending_count():
-            # After the first frame; the files are made on the worker thread.
-            QTimer.singleShot(0, self.retry_outbox)
 
     def refresh_outbox(self) -> None:
         """Show how many files still wait for the export folder (hidden when none)."""
@@ -607,12 +638,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Every edit is already committed; only the window state is left to remember, and the
         # closing backup to write.
-        self.outbox.stop()
-        self.live.stop()
-        if self._workspace is not None:
-            self._workspace.lease.release()
-        QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
-        self.run_automatic_backup()
+        if self._bound:
+            self.outbox.stop()
+            self.live.stop()
+            if self._workspace is not None:
+                self._workspace.lease.release()
+            QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
+            self.run_automatic_backup()
         super().closeEvent(event)
 
 

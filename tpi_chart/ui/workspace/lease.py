@@ -32,11 +32,15 @@ class ProcedureLease(QObject):
     #: The holder changed: the procedure became read-only here, or editable again.
     changed = Signal()
 
+    #: Set by the workspace's `bind`, before any procedure is held.
+    live: LiveService
+
     def __init__(
-        self, live: LiveService, document: ProcedureDocument, parent: QObject | None = None
+        self, live: LiveService | None, document: ProcedureDocument, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self.live = live
+        if live is not None:
+            self.live = live
         self.document = document
         self.procedure_id: int | None = None
         self.heartbeat = QTimer(self)

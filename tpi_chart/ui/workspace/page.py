@@ -95,21 +95,21 @@ class WorkspacePage(WorkspaceEdits):
 
     def __init__(
         self,
-        services: Any,
-        user: Any,
+        services: Any = None,
+        user: Any = None,
         parent: QWidget | None = None,
         *,
         undo_stack: QUndoStack | None = None,
     ) -> None:
+        """The workspace of `user` on `services`; without them, its widgets only, bound to the
+        person by `bind` once their password is checked (`ui.prebuild`)."""
         super().__init__(parent)
         self.setObjectName("workspace")
         # The workspace itself takes the focus so the charting keys work before anything is clicked.
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.services = services
         self.time_out_dialog = None  # the open time-out overlay
-        self.user = user
         # The one open procedure every view here observes.
-        self.document = ProcedureDocument(services.charting, self)
+        self.document = ProcedureDocument(None, self)
         self.selected_id = None
         self.evaluation: Any = None
         self.current_view = "posterior"
@@ -127,7 +127,7 @@ class WorkspacePage(WorkspaceEdits):
         outer.setSpacing(6)
         self.banner = Banner()
         outer.addWidget(self.banner)
-        self.header = ProcedureHeader(services, self.document, self)
+        self.header = ProcedureHeader(None, self.document, self)
         self.header.back_button.clicked.connect(self.closed)
         self.header.timeout_button.clicked.connect(self.record_time_out)
         # The header's parts, by the names the window and the tests reach them.
@@ -158,13 +158,24 @@ class WorkspacePage(WorkspaceEdits):
         outer.addWidget(splitter, 1)
 
         # Another room's lease makes the procedure read-only here (services/live.py).
-        self.lease = ProcedureLease(services.live, self.document, self)
+        self.lease = ProcedureLease(None, self.document, self)
         self.lease.changed.connect(self._lease_changed)
         self._lease_shown = False
         self.document.saved.connect(lambda _t: self.banner.hide())
         self.document.failed.connect(self._failed)
         self.document.changed.connect(self._on_changed)
         self.actions_by_id: dict[str, QAction] = shortcuts.install_actions(self)
+        if services is not None:
+            self.bind(services, user)
+
+    def bind(self, services: Any, user: Any) -> None:
+        """The person signed in and their services (`Services.as_user`), before anything is
+        opened: until then the workspace can neither read nor write a record."""
+        self.services = services
+        self.user = user
+        self.document.bind(services.charting)
+        self.header.services = services
+        self.lease.live = services.live
 
     # -- building ----------------------------------------------------------------------------
 

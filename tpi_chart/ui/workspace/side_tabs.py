@@ -59,6 +59,12 @@ class SideTabs(QObject):
         """The panels built so far, by name (those not built have nothing to refresh)."""
         return self._built
 
+    def build_current(self) -> None:
+        """The panel of the current tab, before the tabs are first shown."""
+        index = self.tabs.currentIndex()
+        if 0 <= index < len(self._order):
+            self.get(self._order[index])
+
     def build_all(self) -> None:
         for name in self._order:
             self.get(name)
