@@ -19,6 +19,7 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QLabel
 from pytestqt.qtbot import QtBot
 
@@ -550,6 +551,8 @@ def window_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             seen["visit"] = window.workspace.document.procedure_id
             seen["user"] = window.user.username
             seen["title"] = window.windowTitle()
+            # What the window posted for its first turns runs while the clinic is open.
+            QTest.qWait(50)
             window.close()
             return 0
 
@@ -667,3 +670,24 @@ def test_a_window_built_for_nobody_reads_nothing_until_bound_and_belongs_to_one_
             built.bind(services.as_user(staff("chen")), staff("chen"))
         assert built.user.username == "okafor"
         built.close()
+
+
+def test_a_remembered_visit_that_is_gone_opens_the_patient_list_in_the_window_built_for_it(
+    qtbot: QtBot, clinic: Path, window_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workspace was built while the person typed, but its patient was since removed:
+    the window opens on the patient list, not on an empty workspace."""
+    remember_a_visit(clinic)
+    QSettings().setValue(KEY_PATIENT, 999_999)
+    prebuilt = Prebuilt(monkeypatch)
+
+    def sign_in(dialog: LoginDialog) -> None:
+        if prebuilt.drawn == 0:  # polled, as above
+            QTimer.singleShot(10, lambda: sign_in(dialog))
+            return
+        sign_in_as_okafor(qtbot, dialog)
+
+    when_shown(LoginDialog, sign_in)
+    assert run(clinic) == 0
+    assert window_run["window"] is prebuilt.windows[0]
+    assert window_run["page"] == "PatientsPage"

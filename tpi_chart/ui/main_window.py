@@ -167,7 +167,10 @@ class MainWindow(QMainWindow):
         return self._patients is not None
 
     def showEvent(self, event: QShowEvent) -> None:
-        if self.stack.count() == 0:  # nothing reopened: the window starts on the patient list
+        current = self.stack.currentWidget()
+        # Nothing reopened: the window starts on the patient list (a workspace built while the
+        # person typed, `ui.prebuild`, may be there with no procedure to show).
+        if current is None or (current is self._workspace and self._open_procedure_id() is None):
             self.stack.setCurrentWidget(self.patients)
         super().showEvent(event)
 
