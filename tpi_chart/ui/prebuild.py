@@ -11,10 +11,10 @@ sizes and the diagram's drawing are ready.
 
 What is built holds no services, no user and no record: `MainWindow.bind` gives it the person's
 services (`Services.as_user`) only after their password was checked, and a window that is not
-bound can read or write nothing (tests/gui/test_prebuild.py). When the person cancels or
-chooses the demo, it is deleted unbound. A sign-in pressed before the steps are done finishes
-them first (without the paint off screen: the real one follows), while the password is checked
-on its own thread.
+bound can read or write nothing (tests/gui/test_sign_in_first.py). When the person cancels or
+chooses the demo, it is deleted unbound. When Sign in is pressed before the steps are done,
+they go on while the password is checked on its own thread, and what is left is done after the
+check (without the drawing off screen: the real one follows).
 """
 
 from __future__ import annotations
