@@ -334,11 +334,10 @@ def _session(
         user = sign_in(prebuild)
         if not isinstance(user, User):
             prebuild.discard()
-        if user == TRY_DEMO:
-            services.close()
-            closed = True
-            return _demo_session(app)
-        if not isinstance(user, User):
+            if user == TRY_DEMO:
+                services.close()
+                closed = True
+                return _demo_session(app)
             return 0
         open_window(services, user, prebuild.take())
         return int(app.exec())
