@@ -210,7 +210,7 @@ def test_the_first_start_opens_maximized_and_later_starts_where_it_was(
     qtbot.addWidget(again)
     launch._windows.remove(again)
     qtbot.waitExposed(again)
-    assert again.restored_geometry
+    assert not again.opens_maximized
     assert not again.isMaximized()
 
 

@@ -354,6 +354,7 @@ def open_window(services: Services, user: User, built: MainWindow | None = None)
     (`built`: a window built unbound while they typed, `ui.prebuild`). When someone else
     unlocks the workstation they get a window of their own on the same record (everything was
     already saved), and the previous person's window closes."""
+    from tpi_chart.ui import window_geometry
     from tpi_chart.ui.auth.lock import IdleLock
     from tpi_chart.ui.main_window import MainWindow
 
@@ -377,10 +378,7 @@ def open_window(services: Services, user: User, built: MainWindow | None = None)
     if services.session is not None:  # ended by an administrator: locked at the next save
         services.session.on_ended = lambda: QTimer.singleShot(0, window.idle_lock.lock)
     window.restore_last()
-    if window.restored_geometry:
-        window.show()
-    else:  # the first start on this computer: use the whole screen
-        window.showMaximized()
+    window_geometry.show_as_restored(window, window.opens_maximized)
     # After the sign-in dialog closes, typing goes straight to the window: into the patient
     # search, or the workspace when the last procedure was reopened.
     window.activateWindow()

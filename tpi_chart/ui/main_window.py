@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
     QKeySequence,
+    QResizeEvent,
     QShowEvent,
     QUndoStack,
 )
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
 from tpi_chart.domain.users import User
 from tpi_chart.services.access import LIST_ROLES, allowed
 from tpi_chart.services.context import Services
+from tpi_chart.ui import window_geometry
 from tpi_chart.ui.exports import export_pdf
 from tpi_chart.ui.keys_overlay import KeysOverlay
 from tpi_chart.ui.last_session import KEY_PATIENT, KEY_PROCEDURE, KEY_VIEW
@@ -57,8 +59,6 @@ if TYPE_CHECKING:
     from tpi_chart.ui.workspace.page import WorkspacePage
 
 log = logging.getLogger(__name__)
-
-KEY_GEOMETRY = "window/geometry"
 
 
 def settle_garbage_collector() -> None:
@@ -115,9 +115,8 @@ class MainWindow(QMainWindow):
         self.busy_label.hide()
         self.statusBar().addPermanentWidget(self.busy_label)
         tasks().busy_changed.connect(self._show_busy)
-        geometry = QSettings().value(KEY_GEOMETRY)
-        # launch.open_window opens the window maximized when there is nothing to restore.
-        self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
+        # Hidden, at the size launch.open_window will show it at (ui.window_geometry).
+        self.opens_maximized = window_geometry.restore(self)
         if services is not None and user is not None:
             self.bind(services, user)
 
@@ -638,6 +637,10 @@ class MainWindow(QMainWindow):
         if due:
             self.run_automatic_backup()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        window_geometry.remember_maximized(self)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         # Every edit is already committed; only the window state is left to remember, and the
         # closing backup to write.
@@ -646,7 +649,7 @@ class MainWindow(QMainWindow):
             self.live.stop()
             if self._workspace is not None:
                 self._workspace.lease.release()
-            QSettings().setValue(KEY_GEOMETRY, self.saveGeometry())
+            window_geometry.save(self)
             self.run_automatic_backup()
         super().closeEvent(event)
 
