@@ -6,8 +6,9 @@ first side tab) cost about 150 ms of the GUI thread, and their first polish, lay
 much again: after Sign in, that was most of the wait beyond the password check. Nothing in them
 depends on who signs in, so they are built in the seconds the person spends typing, in steps,
 one turn of the event loop each (the keys typed meanwhile are handled between the steps), and
-drawn once off screen (`QWidget.grab`: never shown), so the style sheet's rules, the layouts'
-sizes and the diagram's drawing are ready.
+drawn once off screen (`QWidget.grab`: never shown) at the size it will be shown at
+(`ui.window_geometry`), so the style sheet's rules, the layouts' sizes and the diagram's
+drawing are ready.
 
 What is built holds no services, no user and no record: `MainWindow.bind` gives it the person's
 services (`Services.as_user`) only after their password was checked, and a window that is not
