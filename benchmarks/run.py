@@ -145,13 +145,16 @@ from benchmarks.idle import run_until_idle
 app = launch.make_application([])
 services = open_services(Path(sys.argv[1]), exclusive=True)
 user = User(username="bench", display_name="Bench", roles=frozenset({"physician"}))
-if sys.argv[2] == "remember":  # what the last session left in the settings: a visit open
+if sys.argv[2] == "remember":  # what the last session left: a visit open, the window closed
     reader = services.as_user(user)
     patient = reader.patients.by_mrn("D1001")
     settings = QSettings()
     settings.setValue("session/patient_id", patient.id)
     settings.setValue("session/procedure_id", reader.charting.list_for_patient(patient.id)[0].id)
     settings.setValue("session/view", "posterior")
+    window = launch.open_window(services, user)  # maximized, as a first start opens
+    run_until_idle(app)
+    window.close()  # saves its geometry
     settings.sync()
     print(0, "remembered")
     raise SystemExit(0)

@@ -51,11 +51,17 @@ def opened(qtbot: QtBot) -> tuple[Window, bool, QSize]:
     return window, maximized, hidden
 
 
-def test_the_first_start_is_sized_to_the_screen_and_opens_maximized(qtbot: QtBot) -> None:
+def test_the_first_start_opens_maximized_from_its_default_size(qtbot: QtBot) -> None:
+    """Its default size stays its normal geometry: un-maximizing it gives a smaller window."""
+    default = Window().size()
     window, maximized, hidden = opened(qtbot)
     assert maximized
-    assert hidden == window.screen().availableGeometry().size()
+    assert hidden == default
     assert window.isMaximized()
+    screen = window.screen().availableGeometry()
+    normal = window.normalGeometry()
+    assert normal.width() < screen.width()
+    assert normal.height() < screen.height()
 
 
 def test_the_size_maximized_on_screen_is_remembered(qtbot: QtBot) -> None:
@@ -71,7 +77,10 @@ def test_a_later_start_is_created_at_its_maximized_size_and_not_resized_when_sho
     qtbot: QtBot,
 ) -> None:
     first, _, _ = opened(qtbot)
+    # Maximized from its default size: the resize on screen remembers the size it has now.
+    qtbot.waitUntil(lambda: QSettings().value(KEY_MAXIMIZED_SIZE) == first.size())
     shown_at = first.size()
+    assert shown_at.width() > first.normalGeometry().width()
     first.close()
     window_geometry.save(first)
     window, maximized, hidden = opened(qtbot)
@@ -94,6 +103,9 @@ def test_a_normal_window_opens_where_it_was(qtbot: QtBot) -> None:
 
 
 def test_a_size_remembered_on_another_screen_is_not_used(qtbot: QtBot) -> None:
+    first, _, _ = opened(qtbot)
+    first.close()
+    window_geometry.save(first)
     QSettings().setValue(KEY_MAXIMIZED_SIZE, QSize(3836, 2100))
     QSettings().setValue(KEY_MAXIMIZED_ON, QSize(3840, 2160))
     window = Window()

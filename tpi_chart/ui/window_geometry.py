@@ -6,11 +6,15 @@ wait after Sign in (benchmarks/README.md, round 13). So the window is given, whi
 hidden, the size it will be shown at:
 
 - a normal window: the geometry saved when it last closed;
-- a maximized one (saved so, or the first start on this computer): the size it had when it was
-  last maximized on a screen of this size. A maximized window's size is the screen's available
-  area less the window's frame, which is only known once the window is on screen, so it is
-  remembered whenever the window is maximized (`remember_maximized`). Failing that, the
-  screen's available area, a few pixels off.
+- a maximized one: the size it had when it was last maximized on a screen of this size. A
+  maximized window's size is the screen's available area less the window's frame, which is only
+  known once the window is on screen, so it is remembered whenever the window is maximized
+  (`remember_maximized`). Failing that, the screen's available area, a few pixels off.
+
+The first start on a computer (nothing saved) opens maximized from the window's default size,
+which is laid out again once shown: that size stays its normal geometry, the one the person
+gets back when they un-maximize it (given the screen's size, un-maximizing would change
+nothing).
 """
 
 from __future__ import annotations
@@ -30,11 +34,12 @@ def restore(window: QMainWindow) -> bool:
     at; True when it is to be shown maximized (`show_as_restored`)."""
     settings = QSettings()
     geometry = settings.value(KEY_GEOMETRY)
-    restored = geometry is not None and window.restoreGeometry(geometry)
-    maximized = not restored or bool(window.windowState() & Qt.WindowState.WindowMaximized)
-    if maximized:
-        window.resize(_maximized_size(window, settings))
-    return maximized
+    if geometry is None or not window.restoreGeometry(geometry):
+        return True  # the first start: the whole screen
+    if not window.windowState() & Qt.WindowState.WindowMaximized:
+        return False
+    window.resize(_maximized_size(window, settings))
+    return True
 
 
 def show_as_restored(window: QMainWindow, maximized: bool) -> None:
