@@ -1,7 +1,7 @@
 """Where the main window opens, and at what size (QSettings keys).
 
 The window is laid out and drawn before it is shown (`ui.prebuild`, while the person types
-their password). Shown at another size, all of it is laid out and drawn again: 15-20 ms of the
+their password). Shown at another size, all of it is laid out and drawn again: 10-15 ms of the
 wait after Sign in (benchmarks/README.md, round 13). So the window is given, while still
 hidden, the size it will be shown at:
 
