@@ -35,12 +35,8 @@ class ProcedureLease(QObject):
     #: Set by the workspace's `bind`, before any procedure is held.
     live: LiveService
 
-    def __init__(
-        self, live: LiveService | None, document: ProcedureDocument, parent: QObject | None = None
-    ) -> None:
+    def __init__(self, document: ProcedureDocument, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        if live is not None:
-            self.live = live
         self.document = document
         self.procedure_id: int | None = None
         self.heartbeat = QTimer(self)

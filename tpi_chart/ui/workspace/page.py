@@ -158,7 +158,7 @@ class WorkspacePage(WorkspaceEdits):
         outer.addWidget(splitter, 1)
 
         # Another room's lease makes the procedure read-only here (services/live.py).
-        self.lease = ProcedureLease(None, self.document, self)
+        self.lease = ProcedureLease(self.document, self)
         self.lease.changed.connect(self._lease_changed)
         self._lease_shown = False
         self.document.saved.connect(lambda _t: self.banner.hide())
