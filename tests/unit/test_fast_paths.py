@@ -332,6 +332,31 @@ def test_an_interrupted_whole_file_check_is_not_a_finding_and_stays_due(
         assert not integrity.full_check_due(store)
 
 
+def test_an_interrupt_before_the_checks_first_step_still_stops_it(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window can interrupt after the check has its connection and before SQLite has begun
+    the statement. SQLite drops an interrupt that finds no statement running, so this one must
+    still stop the check (CI once caught it running on, slowly, for the whole file)."""
+    check = storage_db.QuickCheck(demo)
+    connect = sqlite3.connect
+
+    class InterruptedJustBeforeTheStatement(sqlite3.Connection):
+        def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+            check.interrupt()
+            return super().execute(*args, **kwargs)
+
+    monkeypatch.setattr(
+        sqlite3,
+        "connect",
+        lambda *args, **kwargs: connect(*args, factory=InterruptedJustBeforeTheStatement, **kwargs),
+    )
+    assert check.run() is None
+    assert check.interrupted
+    monkeypatch.undo()
+    assert storage_db.QuickCheck(demo).run() == []
+
+
 def test_a_check_interrupted_before_it_runs_does_not_run(demo: Path) -> None:
     check = storage_db.QuickCheck(demo)
     check.interrupt()

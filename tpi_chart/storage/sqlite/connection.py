@@ -342,6 +342,10 @@ def _require_writable(conn: sqlite3.Connection, path: Path, busy_timeout_ms: int
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
 
 
+#: SQLite program steps between two looks at `QuickCheck.interrupted` (a few microseconds).
+_STEPS_BETWEEN_LOOKS = 1000
+
+
 class QuickCheck:
     """One `PRAGMA quick_check` of the file at `path` on a read-only connection of its own, run
     on a thread of its own; `interrupt`, from any thread, stops it at once (SQLite's interrupt:
@@ -365,6 +369,10 @@ class QuickCheck:
                 if self.interrupted:
                     return None
                 self._running = conn
+            # SQLite drops an interrupt that finds no statement running, so one that arrives
+            # between here and the statement's first step would let the check run on through
+            # the whole file; the progress handler sees the flag within a few thousand steps.
+            conn.set_progress_handler(lambda: int(self.interrupted), _STEPS_BETWEEN_LOOKS)
             try:
                 rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
             except sqlite3.Error as error:
