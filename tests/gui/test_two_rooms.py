@@ -204,7 +204,7 @@ def test_a_dead_rooms_lease_lapses_and_the_other_room_may_chart(
     if workspace.document.held_by is not None:  # (a slow machine may have let it lapse)
         assert workspace.banner.label.text().startswith("Open in Room 2 by Dr. Alex Chen")
     # At the next look (every second while read-only) the lapsed lease is taken over.
-    qtbot.waitUntil(lambda: workspace.document.editable, timeout=2500)
+    qtbot.waitUntil(lambda: workspace.document.editable, timeout=5000)
     assert not workspace.banner.isVisible()
     sites = len(workspace.document.sites)
     _click_muscle(qtbot, front, "lower_trapezius", "left")

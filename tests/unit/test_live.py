@@ -112,7 +112,8 @@ def test_committed_changes_reach_the_other_room_and_not_the_writer(
     own = front.live.listen(mine.put)
     try:
         assert listening.polling is not listen
-        time.sleep(0.3)  # both listeners connected
+        assert listening.wait_ready(10)
+        assert own.wait_ready(10)
         started = time.monotonic()
         front.ops.plan_site(
             procedure_id, Site(muscle="upper_trapezius", side="left", state="planned")
@@ -224,7 +225,7 @@ def test_a_row_rolled_back_here_does_not_hide_the_next_rooms_row_of_the_same_num
     heard: queue.Queue[Notice] = queue.Queue()
     listening = front.live.listen(heard.put)
     try:
-        time.sleep(0.3)
+        assert listening.wait_ready(10)
         (last_seq,) = [row.seq for row in front.store.audit.rows()][-1:]
         with pytest.raises(RuntimeError):
             _create_then_fail(front)
@@ -245,7 +246,7 @@ def test_a_dropped_listener_reconnects_and_says_anything_may_have_changed(
     heard: queue.Queue[Notice] = queue.Queue()
     listening = room.live.listen(heard.put)
     try:
-        time.sleep(0.3)
+        assert listening.wait_ready(10)
         with psycopg.connect(pg_url, autocommit=True) as admin:
             (ended,) = admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
@@ -253,7 +254,7 @@ def test_a_dropped_listener_reconnects_and_says_anything_may_have_changed(
             ).fetchone() or (0,)
         assert ended == 1
         assert heard.get(timeout=3.0) == Notice()  # what happened meanwhile is unknown
-        time.sleep(0.3)
+        assert listening.wait_ready(10)  # listening again
         front.ops.plan_site(
             procedure_id, Site(muscle="upper_trapezius", side="left", state="planned")
         )

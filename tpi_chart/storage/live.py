@@ -50,6 +50,11 @@ class Listening(Protocol):
     #: Whether notices come from polling (the server refused LISTEN) rather than pushed.
     polling: bool
 
+    def wait_ready(self, seconds: float) -> bool:
+        """Whether, within `seconds`, the listener is connected and no later change can pass
+        unnoticed (LISTEN is on, or polling has read where the trail stands)."""
+        ...
+
     def stop(self) -> None: ...
 
 
@@ -81,6 +86,9 @@ class LiveRecords(Protocol):
 
 class _Silent:
     polling = False
+
+    def wait_ready(self, seconds: float) -> bool:
+        return True  # nobody else writes: nothing to miss
 
     def stop(self) -> None:
         """Nothing was started."""

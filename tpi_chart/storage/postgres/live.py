@@ -153,10 +153,14 @@ class _Listener:
         self._deliver = deliver
         self.polling = not live.listen_for_notices
         self._stopping = threading.Event()
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tpi-chart notices", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+
+    def wait_ready(self, seconds: float) -> bool:
+        return self._ready.wait(seconds)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -177,6 +181,8 @@ class _Listener:
                         except psycopg.Error as error:
                             log.info("LISTEN refused (%s): polling for changes instead", error)
                             self.polling = True
+                        else:
+                            self._ready.set()
                     if self.polling:
                         self._poll(conn)
                     else:
@@ -185,6 +191,7 @@ class _Listener:
                 log.info("change notices interrupted (%s); reconnecting", error)
             except Exception:  # a bug here must not end live updates silently: log, go on
                 log.exception("change notice could not be delivered")
+            self._ready.clear()  # before the reconnection's "anything may have changed"
             reconnected = True
             self._stopping.wait(POLL_SECONDS)
 
@@ -208,6 +215,7 @@ class _Listener:
     def _poll(self, conn: psycopg.Connection[Any]) -> None:
         row = conn.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
         last = int(row[0]) if row else 0
+        self._ready.set()
         while not self._stopping.wait(POLL_SECONDS):
             rows = conn.execute(
                 "SELECT seq, mac, patient_id, procedure_id FROM audit WHERE seq > %s ORDER BY seq",
