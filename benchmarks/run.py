@@ -29,7 +29,7 @@ What is measured (p50 / p95 / max of the samples; a ratio is p50 over the floor'
   (the check's Argon2id working memory, 64 MiB, included); and resident after signing that
   visit's note in the window's process (a clinic of its own per sample). Floor: the bare
   window's. The issue's goal (≤ 130 MiB with a visit open after sign-in, Argon2's memory
-  freed) is on the first two; the other two are shown without one.
+  freed) is on the p95 of the first two (15 starts); the other two are shown without one.
 - click: a real mouse click on the body diagram until the new site's marker and "Saved" are
   painted, on the demo clinic and on the large one. Floor: one audited-size SQLite commit
   (WAL, synchronous=FULL) plus a widget repaint.
@@ -737,11 +737,12 @@ def main() -> None:
 
         # -- memory: `tpi-chart --db`, signed in through its dialog, the last visit reopened;
         # beside a bare window
-        memory_runs = 1 if quick else 3
+        # As many as a start row: the goal is judged on the p95, a peak being what it limits.
+        memory_runs = 1 if quick else 15
         bare_now = bare_memory(memory_runs, env)
         resident, page = sign_in_memory(ROOT, demo, "admin", PASSWORD, memory_runs, env)
         now, since_check, whole = ([sample[i] for sample in resident] for i in range(3))
-        signing = memory_after_signing(folder, memory_runs)
+        signing = memory_after_signing(folder, 1 if quick else 3)  # no goal; a clinic each
         # The issue's row: the peak with a visit open after sign-in, Argon2's working memory
         # freed (its 64 MiB are the password check's cost while it runs: the whole process's
         # peak and the memory after signing a note are shown, without the issue's goal).
@@ -765,8 +766,8 @@ def main() -> None:
                     "bare PySide6 window",
                     bare_now,
                     samples,
-                    "≤ 130 MiB" if goal else "–",
-                    (lambda p50, _p95, _f: p50 <= 130) if goal else None,
+                    "p95 ≤ 130 MiB" if goal else "–",
+                    (lambda _p50, p95, _f: p95 <= 130) if goal else None,
                     unit="MiB",
                 )
             )
