@@ -371,7 +371,7 @@ class QuickCheck:
                 self._running = conn
             # SQLite drops an interrupt that finds no statement running, so one that arrives
             # between here and the statement's first step would let the check run on through
-            # the whole file; the progress handler sees the flag within a few thousand steps.
+            # the whole file; the progress handler sees the flag at most 1,000 steps later.
             conn.set_progress_handler(lambda: int(self.interrupted), _STEPS_BETWEEN_LOOKS)
             try:
                 rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
