@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QSettings, QSize
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QMainWindow
 from pytestqt.qtbot import QtBot
 
@@ -25,8 +26,8 @@ class Window(QMainWindow):
         self.setCentralWidget(QLabel("TPI Chart"))
         self.resizes: list[QSize] = []
 
-    def resizeEvent(self, event: object) -> None:  # type: ignore[override]
-        super().resizeEvent(event)  # type: ignore[arg-type]
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
         self.resizes.append(self.size())
         window_geometry.remember_maximized(self)
 
