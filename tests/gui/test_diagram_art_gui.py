@@ -173,3 +173,26 @@ def test_the_clinician_rewords_a_location_in_the_site_editor(
         stored.id, updated.site.model_copy(update={"x": x + 0.002})
     )
     assert moved.site.location == "at the levator insertion"
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform, on show
+def test_a_location_longer_than_its_field_shows_its_beginning(
+    qtbot: QtBot, services: Any, procedure_id: int
+) -> None:
+    from tpi_chart.domain.models import Site
+    from tpi_chart.ui.workspace.site_editor import SiteEditor
+
+    editor = SiteEditor((0.5, 1.0))
+    qtbot.addWidget(editor)
+    editor.resize(420, 500)
+    editor.show()
+    qtbot.waitExposed(editor)
+    words = "2 cm medial and 3 cm superior to the superior angle of the scapula, left"
+    stored = services.charting.add_site(
+        procedure_id, Site(muscle="upper_trapezius", side="left", location=words)
+    )
+    editor.show_site(1, stored.site, (), editable=True, can_chart=True)
+    assert editor.location.text() == words
+    metrics = editor.location.fontMetrics()
+    assert metrics.horizontalAdvance(words) > editor.location.width()  # it does not all fit
+    assert editor.location.cursorPosition() == 0  # so its first words are the ones shown

@@ -159,3 +159,30 @@ def test_the_charting_loop_by_keyboard_alone(qtbot: QtBot, qapp: Any, services: 
     assert workspace.sign_panel.sign_button.isEnabled()
     _press(qtbot, Qt.Key.Key_Return, CTRL)  # sign
     qtbot.waitUntil(lambda: stored().status == "signed")
+
+
+def test_texts_longer_than_their_fields_show_their_first_words(
+    qtbot: QtBot, qapp: Any, services: Any
+) -> None:
+    """The demo visit's indication is longer than its field at 1366×768; it showed its end
+    (":cial pain with palpable trigger points…"), the cursor left there by setting the text."""
+    apply_theme(qapp)
+    chen = signing_physician(services)
+    window = MainWindow(services.as_user(chen), chen)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.focus_start()
+    _press(qtbot, Qt.Key.Key_F, CTRL)
+    _type(qtbot, "lopez")
+    qtbot.waitUntil(lambda: window.patients.results.count() == 1)
+    _press(qtbot, Qt.Key.Key_Return)  # the patient
+    _press(qtbot, Qt.Key.Key_Return)  # today's planned visit
+    workspace = window.workspace
+    indication = workspace.indication.indication
+    location = workspace.editor.location
+    for field in (indication, location):
+        assert field.fontMetrics().horizontalAdvance(field.text()) > field.width()
+        assert field.cursorPosition() == 0

@@ -35,7 +35,7 @@ from tpi_chart.domain.models import (
 )
 from tpi_chart.ui.document import ProcedureDocument
 from tpi_chart.ui.workspace.indication_panel import keep_field_keys
-from tpi_chart.ui.workspace.widgets import section_label
+from tpi_chart.ui.workspace.widgets import section_label, show_from_start
 
 SAFETY_ITEMS = (
     ("anticoagulation_reviewed", "Anticoagulation reviewed"),
@@ -301,7 +301,7 @@ class OutcomePanel(QWidget):
         self.tolerance.setCurrentIndex(max(0, self.tolerance.findData(p.tolerance)))
         self.aftercare.setChecked(p.aftercare_given)
         if not self.follow_up.hasFocus():
-            self.follow_up.setText(p.follow_up or "")
+            show_from_start(self.follow_up, p.follow_up or "")
         enabled = not self.document.read_only
         for widget in (
             self.follow_up,

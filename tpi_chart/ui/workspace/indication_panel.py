@@ -39,7 +39,7 @@ from tpi_chart.domain.models import (
 )
 from tpi_chart.ui.document import ProcedureDocument
 from tpi_chart.ui.plain_errors import KNOWN_ERRORS
-from tpi_chart.ui.workspace.widgets import section_label
+from tpi_chart.ui.workspace.widgets import section_label, show_from_start
 
 NO_DATE = QDate(1900, 1, 1)  # the date edits' "not recorded" value (shown as blank text)
 
@@ -368,7 +368,7 @@ class IndicationPanel(QScrollArea):
                 self.diagnoses.addItem(item)
         self.payer.setCurrentIndex(max(0, self.payer.findData(p.payer_profile)))
         if not self.indication.hasFocus():
-            self.indication.setText(p.indication or "")
+            show_from_start(self.indication, p.indication or "")
         h = p.history or ClinicalHistory()
         for edit, value in (
             (self.onset, h.onset),
@@ -377,7 +377,7 @@ class IndicationPanel(QScrollArea):
             (self.history_notes, h.notes),
         ):
             if not edit.hasFocus():
-                edit.setText(value or "")
+                show_from_start(edit, value or "")
         _set_day(self.onset_date, h.onset_date)
         self._therapy_items = h.conservative_therapy
         self.therapies.setText(

@@ -22,6 +22,7 @@ from tpi_chart.domain.diagram import computed_location
 from tpi_chart.domain.models import Site
 from tpi_chart.domain.presentation import TWITCH_WORDS
 from tpi_chart.ui.workspace.indication_panel import keep_field_keys
+from tpi_chart.ui.workspace.widgets import show_from_start
 
 FINDINGS = (
     ("taut_band", "Taut band"),
@@ -246,8 +247,9 @@ class SiteEditor(QFrame):
             for key, box in self.findings.items():
                 box.setChecked(bool(getattr(site.findings, key)))
             self.dry_needling.setChecked(site.dry_needling)
-            self.location.setText(
-                site.location or computed_location(site.view, site.x, site.y, site.side) or ""
+            show_from_start(
+                self.location,
+                site.location or computed_location(site.view, site.x, site.y, site.side) or "",
             )
             self.location.setModified(False)
             # Each control's state is worked out first and set once: switching a control off

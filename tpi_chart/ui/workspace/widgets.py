@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QWidget,
 )
@@ -26,6 +27,15 @@ _NRS_STEPS = {
     Qt.Key.Key_Right: 1,
     Qt.Key.Key_Up: 1,
 }
+
+
+def show_from_start(edit: QLineEdit, text: str) -> None:
+    """`text` in `edit`, its first words in view: `setText` leaves the cursor at the end, so a
+    text longer than the field showed only its last words ("l and 3 cm superior to …"). While
+    the person is typing there, the cursor stays where they are."""
+    edit.setText(text)
+    if not edit.hasFocus():
+        edit.setCursorPosition(0)
 
 
 class NrsRow(QWidget):
