@@ -56,7 +56,8 @@ def _back_to(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
 
 
-def test_the_charting_loop_by_keyboard_alone(qtbot: QtBot, qapp: Any, services: Any) -> None:
+def _todays_visit_by_keyboard(qtbot: QtBot, qapp: Any, services: Any) -> MainWindow:
+    """Dr. Chen's window at 1366×768, Maria Lopez's planned visit opened by keys alone."""
     apply_theme(qapp)
     chen = signing_physician(services)  # signed in: the signing key is unlocked
     window = MainWindow(services.as_user(chen), chen)
@@ -71,6 +72,11 @@ def test_the_charting_loop_by_keyboard_alone(qtbot: QtBot, qapp: Any, services: 
     qtbot.waitUntil(lambda: window.patients.results.count() == 1)
     _press(qtbot, Qt.Key.Key_Return)  # the patient
     _press(qtbot, Qt.Key.Key_Return)  # today's planned visit
+    return window
+
+
+def test_the_charting_loop_by_keyboard_alone(qtbot: QtBot, qapp: Any, services: Any) -> None:
+    window = _todays_visit_by_keyboard(qtbot, qapp, services)
     workspace = window.workspace
     assert window.stack.currentWidget() is workspace
     procedure_id = workspace.document.procedure_id
@@ -166,21 +172,7 @@ def test_texts_longer_than_their_fields_show_their_first_words(
 ) -> None:
     """The demo visit's indication is longer than its field at 1366×768; it showed its end
     (":cial pain with palpable trigger points…"), the cursor left there by setting the text."""
-    apply_theme(qapp)
-    chen = signing_physician(services)
-    window = MainWindow(services.as_user(chen), chen)
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
-    window.focus_start()
-    _press(qtbot, Qt.Key.Key_F, CTRL)
-    _type(qtbot, "lopez")
-    qtbot.waitUntil(lambda: window.patients.results.count() == 1)
-    _press(qtbot, Qt.Key.Key_Return)  # the patient
-    _press(qtbot, Qt.Key.Key_Return)  # today's planned visit
-    workspace = window.workspace
+    workspace = _todays_visit_by_keyboard(qtbot, qapp, services).workspace
     indication = workspace.indication.indication
     location = workspace.editor.location
     for field in (indication, location):
